@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "intake",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "intake", targets: ["intake"]),
+        .library(name: "IntakeEngine", targets: ["IntakeEngine"]),
+        .library(name: "IntakeDialogs", targets: ["IntakeDialogs"]),
+        .library(name: "IntakeTesting", targets: ["IntakeTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The pure core: dialog model, expressions, answer parsing, the state machine.
+        // Standard library only: no clock, file, socket or randomness.
+        .target(name: "IntakeEngine"),
+        // YAML dialogs + locales -> validated model, with FILE:LINE:COL diagnostics (lint).
+        .target(name: "IntakeDialogs", dependencies: [
+            "IntakeEngine",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Scripted test conversations: parser, runner, coverage, --update. Used by `intake test` and `swift test`.
+        .target(name: "IntakeTesting", dependencies: [
+            "IntakeEngine", "IntakeDialogs",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "intake", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "IntakeBench", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting",
+        ]),
+        .testTarget(name: "IntakeEngineTests", dependencies: ["IntakeEngine"]),
+        .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
+        .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
+        .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

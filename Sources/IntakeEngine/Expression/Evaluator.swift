@@ -1,0 +1,186 @@
+/// Evaluates expressions against a session's answers.
+///
+/// Missing, declined and skipped answers are `null`, and logic is three-valued as in SQL:
+/// a comparison with `null` is `null`, `null and false` is `false`, `null or true` is `true`, and a
+/// condition that ends `null` does not hold. So when a person declines a question, follow-ups
+/// conditioned on its value are not asked, whichever way the condition is written.
+/// `x == null` and `x != null` test for a missing answer.
+///
+/// Evaluation is bounded: there are no loops, and each evaluation has a cost budget.
+struct Evaluator {
+    struct Failure: Error {}
+
+    let dialog: Dialog
+    let answers: [Path: AnswerEntry]
+    let today: CivilDate
+    var value: Value?
+    var budget = 200_000
+    /// When non-nil, every answer read is appended (the answers behind a suggestion).
+    var reads: [Path]?
+
+    init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
+        self.dialog = dialog
+        self.answers = answers
+        self.today = today
+        self.value = value
+    }
+
+    /// Whether a condition holds; an absent condition holds, an error or null does not.
+    mutating func holds(_ e: Expr?, in scope: Scope) -> Bool {
+        guard let e else { return true }
+        return (try? eval(e, in: scope)) == .bool(true)
+    }
+
+    /// How many instances `group` has inside the `outer` instances of its enclosing groups.
+    mutating func instanceCount(_ g: RepeatGroup, outer: [Int]) -> Int {
+        switch g.count {
+        case .from(let e):
+            let scope = Scope(groups: Array(dialog.index.entries[g.id]?.groups ?? []), indices: outer)
+            let n: Int
+            switch try? eval(e, in: scope) {
+            case .int(let i)?: n = i
+            case .decimal(let d)?: n = d.isFinite ? Int(d.rounded(.down)) : 0
+            default: n = 0
+            }
+            return Swift.min(Swift.max(n, 0), g.max)
+        case .addAnother:
+            var n = g.min
+            while n < g.max, answers[Path.morePrompt(g.id, outer: outer, instance: n)]?.answer == .value(.bool(true)) { n += 1 }
+            return n
+        }
+    }
+
+    mutating func eval(_ e: Expr, in scope: Scope) throws -> Value? {
+        budget -= 1
+        guard budget > 0 else { throw Failure() }
+        switch e.node {
+        case .literal(let v): return v
+        case .null: return nil
+        case .list: throw Failure()  // only meaningful on the right of `in`
+        case .setting(let key): return dialog.settings[key]
+        case .name(let n): return try lookup(n, in: scope)
+        case .unary(.not, let inner):
+            guard let v = try eval(inner, in: scope) else { return nil }
+            guard case .bool(let b) = v else { throw Failure() }
+            return .bool(!b)
+        case .unary(.negate, let inner):
+            switch try eval(inner, in: scope) {
+            case nil: return nil
+            case .int(let i)?: return i == Int.min ? nil : .int(-i)
+            case .decimal(let d)?: return .decimal(-d)
+            default: throw Failure()
+            }
+        case .binary(let op, let a, let b): return try binary(op, a, b, in: scope)
+        case .call(let name, let args): return try call(name, args, in: scope)
+        }
+    }
+
+    private mutating func lookup(_ n: String, in scope: Scope) throws -> Value? {
+        if n == "value" { return value }
+        if n == "today" { return .date(today) }
+        if let entry = dialog.index.entries[n] {
+            guard case .question = entry.item, entry.groups.count <= scope.indices.count else { throw Failure() }
+            let path = Path(n, Array(scope.indices.prefix(entry.groups.count)))
+            reads?.append(path)
+            return answers[path]?.answer.value
+        }
+        if let c = dialog.index.computed[n] {
+            return try eval(c.expr, in: Scope(groups: [], indices: []))
+        }
+        throw Failure()
+    }
+
+    private func answerPath(_ e: Expr, in scope: Scope) throws -> Path {
+        guard case .name(let n) = e.node, let entry = dialog.index.entries[n], entry.groups.count <= scope.indices.count else { throw Failure() }
+        return Path(n, Array(scope.indices.prefix(entry.groups.count)))
+    }
+
+    /// The instances of the group named by `e`, as scopes to evaluate in.
+    private mutating func instances(_ e: Expr, in scope: Scope) throws -> [Scope] {
+        guard case .name(let n) = e.node, let g = dialog.index.group(n), let entry = dialog.index.entries[n],
+              entry.groups.count <= scope.indices.count else { throw Failure() }
+        let outer = Array(scope.indices.prefix(entry.groups.count))
+        let count = instanceCount(g, outer: outer)
+        return (0..<count).map { Scope(groups: entry.groups + [n], indices: outer + [$0]) }
+    }
+
+    private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
+        switch name {
+        case "count":
+            let all = try instances(args[0], in: scope)
+            guard args.count == 2 else { return .int(all.count) }
+            var n = 0
+            for s in all where try eval(args[1], in: s) == .bool(true) { n += 1 }
+            return .int(n)
+        case "any", "all":
+            var sawNull = false
+            for s in try instances(args[0], in: scope) {
+                switch try eval(args[1], in: s) {
+                case .bool(true)?: if name == "any" { return .bool(true) }
+                case .bool(false)?: if name == "all" { return .bool(false) }
+                case nil: sawNull = true
+                default: throw Failure()
+                }
+            }
+            return sawNull ? nil : .bool(name == "all")
+        case "sum":
+            var total: Value = .int(0)
+            for s in try instances(args[0], in: scope) {
+                if let v = try eval(args[1], in: s) { total = try arithmetic(.add, total, v) ?? total }
+            }
+            return total
+        case "min", "max":
+            if case .name(let n) = args[0].node, dialog.index.group(n) != nil {
+                var best: Value?
+                for s in try instances(args[0], in: scope) {
+                    guard let v = try eval(args[1], in: s) else { continue }
+                    if let b = best { best = (try order(v, b) < 0) == (name == "min") ? v : b } else { best = v }
+                }
+                return best
+            }
+            guard let a = try eval(args[0], in: scope), let b = try eval(args[1], in: scope) else { return nil }
+            return (try order(a, b) < 0) == (name == "min") ? a : b
+        case "age", "year", "month":
+            guard let v = try eval(args[0], in: scope) else { return nil }
+            guard case .date(let d) = v else { throw Failure() }
+            switch name {
+            case "age": return .int(d.years(until: today))
+            case "year": return .int(d.year)
+            default: return .int(d.month)
+            }
+        case "answered", "declined":
+            let path = try answerPath(args[0], in: scope)
+            reads?.append(path)
+            let a = answers[path]?.answer
+            return .bool(name == "answered" ? a?.value != nil : a == .declined)
+        case "contains":
+            return try binary(.in, args[1], args[0], in: scope)
+        case "len":
+            switch try eval(args[0], in: scope) {
+            case nil: return nil
+            case .text(let s)?: return .int(s.count)
+            case .choices(let c)?: return .int(c.count)
+            default: throw Failure()
+            }
+        case "if":
+            return try eval(args[0], in: scope) == .bool(true) ? eval(args[1], in: scope) : eval(args[2], in: scope)
+        case "date":
+            guard case .literal(.text(let s)) = args[0].node, let d = CivilDate(iso: s) else { throw Failure() }
+            return .date(d)
+        default:
+            throw Failure()
+        }
+    }
+}
+
+/// The repeat-group instances an expression is evaluated in.
+struct Scope: Hashable {
+    var groups: [String]
+    var indices: [Int]
+
+    static let root = Scope(groups: [], indices: [])
+
+    func entering(_ group: String, _ index: Int) -> Scope {
+        Scope(groups: groups + [group], indices: indices + [index])
+    }
+}

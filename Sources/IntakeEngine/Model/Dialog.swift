@@ -1,0 +1,260 @@
+/// A validated dialog: the tree of sections, questions, repeat groups and ends that a session walks,
+/// with the computed values, suggestion rules and settings declared alongside.
+public struct Dialog: Sendable {
+    public var id: String
+    public var version: String
+    public var format: Int
+    /// Locale key of the dialog's title.
+    public var title: String
+    public var items: [Item]
+    public var computed: [ComputedValue]
+    public var suggestions: [SuggestionRule]
+    /// Values an office can change without editing flows (age limits, local resources).
+    public var settings: [String: Value]
+    public var source: SourceRef
+    /// Every question, group and computed value by id, built once.
+    public private(set) var index: DialogIndex
+
+    public init(id: String, version: String, format: Int = 1, title: String, items: [Item],
+                computed: [ComputedValue] = [], suggestions: [SuggestionRule] = [],
+                settings: [String: Value] = [:], source: SourceRef = .unknown) {
+        self.id = id
+        self.version = version
+        self.format = format
+        self.title = title
+        self.items = items
+        self.computed = computed
+        self.suggestions = suggestions
+        self.settings = settings
+        self.source = source
+        self.index = DialogIndex(items: items, computed: computed)
+    }
+}
+
+/// One node of the dialog tree.
+public indirect enum Item: Sendable {
+    case section(Section)
+    case question(Question)
+    case group(RepeatGroup)
+    case end(EndItem)
+
+    public var id: String {
+        switch self {
+        case .section(let s): return s.id
+        case .question(let q): return q.id
+        case .group(let g): return g.id
+        case .end(let e): return e.id
+        }
+    }
+
+    public var source: SourceRef {
+        switch self {
+        case .section(let s): return s.source
+        case .question(let q): return q.source
+        case .group(let g): return g.source
+        case .end(let e): return e.source
+        }
+    }
+}
+
+/// A module (consent, family, …) or a sub-heading; becomes an object in the record.
+public struct Section: Sendable {
+    public var id: String
+    public var title: String
+    public var when: Expr?
+    public var items: [Item]
+    public var source: SourceRef
+
+    public init(id: String, title: String, when: Expr? = nil, items: [Item], source: SourceRef = .unknown) {
+        self.id = id
+        self.title = title
+        self.when = when
+        self.items = items
+        self.source = source
+    }
+}
+
+/// Who may be asked a question: everybody, or only a counselor (never at a kiosk).
+public enum Audience: String, Sendable, Codable, CaseIterable {
+    case all
+    case counselor
+}
+
+public struct Question: Sendable {
+    public var id: String
+    public var kind: QuestionKind
+    /// Locale key of the question text; help is `text + ".help"` when the locale has it.
+    public var text: String
+    public var help: String?
+    public var required: Bool
+    /// Accepts "prefer not to answer" (答えない).
+    public var declinable: Bool
+    public var audience: Audience
+    public var when: Expr?
+    public var checks: [Check]
+    public var source: SourceRef
+
+    public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
+                declinable: Bool = false, audience: Audience = .all, when: Expr? = nil,
+                checks: [Check] = [], source: SourceRef = .unknown) {
+        self.id = id
+        self.kind = kind
+        self.text = text
+        self.help = help
+        self.required = required
+        self.declinable = declinable
+        self.audience = audience
+        self.when = when
+        self.checks = checks
+        self.source = source
+    }
+}
+
+public enum QuestionKind: Sendable, Equatable {
+    case text(maxLength: Int?)
+    case integer(min: Int?, max: Int?)
+    case decimal(min: Double?, max: Double?)
+    case yesNo
+    case single([Choice])
+    case multi([Choice], minPicks: Int?, maxPicks: Int?)
+    case date(min: CivilDate?, max: CivilDate?)
+
+    /// The name authors write in `kind:`.
+    public var name: String {
+        switch self {
+        case .text: return "text"
+        case .integer: return "integer"
+        case .decimal: return "decimal"
+        case .yesNo: return "yesno"
+        case .single: return "choice"
+        case .multi: return "multi"
+        case .date: return "date"
+        }
+    }
+
+    public var choices: [Choice] {
+        switch self {
+        case .single(let c), .multi(let c, _, _): return c
+        default: return []
+        }
+    }
+
+    /// The expression type of an answer of this kind.
+    public var valueType: ValueType {
+        switch self {
+        case .text: return .text
+        case .integer: return .int
+        case .decimal: return .decimal
+        case .yesNo: return .bool
+        case .single(let c): return .choice(Set(c.map(\.value)))
+        case .multi(let c, _, _): return .choices(Set(c.map(\.value)))
+        case .date: return .date
+        }
+    }
+}
+
+public struct Choice: Sendable, Equatable {
+    public var value: String
+    /// Locale key of the label.
+    public var label: String
+    /// In a multi choice: picking it excludes every other pick ("none of these").
+    public var exclusive: Bool
+
+    public init(value: String, label: String, exclusive: Bool = false) {
+        self.value = value
+        self.label = label
+        self.exclusive = exclusive
+    }
+}
+
+/// A rule on an answer: `expect` must hold (with `value` bound to the answer).
+/// Hard checks reject the answer; soft checks warn and let the person confirm it.
+public struct Check: Sendable {
+    public var expect: Expr
+    public var soft: Bool
+    public var message: String
+    public var source: SourceRef
+
+    public init(expect: Expr, soft: Bool, message: String, source: SourceRef = .unknown) {
+        self.expect = expect
+        self.soft = soft
+        self.message = message
+        self.source = source
+    }
+}
+
+/// How many instances a repeat group has.
+public enum RepeatCount: Sendable {
+    /// As many as an earlier answer says (e.g. the number of children).
+    case from(Expr)
+    /// Asks "add another?" (locale key `prompt`, `{n}` is the instance number) before each instance past `min`.
+    case addAnother(prompt: String)
+}
+
+public struct RepeatGroup: Sendable {
+    public var id: String
+    public var title: String
+    public var when: Expr?
+    public var count: RepeatCount
+    public var min: Int
+    public var max: Int
+    public var items: [Item]
+    public var source: SourceRef
+
+    public init(id: String, title: String, when: Expr? = nil, count: RepeatCount, min: Int = 0, max: Int = 20,
+                items: [Item], source: SourceRef = .unknown) {
+        self.id = id
+        self.title = title
+        self.when = when
+        self.count = count
+        self.min = min
+        self.max = max
+        self.items = items
+        self.source = source
+    }
+}
+
+/// Where the dialog stops early (e.g. consent refused: hand over to a counselor).
+public struct EndItem: Sendable {
+    public var id: String
+    public var when: Expr?
+    public var message: String
+    /// The record's status, e.g. "stopped".
+    public var status: String
+    public var source: SourceRef
+
+    public init(id: String, when: Expr?, message: String, status: String = "stopped", source: SourceRef = .unknown) {
+        self.id = id
+        self.when = when
+        self.message = message
+        self.status = status
+        self.source = source
+    }
+}
+
+public struct ComputedValue: Sendable {
+    public var id: String
+    public var expr: Expr
+    public var source: SourceRef
+
+    public init(id: String, expr: Expr, source: SourceRef = .unknown) {
+        self.id = id
+        self.expr = expr
+        self.source = source
+    }
+}
+
+/// A referral rule: when `when` holds at the end, suggest `message`, listing the answers it read.
+public struct SuggestionRule: Sendable {
+    public var id: String
+    public var when: Expr
+    public var message: String
+    public var source: SourceRef
+
+    public init(id: String, when: Expr, message: String, source: SourceRef = .unknown) {
+        self.id = id
+        self.when = when
+        self.message = message
+        self.source = source
+    }
+}

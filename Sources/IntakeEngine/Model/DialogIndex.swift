@@ -1,0 +1,49 @@
+/// Lookup tables over a dialog tree: where each question and group sits (its enclosing repeat
+/// groups and section), in the order the dialog asks them.
+public struct DialogIndex: Sendable {
+    public struct Entry: Sendable {
+        public var item: Item
+        /// Ids of the enclosing repeat groups, outermost first.
+        public var groups: [String]
+        /// Ids of the enclosing sections, outermost first.
+        public var sections: [String]
+        /// Position in a depth-first walk of the dialog.
+        public var order: Int
+    }
+
+    public private(set) var entries: [String: Entry] = [:]
+    public private(set) var computed: [String: ComputedValue] = [:]
+    /// Question ids in dialog order.
+    public private(set) var questionOrder: [String] = []
+
+    init(items: [Item], computed: [ComputedValue]) {
+        var order = 0
+        add(items, groups: [], sections: [], order: &order)
+        for c in computed where self.computed[c.id] == nil { self.computed[c.id] = c }
+    }
+
+    private mutating func add(_ items: [Item], groups: [String], sections: [String], order: inout Int) {
+        for item in items {
+            order += 1
+            if entries[item.id] == nil {
+                entries[item.id] = Entry(item: item, groups: groups, sections: sections, order: order)
+            }
+            switch item {
+            case .section(let s): add(s.items, groups: groups, sections: sections + [s.id], order: &order)
+            case .group(let g): add(g.items, groups: groups + [g.id], sections: sections, order: &order)
+            case .question(let q): questionOrder.append(q.id)
+            case .end: break
+            }
+        }
+    }
+
+    public func question(_ id: String) -> Question? {
+        if case .question(let q)? = entries[id]?.item { return q }
+        return nil
+    }
+
+    public func group(_ id: String) -> RepeatGroup? {
+        if case .group(let g)? = entries[id]?.item { return g }
+        return nil
+    }
+}

@@ -1,0 +1,96 @@
+extension Engine {
+    /// The record of a session: answers nested by section (repeat groups as arrays), computed
+    /// values, what was declined or skipped, confirmed warnings, notes, and the suggestions that
+    /// fired with the answers that triggered each.
+    public func record(_ state: SessionState) -> Record {
+        var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        let status: String
+        switch state.phase {
+        case .done(let s): status = s
+        case .asking, .reviewing: status = "in_progress"
+        }
+        let answers = members(dialog.items, .root, state, &evaluator)
+        var computed: [(String, JSON)] = []
+        for c in dialog.computed {
+            computed.append((c.id, ((try? evaluator.eval(c.expr, in: .root)) ?? nil)?.json ?? .null))
+        }
+        let paths = state.answers.keys.sorted { order($0).lexicographicallyPrecedes(order($1)) }
+        let declined = paths.filter { state.answers[$0]?.answer == .declined }.map { JSON.string(dialog.display($0)) }
+        let skipped = paths.filter { state.answers[$0]?.answer == .skipped }.map { JSON.string(dialog.display($0)) }
+        let warnings: [JSON] = state.warnings.map { w in
+            var o: [(String, JSON)] = [("question", .string(dialog.display(w.path))), ("message", .string(w.message)),
+                                       ("text", .string(catalog.text(w.message, state.locale))), ("value", w.value.json)]
+            if let r = w.reason { o.append(("reason", .string(r))) }
+            return .object(o)
+        }
+        let fired = suggestions(state)
+        let notes: [JSON] = state.notes.map { n in
+            .object([("question", n.path.map { .string(dialog.display($0)) } ?? .null), ("text", .string(n.text)),
+                     ("at", .string(Moment(epochMillis: n.at, utcOffsetMinutes: state.started.utcOffsetMinutes).iso))])
+        }
+        var top: [(String, JSON)] = [
+            ("dialog", .object([("id", .string(dialog.id)), ("version", .string(state.dialogVersion))])),
+            ("status", .string(status)),
+            ("locale", .string(state.locale)),
+            ("mode", .string(state.mode.rawValue)),
+            ("started", .string(state.started.iso)),
+        ]
+        if let f = state.finished { top.append(("finished", .string(f.iso))) }
+        top += [
+            ("answers", .object(answers)),
+            ("computed", .object(computed)),
+            ("declined", .array(declined)),
+            ("skipped", .array(skipped)),
+            ("warnings", .array(warnings)),
+            ("suggestions", .array(fired.map(\.json))),
+            ("notes", .array(notes)),
+        ]
+        return Record(status: status, json: .object(top), suggestions: fired.map(\.id))
+    }
+
+    private func members(_ items: [Item], _ scope: Scope, _ state: SessionState, _ ev: inout Evaluator) -> [(String, JSON)] {
+        var out: [(String, JSON)] = []
+        for item in items {
+            switch item {
+            case .section(let s):
+                let inner = members(s.items, scope, state, &ev)
+                if !inner.isEmpty { out.append((s.id, .object(inner))) }
+            case .question(let q):
+                if let v = state.answers[Path(q.id, scope.indices)]?.answer.value { out.append((q.id, v.json)) }
+            case .group(let g):
+                let count = ev.instanceCount(g, outer: scope.indices)
+                if count > 0 {
+                    out.append((g.id, .array((0..<count).map { .object(members(g.items, scope.entering(g.id, $0), state, &ev)) })))
+                }
+            case .end:
+                break
+            }
+        }
+        return out
+    }
+
+    struct Fired {
+        var id: String
+        var json: JSON
+    }
+
+    /// Suggestion rules that hold, each with the answers its condition read.
+    func suggestions(_ state: SessionState) -> [Fired] {
+        var out: [Fired] = []
+        for rule in dialog.suggestions {
+            var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+            ev.reads = []
+            guard (try? ev.eval(rule.when, in: .root)) == .bool(true) else { continue }
+            var seen: Set<Path> = []
+            var because: [(String, JSON)] = []
+            for p in ev.reads ?? [] where seen.insert(p).inserted {
+                because.append((dialog.display(p), state.answers[p]?.answer.value?.json ?? .null))
+            }
+            out.append(Fired(id: rule.id, json: .object([
+                ("id", .string(rule.id)), ("message", .string(rule.message)),
+                ("text", .string(catalog.text(rule.message, state.locale))), ("because", .object(because)),
+            ])))
+        }
+        return out
+    }
+}

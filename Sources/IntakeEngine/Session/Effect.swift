@@ -1,0 +1,73 @@
+/// What the engine asks a front end to show. Every step's effects end with where the session now
+/// stands: an `ask`, a final `review`, or `done`.
+public enum Effect: Equatable, Sendable {
+    case ask(Prompt)
+    /// The answer was not accepted; the same question is asked again.
+    case invalid(Message)
+    /// Soft checks failed: the person may confirm the answer or give another.
+    case warn([Message])
+    /// Earlier answers that no longer apply after a change, named to the person.
+    case dropped([AnswerLine])
+    case review(Review)
+    case notice(Message)
+    case done(Record)
+}
+
+/// A localized message and the locale key it came from (tests assert on keys).
+public struct Message: Equatable, Sendable {
+    public var key: String
+    public var text: String
+}
+
+public struct Prompt: Equatable, Sendable {
+    public var path: Path
+    /// `children[2].age`
+    public var display: String
+    /// text, integer, decimal, yesno, choice, multi, date
+    public var kind: String
+    public var text: String
+    public var help: String?
+    public var choices: [ChoiceOption]
+    public var required: Bool
+    public var declinable: Bool
+    /// The answer given before, when the person went back to this question (Enter keeps it).
+    public var current: String?
+    /// Section titles and repeat-instance labels, outermost first (e.g. ["世帯", "お子さん（2人目）"]).
+    public var context: [String]
+    public var answered: Int
+    /// Estimated questions left (repeat groups not yet sized count as one instance).
+    public var remaining: Int
+    public var min: String?
+    public var max: String?
+}
+
+public struct ChoiceOption: Equatable, Sendable {
+    /// 1-based, as shown.
+    public var number: Int
+    public var value: String
+    public var label: String
+}
+
+/// One answer, in the person's words: numbered in a review, or named when dropped.
+public struct AnswerLine: Equatable, Sendable {
+    public var number: Int
+    public var path: String
+    public var context: [String]
+    public var question: String
+    public var answer: String
+}
+
+public struct Review: Equatable, Sendable {
+    public var lines: [AnswerLine]
+    /// All questions are answered and the session waits for `finish` (or an edit).
+    public var final: Bool
+}
+
+/// A finished (or stopped) session's record.
+public struct Record: Equatable, Sendable {
+    /// complete, or the status of the end that stopped it (e.g. stopped).
+    public var status: String
+    public var json: JSON
+    /// Ids of the suggestions that fired, in dialog order.
+    public var suggestions: [String]
+}

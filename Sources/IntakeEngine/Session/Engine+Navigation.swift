@@ -1,0 +1,167 @@
+extension Engine {
+    /// Goes back to the last answer given before the current question; its answer is kept until replaced.
+    func back(_ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        state.pending = nil
+        guard let last = state.trail.last(where: { $0 != state.current && !state.reopened.contains($0) && state.answers[$0] != nil }) else {
+            effects.append(.invalid(message("engine.back.none", state)))
+            return showCurrent(state, into: &effects)
+        }
+        state.reopened.insert(last)
+        advance(&state, at: now, into: &effects)
+    }
+
+    /// Reopens an earlier answer (by review number or path) or every answer of a repeat instance.
+    func edit(_ target: String, _ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        let targetText = TextFolding.fold(target)
+        var paths: [Path] = []
+        if let n = Int(targetText) {
+            let lines = answeredPaths(state)
+            if n >= 1 && n <= lines.count { paths = [lines[n - 1]] }
+        } else if let p = dialog.parsePath(targetText) {
+            if dialog.index.group(p.id) != nil {
+                paths = answeredPaths(state).filter { isInside($0, group: p.id, outer: Array(p.indices.dropLast()), instance: p.indices.last) }
+            } else if state.answers[p] != nil {
+                paths = [p]
+            }
+        }
+        guard !paths.isEmpty else {
+            effects.append(.invalid(message("engine.edit.unknown", state, ["target": target])))
+            return showCurrent(state, into: &effects)
+        }
+        state.pending = nil
+        state.reopened.formUnion(paths)
+        advance(&state, at: now, into: &effects)
+    }
+
+    func addInstance(_ target: String, _ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        guard let (g, outer) = groupTarget(target, state) else {
+            effects.append(.invalid(message("engine.add.unknown", state, ["target": target])))
+            return showCurrent(state, into: &effects)
+        }
+        var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        let count = evaluator.instanceCount(g, outer: outer)
+        guard count < g.max else {
+            effects.append(.invalid(message("engine.add.max", state, ["max": String(g.max)])))
+            return showCurrent(state, into: &effects)
+        }
+        switch g.count {
+        case .addAnother:
+            commit(.value(.bool(true)), at: .morePrompt(g.id, outer: outer, instance: count), &state, now: now, into: &effects)
+        case .from(let e):
+            guard let source = countSource(e, outer: outer) else {
+                effects.append(.invalid(message("engine.add.not_possible", state)))
+                return showCurrent(state, into: &effects)
+            }
+            commit(.value(.int(count + 1)), at: source, &state, now: now, into: &effects)
+        }
+    }
+
+    func removeInstance(_ target: String, _ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        guard let p = dialog.parsePath(TextFolding.fold(target)), let g = dialog.index.group(p.id), let k = p.indices.last else {
+            effects.append(.invalid(message("engine.remove.unknown", state, ["target": target])))
+            return showCurrent(state, into: &effects)
+        }
+        let outer = Array(p.indices.dropLast())
+        var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        let count = evaluator.instanceCount(g, outer: outer)
+        guard k < count else {
+            effects.append(.invalid(message("engine.remove.unknown", state, ["target": target])))
+            return showCurrent(state, into: &effects)
+        }
+        guard count > g.min else {
+            effects.append(.invalid(message("engine.remove.min", state, ["min": String(g.min)])))
+            return showCurrent(state, into: &effects)
+        }
+        var newCount: (Path, Int)?
+        if case .from(let e) = g.count {
+            guard let source = countSource(e, outer: outer) else {
+                effects.append(.invalid(message("engine.remove.not_possible", state)))
+                return showCurrent(state, into: &effects)
+            }
+            newCount = (source, count - 1)
+        }
+        let depth = outer.count
+        // Where each path goes: the removed instance's answers go away, later instances move up one.
+        func remap(_ path: Path) -> Path? {
+            if path.isMorePrompt, path.groupOfMorePrompt == g.id, Array(path.indices.prefix(depth)) == outer {
+                return path  // the group's own prompts are handled below
+            }
+            guard isInside(path, group: g.id, outer: outer, instance: nil) else { return path }
+            let i = path.indices[depth]
+            if i == k { return nil }
+            var moved = path
+            if i > k { moved.indices[depth] = i - 1 }
+            return moved
+        }
+        var dropped: [AnswerLine] = []
+        var answers: [Path: AnswerEntry] = [:]
+        for p in state.answers.keys.sorted(by: { order($0).lexicographicallyPrecedes(order($1)) }) {
+            guard let entry = state.answers[p] else { continue }
+            if let to = remap(p) {
+                answers[to] = entry
+            } else {
+                if !p.isMorePrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                state.history.append(HistoryEntry(path: p, entry: entry, why: .instanceRemoved, at: now.epochMillis))
+            }
+        }
+        if case .addAnother = g.count {
+            let last = Path.morePrompt(g.id, outer: outer, instance: count - 1)
+            let after = Path.morePrompt(g.id, outer: outer, instance: count)
+            let closing = answers.removeValue(forKey: after)
+            answers.removeValue(forKey: last)
+            if let closing { answers[last] = closing }
+        }
+        if let (source, n) = newCount, let old = answers[source] {
+            state.history.append(HistoryEntry(path: source, entry: old, why: .replaced, at: now.epochMillis))
+            answers[source] = AnswerEntry(.value(.int(n)), at: now.epochMillis)
+        }
+        state.answers = answers
+        state.trail = state.trail.compactMap(remap)
+        state.reopened = Set(state.reopened.compactMap(remap))
+        state.warnings = state.warnings.compactMap { w in remap(w.path).map { var w = w; w.path = $0; return w } }
+        state.notes = state.notes.map { n in var n = n; n.path = n.path.flatMap(remap); return n }
+        state.pending = nil
+        effects.append(.dropped(dropped))
+        advance(&state, at: now, into: &effects)
+    }
+
+    func finish(_ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        guard state.phase == .reviewing else {
+            effects.append(.invalid(message("engine.finish.not_yet", state)))
+            return showCurrent(state, into: &effects)
+        }
+        state.phase = .done(status: "complete")
+        state.finished = now
+        effects.append(.done(record(state)))
+    }
+
+    /// Answered questions in dialog order (the numbering of the review).
+    func answeredPaths(_ state: SessionState) -> [Path] {
+        state.answers.keys.filter { !$0.isMorePrompt }.sorted { order($0).lexicographicallyPrecedes(order($1)) }
+    }
+
+    /// Whether `path` lies within `group`'s instances inside `outer` (and within `instance`, if given).
+    func isInside(_ path: Path, group: String, outer: [Int], instance: Int?) -> Bool {
+        let base = path.groupOfMorePrompt ?? path.id
+        guard let chain = dialog.index.entries[base]?.groups else { return false }
+        let depth = outer.count
+        guard depth < chain.count, chain[depth] == group, path.indices.count > depth,
+              Array(path.indices.prefix(depth)) == outer else { return false }
+        if let instance { return path.indices[depth] == instance }
+        return true
+    }
+
+    /// `children`, `jobs[1].tasks`: a repeat group and the instances enclosing it.
+    private func groupTarget(_ text: String, _ state: SessionState) -> (RepeatGroup, [Int])? {
+        let folded = TextFolding.fold(text)
+        guard let p = dialog.parsePath(folded + "[1]"), let g = dialog.index.group(p.id) else { return nil }
+        return (g, Array(p.indices.dropLast()))
+    }
+
+    /// The integer question a repeat count is read from, when the count is just that question.
+    private func countSource(_ e: Expr, outer: [Int]) -> Path? {
+        guard case .name(let q) = e.node, let entry = dialog.index.entries[q], case .question(let question) = entry.item,
+              case .integer = question.kind, entry.groups.count <= outer.count else { return nil }
+        return Path(q, Array(outer.prefix(entry.groups.count)))
+    }
+}

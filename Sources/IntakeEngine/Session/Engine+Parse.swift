@@ -1,0 +1,157 @@
+/// Why an answer was not accepted: a locale key and its placeholders.
+struct Problem: Error {
+    var key: String
+    var args: [String: String] = [:]
+}
+
+extension Engine {
+    /// Reads an answer as a person types it, for a question of `kind`.
+    func parse(_ text: String, as kind: QuestionKind, _ state: SessionState) -> Result<Value, Problem> {
+        switch kind {
+        case .text:
+            return .success(.text(text))
+        case .integer:
+            guard let i = NumberParser.parseInteger(text) else { return .failure(Problem(key: "engine.invalid.integer")) }
+            return .success(.int(i))
+        case .decimal:
+            guard let d = NumberParser.parseDecimal(text) else { return .failure(Problem(key: "engine.invalid.decimal")) }
+            return .success(.decimal(d))
+        case .yesNo:
+            guard let b = parseYesNo(text, state) else { return .failure(Problem(key: "engine.invalid.yesno")) }
+            return .success(.bool(b))
+        case .date:
+            guard let d = DateParser.parse(text) else { return .failure(Problem(key: "engine.invalid.date")) }
+            return .success(.date(d))
+        case .single(let choices):
+            guard let c = matchChoice(text, choices, state) else {
+                return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
+            }
+            return .success(.choice(c))
+        case .multi(let choices, _, _):
+            return parsePicks(text, choices, state).map { .choices($0) }
+        }
+    }
+
+    /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas.
+    private func parsePicks(_ text: String, _ choices: [Choice], _ state: SessionState) -> Result<[String], Problem> {
+        let folded = TextFolding.fold(text)
+        var tokens = folded.split(whereSeparator: { ",、;；・/".contains($0) }).map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
+        if tokens.count == 1, matchChoice(tokens[0], choices, state) == nil {
+            tokens = folded.split(separator: " ").map(String.init)
+        }
+        var picked: Set<String> = []
+        for t in tokens {
+            guard let c = matchChoice(t, choices, state) else {
+                return .failure(Problem(key: "engine.invalid.pick", args: ["pick": t, "count": String(choices.count)]))
+            }
+            picked.insert(c)
+        }
+        guard !picked.isEmpty else { return .failure(Problem(key: "engine.invalid.required")) }
+        return .success(choices.map(\.value).filter { picked.contains($0) })
+    }
+
+    /// A choice by its number as shown, its label in any locale, or its value.
+    func matchChoice(_ text: String, _ choices: [Choice], _ state: SessionState) -> String? {
+        let folded = TextFolding.fold(text)
+        var numberText = folded
+        if numberText.hasSuffix(".") || numberText.hasSuffix(")") { numberText.removeLast() }
+        if let n = Int(numberText) {
+            return n >= 1 && n <= choices.count ? choices[n - 1].value : nil
+        }
+        let wanted = folded.lowercased()
+        if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, state.locale)).lowercased() == wanted }) {
+            return c.value
+        }
+        for locale in catalog.locales where locale != state.locale {
+            if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, locale)).lowercased() == wanted }) {
+                return c.value
+            }
+        }
+        return choices.first { $0.value.lowercased() == wanted }?.value
+    }
+
+    func parseYesNo(_ text: String, _ state: SessionState) -> Bool? {
+        if let b = YesNoParser.parse(text) { return b }
+        let folded = TextFolding.fold(text).lowercased()
+        if folded == TextFolding.fold(catalog.text("engine.yes", state.locale)).lowercased() { return true }
+        if folded == TextFolding.fold(catalog.text("engine.no", state.locale)).lowercased() { return false }
+        return nil
+    }
+
+    /// "答えない", "decline", … as listed under `engine.decline.words` (separated by `|`).
+    func isDeclineWord(_ text: String, _ state: SessionState) -> Bool {
+        let folded = TextFolding.fold(text).lowercased()
+        for locale in [state.locale, catalog.fallback] {
+            let words = catalog.text("engine.decline.words", locale).split(separator: "|")
+            if words.contains(where: { TextFolding.fold(String($0)).lowercased() == folded }) { return true }
+        }
+        return false
+    }
+
+    /// A typed value from a JSON client, checked against the question's kind.
+    func coerce(_ v: Value, to kind: QuestionKind) -> Result<Value, Problem> {
+        switch (kind, v) {
+        case (.text, .text), (.integer, .int), (.decimal, .decimal), (.yesNo, .bool), (.date, .date):
+            return .success(v)
+        case (.decimal, .int(let i)):
+            return .success(.decimal(Double(i)))
+        case (.integer, .decimal(let d)) where d == d.rounded() && abs(d) < 1e15:
+            return .success(.int(Int(d)))
+        case (.single(let choices), .choice(let c)), (.single(let choices), .text(let c)):
+            guard choices.contains(where: { $0.value == c }) else {
+                return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
+            }
+            return .success(.choice(c))
+        case (.multi(let choices, _, _), .choices(let cs)):
+            for c in cs where !choices.contains(where: { $0.value == c }) {
+                return .failure(Problem(key: "engine.invalid.pick", args: ["pick": c, "count": String(choices.count)]))
+            }
+            let picked = Set(cs)
+            return .success(.choices(choices.map(\.value).filter { picked.contains($0) }))
+        case (.date, .text(let s)):
+            guard let d = DateParser.parse(s) else { return .failure(Problem(key: "engine.invalid.date")) }
+            return .success(.date(d))
+        default:
+            return .failure(Problem(key: "engine.invalid.type", args: ["kind": kind.name]))
+        }
+    }
+
+    /// Limits that belong to the kind: length, range, number of picks, exclusive picks.
+    func limitProblem(_ v: Value, _ kind: QuestionKind, _ state: SessionState) -> Problem? {
+        switch (kind, v) {
+        case (.text(let maxLength?), .text(let s)) where s.count > maxLength:
+            return Problem(key: "engine.invalid.too_long", args: ["max": String(maxLength), "length": String(s.count)])
+        case (.integer(let lo, let hi), .int(let i)):
+            if let lo, i < lo { return range(lo.description, hi?.description) }
+            if let hi, i > hi { return range(lo?.description, hi.description) }
+        case (.decimal(let lo, let hi), .decimal(let d)):
+            if let lo, d < lo { return range(format(lo), hi.map(format)) }
+            if let hi, d > hi { return range(lo.map(format), format(hi)) }
+        case (.date(let lo, let hi), .date(let d)):
+            if let lo, d < lo { return range(lo.iso, hi?.iso) }
+            if let hi, d > hi { return range(lo?.iso, hi.iso) }
+        case (.multi(let choices, let minPicks, let maxPicks), .choices(let picked)):
+            if let minPicks, picked.count < minPicks { return Problem(key: "engine.invalid.picks_min", args: ["min": String(minPicks)]) }
+            if let maxPicks, picked.count > maxPicks { return Problem(key: "engine.invalid.picks_max", args: ["max": String(maxPicks)]) }
+            if picked.count > 1, let ex = choices.first(where: { $0.exclusive && picked.contains($0.value) }) {
+                return Problem(key: "engine.invalid.exclusive", args: ["choice": catalog.text(ex.label, state.locale)])
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    private func range(_ lo: String?, _ hi: String?) -> Problem {
+        switch (lo, hi) {
+        case let (lo?, hi?): return Problem(key: "engine.invalid.range", args: ["min": lo, "max": hi])
+        case let (lo?, nil): return Problem(key: "engine.invalid.min", args: ["min": lo])
+        case let (nil, hi?): return Problem(key: "engine.invalid.max", args: ["max": hi])
+        default: return Problem(key: "engine.invalid.range")
+        }
+    }
+
+    func format(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+    }
+}

@@ -1,0 +1,92 @@
+extension Engine {
+    func prompt(_ p: Path, _ state: SessionState, walk: Walk) -> Prompt {
+        let loc = state.locale
+        let n = p.indices.last.map { String($0 + 1) } ?? "1"
+        let args = ["n": n]
+        let context = walk.nextContext.map { c in catalog.text(c.key, loc, c.n.map { ["n": String($0)] } ?? [:]) }
+        let yesNo = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.yes", loc)),
+                     ChoiceOption(number: 2, value: "no", label: catalog.text("engine.no", loc))]
+        if let g = p.groupOfMorePrompt.flatMap({ dialog.index.group($0) }), case .addAnother(let key) = g.count {
+            return Prompt(path: p, display: dialog.display(p), kind: "yesno", text: catalog.text(key, loc, args),
+                          help: catalog.optionalText(key + ".help", loc, args), choices: yesNo, required: true,
+                          declinable: false, current: current(p, state), context: context,
+                          answered: walk.answered, remaining: walk.remaining, min: nil, max: nil)
+        }
+        guard let q = dialog.index.question(p.id) else {
+            return Prompt(path: p, display: dialog.display(p), kind: "text", text: p.id, help: nil, choices: [], required: false,
+                          declinable: false, current: nil, context: context, answered: walk.answered, remaining: walk.remaining, min: nil, max: nil)
+        }
+        var choices: [ChoiceOption] = []
+        var lo: String?, hi: String?
+        switch q.kind {
+        case .yesNo: choices = yesNo
+        case .single(let cs), .multi(let cs, _, _):
+            choices = cs.enumerated().map { ChoiceOption(number: $0.offset + 1, value: $0.element.value, label: catalog.text($0.element.label, loc)) }
+        case .integer(let a, let b): lo = a?.description; hi = b?.description
+        case .decimal(let a, let b): lo = a.map(format); hi = b.map(format)
+        case .date(let a, let b): lo = a?.iso; hi = b?.iso
+        case .text(let m): hi = m?.description
+        }
+        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: catalog.text(q.text, loc, args),
+                      help: catalog.optionalText(q.help ?? q.text + ".help", loc, args), choices: choices,
+                      required: q.required, declinable: q.declinable, current: current(p, state), context: context,
+                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi)
+    }
+
+    private func current(_ p: Path, _ state: SessionState) -> String? {
+        guard state.reopened.contains(p), let a = state.answers[p]?.answer else { return nil }
+        return words(a, for: p, state)
+    }
+
+    /// Answers so far, numbered in dialog order, in the person's language.
+    func review(_ state: SessionState, final: Bool) -> Review {
+        let lines = answeredPaths(state).enumerated().compactMap { i, p in
+            state.answers[p].map { line(p, $0.answer, state, number: i + 1) }
+        }
+        return Review(lines: lines, final: final)
+    }
+
+    func line(_ p: Path, _ a: Answer, _ state: SessionState, number: Int) -> AnswerLine {
+        let loc = state.locale
+        var context: [String] = []
+        if let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id] {
+            context = entry.sections.compactMap { dialog.index.entries[$0] }.compactMap {
+                if case .section(let s) = $0.item { return catalog.text(s.title, loc) }
+                return nil
+            }
+            for (i, g) in entry.groups.enumerated() where i < p.indices.count {
+                if let group = dialog.index.group(g) { context.append(catalog.text(group.title, loc, ["n": String(p.indices[i] + 1)])) }
+            }
+        }
+        let question: String
+        if let q = dialog.index.question(p.id) {
+            question = catalog.text(q.text, loc, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
+        } else {
+            question = dialog.display(p)
+        }
+        return AnswerLine(number: number, path: dialog.display(p), context: context, question: question, answer: words(a, for: p, state))
+    }
+
+    /// An answer in the person's words: labels for choices, はい/いいえ, 答えない for a declined one.
+    func words(_ a: Answer, for p: Path, _ state: SessionState) -> String {
+        let loc = state.locale
+        switch a {
+        case .declined: return catalog.text("engine.declined", loc)
+        case .skipped: return catalog.text("engine.skipped", loc)
+        case .value(let v):
+            let choices = dialog.index.question(p.id)?.kind.choices ?? []
+            func label(_ value: String) -> String {
+                choices.first { $0.value == value }.map { catalog.text($0.label, loc) } ?? value
+            }
+            switch v {
+            case .bool(let b): return catalog.text(b ? "engine.yes" : "engine.no", loc)
+            case .int(let i): return String(i)
+            case .decimal(let d): return format(d)
+            case .text(let s): return s
+            case .date(let d): return catalog.text("engine.date", loc, ["iso": d.iso, "wareki": DateParser.wareki(d) ?? d.iso])
+            case .choice(let c): return label(c)
+            case .choices(let cs): return cs.map(label).joined(separator: catalog.text("engine.list_separator", loc))
+            }
+        }
+    }
+}

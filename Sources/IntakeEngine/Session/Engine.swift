@@ -1,0 +1,175 @@
+/// The state machine: (session state, event, now) → (new state, effects).
+///
+/// Pure and deterministic: it reads no clock, file or random source; the same events at the same
+/// moments give the same effects and record.
+public struct Engine: Sendable {
+    public let dialog: Dialog
+    public let catalog: Catalog
+
+    public init(dialog: Dialog, catalog: Catalog) {
+        self.dialog = dialog
+        self.catalog = catalog
+    }
+
+    public struct Step: Sendable {
+        public var state: SessionState
+        public var effects: [Effect]
+    }
+
+    /// A new session, and its first question.
+    public func start(locale: String, mode: SessionState.Mode = .kiosk, at now: Moment) -> Step {
+        let locale = catalog.strings[locale] != nil ? locale : catalog.fallback
+        var state = SessionState(dialog: dialog, locale: locale, mode: mode, at: now)
+        var effects: [Effect] = []
+        advance(&state, at: now, into: &effects)
+        return Step(state: state, effects: effects)
+    }
+
+    public func handle(_ event: Event, _ state: SessionState, at now: Moment) -> Step {
+        var state = state
+        var effects: [Effect] = []
+        state.updated = now
+        if case .done = state.phase {
+            switch event {
+            case .review: effects.append(.review(review(state, final: false)))
+            case .locale(let l) where catalog.strings[l] != nil: state.locale = l
+            default: effects.append(.invalid(message("engine.finished", state)))
+            }
+            if let record = lastRecord(state) { effects.append(.done(record)) }
+            return Step(state: state, effects: effects)
+        }
+        switch event {
+        case .answer(let raw): answer(raw, &state, at: now, into: &effects)
+        case .value(let v): answerValue(v, &state, at: now, into: &effects)
+        case .decline: decline(&state, at: now, into: &effects)
+        case .skip: skip(&state, at: now, into: &effects)
+        case .back: back(&state, at: now, into: &effects)
+        case .edit(let target): edit(target, &state, at: now, into: &effects)
+        case .add(let group): addInstance(group, &state, at: now, into: &effects)
+        case .remove(let instance): removeInstance(instance, &state, at: now, into: &effects)
+        case .confirm(let reason): confirm(reason, &state, at: now, into: &effects)
+        case .finish: finish(&state, at: now, into: &effects)
+        case .review:
+            effects.append(.review(review(state, final: false)))
+            showCurrent(state, into: &effects)
+        case .locale(let l):
+            if catalog.strings[l] != nil {
+                state.locale = l
+                effects.append(.notice(message("engine.locale.switched", state)))
+            } else {
+                effects.append(.invalid(message("engine.locale.unknown", state,
+                                                ["locale": l, "available": catalog.locales.joined(separator: ", ")])))
+            }
+            showCurrent(state, into: &effects)
+        case .note(let text):
+            let trimmed = text.trimmingWhitespace
+            if trimmed.isEmpty {
+                effects.append(.invalid(message("engine.note.empty", state)))
+            } else {
+                state.notes.append(Note(path: state.current, text: trimmed, at: now.epochMillis))
+                effects.append(.notice(message("engine.note.saved", state)))
+            }
+            showCurrent(state, into: &effects)
+        case .repeatQuestion:
+            showCurrent(state, into: &effects)
+        }
+        return Step(state: state, effects: effects)
+    }
+
+    /// The effects that show where `state` stands (for a restored or reconnected session).
+    public func current(_ state: SessionState) -> [Effect] {
+        var effects: [Effect] = []
+        showCurrent(state, into: &effects)
+        return effects
+    }
+
+    /// Re-walks the dialog after a change: drops answers that no longer apply (naming them), then
+    /// asks the next question, reviews, or ends.
+    func advance(_ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
+        var walk = Walk(dialog: dialog, state: state)
+        var dropped: [AnswerLine] = []
+        // Dropping an answer can make a later condition false in turn; repeat until nothing changes.
+        while true {
+            let stale = state.answers.keys.filter { !walk.relevant.contains($0) }.sorted { order($0).lexicographicallyPrecedes(order($1)) }
+            if stale.isEmpty { break }
+            for p in stale {
+                guard let entry = state.answers.removeValue(forKey: p) else { continue }
+                if !p.isMorePrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                state.history.append(HistoryEntry(path: p, entry: entry, why: .noLongerApplies, at: now.epochMillis))
+                state.reopened.remove(p)
+                state.trail.removeAll { $0 == p }
+            }
+            walk = Walk(dialog: dialog, state: state)
+        }
+        state.reopened = state.reopened.filter { walk.relevant.contains($0) }
+        if !dropped.isEmpty { effects.append(.dropped(dropped)) }
+        switch walk.next {
+        case .ask(let p):
+            state.phase = .asking
+            state.current = p
+            effects.append(.ask(prompt(p, state, walk: walk)))
+        case .review:
+            state.phase = .reviewing
+            state.current = nil
+            effects.append(.review(review(state, final: true)))
+        case .end(let id):
+            state.current = nil
+            var status = "stopped"
+            if case .end(let e)? = dialog.index.entries[id]?.item {
+                status = e.status
+                effects.append(.notice(message(e.message, state)))
+            }
+            state.phase = .done(status: status)
+            state.finished = now
+            effects.append(.done(record(state)))
+        }
+    }
+
+    /// Shows the current question, the final review, or the finished record again.
+    func showCurrent(_ state: SessionState, into effects: inout [Effect]) {
+        switch state.phase {
+        case .asking:
+            let walk = Walk(dialog: dialog, state: state)
+            if let p = state.current {
+                effects.append(.ask(prompt(p, state, walk: walk)))
+            }
+        case .reviewing:
+            effects.append(.review(review(state, final: true)))
+        case .done:
+            if let r = lastRecord(state) { effects.append(.done(r)) }
+        }
+    }
+
+    func lastRecord(_ state: SessionState) -> Record? {
+        if case .done = state.phase { return record(state) }
+        return nil
+    }
+
+    /// Dialog order of a path, for stable listings: each enclosing group's position and instance,
+    /// then the question's position (an add-another prompt sorts before the instance it adds).
+    func order(_ p: Path) -> [Int] {
+        let base = p.groupOfMorePrompt ?? p.id
+        guard let entry = dialog.index.entries[base] else { return [Int.max] + p.indices }
+        var key: [Int] = []
+        for (i, g) in entry.groups.enumerated() {
+            key.append(dialog.index.entries[g]?.order ?? Int.max)
+            key.append(i < p.indices.count ? p.indices[i] : 0)
+        }
+        key.append(entry.order)
+        if p.isMorePrompt { key.append(p.indices.last ?? 0); key.append(-1) }
+        return key
+    }
+
+    func message(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> Message {
+        Message(key: key, text: catalog.text(key, state.locale, args))
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

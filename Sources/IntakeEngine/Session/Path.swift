@@ -1,0 +1,76 @@
+/// Where an answer lives: a question id and the instance index (0-based) of each enclosing repeat
+/// group, outermost first. People see it 1-based, e.g. `children[2].age` for the second child's age.
+public struct Path: Hashable, Comparable, Sendable, Codable {
+    public var id: String
+    public var indices: [Int]
+
+    public init(_ id: String, _ indices: [Int] = []) {
+        self.id = id
+        self.indices = indices
+    }
+
+    public static func < (a: Path, b: Path) -> Bool {
+        if a.indices != b.indices { return a.indices.lexicographicallyPrecedes(b.indices) }
+        return a.id < b.id
+    }
+
+    /// The "add another?" prompt of `group` before its instance `instance`, inside `outer` instances.
+    public static func morePrompt(_ group: String, outer: [Int], instance: Int) -> Path {
+        Path(group + morePromptSuffix, outer + [instance])
+    }
+
+    static let morePromptSuffix = "+"
+
+    public var isMorePrompt: Bool { id.hasSuffix(Path.morePromptSuffix) }
+    public var groupOfMorePrompt: String? { isMorePrompt ? String(id.dropLast()) : nil }
+}
+
+extension Dialog {
+    /// `children[2].age`, `jobs[1].tasks[3].what`, `children+` (the add-another prompt), `name`.
+    public func display(_ path: Path) -> String {
+        let baseID = path.groupOfMorePrompt ?? path.id
+        let groups = index.entries[baseID]?.groups ?? []
+        var parts: [String] = []
+        for (i, g) in groups.enumerated() {
+            parts.append(i < path.indices.count ? "\(g)[\(path.indices[i] + 1)]" : g)
+        }
+        if let g = path.groupOfMorePrompt {
+            let n = path.indices.last.map { $0 + 1 } ?? 1
+            parts.append("\(g)+\(n)")
+        } else {
+            parts.append(path.id)
+        }
+        return parts.joined(separator: ".")
+    }
+
+    /// Reads what `display(_:)` writes; also a bare id for a question outside repeat groups, and
+    /// `children[2]` for a whole instance (returned with the group's id).
+    public func parsePath(_ text: String) -> Path? {
+        var indices: [Int] = []
+        var chain: [String] = []
+        for part in text.split(separator: ".", omittingEmptySubsequences: false) {
+            var name = Substring(part)
+            if name.hasSuffix("]"), let open = name.firstIndex(of: "[") {
+                guard let n = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]), n >= 1 else { return nil }
+                indices.append(n - 1)
+                name = name[..<open]
+            } else if let plus = name.firstIndex(of: "+") {
+                guard let n = Int(name[name.index(after: plus)...]), n >= 1 else { return nil }
+                let g = String(name[..<plus])
+                guard index.group(g) != nil, index.entries[g]?.groups == chain else { return nil }
+                return Path(g + Path.morePromptSuffix, indices + [n - 1])
+            }
+            guard !name.isEmpty else { return nil }
+            chain.append(String(name))
+        }
+        guard let last = chain.last, let entry = index.entries[last] else { return nil }
+        let expectedChain = entry.groups + [last]
+        guard chain == expectedChain else { return nil }
+        if case .group = entry.item {
+            guard indices.count == entry.groups.count + 1 else { return nil }
+        } else {
+            guard indices.count == entry.groups.count else { return nil }
+        }
+        return Path(last, indices)
+    }
+}

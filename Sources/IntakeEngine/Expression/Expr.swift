@@ -75,8 +75,9 @@ public struct ExprIssue: Error, Sendable, Equatable {
     }
 }
 
-/// Names with a fixed meaning inside expressions; no question may use them as its id.
+/// Names with a fixed meaning inside expressions or test conversations; no question may use them as its id.
 public enum ReservedNames {
     public static let words: Set<String> = ["value", "today", "settings", "and", "or", "not", "in",
-                                            "true", "false", "null", "yes", "no"]
+                                            "true", "false", "null", "yes", "no",
+                                            "invalid", "warn", "dropped", "notice", "review", "done"]
 }

@@ -140,14 +140,14 @@ public struct Engine: Sendable {
         }
     }
 
-    func lastRecord(_ state: SessionState) -> Record? {
+    public func lastRecord(_ state: SessionState) -> Record? {
         if case .done = state.phase { return record(state) }
         return nil
     }
 
     /// Dialog order of a path, for stable listings: each enclosing group's position and instance,
     /// then the question's position (an add-another prompt sorts before the instance it adds).
-    func order(_ p: Path) -> [Int] {
+    public func order(_ p: Path) -> [Int] {
         let base = p.groupOfMorePrompt ?? p.id
         guard let entry = dialog.index.entries[base] else { return [Int.max] + p.indices }
         var key: [Int] = []

@@ -1,0 +1,156 @@
+import Foundation
+import IntakeEngine
+import Yams
+
+/// Builds one dialog from its root file and the modules it includes, collecting diagnostics.
+struct DialogBuilder {
+    /// An expression to type-check once the whole dialog (and so every name) is known.
+    struct PendingExpr {
+        enum Role { case when, count, check, computed, suggestion }
+        var expr: Expr
+        var at: SourceRef
+        var scope: [String]
+        var valueType: ValueType?
+        var expected: ValueType?
+        /// The item it belongs to (for order checks); nil for computed values and suggestions.
+        var owner: String?
+        var role: Role
+    }
+
+    static let format = 1
+    static let idPattern = "^[a-z][a-z0-9_]*$"
+
+    let root: String
+    let parsed: [String: Node]
+    let catalog: Catalog
+    var diagnostics: [Diagnostic] = []
+    var includedFiles: Set<String> = []
+    var includeStack: [String] = []
+    var pending: [PendingExpr] = []
+    var neededKeys: [(key: String, at: SourceRef, optional: Bool)] = []
+    var firstDefinition: [String: SourceRef] = [:]
+    var computed: [ComputedValue] = []
+    var suggestions: [SuggestionRule] = []
+    var settings: [String: Value] = [:]
+
+    init(root: String, parsed: [String: Node], catalog: Catalog) {
+        self.root = root
+        self.parsed = parsed
+        self.catalog = catalog
+    }
+
+    mutating func buildDialog(_ node: Node) -> Dialog? {
+        var r = YAMLReader(file: root)
+        defer { diagnostics += r.diagnostics }
+        includeStack = [root]
+        guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions"], what: "dialog") else { return nil }
+        checkFormat(m["format"], &r, at: node)
+        guard let id = r.string(m["dialog"], "dialog") else { return nil }
+        validateID(id, at: m["dialog"] ?? node, &r)
+        let version = r.string(m["version"], "version") ?? "1"
+        if m["version"] == nil { r.warning("missing-version", at: node) }
+        let title = r.string(m["title"], "title") ?? "\(id).title"
+        need(title, at: r.ref(m["title"] ?? node))
+        if let s = m["settings"] { readSettings(s, &r) }
+        let items = readItems(r.sequence(m["items"], "items"), section: id, groups: [], reader: &r)
+        readComputed(r.sequence(m["computed"], "computed"), &r)
+        readSuggestions(r.sequence(m["suggestions"], "suggestions"), &r)
+        let dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
+                            suggestions: suggestions, settings: settings, source: r.ref(node))
+        diagnostics += r.diagnostics
+        r.diagnostics = []
+        checkSemantics(dialog)
+        return dialog
+    }
+
+    mutating func checkFormat(_ node: Node?, _ r: inout YAMLReader, at parent: Node) {
+        guard let node else {
+            r.error("missing-format", ["format": String(Self.format)], at: parent)
+            return
+        }
+        guard let f = r.int(node, "format") else { return }
+        if f > Self.format {
+            r.error("format-too-new", ["found": String(f), "supported": String(Self.format)], at: node)
+        } else if f < 1 {
+            r.error("format-unknown", ["found": String(f)], at: node)
+        }
+        // Older formats are migrated here when the format changes (none yet: 1 is the first).
+    }
+
+    mutating func validateID(_ id: String, at node: Node, _ r: inout YAMLReader) {
+        if id.range(of: Self.idPattern, options: .regularExpression) == nil {
+            r.error("bad-id", ["id": id], at: node)
+        } else if ReservedNames.words.contains(id) {
+            r.error("reserved-id", ["id": id], at: node)
+        }
+    }
+
+    /// Remembers an id; a second definition is an error that points back at the first.
+    mutating func define(_ id: String, at node: Node, _ r: inout YAMLReader) {
+        validateID(id, at: node, &r)
+        if let first = firstDefinition[id] {
+            r.error("duplicate-id", ["id": id, "first": first.description], at: node)
+        } else {
+            firstDefinition[id] = r.ref(node)
+        }
+    }
+
+    mutating func need(_ key: String, at ref: SourceRef, optional: Bool = false) {
+        neededKeys.append((key, ref, optional))
+    }
+
+    mutating func expr(_ node: Node?, _ key: String, _ r: inout YAMLReader, scope: [String], role: PendingExpr.Role,
+                       owner: String?, expected: ValueType?, valueType: ValueType? = nil) -> Expr? {
+        guard let (e, at) = r.expression(node, key) else { return nil }
+        pending.append(PendingExpr(expr: e, at: at, scope: scope, valueType: valueType, expected: expected, owner: owner, role: role))
+        return e
+    }
+
+    private mutating func readSettings(_ node: Node, _ r: inout YAMLReader) {
+        guard case .mapping(let m) = node else {
+            r.error("expected-mapping", ["what": "settings"], at: node)
+            return
+        }
+        for (k, v) in m {
+            guard let key = k.scalar?.string, let s = v.scalar else {
+                r.error("expected-setting", at: k)
+                continue
+            }
+            if let i = Int(s.string) {
+                settings[key] = .int(i)
+            } else if let d = NumberParser.parseDecimal(s.string), s.string.contains(".") {
+                settings[key] = .decimal(d)
+            } else if let b = ["true": true, "false": false, "yes": true, "no": false][s.string] {
+                settings[key] = .bool(b)
+            } else {
+                settings[key] = .text(s.string)
+            }
+        }
+    }
+
+    private mutating func readComputed(_ nodes: [Node], _ r: inout YAMLReader) {
+        for node in nodes {
+            guard let m = r.members(node, allowed: ["id", "expr"], what: "computed value"),
+                  let id = r.string(m["id"], "id") else { continue }
+            define(id, at: m["id"] ?? node, &r)
+            if m["expr"] == nil { r.error("missing-key", ["key": "expr"], at: node) }
+            guard let e = expr(m["expr"], "expr", &r, scope: [], role: .computed, owner: nil, expected: nil) else { continue }
+            computed.append(ComputedValue(id: id, expr: e, source: r.ref(node)))
+        }
+    }
+
+    private mutating func readSuggestions(_ nodes: [Node], _ r: inout YAMLReader) {
+        for node in nodes {
+            guard let m = r.members(node, allowed: ["id", "when", "message"], what: "suggestion"),
+                  let id = r.string(m["id"], "id") else { continue }
+            if let first = suggestions.first(where: { $0.id == id }) {
+                r.error("duplicate-id", ["id": id, "first": first.source.description], at: m["id"] ?? node)
+            }
+            let message = r.string(m["message"], "message") ?? "suggest.\(id)"
+            need(message, at: r.ref(m["message"] ?? node))
+            if m["when"] == nil { r.error("missing-key", ["key": "when"], at: node) }
+            guard let e = expr(m["when"], "when", &r, scope: [], role: .suggestion, owner: nil, expected: .bool) else { continue }
+            suggestions.append(SuggestionRule(id: id, when: e, message: message, source: r.ref(node)))
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import IntakeEngine
+import Yams
+
+/// Everything under a Dialogs/ folder and its Locales/: the dialogs by id, the strings, the
+/// conversation files, and every problem found loading them.
+public struct Project: Sendable {
+    public var dialogs: [String: Dialog] = [:]
+    public var catalog = Catalog()
+    public var diagnostics: [Diagnostic] = []
+    /// YAML files whose top-level key is `conversations` (test conversations).
+    public var conversationFiles: [String] = []
+    /// The file each dialog was read from.
+    public var dialogFiles: [String: String] = [:]
+
+    public init() {}
+
+    /// Loads dialogs from `paths` (files or folders, searched for `*.yaml`) and locales from
+    /// `localesDirectory` (default: `Locales` beside the first folder given, else `./Locales`).
+    public static func load(paths: [String], localesDirectory: String? = nil) -> Project {
+        var project = Project()
+        let files = yamlFiles(in: paths)
+        var parsed: [String: Node] = [:]
+        var modules: Set<String> = []
+        var roots: [String] = []
+        for file in files {
+            guard let node = project.parse(file) else { continue }
+            guard case .mapping(let m) = node else {
+                project.diagnostics.append(Diagnostic(.error, "unknown-file-kind", at: SourceRef(file: file, line: 1, column: 1)))
+                continue
+            }
+            let keys = Set(m.keys.compactMap { $0.scalar?.string })
+            if keys.contains("dialog") {
+                roots.append(file)
+            } else if keys.contains("section") {
+                modules.insert(file)
+            } else if keys.contains("conversations") {
+                project.conversationFiles.append(file)
+                continue
+            } else {
+                project.diagnostics.append(Diagnostic(.error, "unknown-file-kind", at: SourceRef(file: file, line: 1, column: 1)))
+                continue
+            }
+            parsed[file] = node
+        }
+        let locales = localesDirectory ?? defaultLocales(for: paths)
+        project.loadLocales(locales)
+        var included: Set<String> = []
+        for file in roots {
+            guard let node = parsed[file] else { continue }
+            var builder = DialogBuilder(root: file, parsed: parsed, catalog: project.catalog)
+            let dialog = builder.buildDialog(node)
+            project.diagnostics += builder.diagnostics
+            included.formUnion(builder.includedFiles)
+            guard let dialog else { continue }
+            if let earlier = project.dialogFiles[dialog.id] {
+                project.diagnostics.append(Diagnostic(.error, "duplicate-dialog", ["id": dialog.id, "first": earlier], at: dialog.source))
+                continue
+            }
+            project.dialogs[dialog.id] = dialog
+            project.dialogFiles[dialog.id] = file
+        }
+        for file in modules.subtracting(included).sorted() {
+            project.diagnostics.append(Diagnostic(.warning, "module-not-included", at: SourceRef(file: file, line: 1, column: 1)))
+        }
+        project.diagnostics = project.diagnostics.sortedBySource()
+        return project
+    }
+
+    /// The dialog to run: `id` if given, else `intake`, else the only one.
+    public func dialog(_ id: String?) -> Dialog? {
+        if let id { return dialogs[id] }
+        return dialogs["intake"] ?? (dialogs.count == 1 ? dialogs.values.first : nil)
+    }
+
+    static func yamlFiles(in paths: [String]) -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
+                out.append(path)  // reported as unreadable by parse()
+                continue
+            }
+            if isDir.boolValue {
+                let found = (fm.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                    .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                    .map { (path as NSString).appendingPathComponent($0) }
+                out += found.sorted()
+            } else {
+                out.append(path)
+            }
+        }
+        return out
+    }
+
+    static func defaultLocales(for paths: [String]) -> String {
+        var isDir: ObjCBool = false
+        if let first = paths.first, FileManager.default.fileExists(atPath: first, isDirectory: &isDir) {
+            let folder = isDir.boolValue ? first : (first as NSString).deletingLastPathComponent
+            let beside = ((folder as NSString).deletingLastPathComponent as NSString).appendingPathComponent("Locales")
+            if FileManager.default.fileExists(atPath: beside) { return beside }
+            let parentOfStandardized = (((folder as NSString).standardizingPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("Locales")
+            if FileManager.default.fileExists(atPath: parentOfStandardized) { return parentOfStandardized }
+        }
+        return "Locales"
+    }
+
+    /// Reads and composes one YAML file; a problem becomes a diagnostic, never a crash.
+    mutating func parse(_ file: String) -> Node? {
+        switch Project.readYAML(file) {
+        case .success(let node): return node
+        case .failure(let d):
+            diagnostics.append(d)
+            return nil
+        }
+    }
+
+    /// The YAML tree of a file, or the diagnostic that says why it cannot be read.
+    public static func readYAML(_ file: String) -> Result<Node, Diagnostic> {
+        let start = SourceRef(file: file, line: 1, column: 1)
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return .failure(Diagnostic(.error, "unreadable-file", at: start))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(Diagnostic(.error, "not-utf8", at: start))
+        }
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                return .failure(Diagnostic(.error, "empty-file", at: start))
+            }
+            return .success(node)
+        } catch let e as YamlError {
+            return .failure(yamlDiagnostic(e, file: file))
+        } catch {
+            return .failure(Diagnostic(.error, "yaml-syntax", ["problem": "\(error)"], at: start))
+        }
+    }
+
+    static func yamlDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
+        switch e {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return Diagnostic(.error, "yaml-syntax", ["problem": problem], at: SourceRef(file: file, line: mark.line, column: mark.column))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return Diagnostic(.error, "duplicate-key", ["key": duplicates.joined(separator: ", ")],
+                              at: SourceRef(file: file, line: context.mark.line, column: context.mark.column))
+        case let .reader(problem, _, _, _):
+            return Diagnostic(.error, "yaml-syntax", ["problem": problem], at: SourceRef(file: file, line: 1, column: 1))
+        default:
+            return Diagnostic(.error, "yaml-syntax", ["problem": "\(e)"], at: SourceRef(file: file, line: 1, column: 1))
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import IntakeEngine
+import Yams
+
+/// Reads YAML nodes into model values, recording a diagnostic (with the node's line and column)
+/// for every key it does not know and every value of the wrong shape.
+public struct YAMLReader {
+    public let file: String
+    public var diagnostics: [Diagnostic] = []
+
+    public init(file: String) {
+        self.file = file
+    }
+
+    public func ref(_ node: Node) -> SourceRef {
+        guard let m = node.mark else { return SourceRef(file: file, line: 1, column: 1) }
+        return SourceRef(file: file, line: m.line, column: m.column)
+    }
+
+    public mutating func error(_ code: String, _ args: [String: String] = [:], at node: Node) {
+        diagnostics.append(Diagnostic(.error, code, args, at: ref(node)))
+    }
+
+    public mutating func warning(_ code: String, _ args: [String: String] = [:], at node: Node) {
+        diagnostics.append(Diagnostic(.warning, code, args, at: ref(node)))
+    }
+
+    /// A mapping's members by key; reports keys not in `allowed` (with a likely correction) and duplicates.
+    public mutating func members(_ node: Node, allowed: [String], what: String) -> [String: Node]? {
+        guard case .mapping(let mapping) = node else {
+            error("expected-mapping", ["what": what], at: node)
+            return nil
+        }
+        var out: [String: Node] = [:]
+        for (k, v) in mapping {
+            guard let key = k.scalar?.string else {
+                error("expected-string-key", at: k)
+                continue
+            }
+            guard allowed.contains(key) else {
+                var args = ["key": key, "what": what]
+                if let s = Spelling.closest(to: key, in: allowed) { args["suggestion"] = s }
+                error("unknown-key", args, at: k)
+                continue
+            }
+            if out[key] != nil {
+                error("duplicate-key", ["key": key], at: k)
+                continue
+            }
+            out[key] = v
+        }
+        return out
+    }
+
+    public mutating func string(_ node: Node?, _ key: String) -> String? {
+        guard let node else { return nil }
+        guard let s = node.scalar?.string, !s.isEmpty else {
+            error("expected-string", ["key": key], at: node)
+            return nil
+        }
+        return s
+    }
+
+    public mutating func int(_ node: Node?, _ key: String) -> Int? {
+        guard let node else { return nil }
+        guard let s = node.scalar?.string, let i = Int(s) else {
+            error("expected-integer", ["key": key, "found": node.scalar?.string ?? "…"], at: node)
+            return nil
+        }
+        return i
+    }
+
+    public mutating func number(_ node: Node?, _ key: String) -> Double? {
+        guard let node else { return nil }
+        guard let s = node.scalar?.string, let d = NumberParser.parseDecimal(s) else {
+            error("expected-number", ["key": key, "found": node.scalar?.string ?? "…"], at: node)
+            return nil
+        }
+        return d
+    }
+
+    public mutating func bool(_ node: Node?, _ key: String) -> Bool? {
+        guard let node else { return nil }
+        switch node.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error("expected-bool", ["key": key, "found": node.scalar?.string ?? "…"], at: node)
+            return nil
+        }
+    }
+
+    public mutating func date(_ node: Node?, _ key: String) -> CivilDate? {
+        guard let node else { return nil }
+        guard let s = node.scalar?.string, let d = DateParser.parse(s) else {
+            error("expected-date", ["key": key, "found": node.scalar?.string ?? "…"], at: node)
+            return nil
+        }
+        return d
+    }
+
+    public mutating func sequence(_ node: Node?, _ key: String) -> [Node] {
+        guard let node else { return [] }
+        guard case .sequence(let seq) = node else {
+            error("expected-list", ["key": key], at: node)
+            return []
+        }
+        return Array(seq)
+    }
+
+    /// Parses an expression written in a scalar; parse errors point at the character.
+    public mutating func expression(_ node: Node?, _ key: String) -> (Expr, SourceRef)? {
+        guard let node else { return nil }
+        guard let scalar = node.scalar else {
+            error("expected-string", ["key": key], at: node)
+            return nil
+        }
+        var start = ref(node)
+        if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { start = start.advanced(by: 1) }
+        switch ExprParser.parse(scalar.string) {
+        case .success(let e): return (e, start)
+        case .failure(let issue):
+            diagnostics.append(Diagnostic(.error, "lint-expr", [:], at: start).with(issue))
+            return nil
+        }
+    }
+}
+
+extension Diagnostic {
+    /// This diagnostic re-pointed at an expression issue (its code, words and column).
+    func with(_ issue: ExprIssue) -> Diagnostic {
+        Diagnostic(issue.isWarning ? .warning : .error, issue.code, issue.args, at: source.advanced(by: issue.offset))
+    }
+}

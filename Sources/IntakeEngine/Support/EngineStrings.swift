@@ -1,0 +1,15 @@
+/// Locale keys the engine itself shows (errors, yes/no, review words). Every locale must have them;
+/// `intake lint` checks.
+public enum EngineStrings {
+    public static let keys: [String] = [
+        "engine.add.max", "engine.add.not_possible", "engine.add.unknown", "engine.back.none", "engine.confirm.nothing",
+        "engine.date", "engine.decline.not_allowed", "engine.decline.words", "engine.declined", "engine.edit.unknown",
+        "engine.finish.not_yet", "engine.finished", "engine.invalid.choice", "engine.invalid.date", "engine.invalid.decimal",
+        "engine.invalid.exclusive", "engine.invalid.integer", "engine.invalid.max", "engine.invalid.min", "engine.invalid.pick",
+        "engine.invalid.picks_max", "engine.invalid.picks_min", "engine.invalid.range", "engine.invalid.required",
+        "engine.invalid.too_long", "engine.invalid.type", "engine.invalid.yesno", "engine.list_separator",
+        "engine.locale.switched", "engine.locale.unknown", "engine.no", "engine.note.empty", "engine.note.saved",
+        "engine.remove.min", "engine.remove.not_possible", "engine.remove.unknown", "engine.review.finish_or_edit",
+        "engine.skipped", "engine.yes",
+    ]
+}

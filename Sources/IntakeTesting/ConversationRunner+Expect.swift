@@ -1,0 +1,60 @@
+import IntakeDialogs
+import IntakeEngine
+
+extension ConversationRunner {
+    /// The session's outcome as a full `expect:` block.
+    func actualExpectation(_ state: SessionState, _ record: Record, _ engine: Engine) -> Conversation.Expectation {
+        let dialog = engine.dialog
+        let paths = state.answers.keys.filter { !$0.isMorePrompt }.sorted { engine.order($0).lexicographicallyPrecedes(engine.order($1)) }
+        var answers: [(String, String)] = []
+        var declined: [String] = [], skipped: [String] = []
+        for p in paths {
+            guard let answer = state.answers[p]?.answer else { continue }
+            switch answer {
+            case .value(let v): answers.append((dialog.display(p), Self.canonical(v)))
+            case .declined: declined.append(dialog.display(p))
+            case .skipped: skipped.append(dialog.display(p))
+            }
+        }
+        return Conversation.Expectation(status: record.status, answers: answers, declined: declined, skipped: skipped,
+                                        suggestions: record.suggestions, warnings: state.warnings.map(\.message))
+    }
+
+    static func canonical(_ v: Value) -> String {
+        switch v {
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .decimal(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .text(let s), .choice(let s): return s
+        case .date(let d): return d.iso
+        case .choices(let c): return "[" + c.joined(separator: ", ") + "]"
+        }
+    }
+
+    /// nil when `actual` meets `expected`; else a line diff of the expect block.
+    func compare(_ expected: Conversation.Expectation, _ actual: Conversation.Expectation) -> String? {
+        var shown = actual
+        // Answers: only the ones the author listed are checked, so show only those (and any missing).
+        let actualAnswers = Dictionary(actual.answers, uniquingKeysWith: { a, _ in a })
+        shown.answers = expected.answers.map { ($0.0, actualAnswers[$0.0] ?? "(no answer)") }
+        if expected.status == nil { shown.status = nil }
+        func sameSet(_ e: [String]?, _ a: [String]?) -> Bool { e == nil || Set(e ?? []) == Set(a ?? []) }
+        let ok = (expected.status == nil || expected.status == actual.status)
+            && shown.answers.map(\.1) == expected.answers.map(\.1)
+            && sameSet(expected.declined, actual.declined) && sameSet(expected.skipped, actual.skipped)
+            && sameSet(expected.suggestions, actual.suggestions) && sameSet(expected.warnings, actual.warnings)
+        if ok { return nil }
+        if expected.declined == nil { shown.declined = nil }
+        if expected.skipped == nil { shown.skipped = nil }
+        if expected.suggestions == nil { shown.suggestions = nil }
+        if expected.warnings == nil { shown.warnings = nil }
+        var e = expected
+        // Lists compare as sets: show both sorted so the diff shows only real differences.
+        for kp in [\Conversation.Expectation.declined, \.skipped, \.suggestions, \.warnings] {
+            e[keyPath: kp] = e[keyPath: kp]?.sorted()
+            shown[keyPath: kp] = shown[keyPath: kp]?.sorted()
+        }
+        return "the record differs from expect: (- expected, + actual)\n"
+            + Diff.lines(expected: ExpectationWriter.lines(e, indent: 0), actual: ExpectationWriter.lines(shown, indent: 0))
+    }
+}

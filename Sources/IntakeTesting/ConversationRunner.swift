@@ -1,0 +1,194 @@
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+
+/// The outcome of one conversation.
+public struct ConversationResult: Sendable {
+    public var conversation: Conversation
+    /// Why it failed, readable by a dialog author (with a diff where there is one); nil when it passed.
+    public var failure: String?
+    /// Question ids (and `group+` prompts) the conversation reached.
+    public var asked: Set<String>
+    /// Suggestion ids that fired.
+    public var suggestions: [String]
+    /// What the session really ended with, in the form of an `expect:` block (for `--update`).
+    public var actual: Conversation.Expectation
+    public var passed: Bool { failure == nil }
+}
+
+/// Runs test conversations against the engine, twice: straight through, and again with the
+/// session encoded to JSON and restored before every step. Both runs must agree.
+public struct ConversationRunner: Sendable {
+    public let project: Project
+
+    public init(project: Project) {
+        self.project = project
+    }
+
+    struct Pass {
+        var effects: [[Effect]] = []
+        var state: SessionState?
+        var failure: String?
+        var transcript: [String] = []
+        var asked: Set<String> = []
+    }
+
+    public func run(_ c: Conversation) -> ConversationResult {
+        var result = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
+                                        actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil))
+        guard let dialog = project.dialog(c.dialog) else {
+            result.failure = "unknown dialog '\(c.dialog ?? "intake")' (known: \(project.dialogs.keys.sorted().joined(separator: ", ")))"
+            return result
+        }
+        let engine = Engine(dialog: dialog, catalog: project.catalog)
+        let straight = pass(c, engine, restoring: false)
+        result.asked = straight.asked
+        if let f = straight.failure {
+            result.failure = f + "\n" + tail(straight.transcript)
+            return result
+        }
+        let restored = pass(c, engine, restoring: true)
+        if let f = restored.failure {
+            result.failure = "after save-and-restore: " + f + "\n" + tail(restored.transcript)
+            return result
+        }
+        if let i = zip(straight.effects, restored.effects).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            result.failure = "step \(i) showed something different after save-and-restore of the session\n"
+                + Diff.lines(expected: describe(straight.effects[i], dialog), actual: describe(restored.effects[i], dialog))
+            return result
+        }
+        guard let state = straight.state else { return result }
+        if state != restored.state {
+            result.failure = "the session ended in a different state after save-and-restore"
+            return result
+        }
+        let record = engine.record(state)
+        result.suggestions = record.suggestions
+        result.actual = actualExpectation(state, record, engine)
+        if let expected = c.expect {
+            result.failure = compare(expected, result.actual)
+        }
+        return result
+    }
+
+    private func pass(_ c: Conversation, _ engine: Engine, restoring: Bool) -> Pass {
+        var p = Pass()
+        var now = Moment.noon(of: c.today)
+        let first = engine.start(locale: c.locale, mode: c.mode, at: now)
+        var state = first.state
+        var last = first.effects
+        p.effects.append(last)
+        record(last, into: &p, engine.dialog)
+        for step in c.steps {
+            now.epochMillis += 60_000
+            if restoring {
+                do {
+                    let data = try JSONEncoder().encode(state)
+                    state = try JSONDecoder().decode(SessionState.self, from: data)
+                } catch {
+                    p.failure = "\(step.source): the session could not be saved and restored: \(error)"
+                    return p
+                }
+            }
+            var input: LineInput?
+            switch step {
+            case .answer(let question, let i, let source):
+                guard case .ask(let prompt)? = last.last else {
+                    p.failure = "\(source): expected question '\(question)', but the dialog is \(position(last))"
+                    return p
+                }
+                guard prompt.display == question else {
+                    p.failure = "\(source): expected question '\(question)', but the dialog asked '\(prompt.display)': \(prompt.text)"
+                    return p
+                }
+                input = i
+            case .command(let i, _):
+                input = i
+            case .expect(let kind, let values, let source):
+                if let problem = check(kind, values, last) {
+                    p.failure = "\(source): \(problem)"
+                    return p
+                }
+            }
+            guard let input else { continue }
+            p.transcript.append("  > " + describe(input))
+            switch input {
+            case .event(let e):
+                let next = engine.handle(e, state, at: now)
+                state = next.state
+                last = next.effects
+            case .help:
+                last = engine.current(state)
+            case .quit:
+                p.state = state
+                return p
+            case .unknownCommand(let w), .missingArgument(let w):
+                p.failure = "\(step.source): ':\(w)' is not a complete command"
+                return p
+            }
+            p.effects.append(last)
+            record(last, into: &p, engine.dialog)
+        }
+        p.state = state
+        return p
+    }
+
+    private func record(_ effects: [Effect], into p: inout Pass, _ dialog: Dialog) {
+        for e in effects {
+            if case .ask(let prompt) = e { p.asked.insert(prompt.path.groupOfMorePrompt.map { $0 + "+" } ?? prompt.path.id) }
+        }
+        p.transcript += describe(effects, dialog)
+    }
+
+    private func position(_ effects: [Effect]) -> String {
+        switch effects.last {
+        case .review?: return "at the review (all questions answered; ':finish' ends it)"
+        case .done(let r)?: return "finished (\(r.status))"
+        default: return "not asking anything"
+        }
+    }
+
+    private func check(_ kind: String, _ values: [String], _ effects: [Effect]) -> String? {
+        var shown: [String] = []
+        for e in effects {
+            switch (kind, e) {
+            case ("invalid", .invalid(let m)), ("notice", .notice(let m)): shown.append(m.key)
+            case ("warn", .warn(let ms)): shown += ms.map(\.key)
+            case ("dropped", .dropped(let lines)): shown += lines.map(\.path)
+            default: break
+            }
+        }
+        if kind == "invalid" || kind == "notice" {
+            return values.allSatisfy(shown.contains) ? nil : "expected \(kind) \(values) but the last step showed \(shown.isEmpty ? "none" : "\(shown)")"
+        }
+        return Set(values) == Set(shown) ? nil : "expected \(kind) \(values) but the last step showed \(shown.isEmpty ? "none" : "\(shown)")"
+    }
+
+    private func tail(_ transcript: [String]) -> String {
+        "  transcript (last lines):\n" + transcript.suffix(14).joined(separator: "\n")
+    }
+
+    func describe(_ input: LineInput) -> String {
+        switch input {
+        case .event(.answer(let s)): return s.isEmpty ? "(Enter)" : s
+        case .event(let e): return ":\(e)"
+        case .help: return ":help"
+        case .quit: return ":quit"
+        case .unknownCommand(let w), .missingArgument(let w): return ":\(w)"
+        }
+    }
+
+    func describe(_ effects: [Effect], _ dialog: Dialog) -> [String] {
+        effects.map { e in
+            switch e {
+            case .ask(let p): return "  ? \(p.display)  \(p.text)"
+            case .invalid(let m): return "  ! invalid \(m.key): \(m.text)"
+            case .warn(let ms): return "  ! warn " + ms.map(\.key).joined(separator: ", ")
+            case .dropped(let lines): return "  - dropped " + lines.map(\.path).joined(separator: ", ")
+            case .review(let r): return "  = review (\(r.lines.count) answers)\(r.final ? ", waiting for :finish" : "")"
+            case .notice(let m): return "  i \(m.key)"
+            case .done(let r): return "  * done (\(r.status)) suggestions: \(r.suggestions.joined(separator: ", "))"
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+/// A line diff (longest common subsequence), `-` for expected-only lines and `+` for actual-only.
+public enum Diff {
+    public static func lines(expected: [String], actual: [String]) -> String {
+        let a = expected, b = actual
+        var lcs = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+            }
+        }
+        var out: [String] = []
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                out.append("    " + a[i]); i += 1; j += 1
+            } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
+                out.append("  + " + b[j]); j += 1
+            } else {
+                out.append("  - " + a[i]); i += 1
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+}

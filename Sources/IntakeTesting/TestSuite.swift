@@ -1,0 +1,87 @@
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+
+/// Runs every conversation file of a project; optionally rewrites their `expect:` blocks.
+public struct TestSuite: Sendable {
+    public var results: [ConversationResult] = []
+    /// Problems reading conversation files.
+    public var diagnostics: [Diagnostic] = []
+    public var updatedFiles: [String] = []
+
+    public var passed: Int { results.filter(\.passed).count }
+    public var failed: Int { results.count - passed + diagnostics.errorCount }
+
+    public static func run(_ project: Project, update: Bool = false) -> TestSuite {
+        var suite = TestSuite()
+        let runner = ConversationRunner(project: project)
+        for file in project.conversationFiles {
+            let (conversations, diagnostics) = ConversationParser.parse(file: file)
+            suite.diagnostics += diagnostics
+            let results = conversations.map(runner.run)
+            suite.results += results
+            if update, diagnostics.errorCount == 0, results.contains(where: { !$0.passed || $0.conversation.expect != $0.actual }) {
+                // Only expectations are rewritten: a conversation that fails before its end keeps its file as it is.
+                let rewritable = results.filter { $0.failure == nil || $0.failure?.hasPrefix("the record differs") == true }
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+                let updated = ExpectUpdater.rewrite(text, rewritable.map { ($0.conversation, $0.actual) })
+                if updated != text, (try? updated.write(toFile: file, atomically: true, encoding: .utf8)) != nil {
+                    suite.updatedFiles.append(file)
+                }
+            }
+        }
+        return suite
+    }
+
+    /// Questions (and add-another prompts) and suggestion rules that no conversation reached, per dialog.
+    public func unreached(_ project: Project) -> [(dialog: String, id: String, kind: String, source: SourceRef)] {
+        var out: [(String, String, String, SourceRef)] = []
+        for id in project.dialogs.keys.sorted() {
+            guard let dialog = project.dialogs[id] else { continue }
+            let mine = results.filter { (project.dialog($0.conversation.dialog)?.id) == id }
+            let asked = mine.reduce(into: Set<String>()) { $0.formUnion($1.asked) }
+            let fired = mine.reduce(into: Set<String>()) { $0.formUnion($1.suggestions) }
+            for q in dialog.index.questionOrder where !asked.contains(q) {
+                out.append((id, q, "question", dialog.index.entries[q]?.item.source ?? dialog.source))
+            }
+            for s in dialog.suggestions where !fired.contains(s.id) {
+                out.append((id, s.id, "suggestion", s.source))
+            }
+        }
+        return out
+    }
+}
+
+/// Rewrites `expect:` blocks in a conversation file's text, leaving every other line as written.
+enum ExpectUpdater {
+    static func rewrite(_ text: String, _ items: [(Conversation, Conversation.Expectation)]) -> String {
+        var lines = text.components(separatedBy: "\n")
+        let starts = items.map { $0.0.source.line }.sorted()
+        // From the bottom up, so earlier line numbers stay valid.
+        for (c, actual) in items.sorted(by: { $0.0.source.line > $1.0.source.line }) {
+            let indent = c.keyColumn - 1
+            let start = c.source.line - 1
+            let nextStart = starts.first { $0 > c.source.line }.map { $0 - 1 } ?? lines.count
+            var end = nextStart
+            // The next list item's "- " starts two columns left of its keys.
+            if nextStart < lines.count { end = nextStart }
+            while end > start + 1, lines[end - 1].trimmingCharacters(in: " ").isEmpty { end -= 1 }
+            let block = ["\(String(repeating: " ", count: indent))expect:"] + ExpectationWriter.lines(actual, indent: indent + 2)
+            if let expectLine = c.expectLine {
+                let from = expectLine - 1
+                var to = from + 1
+                while to < end {
+                    let line = lines[to]
+                    let trimmed = line.trimmingCharacters(in: " ")
+                    if !trimmed.isEmpty && line.prefix(while: { $0 == " " }).count <= indent { break }
+                    to += 1
+                }
+                while to > from + 1, lines[to - 1].trimmingCharacters(in: " ").isEmpty { to -= 1 }
+                lines.replaceSubrange(from..<to, with: block)
+            } else {
+                lines.insert(contentsOf: block, at: end)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Intake: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intake",
+        abstract: "Runs declarative question flows that take intake records for employment support of single-parent households.",
+        subcommands: [RunCommand.self, LintCommand.self, TestCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}

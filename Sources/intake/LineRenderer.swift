@@ -1,0 +1,65 @@
+import Foundation
+import IntakeEngine
+
+/// Shows engine effects as plain text lines (for `intake run`; the REPL and the plain-text kiosk
+/// build on the same wording).
+struct LineRenderer {
+    let catalog: Catalog
+
+    func say(_ s: String) {
+        print(s)
+    }
+
+    func show(_ effects: [Effect], locale: String) {
+        for e in effects {
+            switch e {
+            case .ask(let p): ask(p, locale)
+            case .invalid(let m): say("! " + m.text)
+            case .warn(let ms):
+                for m in ms { say("! " + m.text) }
+                say("  " + catalog.text("run.confirm_hint", locale))
+            case .dropped(let lines):
+                guard !lines.isEmpty else { continue }
+                say(catalog.text("run.dropped", locale))
+                for l in lines { say("  - \(l.question): \(l.answer)") }
+            case .notice(let m): say(m.text)
+            case .review(let r):
+                say(catalog.text("run.review", locale))
+                for l in r.lines { say("  \(l.number). \(l.question) → \(l.answer)") }
+                if r.final {
+                    say(catalog.text("engine.review.finish_or_edit", locale))
+                    say(catalog.text("run.finish_hint", locale))
+                    prompt()
+                }
+            case .done(let r):
+                say(catalog.text("run.done", locale, ["status": r.status]))
+                let fired = r.json["suggestions"]
+                if case .array(let items)? = fired, !items.isEmpty {
+                    say(catalog.text("run.suggestions", locale))
+                    for item in items { if case .string(let t)? = item["text"] { say("  ・" + t) } }
+                }
+            }
+        }
+        fflush(nil)
+    }
+
+    private func ask(_ p: Prompt, _ locale: String) {
+        say("")
+        let progress = catalog.text("run.progress", locale, ["answered": String(p.answered), "remaining": String(p.remaining)])
+        say("[" + p.context.joined(separator: " › ") + "]  " + progress)
+        say(p.text)
+        if let h = p.help { say("  " + h) }
+        for c in p.choices where p.kind == "choice" || p.kind == "multi" { say("  \(c.number). \(c.label)") }
+        if p.kind == "yesno" { say("  1. \(catalog.text("engine.yes", locale))  2. \(catalog.text("engine.no", locale))") }
+        if let current = p.current { say("  " + catalog.text("run.current", locale, ["answer": current])) }
+        if p.declinable { say("  " + catalog.text("run.decline_hint", locale)) }
+        prompt()
+    }
+
+    /// The "> " marker, only for a person at a terminal (scripts read cleaner output without it).
+    private func prompt() {
+        guard isatty(0) == 1 else { return }
+        print("> ", terminator: "")
+        fflush(nil)
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+
+/// Where the dialogs and locales are, and the language of messages.
+struct ProjectOptions: ParsableArguments {
+    @Option(name: .long, help: "The folder of locale files (default: Locales beside the dialogs folder).")
+    var locales: String?
+
+    @Option(name: .customLong("lang"), help: "Language of messages: ja or en (default: from LANG).")
+    var language: String?
+
+    /// ja when LANG says Japanese, else en.
+    var messageLocale: String {
+        if let language { return language }
+        let lang = ProcessInfo.processInfo.environment["LANG"] ?? ""
+        return lang.hasPrefix("ja") ? "ja" : "en"
+    }
+
+    func load(_ paths: [String]) -> Project {
+        Project.load(paths: paths.isEmpty ? ["Dialogs"] : paths, localesDirectory: locales)
+    }
+}
+
+/// Prints to standard error without buffering surprises.
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

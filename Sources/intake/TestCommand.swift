@@ -1,0 +1,48 @@
+import ArgumentParser
+import IntakeDialogs
+import IntakeTesting
+
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Runs the test conversations; the last line is 'N passed, N failed'."
+    )
+
+    @Argument(help: "Dialog folders or files, with their conversation files (default: Dialogs).")
+    var paths: [String] = []
+
+    @Flag(help: "Rewrite each conversation's expect: block with what the session really gave.")
+    var update = false
+
+    @Flag(help: "List the questions and suggestion rules that no conversation reached.")
+    var coverage = false
+
+    @OptionGroup var project: ProjectOptions
+
+    func run() throws {
+        let loaded = project.load(paths)
+        let locale = project.messageLocale
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        for d in errors { print(d.rendered(loaded.catalog, locale: locale)) }
+        let suite = TestSuite.run(loaded, update: update)
+        for d in suite.diagnostics { print(d.rendered(loaded.catalog, locale: locale)) }
+        for r in suite.results {
+            let c = r.conversation
+            print("\(r.passed ? "PASS" : "FAIL")  \(c.file):\(c.source.line)  \(c.name)")
+            if let f = r.failure { print(f.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")) }
+        }
+        for f in suite.updatedFiles { print("updated \(f)") }
+        if coverage {
+            let missing = suite.unreached(loaded)
+            if missing.isEmpty {
+                print("coverage: every question and suggestion rule was reached")
+            } else {
+                print("coverage: not reached by any conversation:")
+                for m in missing { print("  \(m.source): \(m.kind) '\(m.id)' (\(m.dialog))") }
+            }
+        }
+        let failed = suite.failed + errors.count
+        print("\(suite.passed) passed, \(failed) failed")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

@@ -30,13 +30,13 @@ public struct Project: Sendable {
                 continue
             }
             let keys = Set(m.keys.compactMap { $0.scalar?.string })
-            if keys.contains("dialog") {
+            if keys.contains("conversations") {
+                project.conversationFiles.append(file)
+                continue
+            } else if keys.contains("dialog") {
                 roots.append(file)
             } else if keys.contains("section") {
                 modules.insert(file)
-            } else if keys.contains("conversations") {
-                project.conversationFiles.append(file)
-                continue
             } else {
                 project.diagnostics.append(Diagnostic(.error, "unknown-file-kind", at: SourceRef(file: file, line: 1, column: 1)))
                 continue

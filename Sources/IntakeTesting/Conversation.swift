@@ -103,7 +103,7 @@ public enum ConversationParser {
                                     locale: r.string(m["locale"], "locale") ?? defaults.locale ?? "ja",
                                     today: r.date(m["today"], "today") ?? defaults.today ?? Conversation.defaultToday,
                                     mode: mode, steps: steps, expect: m["expect"].flatMap { parseExpect($0, &r) },
-                                    source: r.ref(node), expectLine: expectLine, keyColumn: r.ref(m["name"] ?? node).column))
+                                    source: r.ref(node), expectLine: expectLine, keyColumn: r.ref(node).column))
         }
         return (out, r.diagnostics)
     }

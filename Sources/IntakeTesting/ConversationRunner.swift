@@ -171,7 +171,19 @@ public struct ConversationRunner: Sendable {
     func describe(_ input: LineInput) -> String {
         switch input {
         case .event(.answer(let s)): return s.isEmpty ? "(Enter)" : s
-        case .event(let e): return ":\(e)"
+        case .event(.value(let v)): return "\(v)"
+        case .event(.decline): return ":decline"
+        case .event(.skip): return ":skip"
+        case .event(.back): return ":back"
+        case .event(.edit(let t)): return ":edit \(t)"
+        case .event(.add(let t)): return ":add \(t)"
+        case .event(.remove(let t)): return ":remove \(t)"
+        case .event(.review): return ":review"
+        case .event(.locale(let l)): return ":lang \(l)"
+        case .event(.confirm(let r)): return ":confirm" + (r.map { " " + $0 } ?? "")
+        case .event(.finish): return ":finish"
+        case .event(.note): return ":note …"
+        case .event(.repeatQuestion): return ":repeat"
         case .help: return ":help"
         case .quit: return ":quit"
         case .unknownCommand(let w), .missingArgument(let w): return ":\(w)"

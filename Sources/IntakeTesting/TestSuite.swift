@@ -8,9 +8,14 @@ public struct TestSuite: Sendable {
     /// Problems reading conversation files.
     public var diagnostics: [Diagnostic] = []
     public var updatedFiles: [String] = []
+    /// Conversations whose expect: block `--update` rewrote: they count as failed, so that a
+    /// re-recorded run never passes silently (re-run without --update to see it pass).
+    public var rerecorded: [String] = []
 
-    public var passed: Int { results.filter(\.passed).count }
+    public var passed: Int { results.filter { $0.passed && !rerecorded.contains(Self.key($0.conversation)) }.count }
     public var failed: Int { results.count - passed + diagnostics.errorCount }
+
+    static func key(_ c: Conversation) -> String { "\(c.file):\(c.source.line)" }
 
     public static func run(_ project: Project, update: Bool = false) -> TestSuite {
         var suite = TestSuite()
@@ -22,11 +27,14 @@ public struct TestSuite: Sendable {
             suite.results += results
             if update, diagnostics.errorCount == 0, results.contains(where: { !$0.passed || $0.conversation.expect != $0.actual }) {
                 // Only expectations are rewritten: a conversation that fails before its end keeps its file as it is.
-                let rewritable = results.filter { $0.failure == nil || $0.failure?.hasPrefix("the record differs") == true }
+                let rewritable = results.filter {
+                    ($0.failure == nil || $0.failure?.hasPrefix("the record differs") == true) && $0.conversation.expect != $0.actual
+                }
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
                 let updated = ExpectUpdater.rewrite(text, rewritable.map { ($0.conversation, $0.actual) })
                 if updated != text, (try? updated.write(toFile: file, atomically: true, encoding: .utf8)) != nil {
                     suite.updatedFiles.append(file)
+                    suite.rerecorded += rewritable.map { key($0.conversation) }
                 }
             }
         }

@@ -28,10 +28,11 @@ struct TestCommand: ParsableCommand {
         for d in suite.diagnostics { print(d.rendered(loaded.catalog, locale: locale)) }
         for r in suite.results {
             let c = r.conversation
-            print("\(r.passed ? "PASS" : "FAIL")  \(c.file):\(c.source.line)  \(c.name)")
+            let word = suite.rerecorded.contains("\(c.file):\(c.source.line)") ? "REDO" : r.passed ? "PASS" : "FAIL"
+            print("\(word)  \(c.file):\(c.source.line)  \(c.name)")
             if let f = r.failure { print(f.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")) }
         }
-        for f in suite.updatedFiles { print("updated \(f)") }
+        for f in suite.updatedFiles { print("updated \(f) (its re-recorded conversations count as failed; run again without --update)") }
         if coverage {
             let missing = suite.unreached(loaded)
             if missing.isEmpty {

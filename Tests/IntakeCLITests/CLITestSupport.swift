@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+/// Runs the built `intake` binary as a user would, in the package root.
+struct CLI {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty } }
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `intake` executable next to the test bundle (SwiftPM builds it for this test target).
+    static var binary: URL {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent(), packageRoot.appendingPathComponent(".build/debug")] {
+            let url = candidate.appendingPathComponent("intake")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return packageRoot.appendingPathComponent(".build/debug/intake")
+    }
+
+    static func run(_ args: [String], stdin: Data = Data(), in directory: URL = packageRoot) throws -> Output {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env["LANG"] = "C"
+        p.environment = env
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        p.standardInput = input
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Write stdin and read both outputs concurrently so no pipe fills up.
+        let writer = Thread {
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errData = LockedData()
+        let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        errReader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !errData.done { usleep(1000) }
+        return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    /// A fresh copy of Dialogs/ and Locales/ in a temporary folder, for tests that write files.
+    static func scratchProject() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for folder in ["Dialogs", "Locales"] {
+            try FileManager.default.copyItem(at: packageRoot.appendingPathComponent(folder), to: dir.appendingPathComponent(folder))
+        }
+        return dir
+    }
+}
+
+/// Data handed from a reader thread; `@unchecked Sendable` is safe because every access holds the lock.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var finished = false
+
+    func set(_ d: Data) { lock.lock(); data = d; finished = true; lock.unlock() }
+    var done: Bool { lock.lock(); defer { lock.unlock() }; return finished }
+    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+}

@@ -47,7 +47,9 @@ extension DialogBuilder {
         let base = (r.file as NSString).deletingLastPathComponent
         let file = ((base as NSString).appendingPathComponent(name) as NSString).standardizingPath
         let known = parsed.keys.first { ($0 as NSString).standardizingPath == file }
-        guard let known, let moduleNode = parsed[known] else {
+        guard let known, let moduleNode = parsed[known], moduleNode["section"] != nil else {
+            // A file with a syntax or encoding error already has its own diagnostic.
+            if unreadable.contains(file) { return nil }
             let exists = FileManager.default.fileExists(atPath: file)
             r.error(exists ? "include-not-module" : "include-missing", ["file": name], at: m["include"] ?? node)
             return nil

@@ -23,6 +23,8 @@ struct DialogBuilder {
     let root: String
     let parsed: [String: Node]
     let catalog: Catalog
+    /// Files that could not be read or parsed (standardized paths); each has its own diagnostic.
+    var unreadable: Set<String> = []
     var diagnostics: [Diagnostic] = []
     var includedFiles: Set<String> = []
     var includeStack: [String] = []

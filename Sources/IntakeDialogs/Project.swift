@@ -23,8 +23,12 @@ public struct Project: Sendable {
         var parsed: [String: Node] = [:]
         var modules: Set<String> = []
         var roots: [String] = []
+        var unreadable: Set<String> = []
         for file in files {
-            guard let node = project.parse(file) else { continue }
+            guard let node = project.parse(file) else {
+                unreadable.insert((file as NSString).standardizingPath)
+                continue
+            }
             guard case .mapping(let m) = node else {
                 project.diagnostics.append(Diagnostic(.error, "unknown-file-kind", at: SourceRef(file: file, line: 1, column: 1)))
                 continue
@@ -49,6 +53,7 @@ public struct Project: Sendable {
         for file in roots {
             guard let node = parsed[file] else { continue }
             var builder = DialogBuilder(root: file, parsed: parsed, catalog: project.catalog)
+            builder.unreadable = unreadable
             let dialog = builder.buildDialog(node)
             project.diagnostics += builder.diagnostics
             included.formUnion(builder.includedFiles)

@@ -14,7 +14,9 @@ struct Evaluator {
     let answers: [Path: AnswerEntry]
     let today: CivilDate
     var value: Value?
-    var budget = 200_000
+    /// Steps one top-level evaluation may take.
+    static let maxCost = 200_000
+    var budget = Evaluator.maxCost
     /// When non-nil, every answer read is appended (the answers behind a suggestion).
     var reads: [Path]?
 
@@ -25,14 +27,27 @@ struct Evaluator {
         self.value = value
     }
 
+    /// Evaluates one top-level expression (a condition, check or computed value) with a fresh budget,
+    /// so that a runaway expression fails alone instead of starving the others this evaluator runs.
+    mutating func evaluate(_ e: Expr, in scope: Scope) throws -> Value? {
+        budget = Evaluator.maxCost
+        return try eval(e, in: scope)
+    }
+
     /// Whether a condition holds; an absent condition holds, an error or null does not.
     mutating func holds(_ e: Expr?, in scope: Scope) -> Bool {
         guard let e else { return true }
-        return (try? eval(e, in: scope)) == .bool(true)
+        return (try? evaluate(e, in: scope)) == .bool(true)
     }
 
     /// How many instances `group` has inside the `outer` instances of its enclosing groups.
     mutating func instanceCount(_ g: RepeatGroup, outer: [Int]) -> Int {
+        budget = Evaluator.maxCost
+        return countInstances(g, outer: outer)
+    }
+
+    /// `instanceCount` within an evaluation already under way (its budget goes on).
+    private mutating func countInstances(_ g: RepeatGroup, outer: [Int]) -> Int {
         switch g.count {
         case .from(let e):
             let scope = Scope(groups: Array(dialog.index.entries[g.id]?.groups ?? []), indices: outer)
@@ -100,7 +115,7 @@ struct Evaluator {
         guard case .name(let n) = e.node, let g = dialog.index.group(n), let entry = dialog.index.entries[n],
               entry.groups.count <= scope.indices.count else { throw Failure() }
         let outer = Array(scope.indices.prefix(entry.groups.count))
-        let count = instanceCount(g, outer: outer)
+        let count = countInstances(g, outer: outer)
         return (0..<count).map { Scope(groups: entry.groups + [n], indices: outer + [$0]) }
     }
 
@@ -126,7 +141,10 @@ struct Evaluator {
         case "sum":
             var total: Value = .int(0)
             for s in try instances(args[0], in: scope) {
-                if let v = try eval(args[1], in: s) { total = try arithmetic(.add, total, v) ?? total }
+                guard let v = try eval(args[1], in: s) else { continue }
+                // An Int overflow makes the sum null, as it does for `+`.
+                guard let next = try arithmetic(.add, total, v) else { return nil }
+                total = next
             }
             return total
         case "min", "max":

@@ -12,7 +12,7 @@ extension Engine {
         let answers = members(dialog.items, .root, state, &evaluator)
         var computed: [(String, JSON)] = []
         for c in dialog.computed {
-            computed.append((c.id, ((try? evaluator.eval(c.expr, in: .root)) ?? nil)?.json ?? .null))
+            computed.append((c.id, ((try? evaluator.evaluate(c.expr, in: .root)) ?? nil)?.json ?? .null))
         }
         let paths = state.answers.keys.sorted { order($0).lexicographicallyPrecedes(order($1)) }
         let declined = paths.filter { state.answers[$0]?.answer == .declined }.map { JSON.string(dialog.display($0)) }
@@ -53,11 +53,14 @@ extension Engine {
         for item in items {
             switch item {
             case .section(let s):
+                guard ev.holds(s.when, in: scope) else { continue }
                 let inner = members(s.items, scope, state, &ev)
                 if !inner.isEmpty { out.append((s.id, .object(inner))) }
             case .question(let q):
                 if let v = state.answers[Path(q.id, scope.indices)]?.answer.value { out.append((q.id, v.json)) }
             case .group(let g):
+                // A group that does not apply has no instances (an add-another group would otherwise show `min` empty ones).
+                guard ev.holds(g.when, in: scope) else { continue }
                 let count = ev.instanceCount(g, outer: scope.indices)
                 if count > 0 {
                     out.append((g.id, .array((0..<count).map { .object(members(g.items, scope.entering(g.id, $0), state, &ev)) })))

@@ -106,7 +106,7 @@ extension Engine {
         var soft: [String] = []
         for check in q.checks {
             // A check that cannot be decided (an answer it needs is missing) does not block.
-            guard (try? evaluator.eval(check.expect, in: scope)) == .bool(false) else { continue }
+            guard (try? evaluator.evaluate(check.expect, in: scope)) == .bool(false) else { continue }
             if check.soft {
                 soft.append(check.message)
             } else {

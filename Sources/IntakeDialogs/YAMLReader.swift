@@ -116,51 +116,12 @@ public struct YAMLReader {
         }
         var start = ref(node)
         if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { start = start.advanced(by: 1) }
-        if let offset = Self.operatorOverflow(scalar.string) {
-            diagnostics.append(Diagnostic(.error, "expr-too-deep", at: start.advanced(by: offset)))
-            return nil
-        }
         switch ExprParser.parse(scalar.string) {
         case .success(let e): return (e, start)
         case .failure(let issue):
             diagnostics.append(Diagnostic(.error, "lint-expr", [:], at: start).with(issue))
             return nil
         }
-    }
-
-    /// Most operators one expression may hold. ExprParser bounds bracket nesting but not a chain like
-    /// `a and a and …`, whose tree is as deep as the chain is long; checking (and freeing) it recurses
-    /// once per operator, so a runaway line would overflow the stack instead of getting a diagnostic.
-    static let maxOperators = 100
-
-    /// The offset (in characters, as ExprParser counts) of the first operator beyond `maxOperators`,
-    /// outside string literals; nil when within the limit. A run of symbols (`<=`, `== -`) counts once.
-    static func operatorOverflow(_ text: String) -> Int? {
-        var count = 0, quote: Character?, word = "", wordStart = 0, inSymbols = false
-        for (i, c) in text.enumerated() {
-            if let q = quote {
-                if c == q { quote = nil }
-                continue
-            }
-            if c.isASCII && (c.isLetter || c.isNumber || c == "_") {
-                if word.isEmpty { wordStart = i }
-                word.append(c)
-                inSymbols = false
-                continue
-            }
-            if word == "and" || word == "or" || word == "in" { count += 1 }
-            if count > maxOperators { return wordStart }
-            word = ""
-            if "+-*/%<>=!&|".contains(c) {
-                if !inSymbols { count += 1 }
-                if count > maxOperators { return i }
-                inSymbols = true
-            } else if c != " " {
-                inSymbols = false
-                if c == "'" || c == "\"" { quote = c }
-            }
-        }
-        return nil
     }
 }
 

@@ -441,8 +441,8 @@ private extension JSON {
         #expect(notAllowed.effects.prompt?.declinable == false)
         #expect(notAllowed.send(.decline).invalid == ["engine.decline.not_allowed"])
         #expect(notAllowed.effects.asked == "q")
-        // Typed, the words are just not a number here.
-        #expect(notAllowed.answer("答えない").invalid == ["engine.invalid.integer"])
+        // Typed, the words get the same explanation rather than "not a number".
+        #expect(notAllowed.answer("答えない").invalid == ["engine.decline.not_allowed"])
         #expect(notAllowed.state.answers.isEmpty)
 
         for how in [Event.decline, .answer("答えない"), .answer("こたえない"), .answer("ＤＥＣＬＩＮＥ")] {
@@ -1146,5 +1146,56 @@ private extension JSON {
         #expect(computedValues?["c1"] == .int(4))
         #expect(computedValues?["c7"] == .int(16_384))
         #expect(computedValues?["c8"] == .null)
+    }
+}
+
+@Suite struct EngineLimitTests {
+    @Test func addingBeyondTheCountQuestionsOwnMaximumIsRefused() throws {
+        let dialog = Dialog(id: "limits", version: "1", title: "t.title", items: [
+            .question(Question(id: "n", kind: .integer(min: 1, max: 2), text: "q.a")),
+            .group(RepeatGroup(id: "kids", title: "t.title", count: .from(try expr("n")), max: 5, items: [
+                .question(Question(id: "k", kind: .integer(min: 0, max: 30), text: "q.b")),
+            ])),
+        ])
+        var run = Run(dialog)
+        run.send([.answer("2"), .answer("3")])
+        #expect(run.effects.asked == "kids[2].k")
+        #expect(run.send(.add("kids")).invalid == ["engine.add.max"])
+        #expect(run.answer(at: "n") == .value(.int(2)))
+    }
+
+    @Test func removingAnUnansweredInstanceShowsNoEmptyDroppedList() throws {
+        var run = Run(try Dialogs.intake())
+        run.send([.answer("はい"), .answer("山田花子"), .answer(""), .answer("平成5年4月1日"), .answer("2"),
+                  .answer("2"), .answer("10")])
+        #expect(run.effects.asked == "children[1].care" || run.effects.asked == "children[2].child_age")
+        let effects = run.send(.remove("children[2]"))
+        #expect(!effects.contains { if case .dropped = $0 { return true } else { return false } })
+        #expect(run.answer(at: "children_count") == .value(.int(1)))
+    }
+
+    @Test func aTextAnswerWithoutALimitStillHasOne() {
+        var run = Run(Dialogs.one(.text(maxLength: nil)))
+        #expect(run.answer(String(repeating: "あ", count: Question.defaultMaxLength + 1)).invalid == ["engine.invalid.too_long"])
+        #expect(run.answer(String(repeating: "あ", count: Question.defaultMaxLength)).invalid == [])
+    }
+
+    @Test func theRecordStopsWhereTheDialogEnded() throws {
+        var run = Run(try Dialogs.intake())
+        run.send(.answer("いいえ"))
+        #expect(run.record.status == "stopped")
+        #expect(run.record.json["answers"] == .object([("consent", .object([("agree", .bool(false))]))]))
+    }
+}
+
+@Suite struct SpellingTests {
+    @Test(arguments: [("childs", "children"), ("child", "children"), ("agee", "age"), ("max_lenght", "max_length"),
+                      ("yesnoo", "yesno")])
+    func suggestsTheLikelyWord(_ typo: String, _ meant: String) {
+        #expect(Spelling.closest(to: typo, in: ["children", "age", "max_length", "yesno", "name", "care"]) == meant)
+    }
+
+    @Test func suggestsNothingForAnUnrelatedWord() {
+        #expect(Spelling.closest(to: "xyz", in: ["children", "age"]) == nil)
     }
 }

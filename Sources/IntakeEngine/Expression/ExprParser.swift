@@ -10,12 +10,24 @@ public struct ExprParser {
     private var pos = 0
     /// Nesting limit: expressions are written by people, and a deep one is a mistake (or an attack).
     private static let maxDepth = 64
+    /// Operator limit: a chain like `a and a and …` nests as deep as it is long, and checking,
+    /// evaluating or freeing such a tree recurses once per operator.
+    public static let maxOperators = 100
     private var depth = 0
 
     public static func parse(_ text: String) -> Result<Expr, ExprIssue> {
         var p = ExprParser()
         do {
             p.tokens = try tokenize(text)
+            var operators = 0
+            for (token, offset) in p.tokens {
+                switch token {
+                case .op: operators += 1
+                case .ident(let w) where w == "and" || w == "or" || w == "not" || w == "in": operators += 1
+                default: continue
+                }
+                if operators > maxOperators { throw ExprIssue("expr-too-long", ["max": String(maxOperators)], at: offset) }
+            }
             let e = try p.parseOr()
             guard case .end = p.tokens[p.pos].0 else {
                 throw ExprIssue("expr-unexpected", ["token": p.describe(p.tokens[p.pos].0)], at: p.tokens[p.pos].1)

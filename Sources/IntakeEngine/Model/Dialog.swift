@@ -81,6 +81,10 @@ public enum Audience: String, Sendable, Codable, CaseIterable {
 }
 
 public struct Question: Sendable {
+    /// The longest text answer accepted where a question sets no `max_length` (a pasted page, or a
+    /// stuck key, is a mistake, and records stay printable).
+    public static let defaultMaxLength = 2_000
+
     public var id: String
     public var kind: QuestionKind
     /// Locale key of the question text; help is `text + ".help"` when the locale has it.

@@ -65,8 +65,9 @@ extension Engine {
                 if count > 0 {
                     out.append((g.id, .array((0..<count).map { .object(members(g.items, scope.entering(g.id, $0), state, &ev)) })))
                 }
-            case .end:
-                break
+            case .end(let e):
+                // Where the dialog stopped, nothing after it applies.
+                if ev.holds(e.when, in: scope) { return out }
             }
         }
         return out

@@ -28,7 +28,8 @@ extension Engine {
             return
         }
         guard let q = dialog.index.question(path.id) else { return }
-        if q.declinable, isDeclineWord(text, state) {
+        if isDeclineWord(text, state) {
+            // Also on a question that cannot be declined: say so, rather than store 答えない as the answer.
             decline(&state, at: now, into: &effects)
             return
         }

@@ -52,6 +52,11 @@ extension Engine {
                 effects.append(.invalid(message("engine.add.not_possible", state)))
                 return showCurrent(state, into: &effects)
             }
+            // The count question's own limit holds too.
+            if case .integer(_, let hi?)? = dialog.index.question(source.id)?.kind, count + 1 > hi {
+                effects.append(.invalid(message("engine.add.max", state, ["max": String(hi)])))
+                return showCurrent(state, into: &effects)
+            }
             commit(.value(.int(count + 1)), at: source, &state, now: now, into: &effects)
         }
     }
@@ -121,7 +126,7 @@ extension Engine {
         state.warnings = state.warnings.compactMap { w in remap(w.path).map { var w = w; w.path = $0; return w } }
         state.notes = state.notes.map { n in var n = n; n.path = n.path.flatMap(remap); return n }
         state.pending = nil
-        effects.append(.dropped(dropped))
+        if !dropped.isEmpty { effects.append(.dropped(dropped)) }
         advance(&state, at: now, into: &effects)
     }
 

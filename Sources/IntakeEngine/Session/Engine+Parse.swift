@@ -119,8 +119,9 @@ extension Engine {
     /// Limits that belong to the kind: length, range, number of picks, exclusive picks.
     func limitProblem(_ v: Value, _ kind: QuestionKind, _ state: SessionState) -> Problem? {
         switch (kind, v) {
-        case (.text(let maxLength?), .text(let s)) where s.count > maxLength:
-            return Problem(key: "engine.invalid.too_long", args: ["max": String(maxLength), "length": String(s.count)])
+        case (.text(let maxLength), .text(let s)) where s.count > (maxLength ?? Question.defaultMaxLength):
+            let limit = maxLength ?? Question.defaultMaxLength
+            return Problem(key: "engine.invalid.too_long", args: ["max": String(limit), "length": String(s.count)])
         case (.integer(let lo, let hi), .int(let i)):
             if let lo, i < lo { return range(lo.description, hi?.description) }
             if let hi, i > hi { return range(lo?.description, hi.description) }

@@ -10,9 +10,12 @@ public enum Spelling {
             if let b = best, d >= b.1 { continue }
             best = (c, d)
         }
-        if best == nil {
-            // A prefix match catches plurals and abbreviations ('child' → 'children').
-            best = candidates.sorted().first { $0.hasPrefix(word) && word.count >= 3 }.map { ($0, 0) }
+        if best == nil, word.count >= 3 {
+            // A shared stem catches plurals and abbreviations: 'child' and 'childs' → 'children'.
+            let stem = max(3, word.count * 2 / 3)
+            best = candidates.sorted().first { c in
+                c.hasPrefix(word) || zip(c, word).prefix { $0 == $1 }.count >= stem
+            }.map { ($0, 0) }
         }
         return best?.0
     }

@@ -6,8 +6,8 @@ import IntakeEngine
 import IntakeTesting
 
 let dialogsPath = CommandLine.arguments.dropFirst().first ?? "Dialogs"
-let loadRuns = 50
-let replayRuns = 200
+let loadRuns = Int(ProcessInfo.processInfo.environment["BENCH_LOAD_RUNS"] ?? "") ?? 50
+let replayRuns = Int(ProcessInfo.processInfo.environment["BENCH_REPLAY_RUNS"] ?? "") ?? 200
 
 func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 

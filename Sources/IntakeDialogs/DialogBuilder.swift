@@ -18,7 +18,11 @@ struct DialogBuilder {
     }
 
     static let format = 1
-    static let idPattern = "^[a-z][a-z0-9_]*$"
+    /// `^[a-z][a-z0-9_]*$`
+    static func isValidID(_ id: String) -> Bool {
+        guard let first = id.utf8.first, first >= UInt8(ascii: "a"), first <= UInt8(ascii: "z") else { return false }
+        return id.utf8.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") }
+    }
 
     let root: String
     let parsed: [String: Node]
@@ -80,7 +84,7 @@ struct DialogBuilder {
     }
 
     mutating func validateID(_ id: String, at node: Node, _ r: inout YAMLReader) {
-        if id.range(of: Self.idPattern, options: .regularExpression) == nil {
+        if !Self.isValidID(id) {
             r.error("bad-id", ["id": id], at: node)
         } else if ReservedNames.words.contains(id) {
             r.error("reserved-id", ["id": id], at: node)

@@ -50,7 +50,7 @@ struct RunCommand: ParsableCommand {
         }
         let engine = Engine(dialog: d, catalog: loaded.catalog)
         var step = engine.start(locale: locale, mode: sessionMode, at: clock.now())
-        var renderer = LineRenderer(catalog: loaded.catalog)
+        let renderer = LineRenderer(catalog: loaded.catalog)
         renderer.show(step.effects, locale: step.state.locale)
         while let line = readLine(strippingNewline: true) {
             switch LineInput.parse(line) {

@@ -93,9 +93,9 @@ struct Evaluator {
     private mutating func lookup(_ n: String, in scope: Scope) throws -> Value? {
         if n == "value" { return value }
         if n == "today" { return .date(today) }
-        if let entry = dialog.index.entries[n] {
-            guard case .question = entry.item, entry.groups.count <= scope.indices.count else { throw Failure() }
-            let path = Path(n, Array(scope.indices.prefix(entry.groups.count)))
+        if let ref = dialog.index.refs[n] {
+            guard case .question(let depth) = ref, depth <= scope.indices.count else { throw Failure() }
+            let path = Path(n, depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth)))
             reads?.append(path)
             return answers[path]?.answer.value
         }

@@ -11,7 +11,16 @@ public struct DialogIndex: Sendable {
         public var order: Int
     }
 
+    /// What a name in an expression refers to, without copying an entry (the evaluator's hot path).
+    enum NameRef: Sendable {
+        /// A question inside `depth` repeat groups.
+        case question(depth: Int)
+        case group
+        case other
+    }
+
     public private(set) var entries: [String: Entry] = [:]
+    private(set) var refs: [String: NameRef] = [:]
     public private(set) var computed: [String: ComputedValue] = [:]
     /// Question ids in dialog order.
     public private(set) var questionOrder: [String] = []
@@ -27,6 +36,11 @@ public struct DialogIndex: Sendable {
             order += 1
             if entries[item.id] == nil {
                 entries[item.id] = Entry(item: item, groups: groups, sections: sections, order: order)
+                switch item {
+                case .question: refs[item.id] = .question(depth: groups.count)
+                case .group: refs[item.id] = .group
+                case .section, .end: refs[item.id] = .other
+                }
             }
             switch item {
             case .section(let s): add(s.items, groups: groups, sections: sections + [s.id], order: &order)

@@ -14,7 +14,7 @@ extension Engine {
         for c in dialog.computed {
             computed.append((c.id, ((try? evaluator.evaluate(c.expr, in: .root)) ?? nil)?.json ?? .null))
         }
-        let paths = state.answers.keys.sorted { order($0).lexicographicallyPrecedes(order($1)) }
+        let paths = sortedByOrder(state.answers.keys)
         let declined = paths.filter { state.answers[$0]?.answer == .declined }.map { JSON.string(dialog.display($0)) }
         let skipped = paths.filter { state.answers[$0]?.answer == .skipped }.map { JSON.string(dialog.display($0)) }
         let warnings: [JSON] = state.warnings.map { w in

@@ -33,7 +33,7 @@ extension Engine {
             decline(&state, at: now, into: &effects)
             return
         }
-        switch parse(text, as: q.kind, state) {
+        switch parse(text, as: q.kind, state, question: q.id) {
         case .success(let v): accept(v, for: q, at: path, &state, now: now, into: &effects)
         case .failure(let problem): reject(problem.key, problem.args, &state, into: &effects)
         }

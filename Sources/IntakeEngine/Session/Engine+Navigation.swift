@@ -100,7 +100,7 @@ extension Engine {
         }
         var dropped: [AnswerLine] = []
         var answers: [Path: AnswerEntry] = [:]
-        for p in state.answers.keys.sorted(by: { order($0).lexicographicallyPrecedes(order($1)) }) {
+        for p in sortedByOrder(state.answers.keys) {
             guard let entry = state.answers[p] else { continue }
             if let to = remap(p) {
                 answers[to] = entry
@@ -142,7 +142,7 @@ extension Engine {
 
     /// Answered questions in dialog order (the numbering of the review).
     func answeredPaths(_ state: SessionState) -> [Path] {
-        state.answers.keys.filter { !$0.isMorePrompt }.sorted { order($0).lexicographicallyPrecedes(order($1)) }
+        sortedByOrder(state.answers.keys.filter { !$0.isMorePrompt })
     }
 
     /// Whether `path` lies within `group`'s instances inside `outer` (and within `instance`, if given).

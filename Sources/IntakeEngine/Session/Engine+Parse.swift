@@ -6,7 +6,7 @@ struct Problem: Error {
 
 extension Engine {
     /// Reads an answer as a person types it, for a question of `kind`.
-    func parse(_ text: String, as kind: QuestionKind, _ state: SessionState) -> Result<Value, Problem> {
+    func parse(_ text: String, as kind: QuestionKind, _ state: SessionState, question: String? = nil) -> Result<Value, Problem> {
         switch kind {
         case .text:
             return .success(.text(text))
@@ -23,25 +23,25 @@ extension Engine {
             guard let d = DateParser.parse(text) else { return .failure(Problem(key: "engine.invalid.date")) }
             return .success(.date(d))
         case .single(let choices):
-            guard let c = matchChoice(text, choices, state) else {
+            guard let c = matchChoice(text, choices, state, question: question) else {
                 return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
             }
             return .success(.choice(c))
         case .multi(let choices, _, _):
-            return parsePicks(text, choices, state).map { .choices($0) }
+            return parsePicks(text, choices, state, question: question).map { .choices($0) }
         }
     }
 
     /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas.
-    private func parsePicks(_ text: String, _ choices: [Choice], _ state: SessionState) -> Result<[String], Problem> {
+    private func parsePicks(_ text: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
         let folded = TextFolding.fold(text)
         var tokens = folded.split(whereSeparator: { ",、;；・/".contains($0) }).map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
-        if tokens.count == 1, matchChoice(tokens[0], choices, state) == nil {
+        if tokens.count == 1, matchChoice(tokens[0], choices, state, question: question) == nil {
             tokens = folded.split(separator: " ").map(String.init)
         }
         var picked: Set<String> = []
         for t in tokens {
-            guard let c = matchChoice(t, choices, state) else {
+            guard let c = matchChoice(t, choices, state, question: question) else {
                 return .failure(Problem(key: "engine.invalid.pick", args: ["pick": t, "count": String(choices.count)]))
             }
             picked.insert(c)
@@ -50,8 +50,8 @@ extension Engine {
         return .success(choices.map(\.value).filter { picked.contains($0) })
     }
 
-    /// A choice by its number as shown, its label in any locale, or its value.
-    func matchChoice(_ text: String, _ choices: [Choice], _ state: SessionState) -> String? {
+    /// A choice by its number as shown, its label in any locale (the session's own first), or its value.
+    func matchChoice(_ text: String, _ choices: [Choice], _ state: SessionState, question: String? = nil) -> String? {
         let folded = TextFolding.fold(text)
         var numberText = folded
         if numberText.hasSuffix(".") || numberText.hasSuffix(")") { numberText.removeLast() }
@@ -62,11 +62,7 @@ extension Engine {
         if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, state.locale)).lowercased() == wanted }) {
             return c.value
         }
-        for locale in catalog.locales where locale != state.locale {
-            if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, locale)).lowercased() == wanted }) {
-                return c.value
-            }
-        }
+        if let q = question, let v = choiceLabels[q]?[wanted] { return v }
         return choices.first { $0.value.lowercased() == wanted }?.value
     }
 
@@ -81,11 +77,7 @@ extension Engine {
     /// "答えない", "decline", … as listed under `engine.decline.words` (separated by `|`).
     func isDeclineWord(_ text: String, _ state: SessionState) -> Bool {
         let folded = TextFolding.fold(text).lowercased()
-        for locale in [state.locale, catalog.fallback] {
-            let words = catalog.text("engine.decline.words", locale).split(separator: "|")
-            if words.contains(where: { TextFolding.fold(String($0)).lowercased() == folded }) { return true }
-        }
-        return false
+        return declineWords[state.locale]?.contains(folded) == true || declineWords[catalog.fallback]?.contains(folded) == true
     }
 
     /// A typed value from a JSON client, checked against the question's kind.

@@ -8,8 +8,11 @@ struct Walk {
     }
 
     var next: Next = .review
-    /// Paths of every question and add-another prompt that currently applies.
+    /// Paths of every question and add-another prompt that currently applies (only collected when
+    /// `collectRelevant`; otherwise see `allAnswersApply`).
     var relevant: Set<Path> = []
+    /// How many of the answers given are at paths that currently apply.
+    var applyingAnswers = 0
     var answered = 0
     var remaining = 0
     /// Context labels (section titles, instance labels as keys + instance number) of the next question.
@@ -20,18 +23,34 @@ struct Walk {
     private var evaluator: Evaluator
     private let state: SessionState
     private let dialog: Dialog
+    private let collectRelevant: Bool
 
-    init(dialog: Dialog, state: SessionState) {
+    /// Walks the dialog. The set of applying paths is built only when asked for: a step that adds
+    /// an answer at the frontier leaves every earlier answer applying, which `allAnswersApply`
+    /// tells without hashing every path twice.
+    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false) {
         self.dialog = dialog
         self.state = state
+        self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
         var context: [(String, Int?)] = []
         walk(dialog.items, Scope.root, &context)
     }
 
+    /// Every answer given is at a path that applies (so none has to be dropped).
+    var allAnswersApply: Bool { applyingAnswers == state.answers.count }
+
+    private mutating func applies(_ p: Path) {
+        if collectRelevant { relevant.insert(p) }
+        if state.answers[p] != nil { applyingAnswers += 1 }
+    }
+
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
-        relevant.insert(p)
-        if state.answers[p] == nil || state.reopened.contains(p) {
+        if collectRelevant { relevant.insert(p) }
+        let given = state.answers[p] != nil
+        if given { applyingAnswers += 1 }
+        if !given || (!state.reopened.isEmpty && state.reopened.contains(p)) {
             remaining += 1
             if !found {
                 found = true
@@ -57,7 +76,7 @@ struct Walk {
                 guard evaluator.holds(q.when, in: scope) else { continue }
                 let p = Path(q.id, scope.indices)
                 if q.audience == .counselor && state.mode == .kiosk {
-                    relevant.insert(p)  // keep what a counselor entered; never ask it here
+                    applies(p)  // keep what a counselor entered; never ask it here
                     continue
                 }
                 _ = pending(p, context)
@@ -66,7 +85,7 @@ struct Walk {
                 let count = evaluator.instanceCount(g, outer: scope.indices)
                 for i in 0..<count {
                     if case .addAnother = g.count, i >= g.min {
-                        relevant.insert(Path.morePrompt(g.id, outer: scope.indices, instance: i))
+                        applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
                     }
                     context.append((g.title, i + 1))
                     walk(g.items, scope.entering(g.id, i), &context)

@@ -5,10 +5,40 @@
 public struct Engine: Sendable {
     public let dialog: Dialog
     public let catalog: Catalog
+    /// Folded "prefer not to answer" words, by locale (read once, not at every answer).
+    let declineWords: [String: Set<String>]
+    /// Folded choice labels of every locale → choice value, by question id.
+    let choiceLabels: [String: [String: String]]
 
     public init(dialog: Dialog, catalog: Catalog) {
         self.dialog = dialog
         self.catalog = catalog
+        var words: [String: Set<String>] = [:]
+        for locale in catalog.locales {
+            words[locale] = Set(catalog.text("engine.decline.words", locale).split(separator: "|").map {
+                TextFolding.fold(String($0)).lowercased()
+            })
+        }
+        declineWords = words
+        var labels: [String: [String: String]] = [:]
+        for id in dialog.index.questionOrder {
+            guard let choices = dialog.index.question(id)?.kind.choices, !choices.isEmpty else { continue }
+            var map: [String: String] = [:]
+            // The fallback locale's labels win a clash, then the others in name order.
+            for locale in [catalog.fallback] + catalog.locales where locale != catalog.fallback || map.isEmpty {
+                for c in choices {
+                    let label = TextFolding.fold(catalog.text(c.label, locale)).lowercased()
+                    if map[label] == nil { map[label] = c.value }
+                }
+            }
+            labels[id] = map
+        }
+        choiceLabels = labels
+    }
+
+    /// `paths` in dialog order (each path's order key computed once).
+    func sortedByOrder<S: Sequence>(_ paths: S) -> [Path] where S.Element == Path {
+        paths.map { ($0, order($0)) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }.map(\.0)
     }
 
     public struct Step: Sendable {
@@ -89,9 +119,9 @@ public struct Engine: Sendable {
         var walk = Walk(dialog: dialog, state: state)
         var dropped: [AnswerLine] = []
         // Dropping an answer can make a later condition false in turn; repeat until nothing changes.
-        while true {
-            let stale = state.answers.keys.filter { !walk.relevant.contains($0) }.sorted { order($0).lexicographicallyPrecedes(order($1)) }
-            if stale.isEmpty { break }
+        while !walk.allAnswersApply {
+            walk = Walk(dialog: dialog, state: state, collectRelevant: true)
+            let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
                 guard let entry = state.answers.removeValue(forKey: p) else { continue }
                 if !p.isMorePrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
@@ -101,7 +131,6 @@ public struct Engine: Sendable {
             }
             walk = Walk(dialog: dialog, state: state)
         }
-        state.reopened = state.reopened.filter { walk.relevant.contains($0) }
         if !dropped.isEmpty { effects.append(.dropped(dropped)) }
         switch walk.next {
         case .ask(let p):
@@ -167,6 +196,8 @@ public struct Engine: Sendable {
 
 extension String {
     var trimmingWhitespace: String {
+        // Most answers have no surrounding space: check the ends' bytes before walking characters.
+        if let f = utf8.first, let l = utf8.last, f > 0x20, f < 0x80, l > 0x20, l < 0x80 { return self }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s = s.dropFirst() }
         while let l = s.last, l.isWhitespace { s = s.dropLast() }

@@ -29,18 +29,26 @@ public struct Catalog: Sendable {
     }
 
     /// Replaces `{name}` with `args["name"]`; unknown placeholders stay as written.
+    /// (Scans UTF-8 bytes: `{` and `}` never occur inside a multi-byte character.)
     public static func fill(_ template: String, _ args: [String: String]) -> String {
-        guard !args.isEmpty, template.contains("{") else { return template }
-        var out = ""
-        var rest = Substring(template)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
-            let name = String(rest[rest.index(after: open)..<close])
-            if let v = args[name] { out += v } else { out += rest[open...close] }
-            rest = rest[rest.index(after: close)...]
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        guard !args.isEmpty, template.utf8.contains(open) else { return template }
+        let bytes = Array(template.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == open, let end = bytes[(i + 1)...].firstIndex(of: close) {
+                let name = String(decoding: bytes[(i + 1)..<end], as: UTF8.self)
+                if let v = args[name] {
+                    out += v.utf8
+                    i = end + 1
+                    continue
+                }
+            }
+            out.append(bytes[i])
+            i += 1
         }
-        out += rest
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

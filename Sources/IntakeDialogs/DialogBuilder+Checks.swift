@@ -9,8 +9,9 @@ extension DialogBuilder {
         for p in pending {
             var checker = TypeChecker(index: index, settings: dialog.settings, scope: p.scope, valueType: p.valueType)
             _ = checker.check(p.expr, expecting: p.expected)
-            let base = Diagnostic(.error, "", at: p.at)
-            diagnostics += checker.issues.map { base.with($0) }
+            diagnostics += checker.issues.map {
+                Diagnostic($0.isWarning ? .warning : .error, $0.code, $0.args, at: p.locate($0.offset))
+            }
             if case .literal(.bool(false)) = p.expr.node, p.role == .when {
                 diagnostics.append(Diagnostic(.warning, "never-asked", ["id": p.owner ?? ""], at: p.at))
             }
@@ -30,7 +31,7 @@ extension DialogBuilder {
                 let code = p.role == .check ? "check-reads-later" : (via == nil ? "forward-ref" : "forward-ref-computed")
                 var args = ["name": question, "owner": owner]
                 if let via { args["computed"] = via }
-                diagnostics.append(Diagnostic(p.role == .check ? .warning : .error, code, args, at: p.at.advanced(by: offset)))
+                diagnostics.append(Diagnostic(p.role == .check ? .warning : .error, code, args, at: p.locate(offset)))
             }
         }
     }

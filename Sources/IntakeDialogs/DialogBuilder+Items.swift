@@ -62,7 +62,7 @@ extension DialogBuilder {
         includedFiles.insert(known)
         includeStack.append(known)
         defer { includeStack.removeLast() }
-        var inner = YAMLReader(file: known)
+        var inner = YAMLReader(file: known, text: texts[known])
         let item = readSection(moduleNode, groups: groups, reader: &inner, file: known, isModule: true)
         diagnostics += inner.diagnostics
         return item

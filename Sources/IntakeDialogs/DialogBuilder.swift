@@ -9,6 +9,8 @@ struct DialogBuilder {
         enum Role { case when, count, check, computed, suggestion }
         var expr: Expr
         var at: SourceRef
+        /// Where a character of the expression's text stands in the file.
+        var locate: (Int) -> SourceRef
         var scope: [String]
         var valueType: ValueType?
         var expected: ValueType?
@@ -26,6 +28,7 @@ struct DialogBuilder {
 
     let root: String
     let parsed: [String: Node]
+    let texts: [String: String]
     let catalog: Catalog
     /// Files that could not be read or parsed (standardized paths); each has its own diagnostic.
     var unreadable: Set<String> = []
@@ -39,14 +42,15 @@ struct DialogBuilder {
     var suggestions: [SuggestionRule] = []
     var settings: [String: Value] = [:]
 
-    init(root: String, parsed: [String: Node], catalog: Catalog) {
+    init(root: String, parsed: [String: Node], texts: [String: String] = [:], catalog: Catalog) {
         self.root = root
         self.parsed = parsed
+        self.texts = texts
         self.catalog = catalog
     }
 
     mutating func buildDialog(_ node: Node) -> Dialog? {
-        var r = YAMLReader(file: root)
+        var r = YAMLReader(file: root, text: texts[root])
         defer { diagnostics += r.diagnostics }
         includeStack = [root]
         guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions"], what: "dialog") else { return nil }
@@ -108,7 +112,13 @@ struct DialogBuilder {
     mutating func expr(_ node: Node?, _ key: String, _ r: inout YAMLReader, scope: [String], role: PendingExpr.Role,
                        owner: String?, expected: ValueType?, valueType: ValueType? = nil) -> Expr? {
         guard let (e, at) = r.expression(node, key) else { return nil }
-        pending.append(PendingExpr(expr: e, at: at, scope: scope, valueType: valueType, expected: expected, owner: owner, role: role))
+        let reader = r
+        let scalar = node?.scalar
+        let locate: (Int) -> SourceRef = { offset in
+            scalar.flatMap { reader.position(in: $0, at: at, offset: offset) } ?? at.advanced(by: offset)
+        }
+        pending.append(PendingExpr(expr: e, at: at, locate: locate, scope: scope, valueType: valueType, expected: expected,
+                                   owner: owner, role: role))
         return e
     }
 

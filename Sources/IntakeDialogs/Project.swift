@@ -12,6 +12,8 @@ public struct Project: Sendable {
     public var conversationFiles: [String] = []
     /// The file each dialog was read from.
     public var dialogFiles: [String: String] = [:]
+    /// The text of every YAML file read, by path (for diagnostics inside multi-line scalars).
+    var texts: [String: String] = [:]
 
     public init() {}
 
@@ -52,7 +54,7 @@ public struct Project: Sendable {
         var included: Set<String> = []
         for file in roots {
             guard let node = parsed[file] else { continue }
-            var builder = DialogBuilder(root: file, parsed: parsed, catalog: project.catalog)
+            var builder = DialogBuilder(root: file, parsed: parsed, texts: project.texts, catalog: project.catalog)
             builder.unreadable = unreadable
             let dialog = builder.buildDialog(node)
             project.diagnostics += builder.diagnostics
@@ -113,8 +115,10 @@ public struct Project: Sendable {
 
     /// Reads and composes one YAML file; a problem becomes a diagnostic, never a crash.
     mutating func parse(_ file: String) -> Node? {
-        switch Project.readYAML(file) {
-        case .success(let node): return node
+        switch Project.readYAMLWithText(file) {
+        case .success(let read):
+            texts[file] = read.text
+            return read.node
         case .failure(let d):
             diagnostics.append(d)
             return nil
@@ -123,6 +127,11 @@ public struct Project: Sendable {
 
     /// The YAML tree of a file, or the diagnostic that says why it cannot be read.
     public static func readYAML(_ file: String) -> Result<Node, Diagnostic> {
+        readYAMLWithText(file).map(\.node)
+    }
+
+    /// The YAML tree of a file and its text (for positions inside multi-line scalars).
+    public static func readYAMLWithText(_ file: String) -> Result<(node: Node, text: String), Diagnostic> {
         let start = SourceRef(file: file, line: 1, column: 1)
         guard let data = FileManager.default.contents(atPath: file) else {
             return .failure(Diagnostic(.error, "unreadable-file", at: start))
@@ -134,7 +143,7 @@ public struct Project: Sendable {
             guard let node = try Yams.compose(yaml: text) else {
                 return .failure(Diagnostic(.error, "empty-file", at: start))
             }
-            return .success(node)
+            return .success((node, text))
         } catch let e as YamlError {
             return .failure(yamlDiagnostic(e, file: file))
         } catch {

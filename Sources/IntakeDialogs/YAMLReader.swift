@@ -6,9 +6,12 @@ import Yams
 public struct YAMLReader {
     public let file: String
     public var diagnostics: [Diagnostic] = []
+    /// The file's lines, to point into expressions that span lines.
+    let lines: [[Character]]
 
-    public init(file: String) {
+    public init(file: String, text: String? = nil) {
         self.file = file
+        lines = text.map { $0.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) } } ?? []
     }
 
     public func ref(_ node: Node) -> SourceRef {
@@ -119,9 +122,48 @@ public struct YAMLReader {
         switch ExprParser.parse(scalar.string) {
         case .success(let e): return (e, start)
         case .failure(let issue):
-            diagnostics.append(Diagnostic(.error, "lint-expr", [:], at: start).with(issue))
+            var d = Diagnostic(.error, "lint-expr", [:], at: start).with(issue)
+            d.source = position(in: scalar, at: start, offset: issue.offset) ?? d.source
+            diagnostics.append(d)
             return nil
         }
+    }
+
+    /// Where character `offset` of a scalar's value stands in the file, following the scalar over
+    /// line breaks (folded or block style). nil when the file's text is not at hand.
+    public func position(in scalar: Node.Scalar, at start: SourceRef, offset: Int) -> SourceRef? {
+        guard !lines.isEmpty, start.line >= 1, start.line <= lines.count else { return nil }
+        let value = Array(scalar.string)
+        var line = start.line - 1
+        var col = start.column - 1
+        func nextLine() -> Bool {
+            line += 1
+            guard line < lines.count else { return false }
+            col = lines[line].prefix { $0 == " " || $0 == "\t" }.count
+            return true
+        }
+        if scalar.style == .literal || scalar.style == .folded { guard nextLine() else { return nil } }
+        var i = 0
+        while i < min(offset, value.count) {
+            let chars = lines[line]
+            if col < chars.count, chars[col] == value[i] {
+                col += 1
+                i += 1
+            } else if col >= chars.count || chars[col...].allSatisfy({ $0 == " " || $0 == "\t" }) {
+                // A line break: folded into a space (or kept as one in a literal block).
+                guard nextLine() else { return nil }
+                if value[i] == " " || value[i] == "\n" { i += 1 }
+            } else if chars[col] == " " || chars[col] == "\t" {
+                col += 1
+            } else {
+                col += 1  // an escape sequence in a quoted scalar: keep going
+                i += 1
+            }
+        }
+        if line < lines.count, col >= lines[line].count, i < value.count {
+            _ = nextLine()
+        }
+        return SourceRef(file: file, line: line + 1, column: col + 1)
     }
 }
 

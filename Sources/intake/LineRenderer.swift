@@ -25,7 +25,15 @@ struct LineRenderer {
             case .notice(let m): say(m.text)
             case .review(let r):
                 say(catalog.text("run.review", locale))
-                for l in r.lines { say("  \(l.number). \(l.question) → \(l.answer)") }
+                var heading: [String] = []
+                for l in r.lines {
+                    // Grouped: a heading line whenever the section or repeat instance changes.
+                    if l.context != heading {
+                        heading = l.context
+                        say("  [" + heading.joined(separator: " › ") + "]")
+                    }
+                    say("    \(l.number). \(l.question) → \(l.answer)")
+                }
                 if r.final {
                     say(catalog.text("engine.review.finish_or_edit", locale))
                     say(catalog.text("run.finish_hint", locale))

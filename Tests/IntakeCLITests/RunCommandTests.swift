@@ -16,7 +16,9 @@ import Testing
         let out = try CLI.run(["run", "--locale", "en", "--today", "2026-11-23", "--print-record"],
                               stdin: Data((answers.joined(separator: "\n") + "\n").utf8))
         #expect(out.status == 0, "\(out.stdout)")
-        #expect(out.lines.contains("  1. May we keep a record of this consultation and use it to support your job search? → Yes"))
+        #expect(out.lines.contains("  [Consent and contact]"))
+        #expect(out.lines.contains("    1. May we keep a record of this consultation and use it to support your job search? → Yes"))
+        #expect(out.lines.contains("  [Your family › Child 1]"))
         #expect(out.lines.contains("Suggestions:"))
         #expect(out.lines.contains("  ・Job counselling at Hello Work."))
         let json = try #require(out.stdout.range(of: "{\n").map { String(out.stdout[$0.lowerBound...]) })

@@ -17,7 +17,26 @@ extension DialogBuilder {
             }
             checkOrder(p, index)
         }
+        checkEach(index)
         checkTranslations()
+    }
+
+    /// An `each:` group follows an earlier group at the same depth (so instance numbers line up).
+    private mutating func checkEach(_ index: DialogIndex) {
+        for e in eachSources {
+            guard let entry = index.entries[e.source], case .group = entry.item else {
+                var args = ["name": e.source]
+                let groups = index.entries.compactMap { k, v -> String? in if case .group = v.item { return k } else { return nil } }
+                if let s = Spelling.closest(to: e.source, in: groups) { args["suggestion"] = s }
+                diagnostics.append(Diagnostic(.error, "each-not-a-group", args, at: e.at))
+                continue
+            }
+            if entry.groups != e.groups {
+                diagnostics.append(Diagnostic(.error, "each-other-depth", ["group": e.group, "source": e.source], at: e.at))
+            } else if let own = index.entries[e.group]?.order, entry.order >= own {
+                diagnostics.append(Diagnostic(.error, "forward-ref", ["name": e.source, "owner": e.group], at: e.at))
+            }
+        }
     }
 
     /// A condition may only read answers given before its item is reached.

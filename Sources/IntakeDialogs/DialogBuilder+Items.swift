@@ -5,7 +5,7 @@ import Yams
 extension DialogBuilder {
     static let questionKeys = ["id", "kind", "text", "help", "required", "decline", "audience", "when", "min", "max",
                                "max_length", "choices", "min_picks", "max_picks", "checks"]
-    static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date"]
+    static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date", "month"]
 
     /// Items of a dialog, section or group. `section` is the id that prefixes default locale keys.
     mutating func readItems(_ nodes: [Node], section: String, groups: [String], reader r: inout YAMLReader) -> [Item] {
@@ -111,7 +111,7 @@ extension DialogBuilder {
     }
 
     private mutating func readGroup(_ node: Node, section: String, groups: [String], reader r: inout YAMLReader) -> Item? {
-        guard let m = r.members(node, allowed: ["group", "title", "when", "count", "add_another", "min", "max", "items"], what: "group"),
+        guard let m = r.members(node, allowed: ["group", "title", "when", "count", "add_another", "each", "min", "max", "items"], what: "group"),
               let id = r.string(m["group"], "group") else { return nil }
         define(id, at: m["group"] ?? node, &r)
         let title = r.string(m["title"], "title") ?? "\(section).\(id)"
@@ -123,20 +123,22 @@ extension DialogBuilder {
         if maximum < 1 { r.warning("group-never-asked", ["group": id], at: m["max"] ?? node) }
         if minimum > maximum { r.error("min-above-max", ["min": String(minimum), "max": String(maximum)], at: m["min"] ?? node) }
         let count: RepeatCount
-        switch (m["count"], m["add_another"]) {
-        case (let c?, nil):
+        let given = ["count", "add_another", "each"].filter { m[$0] != nil }
+        guard given.count == 1 else {
+            r.error(given.isEmpty ? "group-needs-count" : "group-count-and-add", ["group": id], at: node)
+            return nil
+        }
+        if let c = m["count"] {
             guard let e = expr(c, "count", &r, scope: groups, role: .count, owner: id, expected: .int) else { return nil }
             count = .from(e)
-        case (nil, let a?):
+        } else if let a = m["add_another"] {
             let key = a.scalar?.string == "true" ? "\(section).\(id).more" : (r.string(a, "add_another") ?? "\(section).\(id).more")
             need(key, at: r.ref(a))
             count = .addAnother(prompt: key)
-        case (nil, nil):
-            r.error("group-needs-count", ["group": id], at: node)
-            return nil
-        case (_?, _?):
-            r.error("group-count-and-add", ["group": id], at: node)
-            return nil
+        } else {
+            guard let eachNode = m["each"], let source = r.string(eachNode, "each") else { return nil }
+            eachSources.append((group: id, source: source, groups: groups, at: r.ref(eachNode)))
+            count = .each(source)
         }
         let items = readItems(r.sequence(m["items"], "items"), section: section, groups: groups + [id], reader: &r)
         if items.isEmpty { r.error("empty-group", ["group": id], at: node) }

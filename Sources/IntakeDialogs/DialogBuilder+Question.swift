@@ -40,6 +40,9 @@ extension DialogBuilder {
         case "yesno":
             kind = .yesNo
             limitKeys = []
+        case "month":
+            kind = .month
+            limitKeys = []
         case "choice", "multi":
             let choices = readChoices(m["choices"], textKey: text, at: node, &r)
             if kindName == "choice" {

@@ -41,6 +41,8 @@ struct DialogBuilder {
     var computed: [ComputedValue] = []
     var suggestions: [SuggestionRule] = []
     var settings: [String: Value] = [:]
+    /// `each:` groups to check once every group is known: the group they follow, where they stand.
+    var eachSources: [(group: String, source: String, groups: [String], at: SourceRef)] = []
 
     init(root: String, parsed: [String: Node], texts: [String: String] = [:], catalog: Catalog) {
         self.root = root

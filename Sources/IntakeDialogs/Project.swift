@@ -26,6 +26,7 @@ public struct Project: Sendable {
         var modules: Set<String> = []
         var roots: [String] = []
         var unreadable: Set<String> = []
+        var settingsFiles: [(String, Node)] = []
         for file in files {
             guard let node = project.parse(file) else {
                 unreadable.insert((file as NSString).standardizingPath)
@@ -38,6 +39,9 @@ public struct Project: Sendable {
             let keys = Set(m.keys.compactMap { $0.scalar?.string })
             if keys.contains("conversations") {
                 project.conversationFiles.append(file)
+                continue
+            } else if keys == ["settings"] {
+                settingsFiles.append((file, node))
                 continue
             } else if keys.contains("dialog") {
                 roots.append(file)
@@ -67,6 +71,7 @@ public struct Project: Sendable {
             project.dialogs[dialog.id] = dialog
             project.dialogFiles[dialog.id] = file
         }
+        for (file, node) in settingsFiles { project.applySettings(node, file: file) }
         for file in modules.subtracting(included).sorted() {
             project.diagnostics.append(Diagnostic(.warning, "module-not-included", at: SourceRef(file: file, line: 1, column: 1)))
         }

@@ -58,6 +58,9 @@ struct Evaluator {
             default: n = 0
             }
             return Swift.min(Swift.max(n, 0), g.max)
+        case .each(let source):
+            guard let other = dialog.index.group(source) else { return 0 }
+            return Swift.min(countInstances(other, outer: outer), g.max)
         case .addAnother:
             var n = g.min
             while n < g.max, answers[Path.morePrompt(g.id, outer: outer, instance: n)]?.answer == .value(.bool(true)) { n += 1 }

@@ -156,7 +156,7 @@ extension TypeChecker {
             issues.append(ExprIssue("expr-needs-group", [:], at: e.offset))
             return nil
         }
-        guard entry.groups.count <= scope.count ? Array(scope.prefix(entry.groups.count)) == entry.groups : false else {
+        guard entry.groups.count <= scope.count, zip(scope, entry.groups).allSatisfy({ index.sameInstances($0, $1) }) else {
             issues.append(ExprIssue("expr-out-of-scope", ["name": g, "group": entry.groups.last ?? ""], at: e.offset))
             return nil
         }

@@ -113,7 +113,7 @@ public struct TypeChecker {
     }
 
     private func isVisible(_ groups: [String]) -> Bool {
-        groups.count <= scope.count && Array(scope.prefix(groups.count)) == groups
+        groups.count <= scope.count && zip(scope, groups).allSatisfy { index.sameInstances($0, $1) }
     }
 
     private func allNames() -> [String] {

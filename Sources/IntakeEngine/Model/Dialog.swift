@@ -122,6 +122,8 @@ public enum QuestionKind: Sendable, Equatable {
     case single([Choice])
     case multi([Choice], minPicks: Int?, maxPicks: Int?)
     case date(min: CivilDate?, max: CivilDate?)
+    /// A year and month (work history: from/to), kept as `YYYY-MM` text.
+    case month
 
     /// The name authors write in `kind:`.
     public var name: String {
@@ -133,6 +135,7 @@ public enum QuestionKind: Sendable, Equatable {
         case .single: return "choice"
         case .multi: return "multi"
         case .date: return "date"
+        case .month: return "month"
         }
     }
 
@@ -153,6 +156,7 @@ public enum QuestionKind: Sendable, Equatable {
         case .single(let c): return .choice(Set(c.map(\.value)))
         case .multi(let c, _, _): return .choices(Set(c.map(\.value)))
         case .date: return .date
+        case .month: return .text
         }
     }
 }
@@ -193,6 +197,9 @@ public enum RepeatCount: Sendable {
     case from(Expr)
     /// Asks "add another?" (locale key `prompt`, `{n}` is the instance number) before each instance past `min`.
     case addAnother(prompt: String)
+    /// One instance per instance of another group at the same depth (childcare per child, 棚卸し per
+    /// job); that group's answers in the same instance are visible inside.
+    case each(String)
 }
 
 public struct RepeatGroup: Sendable {

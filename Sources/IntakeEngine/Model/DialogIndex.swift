@@ -21,6 +21,10 @@ public struct DialogIndex: Sendable {
 
     public private(set) var entries: [String: Entry] = [:]
     private(set) var refs: [String: NameRef] = [:]
+    /// An `each:` group → the group it follows.
+    public private(set) var follows: [String: String] = [:]
+    /// A group → the `each:` groups that follow it.
+    public private(set) var followers: [String: [String]] = [:]
     public private(set) var computed: [String: ComputedValue] = [:]
     /// Question ids in dialog order.
     public private(set) var questionOrder: [String] = []
@@ -44,7 +48,12 @@ public struct DialogIndex: Sendable {
             }
             switch item {
             case .section(let s): add(s.items, groups: groups, sections: sections + [s.id], order: &order)
-            case .group(let g): add(g.items, groups: groups + [g.id], sections: sections, order: &order)
+            case .group(let g):
+                if case .each(let source) = g.count {
+                    follows[g.id] = source
+                    followers[source, default: []].append(g.id)
+                }
+                add(g.items, groups: groups + [g.id], sections: sections, order: &order)
             case .question(let q): questionOrder.append(q.id)
             case .end: break
             }
@@ -54,6 +63,11 @@ public struct DialogIndex: Sendable {
     public func question(_ id: String) -> Question? {
         if case .question(let q)? = entries[id]?.item { return q }
         return nil
+    }
+
+    /// Whether two groups walk the same instances (the same group, or one follows the other).
+    public func sameInstances(_ a: String, _ b: String) -> Bool {
+        a == b || follows[a] == b || follows[b] == a || (follows[a] != nil && follows[a] == follows[b])
     }
 
     public func group(_ id: String) -> RepeatGroup? {

@@ -92,7 +92,7 @@ extension Engine {
             }
             out.append(Fired(id: rule.id, json: .object([
                 ("id", .string(rule.id)), ("message", .string(rule.message)),
-                ("text", .string(catalog.text(rule.message, state.locale))), ("because", .object(because)),
+                ("text", .string(render(rule.message, state))), ("because", .object(because)),
             ])))
         }
         return out

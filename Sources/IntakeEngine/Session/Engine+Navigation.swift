@@ -45,6 +45,10 @@ extension Engine {
             return showCurrent(state, into: &effects)
         }
         switch g.count {
+        case .each:
+            // Its instances follow another group's: add there.
+            effects.append(.invalid(message("engine.add.not_possible", state)))
+            return showCurrent(state, into: &effects)
         case .addAnother:
             commit(.value(.bool(true)), at: .morePrompt(g.id, outer: outer, instance: count), &state, now: now, into: &effects)
         case .from(let e):
@@ -77,6 +81,10 @@ extension Engine {
             effects.append(.invalid(message("engine.remove.min", state, ["min": String(g.min)])))
             return showCurrent(state, into: &effects)
         }
+        if case .each = g.count {
+            effects.append(.invalid(message("engine.remove.not_possible", state)))
+            return showCurrent(state, into: &effects)
+        }
         var newCount: (Path, Int)?
         if case .from(let e) = g.count {
             guard let source = countSource(e, outer: outer) else {
@@ -91,7 +99,9 @@ extension Engine {
             if path.isMorePrompt, path.groupOfMorePrompt == g.id, Array(path.indices.prefix(depth)) == outer {
                 return path  // the group's own prompts are handled below
             }
-            guard isInside(path, group: g.id, outer: outer, instance: nil) else { return path }
+            // The groups that follow this one (`each:`) lose and shift the same instance.
+            let moving = ([g.id] + (dialog.index.followers[g.id] ?? [])).contains { isInside(path, group: $0, outer: outer, instance: nil) }
+            guard moving else { return path }
             let i = path.indices[depth]
             if i == k { return nil }
             var moved = path

@@ -22,6 +22,9 @@ extension Engine {
         case .date:
             guard let d = DateParser.parse(text) else { return .failure(Problem(key: "engine.invalid.date")) }
             return .success(.date(d))
+        case .month:
+            guard let m = DateParser.parseYearMonth(text) else { return .failure(Problem(key: "engine.invalid.month")) }
+            return .success(.text(Engine.yearMonth(m.year, m.month)))
         case .single(let choices):
             guard let c = matchChoice(text, choices, state, question: question) else {
                 return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
@@ -80,6 +83,12 @@ extension Engine {
         return declineWords[state.locale]?.contains(folded) == true || declineWords[catalog.fallback]?.contains(folded) == true
     }
 
+    /// `2019-04`
+    static func yearMonth(_ year: Int, _ month: Int) -> String {
+        let y = String(year), m = String(month)
+        return String(repeating: "0", count: max(0, 4 - y.count)) + y + "-" + (m.count < 2 ? "0" + m : m)
+    }
+
     /// A typed value from a JSON client, checked against the question's kind.
     func coerce(_ v: Value, to kind: QuestionKind) -> Result<Value, Problem> {
         switch (kind, v) {
@@ -103,6 +112,9 @@ extension Engine {
         case (.date, .text(let s)):
             guard let d = DateParser.parse(s) else { return .failure(Problem(key: "engine.invalid.date")) }
             return .success(.date(d))
+        case (.month, .text(let s)):
+            guard let m = DateParser.parseYearMonth(s) else { return .failure(Problem(key: "engine.invalid.month")) }
+            return .success(.text(Engine.yearMonth(m.year, m.month)))
         default:
             return .failure(Problem(key: "engine.invalid.type", args: ["kind": kind.name]))
         }

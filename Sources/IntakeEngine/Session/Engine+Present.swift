@@ -7,7 +7,7 @@ extension Engine {
         let yesNo = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.yes", loc)),
                      ChoiceOption(number: 2, value: "no", label: catalog.text("engine.no", loc))]
         if let g = p.groupOfMorePrompt.flatMap({ dialog.index.group($0) }), case .addAnother(let key) = g.count {
-            return Prompt(path: p, display: dialog.display(p), kind: "yesno", text: catalog.text(key, loc, args),
+            return Prompt(path: p, display: dialog.display(p), kind: "yesno", text: render(key, state, args),
                           help: catalog.optionalText(key + ".help", loc, args), choices: yesNo, required: true,
                           declinable: false, current: current(p, state), context: context,
                           answered: walk.answered, remaining: walk.remaining, min: nil, max: nil)
@@ -26,9 +26,11 @@ extension Engine {
         case .decimal(let a, let b): lo = a.map(format); hi = b.map(format)
         case .date(let a, let b): lo = a?.iso; hi = b?.iso
         case .text(let m): hi = m?.description
+        case .month: break
         }
-        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: catalog.text(q.text, loc, args),
-                      help: catalog.optionalText(q.help ?? q.text + ".help", loc, args), choices: choices,
+        let helpKey = q.help ?? q.text + ".help"
+        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(q.text, state, args),
+                      help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, args), choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
                       answered: walk.answered, remaining: walk.remaining, min: lo, max: hi)
     }

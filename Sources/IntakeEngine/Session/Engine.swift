@@ -190,7 +190,30 @@ public struct Engine: Sendable {
     }
 
     func message(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> Message {
-        Message(key: key, text: catalog.text(key, state.locale, args))
+        Message(key: key, text: render(key, state, args))
+    }
+
+    /// A locale string with its placeholders filled: `args`, and `{settings.NAME}` (an office's
+    /// settings, e.g. a local resource) and `{computed.NAME}` (e.g. the year the youngest child starts school).
+    func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> String {
+        let template = catalog.text(key, state.locale)
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
+        var all = args
+        var evaluator: Evaluator?
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            let name = String(rest[rest.index(after: open)..<close])
+            rest = rest[rest.index(after: close)...]
+            guard all[name] == nil else { continue }
+            if name.hasPrefix("settings."), let v = dialog.settings[String(name.dropFirst("settings.".count))] {
+                all[name] = words(.value(v), for: Path(""), state)
+            } else if name.hasPrefix("computed."), let c = dialog.index.computed[String(name.dropFirst("computed.".count))] {
+                if evaluator == nil { evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today) }
+                let v = (try? evaluator?.evaluate(c.expr, in: .root)) ?? nil
+                all[name] = v.map { words(.value($0), for: Path(""), state) } ?? "—"
+            }
+        }
+        return Catalog.fill(template, all)
     }
 }
 

@@ -5,7 +5,7 @@ public enum EngineStrings {
         "engine.add.max", "engine.add.not_possible", "engine.add.unknown", "engine.back.none", "engine.confirm.nothing",
         "engine.date", "engine.decline.not_allowed", "engine.decline.words", "engine.declined", "engine.edit.unknown",
         "engine.finish.not_yet", "engine.finished", "engine.invalid.choice", "engine.invalid.date", "engine.invalid.decimal",
-        "engine.invalid.exclusive", "engine.invalid.integer", "engine.invalid.max", "engine.invalid.min", "engine.invalid.pick",
+        "engine.invalid.exclusive", "engine.invalid.integer", "engine.invalid.month", "engine.invalid.max", "engine.invalid.min", "engine.invalid.pick",
         "engine.invalid.picks_max", "engine.invalid.picks_min", "engine.invalid.range", "engine.invalid.required",
         "engine.invalid.too_long", "engine.invalid.type", "engine.invalid.yesno", "engine.list_separator",
         "engine.locale.switched", "engine.locale.unknown", "engine.no", "engine.note.empty", "engine.note.saved",

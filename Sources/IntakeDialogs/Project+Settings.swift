@@ -1,0 +1,55 @@
+import IntakeEngine
+import Yams
+
+extension Project {
+    /// An office's settings file (`settings:` at the top, e.g. `Dialogs/office.yaml`): values that
+    /// override the dialogs' own settings of the same name — age limits, local resources — so an
+    /// office changes them without editing a flow. A value must keep the type the dialog declared.
+    mutating func applySettings(_ node: Node, file: String) {
+        var r = YAMLReader(file: file, text: texts[file])
+        defer { diagnostics += r.diagnostics }
+        guard let top = r.members(node, allowed: ["settings"], what: "settings file"), let s = top["settings"] else { return }
+        guard case .mapping(let m) = s else {
+            r.error("expected-mapping", ["what": "settings"], at: s)
+            return
+        }
+        let known = Set(dialogs.values.flatMap { $0.settings.keys })
+        for (k, v) in m {
+            guard let key = k.scalar?.string, let text = v.scalar?.string else {
+                r.error("expected-setting", at: k)
+                continue
+            }
+            guard known.contains(key) else {
+                var args = ["name": key]
+                if let close = Spelling.closest(to: key, in: Array(known)) { args["suggestion"] = close }
+                r.error("expr-unknown-setting", args, at: k)
+                continue
+            }
+            for id in dialogs.keys.sorted() {
+                guard let current = dialogs[id]?.settings[key] else { continue }
+                guard let value = Project.setting(text, like: current) else {
+                    r.error("setting-type", ["name": key, "found": text], at: v)
+                    break
+                }
+                dialogs[id]?.settings[key] = value
+            }
+        }
+    }
+
+    /// `text` read as a value of the same type as `like`.
+    static func setting(_ text: String, like: Value) -> Value? {
+        switch like {
+        case .int: return Int(text).map(Value.int)
+        case .decimal: return NumberParser.parseDecimal(text).map(Value.decimal)
+        case .bool:
+            switch text.lowercased() {
+            case "true", "yes": return .bool(true)
+            case "false", "no": return .bool(false)
+            default: return nil
+            }
+        case .date: return DateParser.parse(text).map(Value.date)
+        case .text: return .text(text)
+        case .choice, .choices: return nil
+        }
+    }
+}

@@ -3,7 +3,7 @@ import IntakeEngine
 import Yams
 
 extension DialogBuilder {
-    static let questionKeys = ["id", "kind", "text", "help", "required", "decline", "audience", "when", "min", "max",
+    static let questionKeys = ["id", "kind", "text", "help", "required", "decline", "audience", "personal", "when", "min", "max",
                                "max_length", "choices", "min_picks", "max_picks", "checks"]
     static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date", "month"]
 

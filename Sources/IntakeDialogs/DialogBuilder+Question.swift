@@ -86,7 +86,8 @@ extension DialogBuilder {
             checks.append(Check(expect: e, soft: r.bool(cm["soft"], "soft") ?? false, message: message, source: r.ref(c)))
         }
         return .question(Question(id: id, kind: kind, text: text, help: help, required: r.bool(m["required"], "required") ?? true,
-                                  declinable: r.bool(m["decline"], "decline") ?? false, audience: audience, when: when,
+                                  declinable: r.bool(m["decline"], "decline") ?? false, audience: audience,
+                                  personal: r.bool(m["personal"], "personal") ?? false, when: when,
                                   checks: checks, source: r.ref(idNode)))
     }
 

@@ -1065,3 +1065,80 @@ private struct Garbage {
         "DIR/Dialogs/main.yaml:12:\(11 + 4 * 100): error: the expression has more than 100 operators; split it into computed values",
     ].map(fixture.expand))
 }
+
+// MARK: - each: groups, office settings, locale folders
+
+@Test func eachMustNameAnEarlierGroupAtTheSameDepth() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("""
+          - id: n
+            kind: integer
+          - group: kids
+            count: n
+            items:
+              - id: age
+                kind: integer
+              - group: inner
+                each: kidz
+                items:
+                  - id: x
+                    kind: text
+          - group: care
+            each: inner
+            items:
+              - id: where
+                kind: text
+                when: age <= 5
+        """)], keys: ["t.n", "t.kids", "t.age", "t.inner", "t.x", "t.care", "t.where"])
+    #expect(fixture.lines() == [
+        "DIR/Dialogs/main.yaml:13:15: error: 'each' must name a repeat group; 'kidz' is not one (did you mean 'kids'?)",
+        "DIR/Dialogs/main.yaml:18:11: error: group 'care' follows 'inner', which sits inside other repeat groups; they must stand at the same depth",
+        "DIR/Dialogs/main.yaml:22:15: error: 'age' is inside the repeat group 'kids'; use count/any/all/min/max/sum(kids, …)",
+    ].map(fixture.expand))
+}
+
+@Test func anOfficeSettingsFileOverridesTheDialogsSettings() throws {
+    let fixture = try Fixture([
+        "Dialogs/main.yaml": dialog("""
+              - id: a
+                kind: integer
+                when: settings.limit > 3
+            """, tail: "settings:\n  limit: 5\n  resource: 市の窓口"),
+        "Dialogs/office.yaml": "settings:\n  limit: 7\n  resource: 川越市トワイライトステイ\n",
+    ], keys: ["t.a"])
+    let project = fixture.load()
+    #expect(project.diagnostics.isEmpty)
+    #expect(project.dialogs["t"]?.settings["limit"] == .int(7))
+    #expect(project.dialogs["t"]?.settings["resource"] == .text("川越市トワイライトステイ"))
+}
+
+@Test func anOfficeSettingMustExistAndKeepItsType() throws {
+    let fixture = try Fixture([
+        "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  limit: 5"),
+        "Dialogs/office.yaml": "settings:\n  limt: 7\n  limit: seven\n",
+    ], keys: ["t.a"])
+    #expect(fixture.lines() == [
+        "DIR/Dialogs/office.yaml:2:3: error: unknown setting 'limt' (did you mean 'limit'?)",
+        "DIR/Dialogs/office.yaml:3:10: error: setting 'limit' must keep the type the dialog gives it; 'seven' does not fit",
+    ].map(fixture.expand))
+}
+
+@Test func stringsMayLiveInALocaleFolderBesideTheBaseFile() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: [])
+    for locale in ["en", "ja"] {
+        let dir = fixture.dir + "/Locales/\(locale)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "t:\n  a: \"A \(locale)\"\n".write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+    }
+    let project = fixture.load()
+    #expect(project.diagnostics.isEmpty)
+    #expect(project.catalog.text("t.a", "en") == "A en")
+    #expect(project.catalog.text("t.a", "ja") == "A ja")
+}
+
+@Test func aKeyDefinedInTwoFilesOfOneLocaleIsAnError() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: ["t.a"])
+    let dir = fixture.dir + "/Locales/en"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "t:\n  a: again\n".write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+    #expect(fixture.lines() == [fixture.expand("DIR/Locales/en/t.yaml:1:1: error: key 't.a' appears twice")])
+}

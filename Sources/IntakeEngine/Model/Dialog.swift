@@ -94,12 +94,14 @@ public struct Question: Sendable {
     /// Accepts "prefer not to answer" (答えない).
     public var declinable: Bool
     public var audience: Audience
+    /// Identifies the client or reaches her (name, birth date, phone…): never on anonymous sheets.
+    public var personal: Bool
     public var when: Expr?
     public var checks: [Check]
     public var source: SourceRef
 
     public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
-                declinable: Bool = false, audience: Audience = .all, when: Expr? = nil,
+                declinable: Bool = false, audience: Audience = .all, personal: Bool = false, when: Expr? = nil,
                 checks: [Check] = [], source: SourceRef = .unknown) {
         self.id = id
         self.kind = kind
@@ -108,6 +110,7 @@ public struct Question: Sendable {
         self.required = required
         self.declinable = declinable
         self.audience = audience
+        self.personal = personal
         self.when = when
         self.checks = checks
         self.source = source

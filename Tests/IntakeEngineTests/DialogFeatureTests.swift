@@ -1,0 +1,109 @@
+@testable import IntakeEngine
+import Testing
+
+/// `each:` groups, month answers and placeholders in texts.
+@Suite struct DialogFeatureTests {
+    static func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get() }
+
+    static func dialog() throws -> Dialog {
+        Dialog(id: "f", version: "1", title: "t", items: [
+            .question(Question(id: "n", kind: .integer(min: 1, max: 5), text: "q.n")),
+            .group(RepeatGroup(id: "children", title: "g.children", count: .from(try e("n")), max: 5, items: [
+                .question(Question(id: "age", kind: .integer(min: 0, max: 20), text: "q.age")),
+            ])),
+            .group(RepeatGroup(id: "care", title: "g.care", count: .each("children"), max: 5, items: [
+                .question(Question(id: "where", kind: .text(maxLength: nil), text: "q.where", when: try e("age <= 5"))),
+            ])),
+            .question(Question(id: "since", kind: .month, text: "q.since")),
+            .question(Question(id: "plan", kind: .text(maxLength: nil), text: "q.plan")),
+        ], computed: [ComputedValue(id: "school_year", expr: try e("year(today) + 6 - min(children, age)"))],
+        settings: ["resource": .text("川越市トワイライトステイ")])
+    }
+
+    static let catalog: Catalog = {
+        var c = Catalog()
+        for k in EngineStrings.keys { c.set(k, k, in: "ja") }
+        for (k, v) in ["t": "t", "q.n": "人数", "g.children": "{n}人目", "g.care": "{n}人目（保育）", "q.age": "{n}人目の年齢",
+                       "q.where": "{n}人目の預け先", "q.since": "いつから", "q.plan": "末っ子の入学は{computed.school_year}年。{settings.resource}も。",
+                       "engine.yes": "はい", "engine.no": "いいえ"] {
+            c.set(k, v, in: "ja")
+        }
+        return c
+    }()
+
+    struct Run {
+        let engine: Engine
+        var state: SessionState
+        var effects: [Effect]
+        var now = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? CivilDate(daysSinceEpoch: 0))
+
+        init(_ dialog: Dialog) {
+            engine = Engine(dialog: dialog, catalog: DialogFeatureTests.catalog)
+            let step = engine.start(locale: "ja", at: now)
+            state = step.state
+            effects = step.effects
+        }
+
+        mutating func send(_ e: Event) {
+            now.epochMillis += 1000
+            let step = engine.handle(e, state, at: now)
+            state = step.state
+            effects = step.effects
+        }
+
+        var asked: String? { if case .ask(let p)? = effects.last { return p.display } else { return nil } }
+        var prompt: Prompt? { if case .ask(let p)? = effects.last { return p } else { return nil } }
+    }
+
+    @Test func eachGroupFollowsTheOtherGroupsInstancesAndSeesTheirAnswers() throws {
+        var run = Run(try Self.dialog())
+        for a in ["2", "4", "9"] { run.send(.answer(a)) }
+        #expect(run.asked == "care[1].where", "the first child is 4: asked")
+        #expect(run.prompt?.text == "1人目の預け先")
+        #expect(run.prompt?.context == ["1人目（保育）"])
+        run.send(.answer("保育所"))
+        #expect(run.asked == "since", "the second child is 9: no childcare question")
+    }
+
+    @Test func removingAChildRemovesItsChildcareToo() throws {
+        var run = Run(try Self.dialog())
+        for a in ["2", "9", "3", "祖母"] { run.send(.answer(a)) }
+        #expect(run.state.answers[Path("where", [1])]?.answer == .value(.text("祖母")))
+        run.send(.remove("children[1]"))
+        #expect(run.state.answers[Path("age", [0])]?.answer == .value(.int(3)), "the second child moved up")
+        #expect(run.state.answers[Path("where", [0])]?.answer == .value(.text("祖母")), "and its childcare with it")
+        #expect(run.state.answers[Path("where", [1])] == nil)
+        #expect(run.state.answers[Path("n")]?.answer == .value(.int(1)))
+    }
+
+    @Test func eachGroupsCannotBeAddedToOrRemovedFromDirectly() throws {
+        var run = Run(try Self.dialog())
+        for a in ["1", "2"] { run.send(.answer(a)) }
+        run.send(.add("care"))
+        #expect(run.effects.contains(.invalid(Message(key: "engine.add.not_possible", text: "engine.add.not_possible"))))
+        run.send(.remove("care[1]"))
+        #expect(run.effects.contains(.invalid(Message(key: "engine.remove.not_possible", text: "engine.remove.not_possible"))))
+    }
+
+    @Test(arguments: [("2019-04", "2019-04"), ("平成31年4月", "2019-04"), ("R1.5", "2019-05"), ("２０２０/１", "2020-01")])
+    func monthAnswersAreKeptAsYearMonth(_ typed: String, _ kept: String) throws {
+        var run = Run(try Self.dialog())
+        for a in ["1", "10"] { run.send(.answer(a)) }
+        #expect(run.asked == "since")
+        run.send(.answer(typed))
+        #expect(run.state.answers[Path("since")]?.answer == .value(.text(kept)))
+    }
+
+    @Test func aMonthThatIsNotOneIsExplained() throws {
+        var run = Run(try Self.dialog())
+        for a in ["1", "10", "13月"] { run.send(.answer(a)) }
+        #expect(run.effects.first == .invalid(Message(key: "engine.invalid.month", text: "engine.invalid.month")))
+    }
+
+    @Test func textsShowComputedValuesAndSettings() throws {
+        var run = Run(try Self.dialog())
+        for a in ["2", "4", "1", "保育所", "祖母", "2020-04"] { run.send(.answer(a)) }
+        #expect(run.asked == "plan")
+        #expect(run.prompt?.text == "末っ子の入学は2031年。川越市トワイライトステイも。")
+    }
+}

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IntakeEngine", targets: ["IntakeEngine"]),
         .library(name: "IntakeDialogs", targets: ["IntakeDialogs"]),
         .library(name: "IntakeTesting", targets: ["IntakeTesting"]),
+        .library(name: "IntakeSheets", targets: ["IntakeSheets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -18,9 +19,11 @@ let package = Package(
         // The pure core: dialog model, expressions, answer parsing, the state machine.
         // Standard library only: no clock, file, socket or randomness.
         .target(name: "IntakeEngine"),
+        // Printable sheets from a record (就労相談記録票, 職場体験シート, 求人リクエストカード, …), as Markdown.
+        .target(name: "IntakeSheets", dependencies: ["IntakeEngine"]),
         // YAML dialogs + locales -> validated model, with FILE:LINE:COL diagnostics (lint).
         .target(name: "IntakeDialogs", dependencies: [
-            "IntakeEngine",
+            "IntakeEngine", "IntakeSheets",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Scripted test conversations: parser, runner, coverage, --update. Used by `intake test` and `swift test`.
@@ -29,7 +32,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "intake", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "IntakeBench", dependencies: [
@@ -39,6 +42,8 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
+        .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
+                    exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeEngine
+import IntakeSheets
 import Yams
 
 /// Everything under a Dialogs/ folder and its Locales/: the dialogs by id, the strings, the
@@ -12,6 +13,8 @@ public struct Project: Sendable {
     public var conversationFiles: [String] = []
     /// The file each dialog was read from.
     public var dialogFiles: [String: String] = [:]
+    /// Printable sheets (`sheet:` files), checked against their dialogs.
+    public var sheets: [SheetDefinition] = []
     /// The text of every YAML file read, by path (for diagnostics inside multi-line scalars).
     var texts: [String: String] = [:]
 
@@ -27,6 +30,7 @@ public struct Project: Sendable {
         var roots: [String] = []
         var unreadable: Set<String> = []
         var settingsFiles: [(String, Node)] = []
+        var sheetFiles: [(String, Node)] = []
         for file in files {
             guard let node = project.parse(file) else {
                 unreadable.insert((file as NSString).standardizingPath)
@@ -42,6 +46,9 @@ public struct Project: Sendable {
                 continue
             } else if keys == ["settings"] {
                 settingsFiles.append((file, node))
+                continue
+            } else if keys.contains("sheet") {
+                sheetFiles.append((file, node))
                 continue
             } else if keys.contains("dialog") {
                 roots.append(file)
@@ -72,6 +79,7 @@ public struct Project: Sendable {
             project.dialogFiles[dialog.id] = file
         }
         for (file, node) in settingsFiles { project.applySettings(node, file: file) }
+        project.loadSheets(sheetFiles)
         for file in modules.subtracting(included).sorted() {
             project.diagnostics.append(Diagnostic(.warning, "module-not-included", at: SourceRef(file: file, line: 1, column: 1)))
         }

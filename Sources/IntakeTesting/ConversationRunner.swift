@@ -13,6 +13,8 @@ public struct ConversationResult: Sendable {
     public var suggestions: [String]
     /// What the session really ended with, in the form of an `expect:` block (for `--update`).
     public var actual: Conversation.Expectation
+    /// The session's record (also when it did not finish), for `intake test --records`.
+    public var record: Record?
     public var passed: Bool { failure == nil }
 }
 
@@ -35,7 +37,8 @@ public struct ConversationRunner: Sendable {
 
     public func run(_ c: Conversation) -> ConversationResult {
         var result = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
-                                        actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil))
+                                        actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil),
+                                        record: nil)
         guard let dialog = project.dialog(c.dialog) else {
             result.failure = "unknown dialog '\(c.dialog ?? "intake")' (known: \(project.dialogs.keys.sorted().joined(separator: ", ")))"
             return result
@@ -63,6 +66,7 @@ public struct ConversationRunner: Sendable {
             return result
         }
         let record = engine.record(state)
+        result.record = record
         result.suggestions = record.suggestions
         result.actual = actualExpectation(state, record, engine)
         if let expected = c.expect {

@@ -31,7 +31,8 @@ public struct TestSuite: Sendable {
                     ($0.failure == nil || $0.failure?.hasPrefix("the record differs") == true) && $0.conversation.expect != $0.actual
                 }
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-                let updated = ExpectUpdater.rewrite(text, rewritable.map { ($0.conversation, $0.actual) })
+                let updated = ExpectUpdater.rewrite(text, rewritable.map { ($0.conversation, $0.actual) },
+                                                    starts: conversations.map(\.source.line))
                 if updated != text, (try? updated.write(toFile: file, atomically: true, encoding: .utf8)) != nil {
                     suite.updatedFiles.append(file)
                     suite.rerecorded += rewritable.map { key($0.conversation) }
@@ -62,9 +63,11 @@ public struct TestSuite: Sendable {
 
 /// Rewrites `expect:` blocks in a conversation file's text, leaving every other line as written.
 enum ExpectUpdater {
-    static func rewrite(_ text: String, _ items: [(Conversation, Conversation.Expectation)]) -> String {
+    /// `starts`: the first line of every conversation in the file (not only the rewritten ones), so
+    /// that a block goes to the end of its own conversation.
+    static func rewrite(_ text: String, _ items: [(Conversation, Conversation.Expectation)], starts allStarts: [Int]? = nil) -> String {
         var lines = text.components(separatedBy: "\n")
-        let starts = items.map { $0.0.source.line }.sorted()
+        let starts = (allStarts ?? items.map { $0.0.source.line }).sorted()
         // From the bottom up, so earlier line numbers stay valid.
         for (c, actual) in items.sorted(by: { $0.0.source.line > $1.0.source.line }) {
             let indent = c.keyColumn - 1

@@ -40,11 +40,12 @@ struct LineRenderer {
                     prompt()
                 }
             case .done(let r):
-                say(catalog.text("run.done", locale, ["status": r.status]))
+                let status = catalog.optionalText("run.status." + r.status, locale) ?? r.status
+                say(catalog.text("run.done", locale, ["status": status]))
                 let fired = r.json["suggestions"]
                 if case .array(let items)? = fired, !items.isEmpty {
                     say(catalog.text("run.suggestions", locale))
-                    for item in items { if case .string(let t)? = item["text"] { say("  ・" + t) } }
+                    for item in items { if case .string(let t)? = item["text"] { say("  - " + t) } }
                 }
             }
         }

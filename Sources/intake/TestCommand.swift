@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IntakeDialogs
 import IntakeTesting
 
@@ -17,6 +18,9 @@ struct TestCommand: ParsableCommand {
     @Flag(help: "List the questions and suggestion rules that no conversation reached.")
     var coverage = false
 
+    @Option(help: "Write each conversation's record as JSON into this folder (e.g. to preview sheets with `intake sheet`).")
+    var records: String?
+
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
@@ -32,6 +36,14 @@ struct TestCommand: ParsableCommand {
             print("\(word)  \(c.file):\(c.source.line)  \(c.name)")
             if let f = r.failure { print(f.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")) }
         }
+        if let records {
+            try FileManager.default.createDirectory(atPath: records, withIntermediateDirectories: true)
+            for r in suite.results {
+                guard let record = r.record else { continue }
+                let name = TestCommand.fileName(r.conversation)
+                try Data((record.json.rendered(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: records).appendingPathComponent(name))
+            }
+        }
         for f in suite.updatedFiles { print("updated \(f) (its re-recorded conversations count as failed; run again without --update)") }
         if coverage {
             let missing = suite.unreached(loaded)
@@ -45,5 +57,11 @@ struct TestCommand: ParsableCommand {
         let failed = suite.failed + errors.count
         print("\(suite.passed) passed, \(failed) failed")
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// `personas-1-12.json`: the conversation file's name and line.
+    static func fileName(_ c: Conversation) -> String {
+        let base = ((c.file as NSString).lastPathComponent as NSString).deletingPathExtension
+        return "\(base)-\(c.source.line).json"
     }
 }

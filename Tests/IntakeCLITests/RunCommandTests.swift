@@ -5,33 +5,31 @@ import Testing
     @Test func consentRefusedStopsAndSaysSo() throws {
         let out = try CLI.run(["run", "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
         #expect(out.status == 2)
-        #expect(out.lines.contains("この相談の内容を記録して、あなたの就職の支援に使ってよいですか？"))
-        #expect(out.lines.contains("ありがとうございました。このあとは相談員がお話を伺います。係の者をお呼びください。"))
-        #expect(out.lines.last == "受付が終わりました（stopped）。")
+        #expect(out.lines.contains("この相談の内容を記録して、あなたのお仕事探しの支援に使ってもよいですか？"))
+        #expect(out.lines.contains("お答えいただき、ありがとうございました。ここからは相談員が直接お話を伺います。お近くの係の者にお声がけください。"))
+        #expect(out.lines.last == "受付が終わりました（相談員に引き継ぎ）。")
     }
 
-    @Test func aWholeSessionInEnglishGivesTheRecord() throws {
-        let answers = ["yes", "1", "2", "no", "Kenji", "", "1981-06-10", "2", "2", "1", "15", "no", "3",
-                       "yes", "8", "yes", "0", "Trucking", "20", "no", "no", ":review", ":finish"]
-        let out = try CLI.run(["run", "--locale", "en", "--today", "2026-11-23", "--print-record"],
+    @Test func aWholeFollowUpInEnglishGivesTheRecord() throws {
+        let answers = ["yes", "令和8年10月1日", "2", "ABC Care", "", "3", "", "4", "no", "", "I cannot say yet", "2", ":review", ":finish"]
+        let out = try CLI.run(["run", "--dialog", "followup", "--locale", "en", "--today", "2026-11-23", "--print-record"],
                               stdin: Data((answers.joined(separator: "\n") + "\n").utf8))
         #expect(out.status == 0, "\(out.stdout)")
-        #expect(out.lines.contains("  [Consent and contact]"))
-        #expect(out.lines.contains("    1. May we keep a record of this consultation and use it to support your job search? → Yes"))
-        #expect(out.lines.contains("  [Your family › Child 1]"))
+        #expect(out.lines.contains("  [Follow-up visit]"))
+        #expect(out.lines.contains("    2. On what day did (or will) you start? → 2026-10-01"))
+        #expect(out.lines.filter { $0 == "Your answers so far:" }.count == 2, "once when all is answered, once for :review")
         #expect(out.lines.contains("Suggestions:"))
-        #expect(out.lines.contains("  ・Job counselling at Hello Work."))
+        #expect(out.lines.contains { $0.hasPrefix("  - Congratulations on the new job.") })
         let json = try #require(out.stdout.range(of: "{\n").map { String(out.stdout[$0.lowerBound...]) })
         let record = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(record["status"] as? String == "complete")
         let answersJSON = try #require(record["answers"] as? [String: Any])
-        let family = try #require(answersJSON["family"] as? [String: Any])
-        #expect(family["name"] as? String == "Kenji")
-        #expect(family["birth_date"] as? String == "1981-06-10")
-        let children = try #require(family["children"] as? [[String: Any]])
-        #expect(children.count == 1)
-        #expect(children.first?["age"] as? Int == 15)
-        #expect(record["skipped"] as? [String] == ["kana"])
+        let followup = try #require(answersJSON["followup"] as? [String: Any])
+        #expect(followup["found_date"] as? String == "2026-10-01")
+        #expect(followup["found_kind"] as? String == "part_time")
+        #expect(record["skipped"] as? [String] == ["changes", "milestones", "next_steps"])
+        let suggestions = try #require(record["suggestions"] as? [[String: Any]])
+        #expect(suggestions.compactMap { $0["id"] as? String } == ["found_work_followups", "no_pushing"])
     }
 
     @Test func wrongAnswersInvalidUTF8AndHugeLinesAreExplainedNotFatal() throws {
@@ -44,12 +42,12 @@ import Testing
         #expect(out.lines.filter { $0 == "! 「はい」か「いいえ」で答えてください。" }.count == 3)
         #expect(out.lines.contains("「:nonsense」というコマンドはありません。:help で一覧を表示します。"))
         #expect(out.lines.contains { $0.hasPrefix("コマンド：:back 戻る") })
-        #expect(out.lines.contains("あなたの情報を、どの機関と共有してよいですか？（いくつでも）"))
+        #expect(out.lines.filter { $0 == "この相談の内容を記録して、あなたのお仕事探しの支援に使ってもよいですか？" }.count == 6)
     }
 
     @Test func anUnknownDialogIsAUsageError() throws {
         let out = try CLI.run(["run", "--dialog", "nope"])
         #expect(out.status == 64)
-        #expect(out.stderr.contains("unknown dialog 'nope'; known: intake"))
+        #expect(out.stderr.contains("unknown dialog 'nope'; known: followup, intake, inventory"))
     }
 }

@@ -847,7 +847,7 @@ private let module = """
     #expect(fixture.lines() == [
         "DIR/Dialogs/main.yaml:5:14: error: 'other.yaml' is not a module (it needs 'section:' at the top)",
         "DIR/Dialogs/main.yaml:6:14: error: 'modules/notes.yaml' is not a module (it needs 'section:' at the top)",
-        "DIR/Dialogs/modules/notes.yaml:1:1: error: not a dialog (dialog:), module (section:) or conversation file (conversations:)",
+        "DIR/Dialogs/modules/notes.yaml:1:1: error: not a dialog (dialog:), module (section:), sheet (sheet:), settings (settings:) or conversation file (conversations:)",
     ].map(fixture.expand))
 }
 
@@ -900,9 +900,9 @@ private let module = """
         "Dialogs/tests/chat.yaml": "conversations: []\n",
     ], keys: ["t.a"])
     #expect(fixture.lines() == [
-        "DIR/Dialogs/list.yaml:1:1: error: not a dialog (dialog:), module (section:) or conversation file (conversations:)",
-        "DIR/Dialogs/notes.yaml:1:1: error: not a dialog (dialog:), module (section:) or conversation file (conversations:)",
-        "DIR/Dialogs/word.yml:1:1: error: not a dialog (dialog:), module (section:) or conversation file (conversations:)",
+        "DIR/Dialogs/list.yaml:1:1: error: not a dialog (dialog:), module (section:), sheet (sheet:), settings (settings:) or conversation file (conversations:)",
+        "DIR/Dialogs/notes.yaml:1:1: error: not a dialog (dialog:), module (section:), sheet (sheet:), settings (settings:) or conversation file (conversations:)",
+        "DIR/Dialogs/word.yml:1:1: error: not a dialog (dialog:), module (section:), sheet (sheet:), settings (settings:) or conversation file (conversations:)",
     ].map(fixture.expand))
     #expect(fixture.load().conversationFiles == [fixture.dir + "/Dialogs/tests/chat.yaml"])
 }
@@ -1018,7 +1018,7 @@ private struct Garbage {
     ], keys: ["t.a", "t.b"])
     // The 101st operator is the first one too many: "a and " is 6 characters, the first `and` at offset 2.
     #expect(fixture.lines() == [
-        "DIR/Dialogs/line.yaml:1:1: error: not a dialog (dialog:), module (section:) or conversation file (conversations:)",
+        "DIR/Dialogs/line.yaml:1:1: error: not a dialog (dialog:), module (section:), sheet (sheet:), settings (settings:) or conversation file (conversations:)",
         "DIR/Dialogs/main.yaml:9:\(11 + 2 + 6 * 100): error: the expression has more than 100 operators; split it into computed values",
     ].map(fixture.expand))
 }

@@ -107,3 +107,22 @@ import Testing
         #expect(run.prompt?.text == "末っ子の入学は2031年。川越市トワイライトステイも。")
     }
 }
+
+@Suite struct MultiChoiceLabelTests {
+    @Test(arguments: [("パート・アルバイト", ["part"]), ("パート・アルバイト、派遣", ["part", "dispatch"]),
+                      ("1・3", ["regular", "dispatch"]), ("1 3", ["regular", "dispatch"]), ("正社員,パート・アルバイト", ["regular", "part"])])
+    func labelsThatHoldASeparatorCanBeTyped(_ typed: String, _ picked: [String]) throws {
+        let dialog = Dialog(id: "m", version: "1", title: "t", items: [
+            .question(Question(id: "types", kind: .multi([Choice(value: "regular", label: "c.regular"), Choice(value: "part", label: "c.part"),
+                                                          Choice(value: "dispatch", label: "c.dispatch")], minPicks: nil, maxPicks: nil), text: "t")),
+        ])
+        var catalog = DialogFeatureTests.catalog
+        catalog.set("c.regular", "正社員", in: "ja")
+        catalog.set("c.part", "パート・アルバイト", in: "ja")
+        catalog.set("c.dispatch", "派遣", in: "ja")
+        let engine = Engine(dialog: dialog, catalog: catalog)
+        let now = Moment(epochMillis: 0)
+        let step = engine.handle(.answer(typed), engine.start(locale: "ja", at: now).state, at: now)
+        #expect(step.state.answers[Path("types")]?.answer == .value(.choices(picked)))
+    }
+}

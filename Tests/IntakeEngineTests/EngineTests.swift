@@ -1025,7 +1025,8 @@ private extension JSON {
         #expect(json["notes"] == .array([]))
         #expect(json["suggestions"] == .array([
             .object([("id", .string("childcare")), ("message", .string("suggest.childcare")), ("text", .string("保育の相談")),
-                     ("because", .object([("children_count", .int(2)), ("children[1].child_age", .int(3)), ("children[1].care", .string("none"))]))]),
+                     // The answers the condition read; the count of children is how many instances there are, not a reason.
+                     ("because", .object([("children[1].child_age", .int(3)), ("children[1].care", .string("none"))]))]),
             .object([("id", .string("hellowork")), ("message", .string("suggest.hellowork")), ("text", .string("ハローワークの紹介")),
                      ("because", .object([("support", .array([.string("hellowork"), .string("welfare")])), ("hours", .number(5.5))]))]),
         ]))

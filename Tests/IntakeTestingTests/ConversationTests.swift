@@ -90,3 +90,36 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(Diff.lines(expected: ["a", "b", "c"], actual: ["a", "x", "c"]) == "    a\n  - b\n  + x\n    c")
     }
 }
+
+@Suite struct ExpectUpdaterPlacementTests {
+    @Test func aNewBlockGoesToItsOwnConversationWhenTheNextIsLeftAlone() throws {
+        let text = """
+        conversations:
+          - name: first
+            steps: []
+
+          - name: second
+            steps: []
+            expect:
+              status: complete
+        """
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("upd-\(UUID().uuidString).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let conversations = ConversationParser.parse(file: file.path).0
+        let first = try #require(conversations.first)
+        let actual = Conversation.Expectation(status: "stopped", answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil)
+        let updated = ExpectUpdater.rewrite(text, [(first, actual)], starts: conversations.map(\.source.line))
+        #expect(updated == """
+        conversations:
+          - name: first
+            steps: []
+            expect:
+              status: stopped
+
+          - name: second
+            steps: []
+            expect:
+              status: complete
+        """)
+    }
+}

@@ -4,7 +4,8 @@
 /// a comparison with `null` is `null`, `null and false` is `false`, `null or true` is `true`, and a
 /// condition that ends `null` does not hold. So when a person declines a question, follow-ups
 /// conditioned on its value are not asked, whichever way the condition is written.
-/// `x == null` and `x != null` test for a missing answer.
+/// `x == null` and `x != null` test for a missing answer. Over repeat groups, `any`, `all` and
+/// `count` look only at instances where the condition can be decided: they are never null.
 ///
 /// Evaluation is bounded: there are no loops, and each evaluation has a cost budget.
 struct Evaluator {
@@ -46,8 +47,12 @@ struct Evaluator {
         return countInstances(g, outer: outer)
     }
 
-    /// `instanceCount` within an evaluation already under way (its budget goes on).
+    /// `instanceCount` within an evaluation already under way (its budget goes on). What the count
+    /// reads is not among the answers behind a suggestion: the instances themselves are.
     private mutating func countInstances(_ g: RepeatGroup, outer: [Int]) -> Int {
+        let saved = reads
+        reads = nil
+        defer { reads = saved }
         switch g.count {
         case .from(let e):
             let scope = Scope(groups: Array(dialog.index.entries[g.id]?.groups ?? []), indices: outer)
@@ -131,16 +136,18 @@ struct Evaluator {
             for s in all where try eval(args[1], in: s) == .bool(true) { n += 1 }
             return .int(n)
         case "any", "all":
-            var sawNull = false
+            // any: some instance where the condition holds; all: no instance where it fails.
+            // An instance where it cannot be decided (a question not asked for that child) counts
+            // for neither, so `not any(care, evening_care == 'none')` holds for older children.
             for s in try instances(args[0], in: scope) {
                 switch try eval(args[1], in: s) {
                 case .bool(true)?: if name == "any" { return .bool(true) }
                 case .bool(false)?: if name == "all" { return .bool(false) }
-                case nil: sawNull = true
+                case nil: continue
                 default: throw Failure()
                 }
             }
-            return sawNull ? nil : .bool(name == "all")
+            return .bool(name == "all")
         case "sum":
             var total: Value = .int(0)
             for s in try instances(args[0], in: scope) {

@@ -80,25 +80,27 @@ public enum Audience: String, Sendable, Codable, CaseIterable {
     case counselor
 }
 
-public struct Question: Sendable {
+/// A class, not a struct: the dialog walk visits every question at every step, and a reference
+/// is cheaper to pass around than a copy of all these fields. It is immutable once built.
+public final class Question: Sendable {
     /// The longest text answer accepted where a question sets no `max_length` (a pasted page, or a
     /// stuck key, is a mistake, and records stay printable).
     public static let defaultMaxLength = 2_000
 
-    public var id: String
-    public var kind: QuestionKind
+    public let id: String
+    public let kind: QuestionKind
     /// Locale key of the question text; help is `text + ".help"` when the locale has it.
-    public var text: String
-    public var help: String?
-    public var required: Bool
+    public let text: String
+    public let help: String?
+    public let required: Bool
     /// Accepts "prefer not to answer" (答えない).
-    public var declinable: Bool
-    public var audience: Audience
+    public let declinable: Bool
+    public let audience: Audience
     /// Identifies the client or reaches her (name, birth date, phone…): never on anonymous sheets.
-    public var personal: Bool
-    public var when: Expr?
-    public var checks: [Check]
-    public var source: SourceRef
+    public let personal: Bool
+    public let when: Expr?
+    public let checks: [Check]
+    public let source: SourceRef
 
     public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
                 declinable: Bool = false, audience: Audience = .all, personal: Bool = false, when: Expr? = nil,

@@ -44,12 +44,15 @@ public enum NumberParser {
         ("か月", 1), ("ヶ月", 1), ("ヵ月", 1), ("カ月", 1), ("ケ月", 1), ("箇月", 1),
         ("万", 10_000), ("歳", 1), ("才", 1), ("人", 1), ("円", 1), ("分", 1), ("日", 1),
         ("年", 1), ("回", 1), ("件", 1), ("社", 1), ("週", 1), ("時", 1),
+        (" years", 1), (" year", 1), (" yen", 1), ("yen", 1), (" minutes", 1), (" hours", 1), (" days", 1),
     ]
 
     /// Folds, then removes at most one trailing unit word. Returns the bare number text and the multiplier.
     static func splitUnit(_ raw: String) -> (body: Substring, multiplier: Int)? {
         let folded = TextFolding.fold(raw)
         var body = Substring(folded)
+        // A currency sign in front: ¥1,000 (the full-width ￥ folds to the same).
+        if let f = body.first, f == "¥" || f == "￥" || f == "\\" { body = body.dropFirst() }
         var multiplier = 1
         for unit in units where body.hasSuffix(unit.suffix) {
             body = body.dropLast(unit.suffix.count)

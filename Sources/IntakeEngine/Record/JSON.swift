@@ -104,3 +104,40 @@ extension JSON {
         out += "\""
     }
 }
+
+extension JSON: Decodable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Reads any JSON document (a record from a file). Object keys come back sorted.
+    public init(from decoder: any Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            self = .object(try object.allKeys.map(\.stringValue).sorted().map { k in
+                (k, try object.decode(JSON.self, forKey: Key(stringValue: k)))
+            })
+            return
+        }
+        if var array = try? decoder.unkeyedContainer() {
+            var items: [JSON] = []
+            while !array.isAtEnd { items.append(try array.decode(JSON.self)) }
+            self = .array(items)
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() {
+            self = .null
+        } else if let b = try? single.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? single.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? single.decode(Double.self) {
+            self = .number(d)
+        } else {
+            self = .string(try single.decode(String.self))
+        }
+    }
+}

@@ -102,7 +102,11 @@ extension Engine {
         if let problem = limitProblem(v, q.kind, state) {
             return reject(problem.key, problem.args, &state, into: &effects)
         }
-        var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today, value: v)
+        // Checks see the answers as they would be with this one given: `count(group, pick) <= 3`
+        // counts the instance being answered once, whether it is answered for the first time or again.
+        var trial = state.answers
+        if !q.checks.isEmpty { trial[path] = AnswerEntry(.value(v), at: now.epochMillis) }
+        var evaluator = Evaluator(dialog: dialog, answers: trial, today: state.today, value: v)
         let scope = Scope(groups: dialog.index.entries[q.id]?.groups ?? [], indices: path.indices)
         var soft: [String] = []
         for check in q.checks {

@@ -37,17 +37,43 @@ extension Engine {
 
     /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas.
     private func parsePicks(_ text: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
-        let folded = TextFolding.fold(text)
-        var tokens = folded.split(whereSeparator: { ",、;；・/".contains($0) }).map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
-        if tokens.count == 1, matchChoice(tokens[0], choices, state, question: question) == nil {
-            tokens = folded.split(separator: " ").map(String.init)
+        let folded = Array(TextFolding.fold(text))
+        // Pieces between separators; a label that itself holds a separator ("パート・アルバイト")
+        // is found by trying the longest run of pieces first.
+        var pieces: [Range<Int>] = []
+        var start = 0
+        for (i, c) in folded.enumerated() where ",、;；・/".contains(c) {
+            pieces.append(start..<i)
+            start = i + 1
+        }
+        pieces.append(start..<folded.count)
+        func piece(_ from: Int, _ to: Int) -> String {
+            String(folded[pieces[from].lowerBound..<pieces[to].upperBound]).trimmingWhitespace
         }
         var picked: Set<String> = []
-        for t in tokens {
-            guard let c = matchChoice(t, choices, state, question: question) else {
-                return .failure(Problem(key: "engine.invalid.pick", args: ["pick": t, "count": String(choices.count)]))
+        var i = 0
+        while i < pieces.count {
+            if piece(i, i).isEmpty {
+                i += 1
+                continue
             }
-            picked.insert(c)
+            var matched = false
+            for j in stride(from: pieces.count - 1, through: i, by: -1) {
+                if let c = matchChoice(piece(i, j), choices, state, question: question) {
+                    picked.insert(c)
+                    i = j + 1
+                    matched = true
+                    break
+                }
+            }
+            if matched { continue }
+            // Numbers may also be separated by spaces: "1 3".
+            let words = piece(i, i).split(separator: " ").map(String.init)
+            guard words.count > 1, words.allSatisfy({ matchChoice($0, choices, state, question: question) != nil }) else {
+                return .failure(Problem(key: "engine.invalid.pick", args: ["pick": piece(i, i), "count": String(choices.count)]))
+            }
+            for w in words { if let c = matchChoice(w, choices, state, question: question) { picked.insert(c) } }
+            i += 1
         }
         guard !picked.isEmpty else { return .failure(Problem(key: "engine.invalid.required")) }
         return .success(choices.map(\.value).filter { picked.contains($0) })
@@ -66,7 +92,16 @@ extension Engine {
             return c.value
         }
         if let q = question, let v = choiceLabels[q]?[wanted] { return v }
-        return choices.first { $0.value.lowercased() == wanted }?.value
+        if let v = choices.first(where: { $0.value.lowercased() == wanted })?.value { return v }
+        // A label's words before its explanation in brackets: 「時給」 for 「時給（1時間いくら）」.
+        let short = choices.filter { Engine.shortLabel(TextFolding.fold(catalog.text($0.label, state.locale))).lowercased() == wanted }
+        return short.count == 1 ? short.first?.value : nil
+    }
+
+    /// The part of a label before a bracketed explanation, trimmed.
+    static func shortLabel(_ label: String) -> String {
+        guard let cut = label.firstIndex(where: { $0 == "(" || $0 == "（" }) else { return label }
+        return String(label[..<cut]).trimmingWhitespace
     }
 
     func parseYesNo(_ text: String, _ state: SessionState) -> Bool? {

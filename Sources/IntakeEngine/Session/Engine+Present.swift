@@ -69,14 +69,17 @@ extension Engine {
         return AnswerLine(number: number, path: dialog.display(p), context: context, question: question, answer: words(a, for: p, state))
     }
 
-    /// An answer in the person's words: labels for choices, はい/いいえ, 答えない for a declined one.
     func words(_ a: Answer, for p: Path, _ state: SessionState) -> String {
-        let loc = state.locale
+        words(a, question: p.id, locale: state.locale)
+    }
+
+    /// An answer in the person's words: labels for choices, はい/いいえ, 答えない for a declined one.
+    public func words(_ a: Answer, question: String, locale loc: String) -> String {
         switch a {
         case .declined: return catalog.text("engine.declined", loc)
         case .skipped: return catalog.text("engine.skipped", loc)
         case .value(let v):
-            let choices = dialog.index.question(p.id)?.kind.choices ?? []
+            let choices = dialog.index.question(question)?.kind.choices ?? []
             func label(_ value: String) -> String {
                 choices.first { $0.value == value }.map { catalog.text($0.label, loc) } ?? value
             }

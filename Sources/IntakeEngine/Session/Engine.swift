@@ -80,7 +80,8 @@ public struct Engine: Sendable {
         case .confirm(let reason): confirm(reason, &state, at: now, into: &effects)
         case .finish: finish(&state, at: now, into: &effects)
         case .review:
-            effects.append(.review(review(state, final: false)))
+            // At the end the current position is the review itself: show it once.
+            if state.phase != .reviewing { effects.append(.review(review(state, final: false))) }
             showCurrent(state, into: &effects)
         case .locale(let l):
             if catalog.strings[l] != nil {

@@ -9,6 +9,28 @@ public struct Path: Hashable, Comparable, Sendable, Codable {
         self.indices = indices
     }
 
+    public static func == (a: Path, b: Path) -> Bool {
+        a.indices == b.indices && a.id == b.id
+    }
+
+    /// Hashes the id's length and its first and last bytes, not every byte: answers are looked up
+    /// at every step of every walk, and ids that share length and both ends are rare (equality
+    /// still compares whole ids).
+    public func hash(into h: inout Hasher) {
+        var head: UInt64 = 0, tail: UInt64 = 0
+        var count = 0
+        for b in id.utf8 {
+            if count < 8 { head = head << 8 | UInt64(b) }
+            tail = tail << 8 | UInt64(b)
+            count += 1
+        }
+        h.combine(head)
+        h.combine(tail)
+        h.combine(count)
+        h.combine(indices.count)
+        for i in indices { h.combine(i) }
+    }
+
     public static func < (a: Path, b: Path) -> Bool {
         if a.indices != b.indices { return a.indices.lexicographicallyPrecedes(b.indices) }
         return a.id < b.id

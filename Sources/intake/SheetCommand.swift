@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+import IntakeSheets
+
+struct SheetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sheet",
+        abstract: "Prints a sheet of a finished record as Markdown (record, trial, request, referral, inventory)."
+    )
+
+    @Option(help: "The sheet: record (就労相談記録票), trial (職場体験シート), request (求人リクエストカード), referral (相談つなぎシート), inventory (棚卸し・職務経歴書).")
+    var kind: String
+
+    @Argument(help: "The record, as JSON (e.g. from `intake run --print-record`).")
+    var record: String
+
+    @Option(help: "Language of the sheet (default: the record's).")
+    var locale: String?
+
+    @Option(help: "Where the dialogs and sheets are.")
+    var dialogs = "Dialogs"
+
+    @OptionGroup var project: ProjectOptions
+
+    func run() throws {
+        let loaded = project.load([dialogs])
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty else {
+            for d in errors { printError(d.rendered(loaded.catalog, locale: project.messageLocale)) }
+            throw ExitCode(1)
+        }
+        guard let data = FileManager.default.contents(atPath: record) else {
+            throw ValidationError("cannot read the record '\(record)'")
+        }
+        let json: JSON
+        do {
+            json = try JSONDecoder().decode(JSON.self, from: data)
+        } catch {
+            throw ValidationError("'\(record)' is not a JSON record")
+        }
+        guard case .string(let dialogID)? = json["dialog"]?["id"], let dialog = loaded.dialogs[dialogID] else {
+            throw ValidationError("'\(record)' is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
+        }
+        guard let sheet = loaded.sheet(kind, dialog: dialogID) else {
+            let kinds = loaded.sheets.filter { $0.dialog == dialogID }.map(\.kind).sorted()
+            var message = "no sheet '\(kind)' for dialog '\(dialogID)'"
+            if let s = Spelling.closest(to: kind, in: kinds) { message += " (did you mean '\(s)'?)" }
+            throw ValidationError(message + "; sheets: \(kinds.joined(separator: ", "))")
+        }
+        var lang = locale ?? "ja"
+        if locale == nil, case .string(let l)? = json["locale"] { lang = l }
+        let outcome = SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: lang)
+        print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
+        for w in outcome.withheld { printError(w) }
+        if outcome.sheets.isEmpty { throw ExitCode(3) }
+    }
+}

@@ -123,3 +123,32 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         """)
     }
 }
+
+/// The walk that starts at a forward answer gives exactly what a whole walk gives, at every step
+/// of every conversation in Dialogs/tests.
+@Suite struct ResumedWalkTests {
+    @Test(arguments: DialogConversationTests.conversations.map(\.name))
+    func sameEffectsAsAWholeWalk(_ name: String) throws {
+        let project = DialogConversationTests.project
+        let c = try #require(DialogConversationTests.conversations.first { $0.name == name })
+        let dialog = try #require(project.dialog(c.dialog))
+        let fast = Engine(dialog: dialog, catalog: project.catalog)
+        let whole = Engine(dialog: dialog, catalog: project.catalog, resumesWalks: false)
+        var now = Moment.noon(of: c.today)
+        var a = fast.start(locale: c.locale, mode: c.mode, at: now)
+        var b = whole.start(locale: c.locale, mode: c.mode, at: now)
+        #expect(a.effects == b.effects)
+        for step in c.steps {
+            let event: Event
+            switch step {
+            case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
+            default: continue
+            }
+            now.epochMillis += 60_000
+            a = fast.handle(event, a.state, at: now)
+            b = whole.handle(event, b.state, at: now)
+            #expect(a.effects == b.effects, "\(step.source)")
+            #expect(a.state.answers == b.state.answers, "\(step.source)")
+        }
+    }
+}

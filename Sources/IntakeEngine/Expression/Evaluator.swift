@@ -55,7 +55,7 @@ struct Evaluator {
         defer { reads = saved }
         switch g.count {
         case .from(let e):
-            let scope = Scope(groups: Array(dialog.index.entries[g.id]?.groups ?? []), indices: outer)
+            let scope = Scope(indices: outer)
             let n: Int
             switch try? eval(e, in: scope) {
             case .int(let i)?: n = i
@@ -108,7 +108,7 @@ struct Evaluator {
             return answers[path]?.answer.value
         }
         if let c = dialog.index.computed[n] {
-            return try eval(c.expr, in: Scope(groups: [], indices: []))
+            return try eval(c.expr, in: .root)
         }
         throw Failure()
     }
@@ -118,51 +118,66 @@ struct Evaluator {
         return Path(n, Array(scope.indices.prefix(entry.groups.count)))
     }
 
-    /// The instances of the group named by `e`, as scopes to evaluate in.
-    private mutating func instances(_ e: Expr, in scope: Scope) throws -> [Scope] {
-        guard case .name(let n) = e.node, let g = dialog.index.group(n), let entry = dialog.index.entries[n],
-              entry.groups.count <= scope.indices.count else { throw Failure() }
-        let outer = Array(scope.indices.prefix(entry.groups.count))
-        let count = countInstances(g, outer: outer)
-        return (0..<count).map { Scope(groups: entry.groups + [n], indices: outer + [$0]) }
+    /// The group named by `e`: the instances enclosing it and how many instances it has there.
+    private mutating func instances(_ e: Expr, in scope: Scope) throws -> (outer: [Int], count: Int) {
+        guard case .name(let n) = e.node, case .group(let g, let depth)? = dialog.index.refs[n],
+              depth <= scope.indices.count else { throw Failure() }
+        let outer = depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth))
+        return (outer, countInstances(g, outer: outer))
+    }
+
+    /// Evaluates `body` once in each instance of the group named by `group` (one scope, reused).
+    private mutating func forEachInstance(_ group: Expr, in scope: Scope, _ body: (inout Evaluator, Scope) throws -> Bool) throws {
+        let (outer, count) = try instances(group, in: scope)
+        guard count > 0 else { return }
+        var inner = Scope(indices: outer + [0])
+        for i in 0..<count {
+            inner.indices[outer.count] = i
+            guard try body(&self, inner) else { return }
+        }
     }
 
     private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
         switch name {
         case "count":
-            let all = try instances(args[0], in: scope)
-            guard args.count == 2 else { return .int(all.count) }
+            guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }
             var n = 0
-            for s in all where try eval(args[1], in: s) == .bool(true) { n += 1 }
+            try forEachInstance(args[0], in: scope) { ev, s in
+                if try ev.eval(args[1], in: s) == .bool(true) { n += 1 }
+                return true
+            }
             return .int(n)
         case "any", "all":
             // any: some instance where the condition holds; all: no instance where it fails.
             // An instance where it cannot be decided (a question not asked for that child) counts
             // for neither, so `not any(care, evening_care == 'none')` holds for older children.
-            for s in try instances(args[0], in: scope) {
-                switch try eval(args[1], in: s) {
-                case .bool(true)?: if name == "any" { return .bool(true) }
-                case .bool(false)?: if name == "all" { return .bool(false) }
-                case nil: continue
+            var decided: Bool?
+            try forEachInstance(args[0], in: scope) { ev, s in
+                switch try ev.eval(args[1], in: s) {
+                case .bool(true)?: if name == "any" { decided = true; return false }
+                case .bool(false)?: if name == "all" { decided = false; return false }
+                case nil: break
                 default: throw Failure()
                 }
+                return true
             }
-            return .bool(name == "all")
+            return .bool(decided ?? (name == "all"))
         case "sum":
-            var total: Value = .int(0)
-            for s in try instances(args[0], in: scope) {
-                guard let v = try eval(args[1], in: s) else { continue }
+            var total: Value? = .int(0)
+            try forEachInstance(args[0], in: scope) { ev, s in
+                guard let v = try ev.eval(args[1], in: s), let t = total else { return true }
                 // An Int overflow makes the sum null, as it does for `+`.
-                guard let next = try arithmetic(.add, total, v) else { return nil }
-                total = next
+                total = try ev.arithmetic(.add, t, v)
+                return total != nil
             }
             return total
         case "min", "max":
-            if case .name(let n) = args[0].node, dialog.index.group(n) != nil {
+            if case .name(let n) = args[0].node, case .group? = dialog.index.refs[n] {
                 var best: Value?
-                for s in try instances(args[0], in: scope) {
-                    guard let v = try eval(args[1], in: s) else { continue }
-                    if let b = best { best = (try order(v, b) < 0) == (name == "min") ? v : b } else { best = v }
+                try forEachInstance(args[0], in: scope) { ev, s in
+                    guard let v = try ev.eval(args[1], in: s) else { return true }
+                    if let b = best { best = (try ev.order(v, b) < 0) == (name == "min") ? v : b } else { best = v }
+                    return true
                 }
                 return best
             }
@@ -201,14 +216,18 @@ struct Evaluator {
     }
 }
 
-/// The repeat-group instances an expression is evaluated in.
+/// The repeat-group instances an expression is evaluated in: the instance index of each enclosing
+/// group, outermost first (which groups they are follows from the names the expression uses).
 struct Scope: Hashable {
-    var groups: [String]
     var indices: [Int]
 
-    static let root = Scope(groups: [], indices: [])
+    init(groups: [String] = [], indices: [Int]) {
+        self.indices = indices
+    }
+
+    static let root = Scope(indices: [])
 
     func entering(_ group: String, _ index: Int) -> Scope {
-        Scope(groups: groups + [group], indices: indices + [index])
+        Scope(indices: indices + [index])
     }
 }

@@ -58,12 +58,13 @@ public indirect enum Item: Sendable {
 }
 
 /// A module (consent, family, …) or a sub-heading; becomes an object in the record.
-public struct Section: Sendable {
-    public var id: String
-    public var title: String
-    public var when: Expr?
-    public var items: [Item]
-    public var source: SourceRef
+/// Items are immutable classes: the walk visits them at every step without copying their fields.
+public final class Section: Sendable {
+    public let id: String
+    public let title: String
+    public let when: Expr?
+    public let items: [Item]
+    public let source: SourceRef
 
     public init(id: String, title: String, when: Expr? = nil, items: [Item], source: SourceRef = .unknown) {
         self.id = id
@@ -207,15 +208,15 @@ public enum RepeatCount: Sendable {
     case each(String)
 }
 
-public struct RepeatGroup: Sendable {
-    public var id: String
-    public var title: String
-    public var when: Expr?
-    public var count: RepeatCount
-    public var min: Int
-    public var max: Int
-    public var items: [Item]
-    public var source: SourceRef
+public final class RepeatGroup: Sendable {
+    public let id: String
+    public let title: String
+    public let when: Expr?
+    public let count: RepeatCount
+    public let min: Int
+    public let max: Int
+    public let items: [Item]
+    public let source: SourceRef
 
     public init(id: String, title: String, when: Expr? = nil, count: RepeatCount, min: Int = 0, max: Int = 20,
                 items: [Item], source: SourceRef = .unknown) {
@@ -231,13 +232,13 @@ public struct RepeatGroup: Sendable {
 }
 
 /// Where the dialog stops early (e.g. consent refused: hand over to a counselor).
-public struct EndItem: Sendable {
-    public var id: String
-    public var when: Expr?
-    public var message: String
+public final class EndItem: Sendable {
+    public let id: String
+    public let when: Expr?
+    public let message: String
     /// The record's status, e.g. "stopped".
-    public var status: String
-    public var source: SourceRef
+    public let status: String
+    public let source: SourceRef
 
     public init(id: String, when: Expr?, message: String, status: String = "stopped", source: SourceRef = .unknown) {
         self.id = id

@@ -15,7 +15,8 @@ public struct DialogIndex: Sendable {
     enum NameRef: Sendable {
         /// A question inside `depth` repeat groups.
         case question(depth: Int)
-        case group
+        /// A repeat group inside `depth` other repeat groups.
+        case group(RepeatGroup, depth: Int)
         case other
     }
 
@@ -42,7 +43,7 @@ public struct DialogIndex: Sendable {
                 entries[item.id] = Entry(item: item, groups: groups, sections: sections, order: order)
                 switch item {
                 case .question: refs[item.id] = .question(depth: groups.count)
-                case .group: refs[item.id] = .group
+                case .group(let g): refs[item.id] = .group(g, depth: groups.count)
                 case .section, .end: refs[item.id] = .other
                 }
             }

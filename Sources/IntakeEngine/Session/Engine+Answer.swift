@@ -135,6 +135,8 @@ extension Engine {
 
     /// Stores an answer, keeps what it replaced in the history, and moves on.
     func commit(_ answer: Answer, at path: Path, _ state: inout SessionState, now: Moment, into effects: inout [Effect]) {
+        // Moving forward: a first answer to the question shown, nothing reopened, nothing answered after it.
+        let forward = resumesWalks && state.current == path && state.answers[path] == nil && state.reopened.isEmpty && state.answersAfterCurrent == 0
         if let old = state.answers[path], old.answer != answer {
             state.history.append(HistoryEntry(path: path, entry: old, why: .replaced, at: now.epochMillis))
         }
@@ -144,6 +146,6 @@ extension Engine {
         state.pending = nil
         state.trail.removeAll { $0 == path }
         state.trail.append(path)
-        advance(&state, at: now, into: &effects)
+        advance(&state, at: now, into: &effects, resumingAfter: forward ? path : nil)
     }
 }

@@ -88,14 +88,16 @@ extension Engine {
             return n >= 1 && n <= choices.count ? choices[n - 1].value : nil
         }
         let wanted = folded.lowercased()
+        if let q = question, let table = choiceLabels[q] {
+            // A label in the session's language, in any language, the value itself, or a label's
+            // words before its bracketed explanation (「時給」 for 「時給（1時間いくら）」).
+            return table.byLocale[state.locale]?[wanted] ?? table.anyLocale[wanted] ?? table.values[wanted]
+                ?? table.shortByLocale[state.locale]?[wanted]
+        }
         if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, state.locale)).lowercased() == wanted }) {
             return c.value
         }
-        if let q = question, let v = choiceLabels[q]?[wanted] { return v }
-        if let v = choices.first(where: { $0.value.lowercased() == wanted })?.value { return v }
-        // A label's words before its explanation in brackets: 「時給」 for 「時給（1時間いくら）」.
-        let short = choices.filter { Engine.shortLabel(TextFolding.fold(catalog.text($0.label, state.locale))).lowercased() == wanted }
-        return short.count == 1 ? short.first?.value : nil
+        return choices.first { $0.value.lowercased() == wanted }?.value
     }
 
     /// The part of a label before a bracketed explanation, trimmed.

@@ -11,9 +11,11 @@ struct Walk {
     /// Paths of every question and add-another prompt that currently applies (only collected when
     /// `collectRelevant`; otherwise see `allAnswersApply`).
     var relevant: Set<Path> = []
-    /// How many of the answers given are at paths that currently apply.
+    /// How many of the answers given are at paths that currently apply (the progress shown).
     var applyingAnswers = 0
-    var answered = 0
+    /// Of those, how many come after the next question (none, when the person is moving forward).
+    var answersAfterNext = 0
+    var answered: Int { applyingAnswers }
     var remaining = 0
     /// Context labels (section titles, instance labels as keys + instance number) of the next question.
     var nextContext: [(key: String, n: Int?)] = []
@@ -24,18 +26,40 @@ struct Walk {
     private let state: SessionState
     private let dialog: Dialog
     private let collectRelevant: Bool
+    /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
+    private var resume: Path?
+    private var resumeEntry: DialogIndex.Entry?
 
     /// Walks the dialog. The set of applying paths is built only when asked for: a step that adds
     /// an answer at the frontier leaves every earlier answer applying, which `allAnswersApply`
     /// tells without hashing every path twice.
-    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false) {
+    ///
+    /// `resumingAfter`: the person just answered this question, which was the next one, and no
+    /// answer lies after it. Nothing before it can change (a condition reads only earlier answers:
+    /// lint enforces it), so the walk starts there and every answer counts as applying.
+    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil) {
         self.dialog = dialog
         self.state = state
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
+        if let p = resumingAfter, let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
+            resume = p
+            resumeEntry = entry
+        }
         var context: [(String, Int?)] = []
         walk(dialog.items, Scope.root, &context)
+        if resumeEntry != nil {
+            // Every answer before the resume point applies and was not visited.
+            applyingAnswers = state.answers.count
+        }
+    }
+
+    /// While resuming: whether `item` contains the resume point (or is it).
+    private func leadsToResume(_ item: Item) -> Bool {
+        guard let entry = resumeEntry, let p = resume else { return false }
+        let id = item.id
+        return id == (p.groupOfMorePrompt ?? p.id) || entry.sections.contains(id) || entry.groups.contains(id)
     }
 
     /// Every answer given is at a path that applies (so none has to be dropped).
@@ -43,13 +67,19 @@ struct Walk {
 
     private mutating func applies(_ p: Path) {
         if collectRelevant { relevant.insert(p) }
-        if state.answers[p] != nil { applyingAnswers += 1 }
+        if state.answers[p] != nil {
+            applyingAnswers += 1
+            if found { answersAfterNext += 1 }
+        }
     }
 
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
         if collectRelevant { relevant.insert(p) }
         let given = state.answers[p] != nil
-        if given { applyingAnswers += 1 }
+        if given {
+            applyingAnswers += 1
+            if found { answersAfterNext += 1 }
+        }
         if !given || (!state.reopened.isEmpty && state.reopened.contains(p)) {
             remaining += 1
             if !found {
@@ -59,13 +89,17 @@ struct Walk {
             }
             return true
         }
-        answered += 1
         return false
     }
 
     private mutating func walk(_ items: [Item], _ scope: Scope, _ context: inout [(String, Int?)]) {
         for item in items {
             if stopped { return }
+            if resume != nil {
+                guard leadsToResume(item) else { continue }
+                resumeInto(item, scope, &context)
+                continue
+            }
             switch item {
             case .section(let s):
                 guard evaluator.holds(s.when, in: scope) else { continue }
@@ -106,6 +140,53 @@ struct Walk {
                 stopped = true
                 return
             }
+        }
+    }
+
+    /// Goes down to the resume point through the sections and group instances that hold it,
+    /// without evaluating what was settled before it, then walks on as usual.
+    private mutating func resumeInto(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
+        guard let p = resume else { return }
+        switch item {
+        case .section(let s):
+            context.append((s.title, nil))
+            walk(s.items, scope, &context)
+            context.removeLast()
+        case .question:
+            // The question just answered: from here on, a normal walk.
+            resume = nil
+            walk([item], scope, &context)
+        case .group(let g):
+            let count = evaluator.instanceCount(g, outer: scope.indices)
+            let depth = scope.indices.count
+            let isPromptOfThisGroup = p.groupOfMorePrompt == g.id && p.indices.count == depth + 1
+            let k = p.indices.count > depth ? p.indices[depth] : 0
+            if isPromptOfThisGroup {
+                resume = nil
+                if k >= count {
+                    // "No more": the prompt closes the group.
+                    context.append((g.title, count + 1))
+                    _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
+                    context.removeLast()
+                    return
+                }
+            }
+            for i in k..<max(k, count) {
+                if case .addAnother = g.count, i >= g.min, resume == nil {
+                    applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
+                }
+                context.append((g.title, i + 1))
+                walk(g.items, scope.entering(g.id, i), &context)
+                context.removeLast()
+                if stopped { return }
+            }
+            if case .addAnother = g.count, count < g.max {
+                context.append((g.title, count + 1))
+                _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
+                context.removeLast()
+            }
+        case .end:
+            return
         }
     }
 }

@@ -8,11 +8,15 @@ public struct Engine: Sendable {
     /// Folded "prefer not to answer" words, by locale (read once, not at every answer).
     let declineWords: [String: Set<String>]
     /// Folded choice labels of every locale → choice value, by question id.
-    let choiceLabels: [String: [String: String]]
+    let choiceLabels: [String: ChoiceLabels]
+    /// Start the walk after a forward answer at that answer (the same effects, less work); tests
+    /// turn it off to prove it gives what a whole walk gives.
+    let resumesWalks: Bool
 
-    public init(dialog: Dialog, catalog: Catalog) {
+    public init(dialog: Dialog, catalog: Catalog, resumesWalks: Bool = true) {
         self.dialog = dialog
         self.catalog = catalog
+        self.resumesWalks = resumesWalks
         var words: [String: Set<String>] = [:]
         for locale in catalog.locales {
             words[locale] = Set(catalog.text("engine.decline.words", locale).split(separator: "|").map {
@@ -20,20 +24,38 @@ public struct Engine: Sendable {
             })
         }
         declineWords = words
-        var labels: [String: [String: String]] = [:]
+        // Per question: the session's locale's labels first, then any locale's, then the short
+        // forms (before a bracketed explanation) when they are unambiguous.
+        var labels: [String: ChoiceLabels] = [:]
         for id in dialog.index.questionOrder {
             guard let choices = dialog.index.question(id)?.kind.choices, !choices.isEmpty else { continue }
-            var map: [String: String] = [:]
-            // The fallback locale's labels win a clash, then the others in name order.
-            for locale in [catalog.fallback] + catalog.locales where locale != catalog.fallback || map.isEmpty {
+            var table = ChoiceLabels()
+            for locale in catalog.locales {
+                var own: [String: String] = [:]
+                var short: [String: [String]] = [:]
                 for c in choices {
                     let label = TextFolding.fold(catalog.text(c.label, locale)).lowercased()
-                    if map[label] == nil { map[label] = c.value }
+                    if own[label] == nil { own[label] = c.value }
+                    short[Engine.shortLabel(label), default: []].append(c.value)
                 }
+                table.byLocale[locale] = own
+                table.shortByLocale[locale] = short.compactMapValues { $0.count == 1 ? $0[0] : nil }
             }
-            labels[id] = map
+            for locale in [catalog.fallback] + catalog.locales {
+                for (label, value) in table.byLocale[locale] ?? [:] where table.anyLocale[label] == nil { table.anyLocale[label] = value }
+            }
+            for c in choices { table.values[c.value.lowercased()] = c.value }
+            labels[id] = table
         }
         choiceLabels = labels
+    }
+
+    /// Folded labels → choice values, for reading what people type.
+    struct ChoiceLabels: Sendable {
+        var byLocale: [String: [String: String]] = [:]
+        var anyLocale: [String: String] = [:]
+        var shortByLocale: [String: [String: String]] = [:]
+        var values: [String: String] = [:]
     }
 
     /// `paths` in dialog order (each path's order key computed once).
@@ -116,8 +138,8 @@ public struct Engine: Sendable {
 
     /// Re-walks the dialog after a change: drops answers that no longer apply (naming them), then
     /// asks the next question, reviews, or ends.
-    func advance(_ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
-        var walk = Walk(dialog: dialog, state: state)
+    func advance(_ state: inout SessionState, at now: Moment, into effects: inout [Effect], resumingAfter: Path? = nil) {
+        var walk = Walk(dialog: dialog, state: state, resumingAfter: resumingAfter)
         var dropped: [AnswerLine] = []
         // Dropping an answer can make a later condition false in turn; repeat until nothing changes.
         while !walk.allAnswersApply {
@@ -133,6 +155,7 @@ public struct Engine: Sendable {
             walk = Walk(dialog: dialog, state: state)
         }
         if !dropped.isEmpty { effects.append(.dropped(dropped)) }
+        state.answersAfterCurrent = walk.answersAfterNext
         switch walk.next {
         case .ask(let p):
             state.phase = .asking

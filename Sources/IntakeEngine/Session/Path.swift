@@ -17,18 +17,16 @@ public struct Path: Hashable, Comparable, Sendable, Codable {
     /// at every step of every walk, and ids that share length and both ends are rare (equality
     /// still compares whole ids).
     public func hash(into h: inout Hasher) {
-        var head: UInt64 = 0, tail: UInt64 = 0
-        var count = 0
-        for b in id.utf8 {
-            if count < 8 { head = head << 8 | UInt64(b) }
-            tail = tail << 8 | UInt64(b)
-            count += 1
+        let bytes = id.utf8
+        let n = bytes.count
+        var x = UInt64(truncatingIfNeeded: n)
+        if n > 0 {
+            x = x &* 1_099_511_628_211 ^ UInt64(bytes[bytes.startIndex])
+            x = x &* 1_099_511_628_211 ^ UInt64(bytes[bytes.index(bytes.startIndex, offsetBy: n / 2)])
+            x = x &* 1_099_511_628_211 ^ UInt64(bytes[bytes.index(before: bytes.endIndex)])
         }
-        h.combine(head)
-        h.combine(tail)
-        h.combine(count)
-        h.combine(indices.count)
-        for i in indices { h.combine(i) }
+        for i in indices { x = x &* 1_099_511_628_211 ^ UInt64(truncatingIfNeeded: i &+ 1) }
+        h.combine(x)
     }
 
     public static func < (a: Path, b: Path) -> Bool {

@@ -30,6 +30,9 @@ public struct SessionState: Codable, Equatable, Sendable {
     public var reopened: Set<Path>
     /// The question or prompt last shown, which an answer applies to.
     public var current: Path?
+    /// How many answers lie after `current` in the dialog (after going back or editing). When
+    /// none do, answering `current` cannot make an answer stale, and the next walk starts there.
+    public var answersAfterCurrent: Int?
     /// An answer that failed a soft check, waiting for the person to confirm it or answer again.
     public var pending: PendingAnswer?
     public var warnings: [ConfirmedWarning]

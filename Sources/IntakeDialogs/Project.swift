@@ -153,7 +153,9 @@ public struct Project: Sendable {
             return .failure(Diagnostic(.error, "not-utf8", at: start))
         }
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver: every scalar is read as text (the loader types values itself), which
+            // spares the regular expressions of YAML 1.1 type guessing.
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 return .failure(Diagnostic(.error, "empty-file", at: start))
             }
             return .success((node, text))

@@ -16,8 +16,8 @@ struct SheetCommand: ParsableCommand {
     @Argument(help: "The record, as JSON (e.g. from `intake run --print-record`).")
     var record: String
 
-    @Option(help: "Language of the sheet (default: the record's).")
-    var locale: String?
+    @Option(help: "Language of the sheet: ja (default: sheets are for the office), en, ja-easy.")
+    var locale = "ja"
 
     @Option(help: "Where the dialogs and sheets are.")
     var dialogs = "Dialogs"
@@ -49,9 +49,10 @@ struct SheetCommand: ParsableCommand {
             if let s = Spelling.closest(to: kind, in: kinds) { message += " (did you mean '\(s)'?)" }
             throw ValidationError(message + "; sheets: \(kinds.joined(separator: ", "))")
         }
-        var lang = locale ?? "ja"
-        if locale == nil, case .string(let l)? = json["locale"] { lang = l }
-        let outcome = SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: lang)
+        guard loaded.catalog.strings[locale] != nil else {
+            throw ValidationError("no locale '\(locale)'; use one of \(loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", "))")
+        }
+        let outcome = SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
         print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
         for w in outcome.withheld { printError(w) }
         if outcome.sheets.isEmpty { throw ExitCode(3) }

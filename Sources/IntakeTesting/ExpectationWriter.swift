@@ -30,18 +30,8 @@ public enum ExpectationWriter {
         // Answers compare as the text of the YAML scalar, so plain `true`, `4` and `2024-04-01` are fine.
         let plain = !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }
             && s.first != "-" && s.first != "." && s.lowercased() != "null" && s != "~"
-        if plain { return s }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
+        // A JSON string is a YAML double-quoted scalar.
+        return plain ? s : JSON.string(s).rendered()
     }
 }
 

@@ -55,6 +55,26 @@ struct Walk {
         }
     }
 
+    /// The instances of a group from `from` on, each after its "add another?" prompt, then the
+    /// prompt that asks for one more.
+    private mutating func walkInstances(_ g: RepeatGroup, _ scope: Scope, from: Int, count: Int, _ context: inout [(String, Int?)]) {
+        for i in from..<max(from, count) {
+            // The prompt before an instance being resumed into was settled before it.
+            if case .addAnother = g.count, i >= g.min, resume == nil {
+                applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
+            }
+            context.append((g.title, i + 1))
+            walk(g.items, scope.entering(g.id, i), &context)
+            context.removeLast()
+            if stopped { return }
+        }
+        if case .addAnother = g.count, count < g.max {
+            context.append((g.title, count + 1))
+            _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
+            context.removeLast()
+        }
+    }
+
     /// While resuming: whether `item` contains the resume point (or is it).
     private func leadsToResume(_ item: Item) -> Bool {
         guard let entry = resumeEntry, let p = resume else { return false }
@@ -116,21 +136,8 @@ struct Walk {
                 _ = pending(p, context)
             case .group(let g):
                 guard evaluator.holds(g.when, in: scope) else { continue }
-                let count = evaluator.instanceCount(g, outer: scope.indices)
-                for i in 0..<count {
-                    if case .addAnother = g.count, i >= g.min {
-                        applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
-                    }
-                    context.append((g.title, i + 1))
-                    walk(g.items, scope.entering(g.id, i), &context)
-                    context.removeLast()
-                    if stopped { return }
-                }
-                if case .addAnother = g.count, count < g.max {
-                    context.append((g.title, count + 1))
-                    _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
-                    context.removeLast()
-                }
+                walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
+                if stopped { return }
             case .end(let e):
                 guard evaluator.holds(e.when, in: scope) else { continue }
                 if !found {
@@ -159,32 +166,10 @@ struct Walk {
         case .group(let g):
             let count = evaluator.instanceCount(g, outer: scope.indices)
             let depth = scope.indices.count
-            let isPromptOfThisGroup = p.groupOfMorePrompt == g.id && p.indices.count == depth + 1
-            let k = p.indices.count > depth ? p.indices[depth] : 0
-            if isPromptOfThisGroup {
-                resume = nil
-                if k >= count {
-                    // "No more": the prompt closes the group.
-                    context.append((g.title, count + 1))
-                    _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
-                    context.removeLast()
-                    return
-                }
-            }
-            for i in k..<max(k, count) {
-                if case .addAnother = g.count, i >= g.min, resume == nil {
-                    applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
-                }
-                context.append((g.title, i + 1))
-                walk(g.items, scope.entering(g.id, i), &context)
-                context.removeLast()
-                if stopped { return }
-            }
-            if case .addAnother = g.count, count < g.max {
-                context.append((g.title, count + 1))
-                _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
-                context.removeLast()
-            }
+            // Inside instance k, or the "add another?" prompt before instance k, of this group.
+            let k = min(p.indices.count > depth ? p.indices[depth] : 0, count)
+            if p.groupOfMorePrompt == g.id && p.indices.count == depth + 1 { resume = nil }
+            walkInstances(g, scope, from: k, count: count, &context)
         case .end:
             return
         }

@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The pure core: dialog model, expressions, answer parsing, the state machine.
@@ -31,8 +33,19 @@ let package = Package(
             "IntakeEngine", "IntakeDialogs",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Sessions over a store: every event logged (durably) before its effects are shown; replay;
+        // resume tokens. The store is a protocol here; IntakeStore implements it on SQLite.
+        .target(name: "IntakeRuntime", dependencies: [
+            "IntakeEngine",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // SQLite through GRDB: migrations, the event log, clients and visits, the audit trail.
+        .target(name: "IntakeStore", dependencies: [
+            "IntakeEngine", "IntakeRuntime",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .executableTarget(name: "intake", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "IntakeBench", dependencies: [
@@ -42,6 +55,7 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs"]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),
     ],

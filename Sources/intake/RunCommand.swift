@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeRuntime
+import IntakeStore
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +29,15 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the finished record as JSON.")
     var printRecord = false
 
+    @Option(help: "Keep the session in this database (every answer on disk before the next question); without it nothing is stored.")
+    var db: String?
+
+    @Option(help: "Resume the suspended session this token opens (with --db).")
+    var resume: String?
+
+    @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
+    var counselor: String?
+
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
@@ -49,28 +60,94 @@ struct RunCommand: ParsableCommand {
             clock.fixed = Moment.noon(of: date)
         }
         let engine = Engine(dialog: d, catalog: loaded.catalog)
-        var step = engine.start(locale: locale, mode: sessionMode, at: clock.now())
         let renderer = LineRenderer(catalog: loaded.catalog)
-        renderer.show(step.effects, locale: step.state.locale)
+        let actor: Actor = counselor.map { .counselor($0) } ?? .client
+        var session = try openSession(engine, mode: sessionMode, actor: actor, clock: &clock, renderer: renderer)
+        renderer.show(session.effects, locale: session.state.locale)
         while let line = readLine(strippingNewline: true) {
             switch LineInput.parse(line) {
             case .event(let e):
-                step = engine.handle(e, step.state, at: clock.now())
-                renderer.show(step.effects, locale: step.state.locale)
-                if case .done(let status) = step.state.phase {
-                    if printRecord, let record = engine.lastRecord(step.state) { print(record.json.rendered(pretty: true)) }
+                let effects = try session.handle(e, actor: actor, at: clock.now())
+                renderer.show(effects, locale: session.state.locale)
+                if case .done(let status) = session.state.phase {
+                    if printRecord, let record = engine.lastRecord(session.state) { print(record.json.rendered(pretty: true)) }
                     throw status == "complete" ? ExitCode.success : ExitCode(2)
                 }
             case .help:
-                renderer.say(loaded.catalog.text("run.help", step.state.locale))
-                renderer.show(engine.current(step.state), locale: step.state.locale)
+                renderer.say(loaded.catalog.text("run.help", session.state.locale))
+                renderer.show(engine.current(session.state), locale: session.state.locale)
             case .quit:
-                return
+                break
             case .unknownCommand(let w), .missingArgument(let w):
-                renderer.say(loaded.catalog.text("run.unknown_command", step.state.locale, ["command": ":" + w]))
-                renderer.show(engine.current(step.state), locale: step.state.locale)
+                renderer.say(loaded.catalog.text("run.unknown_command", session.state.locale, ["command": ":" + w]))
+                renderer.show(engine.current(session.state), locale: session.state.locale)
+            }
+            if case .quit = LineInput.parse(line) { break }
+        }
+        // The end of input or :quit: a stored session is suspended, and its token shown.
+        if let token = try session.suspend(actor: actor, at: clock.now()) {
+            renderer.say(loaded.catalog.text("run.suspended", session.state.locale, ["token": token.description]))
+        }
+    }
+
+    /// A new or resumed session, stored when --db is given.
+    private func openSession(_ engine: Engine, mode: SessionState.Mode, actor: Actor, clock: inout Clock,
+                             renderer: LineRenderer) throws -> LineSession {
+        guard let db else {
+            if resume != nil { throw ValidationError("--resume needs --db") }
+            let step = engine.start(locale: locale, mode: mode, at: clock.now())
+            return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
+        }
+        let store: IntakeDatabase
+        do { store = try IntakeDatabase.open(path: db) } catch { throw ValidationError("cannot open the database '\(db)'") }
+        let runner = SessionRunner(engine: engine, store: store)
+        if let resume {
+            guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
+            do {
+                let (running, effects) = try runner.resume(token: token, actor: actor, at: clock.now())
+                return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+            } catch RuntimeError.unknownToken {
+                throw ValidationError("no suspended session for that token")
+            } catch RuntimeError.finished {
+                throw ValidationError("that session is finished")
             }
         }
+        var system = SystemRandomNumberGenerator()
+        let token = ResumeToken.random(using: &system)
+        let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor, at: clock.now())
+        return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+    }
+}
+
+/// A line-mode session: the engine alone, or a stored session (each answer logged before it is shown).
+struct LineSession {
+    let engine: Engine
+    let runner: SessionRunner?
+    var running: RunningSession?
+    let token: ResumeToken?
+    var state: SessionState
+    let effects: [Effect]
+
+    mutating func handle(_ event: Event, actor: Actor, at now: Moment) throws -> [Effect] {
+        guard let runner, var running else {
+            let step = engine.handle(event, state, at: now)
+            state = step.state
+            return step.effects
+        }
+        let effects = try runner.handle(event, in: &running, actor: actor, at: now)
+        self.running = running
+        state = running.state
+        return effects
+    }
+
+    /// Suspends a stored, unfinished session; returns its token.
+    mutating func suspend(actor: Actor, at now: Moment) throws -> ResumeToken? {
+        guard let runner, var running, let token else { return nil }
+        if case .done = state.phase { return nil }
+        try runner.suspend(&running, actor: actor, at: now)
+        self.running = running
+        return token
     }
 }
 

@@ -1,0 +1,115 @@
+import IntakeEngine
+
+/// A session being run: its engine state and where its log stands.
+public struct RunningSession: Sendable {
+    public let id: String
+    public internal(set) var state: SessionState
+    /// The next log sequence number.
+    var seq: Int
+}
+
+public enum RuntimeError: Error, Equatable, Sendable {
+    /// No session for this token (a mistyped or guessed token).
+    case unknownToken
+    /// The session is finished and cannot be resumed.
+    case finished
+    /// The dialog changed since the session started (migration on resume is not done yet).
+    case dialogChanged(from: String, to: String)
+    /// The log could not be replayed into a state (a corrupt or foreign log).
+    case corruptLog
+}
+
+/// Runs sessions over a store: each event is logged (durably) before its effects are returned,
+/// so nothing a person was shown as accepted can be lost; a session comes back by replaying its log.
+public struct SessionRunner: Sendable {
+    public let engine: Engine
+    public let store: any SessionStore
+
+    public init(engine: Engine, store: any SessionStore) {
+        self.engine = engine
+        self.store = store
+    }
+
+    /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).
+    public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
+                      clientID: String? = nil, office: String? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
+        let step = engine.start(locale: locale, mode: mode, at: now)
+        let counselor: String? = { if case .counselor(let n) = actor { return n } else { return nil } }()
+        let info = SessionInfo(id: id, clientID: clientID, dialogID: engine.dialog.id, dialogVersion: engine.dialog.version,
+                               mode: mode, locale: step.state.locale, status: status(step.state), startedAt: now.epochMillis,
+                               updatedAt: now.epochMillis, counselor: counselor, office: office)
+        let first = LogEntry(seq: 0, at: now, actor: actor,
+                             event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode))
+        try store.create(info, first: first, token: token)
+        return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
+    }
+
+    /// Handles one event: logs it, then returns what to show. If logging fails, the session is
+    /// unchanged and the error is thrown: nothing is shown as accepted that is not on disk.
+    public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
+        let step = engine.handle(event, session.state, at: now)
+        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event))
+        try store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
+                         record: recordIfFinished(step.state), at: now.epochMillis)
+        session.state = step.state
+        session.seq += 1
+        return step.effects
+    }
+
+    /// Suspends (the person leaves, the terminal closes, a kiosk times out).
+    public func suspend(_ session: inout RunningSession, actor: Actor, at now: Moment) throws {
+        guard !isFinished(session.state) else { return }
+        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .suspend)
+        try store.append([entry], to: session.id, status: .suspended, locale: session.state.locale, record: nil, at: now.epochMillis)
+        session.seq += 1
+    }
+
+    /// Comes back to a suspended session by its token: replays the log, logs the resumption, and
+    /// shows where it stood.
+    public func resume(token: ResumeToken, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        guard let info = try store.session(resuming: token) else { throw RuntimeError.unknownToken }
+        return try resume(info, actor: actor, at: now)
+    }
+
+    /// Comes back to a session by id (a counselor choosing it from the list).
+    public func resume(_ info: SessionInfo, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        guard info.status != .complete && info.status != .stopped else { throw RuntimeError.finished }
+        guard info.dialogID == engine.dialog.id, info.dialogVersion == engine.dialog.version else {
+            throw RuntimeError.dialogChanged(from: "\(info.dialogID) \(info.dialogVersion)", to: "\(engine.dialog.id) \(engine.dialog.version)")
+        }
+        let log = try store.log(of: info.id)
+        var session = RunningSession(id: info.id, state: try replay(log), seq: (log.last?.seq ?? -1) + 1)
+        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .resume)
+        try store.append([entry], to: info.id, status: .inProgress, locale: session.state.locale, record: nil, at: now.epochMillis)
+        session.seq += 1
+        return (session, engine.current(session.state))
+    }
+
+    /// The state a log leads to: its events replayed through the engine at their own moments.
+    public func replay(_ log: [LogEntry]) throws -> SessionState {
+        guard let first = log.first, case .start(_, _, let locale, let mode) = first.event else { throw RuntimeError.corruptLog }
+        var state = engine.start(locale: locale, mode: mode, at: first.at).state
+        for entry in log.dropFirst() {
+            if case .input(let event) = entry.event {
+                state = engine.handle(event, state, at: entry.at).state
+            }
+        }
+        return state
+    }
+
+    func status(_ state: SessionState) -> SessionInfo.Status {
+        switch state.phase {
+        case .done(let s): return s == "complete" ? .complete : .stopped
+        case .asking, .reviewing: return .inProgress
+        }
+    }
+
+    func isFinished(_ state: SessionState) -> Bool {
+        if case .done = state.phase { return true }
+        return false
+    }
+
+    func recordIfFinished(_ state: SessionState) -> JSON? {
+        isFinished(state) ? engine.record(state).json : nil
+    }
+}

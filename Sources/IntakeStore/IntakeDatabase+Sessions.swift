@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import IntakeEngine
+import IntakeRuntime
+
+extension IntakeDatabase: SessionStore {
+    public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws {
+        let event = try Self.encode(first.event)
+        try writer.write { db in
+            if let client = info.clientID {
+                try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
+                               arguments: [client, info.startedAt, info.office])
+            }
+            try db.execute(sql: """
+                INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
+                                     counselor, office, tokenDigest)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
+                                 info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office,
+                                 Data(token.digest)])
+            try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event])
+        }
+    }
+
+    public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                       record: JSON?, at: Int64) throws {
+        let encoded = try entries.map { ($0, try Self.encode($0.event)) }
+        try writer.write { db in
+            for (entry, event) in encoded {
+                try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event])
+            }
+            try db.execute(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?",
+                           arguments: [status.rawValue, locale, at, record?.rendered(), session])
+        }
+    }
+
+    public func log(of session: String) throws -> [LogEntry] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event FROM event WHERE sessionId = ? ORDER BY seq",
+                             arguments: [session]).map { row in
+                LogEntry(seq: row["seq"], at: Moment(epochMillis: row["at"], utcOffsetMinutes: row["utcOffset"]),
+                         actor: Actor(stored: row["actor"]), event: try Self.decode(row["event"]))
+            }
+        }
+    }
+
+    public func session(_ id: String) throws -> SessionInfo? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map(Self.info)
+        }
+    }
+
+    public func session(resuming token: ResumeToken) throws -> SessionInfo? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE tokenDigest = ?", arguments: [Data(token.digest)]).map(Self.info)
+        }
+    }
+
+    /// Sessions, newest first, optionally only those of a status or started in [from, to).
+    public func sessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
+                         counselor: String? = nil, office: String? = nil) throws -> [SessionInfo] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let status { conditions.append("status = ?"); arguments += [status.rawValue] }
+        if let from { conditions.append("startedAt >= ?"); arguments += [from] }
+        if let to { conditions.append("startedAt < ?"); arguments += [to] }
+        if let counselor { conditions.append("counselor = ?"); arguments += [counselor] }
+        if let office { conditions.append("office = ?"); arguments += [office] }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM session\(filter) ORDER BY startedAt DESC, id", arguments: arguments).map(Self.info)
+        }
+    }
+
+    /// The record of a finished session, as JSON text.
+    public func record(of session: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT record FROM session WHERE id = ?", arguments: [session]) }
+    }
+
+    /// Deletes a session and its log at the client's request, leaving an audit entry that says what
+    /// was deleted, when and by whom — and nothing of the data. The deleted pages are overwritten
+    /// (secure_delete) and the WAL is checkpointed, so the data is gone from the files.
+    public func deleteSession(_ id: String, by actor: Actor, at: Int64) throws -> Bool {
+        let deleted = try writer.write { db -> Bool in
+            let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE sessionId = ?", arguments: [id]) ?? 0
+            try db.execute(sql: "DELETE FROM event WHERE sessionId = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, 'delete-session', ?)",
+                           arguments: [at, actor.stored, "session \(id) and its \(events) events"])
+            return true
+        }
+        if deleted {
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+        return deleted
+    }
+
+    /// The audit trail, oldest first.
+    public func audit() throws -> [(at: Int64, actor: String, action: String, detail: String)] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, actor, action, detail FROM audit ORDER BY id").map {
+                (at: $0["at"], actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+            }
+        }
+    }
+
+    static func info(_ row: Row) -> SessionInfo {
+        SessionInfo(id: row["id"], clientID: row["clientId"], dialogID: row["dialogId"], dialogVersion: row["dialogVersion"],
+                    mode: SessionState.Mode(rawValue: row["mode"]) ?? .kiosk, locale: row["locale"],
+                    status: SessionInfo.Status(rawValue: row["status"]) ?? .suspended, startedAt: row["startedAt"],
+                    updatedAt: row["updatedAt"], counselor: row["counselor"], office: row["office"])
+    }
+
+    static func encode(_ event: LogEvent) throws -> String {
+        String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> LogEvent {
+        try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import IntakeEngine
+import IntakeRuntime
+
+/// The intake database: sessions and their event logs, clients, and the audit trail, in SQLite.
+/// One write transaction per method; every commit is on disk when the method returns
+/// (WAL with `synchronous = FULL`, checked after opening — GRDB sets NORMAL in WAL mode).
+public struct IntakeDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (or creates) the database file and brings its schema up to date.
+    public static func open(path: String) throws -> IntakeDatabase {
+        var config = Configuration()
+        config.journalMode = .wal
+        config.foreignKeysEnabled = true
+        // Statement arguments (client answers) never appear in errors or logs.
+        config.publicStatementArguments = false
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in
+            // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted client data is overwritten, not only unlinked.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return try IntakeDatabase(queue)
+    }
+
+    /// An in-memory database (tests).
+    public static func inMemory() throws -> IntakeDatabase {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        let queue = try DatabaseQueue(configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
+        return try IntakeDatabase(queue)
+    }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// The schema's history. Migrations are frozen: string names, literal columns, no app types.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: sessions, events, clients, audit") { db in
+            try db.create(table: "client") { t in
+                t.primaryKey("id", .text)
+                t.column("createdAt", .integer).notNull()
+                t.column("office", .text)
+            }
+            try db.create(table: "session") { t in
+                t.primaryKey("id", .text)
+                t.column("clientId", .text).references("client", onDelete: .setNull)
+                t.column("dialogId", .text).notNull()
+                t.column("dialogVersion", .text).notNull()
+                t.column("mode", .text).notNull()
+                t.column("locale", .text).notNull()
+                t.column("status", .text).notNull().indexed()
+                t.column("startedAt", .integer).notNull().indexed()
+                t.column("updatedAt", .integer).notNull()
+                t.column("counselor", .text)
+                t.column("office", .text)
+                t.column("tokenDigest", .blob).notNull().unique()
+                t.column("record", .text)
+            }
+            try db.create(table: "event") { t in
+                t.column("sessionId", .text).notNull().references("session", onDelete: .cascade)
+                t.column("seq", .integer).notNull()
+                t.column("at", .integer).notNull()
+                t.column("utcOffset", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("event", .text).notNull()
+                t.primaryKey(["sessionId", "seq"])
+            }
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("detail", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+@Suite struct StoredSessionCommandTests {
+    @Test func aStoredSessionIsSuspendedAtTheEndOfInputAndResumedByItsToken() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString).sqlite").path
+        let first = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("はい\nはい\n".utf8))
+        #expect(first.status == 0)
+        let last = try #require(first.lines.last)
+        #expect(last.hasPrefix("中断しました。続きは再開番号 "))
+        let token = try #require(last.split(separator: " ").first { $0.contains("-") && $0.count == 32 }.map(String.init))
+
+        let listed = try CLI.run(["records", "list", "--db", db])
+        #expect(listed.lines.count == 1)
+        let fields = listed.lines.first?.split(separator: "\t").map(String.init) ?? []
+        #expect(fields.count == 8)
+        #expect(fields[2] == "suspended")
+
+        // The counselor takes over where the client stopped: the next question is share_outside.
+        let resumed = try CLI.run(["run", "--db", db, "--resume", token.lowercased(), "--counselor", "佐藤", "--today", "2026-11-23"],
+                                  stdin: Data("5\n".utf8))
+        #expect(resumed.lines.prefix(3).contains("あなたの情報を、ほかの機関にも伝えてよいですか？（いくつでも選べます）"))
+        #expect(resumed.lines.contains("[同意と連絡方法]  2 問回答／残り約 54 問"), "the answers given before count")
+        #expect(resumed.lines.last?.hasPrefix("中断しました。") == true)
+
+        let wrong = try CLI.run(["run", "--db", db, "--resume", "0000-0000-0000-0000-0000-0000-00", "--today", "2026-11-23"])
+        #expect(wrong.status == 64)
+        #expect(wrong.stderr.contains("no suspended session for that token"))
+
+        let id = fields[0]
+        let deleted = try CLI.run(["records", "delete", id, "--by", "佐藤", "--db", db])
+        #expect(deleted.lines == ["deleted \(id)"])
+        #expect(try CLI.run(["records", "list", "--db", db]).lines.isEmpty)
+    }
+
+    @Test func aFinishedSessionsRecordIsShownAndExported() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString).sqlite").path
+        let run = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
+        #expect(run.status == 2)
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        let shown = try CLI.run(["records", "show", id, "--db", db])
+        #expect(shown.stdout.contains("\"status\":\"stopped\""))
+        let exported = try CLI.run(["records", "export", "--format", "ndjson", "--db", db])
+        #expect(exported.lines.count == 1)
+        #expect(try JSONSerialization.jsonObject(with: Data(exported.lines[0].utf8)) is [String: Any])
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+import IntakeDialogs
+import IntakeEngine
+import IntakeRuntime
+@testable import IntakeStore
+import Testing
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
+
+private func engine() throws -> Engine {
+    Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog)
+}
+
+private func tempFile() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("intake-\(UUID().uuidString).sqlite").path
+}
+
+/// A fixed generator, so tokens are reproducible in tests.
+private struct Counter: RandomNumberGenerator {
+    var n: UInt64
+    mutating func next() -> UInt64 { n &+= 0x9E37_79B9_7F4A_7C15; return n }
+}
+
+private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? CivilDate(daysSinceEpoch: 0))
+private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis + minutes * 60_000, utcOffsetMinutes: 540) }
+
+@Suite struct DatabaseTests {
+    @Test func aFileDatabaseIsWALWithFullSynchronousAndSecureDelete() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        let (journal, synchronous, secureDelete) = try db.writer.read { conn in
+            (try String.fetchOne(conn, sql: "PRAGMA journal_mode"), try Int.fetchOne(conn, sql: "PRAGMA synchronous"),
+             try Int.fetchOne(conn, sql: "PRAGMA secure_delete"))
+        }
+        #expect(journal == "wal")
+        #expect(synchronous == 2, "FULL: a commit is on disk when it returns")
+        #expect(secureDelete == 1)
+    }
+
+    @Test func migrationsCreateTheSchemaOnceAndAreFrozenByName() throws {
+        let path = tempFile()
+        let first = try IntakeDatabase.open(path: path)
+        let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
+        #expect(applied == ["v1: sessions, events, clients, audit"])
+        // Opening again migrates nothing and keeps the data.
+        let second = try IntakeDatabase.open(path: path)
+        let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "session"])
+    }
+}
+
+@Suite struct SessionRunnerTests {
+    func runner(_ db: IntakeDatabase) throws -> SessionRunner { SessionRunner(engine: try engine(), store: db) }
+
+    @Test func eachEventIsLoggedAndTheLogReplaysToTheSameState() throws {
+        let db = try IntakeDatabase.inMemory()
+        let r = try runner(db)
+        var gen = Counter(n: 1)
+        let token = ResumeToken.random(using: &gen)
+        var (session, effects) = try r.start(id: "s1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        #expect(effects.last.flatMap { if case .ask(let p) = $0 { p.display } else { nil } } == "consent_record")
+        for (i, a) in ["はい", "はい", "1", "答えない", "2"].enumerated() {
+            _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(Int64(i + 1)))
+        }
+        let log = try db.log(of: "s1")
+        #expect(log.count == 6)
+        #expect(log.first?.event == .start(dialog: "intake", version: try engine().dialog.version, locale: "ja", mode: .kiosk))
+        #expect(log.last?.event == .input(.answer("2")))
+        #expect(try r.replay(log) == session.state)
+        #expect(try db.session("s1")?.status == .inProgress)
+    }
+
+    @Test func aSuspendedSessionResumesByItsTokenAtTheSameQuestion() throws {
+        let path = tempFile()
+        var gen = Counter(n: 7)
+        let token = ResumeToken.random(using: &gen)
+        var shown: [Effect] = []
+        do {
+            let r = try runner(try IntakeDatabase.open(path: path))
+            var (session, _) = try r.start(id: "s2", token: token, locale: "en", mode: .kiosk, actor: .client, at: at(0))
+            for a in ["yes", "yes", "1"] { shown = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+            try r.suspend(&session, actor: .client, at: at(2))
+        }
+        // A new process: the database file opened again.
+        let db = try IntakeDatabase.open(path: path)
+        #expect(try db.session("s2")?.status == .suspended)
+        let r = try runner(db)
+        let typed = try #require(ResumeToken(text: token.description.lowercased()))
+        let (session, effects) = try r.resume(token: typed, actor: .counselor("佐藤"), at: at(30))
+        #expect(effects == shown.filter { if case .ask = $0 { true } else { false } })
+        #expect(session.state.locale == "en")
+        #expect(try db.log(of: "s2").map(\.event).suffix(2) == [.suspend, .resume])
+        #expect(try db.log(of: "s2").last?.actor == .counselor("佐藤"))
+    }
+
+    @Test func aWrongTokenOpensNothing() throws {
+        let db = try IntakeDatabase.inMemory()
+        let r = try runner(db)
+        var gen = Counter(n: 3)
+        _ = try r.start(id: "s3", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        #expect(throws: RuntimeError.unknownToken) { try r.resume(token: ResumeToken.random(using: &gen), actor: .client, at: at(1)) }
+    }
+
+    @Test func aFinishedSessionKeepsItsRecordAndCannotBeResumed() throws {
+        let db = try IntakeDatabase.inMemory()
+        let r = try runner(db)
+        var gen = Counter(n: 5)
+        let token = ResumeToken.random(using: &gen)
+        var (session, _) = try r.start(id: "s4", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        _ = try r.handle(.answer("いいえ"), in: &session, actor: .client, at: at(1))
+        #expect(try db.session("s4")?.status == .stopped)
+        let record = try #require(try db.record(of: "s4"))
+        #expect(record.contains("\"status\":\"stopped\""))
+        #expect(throws: RuntimeError.finished) { try r.resume(token: token, actor: .client, at: at(2)) }
+    }
+
+    /// A store that cannot write: nothing may be shown as accepted.
+    struct FailingStore: SessionStore {
+        struct Full: Error {}
+        let inner: IntakeDatabase
+        func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws { try inner.create(info, first: first, token: token) }
+        func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) throws { throw Full() }
+        func log(of session: String) throws -> [LogEntry] { try inner.log(of: session) }
+        func session(_ id: String) throws -> SessionInfo? { try inner.session(id) }
+        func session(resuming token: ResumeToken) throws -> SessionInfo? { try inner.session(resuming: token) }
+    }
+
+    @Test func whenTheLogCannotBeWrittenTheAnswerIsNotAccepted() throws {
+        let r = SessionRunner(engine: try engine(), store: FailingStore(inner: try IntakeDatabase.inMemory()))
+        var gen = Counter(n: 9)
+        var (session, _) = try r.start(id: "s5", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        let before = session.state
+        #expect(throws: FailingStore.Full.self) { try r.handle(.answer("はい"), in: &session, actor: .client, at: at(1)) }
+        #expect(session.state == before)
+    }
+}
+
+@Suite struct DeletionTests {
+    @Test func deletingASessionLeavesAnAuditEntryAndNoTraceOfTheAnswers() throws {
+        let path = tempFile()
+        let db = try IntakeDatabase.open(path: path)
+        let r = SessionRunner(engine: try engine(), store: db)
+        var gen = Counter(n: 11)
+        var (session, _) = try r.start(id: "s6", token: ResumeToken.random(using: &gen), locale: "ja", mode: .counselor,
+                                       actor: .counselor("佐藤"), at: at(0))
+        let secret = "ZQXJ-秘密の回答-\(UUID().uuidString)"
+        for a in ["はい", "はい", "1", "2", "1", secret] { _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+        #expect(try db.deleteSession("s6", by: .counselor("佐藤"), at: at(2).epochMillis))
+        #expect(try db.session("s6") == nil)
+        #expect(try db.log(of: "s6").isEmpty)
+        let audit = try db.audit()
+        #expect(audit.count == 1)
+        #expect(audit.first?.action == "delete-session")
+        #expect(audit.first?.actor == "counselor:佐藤")
+        #expect(audit.first?.detail.contains(secret) == false)
+        for file in [path, path + "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) still holds the answer")
+        }
+    }
+}
+
+@Suite struct ResumeTokenTests {
+    @Test func aTokenIs128BitsIn26CharactersAndReadsBackAsTyped() throws {
+        var gen = Counter(n: 42)
+        let token = ResumeToken.random(using: &gen)
+        #expect(token.bytes.count == 16)
+        let text = token.description
+        #expect(text.replacingOccurrences(of: "-", with: "").count == 26)
+        #expect(ResumeToken(text: text) == token)
+        #expect(ResumeToken(text: text.lowercased().replacingOccurrences(of: "-", with: " ")) == token)
+        #expect(ResumeToken(text: text.replacingOccurrences(of: "0", with: "O")) == token)
+        #expect(ResumeToken(text: "too short") == nil)
+        #expect(ResumeToken(text: text + "X") == nil)
+    }
+
+    @Test func theSystemGeneratorGivesDifferentTokens() {
+        var system = SystemRandomNumberGenerator()
+        let tokens = Set((0..<1000).map { _ in ResumeToken.random(using: &system).description })
+        #expect(tokens.count == 1000)
+    }
+}

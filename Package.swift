@@ -51,6 +51,10 @@ let package = Package(
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",
         ]),
+        .executableTarget(name: "IntakeStoreBench", dependencies: [
+            "IntakeEngine", "IntakeRuntime", "IntakeStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "IntakeEngineTests", dependencies: ["IntakeEngine"]),
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),

@@ -26,7 +26,7 @@ extension IntakeDatabase: SessionStore {
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) throws {
         let encoded = try entries.map { ($0, try Self.encode($0.event)) }
-        try writer.write { db in
+        try appends.write { db in
             for (entry, event) in encoded {
                 try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event])

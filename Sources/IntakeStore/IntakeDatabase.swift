@@ -8,6 +8,8 @@ import IntakeRuntime
 /// (WAL with `synchronous = FULL`, checked after opening — GRDB sets NORMAL in WAL mode).
 public struct IntakeDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// Appends from concurrent sessions share transactions (group commit).
+    let appends: GroupCommitter
 
     /// Opens (or creates) the database file and brings its schema up to date.
     public static func open(path: String) throws -> IntakeDatabase {
@@ -37,6 +39,7 @@ public struct IntakeDatabase: Sendable {
 
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        appends = GroupCommitter(writer)
         try Self.migrator.migrate(writer)
     }
 

@@ -181,3 +181,44 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(tokens.count == 1000)
     }
 }
+
+@Suite struct GroupCommitTests {
+    @Test func concurrentSessionsShareCommitsAndLoseNothing() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        let sessions = 40, perSession = 25
+        var gen = SystemRandomNumberGenerator()
+        for s in 0..<sessions {
+            let info = SessionInfo(id: "c\(s)", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
+                                   status: .inProgress, startedAt: 0, updatedAt: 0)
+            try db.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client,
+                                                event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                          token: ResumeToken.random(using: &gen))
+        }
+        DispatchQueue.concurrentPerform(iterations: sessions) { s in
+            for i in 1...perSession {
+                try? db.append([LogEntry(seq: i, at: at(Int64(i)), actor: .client, event: .input(.answer("\(s)-\(i)")))],
+                               to: "c\(s)", status: .inProgress, locale: "ja", record: nil, at: at(Int64(i)).epochMillis)
+            }
+        }
+        for s in 0..<sessions {
+            let log = try db.log(of: "c\(s)")
+            #expect(log.count == perSession + 1)
+            #expect(log.last?.event == .input(.answer("\(s)-\(perSession)")))
+        }
+    }
+
+    @Test func oneFailingAppendDoesNotFailTheOthersInItsBatch() throws {
+        let db = try IntakeDatabase.inMemory()
+        var gen = Counter(n: 3)
+        let info = SessionInfo(id: "ok", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
+                               status: .inProgress, startedAt: 0, updatedAt: 0)
+        try db.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                      token: ResumeToken.random(using: &gen))
+        // seq 0 again: a primary-key conflict, for this request only.
+        #expect(throws: (any Error).self) {
+            try db.append([LogEntry(seq: 0, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
+        }
+        try db.append([LogEntry(seq: 1, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
+        #expect(try db.log(of: "ok").count == 2)
+    }
+}

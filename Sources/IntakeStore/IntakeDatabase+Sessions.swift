@@ -26,13 +26,15 @@ extension IntakeDatabase: SessionStore {
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) throws {
         let encoded = try entries.map { ($0, try Self.encode($0.event)) }
+        let recordText = record?.rendered()
         try appends.write { db in
+            // Cached statements: a batch of a hundred appends compiles these two once.
+            let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)")
             for (entry, event) in encoded {
-                try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event])
+                try insert.execute(arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event])
             }
-            try db.execute(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?",
-                           arguments: [status.rawValue, locale, at, record?.rendered(), session])
+            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
+                .execute(arguments: [status.rawValue, locale, at, recordText, session])
         }
     }
 

@@ -38,6 +38,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
     var counselor: String?
 
+    @Option(help: "The client this consultation belongs to (an office's client number), for visits and the monthly report.")
+    var client: String?
+
+    @Option(help: "The office (for the monthly report per office).")
+    var office: String?
+
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
@@ -115,7 +121,8 @@ struct RunCommand: ParsableCommand {
         var system = SystemRandomNumberGenerator()
         let token = ResumeToken.random(using: &system)
         let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor, at: clock.now())
+        let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
+                                                  clientID: client, office: office, at: clock.now())
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
     }
 }

@@ -45,3 +45,20 @@ import Testing
         #expect(try JSONSerialization.jsonObject(with: Data(exported.lines[0].utf8)) is [String: Any])
     }
 }
+
+@Suite struct ReportCommandTests {
+    @Test func theMonthlyCountsPerOffice() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString).sqlite").path
+        for client in ["X", "X", "Y"] {
+            _ = try CLI.run(["run", "--db", db, "--client", client, "--office", "川越", "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
+        }
+        let out = try CLI.run(["report", "--month", "2026-11", "--db", db, "--lang", "en"])
+        #expect(out.status == 0)
+        #expect(out.lines.first == "Monthly report, 2026-11")
+        #expect(out.lines.contains("| Office | Consultations | Clients | Found work |"))
+        #expect(out.lines.contains("| 川越 | 3 | 2 | 0 |"))
+        let bad = try CLI.run(["report", "--month", "2026-13", "--db", db])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("'2026-13' is not a month written YYYY-MM"))
+    }
+}

@@ -222,3 +222,38 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(try db.log(of: "ok").count == 2)
     }
 }
+
+@Suite struct MonthlyReportTests {
+    @Test func consultationsClientsAndFoundWorkPerOffice() throws {
+        let db = try IntakeDatabase.inMemory()
+        let intake = SessionRunner(engine: try engine(), store: db)
+        let followup = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
+        var gen = SystemRandomNumberGenerator()
+        func token() -> ResumeToken { ResumeToken.random(using: &gen) }
+        // November 2026 (office time): client A twice, client B once, A's follow-up; one consultation in October.
+        _ = try intake.start(id: "a1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(0))
+        _ = try intake.start(id: "a2", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(60 * 24))
+        _ = try intake.start(id: "b1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "B", office: "川越", at: at(60 * 48))
+        _ = try intake.start(id: "c1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "C", office: "所沢", at: at(-60 * 24 * 40))
+        var (f, _) = try followup.start(id: "f1", token: token(), locale: "en", mode: .counselor, actor: .counselor("佐藤"),
+                                        clientID: "A", office: "川越", at: at(60 * 72))
+        for a in ["yes", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"] {
+            let event = LineInputEvent.of(a)
+            _ = try followup.handle(event, in: &f, actor: .counselor("佐藤"), at: at(60 * 72 + 1))
+        }
+        #expect(try db.session("f1")?.status == .complete)
+        let report = try db.monthlyReport(year: 2026, month: 11)
+        #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 4, clients: 2, foundWork: 1)])
+        #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", foundWork: true, changes: "moved house")])
+        let october = try db.monthlyReport(year: 2026, month: 10)
+        #expect(october.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
+    }
+}
+
+/// A line as `intake run` reads it.
+enum LineInputEvent {
+    static func of(_ line: String) -> Event {
+        if case .event(let e) = LineInput.parse(line) { return e }
+        return .answer(line)
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import IntakeDialogs
+import IntakeEngine
+import IntakeStore
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list."
+    )
+
+    @Option(help: "The month, YYYY-MM.")
+    var month: String
+
+    @Option(help: "Where the dialogs and locales are (for the wording).")
+    var dialogs = "Dialogs"
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var project: ProjectOptions
+
+    func run() throws {
+        let parts = month.split(separator: "-")
+        guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
+            throw ValidationError("'\(month)' is not a month written YYYY-MM")
+        }
+        let report = try database.open().monthlyReport(year: y, month: m)
+        let catalog = project.load([dialogs]).catalog
+        let lang = project.messageLocale
+        print(catalog.text("report.title", lang, ["month": month]))
+        print("")
+        print("| \(catalog.text("report.office", lang)) | \(catalog.text("report.consultations", lang)) | \(catalog.text("report.clients", lang)) | \(catalog.text("report.found_work", lang)) |")
+        print("|---|---:|---:|---:|")
+        for c in report.counts { print("| \(c.office) | \(c.consultations) | \(c.clients) | \(c.foundWork) |") }
+        if !report.changes.isEmpty {
+            print("")
+            print(catalog.text("report.changes", lang))
+            print("")
+            for c in report.changes {
+                let found = c.foundWork.map { catalog.text($0 ? "engine.yes" : "engine.no", lang) } ?? "—"
+                print("- \(c.date) \(c.client ?? c.session): \(catalog.text("report.found_work", lang)) \(found)" + (c.changes.map { "; \($0)" } ?? ""))
+            }
+        }
+    }
+}

@@ -55,7 +55,8 @@ struct DialogBuilder {
         var r = YAMLReader(file: root, text: texts[root])
         defer { diagnostics += r.diagnostics }
         includeStack = [root]
-        guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions"], what: "dialog") else { return nil }
+        guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions", "renamed"],
+                                what: "dialog") else { return nil }
         checkFormat(m["format"], &r, at: node)
         guard let id = r.string(m["dialog"], "dialog") else { return nil }
         validateID(id, at: m["dialog"] ?? node, &r)
@@ -67,8 +68,9 @@ struct DialogBuilder {
         let items = readItems(r.sequence(m["items"], "items"), section: id, groups: [], reader: &r)
         readComputed(r.sequence(m["computed"], "computed"), &r)
         readSuggestions(r.sequence(m["suggestions"], "suggestions"), &r)
-        let dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
+        var dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
                             suggestions: suggestions, settings: settings, source: r.ref(node))
+        dialog.renames = readRenames(m["renamed"], dialog, &r)
         diagnostics += r.diagnostics
         r.diagnostics = []
         checkSemantics(dialog)
@@ -122,6 +124,31 @@ struct DialogBuilder {
         pending.append(PendingExpr(expr: e, at: at, locate: locate, scope: scope, valueType: valueType, expected: expected,
                                    owner: owner, role: role))
         return e
+    }
+
+    /// `renamed: {old_id: new_id}` — questions (or add-another groups) renamed since an earlier
+    /// version; sessions suspended under it keep their answers. The old id must be gone and the
+    /// new one must exist.
+    private mutating func readRenames(_ node: Node?, _ dialog: Dialog, _ r: inout YAMLReader) -> [String: String] {
+        guard let node else { return [:] }
+        guard case .mapping(let pairs) = node else {
+            r.error("expected-mapping", ["what": "renamed"], at: node)
+            return [:]
+        }
+        var out: [String: String] = [:]
+        for (k, v) in pairs {
+            guard let old = k.scalar?.string, let new = v.scalar?.string else { continue }
+            if dialog.index.entries[old] != nil {
+                r.error("rename-still-exists", ["id": old], at: k)
+            } else if dialog.index.question(new) == nil && dialog.index.group(new) == nil {
+                var args = ["field": new]
+                if let s = Spelling.closest(to: new, in: dialog.index.questionOrder) { args["suggestion"] = s }
+                r.error("sheet-unknown-field", args, at: v)
+            } else {
+                out[old] = new
+            }
+        }
+        return out
     }
 
     private mutating func readSettings(_ node: Node, _ r: inout YAMLReader) {

@@ -26,6 +26,21 @@ public enum LogEvent: Equatable, Sendable, Codable {
     case input(Event)
     case suspend
     case resume
+    /// The session moved to another version of its dialog when it resumed; the entry carries
+    /// every answer as it stood, and replay starts again from there.
+    case migrate(from: String, to: String)
+}
+
+/// An answer that changed with an event (nil: removed), kept in the log so that a session can
+/// move to a new version of its dialog without replaying events the new version would misread.
+public struct AnswerChange: Equatable, Sendable, Codable {
+    public var path: Path
+    public var entry: AnswerEntry?
+
+    public init(path: Path, entry: AnswerEntry?) {
+        self.path = path
+        self.entry = entry
+    }
 }
 
 public struct LogEntry: Equatable, Sendable, Codable {
@@ -34,11 +49,22 @@ public struct LogEntry: Equatable, Sendable, Codable {
     public var at: Moment
     public var actor: Actor
     public var event: LogEvent
+    /// The answers this event changed.
+    public var answers: [AnswerChange]?
 
-    public init(seq: Int, at: Moment, actor: Actor, event: LogEvent) {
+    public init(seq: Int, at: Moment, actor: Actor, event: LogEvent, answers: [AnswerChange]? = nil) {
         self.seq = seq
         self.at = at
         self.actor = actor
         self.event = event
+        self.answers = answers
+    }
+
+    /// The answers that differ between two states.
+    public static func changes(from before: [Path: AnswerEntry], to after: [Path: AnswerEntry]) -> [AnswerChange]? {
+        var out: [AnswerChange] = []
+        for (p, e) in after where before[p] != e { out.append(AnswerChange(path: p, entry: e)) }
+        for p in before.keys where after[p] == nil { out.append(AnswerChange(path: p, entry: nil)) }
+        return out.isEmpty ? nil : out.sorted { $0.path < $1.path }
     }
 }

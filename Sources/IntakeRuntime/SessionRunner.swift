@@ -48,7 +48,8 @@ public struct SessionRunner: Sendable {
     /// unchanged and the error is thrown: nothing is shown as accepted that is not on disk.
     public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
         let step = engine.handle(event, session.state, at: now)
-        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event))
+        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
+                             answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
         try store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
                          record: recordIfFinished(step.state), at: now.epochMillis)
         session.state = step.state
@@ -74,10 +75,13 @@ public struct SessionRunner: Sendable {
     /// Comes back to a session by id (a counselor choosing it from the list).
     public func resume(_ info: SessionInfo, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
         guard info.status != .complete && info.status != .stopped else { throw RuntimeError.finished }
-        guard info.dialogID == engine.dialog.id, info.dialogVersion == engine.dialog.version else {
-            throw RuntimeError.dialogChanged(from: "\(info.dialogID) \(info.dialogVersion)", to: "\(engine.dialog.id) \(engine.dialog.version)")
+        guard info.dialogID == engine.dialog.id else {
+            throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
         let log = try store.log(of: info.id)
+        if info.dialogVersion != engine.dialog.version {
+            return try migrate(info, log, actor: actor, at: now)
+        }
         var session = RunningSession(id: info.id, state: try replay(log), seq: (log.last?.seq ?? -1) + 1)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .resume)
         try store.append([entry], to: info.id, status: .inProgress, locale: session.state.locale, record: nil, at: now.epochMillis)
@@ -85,11 +89,62 @@ public struct SessionRunner: Sendable {
         return (session, engine.current(session.state))
     }
 
+    /// The dialog changed while the session was suspended: its answers (from the log's changes)
+    /// move to the new version, and the log says so.
+    private func migrate(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        guard let first = log.first, case .start(_, _, let locale, let mode) = first.event else { throw RuntimeError.corruptLog }
+        var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)
+        base.dialogVersion = info.dialogVersion
+        let chain = versions(log)
+        base.earlierVersions = chain.count > 1 ? Array(chain.dropLast()) : nil
+        let step = engine.migrate(answers: answers(log), from: base, at: now)
+        let seq = (log.last?.seq ?? -1) + 1
+        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version),
+                             answers: LogEntry.changes(from: [:], to: step.state.answers))
+        try store.append([entry], to: info.id, status: status(step.state), locale: step.state.locale,
+                         record: recordIfFinished(step.state), at: now.epochMillis)
+        try store.setDialogVersion(engine.dialog.version, of: info.id)
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects)
+    }
+
+    /// Every answer as the log leaves it: the last migration's answers, then each change after it.
+    func answers(_ log: [LogEntry]) -> [Path: AnswerEntry] {
+        var out: [Path: AnswerEntry] = [:]
+        for entry in log {
+            if case .migrate = entry.event { out = [:] }
+            for change in entry.answers ?? [] { out[change.path] = change.entry }
+        }
+        return out
+    }
+
+    /// The versions a log was taken under, oldest first.
+    func versions(_ log: [LogEntry]) -> [String] {
+        log.compactMap { entry -> String? in
+            switch entry.event {
+            case .start(_, let v, _, _): return v
+            case .migrate(_, let to): return to
+            default: return nil
+            }
+        }
+    }
+
     /// The state a log leads to: its events replayed through the engine at their own moments.
     public func replay(_ log: [LogEntry]) throws -> SessionState {
         guard let first = log.first, case .start(_, _, let locale, let mode) = first.event else { throw RuntimeError.corruptLog }
         var state = engine.start(locale: locale, mode: mode, at: first.at).state
-        for entry in log.dropFirst() {
+        var from = 1
+        // After a move to a new version, the old events mean nothing to this dialog: start from
+        // the answers the move carried.
+        if let m = log.lastIndex(where: { if case .migrate = $0.event { true } else { false } }),
+           case .migrate(let old, _) = log[m].event {
+            var base = state
+            base.dialogVersion = old
+            let chain = versions(Array(log[...m]))
+            base.earlierVersions = chain.count > 2 ? Array(chain.dropLast(2)) : nil
+            state = engine.migrate(answers: answers(Array(log[...m])), from: base, at: log[m].at).state
+            from = m + 1
+        }
+        for entry in log[from...] {
             if case .input(let event) = entry.event {
                 state = engine.handle(event, state, at: entry.at).state
             }

@@ -50,4 +50,6 @@ public protocol SessionStore: Sendable {
     func session(_ id: String) throws -> SessionInfo?
     /// The session a resume token opens, if any (compared by digest).
     func session(resuming token: ResumeToken) throws -> SessionInfo?
+    /// The session moved to another version of its dialog.
+    func setDialogVersion(_ version: String, of session: String) throws
 }

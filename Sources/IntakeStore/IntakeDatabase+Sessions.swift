@@ -25,13 +25,13 @@ extension IntakeDatabase: SessionStore {
 
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) throws {
-        let encoded = try entries.map { ($0, try Self.encode($0.event)) }
+        let encoded = try entries.map { ($0, try Self.encode($0.event), try $0.answers.map(Self.encodeAnswers)) }
         let recordText = record?.rendered()
         try appends.write { db in
             // Cached statements: a batch of a hundred appends compiles these two once.
-            let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)")
-            for (entry, event) in encoded {
-                try insert.execute(arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event])
+            let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for (entry, event, answers) in encoded {
+                try insert.execute(arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event, answers])
             }
             try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
                 .execute(arguments: [status.rawValue, locale, at, recordText, session])
@@ -40,10 +40,11 @@ extension IntakeDatabase: SessionStore {
 
     public func log(of session: String) throws -> [LogEntry] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event FROM event WHERE sessionId = ? ORDER BY seq",
+            try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event, answers FROM event WHERE sessionId = ? ORDER BY seq",
                              arguments: [session]).map { row in
                 LogEntry(seq: row["seq"], at: Moment(epochMillis: row["at"], utcOffsetMinutes: row["utcOffset"]),
-                         actor: Actor(stored: row["actor"]), event: try Self.decode(row["event"]))
+                         actor: Actor(stored: row["actor"]), event: try Self.decode(row["event"]),
+                         answers: try (row["answers"] as String?).map(Self.decodeAnswers))
             }
         }
     }
@@ -122,5 +123,19 @@ extension IntakeDatabase: SessionStore {
 
     static func decode(_ text: String) throws -> LogEvent {
         try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8))
+    }
+
+    static func encodeAnswers(_ changes: [AnswerChange]) throws -> String {
+        String(decoding: try JSONEncoder().encode(changes), as: UTF8.self)
+    }
+
+    static func decodeAnswers(_ text: String) throws -> [AnswerChange] {
+        try JSONDecoder().decode([AnswerChange].self, from: Data(text.utf8))
+    }
+
+    public func setDialogVersion(_ version: String, of session: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE session SET dialogVersion = ? WHERE id = ?", arguments: [version, session])
+        }
     }
 }

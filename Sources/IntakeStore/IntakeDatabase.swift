@@ -84,6 +84,11 @@ public struct IntakeDatabase: Sendable {
                 t.column("detail", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: answer changes in the log") { db in
+            try db.alter(table: "event") { t in
+                t.add(column: "answers", .text)
+            }
+        }
         return migrator
     }
 }

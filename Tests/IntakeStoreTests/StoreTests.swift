@@ -42,7 +42,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let path = tempFile()
         let first = try IntakeDatabase.open(path: path)
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
-        #expect(applied == ["v1: sessions, events, clients, audit"])
+        #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
@@ -124,6 +124,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         func log(of session: String) throws -> [LogEntry] { try inner.log(of: session) }
         func session(_ id: String) throws -> SessionInfo? { try inner.session(id) }
         func session(resuming token: ResumeToken) throws -> SessionInfo? { try inner.session(resuming: token) }
+        func setDialogVersion(_ version: String, of session: String) throws { try inner.setDialogVersion(version, of: session) }
     }
 
     @Test func whenTheLogCannotBeWrittenTheAnswerIsNotAccepted() throws {
@@ -255,5 +256,70 @@ enum LineInputEvent {
     static func of(_ line: String) -> Event {
         if case .event(let e) = LineInput.parse(line) { return e }
         return .answer(line)
+    }
+}
+
+@Suite struct DialogVersionTests {
+    /// A copy of the repository's dialogs as version 1.1.0: `kana` renamed to `name_kana`, `city` removed.
+    static func nextVersion() throws -> Project {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-v2-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: root.appendingPathComponent("Dialogs"), to: dir.appendingPathComponent("Dialogs"))
+        try FileManager.default.copyItem(at: root.appendingPathComponent("Locales"), to: dir.appendingPathComponent("Locales"))
+        let intake = dir.appendingPathComponent("Dialogs/intake.yaml")
+        var text = try String(contentsOf: intake, encoding: .utf8)
+        text = text.replacingOccurrences(of: "version: \"1.0.0\"", with: "version: \"1.1.0\"\nrenamed:\n  kana: name_kana")
+        try text.write(to: intake, atomically: true, encoding: .utf8)
+        let family = dir.appendingPathComponent("Dialogs/modules/family.yaml")
+        var f = try String(contentsOf: family, encoding: .utf8)
+        f = f.replacingOccurrences(of: "  - id: kana\n", with: "  - id: name_kana\n    text: family.kana\n")
+        f = f.replacingOccurrences(of: "  - id: city\n    kind: text\n    max_length: 40\n", with: "")
+        try f.write(to: family, atomically: true, encoding: .utf8)
+        for sheet in ["record", "referral"] {
+            let file = dir.appendingPathComponent("Dialogs/sheets/\(sheet).yaml")
+            let text = try String(contentsOf: file, encoding: .utf8)
+            try text.replacingOccurrences(of: "field: kana,", with: "field: name_kana,")
+                .replacingOccurrences(of: "      - { field: city, label: sheet.label.city }\n", with: "")
+                .write(to: file, atomically: true, encoding: .utf8)
+        }
+        let project = Project.load(paths: [dir.appendingPathComponent("Dialogs").path], localesDirectory: dir.appendingPathComponent("Locales").path)
+        #expect(project.diagnostics.filter { $0.severity == .error }.map { $0.rendered(project.catalog, locale: "en") } == [])
+        return project
+    }
+
+    @Test func aSessionSuspendedUnderAnOlderVersionResumesUnderTheNewOne() throws {
+        let db = try IntakeDatabase.inMemory()
+        let v1 = SessionRunner(engine: try engine(), store: db)
+        var gen = SystemRandomNumberGenerator()
+        let token = ResumeToken.random(using: &gen)
+        var (session, _) = try v1.start(id: "m1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", "山田 花子", "やまだ はなこ", "平成6年7月15日", "川越市"] {
+            _ = try v1.handle(.answer(a), in: &session, actor: .client, at: at(1))
+        }
+        try v1.suspend(&session, actor: .client, at: at(2))
+
+        let next = try Self.nextVersion()
+        let v2 = SessionRunner(engine: Engine(dialog: try #require(next.dialogs["intake"]), catalog: next.catalog), store: db)
+        let (moved, effects) = try v2.resume(token: token, actor: .client, at: at(60))
+        if case .notice(let m)? = effects.first {
+            #expect(m.key == "engine.dialog_changed")
+            #expect(m.text == "質問の内容が新しくなりました。これまでの答えはそのまま使い、続きからお聞きします。")
+        } else {
+            Issue.record("no notice of the change")
+        }
+        let dropped = effects.compactMap { if case .dropped(let lines) = $0 { lines } else { nil } }.flatMap { $0 }
+        #expect(dropped.map(\.question) == ["city"], "the removed question is named")
+        #expect(dropped.first?.answer == "川越市")
+        #expect(moved.state.answers[Path("name_kana")]?.answer == .value(.text("やまだ はなこ")), "the renamed question keeps its answer")
+        #expect(moved.state.answers[Path("name")]?.answer == .value(.text("山田 花子")))
+        #expect(moved.state.answers[Path("city")] == nil)
+        #expect(moved.state.earlierVersions == ["1.0.0"])
+        #expect(moved.state.dialogVersion == "1.1.0")
+        if case .ask(let p)? = effects.last { #expect(p.display == "address") } else { Issue.record("no question after the move") }
+        #expect(try db.session("m1")?.dialogVersion == "1.1.0")
+        // The log replays to the same state under the new version, and the record names both versions.
+        #expect(try v2.replay(try db.log(of: "m1")).answers == moved.state.answers)
+        let record = v2.engine.record(moved.state).json
+        #expect(record["dialog"] == .object([("id", .string("intake")), ("version", .string("1.1.0")),
+                                             ("earlier_versions", .array([.string("1.0.0")]))]))
     }
 }

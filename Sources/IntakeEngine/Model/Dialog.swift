@@ -11,6 +11,9 @@ public struct Dialog: Sendable {
     public var suggestions: [SuggestionRule]
     /// Values an office can change without editing flows (age limits, local resources).
     public var settings: [String: Value]
+    /// Question ids renamed since earlier versions (old → new), followed when a session taken
+    /// under an earlier version resumes under this one.
+    public var renames: [String: String] = [:]
     public var source: SourceRef
     /// Every question, group and computed value by id, built once.
     public private(set) var index: DialogIndex

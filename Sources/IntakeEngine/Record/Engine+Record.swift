@@ -29,7 +29,8 @@ extension Engine {
                      ("at", .string(Moment(epochMillis: n.at, utcOffsetMinutes: state.started.utcOffsetMinutes).iso))])
         }
         var top: [(String, JSON)] = [
-            ("dialog", .object([("id", .string(dialog.id)), ("version", .string(state.dialogVersion))])),
+            ("dialog", .object([("id", .string(dialog.id)), ("version", .string(state.dialogVersion))]
+                + (state.earlierVersions.map { [("earlier_versions", .array($0.map { .string($0) }))] } ?? []))),
             ("status", .string(status)),
             ("locale", .string(state.locale)),
             ("mode", .string(state.mode.rawValue)),

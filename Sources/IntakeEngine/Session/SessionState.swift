@@ -17,6 +17,8 @@ public struct SessionState: Codable, Equatable, Sendable {
 
     public var dialogID: String
     public var dialogVersion: String
+    /// Earlier versions of the dialog the session was taken under (it moved on when resumed).
+    public var earlierVersions: [String]?
     public var locale: String
     public var mode: Mode
     public var started: Moment
@@ -84,6 +86,8 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         case replaced
         /// The repeat instance it belonged to was removed.
         case instanceRemoved
+        /// The dialog changed while the session was suspended and the question is gone.
+        case dialogChanged
     }
 
     public var path: Path

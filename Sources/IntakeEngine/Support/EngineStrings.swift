@@ -3,7 +3,7 @@
 public enum EngineStrings {
     public static let keys: [String] = [
         "engine.add.max", "engine.add.not_possible", "engine.add.unknown", "engine.back.none", "engine.confirm.nothing",
-        "engine.date", "engine.decline.not_allowed", "engine.decline.words", "engine.declined", "engine.edit.unknown",
+        "engine.date", "engine.decline.not_allowed", "engine.dialog_changed", "engine.decline.words", "engine.declined", "engine.edit.unknown",
         "engine.finish.not_yet", "engine.finished", "engine.invalid.choice", "engine.invalid.date", "engine.invalid.decimal",
         "engine.invalid.exclusive", "engine.invalid.integer", "engine.invalid.month", "engine.invalid.max", "engine.invalid.min", "engine.invalid.pick",
         "engine.invalid.picks_max", "engine.invalid.picks_min", "engine.invalid.range", "engine.invalid.required",

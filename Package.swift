@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),
     ],

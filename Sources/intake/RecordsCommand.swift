@@ -66,19 +66,38 @@ struct RecordsCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Exports the records of finished sessions.")
 
-        enum Format: String, ExpressibleByArgument { case json, ndjson }
+        enum Format: String, ExpressibleByArgument { case json, ndjson, csv }
 
-        @Option(help: "json (one array) or ndjson (one record a line).")
+        @Option(help: "json (one array), ndjson (one record a line) or csv (one row a record, one column a question; repeat groups as numbered columns).")
         var format: Format = .ndjson
+
+        @Option(help: "With csv: the dialog whose records to tabulate.")
+        var dialog = "intake"
+
+        @Flag(help: "With csv: start with a UTF-8 byte-order mark (for spreadsheet programs that need it).")
+        var bom = false
+
+        @Option(help: "Where the dialogs are (for csv columns).")
+        var dialogs = "Dialogs"
 
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
             let db = try database.open()
-            let records = try db.sessions().compactMap { try db.record(of: $0.id) }
+            let sessions = try db.sessions().reversed()
             switch format {
-            case .ndjson: for r in records { print(r) }
-            case .json: print("[" + records.joined(separator: ",\n") + "]")
+            case .ndjson:
+                for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
+            case .json:
+                print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
+            case .csv:
+                let project = Project.load(paths: [dialogs])
+                guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
+                let records: [(session: String, record: JSON)] = try sessions.filter { $0.dialogID == dialog }.compactMap { s in
+                    guard let text = try db.record(of: s.id), let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { return nil }
+                    return (s.id, json)
+                }
+                print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
             }
         }
     }

@@ -1,0 +1,76 @@
+import IntakeEngine
+
+/// Records of one dialog as a CSV table: one row per record, one column per question, repeat
+/// groups as numbered columns (`children[1].age`, `children[2].age`, … up to the most instances
+/// any record has). Values as stored (choice values, multi choices joined with `;`, dates
+/// YYYY-MM-DD); declined answers as `(declined)`. Quoted as RFC 4180 says, so LibreOffice and
+/// pandas read it; with `bom`, a UTF-8 byte-order mark for spreadsheet programs that need it.
+public enum CSVExport {
+    public static func table(dialog: Dialog, records: [(session: String, record: JSON)], bom: Bool = false) -> String {
+        var columns: [(header: String, id: String, indices: [Int])] = []
+        func addColumns(_ items: [Item], _ prefix: String, _ indices: [Int], _ counts: (String, [Int]) -> Int) {
+            for item in items {
+                switch item {
+                case .section(let s): addColumns(s.items, prefix, indices, counts)
+                case .question(let q): columns.append((prefix + q.id, q.id, indices))
+                case .group(let g):
+                    for i in 0..<counts(g.id, indices) {
+                        addColumns(g.items, prefix + "\(g.id)[\(i + 1)].", indices + [i], counts)
+                    }
+                case .end: continue
+                }
+            }
+        }
+        addColumns(dialog.items, "", []) { group, outer in
+            records.map { dialog.recordInstances($0.record["answers"] ?? .object([]), group: group, outer: outer) }.max() ?? 0
+        }
+        let fixed = ["session", "dialog", "version", "status", "started", "finished"]
+        var out = bom ? "\u{FEFF}" : ""
+        out += (fixed + columns.map(\.header)).map(quote).joined(separator: ",") + "\r\n"
+        for (session, record) in records {
+            let answers = record["answers"] ?? .object([])
+            var declined: Set<String> = []
+            if case .array(let items)? = record["declined"] {
+                for case .string(let d) in items { declined.insert(d) }
+            }
+            var row = [session, text(record["dialog"]?["id"]), text(record["dialog"]?["version"]), text(record["status"]),
+                       text(record["started"]), text(record["finished"])]
+            for c in columns {
+                if let v = dialog.recordValue(answers, c.id, indices: c.indices) {
+                    row.append(text(v))
+                } else if declined.contains(dialog.display(Path(c.id, c.indices))) {
+                    row.append("(declined)")
+                } else {
+                    row.append("")
+                }
+            }
+            out += row.map(quote).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    /// A value's cell text.
+    public static func cell(_ json: JSON) -> String { text(json) }
+
+    static func text(_ json: JSON?) -> String {
+        switch json {
+        case .string(let s)?: return s
+        case .int(let i)?: return String(i)
+        case .number(let d)?: return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .bool(let b)?: return b ? "true" : "false"
+        case .array(let items)?: return items.map { text($0) }.joined(separator: ";")
+        default: return ""
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+private extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "IntakeStore", dependencies: [
             "IntakeEngine", "IntakeRuntime",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "intake", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore",

@@ -5,7 +5,7 @@ import IntakeRuntime
 
 extension IntakeDatabase: SessionStore {
     public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws {
-        let event = try Self.encode(first.event)
+        let event = try cipher.seal(try Self.encode(first.event), context: "\(info.id)/\(first.seq)")
         try writer.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
@@ -25,8 +25,11 @@ extension IntakeDatabase: SessionStore {
 
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) throws {
-        let encoded = try entries.map { ($0, try Self.encode($0.event), try $0.answers.map(Self.encodeAnswers)) }
-        let recordText = record?.rendered()
+        let encoded = try entries.map { entry in
+            (entry, try cipher.seal(try Self.encode(entry.event), context: "\(session)/\(entry.seq)"),
+             try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
+        }
+        let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
         try appends.write { db in
             // Cached statements: a batch of a hundred appends compiles these two once.
             let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -42,9 +45,11 @@ extension IntakeDatabase: SessionStore {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event, answers FROM event WHERE sessionId = ? ORDER BY seq",
                              arguments: [session]).map { row in
-                LogEntry(seq: row["seq"], at: Moment(epochMillis: row["at"], utcOffsetMinutes: row["utcOffset"]),
-                         actor: Actor(stored: row["actor"]), event: try Self.decode(row["event"]),
-                         answers: try (row["answers"] as String?).map(Self.decodeAnswers))
+                let seq: Int = row["seq"]
+                return LogEntry(seq: seq, at: Moment(epochMillis: row["at"], utcOffsetMinutes: row["utcOffset"]),
+                                actor: Actor(stored: row["actor"]),
+                                event: try Self.decode(try cipher.open(row["event"], context: "\(session)/\(seq)")),
+                                answers: try (row["answers"] as String?).map { try Self.decodeAnswers(try cipher.open($0, context: "\(session)/\(seq)/answers")) })
             }
         }
     }
@@ -80,6 +85,7 @@ extension IntakeDatabase: SessionStore {
     /// The record of a finished session, as JSON text.
     public func record(of session: String) throws -> String? {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT record FROM session WHERE id = ?", arguments: [session]) }
+            .map { try cipher.open($0, context: "\(session)/record") }
     }
 
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what

@@ -10,9 +10,11 @@ public struct IntakeDatabase: Sendable {
     public let writer: any DatabaseWriter
     /// Appends from concurrent sessions share transactions (group commit).
     let appends: GroupCommitter
+    /// Seals answers and records at rest when a key is given.
+    public let cipher: Cipher?
 
     /// Opens (or creates) the database file and brings its schema up to date.
-    public static func open(path: String) throws -> IntakeDatabase {
+    public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
         var config = Configuration()
         config.journalMode = .wal
         config.foreignKeysEnabled = true
@@ -25,7 +27,7 @@ public struct IntakeDatabase: Sendable {
             // Deleted client data is overwritten, not only unlinked.
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
-        return try IntakeDatabase(queue)
+        return try IntakeDatabase(queue, cipher: cipher)
     }
 
     /// An in-memory database (tests).
@@ -37,8 +39,9 @@ public struct IntakeDatabase: Sendable {
         return try IntakeDatabase(queue)
     }
 
-    public init(_ writer: any DatabaseWriter) throws {
+    public init(_ writer: any DatabaseWriter, cipher: Cipher? = nil) throws {
         self.writer = writer
+        self.cipher = cipher
         appends = GroupCommitter(writer)
         try Self.migrator.migrate(writer)
     }

@@ -5,7 +5,7 @@ struct Intake: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intake",
         abstract: "Runs declarative question flows that take intake records for employment support of single-parent households.",
-        subcommands: [RunCommand.self, LintCommand.self, TestCommand.self, SheetCommand.self, RecordsCommand.self, ReportCommand.self],
+        subcommands: [RunCommand.self, LintCommand.self, TestCommand.self, SheetCommand.self, RecordsCommand.self, ReportCommand.self, NewKeyCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -10,11 +10,24 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "The database file (created on first use).")
     var db = "intake.sqlite"
 
+    @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
+    var key: String?
+
     func open() throws -> IntakeDatabase {
+        try DatabaseOptions.open(db, key: key)
+    }
+
+    static func open(_ path: String, key: String?) throws -> IntakeDatabase {
+        let cipher: Cipher?
         do {
-            return try IntakeDatabase.open(path: db)
+            cipher = try key.map { try Cipher(keyFile: $0) }
         } catch {
-            throw ValidationError("cannot open the database '\(db)'")
+            throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
+        }
+        do {
+            return try IntakeDatabase.open(path: path, cipher: cipher)
+        } catch {
+            throw ValidationError("cannot open the database '\(path)'")
         }
     }
 }

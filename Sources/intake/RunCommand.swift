@@ -35,6 +35,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Resume the suspended session this token opens (with --db).")
     var resume: String?
 
+    @Option(help: "A key file: answers are sealed with it in the database (with --db).")
+    var key: String?
+
     @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
     var counselor: String?
 
@@ -104,8 +107,7 @@ struct RunCommand: ParsableCommand {
             let step = engine.start(locale: locale, mode: mode, at: clock.now())
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
-        let store: IntakeDatabase
-        do { store = try IntakeDatabase.open(path: db) } catch { throw ValidationError("cannot open the database '\(db)'") }
+        let store = try DatabaseOptions.open(db, key: key)
         let runner = SessionRunner(engine: engine, store: store)
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }

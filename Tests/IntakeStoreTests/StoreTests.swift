@@ -323,3 +323,43 @@ enum LineInputEvent {
                                              ("earlier_versions", .array([.string("1.0.0")]))]))
     }
 }
+
+@Suite struct EncryptionTests {
+    func keyFile() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try Cipher.newKeyFile(at: path)
+        return path
+    }
+
+    @Test func withAKeyTheFilesHoldNoAnswerAndTheDataReadsBack() throws {
+        let path = tempFile()
+        let key = try keyFile()
+        let db = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key))
+        let r = SessionRunner(engine: try engine(), store: db)
+        var gen = SystemRandomNumberGenerator()
+        var (session, _) = try r.start(id: "e1", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        let secret = "ZQXJ-暗号化される回答-\(UUID().uuidString)"
+        for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", secret] { _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+        for file in [path, path + "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the answer in clear")
+        }
+        #expect(try r.replay(try db.log(of: "e1")) == session.state)
+
+        let wrong = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: try keyFile()))
+        #expect(throws: Cipher.Failure.cannotOpen) { try wrong.log(of: "e1") }
+        let none = try IntakeDatabase.open(path: path)
+        #expect(throws: Cipher.Failure.needsKey) { try none.log(of: "e1") }
+        #expect(try none.sessions().map(\.id) == ["e1"], "the session list needs no key")
+    }
+
+    @Test func aKeyFileIsNeverOverwrittenAndAMalformedOneIsRefused() throws {
+        let key = try keyFile()
+        let before = try String(contentsOfFile: key, encoding: .utf8)
+        #expect(throws: Cipher.Failure.self) { try Cipher.newKeyFile(at: key) }
+        #expect(try String(contentsOfFile: key, encoding: .utf8) == before)
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString)").path
+        try "not a key".write(toFile: bad, atomically: true, encoding: .utf8)
+        #expect(throws: Cipher.Failure.badKeyFile(bad)) { try Cipher(keyFile: bad) }
+    }
+}

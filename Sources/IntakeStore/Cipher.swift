@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+
+/// Encryption of client data at rest: answers in the event log and finished records are sealed
+/// with AES-GCM under a 256-bit key kept in a file outside the database, so a copied database
+/// file reveals no client data. Ids, times, statuses and dialog versions stay readable (the
+/// session list and the monthly counts need them).
+///
+/// Each value is bound to its place (session id, sequence number or "record") as associated
+/// data: a sealed value moved to another row does not open.
+public struct Cipher: Sendable {
+    /// The key's bytes (SymmetricKey is not Sendable; it is made from these where it is used).
+    let keyBytes: [UInt8]
+    var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    static let prefix = "enc1:"
+
+    public enum Failure: Error, Equatable {
+        /// The key file is missing, unreadable or not 32 bytes (base64).
+        case badKeyFile(String)
+        /// A value does not open with this key (a wrong key, or a value moved between rows).
+        case cannotOpen
+        /// The database holds sealed values and no key was given.
+        case needsKey
+    }
+
+    public init(keyFile path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
+            throw Failure.badKeyFile(path)
+        }
+        keyBytes = Array(bytes)
+    }
+
+    /// Writes a new random key to `path`, readable by its owner only. Never over an existing file:
+    /// losing a key loses the data sealed with it.
+    public static func newKeyFile(at path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { throw Failure.badKeyFile(path) }
+        let key = SymmetricKey(size: .bits256)
+        let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw Failure.badKeyFile(path)
+        }
+    }
+
+    func seal(_ plain: String, context: String) throws -> String {
+        let box = try AES.GCM.seal(Data(plain.utf8), using: key, authenticating: Data(context.utf8))
+        guard let combined = box.combined else { throw Failure.cannotOpen }
+        return Self.prefix + combined.base64EncodedString()
+    }
+
+    func open(_ stored: String, context: String) throws -> String {
+        guard stored.hasPrefix(Self.prefix), let data = Data(base64Encoded: String(stored.dropFirst(Self.prefix.count))) else {
+            return stored  // written without a key
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: data)
+            return String(decoding: try AES.GCM.open(box, using: key, authenticating: Data(context.utf8)), as: UTF8.self)
+        } catch {
+            throw Failure.cannotOpen
+        }
+    }
+}
+
+extension Optional where Wrapped == Cipher {
+    func seal(_ plain: String, context: String) throws -> String {
+        guard let cipher = self else { return plain }
+        return try cipher.seal(plain, context: context)
+    }
+
+    func open(_ stored: String, context: String) throws -> String {
+        guard let cipher = self else {
+            if stored.hasPrefix(Cipher.prefix) { throw Cipher.Failure.needsKey }
+            return stored
+        }
+        return try cipher.open(stored, context: context)
+    }
+}

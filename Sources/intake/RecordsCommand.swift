@@ -71,7 +71,9 @@ struct RecordsCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-            guard let record = try db.record(of: id) else { throw ValidationError("session '\(id)' has no record yet (not finished)") }
+            guard let record = try withRecords({ try db.record(of: id) }) else {
+                throw ValidationError("session '\(id)' has no record yet (not finished)")
+            }
             print(record)
         }
     }
@@ -98,6 +100,10 @@ struct RecordsCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             let sessions = try db.sessions().reversed()
+            try withRecords { try exportRecords(db, Array(sessions)) }
+        }
+
+        private func exportRecords(_ db: IntakeDatabase, _ sessions: [SessionInfo]) throws {
             switch format {
             case .ndjson:
                 for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
@@ -137,3 +143,14 @@ struct RecordsCommand: ParsableCommand {
 }
 
 extension SessionInfo.Status: ExpressibleByArgument {}
+
+/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error.
+func withRecords<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch Cipher.Failure.needsKey {
+        throw ValidationError("the records in this database are sealed: give the key file with --key FILE")
+    } catch Cipher.Failure.cannotOpen {
+        throw ValidationError("the records do not open with this key file")
+    }
+}

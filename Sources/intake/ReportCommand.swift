@@ -23,7 +23,8 @@ struct ReportCommand: ParsableCommand {
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
-        let report = try database.open().monthlyReport(year: y, month: m)
+        let db = try database.open()
+        let report = try withRecords { try db.monthlyReport(year: y, month: m) }
         let catalog = project.load([dialogs]).catalog
         let lang = project.messageLocale
         print(catalog.text("report.title", lang, ["month": month]))

@@ -62,3 +62,20 @@ import Testing
         #expect(bad.stderr.contains("'2026-13' is not a month written YYYY-MM"))
     }
 }
+
+@Suite struct SealedDatabaseCommandTests {
+    @Test func aSealedDatabaseIsReadOnlyWithItsKey() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-key-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let key = dir.appendingPathComponent("intake.key").path, db = dir.appendingPathComponent("intake.sqlite").path
+        #expect(try CLI.run(["new-key", key]).lines == ["wrote \(key)"])
+        #expect(try CLI.run(["new-key", key]).status == 64, "an existing key is never overwritten")
+        #expect(try CLI.run(["run", "--db", db, "--key", key, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8)).status == 2)
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        let withoutKey = try CLI.run(["records", "show", id, "--db", db])
+        #expect(withoutKey.status == 64)
+        #expect(withoutKey.stderr.contains("the records in this database are sealed: give the key file with --key FILE"))
+        let withKey = try CLI.run(["records", "show", id, "--db", db, "--key", key])
+        #expect(withKey.stdout.contains("\"status\":\"stopped\""))
+    }
+}

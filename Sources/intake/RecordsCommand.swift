@@ -81,12 +81,12 @@ struct RecordsCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Exports the records of finished sessions.")
 
-        enum Format: String, ExpressibleByArgument { case json, ndjson, csv }
+        enum Format: String, ExpressibleByArgument { case json, ndjson, csv, fhir }
 
-        @Option(help: "json (one array), ndjson (one record a line) or csv (one row a record, one column a question; repeat groups as numbered columns).")
+        @Option(help: "json (one array), ndjson (one record a line), csv (one row a record, one column a question; repeat groups as numbered columns) or fhir (an R4 Bundle: the dialog's Questionnaire and a QuestionnaireResponse per record).")
         var format: Format = .ndjson
 
-        @Option(help: "With csv: the dialog whose records to tabulate.")
+        @Option(help: "With csv and fhir: the dialog whose records to export.")
         var dialog = "intake"
 
         @Flag(help: "With csv: start with a UTF-8 byte-order mark (for spreadsheet programs that need it).")
@@ -109,14 +109,18 @@ struct RecordsCommand: ParsableCommand {
                 for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
             case .json:
                 print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
-            case .csv:
+            case .csv, .fhir:
                 let project = Project.load(paths: [dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
                 let records: [(session: String, record: JSON)] = try sessions.filter { $0.dialogID == dialog }.compactMap { s in
                     guard let text = try db.record(of: s.id), let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { return nil }
                     return (s.id, json)
                 }
-                print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
+                if format == .csv {
+                    print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
+                } else {
+                    print(FHIRExport.bundle(d, catalog: project.catalog, locale: "ja", records: records).rendered(pretty: true))
+                }
             }
         }
     }

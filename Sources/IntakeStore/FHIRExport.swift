@@ -1,0 +1,131 @@
+import IntakeEngine
+
+/// FHIR R4: a dialog as a `Questionnaire`, a record as a `QuestionnaireResponse` (linkId = the
+/// question id; typed answers; a repeat group's instances as repeated items with the group's
+/// linkId, each holding its questions). Conditions and checks are not carried over (FHIR's
+/// `enableWhen` cannot say most of them); the record keeps what was asked.
+public enum FHIRExport {
+    public static func questionnaire(_ dialog: Dialog, catalog: Catalog, locale: String) -> JSON {
+        func items(_ list: [Item]) -> [JSON] {
+            list.compactMap { item -> JSON? in
+                switch item {
+                case .section(let s):
+                    return .object([("linkId", .string(s.id)), ("text", .string(catalog.text(s.title, locale))),
+                                    ("type", .string("group")), ("item", .array(items(s.items)))])
+                case .group(let g):
+                    return .object([("linkId", .string(g.id)), ("text", .string(catalog.text(g.title, locale, ["n": "n"]))),
+                                    ("type", .string("group")), ("repeats", .bool(true)), ("item", .array(items(g.items)))])
+                case .question(let q):
+                    var o: [(String, JSON)] = [("linkId", .string(q.id)), ("text", .string(catalog.text(q.text, locale, ["n": "n"]))),
+                                               ("type", .string(type(q.kind))), ("required", .bool(q.required))]
+                    if case .multi = q.kind { o.append(("repeats", .bool(true))) }
+                    let choices = q.kind.choices
+                    if !choices.isEmpty {
+                        o.append(("answerOption", .array(choices.map { c in
+                            .object([("valueCoding", .object([("system", .string(system(dialog, q.id))), ("code", .string(c.value)),
+                                                              ("display", .string(catalog.text(c.label, locale)))]))])
+                        })))
+                    }
+                    return .object(o)
+                case .end:
+                    return nil
+                }
+            }
+        }
+        return .object([
+            ("resourceType", .string("Questionnaire")),
+            ("id", .string(dialog.id)),
+            ("url", .string(url(dialog))),
+            ("version", .string(dialog.version)),
+            ("name", .string(dialog.id)),
+            ("title", .string(catalog.text(dialog.title, locale))),
+            ("status", .string("active")),
+            ("item", .array(items(dialog.items))),
+        ])
+    }
+
+    public static func response(_ record: JSON, session: String, dialog: Dialog) -> JSON {
+        let answers = record["answers"] ?? .object([])
+        func items(_ list: [Item], _ node: JSON) -> [JSON] {
+            list.flatMap { item -> [JSON] in
+                switch item {
+                case .section(let s):
+                    guard let inner = node[s.id] else { return [] }
+                    let children = items(s.items, inner)
+                    return children.isEmpty ? [] : [.object([("linkId", .string(s.id)), ("item", .array(children))])]
+                case .group(let g):
+                    guard case .array(let instances)? = node[g.id] else { return [] }
+                    return instances.map { .object([("linkId", .string(g.id)), ("item", .array(items(g.items, $0)))]) }
+                case .question(let q):
+                    guard let v = node[q.id] else { return [] }
+                    let values = answerValues(v, q, dialog)
+                    return values.isEmpty ? [] : [.object([("linkId", .string(q.id)), ("answer", .array(values))])]
+                case .end:
+                    return []
+                }
+            }
+        }
+        let status: String = {
+            switch record["status"] {
+            case .string("complete")?: return "completed"
+            case .string("in_progress")?: return "in-progress"
+            default: return "stopped"
+            }
+        }()
+        var o: [(String, JSON)] = [
+            ("resourceType", .string("QuestionnaireResponse")),
+            ("id", .string(session)),
+            ("questionnaire", .string(url(dialog) + "|" + version(record, dialog))),
+            ("status", .string(status)),
+        ]
+        if case .string(let t)? = record["finished"] ?? record["started"] { o.append(("authored", .string(t))) }
+        o.append(("item", .array(items(dialog.items, answers))))
+        return .object(o)
+    }
+
+    /// A collection Bundle of the dialog's Questionnaire and the responses.
+    public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [(session: String, record: JSON)]) -> JSON {
+        let entries = [questionnaire(dialog, catalog: catalog, locale: locale)] + records.map { response($0.record, session: $0.session, dialog: dialog) }
+        return .object([("resourceType", .string("Bundle")), ("type", .string("collection")),
+                        ("entry", .array(entries.map { .object([("resource", $0)]) }))])
+    }
+
+    static func url(_ dialog: Dialog) -> String { "urn:intake:questionnaire:\(dialog.id)" }
+
+    static func system(_ dialog: Dialog, _ question: String) -> String { "urn:intake:\(dialog.id):\(question)" }
+
+    static func version(_ record: JSON, _ dialog: Dialog) -> String {
+        if case .string(let v)? = record["dialog"]?["version"] { return v }
+        return dialog.version
+    }
+
+    static func type(_ kind: QuestionKind) -> String {
+        switch kind {
+        case .text(let max): return (max ?? Question.defaultMaxLength) > 200 ? "text" : "string"
+        case .integer: return "integer"
+        case .decimal: return "decimal"
+        case .yesNo: return "boolean"
+        case .single, .multi: return "choice"
+        case .date: return "date"
+        case .month: return "string"
+        }
+    }
+
+    static func answerValues(_ v: JSON, _ q: Question, _ dialog: Dialog) -> [JSON] {
+        func coding(_ code: String) -> JSON {
+            .object([("valueCoding", .object([("system", .string(system(dialog, q.id))), ("code", .string(code))]))])
+        }
+        switch (q.kind, v) {
+        case (.yesNo, .bool(let b)): return [.object([("valueBoolean", .bool(b))])]
+        case (.integer, .int(let i)): return [.object([("valueInteger", .int(i))])]
+        case (.decimal, .int(let i)): return [.object([("valueDecimal", .number(Double(i)))])]
+        case (.decimal, .number(let d)): return [.object([("valueDecimal", .number(d))])]
+        case (.date, .string(let s)): return [.object([("valueDate", .string(s))])]
+        case (.single, .string(let s)): return [coding(s)]
+        case (.multi, .array(let items)):
+            return items.compactMap { if case .string(let s) = $0 { return coding(s) } else { return nil } }
+        case (_, .string(let s)): return [.object([("valueString", .string(s))])]
+        default: return []
+        }
+    }
+}

@@ -38,6 +38,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A key file: answers are sealed with it in the database (with --db).")
     var key: String?
 
+    @Option(help: "A counselor resumes a session chosen from `intake records list` by its id (with --db and --counselor).")
+    var resumeSession: String?
+
     @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
     var counselor: String?
 
@@ -94,8 +97,12 @@ struct RunCommand: ParsableCommand {
             if case .quit = LineInput.parse(line) { break }
         }
         // The end of input or :quit: a stored session is suspended, and its token shown.
-        if let token = try session.suspend(actor: actor, at: clock.now()) {
-            renderer.say(loaded.catalog.text("run.suspended", session.state.locale, ["token": token.description]))
+        if try session.suspend(actor: actor, at: clock.now()) {
+            if let token = session.token {
+                renderer.say(loaded.catalog.text("run.suspended", session.state.locale, ["token": token.description]))
+            } else {
+                renderer.say(loaded.catalog.text("run.suspended_listed", session.state.locale))
+            }
         }
     }
 
@@ -109,6 +116,16 @@ struct RunCommand: ParsableCommand {
         }
         let store = try DatabaseOptions.open(db, key: key)
         let runner = SessionRunner(engine: engine, store: store)
+        if let id = resumeSession {
+            guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
+            guard let info = try store.session(id) else { throw ValidationError("no session '\(id)'") }
+            do {
+                let (running, effects) = try runner.resume(info, actor: actor, at: clock.now())
+                return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects)
+            } catch RuntimeError.finished {
+                throw ValidationError("that session is finished")
+            }
+        }
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
             do {
@@ -150,13 +167,13 @@ struct LineSession {
         return effects
     }
 
-    /// Suspends a stored, unfinished session; returns its token.
-    mutating func suspend(actor: Actor, at now: Moment) throws -> ResumeToken? {
-        guard let runner, var running, let token else { return nil }
-        if case .done = state.phase { return nil }
+    /// Suspends a stored, unfinished session. Returns whether it did.
+    mutating func suspend(actor: Actor, at now: Moment) throws -> Bool {
+        guard let runner, var running else { return false }
+        if case .done = state.phase { return false }
         try runner.suspend(&running, actor: actor, at: now)
         self.running = running
-        return token
+        return true
     }
 }
 

@@ -23,6 +23,13 @@ import Testing
         #expect(resumed.lines.contains("[同意と連絡方法]  2 問回答／残り約 54 問"), "the answers given before count")
         #expect(resumed.lines.last?.hasPrefix("中断しました。") == true)
 
+        // Or from the list, by a counselor.
+        let id0 = fields[0]
+        let fromList = try CLI.run(["run", "--db", db, "--resume-session", id0, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data())
+        #expect(fromList.lines.last == "中断しました。続きは一覧（intake records list）から再開できます。")
+        let notCounselor = try CLI.run(["run", "--db", db, "--resume-session", id0, "--today", "2026-11-23"])
+        #expect(notCounselor.status == 64)
+
         let wrong = try CLI.run(["run", "--db", db, "--resume", "0000-0000-0000-0000-0000-0000-00", "--today", "2026-11-23"])
         #expect(wrong.status == 64)
         #expect(wrong.stderr.contains("no suspended session for that token"))

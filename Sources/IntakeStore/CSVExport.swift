@@ -1,3 +1,4 @@
+import Foundation
 import IntakeEngine
 
 /// Records of one dialog as a CSV table: one row per record, one column per question, repeat
@@ -66,11 +67,5 @@ public enum CSVExport {
     static func quote(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
-private extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

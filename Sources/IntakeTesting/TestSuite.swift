@@ -74,8 +74,6 @@ enum ExpectUpdater {
             let start = c.source.line - 1
             let nextStart = starts.first { $0 > c.source.line }.map { $0 - 1 } ?? lines.count
             var end = nextStart
-            // The next list item's "- " starts two columns left of its keys.
-            if nextStart < lines.count { end = nextStart }
             while end > start + 1, lines[end - 1].trimmingCharacters(in: " ").isEmpty { end -= 1 }
             let block = ["\(String(repeating: " ", count: indent))expect:"] + ExpectationWriter.lines(actual, indent: indent + 2)
             if let expectLine = c.expectLine {

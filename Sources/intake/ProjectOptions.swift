@@ -21,6 +21,18 @@ struct ProjectOptions: ParsableArguments {
     func load(_ paths: [String]) -> Project {
         Project.load(paths: paths.isEmpty ? ["Dialogs"] : paths, localesDirectory: locales)
     }
+
+    /// The project, for commands that run or render its dialogs: its errors go to standard error
+    /// and the command stops (exit 1), rather than work from a broken dialog.
+    func loadRunnable(_ paths: [String]) throws -> Project {
+        let loaded = load(paths)
+        let errors = loaded.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty else {
+            for d in errors { printError(d.rendered(loaded.catalog, locale: messageLocale)) }
+            throw ExitCode(1)
+        }
+        return loaded
+    }
 }
 
 /// Prints to standard error without buffering surprises.

@@ -96,6 +96,7 @@ struct RecordsCommand: ParsableCommand {
         var dialogs = "Dialogs"
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var project: ProjectOptions
 
         func run() throws {
             let db = try database.open()
@@ -110,7 +111,7 @@ struct RecordsCommand: ParsableCommand {
             case .json:
                 print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
             case .csv, .fhir:
-                let project = Project.load(paths: [dialogs])
+                let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
                 let records: [(session: String, record: JSON)] = try sessions.filter { $0.dialogID == dialog }.compactMap { s in
                     guard let text = try db.record(of: s.id), let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { return nil }

@@ -53,13 +53,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
-        let loaded = project.load([dialogs])
-        let messages = project.messageLocale
-        let errors = loaded.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty else {
-            for d in errors { printError(d.rendered(loaded.catalog, locale: messages)) }
-            throw ExitCode(1)
-        }
+        let loaded = try project.loadRunnable([dialogs])
         guard let d = loaded.dialog(dialog) else {
             throw ValidationError("unknown dialog '\(dialog ?? "intake")'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
         }

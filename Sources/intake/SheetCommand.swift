@@ -25,12 +25,7 @@ struct SheetCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
-        let loaded = project.load([dialogs])
-        let errors = loaded.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty else {
-            for d in errors { printError(d.rendered(loaded.catalog, locale: project.messageLocale)) }
-            throw ExitCode(1)
-        }
+        let loaded = try project.loadRunnable([dialogs])
         guard let data = FileManager.default.contents(atPath: record) else {
             throw ValidationError("cannot read the record '\(record)'")
         }

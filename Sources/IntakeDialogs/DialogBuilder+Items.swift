@@ -69,7 +69,7 @@ extension DialogBuilder {
     }
 
     private mutating func readSection(_ node: Node, groups: [String], reader r: inout YAMLReader, file: String, isModule: Bool = false) -> Item? {
-        var allowed = ["section", "title", "when", "items"]
+        var allowed = ["section", "title", "when", "items", "carry"]
         if isModule { allowed += ["format", "computed", "suggestions"] }
         guard let m = r.members(node, allowed: allowed, what: isModule ? "module" : "section"),
               let id = r.string(m["section"], "section") else { return nil }
@@ -82,7 +82,8 @@ extension DialogBuilder {
         if isModule {
             readModuleExtras(m, &r)
         }
-        return .section(Section(id: id, title: title, when: when, items: items, source: r.ref(m["section"] ?? node)))
+        let carry = m["carry"] == nil ? true : (r.bool(m["carry"], "carry") ?? true)
+        return .section(Section(id: id, title: title, when: when, items: items, carry: carry, source: r.ref(m["section"] ?? node)))
     }
 
     private mutating func readModuleExtras(_ m: [String: Node], _ r: inout YAMLReader) {

@@ -21,7 +21,9 @@ public enum Actor: Hashable, Sendable, Codable {
 /// What happened in a session, in order: the append-only log that is both the audit trail and the
 /// paradata (time per question). The session's state is the log replayed through the engine.
 public enum LogEvent: Equatable, Sendable, Codable {
-    case start(dialog: String, version: String, locale: String, mode: SessionState.Mode)
+    /// A later visit names the record it started from (`previous`, a session id, and its date);
+    /// the entry carries the answers brought forward from it.
+    case start(dialog: String, version: String, locale: String, mode: SessionState.Mode, previous: String? = nil, previousDate: String? = nil)
     /// Something a person did (answer, decline, back, edit, confirm with reason, locale switch, …).
     case input(Event)
     case suspend

@@ -31,15 +31,18 @@ public struct SessionRunner: Sendable {
     }
 
     /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).
+    /// `carrying`: a later visit, starting from the client's last record (see `Engine.start`).
     public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
-                      clientID: String? = nil, office: String? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
-        let step = engine.start(locale: locale, mode: mode, at: now)
+                      clientID: String? = nil, office: String? = nil, carrying: Carried? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
+        let step = engine.start(locale: locale, mode: mode, carrying: carrying, at: now)
         let counselor: String? = { if case .counselor(let n) = actor { return n } else { return nil } }()
         let info = SessionInfo(id: id, clientID: clientID, dialogID: engine.dialog.id, dialogVersion: engine.dialog.version,
                                mode: mode, locale: step.state.locale, status: status(step.state), startedAt: now.epochMillis,
                                updatedAt: now.epochMillis, counselor: counselor, office: office)
         let first = LogEntry(seq: 0, at: now, actor: actor,
-                             event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode))
+                             event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode,
+                                           previous: carrying?.previous, previousDate: carrying?.previousDate),
+                             answers: LogEntry.changes(from: [:], to: step.state.answers))
         try store.create(info, first: first, token: token)
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
@@ -92,8 +95,9 @@ public struct SessionRunner: Sendable {
     /// The dialog changed while the session was suspended: its answers (from the log's changes)
     /// move to the new version, and the log says so.
     private func migrate(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        guard let first = log.first, case .start(_, _, let locale, let mode) = first.event else { throw RuntimeError.corruptLog }
+        guard let first = log.first, case .start(_, _, let locale, let mode, _, _) = first.event else { throw RuntimeError.corruptLog }
         var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)
+        base.revisit = try replay([first]).revisit
         base.dialogVersion = info.dialogVersion
         let chain = versions(log)
         base.earlierVersions = chain.count > 1 ? Array(chain.dropLast()) : nil
@@ -121,7 +125,7 @@ public struct SessionRunner: Sendable {
     func versions(_ log: [LogEntry]) -> [String] {
         log.compactMap { entry -> String? in
             switch entry.event {
-            case .start(_, let v, _, _): return v
+            case .start(_, let v, _, _, _, _): return v
             case .migrate(_, let to): return to
             default: return nil
             }
@@ -130,8 +134,15 @@ public struct SessionRunner: Sendable {
 
     /// The state a log leads to: its events replayed through the engine at their own moments.
     public func replay(_ log: [LogEntry]) throws -> SessionState {
-        guard let first = log.first, case .start(_, _, let locale, let mode) = first.event else { throw RuntimeError.corruptLog }
-        var state = engine.start(locale: locale, mode: mode, at: first.at).state
+        guard let first = log.first, case .start(_, _, let locale, let mode, let previous, let date) = first.event else {
+            throw RuntimeError.corruptLog
+        }
+        // A later visit starts from the answers its first entry carried.
+        let carried = previous.map { previous in
+            Carried(previous: previous, previousDate: date,
+                    answers: (first.answers ?? []).reduce(into: [:]) { $0[$1.path] = $1.entry?.answer })
+        }
+        var state = engine.start(locale: locale, mode: mode, carrying: carried, at: first.at).state
         var from = 1
         // After a move to a new version, the old events mean nothing to this dialog: start from
         // the answers the move carried.

@@ -21,8 +21,19 @@ public struct MonthlyReport: Sendable, Equatable {
         public var session: String
         public var client: String?
         public var date: String
+        public var dialogID: String
         public var foundWork: Bool?
+        /// What she said changed, in her words (the follow-up's free text).
         public var changes: String?
+        /// At a later visit: every answer that differs from her last record.
+        public var changed: [Changed] = []
+    }
+
+    /// One answer that differs from the last record (values as in the records: `null` when there was none).
+    public struct Changed: Sendable, Equatable {
+        public var question: String
+        public var before: JSON
+        public var after: JSON
     }
 
     public var counts: [Counts]
@@ -45,15 +56,23 @@ extension IntakeDatabase {
             let client = s.clientID ?? "session:" + s.id
             byOffice[office, default: (0, [], [])].consultations += 1
             byOffice[office, default: (0, [], [])].clients.insert(client)
-            guard s.dialogID == "followup", let text = try record(of: s.id),
-                  let record = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { continue }
+            guard let text = try record(of: s.id),
+                  let record = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)),
+                  s.dialogID == "followup" || record["visit"] != nil else { continue }
+            var changed: [MonthlyReport.Changed] = []
+            if case .array(let list)? = record["visit"]?["changes"] {
+                for c in list {
+                    guard case .string(let q)? = c["question"] else { continue }
+                    changed.append(MonthlyReport.Changed(question: q, before: c["before"] ?? .null, after: c["after"] ?? .null))
+                }
+            }
             let answers = record["answers"]?["followup"]
             let found: Bool? = { if case .bool(let b)? = answers?["found_work"] { return b } else { return nil } }()
             if found == true { byOffice[office, default: (0, [], [])].found.insert(client) }
-            let changed: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
+            let said: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
             changes.append(MonthlyReport.Change(session: s.id, client: s.clientID,
                                                 date: Moment(epochMillis: s.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso,
-                                                foundWork: found, changes: changed))
+                                                dialogID: s.dialogID, foundWork: found, changes: said, changed: changed))
         }
         let counts = byOffice.keys.sorted().compactMap { office in
             byOffice[office].map { MonthlyReport.Counts(office: office, consultations: $0.consultations, clients: $0.clients.count, foundWork: $0.found.count) }

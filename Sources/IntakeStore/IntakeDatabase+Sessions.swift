@@ -6,6 +6,7 @@ import IntakeRuntime
 extension IntakeDatabase: SessionStore {
     public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws {
         let event = try cipher.seal(try Self.encode(first.event), context: "\(info.id)/\(first.seq)")
+        let answers = try first.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(info.id)/\(first.seq)/answers") }
         try writer.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
@@ -18,8 +19,8 @@ extension IntakeDatabase: SessionStore {
                 """, arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
                                  info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office,
                                  Data(token.digest)])
-            try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event])
+            try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event, answers])
         }
     }
 
@@ -86,6 +87,23 @@ extension IntakeDatabase: SessionStore {
     public func record(of session: String) throws -> String? {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT record FROM session WHERE id = ?", arguments: [session]) }
             .map { try cipher.open($0, context: "\(session)/record") }
+    }
+
+    /// A later visit of `client` under `dialog`: the answers its finished records carry (each
+    /// section from the newest record that holds it), from the newest record; nil when it has none.
+    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
+        let rows = try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, startedAt, record FROM session WHERE clientId = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id",
+                             arguments: [client])
+        }
+        guard let newest = rows.first else { return nil }
+        let records = try rows.map { row -> JSON in
+            let id: String = row["id"]
+            let text = try cipher.open(row["record"], context: "\(id)/record")
+            return try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
+        }
+        let date = Moment(epochMillis: newest["startedAt"], utcOffsetMinutes: utcOffsetMinutes).localDate.iso
+        return Carried(previous: newest["id"], previousDate: date, answers: dialog.carriedAnswers(records: records))
     }
 
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what

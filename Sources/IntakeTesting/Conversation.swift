@@ -21,6 +21,10 @@ import Yams
 ///       declined: [reason]
 ///       suggestions: [mothers_hellowork]
 /// ```
+///
+/// `previous: NAME` makes a later visit: the conversation starts from the record that the
+/// conversation named NAME (in any file) ended with; `expect: changed:` lists the answers that
+/// differ from it.
 public struct Conversation: Sendable {
     public enum Step: Sendable {
         /// The question asked must be `question` (its path as shown, e.g. `children[2].age`); then `input`.
@@ -45,10 +49,13 @@ public struct Conversation: Sendable {
         public var skipped: [String]?
         public var suggestions: [String]?
         public var warnings: [String]?
+        /// At a later visit: the answers that differ from the last record (display paths).
+        public var changed: [String]? = nil
 
         public static func == (a: Expectation, b: Expectation) -> Bool {
             a.status == b.status && a.answers.map(\.0) == b.answers.map(\.0) && a.answers.map(\.1) == b.answers.map(\.1)
                 && a.declined == b.declined && a.skipped == b.skipped && a.suggestions == b.suggestions && a.warnings == b.warnings
+                && a.changed == b.changed
         }
     }
 
@@ -58,6 +65,8 @@ public struct Conversation: Sendable {
     public var locale: String
     public var today: CivilDate
     public var mode: SessionState.Mode
+    /// A later visit: the name of the conversation whose record this one starts from.
+    public var previous: String? = nil
     public var steps: [Step]
     public var expect: Expectation?
     public var source: SourceRef
@@ -86,7 +95,7 @@ public enum ConversationParser {
         let defaults = (dialog: r.string(top["dialog"], "dialog"), locale: r.string(top["locale"], "locale"),
                         today: r.date(top["today"], "today"), mode: r.string(top["mode"], "mode"))
         for node in r.sequence(top["conversations"], "conversations") {
-            guard let m = r.members(node, allowed: ["name", "dialog", "locale", "today", "mode", "steps", "expect"], what: "conversation") else { continue }
+            guard let m = r.members(node, allowed: ["name", "dialog", "locale", "today", "mode", "previous", "steps", "expect"], what: "conversation") else { continue }
             let name = r.string(m["name"], "name") ?? "conversation at line \(r.ref(node).line)"
             let modeName = r.string(m["mode"], "mode") ?? defaults.mode ?? "kiosk"
             let mode = SessionState.Mode(rawValue: modeName) ?? .kiosk
@@ -102,7 +111,7 @@ public enum ConversationParser {
             out.append(Conversation(name: name, file: file, dialog: r.string(m["dialog"], "dialog") ?? defaults.dialog,
                                     locale: r.string(m["locale"], "locale") ?? defaults.locale ?? "ja",
                                     today: r.date(m["today"], "today") ?? defaults.today ?? Conversation.defaultToday,
-                                    mode: mode, steps: steps, expect: m["expect"].flatMap { parseExpect($0, &r) },
+                                    mode: mode, previous: r.string(m["previous"], "previous"), steps: steps, expect: m["expect"].flatMap { parseExpect($0, &r) },
                                     source: r.ref(node), expectLine: expectLine, keyColumn: r.ref(node).column))
         }
         return (out, r.diagnostics)
@@ -138,7 +147,7 @@ public enum ConversationParser {
     }
 
     private static func parseExpect(_ node: Node, _ r: inout YAMLReader) -> Conversation.Expectation? {
-        guard let m = r.members(node, allowed: ["status", "answers", "declined", "skipped", "suggestions", "warnings"], what: "expect") else { return nil }
+        guard let m = r.members(node, allowed: ["status", "answers", "declined", "skipped", "suggestions", "warnings", "changed"], what: "expect") else { return nil }
         var answers: [(String, String)] = []
         if let a = m["answers"] {
             if case .mapping(let pairs) = a {
@@ -152,7 +161,8 @@ public enum ConversationParser {
             return r.sequence(n, key).compactMap { $0.scalar?.string }
         }
         return Conversation.Expectation(status: r.string(m["status"], "status"), answers: answers, declined: list("declined"),
-                                        skipped: list("skipped"), suggestions: list("suggestions"), warnings: list("warnings"))
+                                        skipped: list("skipped"), suggestions: list("suggestions"), warnings: list("warnings"),
+                                        changed: list("changed"))
     }
 
     /// A YAML value as the comparable text used for answers: scalars as written, lists as `[a, b]`.

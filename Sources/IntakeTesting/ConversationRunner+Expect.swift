@@ -5,7 +5,7 @@ extension ConversationRunner {
     /// The session's outcome as a full `expect:` block.
     func actualExpectation(_ state: SessionState, _ record: Record, _ engine: Engine) -> Conversation.Expectation {
         let dialog = engine.dialog
-        let paths = state.answers.keys.filter { !$0.isMorePrompt }.sorted { engine.order($0).lexicographicallyPrecedes(engine.order($1)) }
+        let paths = state.answers.keys.filter { !$0.isPrompt }.sorted { engine.order($0).lexicographicallyPrecedes(engine.order($1)) }
         var answers: [(String, String)] = []
         var declined: [String] = [], skipped: [String] = []
         for p in paths {
@@ -16,8 +16,12 @@ extension ConversationRunner {
             case .skipped: skipped.append(dialog.display(p))
             }
         }
+        var changed: [String]?
+        if case .array(let list)? = record.json["visit"]?["changes"] {
+            changed = list.compactMap { if case .string(let q)? = $0["question"] { return q } else { return nil } }
+        }
         return Conversation.Expectation(status: record.status, answers: answers, declined: declined, skipped: skipped,
-                                        suggestions: record.suggestions, warnings: state.warnings.map(\.message))
+                                        suggestions: record.suggestions, warnings: state.warnings.map(\.message), changed: changed)
     }
 
     static func canonical(_ v: Value) -> String {
@@ -43,14 +47,16 @@ extension ConversationRunner {
             && shown.answers.map(\.1) == expected.answers.map(\.1)
             && sameSet(expected.declined, actual.declined) && sameSet(expected.skipped, actual.skipped)
             && sameSet(expected.suggestions, actual.suggestions) && sameSet(expected.warnings, actual.warnings)
+            && sameSet(expected.changed, actual.changed)
         if ok { return nil }
         if expected.declined == nil { shown.declined = nil }
         if expected.skipped == nil { shown.skipped = nil }
         if expected.suggestions == nil { shown.suggestions = nil }
         if expected.warnings == nil { shown.warnings = nil }
+        if expected.changed == nil { shown.changed = nil }
         var e = expected
         // Lists compare as sets: show both sorted so the diff shows only real differences.
-        for kp in [\Conversation.Expectation.declined, \.skipped, \.suggestions, \.warnings] {
+        for kp in [\Conversation.Expectation.declined, \.skipped, \.suggestions, \.warnings, \.changed] {
             e[keyPath: kp] = e[keyPath: kp]?.sorted()
             shown[keyPath: kp] = shown[keyPath: kp]?.sorted()
         }

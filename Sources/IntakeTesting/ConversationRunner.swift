@@ -35,7 +35,8 @@ public struct ConversationRunner: Sendable {
         var asked: Set<String> = []
     }
 
-    public func run(_ c: Conversation) -> ConversationResult {
+    /// `carrying`: a later visit, from the record of the conversation `c.previous` names.
+    public func run(_ c: Conversation, carrying: Carried? = nil) -> ConversationResult {
         var result = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
                                         actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil),
                                         record: nil)
@@ -44,13 +45,13 @@ public struct ConversationRunner: Sendable {
             return result
         }
         let engine = Engine(dialog: dialog, catalog: project.catalog)
-        let straight = pass(c, engine, restoring: false)
+        let straight = pass(c, engine, carrying: carrying, restoring: false)
         result.asked = straight.asked
         if let f = straight.failure {
             result.failure = f + "\n" + tail(straight.transcript)
             return result
         }
-        let restored = pass(c, engine, restoring: true)
+        let restored = pass(c, engine, carrying: carrying, restoring: true)
         if let f = restored.failure {
             result.failure = "after save-and-restore: " + f + "\n" + tail(restored.transcript)
             return result
@@ -75,10 +76,10 @@ public struct ConversationRunner: Sendable {
         return result
     }
 
-    private func pass(_ c: Conversation, _ engine: Engine, restoring: Bool) -> Pass {
+    private func pass(_ c: Conversation, _ engine: Engine, carrying: Carried?, restoring: Bool) -> Pass {
         var p = Pass()
         var now = Moment.noon(of: c.today)
-        let first = engine.start(locale: c.locale, mode: c.mode, at: now)
+        let first = engine.start(locale: c.locale, mode: c.mode, carrying: carrying, at: now)
         var state = first.state
         var last = first.effects
         p.effects.append(last)

@@ -10,7 +10,8 @@ public enum ExpectationWriter {
             out.append(pad + "answers:")
             for (k, v) in e.answers { out.append(pad + "  " + quote(k) + ": " + value(v)) }
         }
-        for (name, list) in [("declined", e.declined), ("skipped", e.skipped), ("suggestions", e.suggestions), ("warnings", e.warnings)] {
+        for (name, list) in [("declined", e.declined), ("skipped", e.skipped), ("suggestions", e.suggestions), ("warnings", e.warnings),
+                           ("changed", e.changed)] {
             guard let list else { continue }
             out.append(pad + name + ": [" + list.map(quote).joined(separator: ", ") + "]")
         }

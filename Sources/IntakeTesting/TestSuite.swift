@@ -20,10 +20,40 @@ public struct TestSuite: Sendable {
     public static func run(_ project: Project, update: Bool = false) -> TestSuite {
         var suite = TestSuite()
         let runner = ConversationRunner(project: project)
-        for file in project.conversationFiles {
-            let (conversations, diagnostics) = ConversationParser.parse(file: file)
+        let files = project.conversationFiles.map { file in (file, ConversationParser.parse(file: file)) }
+        var byName: [String: Conversation] = [:]
+        for (_, (conversations, _)) in files { for c in conversations where byName[c.name] == nil { byName[c.name] = c } }
+        // A later visit runs after the conversation it starts from (each is run once).
+        var done: [String: ConversationResult] = [:]
+        func result(_ c: Conversation, chain: [String] = []) -> ConversationResult {
+            if let r = done[key(c)] { return r }
+            var carrying: Carried?
+            if let name = c.previous {
+                guard let before = byName[name], !chain.contains(key(before)), before.file != c.file || before.source.line != c.source.line else {
+                    var failed = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
+                                                    actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil),
+                                                    record: nil)
+                    failed.failure = byName[name] == nil ? "previous: no conversation is named '\(name)'"
+                                                         : "previous: '\(name)' leads back to this conversation"
+                    return failed
+                }
+                let earlier = result(before, chain: chain + [key(c)])
+                guard let record = earlier.record, earlier.passed, let dialog = project.dialog(c.dialog) else {
+                    var failed = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
+                                                    actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil),
+                                                    record: nil)
+                    failed.failure = "previous: '\(name)' did not pass, so this visit has no record to start from"
+                    return failed
+                }
+                carrying = Carried(previous: name, previousDate: before.today.iso, answers: dialog.carriedAnswers(records: [record.json]))
+            }
+            let r = runner.run(c, carrying: carrying)
+            done[key(c)] = r
+            return r
+        }
+        for (file, (conversations, diagnostics)) in files {
             suite.diagnostics += diagnostics
-            let results = conversations.map(runner.run)
+            let results = conversations.map { result($0) }
             suite.results += results
             if update, diagnostics.errorCount == 0, results.contains(where: { !$0.passed || $0.conversation.expect != $0.actual }) {
                 // Only expectations are rewritten: a conversation that fails before its end keeps its file as it is.

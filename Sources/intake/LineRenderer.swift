@@ -56,10 +56,12 @@ struct LineRenderer {
         say("")
         let progress = catalog.text("run.progress", locale, ["answered": String(p.answered), "remaining": String(p.remaining)])
         say("[" + p.context.joined(separator: " › ") + "]  " + progress)
+        // A later visit: what the last record says, before "is this still right?".
+        for l in p.previous { say("    \(l.question) → \(l.answer)") }
         say(p.text)
         if let h = p.help { say("  " + h) }
         for c in p.choices where p.kind == "choice" || p.kind == "multi" { say("  \(c.number). \(c.label)") }
-        if p.kind == "yesno" { say("  1. \(catalog.text("engine.yes", locale))  2. \(catalog.text("engine.no", locale))") }
+        if p.kind == "yesno" { say("  " + p.choices.map { "\($0.number). \($0.label)" }.joined(separator: "  ")) }
         if let current = p.current { say("  " + catalog.text("run.current", locale, ["answer": current])) }
         if p.declinable { say("  " + catalog.text("run.decline_hint", locale)) }
         prompt()

@@ -25,7 +25,8 @@ struct ReportCommand: ParsableCommand {
         }
         let db = try database.open()
         let report = try withRecords { try db.monthlyReport(year: y, month: m) }
-        let catalog = project.load([dialogs]).catalog
+        let loaded = project.load([dialogs])
+        let catalog = loaded.catalog
         let lang = project.messageLocale
         print(catalog.text("report.title", lang, ["month": month]))
         print("")
@@ -39,6 +40,20 @@ struct ReportCommand: ParsableCommand {
             for c in report.changes {
                 let found = c.foundWork.map { catalog.text($0 ? "engine.yes" : "engine.no", lang) } ?? "—"
                 print("- \(c.date) \(c.client ?? c.session): \(catalog.text("report.found_work", lang)) \(found)" + (c.changes.map { "; \($0)" } ?? ""))
+                // What differs from her last record, question by question, in words.
+                let dialog = loaded.dialogs[c.dialogID]
+                let engine = dialog.map { Engine(dialog: $0, catalog: catalog) }
+                for change in c.changed {
+                    let path = dialog?.parsePath(change.question)
+                    let text = path.flatMap { p in dialog?.index.question(p.id).map { catalog.text($0.text, lang, ["n": String((p.indices.last ?? 0) + 1)]) } } ?? change.question
+                    func words(_ json: JSON) -> String {
+                        guard json != .null else { return "—" }
+                        if case .object = json { return catalog.text("engine.declined", lang) }
+                        guard let p = path, let engine, let v = dialog?.answerValue(json, question: p.id) else { return json.rendered() }
+                        return engine.words(.value(v), question: p.id, locale: lang)
+                    }
+                    print("    - " + catalog.text("report.changed", lang, ["question": text, "before": words(change.before), "after": words(change.after)]))
+                }
             }
         }
     }

@@ -50,6 +50,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The office (for the monthly report per office).")
     var office: String?
 
+    @Flag(help: "With --client: ask everything afresh, not starting from the client's last record.")
+    var fresh = false
+
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
@@ -134,8 +137,10 @@ struct RunCommand: ParsableCommand {
         var system = SystemRandomNumberGenerator()
         let token = ResumeToken.random(using: &system)
         let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        // A client who was here before: each section of her last record is shown for her to confirm or change.
+        let carrying = try client.flatMap { fresh ? nil : try store.carried(forClient: $0, into: engine.dialog) }
         let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
-                                                  clientID: client, office: office, at: clock.now())
+                                                  clientID: client, office: office, carrying: carrying, at: clock.now())
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
     }
 }

@@ -70,6 +70,32 @@ import Testing
     }
 }
 
+@Suite struct LaterVisitCommandTests {
+    @Test func aClientsNextVisitStartsFromHerLastRecordAndTheReportListsWhatChanged() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-visit-\(UUID().uuidString).sqlite").path
+        let base = ["run", "--db", db, "--dialog", "followup", "--locale", "en", "--client", "X", "--counselor", "Sato", "--mode", "counselor"]
+        let first = ["yes", "令和8年10月1日", "2", "ABC Care", "", "3", "", "4", "no", "", "I cannot say yet", "2", ":finish"]
+        let one = try CLI.run(base + ["--today", "2026-11-23"], stdin: Data((first.joined(separator: "\n") + "\n").utf8))
+        #expect(one.status == 0, "\(one.stdout)")
+        #expect(!one.stdout.contains("Starting from your last record"))
+        // A month later: found work? no; "your life and work ahead" changed: work matters more now (3 → 5).
+        let second = ["no", "", "2", "5", "", "", "", "", "1", ":finish"]
+        let two = try CLI.run(base + ["--today", "2026-12-21"], stdin: Data((second.joined(separator: "\n") + "\n").utf8))
+        #expect(two.status == 0, "\(two.stdout)")
+        #expect(two.lines.first == "Starting from your last record (2026-11-23). For each part, you will see what you said then and say whether it is still right.")
+        #expect(two.lines.contains("    Which is closest to how you feel right now? → I can't think about it yet"))
+        #expect(two.lines.contains("  (current answer: 3; Enter keeps it)"))
+        let report = try CLI.run(["report", "--month", "2026-12", "--db", db, "--lang", "en"])
+        #expect(report.status == 0)
+        #expect(report.lines.contains("- 2026-12-21 X: Found work No"))
+        #expect(report.lines.contains("    - How big a part does work play in your life? Please answer with a number from 1 to 5.: 3 → 5"))
+        #expect(report.lines.filter { $0.hasPrefix("    - ") }.count == 1, "only what differs is listed")
+        // --fresh asks everything again.
+        let fresh = try CLI.run(base + ["--today", "2026-12-22", "--fresh"], stdin: Data("no\n".utf8))
+        #expect(!fresh.stdout.contains("Starting from your last record"))
+    }
+}
+
 @Suite struct SealedDatabaseCommandTests {
     @Test func aSealedDatabaseIsReadOnlyWithItsKey() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-key-\(UUID().uuidString)")

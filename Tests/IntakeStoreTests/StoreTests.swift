@@ -245,7 +245,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(try db.session("f1")?.status == .complete)
         let report = try db.monthlyReport(year: 2026, month: 11)
         #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 4, clients: 2, foundWork: 1)])
-        #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", foundWork: true, changes: "moved house")])
+        #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house")])
         let october = try db.monthlyReport(year: 2026, month: 10)
         #expect(october.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
     }
@@ -361,5 +361,77 @@ enum LineInputEvent {
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString)").path
         try "not a key".write(toFile: bad, atomically: true, encoding: .utf8)
         #expect(throws: Cipher.Failure.badKeyFile(bad)) { try Cipher(keyFile: bad) }
+    }
+}
+
+@Suite struct LaterVisitTests {
+    /// A finished session with `record` as its record, for client `client`.
+    func finished(_ db: IntakeDatabase, _ id: String, client: String, dialog: String, minutes: Int64, record: JSON) throws {
+        var gen = SystemRandomNumberGenerator()
+        let info = SessionInfo(id: id, clientID: client, dialogID: dialog, dialogVersion: "1.0.0", mode: .counselor, locale: "ja",
+                               status: .inProgress, startedAt: at(minutes).epochMillis, updatedAt: at(minutes).epochMillis)
+        try db.create(info, first: LogEntry(seq: 0, at: at(minutes), actor: .client, event: .start(dialog: dialog, version: "1.0.0", locale: "ja", mode: .counselor)),
+                      token: ResumeToken.random(using: &gen))
+        try db.append([], to: id, status: .complete, locale: "ja", record: record, at: at(minutes).epochMillis)
+    }
+
+    func record(_ answers: [(String, JSON)], declined: [String] = []) -> JSON {
+        .object([("status", .string("complete")), ("answers", .object(answers)), ("declined", .array(declined.map(JSON.string)))])
+    }
+
+    @Test func eachModuleComesFromTheNewestRecordThatHoldsIt() throws {
+        let db = try IntakeDatabase.inMemory()
+        let followup = try #require(project.dialogs["followup"])
+        try finished(db, "old", client: "A", dialog: "intake", minutes: 0, record: record([
+            ("plan", .object([("plan_now", .string("work_now")), ("lifework", .int(2))])),
+            ("wishes", .object([("days_per_week", .int(5)), ("area", .string("川越市"))])),
+        ], declined: ["area"]))
+        try finished(db, "new", client: "A", dialog: "followup", minutes: 60, record: record([
+            ("followup", .object([("found_work", .bool(false))])),
+            ("plan", .object([("plan_now", .string("cannot_think"))])),
+        ]))
+        try finished(db, "other", client: "B", dialog: "intake", minutes: 90, record: record([
+            ("wishes", .object([("days_per_week", .int(1))])),
+        ]))
+        let carried = try #require(try db.carried(forClient: "A", into: followup))
+        #expect(carried.previous == "new")
+        #expect(carried.previousDate == "2026-11-23")
+        // plan from the newer record only (its lifework is not mixed in from the older one).
+        #expect(carried.answers[Path("plan_now")] == .value(.choice("cannot_think")))
+        #expect(carried.answers[Path("lifework")] == nil)
+        // wishes from the older one, with what she declined; followup is asked afresh, never carried.
+        #expect(carried.answers[Path("days_per_week")] == .value(.int(5)))
+        #expect(carried.answers[Path("area")] == .declined)
+        #expect(carried.answers[Path("found_work")] == nil)
+        #expect(try db.carried(forClient: "nobody", into: followup) == nil)
+    }
+
+    @Test func aLaterVisitReplaysFromItsLogAndResumesAsOne() throws {
+        let db = try IntakeDatabase.inMemory()
+        let followup = Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog)
+        try finished(db, "old", client: "A", dialog: "intake", minutes: -60 * 24 * 30, record: record([
+            ("plan", .object([("lifework", .int(2)), ("plan_now", .string("work_now")), ("future_work", .string("事務")),
+                              ("training_interest", .string("not_now")), ("next_steps", .string("求人を見る")),
+                              ("job_ad_sources", .array([.string("internet")]))])),
+        ]))
+        let runner = SessionRunner(engine: followup, store: db)
+        var gen = SystemRandomNumberGenerator()
+        let carried = try db.carried(forClient: "A", into: followup.dialog)
+        var (s, effects) = try runner.start(id: "v1", token: ResumeToken.random(using: &gen), locale: "ja", mode: .counselor,
+                                           actor: .counselor("佐藤"), clientID: "A", carrying: carried, at: at(0))
+        #expect(effects.first.map { if case .notice(let m) = $0 { m.key } else { "" } } == "engine.revisit.started")
+        for a in ["no", "", "2", "4", "", "", "", "", ""] {
+            effects = try runner.handle(.answer(a), in: &s, actor: .counselor("佐藤"), at: at(1))
+        }
+        // The log alone gives the same session back (the carried answers are in its first entry).
+        #expect(try runner.replay(try db.log(of: "v1")) == s.state)
+        #expect(s.state.answers[Path("lifework")]?.answer == .value(.int(4)))
+        #expect(s.state.answers[Path("future_work")]?.answer == .value(.text("事務")))
+        // Suspended and resumed: still a later visit, at the same question.
+        try runner.suspend(&s, actor: .counselor("佐藤"), at: at(2))
+        let info = try #require(try db.session("v1"))
+        let (back, shown) = try runner.resume(info, actor: .counselor("佐藤"), at: at(3))
+        #expect(back.state.revisit == s.state.revisit)
+        #expect(shown == followup.current(s.state))
     }
 }

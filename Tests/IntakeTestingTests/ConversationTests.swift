@@ -19,17 +19,18 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(!Self.conversations.isEmpty)
     }
 
+    /// The whole suite, run once (a later visit needs the record of the conversation it follows).
+    static let suite = TestSuite.run(project)
+
     /// Every test conversation in Dialogs/tests, straight through and through save-and-restore.
     @Test(arguments: conversations.map(\.name))
     func conversationPasses(_ name: String) throws {
-        let c = try #require(Self.conversations.first { $0.name == name })
-        let result = ConversationRunner(project: Self.project).run(c)
+        let result = try #require(Self.suite.results.first { $0.conversation.name == name })
         #expect(result.failure == nil, "\(result.failure ?? "")")
     }
 
     @Test func everyQuestionAndSuggestionIsReached() {
-        let suite = TestSuite.run(Self.project)
-        #expect(suite.unreached(Self.project).map(\.id) == [])
+        #expect(Self.suite.unreached(Self.project).map(\.id) == [])
     }
 }
 

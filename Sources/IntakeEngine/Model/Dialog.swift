@@ -67,13 +67,18 @@ public final class Section: Sendable {
     public let title: String
     public let when: Expr?
     public let items: [Item]
+    /// At a later visit, a module's answers from the client's last record are shown for her to
+    /// confirm or change (`true`), or the module is asked afresh every time (`carry: false`, e.g.
+    /// "what changed since last time").
+    public let carry: Bool
     public let source: SourceRef
 
-    public init(id: String, title: String, when: Expr? = nil, items: [Item], source: SourceRef = .unknown) {
+    public init(id: String, title: String, when: Expr? = nil, items: [Item], carry: Bool = true, source: SourceRef = .unknown) {
         self.id = id
         self.title = title
         self.when = when
         self.items = items
+        self.carry = carry
         self.source = source
     }
 }

@@ -46,6 +46,7 @@ extension Engine {
             ("suggestions", .array(fired.map(\.json))),
             ("notes", .array(notes)),
         ]
+        if let revisit = state.revisit { top.append(("visit", visitJSON(revisit, state))) }
         return Record(status: status, json: .object(top), suggestions: fired.map(\.id))
     }
 

@@ -39,6 +39,8 @@ public struct Prompt: Equatable, Sendable {
     public var remaining: Int
     public var min: String?
     public var max: String?
+    /// At a later visit, "is this still right?" shows what the last record says (empty otherwise).
+    public var previous: [AnswerLine] = []
 }
 
 public struct ChoiceOption: Equatable, Sendable {

@@ -19,6 +19,14 @@ extension Engine {
             }
             return
         }
+        if path.isSectionCheck {
+            guard let yes = parseCheck(text, state) else {
+                reject("engine.invalid.yesno", [:], &state, into: &effects)
+                return
+            }
+            commit(.value(.bool(yes)), at: path, &state, now: now, into: &effects)
+            return
+        }
         if path.isMorePrompt {
             guard let yes = parseYesNo(text, state) else {
                 reject("engine.invalid.yesno", [:], &state, into: &effects)
@@ -45,7 +53,7 @@ extension Engine {
             showCurrent(state, into: &effects)
             return
         }
-        if path.isMorePrompt {
+        if path.isPrompt {
             guard case .bool = v else { return reject("engine.invalid.yesno", [:], &state, into: &effects) }
             return commit(.value(v), at: path, &state, now: now, into: &effects)
         }
@@ -146,6 +154,7 @@ extension Engine {
         state.pending = nil
         state.trail.removeAll { $0 == path }
         state.trail.append(path)
+        if path.isSectionCheck { settleCheck(path, &state) }
         advance(&state, at: now, into: &effects, resumingAfter: forward ? path : nil)
     }
 }

@@ -10,6 +10,7 @@ extension Engine {
         new.earlierVersions = (state.earlierVersions ?? []) + [state.dialogVersion]
         new.history = state.history
         new.notes = state.notes
+        new.revisit = state.revisit
         var setAside: [AnswerLine] = []
         for (path, entry) in answers.sorted(by: { $0.key < $1.key }) {
             if let kept = carried(path, entry) {
@@ -34,6 +35,10 @@ extension Engine {
     }
 
     private func carried(_ path: Path, _ entry: AnswerEntry) -> (path: Path, entry: AnswerEntry)? {
+        if let s = path.sectionOfCheck {
+            guard case .section? = dialog.index.entries[s]?.item else { return nil }
+            return (path, entry)
+        }
         if let group = path.groupOfMorePrompt {
             let id = dialog.renames[group] ?? group
             guard let g = dialog.index.group(id), case .addAnother = g.count,

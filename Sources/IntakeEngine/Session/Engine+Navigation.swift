@@ -115,7 +115,7 @@ extension Engine {
             if let to = remap(p) {
                 answers[to] = entry
             } else {
-                if !p.isMorePrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if !p.isPrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.history.append(HistoryEntry(path: p, entry: entry, why: .instanceRemoved, at: now.epochMillis))
             }
         }
@@ -152,7 +152,7 @@ extension Engine {
 
     /// Answered questions in dialog order (the numbering of the review).
     func answeredPaths(_ state: SessionState) -> [Path] {
-        sortedByOrder(state.answers.keys.filter { !$0.isMorePrompt })
+        sortedByOrder(state.answers.keys.filter { !$0.isPrompt })
     }
 
     /// Whether `path` lies within `group`'s instances inside `outer` (and within `instance`, if given).

@@ -1,5 +1,6 @@
 extension Engine {
     func prompt(_ p: Path, _ state: SessionState, walk: Walk) -> Prompt {
+        if p.isSectionCheck { return checkPrompt(p, state, walk: walk) }
         let loc = state.locale
         let n = p.indices.last.map { String($0 + 1) } ?? "1"
         let args = ["n": n]

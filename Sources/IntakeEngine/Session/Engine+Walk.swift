@@ -124,6 +124,10 @@ struct Walk {
             case .section(let s):
                 guard evaluator.holds(s.when, in: scope) else { continue }
                 context.append((s.title, nil))
+                // A later visit: "is this still right?" before a module the last record holds.
+                if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
+                    _ = pending(.sectionCheck(s.id), context)
+                }
                 walk(s.items, scope, &context)
                 context.removeLast()
             case .question(let q):

@@ -69,10 +69,17 @@ public struct Engine: Sendable {
     }
 
     /// A new session, and its first question.
-    public func start(locale: String, mode: SessionState.Mode = .kiosk, at now: Moment) -> Step {
+    /// `carrying`: a later visit, starting from the client's last record.
+    public func start(locale: String, mode: SessionState.Mode = .kiosk, carrying: Carried? = nil, at now: Moment) -> Step {
         let locale = catalog.strings[locale] != nil ? locale : catalog.fallback
         var state = SessionState(dialog: dialog, locale: locale, mode: mode, at: now)
         var effects: [Effect] = []
+        if let carrying {
+            carry(carrying, into: &state, at: now)
+            if let r = state.revisit, !r.sections.isEmpty {
+                effects.append(.notice(message("engine.revisit.started", state, ["date": r.previousDate ?? "—"])))
+            }
+        }
         advance(&state, at: now, into: &effects)
         return Step(state: state, effects: effects)
     }
@@ -147,7 +154,7 @@ public struct Engine: Sendable {
             let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
                 guard let entry = state.answers.removeValue(forKey: p) else { continue }
-                if !p.isMorePrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if !p.isPrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.history.append(HistoryEntry(path: p, entry: entry, why: .noLongerApplies, at: now.epochMillis))
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
@@ -201,6 +208,7 @@ public struct Engine: Sendable {
     /// Dialog order of a path, for stable listings: each enclosing group's position and instance,
     /// then the question's position (an add-another prompt sorts before the instance it adds).
     public func order(_ p: Path) -> [Int] {
+        if let s = p.sectionOfCheck { return [dialog.index.entries[s]?.order ?? Int.max] }
         let base = p.groupOfMorePrompt ?? p.id
         guard let entry = dialog.index.entries[base] else { return [Int.max] + p.indices }
         var key: [Int] = []

@@ -43,11 +43,24 @@ public struct Path: Hashable, Comparable, Sendable, Codable {
 
     public var isMorePrompt: Bool { id.hasSuffix(Path.morePromptSuffix) }
     public var groupOfMorePrompt: String? { isMorePrompt ? String(id.dropLast()) : nil }
+
+    /// At a later visit, the question "is what you said last time in `section` still right?".
+    public static func sectionCheck(_ section: String) -> Path {
+        Path(section + sectionCheckSuffix)
+    }
+
+    static let sectionCheckSuffix = "?"
+
+    public var isSectionCheck: Bool { id.hasSuffix(Path.sectionCheckSuffix) }
+    public var sectionOfCheck: String? { isSectionCheck ? String(id.dropLast()) : nil }
+    /// A prompt the engine asks of its own (add another?, still right?), not a question of the dialog.
+    public var isPrompt: Bool { isMorePrompt || isSectionCheck }
 }
 
 extension Dialog {
     /// `children[2].age`, `jobs[1].tasks[3].what`, `children+` (the add-another prompt), `name`.
     public func display(_ path: Path) -> String {
+        if path.isSectionCheck { return path.id }
         let baseID = path.groupOfMorePrompt ?? path.id
         let groups = index.entries[baseID]?.groups ?? []
         var parts: [String] = []

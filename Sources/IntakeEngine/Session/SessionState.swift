@@ -41,6 +41,8 @@ public struct SessionState: Codable, Equatable, Sendable {
     /// Answers set aside: dropped because they no longer apply, or replaced.
     public var history: [HistoryEntry]
     public var notes: [Note]
+    /// A later visit: the record it started from and the answers as they were.
+    public var revisit: Revisit?
 
     public init(dialog: Dialog, locale: String, mode: Mode, at now: Moment) {
         dialogID = dialog.id

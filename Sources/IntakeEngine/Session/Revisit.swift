@@ -1,0 +1,215 @@
+/// A later visit: the session starts from the client's last record. Each module that the record
+/// holds is first shown as it was ("is this still right?"); kept as it is, or asked again with the
+/// old answers offered (Enter keeps one). The record then says, module by module, what was
+/// confirmed and what changed, from what to what (the monthly list shows it).
+
+/// What a front end carries into a new session: the answers of the client's last record.
+public struct Carried: Equatable, Sendable {
+    /// The record it comes from (a session id), for the audit trail and the new record.
+    public var previous: String
+    /// The date of that record (ISO, office time).
+    public var previousDate: String?
+    public var answers: [Path: Answer]
+
+    public init(previous: String, previousDate: String?, answers: [Path: Answer]) {
+        self.previous = previous
+        self.previousDate = previousDate
+        self.answers = answers
+    }
+}
+
+/// A session's memory of the visit it starts from.
+public struct Revisit: Codable, Equatable, Sendable {
+    public var previous: String
+    public var previousDate: String?
+    /// The answers as the last record left them (those that apply under this dialog).
+    public var prior: [Path: Answer]
+    /// Top-level sections that hold prior answers: each is confirmed or changed, in dialog order.
+    public var sections: [String]
+}
+
+extension Engine {
+    /// The top-level section a path's question (or prompt) lies in.
+    func topSection(_ p: Path) -> String? {
+        if let s = p.sectionOfCheck { return s }
+        return dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.sections.first
+    }
+
+    /// Top-level sections whose answers a later visit carries forward.
+    var carriedSections: [String] {
+        dialog.items.compactMap { if case .section(let s) = $0, s.carry { return s.id } else { return nil } }
+    }
+
+    /// Puts the carried answers into a new session: only those for questions (and add-another
+    /// prompts) of carried sections that still fit their question, and only those that apply under
+    /// the others — quietly, as nothing was said to the person yet.
+    func carry(_ carried: Carried, into state: inout SessionState, at now: Moment) {
+        let sections = Set(carriedSections)
+        var answers: [Path: AnswerEntry] = [:]
+        for (path, answer) in carried.answers {
+            guard let s = topSection(path), sections.contains(s), !path.isSectionCheck,
+                  let kept = fitting(path, answer) else { continue }
+            answers[path] = AnswerEntry(kept, at: now.epochMillis)
+        }
+        state.answers = answers
+        // An answer that does not apply can make another not apply: repeat until none is left out.
+        while true {
+            let walk = Walk(dialog: dialog, state: state, collectRelevant: true)
+            let stale = state.answers.keys.filter { !walk.relevant.contains($0) }
+            if stale.isEmpty { break }
+            for p in stale { state.answers.removeValue(forKey: p) }
+        }
+        let held = Set(state.answers.keys.compactMap(topSection))
+        state.revisit = Revisit(previous: carried.previous, previousDate: carried.previousDate,
+                                prior: state.answers.mapValues(\.answer),
+                                sections: carriedSections.filter(held.contains))
+        state.trail = sortedByOrder(state.answers.keys)
+    }
+
+    /// An answer from a record as the question now takes it, or nil if it no longer fits.
+    private func fitting(_ path: Path, _ answer: Answer) -> Answer? {
+        if let g = path.groupOfMorePrompt {
+            guard let group = dialog.index.group(g), case .addAnother = group.count, case .value(.bool) = answer,
+                  (dialog.index.entries[g]?.groups.count ?? -1) + 1 == path.indices.count else { return nil }
+            return answer
+        }
+        guard let q = dialog.index.question(path.id), dialog.index.entries[path.id]?.groups.count == path.indices.count else { return nil }
+        switch answer {
+        case .declined: return q.declinable ? answer : nil
+        case .skipped: return q.required ? nil : answer
+        case .value(let v):
+            guard case .success(let typed) = coerce(v, to: q.kind) else { return nil }
+            return .value(typed)
+        }
+    }
+
+    /// After "still right?" was answered: kept as it is, or every answer of the section is asked
+    /// again (the old one offered, Enter keeps it).
+    func settleCheck(_ path: Path, _ state: inout SessionState) {
+        guard let section = path.sectionOfCheck else { return }
+        let inside = state.answers.keys.filter { !$0.isSectionCheck && topSection($0) == section }
+        if state.answers[path]?.answer == .value(.bool(false)) {
+            state.reopened.formUnion(inside)
+        } else {
+            state.reopened.subtract(inside)
+        }
+    }
+
+    /// The "still right?" prompt of a section: what the last record says, in the person's words.
+    func checkPrompt(_ p: Path, _ state: SessionState, walk: Walk) -> Prompt {
+        let loc = state.locale
+        let section = p.sectionOfCheck ?? ""
+        var title = section
+        if case .section(let s)? = dialog.index.entries[section]?.item { title = catalog.text(s.title, loc) }
+        let prior = state.revisit?.prior ?? [:]
+        let paths = sortedByOrder(prior.keys.filter { !$0.isPrompt && topSection($0) == section })
+        let lines = paths.enumerated().compactMap { i, p in prior[p].map { line(p, $0, state, number: i + 1) } }
+        let date = state.revisit?.previousDate ?? "—"
+        let choices = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.revisit.keep", loc)),
+                       ChoiceOption(number: 2, value: "no", label: catalog.text("engine.revisit.change", loc))]
+        let context = walk.nextContext.map { c in catalog.text(c.key, loc, c.n.map { ["n": String($0)] } ?? [:]) }
+        return Prompt(path: p, display: p.id, kind: "yesno",
+                      text: render("engine.revisit.question", state, ["section": title, "date": date]),
+                      help: render("engine.revisit.help", state), choices: choices, required: true, declinable: false,
+                      current: nil, context: context, answered: walk.answered, remaining: walk.remaining,
+                      min: nil, max: nil, previous: lines)
+    }
+
+    /// Parses the answer to "still right?": yes/no words, 1/2, or the two labels.
+    func parseCheck(_ text: String, _ state: SessionState) -> Bool? {
+        if let b = parseYesNo(text, state) { return b }
+        let folded = TextFolding.fold(text).lowercased()
+        for (key, value) in [("engine.revisit.keep", true), ("engine.revisit.change", false)] {
+            for loc in [state.locale, catalog.fallback] where folded == TextFolding.fold(catalog.text(key, loc)).lowercased() {
+                return value
+            }
+        }
+        return nil
+    }
+
+    /// The record's account of the visit: what it started from, each section confirmed or
+    /// changed, and every answer that differs from the last record.
+    func visitJSON(_ revisit: Revisit, _ state: SessionState) -> JSON {
+        func json(_ a: Answer?) -> JSON {
+            switch a {
+            case .value(let v)?: return v.json
+            case .declined?: return .object([("declined", .bool(true))])
+            case .skipped?, nil: return .null
+            }
+        }
+        let carried = Set(revisit.sections)
+        let all = Set(revisit.prior.keys).union(state.answers.keys).filter {
+            !$0.isPrompt && topSection($0).map(carried.contains) == true
+        }
+        let changed = sortedByOrder(all.filter { revisit.prior[$0] != state.answers[$0]?.answer })
+        let changedSections = Set(changed.compactMap(topSection))
+        let sections: [(String, JSON)] = revisit.sections.map { s in
+            let check = state.answers[.sectionCheck(s)]?.answer
+            let status: String
+            if changedSections.contains(s) {
+                status = "changed"
+            } else if check == .value(.bool(true)) {
+                status = "confirmed"
+            } else if check == .value(.bool(false)) {
+                status = "reviewed"  // gone through again, nothing different
+            } else {
+                status = "not_reached"
+            }
+            return (s, .string(status))
+        }
+        let changes: [JSON] = changed.map { p in
+            .object([("question", .string(dialog.display(p))), ("before", json(revisit.prior[p])), ("after", json(state.answers[p]?.answer))])
+        }
+        var out: [(String, JSON)] = [("previous", .string(revisit.previous))]
+        if let d = revisit.previousDate { out.append(("previous_date", .string(d))) }
+        out += [("sections", .object(sections)), ("changes", .array(changes))]
+        return .object(out)
+    }
+}
+
+extension Dialog {
+    /// The answers a later visit starts from, out of the client's earlier records (newest first):
+    /// each top-level section from the newest record that holds it, with what was declined or
+    /// skipped there. Records of other dialogs count where they share a section (a follow-up's
+    /// plan and wishes, say).
+    public func carriedAnswers(records: [JSON]) -> [Path: Answer] {
+        var out: [Path: Answer] = [:]
+        for item in items {
+            guard case .section(let s) = item, s.carry else { continue }
+            for record in records {
+                guard let answers = record["answers"], answers[s.id] != nil else { continue }
+                collect(s.items, answers, [], into: &out)
+                for (key, answer) in [("declined", Answer.declined), ("skipped", Answer.skipped)] {
+                    guard case .array(let list)? = record[key] else { continue }
+                    for case .string(let text) in list {
+                        if let p = parsePath(text), index.entries[p.id]?.sections.first == s.id, index.question(p.id) != nil {
+                            out[p] = answer
+                        }
+                    }
+                }
+                break
+            }
+        }
+        return out
+    }
+
+    private func collect(_ items: [Item], _ answers: JSON, _ outer: [Int], into out: inout [Path: Answer]) {
+        for item in items {
+            switch item {
+            case .section(let s): collect(s.items, answers, outer, into: &out)
+            case .question(let q):
+                if let json = recordValue(answers, q.id, indices: outer), let v = answerValue(json, question: q.id) {
+                    out[Path(q.id, outer)] = .value(v)
+                }
+            case .group(let g):
+                let n = recordInstances(answers, group: g.id, outer: outer)
+                if case .addAnother = g.count {
+                    for i in g.min..<max(g.min, n) { out[.morePrompt(g.id, outer: outer, instance: i)] = .value(.bool(true)) }
+                    if n < g.max { out[.morePrompt(g.id, outer: outer, instance: max(n, g.min))] = .value(.bool(false)) }
+                }
+                for i in 0..<n { collect(g.items, answers, outer + [i], into: &out) }
+            case .end: continue
+            }
+        }
+    }
+}

@@ -36,7 +36,7 @@ struct RecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "Lists, shows, exports and deletes stored sessions and records.",
-        subcommands: [List.self, Show.self, Export.self, Delete.self]
+        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self]
     )
 
     struct List: ParsableCommand {
@@ -75,6 +75,39 @@ struct RecordsCommand: ParsableCommand {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             print(record)
+        }
+    }
+
+    struct Sheet: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prints a sheet of a stored, finished record as Markdown (record, trial, request, referral, inventory).")
+
+        @Argument(help: "The session id.")
+        var id: String
+
+        @Option(help: "The sheet: record, trial, request, referral, inventory.")
+        var kind: String
+
+        @Option(help: "Language of the sheet: ja (default), en, ja-easy.")
+        var locale = "ja"
+
+        @Option(help: "Where the dialogs and sheets are.")
+        var dialogs = "Dialogs"
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var project: ProjectOptions
+
+        func run() throws {
+            let loaded = try project.loadRunnable([dialogs])
+            let db = try database.open()
+            guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+            guard let text = try withRecords({ try db.record(of: id) }) else {
+                throw ValidationError("session '\(id)' has no record yet (not finished)")
+            }
+            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else {
+                throw ValidationError("session '\(id)' has a record that is not JSON")
+            }
+            try SheetCommand.print(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
         }
     }
 

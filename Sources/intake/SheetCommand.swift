@@ -35,8 +35,14 @@ struct SheetCommand: ParsableCommand {
         } catch {
             throw ValidationError("'\(record)' is not a JSON record")
         }
+        try Self.print(kind, of: json, named: "'\(record)'", locale: locale, loaded)
+    }
+
+    /// Prints the sheets of `kind` for a record; a referral the client did not consent to is named on
+    /// standard error, not printed (exit 3 when nothing was printed).
+    static func print(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws {
         guard case .string(let dialogID)? = json["dialog"]?["id"], let dialog = loaded.dialogs[dialogID] else {
-            throw ValidationError("'\(record)' is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
+            throw ValidationError("\(name) is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
         }
         guard let sheet = loaded.sheet(kind, dialog: dialogID) else {
             let kinds = loaded.sheets.filter { $0.dialog == dialogID }.map(\.kind).sorted()
@@ -48,7 +54,7 @@ struct SheetCommand: ParsableCommand {
             throw ValidationError("no locale '\(locale)'; use one of \(loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", "))")
         }
         let outcome = SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
-        print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
+        Swift.print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
         for w in outcome.withheld { printError(w) }
         if outcome.sheets.isEmpty { throw ExitCode(3) }
     }

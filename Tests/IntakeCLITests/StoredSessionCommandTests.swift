@@ -70,6 +70,29 @@ import Testing
     }
 }
 
+@Suite struct StoredRecordSheetTests {
+    @Test func aStoredRecordPrintsItsSheetAndExportsFromTheTopLevelCommand() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-sheet-\(UUID().uuidString).sqlite").path
+        _ = try CLI.run(["run", "--db", db, "--client", "Z", "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        let sheet = try CLI.run(["records", "sheet", id, "--kind", "record", "--db", db])
+        #expect(sheet.status == 0)
+        #expect(sheet.lines.first == "# 就労相談記録票")
+        #expect(sheet.lines.contains("| 相談日 | 令和8年11月23日（2026-11-23） |"))
+        // She did not agree to the anonymous request card: named, not printed.
+        let card = try CLI.run(["records", "sheet", id, "--kind", "request", "--db", db])
+        #expect(card.status == 3)
+        #expect(card.stdout.isEmpty)
+        #expect(card.stderr.contains("求人リクエストカード"))
+        let unknown = try CLI.run(["records", "sheet", "s-nobody", "--kind", "record", "--db", db])
+        #expect(unknown.stderr.contains("no session 's-nobody'"))
+        let exported = try CLI.run(["export", "--format", "ndjson", "--db", db])
+        #expect(exported.status == 0)
+        #expect(exported.lines.count == 1)
+        #expect(exported.lines.first?.hasPrefix("{\"dialog\":{\"id\":\"intake\"") == true)
+    }
+}
+
 @Suite struct LaterVisitCommandTests {
     @Test func aClientsNextVisitStartsFromHerLastRecordAndTheReportListsWhatChanged() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-visit-\(UUID().uuidString).sqlite").path

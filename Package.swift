@@ -45,8 +45,18 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // GNU readline (libreadline-dev, GPL-3.0) for the counselor's terminal, and a small C line
+        // editor over its callback interface (Ctrl-C clears the line; signals stay in C).
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+        .target(name: "CLineEditor", dependencies: ["CReadline"], linkerSettings: [.linkedLibrary("readline")]),
+        // Tests only: a pseudo-terminal to drive the REPL as a person at a terminal would.
+        .target(name: "CPseudoTerminal"),
+        // What a terminal shows: text wrapped by display width (full-width characters count two),
+        // the counselor's screen of a question, review and record. Standard library only.
+        .target(name: "IntakeTerminal", dependencies: ["IntakeEngine"]),
         .executableTarget(name: "intake", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore",
+            "IntakeTerminal", "CLineEditor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "IntakeBench", dependencies: [
@@ -57,9 +67,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "IntakeEngineTests", dependencies: ["IntakeEngine"]),
+        .testTarget(name: "IntakeTerminalTests", dependencies: ["IntakeTerminal", "IntakeEngine"]),
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
-        .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
+        .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),

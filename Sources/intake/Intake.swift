@@ -5,8 +5,8 @@ struct Intake: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intake",
         abstract: "Runs declarative question flows that take intake records for employment support of single-parent households.",
-        subcommands: [RunCommand.self, LintCommand.self, TestCommand.self, SheetCommand.self, RecordsCommand.self,
+        subcommands: [InterviewCommand.self, RunCommand.self, LintCommand.self, TestCommand.self, SheetCommand.self, RecordsCommand.self,
                       RecordsCommand.Export.self, ReportCommand.self, NewKeyCommand.self],
-        defaultSubcommand: RunCommand.self
+        defaultSubcommand: InterviewCommand.self
     )
 }

@@ -71,7 +71,9 @@ struct RunCommand: ParsableCommand {
         let engine = Engine(dialog: d, catalog: loaded.catalog)
         let renderer = LineRenderer(catalog: loaded.catalog)
         let actor: Actor = counselor.map { .counselor($0) } ?? .client
-        var session = try openSession(engine, mode: sessionMode, actor: actor, clock: &clock, renderer: renderer)
+        let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: counselor,
+                                     client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode)
+        var session = try opening.open(engine, actor: actor, now: clock.now())
         renderer.show(session.effects, locale: session.state.locale)
         while let line = readLine(strippingNewline: true) {
             switch LineInput.parse(line) {
@@ -102,13 +104,26 @@ struct RunCommand: ParsableCommand {
             }
         }
     }
+}
 
-    /// A new or resumed session, stored when --db is given.
-    private func openSession(_ engine: Engine, mode: SessionState.Mode, actor: Actor, clock: inout Clock,
-                             renderer: LineRenderer) throws -> LineSession {
+/// How a line-mode or REPL session is opened: without a database (nothing stored), new (starting
+/// from the client's last record when she has one), or resumed by token or, for a counselor, by id.
+struct SessionOpening {
+    var db: String?
+    var key: String?
+    var resume: String?
+    var resumeSession: String?
+    var counselor: String?
+    var client: String?
+    var office: String?
+    var fresh = false
+    var locale: String
+    var mode: SessionState.Mode
+
+    func open(_ engine: Engine, actor: Actor, now: Moment) throws -> LineSession {
         guard let db else {
             if resume != nil { throw ValidationError("--resume needs --db") }
-            let step = engine.start(locale: locale, mode: mode, at: clock.now())
+            let step = engine.start(locale: locale, mode: mode, at: now)
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
         let store = try DatabaseOptions.open(db, key: key)
@@ -117,7 +132,7 @@ struct RunCommand: ParsableCommand {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try store.session(id) else { throw ValidationError("no session '\(id)'") }
             do {
-                let (running, effects) = try runner.resume(info, actor: actor, at: clock.now())
+                let (running, effects) = try runner.resume(info, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
@@ -126,7 +141,7 @@ struct RunCommand: ParsableCommand {
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
             do {
-                let (running, effects) = try runner.resume(token: token, actor: actor, at: clock.now())
+                let (running, effects) = try runner.resume(token: token, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
             } catch RuntimeError.unknownToken {
                 throw ValidationError("no suspended session for that token")
@@ -140,7 +155,7 @@ struct RunCommand: ParsableCommand {
         // A client who was here before: each section of her last record is shown for her to confirm or change.
         let carrying = try client.flatMap { fresh ? nil : try store.carried(forClient: $0, into: engine.dialog) }
         let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
-                                                  clientID: client, office: office, carrying: carrying, at: clock.now())
+                                                  clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
     }
 }

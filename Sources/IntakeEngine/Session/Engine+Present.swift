@@ -42,7 +42,7 @@ extension Engine {
     }
 
     /// Answers so far, numbered in dialog order, in the person's language.
-    func review(_ state: SessionState, final: Bool) -> Review {
+    public func review(_ state: SessionState, final: Bool = false) -> Review {
         let lines = answeredPaths(state).enumerated().compactMap { i, p in
             state.answers[p].map { line(p, $0.answer, state, number: i + 1) }
         }

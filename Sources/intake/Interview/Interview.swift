@@ -1,0 +1,265 @@
+import ArgumentParser
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+import IntakeRuntime
+import IntakeStore
+import IntakeTerminal
+
+/// One counselor at the terminal: reads lines, runs them through the stored session (every
+/// answer on disk before the next question is shown), and shows the counselor's screen.
+struct Interview {
+    let engine: Engine
+    let project: Project
+    var session: LineSession
+    let counselor: String
+    var clock: Clock
+    var out: Output
+    let terminal: Bool
+    /// A soft check warned: the next plain line is the reason to keep the answer.
+    private var awaitingReason = false
+    /// Ctrl-C pressed on an empty line just before.
+    private var interruptedOnce = false
+
+    init(engine: Engine, project: Project, session: LineSession, counselor: String, clock: Clock, out: Output, terminal: Bool) {
+        self.engine = engine
+        self.project = project
+        self.session = session
+        self.counselor = counselor
+        self.clock = clock
+        self.out = out
+        self.terminal = terminal
+    }
+
+    var catalog: Catalog { project.catalog }
+    var locale: String { session.state.locale }
+    var actor: Actor { .counselor(counselor) }
+
+    /// REPL-only commands (the engine's come from `LineInput`), with their aliases.
+    static let replCommands: [(names: [String], canonical: String)] = [
+        (["suspend", "中断", "ちゅうだん"], "suspend"),
+        (["resume", "再開", "さいかい"], "resume"),
+        (["records", "一覧", "いちらん"], "records"),
+        (["sheet", "シート"], "sheet"),
+    ]
+
+    /// Commands kept in the history file: none carries client data (`:note`, `:confirm REASON`
+    /// and `:resume TOKEN` do, or a secret, and are never kept; answers never are).
+    static let rememberable: Set<String> = ["back", "review", "edit", "skip", "decline", "confirm", "add", "remove", "lang",
+                                            "finish", "repeat", "help", "quit", "suspend", "records", "sheet"]
+
+    /// The first screen: at a handover, what the client answered herself, marked as hers.
+    mutating func opened(_ effects: [Effect], resumed: Bool) throws {
+        if resumed, let running = session.running, let store = session.runner?.store {
+            let marked = clientAnswers(try store.log(of: running.id))
+            if !marked.isEmpty {
+                out.screen.clientAnswered = marked
+                out.say(catalog.text("repl.handover", locale))
+                out.show(out.screen.review(engine.review(session.state), locale))
+            }
+        }
+        show(effects)
+    }
+
+    /// Display paths whose current answer the client gave (the last change to each was hers).
+    func clientAnswers(_ log: [LogEntry]) -> Set<String> {
+        var marked: Set<String> = []
+        for entry in log {
+            for change in entry.answers ?? [] {
+                let display = engine.dialog.display(change.path)
+                if entry.actor == .client && change.entry != nil { marked.insert(display) } else { marked.remove(display) }
+            }
+        }
+        return marked
+    }
+
+    mutating func loop(_ source: inout any LineSource) throws {
+        while true {
+            source.complete(with: completions())
+            let prompt = awaitingReason ? catalog.text("repl.reason_prompt", locale) : "> "
+            switch source.read(prompt: terminal ? prompt : "") {
+            case .end:
+                try leave()
+                return
+            case .interrupt:
+                if interruptedOnce {
+                    interruptedOnce = false
+                    guard case .line(let answer) = source.read(prompt: catalog.text("repl.suspend_ask", locale) + " ") else {
+                        try leave()
+                        return
+                    }
+                    if YesNoParser.parse(answer) == true {
+                        try leave()
+                        return
+                    }
+                    out.say(catalog.text("repl.not_suspended", locale))
+                    show(engine.current(session.state))
+                } else {
+                    interruptedOnce = true
+                    out.say(catalog.text("repl.interrupted", locale))
+                }
+            case .line(let line):
+                interruptedOnce = false
+                if try !handle(line, &source) { return }
+            }
+        }
+    }
+
+    /// One line. Returns false when the interview ends.
+    private mutating func handle(_ line: String, _ source: inout any LineSource) throws -> Bool {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed == "?" || trimmed == "？" {
+            if let p = currentPrompt() { out.show(out.screen.help(p, locale)) } else { out.say(catalog.text("repl.no_help", locale)) }
+            return true
+        }
+        if awaitingReason && !trimmed.hasPrefix(":") && !trimmed.hasPrefix("：") {
+            awaitingReason = false
+            // Enter alone: answer the question again; else the reason to keep the answer.
+            if trimmed.isEmpty {
+                show(engine.current(session.state))
+            } else {
+                try apply(.confirm(reason: trimmed))
+            }
+            return true
+        }
+        awaitingReason = false
+        if let (command, argument) = replCommand(trimmed) {
+            if Self.rememberable.contains(command) { source.remember(trimmed) }
+            return try runReplCommand(command, argument)
+        }
+        let input = LineInput.parse(line)
+        if case .event(.answer) = input {} else if let name = commandName(trimmed), Self.rememberable.contains(name),
+                                                  !(name == "confirm" && trimmed.contains(" ")) {
+            source.remember(trimmed)
+        }
+        switch input {
+        case .event(let e):
+            try apply(e)
+        case .help:
+            out.say(catalog.text("repl.help", locale))
+            show(engine.current(session.state))
+        case .quit:
+            try leave()
+            return false
+        case .unknownCommand(let w), .missingArgument(let w):
+            out.say(catalog.text("run.unknown_command", locale, ["command": ":" + w]))
+            show(engine.current(session.state))
+        }
+        return true
+    }
+
+    private mutating func apply(_ event: Event) throws {
+        let effects = try session.handle(event, actor: actor, at: clock.now())
+        if effects.contains(where: { if case .warn = $0 { true } else { false } }) { awaitingReason = true }
+        show(effects)
+    }
+
+    private func show(_ effects: [Effect]) {
+        out.show(out.screen.lines(effects, locale: locale))
+    }
+
+    private func currentPrompt() -> Prompt? {
+        for case .ask(let p) in engine.current(session.state) { return p }
+        return nil
+    }
+
+    /// The canonical name of a `:command` line, if it is one.
+    private func commandName(_ line: String) -> String? {
+        guard let f = line.first, f == ":" || f == "：" else { return nil }
+        let word = TextFolding.fold(String(line.dropFirst().prefix { $0 != " " && $0 != "\u{3000}" })).lowercased()
+        return LineInput.commands.first { $0.names.contains(word) }?.names.first
+    }
+
+    private func replCommand(_ line: String) -> (String, String)? {
+        guard let f = line.first, f == ":" || f == "：" else { return nil }
+        let body = line.dropFirst()
+        let word = TextFolding.fold(String(body.prefix { $0 != " " && $0 != "\u{3000}" })).lowercased()
+        guard let command = Self.replCommands.first(where: { $0.names.contains(word) }) else { return nil }
+        let rest = body.drop { $0 != " " && $0 != "\u{3000}" }.trimmingCharacters(in: .whitespaces)
+        return (command.canonical, rest)
+    }
+
+    /// Tab completes commands, and the current question's choice labels.
+    private func completions() -> [String] {
+        var words = LineInput.commands.map { ":" + $0.names[0] } + Self.replCommands.map { ":" + $0.canonical }
+        if let p = currentPrompt() { words += p.choices.map(\.label) }
+        return words
+    }
+
+    private mutating func runReplCommand(_ command: String, _ argument: String) throws -> Bool {
+        switch command {
+        case "suspend":
+            try leave()
+            return false
+        case "records":
+            listRecords()
+        case "sheet":
+            printSheet(argument.isEmpty ? "record" : argument)
+        case "resume":
+            try resumeOther(argument)
+        default:
+            break
+        }
+        return true
+    }
+
+    /// Suspends an unfinished session and says how to come back.
+    private mutating func leave() throws {
+        guard try session.suspend(actor: actor, at: clock.now()) else { return }
+        if let token = session.token {
+            out.say(catalog.text("run.suspended", locale, ["token": token.description]))
+        } else {
+            out.say(catalog.text("run.suspended_listed", locale))
+        }
+    }
+
+    private mutating func listRecords() {
+        guard let db = session.runner?.store as? IntakeDatabase, let sessions = try? db.sessions() else { return }
+        guard !sessions.isEmpty else { return out.say(catalog.text("repl.no_records", locale)) }
+        var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
+        for s in sessions.prefix(50) {
+            let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
+            let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
+            lines.append("  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(s.counselor ?? "—")")
+        }
+        out.show(lines)
+    }
+
+    /// A sheet of the session's record as it stands (also mid-interview).
+    private func printSheet(_ kind: String) {
+        let record = engine.record(session.state).json
+        let kinds = project.sheets.filter { $0.dialog == engine.dialog.id }.map(\.kind).sorted()
+        guard !kinds.isEmpty else { return out.say(catalog.text("repl.sheet_none", locale)) }
+        guard kinds.contains(kind) else {
+            return out.say(catalog.text("repl.sheet_unknown", locale, ["kind": kind, "kinds": kinds.joined(separator: ", ")]))
+        }
+        do {
+            try SheetCommand.print(kind, of: record, named: "this session", locale: "ja", project)
+            fflush(nil)
+        } catch {
+            // A withheld sheet was named on standard error: nothing more to say.
+        }
+    }
+
+    /// Suspends this session and continues the one a token opens (a client's, from a kiosk).
+    private mutating func resumeOther(_ text: String) throws {
+        guard let runner = session.runner else { return }
+        guard let token = ResumeToken(text: text) else {
+            return out.say(catalog.text("repl.resume_unknown", locale))
+        }
+        let now = clock.now()
+        do {
+            let (running, effects) = try runner.resume(token: token, actor: actor, at: now)
+            var current = session
+            _ = try current.suspend(actor: actor, at: now)
+            if let t = current.token { out.say(catalog.text("run.suspended", locale, ["token": t.description])) }
+            session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+            out.say(catalog.text("repl.resumed", locale))
+            try opened(effects, resumed: true)
+        } catch RuntimeError.unknownToken {
+            out.say(catalog.text("repl.resume_unknown", locale))
+        } catch RuntimeError.finished {
+            out.say(catalog.text("repl.resume_finished", locale))
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import IntakeTerminal
+import Testing
+
+@Suite struct TextWidthTests {
+    @Test func fullWidthCharactersCountTwo() {
+        #expect(TextWidth.of("abc") == 3)
+        #expect(TextWidth.of("はい") == 4)
+        #expect(TextWidth.of("ＡＢ１") == 6)
+        #expect(TextWidth.of("ｱｲｳ") == 3)  // half-width katakana
+        #expect(TextWidth.of("が") == 2)
+        #expect(TextWidth.of("か\u{3099}") == 2)  // combining voiced mark adds nothing
+    }
+
+    @Test func japaneseWrapsBetweenCharactersAndKeepsClosingMarksOnTheLine() {
+        let lines = TextWidth.wrap("この相談の内容を記録して、あなたのお仕事探しの支援に使ってもよいですか？", width: 20)
+        #expect(lines == ["この相談の内容を記録", "して、あなたのお仕事", "探しの支援に使っても", "よいですか？"])
+        // 、 never begins a line: the character before it goes down with it.
+        #expect(TextWidth.wrap("あいうえおかきくけこ、さ", width: 20) == ["あいうえおかきくけ", "こ、さ"])
+    }
+
+    @Test func latinWrapsAtSpacesWithAHangingIndent() {
+        let lines = TextWidth.wrap("  1. Care worker initial training (介護職員初任者研修)", width: 30, hanging: "     ")
+        #expect(lines == ["  1. Care worker initial", "     training (介護職員初任者", "     研修)"])
+        for l in lines { #expect(TextWidth.of(l) <= 30) }
+    }
+
+    @Test func aWordLongerThanTheLineIsCut() {
+        #expect(TextWidth.wrap(String(repeating: "x", count: 25), width: 10) == ["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"])
+    }
+}

@@ -103,13 +103,21 @@ public enum TextWidth {
             }
             if used + w > width && !empty {
                 // A closing mark never begins a line: the character before it goes down with it.
-                if let c = unit.first, unit.count == 1, noLineStart.contains(c), let last = line.last,
-                   last != " ", used - of(last) > prefix {
-                    line.removeLast()
+                if let c = unit.first, unit.count == 1, noLineStart.contains(c) {
+                    // Move down the character before it, and any closing marks just before that (）。).
+                    var moved = ""
+                    var movedWidth = 0
+                    while let last = line.last, last != " ", used - movedWidth - of(last) > prefix {
+                        moved.insert(last, at: moved.startIndex)
+                        movedWidth += of(last)
+                        line.removeLast()
+                        if !noLineStart.contains(last) { break }
+                    }
+                    used -= movedWidth
                     breakLine()
-                    line.append(last)
-                    used += of(last)
-                    empty = false
+                    line += moved
+                    used += movedWidth
+                    empty = moved.isEmpty
                 } else {
                     breakLine()
                 }

@@ -28,3 +28,13 @@ import Testing
         #expect(TextWidth.wrap(String(repeating: "x", count: 25), width: 10) == ["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"])
     }
 }
+
+@Suite struct WrapRegressionTests {
+    @Test func aClosingBracketAfterAFullLineTakesTheCharacterBeforeIt() {
+        let text = "  このままの答えで確定するには、理由を入力してください（Enter だけなら答え直し）。"
+        let lines = TextWidth.wrap(text, width: 80)
+        for l in lines { #expect(TextWidth.of(l) <= 80) }
+        #expect(lines.count == 2)
+        #expect(lines.last?.first != "）", "\(lines)")
+    }
+}

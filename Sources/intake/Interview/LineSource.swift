@@ -56,6 +56,10 @@ struct ReadlineSource: LineSource {
 /// Standard input, line by line (not a terminal: scripts, pipes).
 struct PlainSource: LineSource {
     mutating func read(prompt: String) -> LineRead {
+        if !prompt.isEmpty {
+            print(prompt, terminator: "")
+            fflush(nil)
+        }
         guard let line = readLine(strippingNewline: true) else { return .end }
         return .line(line)
     }

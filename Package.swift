@@ -59,6 +59,10 @@ let package = Package(
             "IntakeTerminal", "CLineEditor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Every parser of outside input as a function of bytes; IntakeFuzz drives them with
+        // libFuzzer (Fuzz/run) or replays files.
+        .target(name: "IntakeFuzzing", dependencies: ["IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",
         ]),
@@ -68,6 +72,7 @@ let package = Package(
         ]),
         .testTarget(name: "IntakeEngineTests", dependencies: ["IntakeEngine"]),
         .testTarget(name: "IntakeTerminalTests", dependencies: ["IntakeTerminal", "IntakeEngine"]),
+        .testTarget(name: "IntakeFuzzingTests", dependencies: ["IntakeFuzzing"]),
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),

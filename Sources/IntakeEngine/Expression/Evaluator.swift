@@ -137,7 +137,15 @@ struct Evaluator {
         }
     }
 
+    /// How many arguments each function takes (the type checker says so to the author; this keeps
+    /// an expression that was never checked from reading past its arguments).
+    static let arity: [String: ClosedRange<Int>] = [
+        "count": 1...2, "any": 2...2, "all": 2...2, "sum": 2...2, "min": 2...2, "max": 2...2, "age": 1...1, "year": 1...1,
+        "month": 1...1, "answered": 1...1, "declined": 1...1, "contains": 2...2, "len": 1...1, "if": 3...3, "date": 1...1,
+    ]
+
     private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
+        guard let allowed = Self.arity[name], allowed.contains(args.count) else { throw Failure() }
         switch name {
         case "count":
             guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }

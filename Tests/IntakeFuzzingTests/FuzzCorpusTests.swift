@@ -1,0 +1,32 @@
+import Foundation
+import IntakeFuzzing
+import Testing
+
+/// Every seed input and every input that once crashed a parser (found by `Fuzz/run`) goes
+/// through its parser again: none may crash.
+@Suite struct FuzzCorpusTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fuzz")
+
+    static func files(_ folder: String) -> [URL] {
+        (try? FileManager.default.contentsOfDirectory(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)) ?? []
+    }
+
+    @Test(arguments: FuzzTarget.allCases)
+    func theSeedCorpusRunsThrough(_ target: FuzzTarget) throws {
+        let seeds = Self.files("corpus/" + target.rawValue)
+        #expect(!seeds.isEmpty, "Fuzz/corpus/\(target.rawValue) has seeds")
+        for file in seeds { target.run(try Data(contentsOf: file)) }
+    }
+
+    /// `Fuzz/regressions/TARGET-what-it-was`: crashes found and fixed.
+    @Test func everyCrashFoundStaysFixed() throws {
+        let found = Self.files("regressions")
+        #expect(!found.isEmpty)
+        for file in found {
+            let name = file.lastPathComponent
+            let target = try #require(FuzzTarget.allCases.first { name.hasPrefix($0.rawValue + "-") }, "\(name) names its target")
+            target.run(try Data(contentsOf: file))
+        }
+    }
+}

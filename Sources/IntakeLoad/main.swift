@@ -1,0 +1,2 @@
+// The kiosk load generator (in progress).
+print("IntakeLoad: not written yet")

@@ -83,9 +83,10 @@ let package = Package(
         .testTarget(name: "IntakeCLITests", dependencies: ["intake"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
-            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "intake",
+            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "intake",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),

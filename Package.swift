@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The pure core: dialog model, expressions, answer parsing, the state machine.
@@ -54,10 +57,28 @@ let package = Package(
         // What a terminal shows: text wrapped by display width (full-width characters count two),
         // the counselor's screen of a question, review and record. Standard library only.
         .target(name: "IntakeTerminal", dependencies: ["IntakeEngine"]),
+        // The kiosk line service (`intake serve`): sessions over TCP with SwiftNIO, JSON lines or plain text.
+        .target(name: "IntakeServer", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "intake", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore", "IntakeServer",
             "IntakeTerminal", "CLineEditor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Load generator for the kiosk line service: C scripted sessions against a raw line echo baseline.
+        .executableTarget(name: "IntakeLoad", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeStore", "IntakeServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Every parser of outside input as a function of bytes; IntakeFuzz drives them with
         // libFuzzer (Fuzz/run) or replays files.
@@ -77,6 +98,12 @@ let package = Package(
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .testTarget(name: "IntakeServerTests", dependencies: [
+            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "intake",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),
     ],

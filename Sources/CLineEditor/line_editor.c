@@ -1,6 +1,7 @@
 #include "line_editor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -22,8 +23,21 @@ static int le_done = 0;
 static char **le_words = NULL;
 static int le_word_count = 0;
 
-static void on_sigint(int sig) { (void)sig; le_interrupted = 1; }
-static void on_sigwinch(int sig) { (void)sig; le_resized = 1; }
+/// Self-pipe: a signal may arrive on any thread (the Swift runtime has several), so the handler
+/// also writes a byte that wakes the select() of the thread reading the terminal.
+static int le_wake[2] = {-1, -1};
+
+static void wake(void) {
+    if (le_wake[1] >= 0) {
+        int saved = errno;
+        ssize_t ignored = write(le_wake[1], "x", 1);
+        (void)ignored;
+        errno = saved;
+    }
+}
+
+static void on_sigint(int sig) { (void)sig; le_interrupted = 1; wake(); }
+static void on_sigwinch(int sig) { (void)sig; le_resized = 1; wake(); }
 
 static void on_line(char *line) {
     le_line = line;
@@ -59,6 +73,12 @@ void le_setup(const char *app_name) {
     // The whole line is the word to complete: choice labels may hold spaces and brackets.
     rl_completer_word_break_characters = "\n";
     rl_completion_append_character = '\0';
+    if (le_wake[0] < 0 && pipe(le_wake) == 0) {
+        fcntl(le_wake[0], F_SETFL, O_NONBLOCK);
+        fcntl(le_wake[1], F_SETFL, O_NONBLOCK);
+        fcntl(le_wake[0], F_SETFD, FD_CLOEXEC);
+        fcntl(le_wake[1], F_SETFD, FD_CLOEXEC);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
@@ -101,14 +121,23 @@ char *le_read(const char *prompt, le_status *status) {
         fd_set fds;
         FD_ZERO(&fds);
         FD_SET(fd, &fds);
-        int ready = select(fd + 1, &fds, NULL, NULL, NULL);
+        int top = fd;
+        if (le_wake[0] >= 0) {
+            FD_SET(le_wake[0], &fds);
+            if (le_wake[0] > top) top = le_wake[0];
+        }
+        int ready = select(top + 1, &fds, NULL, NULL, NULL);
         if (ready < 0) {
             if (errno == EINTR) continue;
             rl_callback_handler_remove();
             *status = LE_EOF;
             return NULL;
         }
-        rl_callback_read_char();
+        if (le_wake[0] >= 0 && FD_ISSET(le_wake[0], &fds)) {
+            char drain[16];
+            while (read(le_wake[0], drain, sizeof drain) > 0) {}
+        }
+        if (FD_ISSET(fd, &fds)) rl_callback_read_char();
     }
     *status = le_line ? LE_LINE : LE_EOF;
     return le_line;

@@ -53,3 +53,16 @@ public protocol SessionStore: Sendable {
     /// The session moved to another version of its dialog.
     func setDialogVersion(_ version: String, of session: String) throws
 }
+
+/// A store that also commits without blocking its caller: each call suspends the calling task
+/// until its write is on disk (shared with whatever else was waiting: group commit), so a server
+/// can await durability without holding an event loop or a thread of the cooperative pool while the
+/// disk syncs. The same contract as `SessionStore`: durable when the call returns.
+public protocol AsyncSessionStore: SessionStore {
+    func createDurably(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws
+    func appendDurably(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                       record: JSON?, at: Int64) async throws
+    func logAsync(of session: String) async throws -> [LogEntry]
+    func sessionAsync(resuming token: ResumeToken) async throws -> SessionInfo?
+    func setDialogVersionDurably(_ version: String, of session: String) async throws
+}

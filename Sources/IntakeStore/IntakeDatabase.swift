@@ -10,6 +10,8 @@ public struct IntakeDatabase: Sendable {
     public let writer: any DatabaseWriter
     /// Appends from concurrent sessions share transactions (group commit).
     let appends: GroupCommitter
+    /// Async callers' writes: one commit thread, every queued write in one transaction.
+    let commitThread: AsyncCommitter
     /// Seals answers and records at rest when a key is given.
     public let cipher: Cipher?
 
@@ -43,6 +45,7 @@ public struct IntakeDatabase: Sendable {
         self.writer = writer
         self.cipher = cipher
         appends = GroupCommitter(writer)
+        commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
     }
 

@@ -1,0 +1,385 @@
+// Load generator for the kiosk line service: `swift run -c release IntakeLoad --help`.
+//
+// For each C, two phases in the same run, on the same machine and event loops:
+//   kiosk — C concurrent JSON-lines sessions against a kiosk server (started in this process on a
+//           fresh database, or --connect HOST:PORT), each answering a real dialog as a client would
+//           (typed text), every answer durable before its reply; a finished session reconnects and
+//           starts the next one;
+//   echo  — C connections to a tiny NIO line echo server using the same framing (KioskLineDecoder),
+//           each sending a line and waiting for it back: the physical baseline.
+// A turn is one client line and the server's reply up to where the session stands (the next
+// question, the final review, or done). Prints turns/s and turn latency p50/p99 per phase.
+import Foundation
+import IntakeDialogs
+import IntakeServer
+import IntakeStore
+import Logging
+import NIOCore
+import NIOPosix
+
+struct Options {
+    var sessions = [1, 100, 1000]
+    var seconds = 5.0
+    var dialog = "followup"
+    var connect: (host: String, port: Int)?
+    var db: String?
+    var dialogs = "Dialogs"
+}
+
+func usage() -> Never {
+    print("""
+    usage: IntakeLoad [--sessions 1,100,1000] [--seconds 5] [--dialog followup|intake] [--connect HOST:PORT]
+                      [--db FILE] [--dialogs DIR]
+      --sessions  the values of C (concurrent sessions), each run in turn
+      --seconds   how long each phase measures (after every connection is open)
+      --dialog    the dialog each kiosk session answers (default followup)
+      --connect   an `intake serve` already running (default: a server in this process, fresh database)
+      --db        the database of the in-process server (default: a new file in the temporary folder)
+    """)
+    exit(0)
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = CommandLine.arguments.dropFirst()
+    while let a = args.popFirst() {
+        switch a {
+        case "--help", "-h": usage()
+        case "--sessions": o.sessions = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+        case "--seconds": o.seconds = Double(args.popFirst() ?? "") ?? o.seconds
+        case "--dialog": o.dialog = args.popFirst() ?? o.dialog
+        case "--db": o.db = args.popFirst()
+        case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
+        case "--connect":
+            let parts = (args.popFirst() ?? "").split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { usage() }
+            o.connect = (String(parts[0]), port)
+        default:
+            FileHandle.standardError.write(Data("unknown option \(a)\n".utf8))
+            exit(2)
+        }
+    }
+    return o
+}
+
+/// What one phase measured.
+struct PhaseResult {
+    var turns = 0
+    var errors = 0
+    var latencies: [Int] = []   // nanoseconds
+    var elapsed = 0.0
+    var sessionsDone = 0
+
+    mutating func merge(_ o: PhaseResult) {
+        turns += o.turns
+        errors += o.errors
+        latencies += o.latencies
+        sessionsDone += o.sessionsDone
+    }
+
+    var perSecond: Double { elapsed > 0 ? Double(turns) / elapsed : 0 }
+
+    func percentile(_ p: Double) -> Double {
+        guard !latencies.isEmpty else { return .nan }
+        let sorted = latencies.sorted()
+        let i = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
+        return Double(sorted[max(0, i)]) / 1e6
+    }
+}
+
+typealias Client = NIOAsyncChannel<KioskFrame, ByteBuffer>
+
+func connectClient(host: String, port: Int) async throws -> Client {
+    try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        .connect(host: host, port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KioskLineDecoder(maximumLength: 1 << 20)))
+                return try Client(wrappingChannelSynchronously: channel)
+            }
+        }
+}
+
+/// Waits until `instant` (all tasks start measuring together).
+func sleep(until instant: ContinuousClock.Instant) async {
+    let now = ContinuousClock.now
+    if instant > now { try? await Task.sleep(for: instant - now) }
+}
+
+func nanos(_ d: Duration) -> Int {
+    Int(d.components.seconds) * 1_000_000_000 + Int(d.components.attoseconds / 1_000_000_000)
+}
+
+// MARK: - The kiosk client: answers whatever is asked, as a person would type it.
+
+/// Where the session stands after a reply.
+enum Standing {
+    /// `refused`: the last answer was invalid and this is the same question again.
+    case question(id: String, kind: String, min: String?, max: String?, refused: Bool)
+    case review
+    case done
+    case warning
+    case error
+    case closed
+}
+
+/// Reads lines up to the one saying where the session stands (the type is the first member, so a
+/// prefix tells it; only questions are parsed).
+func readStanding(_ it: inout NIOAsyncChannelInboundStream<KioskFrame>.AsyncIterator) async throws -> Standing {
+    var sawWarning = false, sawInvalid = false
+    while let frame = try await it.next() {
+        guard case .line(let buffer) = frame else { continue }
+        let text = String(buffer: buffer)
+        if text.hasPrefix("{\"type\":\"question\"") {
+            // A soft check warned: the answer waits for a confirmation.
+            if sawWarning { return .warning }
+            guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return .error }
+            return .question(id: o["question"] as? String ?? "", kind: o["kind"] as? String ?? "text",
+                             min: o["min"] as? String, max: o["max"] as? String, refused: sawInvalid)
+        }
+        if text.hasPrefix("{\"type\":\"review\"") {
+            if text.contains("\"final\":true") { return sawWarning ? .warning : .review }
+            continue
+        }
+        if text.hasPrefix("{\"type\":\"done\"") { return .done }
+        if text.hasPrefix("{\"type\":\"warning\"") { sawWarning = true; continue }
+        if text.hasPrefix("{\"type\":\"invalid\"") { sawInvalid = true; continue }
+        if text.hasPrefix("{\"type\":\"error\"") { return .error }
+        if text.hasPrefix("{\"type\":\"bye\"") { return .closed }
+    }
+    return .closed
+}
+
+/// Answers a person in the personas would give where a generic one would not do.
+let typical: [String: String] = [
+    "hours_from": "9", "hours_to": "17", "days_per_week": "5", "desired_pay": "200000", "lifework": "3",
+    "commute_minutes": "30", "children_count": "1", "age": "4", "years_since_job": "3", "birth_date": "平成6年7月15日",
+    "job_from": "平成28年4月", "job_to": "令和3年5月",
+]
+
+/// The line a client types for a question (attempt 0), or a fallback after it was refused.
+func answerLine(kind: String, id: String, min: String?, max: String?, attempt: Int) -> String {
+    if attempt >= 2 { return attempt == 2 ? "{\"op\":\"skip\"}" : "{\"op\":\"decline\"}" }
+    let base = id.split(separator: ".").last.map(String.init) ?? id
+    if attempt == 0, let t = typical[base] {
+        return "{\"op\":\"answer\",\"question\":\"\(id)\",\"text\":\"\(t)\"}"
+    }
+    let text: String
+    switch kind {
+    case "yesno": text = id.hasSuffix("+") || attempt == 1 ? "いいえ" : "はい"   // no further repeat instances
+    case "choice", "multi": text = "1"
+    case "integer", "decimal": text = attempt == 0 ? (min ?? "1") : (max ?? "2")
+    case "date": text = attempt == 0 ? "令和8年11月1日" : "2026-10-01"
+    case "month": text = "2020-04"
+    default: text = attempt == 0 ? "テスト入力" : "1"
+    }
+    return "{\"op\":\"answer\",\"question\":\"\(id)\",\"text\":\"\(text)\"}"
+}
+
+func kioskSession(host: String, port: Int, dialog: String, start: ContinuousClock.Instant,
+                  end: ContinuousClock.Instant) async -> PhaseResult {
+    var r = PhaseResult()
+    var first = true
+    while ContinuousClock.now < end {
+        do {
+            let client = try await connectClient(host: host, port: port)
+            try await client.executeThenClose { inbound, outbound in
+                var it = inbound.makeAsyncIterator()
+                if first {
+                    first = false
+                    await sleep(until: start)
+                }
+                func turn(_ line: String) async throws -> Standing {
+                    let t0 = ContinuousClock.now
+                    try await outbound.write(ByteBuffer(string: line + "\n"))
+                    let s = try await readStanding(&it)
+                    if trace { print("> \(line)\n< \(s)") }
+                    let t1 = ContinuousClock.now
+                    if t1 <= end && t0 >= start {
+                        r.turns += 1
+                        r.latencies.append(nanos(t1 - t0))
+                    }
+                    return s
+                }
+                var standing = try await turn("{\"op\":\"start\",\"dialog\":\"\(dialog)\",\"locale\":\"ja\"}")
+                var attempt = 0
+                while ContinuousClock.now < end {
+                    switch standing {
+                    case .question(let id, let kind, let min, let max, let refused):
+                        attempt = refused ? attempt + 1 : 0
+                        if attempt > 3 { r.errors += 1; return }
+                        standing = try await turn(answerLine(kind: kind, id: id, min: min, max: max, attempt: attempt))
+                    case .warning:
+                        standing = try await turn("{\"op\":\"confirm\"}")
+                    case .review:
+                        standing = try await turn("{\"op\":\"finish\"}")
+                    case .done:
+                        r.sessionsDone += 1
+                        return
+                    case .error, .closed:
+                        r.errors += 1
+                        return
+                    }
+                }
+                // Time is up mid-session: leave it suspended, as a client walking away would.
+                try await outbound.write(ByteBuffer(string: "{\"op\":\"quit\"}\n"))
+            }
+        } catch {
+            if ContinuousClock.now < end { r.errors += 1 }
+        }
+    }
+    return r
+}
+
+// MARK: - The echo baseline
+
+func startEchoServer() async throws -> (NIOAsyncChannel<Client, Never>, Int) {
+    let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .serverChannelOption(.backlog, value: 4096)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .bind(host: "127.0.0.1", port: 0) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KioskLineDecoder(maximumLength: 8192)))
+                return try Client(wrappingChannelSynchronously: channel)
+            }
+        }
+    return (server, server.channel.localAddress?.port ?? 0)
+}
+
+func serveEcho(_ server: NIOAsyncChannel<Client, Never>) async {
+    await withDiscardingTaskGroup { group in
+        try? await server.executeThenClose { inbound in
+            for try await connection in inbound {
+                group.addTask {
+                    try? await connection.executeThenClose { inbound, outbound in
+                        for try await frame in inbound {
+                            guard case .line(var line) = frame else { continue }
+                            line.writeString("\n")
+                            try await outbound.write(line)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+func echoSession(port: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant) async -> PhaseResult {
+    var r = PhaseResult()
+    do {
+        let client = try await connectClient(host: "127.0.0.1", port: port)
+        try await client.executeThenClose { inbound, outbound in
+            var it = inbound.makeAsyncIterator()
+            await sleep(until: start)
+            let line = ByteBuffer(string: "{\"op\":\"answer\",\"question\":\"days_per_week\",\"text\":\"5\"}\n")
+            while ContinuousClock.now < end {
+                let t0 = ContinuousClock.now
+                try await outbound.write(line)
+                guard case .line? = try await it.next() else { r.errors += 1; return }
+                let t1 = ContinuousClock.now
+                if t1 <= end {
+                    r.turns += 1
+                    r.latencies.append(nanos(t1 - t0))
+                }
+            }
+        }
+    } catch {
+        r.errors += 1
+    }
+    return r
+}
+
+// MARK: - Running the phases
+
+func phase(_ c: Int, seconds: Double, _ body: @escaping @Sendable (ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
+    // Time to open every connection first (they are opened concurrently), then measure.
+    let start = ContinuousClock.now + .milliseconds(500 + c * 3)
+    let end = start + .milliseconds(Int(seconds * 1000))
+    var total = PhaseResult()
+    await withTaskGroup(of: PhaseResult.self) { group in
+        for _ in 0..<c { group.addTask { await body(start, end) } }
+        for await r in group { total.merge(r) }
+    }
+    total.elapsed = seconds
+    return total
+}
+
+func fmt(_ x: Double, _ digits: Int = 1) -> String {
+    x.isNaN ? "—" : String(format: "%.\(digits)f", x)
+}
+
+let options = parseOptions()
+/// INTAKE_LOAD_TRACE=1: every turn printed (for checking the script against a dialog).
+let trace = ProcessInfo.processInfo.environment["INTAKE_LOAD_TRACE"] != nil
+var logger = Logger(label: "intake.serve", factory: { _ in SwiftLogNoOpLogHandler() })
+
+var target: (host: String, port: Int)
+var store: IntakeDatabase?
+var kiosk: KioskServer?
+var kioskTask: Task<Void, any Error>?
+if let connect = options.connect {
+    target = connect
+} else {
+    let project = Project.load(paths: [options.dialogs])
+    let errors = project.diagnostics.filter { $0.severity == .error }
+    guard errors.isEmpty else {
+        FileHandle.standardError.write(Data("the dialogs have \(errors.count) errors (run intake lint)\n".utf8))
+        exit(1)
+    }
+    let path = options.db ?? FileManager.default.temporaryDirectory.appendingPathComponent("intake-load-\(UUID().uuidString).sqlite").path
+    let db = try IntakeDatabase.open(path: path)
+    store = db
+    var config = ServerConfiguration()
+    config.port = 0
+    config.dialog = options.dialog
+    config.maxConnections = 100_000
+    let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
+    kiosk = server
+    let (stream, continuation) = AsyncStream<Int>.makeStream()
+    kioskTask = Task {
+        try await server.run { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        }
+    }
+    var port = 0
+    for await p in stream { port = p }
+    target = ("127.0.0.1", port)
+    print("kiosk server in this process on port \(port), database \(path) (WAL, synchronous = FULL)")
+}
+let (echoServer, echoPort) = try await startEchoServer()
+let echoTask = Task { await serveEcho(echoServer) }
+
+print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print("")
+print("    C | kiosk turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit || echo turns/s | p50 ms | p99 ms | errors || kiosk/echo")
+print("------|---------------|--------|--------|--------|---------------|---------------||--------------|--------|--------|--------||-----------")
+let host = target.host, port = target.port, dialog = options.dialog
+for c in options.sessions {
+    let before = store?.asyncCommitStats
+    let k = await phase(c, seconds: options.seconds) { start, end in
+        await kioskSession(host: host, port: port, dialog: dialog, start: start, end: end)
+    }
+    let after = store?.asyncCommitStats
+    // Let quitting sessions' suspensions land before the baseline runs.
+    try await Task.sleep(for: .milliseconds(500))
+    let e = await phase(c, seconds: options.seconds) { start, end in
+        await echoSession(port: echoPort, start: start, end: end)
+    }
+    var batch = "—"
+    if let before, let after, after.commits > before.commits {
+        batch = fmt(Double(after.writes - before.writes) / Double(after.commits - before.commits))
+    }
+    let row = [
+        String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
+        fmt(k.perSecond, 0), fmt(k.percentile(0.5), 2), fmt(k.percentile(0.99), 2), String(k.errors), String(k.sessionsDone), batch,
+    ].joined(separator: " | ") + " || " + [fmt(e.perSecond, 0), fmt(e.percentile(0.5), 2), fmt(e.percentile(0.99), 2), String(e.errors)]
+        .joined(separator: " | ") + " || " + fmt(e.perSecond > 0 ? k.perSecond / e.perSecond : .nan, 2)
+    print(row)
+    fflush(nil)
+}
+kiosk?.shutdown()
+_ = try? await kioskTask?.value
+echoServer.channel.close(promise: nil)
+await echoTask.value

@@ -1,0 +1,343 @@
+import Foundation
+import IntakeEngine
+import IntakeRuntime
+import Logging
+import NIOCore
+
+/// One kiosk connection: reads frames in order, answers each with lines, and keeps at most one
+/// session. Used only by its own task (not shared), so it needs no lock.
+final class Connection {
+    enum Mode { case unknown, json, plain }
+
+    /// A session this connection runs.
+    struct Live {
+        let runner: SessionRunner
+        var running: RunningSession
+        let token: ResumeToken
+        var locale: String { running.state.locale }
+    }
+
+    /// What a frame produced: lines to send, and whether to close after them.
+    struct Reply {
+        var lines: [String] = []
+        var close = false
+    }
+
+    let context: ServerContext
+    let channel: any Channel
+    var logger: Logger
+    var mode = Mode.unknown
+    /// The connection's language before (and between) sessions.
+    var locale = "ja"
+    var live: Live?
+    /// The question now shown (its display path), for `answer` with `question`.
+    var shownQuestion: String?
+    var wrongTokens = 0
+    /// The `id` of the JSON message being answered.
+    var replyID: JSON?
+
+    init(context: ServerContext, channel: any Channel) {
+        self.context = context
+        self.channel = channel
+        var logger = context.logger
+        logger[metadataKey: "conn"] = "\(context.nextConnectionNumber())"
+        self.logger = logger
+    }
+
+    var catalog: Catalog { context.catalog }
+    var json: JSONRenderer { JSONRenderer(catalog: catalog) }
+    var text: KioskTextRenderer { KioskTextRenderer(catalog: catalog) }
+    var currentLocale: String { live?.locale ?? locale }
+
+    // MARK: - The connection's life
+
+    func serve(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>) async {
+        logger.debug("connection opened")
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound {
+                    let reply = await handle(frame)
+                    if !reply.lines.isEmpty {
+                        try await outbound.write(contentsOf: reply.lines.map { ByteBuffer(string: $0 + "\n") })
+                    }
+                    if reply.close { return }
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(type(of: error))"])
+        }
+        // The client left (or could not be written to) with a session running: it is suspended,
+        // so that its token brings it back anywhere.
+        if live != nil { await suspendLive(reason: "disconnect") }
+        context.registry.remove(channel)
+        logger.debug("connection closed")
+    }
+
+    func handle(_ frame: KioskFrame) async -> Reply {
+        replyID = nil
+        switch frame {
+        case .line(let buffer):
+            guard let line = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+                return error("invalid_utf8")
+            }
+            return await handle(line: line)
+        case .tooLong:
+            return error("line_too_long", ["max": String(context.configuration.maxLineBytes)])
+        case .unterminated:
+            logger.info("disconnected mid-line")
+            return Reply(close: true)
+        case .idle:
+            return await end(reason: "idle")
+        case .shutdown:
+            return await end(reason: "shutdown")
+        case .takenOver:
+            return await end(reason: "resumed_elsewhere")
+        }
+    }
+
+    func handle(line: String) async -> Reply {
+        switch mode {
+        case .json: return await jsonLine(line)
+        case .plain: return await plainLine(line)
+        case .unknown:
+            // A first line that is (or tries to be) a JSON object picks JSON lines; anything else, plain text.
+            if line.drop(while: { $0 == " " || $0 == "\t" }).first == "{" {
+                mode = .json
+                return await jsonLine(line)
+            }
+            mode = .plain
+            return await plainLine(line)
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Starts a session in kiosk mode (counselor-only questions are never asked).
+    func start(dialog: String?, locale requested: String) async -> Reply {
+        guard live == nil else { return error("session_active") }
+        guard let runner = context.runners[dialog ?? context.configuration.dialog] else { return error("unknown_dialog") }
+        var system = SystemRandomNumberGenerator()
+        let token = ResumeToken.random(using: &system)
+        let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        do {
+            let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client, at: now())
+            _ = context.registry.claim(id, by: channel)
+            live = Live(runner: runner, running: running, token: token)
+            locale = running.state.locale
+            logger[metadataKey: "session"] = "\(id)"
+            logger.info("session started", metadata: ["dialog": "\(runner.engine.dialog.id)", "locale": "\(running.state.locale)"])
+            var reply = Reply()
+            switch mode {
+            case .json:
+                reply.lines.append(json.message("session", id: replyID, [
+                    ("session", .string(id)), ("token", .string(token.description)),
+                    ("dialog", .string(runner.engine.dialog.id)), ("locale", .string(running.state.locale)), ("resumed", .bool(false)),
+                ]))
+            case .plain, .unknown:
+                reply.lines.append(catalog.text("serve.started", running.state.locale, ["token": token.description]))
+            }
+            return after(effects, reply)
+        } catch {
+            logger.error("session could not start", metadata: ["error": "\(type(of: error))"])
+            return self.error("storage_failed")
+        }
+    }
+
+    /// Comes back to a suspended session by its token; a wrong token counts against the connection.
+    func resume(tokenText: String) async -> Reply {
+        guard live == nil else { return error("session_active") }
+        guard let token = ResumeToken(text: tokenText) else { return wrongToken() }
+        let info: SessionInfo?
+        do {
+            // Any runner reads the store; the session's own dialog runs it.
+            info = try await context.runners.values.first?.session(resuming: token)
+        } catch {
+            logger.error("token lookup failed", metadata: ["error": "\(type(of: error))"])
+            return self.error("storage_failed")
+        }
+        guard let info else { return wrongToken() }
+        guard info.status != .complete && info.status != .stopped else { return error("finished") }
+        guard let runner = context.runners[info.dialogID] else { return error("unknown_dialog") }
+        // One connection per session: a resume elsewhere takes it over (the other suspends first).
+        if let holder = context.registry.claim(info.id, by: channel) {
+            holder.pipeline.fireUserInboundEventTriggered(KioskSignal.takenOver)
+            var claimed = false
+            for _ in 0..<150 {
+                try? await Task.sleep(for: .milliseconds(20))
+                if context.registry.claim(info.id, by: channel) == nil { claimed = true; break }
+            }
+            guard claimed else { return error("session_in_use") }
+        }
+        do {
+            let (running, effects) = try await runner.resume(info, actor: .client, at: now())
+            live = Live(runner: runner, running: running, token: token)
+            locale = running.state.locale
+            logger[metadataKey: "session"] = "\(info.id)"
+            logger.info("session resumed")
+            var reply = Reply()
+            switch mode {
+            case .json:
+                reply.lines.append(json.message("session", id: replyID, [
+                    ("session", .string(info.id)), ("token", .string(token.description)),
+                    ("dialog", .string(runner.engine.dialog.id)), ("locale", .string(running.state.locale)), ("resumed", .bool(true)),
+                ]))
+            case .plain, .unknown:
+                reply.lines.append(catalog.text("serve.resumed", running.state.locale))
+            }
+            return after(effects, reply)
+        } catch RuntimeError.finished {
+            context.registry.release(info.id, by: channel)
+            return error("finished")
+        } catch {
+            context.registry.release(info.id, by: channel)
+            logger.error("session could not resume", metadata: ["error": "\(type(of: error))"])
+            return self.error("storage_failed")
+        }
+    }
+
+    func wrongToken() -> Reply {
+        wrongTokens += 1
+        // Never the token itself: only that a guess failed, and how many so far.
+        logger.notice("unknown resume token", metadata: ["attempts": "\(wrongTokens)"])
+        var reply = error("unknown_token")
+        if wrongTokens >= context.configuration.maxWrongTokens {
+            logger.warning("too many wrong resume tokens: closing")
+            reply.lines += error("too_many_attempts").lines
+            reply.lines.append(byeLine(reason: "too_many_attempts", message: nil, token: nil))
+            reply.close = true
+        }
+        return reply
+    }
+
+    /// Runs one event: the reply is made only after the event's log entry has committed.
+    func step(_ event: Event) async -> Reply {
+        guard var current = live else { return error("no_session") }
+        do {
+            let effects = try await current.runner.handle(event, in: &current.running, actor: .client, at: now())
+            live = current
+            locale = current.locale
+            logger.debug("event", metadata: ["op": "\(Self.opName(event))"])
+            return after(effects, Reply())
+        } catch {
+            logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(type(of: error))"])
+            return self.error("storage_failed")
+        }
+    }
+
+    /// Renders effects; a finished session ends the connection (so the next person sees nothing).
+    func after(_ effects: [Effect], _ reply: Reply) -> Reply {
+        var reply = reply
+        let session = live?.running.id ?? ""
+        for e in effects {
+            switch e {
+            case .ask(let p): shownQuestion = p.display
+            case .review(let r) where r.final: shownQuestion = nil
+            default: break
+            }
+        }
+        switch mode {
+        case .json: reply.lines += json.effects(effects, id: replyID, session: session)
+        case .plain, .unknown: reply.lines += text.effects(effects, locale: currentLocale)
+        }
+        if let live, case .done(let status) = live.running.state.phase {
+            logger.info("session finished", metadata: ["status": "\(status)"])
+            context.registry.release(live.running.id, by: channel)
+            self.live = nil
+            shownQuestion = nil
+            reply.lines.append(byeLine(reason: "done", message: catalog.text("serve.bye", currentLocale), token: nil))
+            reply.close = true
+        }
+        return reply
+    }
+
+    /// Suspends the running session (durably); returns whether it was stored.
+    @discardableResult
+    func suspendLive(reason: String) async -> Bool {
+        guard var current = live else { return false }
+        live = nil
+        defer { context.registry.release(current.running.id, by: channel) }
+        do {
+            try await current.runner.suspend(&current.running, actor: .client, at: now())
+            logger.info("session suspended", metadata: ["reason": "\(reason)"])
+            return true
+        } catch {
+            logger.error("session could not be suspended", metadata: ["reason": "\(reason)", "error": "\(type(of: error))"])
+            return false
+        }
+    }
+
+    /// Ends the connection: the session (if any) is suspended and the client told so, with its
+    /// token, in one `bye` line. `reason`: suspended, quit, idle, shutdown, resumed_elsewhere.
+    func end(reason: String) async -> Reply {
+        let loc = currentLocale
+        let token = live?.token
+        let suspended = await suspendLive(reason: reason)
+        if mode == .unknown {
+            // Nothing was said yet, and the client's language and protocol are not known: just close.
+            return Reply(close: true)
+        }
+        let message: String
+        switch reason {
+        case "idle":
+            message = suspended ? catalog.text("serve.idle", loc, ["token": token?.description ?? ""]) : catalog.text("serve.idle_no_session", loc)
+        case "shutdown":
+            message = suspended ? catalog.text("serve.shutdown", loc, ["token": token?.description ?? ""]) : catalog.text("serve.shutdown_no_session", loc)
+        case "resumed_elsewhere":
+            message = catalog.text("serve.resumed_elsewhere", loc)
+        default:
+            message = suspended ? catalog.text("serve.suspended", loc, ["token": token?.description ?? ""]) : catalog.text("serve.bye", loc)
+        }
+        // Taken over: the token is the other connection's business now.
+        let shownToken = suspended && reason != "resumed_elsewhere" ? token : nil
+        return Reply(lines: [byeLine(reason: reason, message: message, token: shownToken)], close: true)
+    }
+
+    func byeLine(reason: String, message: String?, token: ResumeToken?) -> String {
+        switch mode {
+        case .json:
+            var m: [(String, JSON)] = [("reason", .string(reason))]
+            if let token { m.append(("token", .string(token.description))) }
+            if let message { m.append(("message", .string(message))) }
+            return json.message("bye", id: replyID, m)
+        case .plain, .unknown:
+            return message ?? ""
+        }
+    }
+
+    /// An error in the connection's protocol: `code` stable, `message` in the client's language.
+    func error(_ code: String, _ args: [String: String] = [:]) -> Reply {
+        logger.notice("error", metadata: ["code": "\(code)"])
+        let message = catalog.text("serve.error." + code, currentLocale, args)
+        switch mode {
+        case .json:
+            return Reply(lines: [json.message("error", id: replyID, [("code", .string(code)), ("message", .string(message))])])
+        case .plain, .unknown:
+            return Reply(lines: ["! " + message])
+        }
+    }
+
+    /// The wall clock, read here at the edge (the engine reads none).
+    func now() -> Moment {
+        Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: TimeZone.current.secondsFromGMT() / 60)
+    }
+
+    /// An event's kind for the logs (never its content).
+    static func opName(_ e: Event) -> String {
+        switch e {
+        case .answer: return "answer"
+        case .value: return "value"
+        case .decline: return "decline"
+        case .skip: return "skip"
+        case .back: return "back"
+        case .edit: return "edit"
+        case .add: return "add"
+        case .remove: return "remove"
+        case .review: return "review"
+        case .locale: return "locale"
+        case .confirm: return "confirm"
+        case .finish: return "finish"
+        case .note: return "note"
+        case .repeatQuestion: return "repeat"
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+import IntakeRuntime
+import IntakeStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// How a kiosk server runs.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0: any free port (the bound one is passed to `onListening`).
+    public var port = 7070
+    /// The dialog a `start` without `dialog` (and every plain-text session) runs.
+    public var dialog = "intake"
+    /// No line for this long: the session is suspended and the connection closed.
+    public var idleTimeout: TimeAmount = .seconds(600)
+    public var maxConnections = 1024
+    /// Longest line accepted, in bytes (without its LF).
+    public var maxLineBytes = 8192
+    /// A client that does not read what it is sent for this long is disconnected.
+    public var writeTimeout: TimeAmount = .seconds(30)
+    /// Wrong resume tokens on one connection before it is closed.
+    public var maxWrongTokens = 5
+    /// At shutdown, how long connections get to suspend and say bye before they are closed.
+    public var shutdownGrace: TimeAmount = .seconds(5)
+
+    public init() {}
+}
+
+/// The kiosk line service: dialogs over TCP (JSON lines or plain text; see PROTOCOL.md), each
+/// answer committed before its reply, sessions suspended when a client leaves, idles or the
+/// server stops. Built on SwiftNIO's `NIOAsyncChannel`: one task per connection.
+public final class KioskServer: Sendable {
+    let context: ServerContext
+    private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let stopping = NIOLockedValueBox(false)
+
+    /// `project` holds the dialogs and strings (already checked); `store` keeps the sessions.
+    public init(project: Project, store: IntakeDatabase, configuration: ServerConfiguration, logger: Logger) throws {
+        guard project.dialogs[configuration.dialog] != nil else { throw ServerError.unknownDialog(configuration.dialog) }
+        var runners: [String: SessionRunner] = [:]
+        for (id, dialog) in project.dialogs {
+            runners[id] = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
+        }
+        context = ServerContext(runners: runners, catalog: project.catalog, configuration: configuration, logger: logger,
+                                registry: Registry(maxConnections: configuration.maxConnections))
+    }
+
+    /// Connections open now, and the most at once.
+    public var connections: (open: Int, peak: Int) { (context.registry.count, context.registry.peak) }
+
+    /// Binds, calls `onListening` with the bound address once it accepts, serves until `shutdown()`,
+    /// then lets every connection suspend its session and say bye, and returns.
+    public func run(onListening: @Sendable (SocketAddress) -> Void) async throws {
+        let config = context.configuration
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that sends its last line and half-closes (`nc -N`) still gets the replies.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(host: config.host, port: config.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(KioskLineDecoder(maximumLength: config.maxLineBytes)),
+                        IdleStateHandler(readTimeout: config.idleTimeout),
+                        KioskEventHandler(writeTimeout: config.writeTimeout))
+                    return try NIOAsyncChannel<KioskFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        serverChannel.withLockedValue { $0 = server.channel }
+        if stopping.withLockedValue({ $0 }) { server.channel.close(promise: nil) }
+        if let address = server.channel.localAddress { onListening(address) }
+        let logger = context.logger
+        logger.info("listening", metadata: ["port": "\(server.channel.localAddress?.port ?? 0)",
+                                             "max_connections": "\(config.maxConnections)"])
+        let registry = context.registry
+        let context = self.context
+        await withDiscardingTaskGroup { group in
+            do {
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        if registry.admit(connection.channel) {
+                            group.addTask { await Connection(context: context, channel: connection.channel).serve(connection) }
+                        } else {
+                            group.addTask { await Self.refuse(connection, context: context) }
+                        }
+                    }
+                }
+            } catch {
+                logger.error("accept loop ended", metadata: ["error": "\(type(of: error))"])
+            }
+            // No longer accepting: every connection suspends its session and says bye.
+            logger.info("stopping", metadata: ["connections": "\(registry.count)"])
+            registry.broadcastShutdown()
+            // Those that cannot (a client that does not read) are closed after the grace period.
+            let grace = config.shutdownGrace
+            group.addTask {
+                let deadline = ContinuousClock.now + .nanoseconds(grace.nanoseconds)
+                while registry.count > 0, ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                if registry.count > 0 {
+                    logger.warning("closing connections after the grace period", metadata: ["connections": "\(registry.count)"])
+                    registry.closeAll()
+                }
+            }
+        }
+        logger.info("stopped")
+    }
+
+    /// Stops accepting and ends `run` gracefully (from any thread or task; a signal handler).
+    public func shutdown() {
+        stopping.withLockedValue { $0 = true }
+        serverChannel.withLockedValue { $0 }?.close(promise: nil)
+    }
+
+    /// Past the connection limit: one polite line (the client's language is not known yet:
+    /// Japanese, then English), and close.
+    static func refuse(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, context: ServerContext) async {
+        context.logger.notice("connection refused", metadata: ["reason": "max_connections"])
+        let line = context.catalog.text("serve.busy", "ja") + " / " + context.catalog.text("serve.busy", "en") + "\n"
+        try? await connection.executeThenClose { _, outbound in
+            try await outbound.write(ByteBuffer(string: line))
+        }
+    }
+}
+
+public enum ServerError: Error, CustomStringConvertible {
+    case unknownDialog(String)
+
+    public var description: String {
+        switch self {
+        case .unknownDialog(let id): return "unknown dialog '\(id)'"
+        }
+    }
+}
+
+/// What every connection shares.
+struct ServerContext: Sendable {
+    let runners: [String: SessionRunner]
+    let catalog: Catalog
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let registry: Registry
+    private let counter = NIOLockedValueBox(0)
+
+    init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry) {
+        self.runners = runners
+        self.catalog = catalog
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+    }
+
+    /// A number for each connection, for the logs.
+    func nextConnectionNumber() -> Int {
+        counter.withLockedValue { $0 += 1; return $0 }
+    }
+}

@@ -1,0 +1,79 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The connections a server holds and the sessions they run, shared by every connection's task
+/// (behind a lock): the connection limit, "one connection per session" (a resume elsewhere takes
+/// the session over), and the shutdown broadcast.
+final class Registry: Sendable {
+    private struct State {
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var sessions: [String: ObjectIdentifier] = [:]
+        var peak = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let maxConnections: Int
+
+    init(maxConnections: Int) {
+        self.maxConnections = maxConnections
+    }
+
+    /// Admits a connection unless the limit is reached.
+    func admit(_ channel: any Channel) -> Bool {
+        state.withLockedValue { s in
+            guard s.connections.count < maxConnections else { return false }
+            s.connections[ObjectIdentifier(channel)] = channel
+            s.peak = max(s.peak, s.connections.count)
+            return true
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        state.withLockedValue { s in
+            s.connections[id] = nil
+            s.sessions = s.sessions.filter { $0.value != id }
+        }
+    }
+
+    var count: Int { state.withLockedValue { $0.connections.count } }
+    var peak: Int { state.withLockedValue { $0.peak } }
+
+    /// Claims `session` for `owner`. Returns nil when claimed, else the channel that holds it.
+    func claim(_ session: String, by owner: any Channel) -> (any Channel)? {
+        let id = ObjectIdentifier(owner)
+        return state.withLockedValue { s in
+            if let holder = s.sessions[session], holder != id {
+                // A holder that is gone releases implicitly.
+                if let channel = s.connections[holder] { return channel }
+            }
+            s.sessions[session] = id
+            return nil
+        }
+    }
+
+    func release(_ session: String, by owner: any Channel) {
+        let id = ObjectIdentifier(owner)
+        state.withLockedValue { s in
+            if s.sessions[session] == id { s.sessions[session] = nil }
+        }
+    }
+
+    func holds(_ session: String) -> Bool {
+        state.withLockedValue { $0.sessions[session] != nil }
+    }
+
+    /// Tells every connection that the server stops (each suspends its session and says bye).
+    func broadcastShutdown() {
+        for channel in state.withLockedValue({ Array($0.connections.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(KioskSignal.shutdown)
+        }
+    }
+
+    /// Closes whatever is still open (after the shutdown grace period).
+    func closeAll() {
+        for channel in state.withLockedValue({ Array($0.connections.values) }) {
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import IntakeServer
+import Logging
+import NIOCore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Runs the kiosk line service: dialogs over TCP, JSON lines or plain text (see PROTOCOL.md)."
+    )
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: any free port; the line `listening on HOST:PORT` says which).")
+    var port = 7070
+
+    @Option(help: "The database file (created on first use).")
+    var db = "intake.sqlite"
+
+    @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
+    var key: String?
+
+    @Option(help: "The dialog a session runs unless a JSON `start` names another.")
+    var dialog = "intake"
+
+    @Option(help: "Where the dialogs are.")
+    var dialogs = "Dialogs"
+
+    @Option(help: "Seconds without a line before the session is suspended and the connection closed.")
+    var idleTimeout = 600
+
+    @Option(help: "Connections at once; past it a client is told politely and disconnected.")
+    var maxConnections = 1024
+
+    @Option(help: "Longest line accepted, in bytes.")
+    var maxLineBytes = 8192
+
+    @OptionGroup var project: ProjectOptions
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
+        guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
+    }
+
+    func run() async throws {
+        // Logs to standard error; standard output carries only the `listening on` line.
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "intake.serve")
+        let loaded = try project.loadRunnable([dialogs])
+        guard loaded.dialogs[dialog] != nil else {
+            throw ValidationError("unknown dialog '\(dialog)'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
+        }
+        let store = try DatabaseOptions.open(db, key: key)
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.dialog = dialog
+        config.idleTimeout = .seconds(Int64(idleTimeout))
+        config.maxConnections = maxConnections
+        config.maxLineBytes = maxLineBytes
+        let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
+
+        // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                logger.info("signal received", metadata: ["signal": "\(number == SIGTERM ? "TERM" : "INT")"])
+                server.shutdown()
+            }
+            source.resume()
+            return source
+        }
+        let host = self.host
+        try await server.run { address in
+            print("listening on \(address.ipAddress ?? host):\(address.port ?? 0)")
+            fflush(nil)
+        }
+        for s in signals { s.cancel() }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import IntakeEngine
+import Testing
+
+/// Each robustness case of the issue: the client gets a clear error where a reply is possible,
+/// and the server and another session running at the same time go on.
+@Suite(.serialized) struct RobustnessTests {
+    /// Another client's session, answered one step at a time between the cases.
+    struct Bystander {
+        let client: LineClient
+        var answered = 0
+
+        static func start(_ server: TestServer) async throws -> Bystander {
+            let c = try await server.connect()
+            let (_, _, q) = try await startJSON(c)
+            #expect(q?["question"] == .string("found_work"))
+            return Bystander(client: c)
+        }
+
+        /// Goes back and forth on the first question: each is a durable step with a reply.
+        mutating func step() async throws {
+            try await client.send(json: [("op", .string("answer")), ("value", .bool(false)), ("id", .int(answered))])
+            let q = await untilStanding(client)
+            #expect(q?["type"] == .string("question"), "the other session goes on")
+            #expect(q?["id"] == .int(answered))
+            try await client.send(json: [("op", .string("back"))])
+            #expect(await untilStanding(client)?["question"] == .string("found_work"))
+            answered += 1
+        }
+    }
+
+    @Test func aLineOverTheLimitIsRefusedAndReadingGoesOn() async throws {
+        let server = try await TestServer.start()
+        var other = try await Bystander.start(server)
+        let c = try await server.connect()
+        _ = try await startJSON(c)
+        // In one piece, with its LF.
+        try await c.send(bytes: Array(repeating: UInt8(ascii: "a"), count: 9000) + [10])
+        let e = await c.nextJSON()
+        #expect(e?["code"] == .string("line_too_long"))
+        #expect(e?["message"]?.string?.contains("8192") == true)
+        try await other.step()
+        // In pieces, far over the limit, before its LF: one error, the rest dropped up to the LF.
+        for _ in 0..<8 { try await c.send(bytes: Array(repeating: UInt8(ascii: "b"), count: 4096)) }
+        try await c.send(bytes: Array("tail\n{\"op\":\"review\",\"id\":7}\n".utf8))
+        #expect(await c.nextJSON()?["code"] == .string("line_too_long"))
+        let review = await c.nextJSON()
+        #expect(review?["type"] == .string("review"))
+        #expect(review?["id"] == .int(7))
+        try await other.step()
+        try await server.stop()
+    }
+
+    @Test func invalidUTF8MalformedJSONAndUnknownOpsGetErrorsAndTheSessionGoesOn() async throws {
+        let server = try await TestServer.start()
+        var other = try await Bystander.start(server)
+        let c = try await server.connect()
+        _ = try await startJSON(c)
+        try await c.send(bytes: [0x7B, 0xFF, 0xFE, 0x7D, 0x0A])
+        #expect(await c.nextJSON()?["code"] == .string("invalid_utf8"))
+        try await c.send("{\"op\": \"answer\", \"value\": ")
+        #expect(await c.nextJSON()?["code"] == .string("malformed_json"))
+        try await c.send("[1, 2]")
+        #expect(await c.nextJSON()?["code"] == .string("malformed_json"))
+        try await c.send("{\"value\": true}")
+        #expect(await c.nextJSON()?["code"] == .string("bad_request"))
+        try await c.send("{\"op\": \"dance\", \"id\": \"x1\"}")
+        let unknown = await c.nextJSON()
+        #expect(unknown?["code"] == .string("unknown_op"))
+        #expect(unknown?["id"] == .string("x1"))
+        #expect(unknown?["message"]?.string?.contains("dance") == true)
+        try await c.send("{\"op\": \"answer\", \"value\": {\"nested\": 1}}")
+        #expect(await c.nextJSON()?["code"] == .string("bad_request"))
+        try await other.step()
+        // The session itself is intact: a real answer goes through.
+        try await c.send(json: [("op", .string("answer")), ("value", .bool(false))])
+        #expect(await untilStanding(c)?["type"] == .string("question"))
+        try await server.stop()
+    }
+
+    @Test func invalidUTF8InPlainTextAlsoGetsAnError() async throws {
+        let server = try await TestServer.start()
+        let c = try await server.connect()
+        try await c.send("en")
+        _ = await c.lines(until: "to go")
+        try await c.send(bytes: [0xC3, 0x28, 0x0A])
+        #expect(await c.lines(until: "not UTF-8") != nil)
+        try await c.send("1")
+        #expect(await c.lines(until: "to go") != nil)
+        try await server.stop()
+    }
+
+    @Test func anAnswerForAnotherQuestionIsRefused() async throws {
+        let server = try await TestServer.start()
+        let c = try await server.connect()
+        _ = try await startJSON(c)
+        try await c.send(json: [("op", .string("answer")), ("question", .string("plan_now")), ("value", .bool(true))])
+        let e = await c.nextJSON()
+        #expect(e?["code"] == .string("wrong_question"))
+        #expect(e?["message"]?.string?.contains("found_work") == true)
+        // Nothing was recorded: the right question takes the answer.
+        try await c.send(json: [("op", .string("answer")), ("question", .string("found_work")), ("value", .bool(false))])
+        let next = await untilStanding(c)
+        #expect(next?["type"] == .string("question"))
+        #expect(next?["question"] != .string("found_work"))
+        try await server.stop()
+    }
+
+    @Test func aClientThatSendsNothingIsClosedAtTheIdleTimeout() async throws {
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        var other = try await Bystander.start(server)
+        let silent = try await server.connect()
+        // Meanwhile the other session goes on (and so never idles).
+        for _ in 0..<6 {
+            try await other.step()
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // The server says nothing before the first line (the protocol is not known yet) and closes.
+        #expect(await silent.next(timeout: .seconds(3)) == .closed)
+        try await other.step()
+        try await server.stop()
+    }
+
+    @Test func halfALineThenNothingSuspendsTheSessionAtTheIdleTimeout() async throws {
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        let c = try await server.connect()
+        let (_, token, _) = try await startJSON(c)
+        try await c.send(bytes: Array("{\"op\":\"ans".utf8))
+        let bye = await c.nextJSON(timeout: .seconds(4))
+        #expect(bye?["reason"] == .string("idle"))
+        #expect(bye?["token"]?.string == token)
+        #expect(await c.waitClosed())
+        try await server.stop()
+    }
+
+    @Test func aDisconnectMidLineSuspendsTheSessionAndOthersGoOn() async throws {
+        let server = try await TestServer.start()
+        var other = try await Bystander.start(server)
+        let c = try await server.connect()
+        let (_, token, _) = try await startJSON(c)
+        try await c.send(json: [("op", .string("answer")), ("value", .bool(false))])
+        let second = await untilStanding(c)
+        try await c.send(bytes: Array("{\"op\":\"answer\",\"te".utf8))
+        await c.close()
+        try await other.step()
+        // The half line was dropped; the session waits at the question it was at.
+        let d = try await server.connect()
+        try await d.send(json: [("op", .string("resume")), ("token", .string(token))])
+        #expect(await d.until("session")?["resumed"] == .bool(true))
+        #expect(await untilStanding(d)?["question"] == second?["question"])
+        try await other.step()
+        try await server.stop()
+    }
+
+    @Test func opsBeforeASessionAndASecondStartAreErrors() async throws {
+        let server = try await TestServer.start()
+        let c = try await server.connect()
+        try await c.send(json: [("op", .string("answer")), ("value", .bool(true))])
+        #expect(await c.nextJSON()?["code"] == .string("no_session"))
+        try await c.send(json: [("op", .string("start")), ("dialog", .string("nope"))])
+        #expect(await c.nextJSON()?["code"] == .string("unknown_dialog"))
+        _ = try await startJSON(c)
+        try await c.send(json: [("op", .string("start"))])
+        #expect(await c.nextJSON()?["code"] == .string("session_active"))
+        try await server.stop()
+    }
+}

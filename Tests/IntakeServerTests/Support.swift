@@ -1,0 +1,259 @@
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+import IntakeServer
+import IntakeStore
+import IntakeTesting
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let project = Project.load(paths: [packageRoot.appendingPathComponent("Dialogs").path],
+                           localesDirectory: packageRoot.appendingPathComponent("Locales").path)
+
+func tempDatabase() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("intake-serve-\(UUID().uuidString).sqlite").path
+}
+
+/// The first conversation of Dialogs/tests/personas-1.yaml (愛子, a whole intake at a kiosk):
+/// (question expected, line typed), the last one `:finish` at the review.
+let personaSteps: [(question: String?, line: String)] = {
+    let (conversations, _) = ConversationParser.parse(file: packageRoot.appendingPathComponent("Dialogs/tests/personas-1.yaml").path)
+    guard let first = conversations.first else { return [] }
+    return first.steps.compactMap { step in
+        switch step {
+        case .answer(let q, .event(.answer(let text)), _): return (q, text)
+        case .command(.event(.finish), _): return (nil, ":finish")
+        default: return nil
+        }
+    }
+}()
+
+/// A kiosk server on 127.0.0.1, port 0, in this process.
+final class TestServer: Sendable {
+    let server: KioskServer
+    let port: Int
+    let database: String
+    private let task: Task<Void, any Error>
+
+    static func start(database: String = tempDatabase(), _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        var config = ServerConfiguration()
+        config.port = 0
+        config.dialog = "intake"
+        configure(&config)
+        let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database), configuration: config, logger: logger)
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task {
+            try await server.run { address in
+                continuation.yield(address.port ?? 0)
+                continuation.finish()
+            }
+        }
+        var port = 0
+        for await p in stream { port = p }
+        return TestServer(server: server, port: port, database: database, task: task)
+    }
+
+    private init(server: KioskServer, port: Int, database: String, task: Task<Void, any Error>) {
+        self.server = server
+        self.port = port
+        self.database = database
+        self.task = task
+    }
+
+    /// Graceful stop (as on SIGTERM); returns when the server has finished.
+    func stop() async throws {
+        server.shutdown()
+        try await task.value
+    }
+
+    func connect() async throws -> LineClient {
+        try await LineClient.connect(port: port)
+    }
+}
+
+/// A test client: sends lines (or raw bytes), reads the server's lines with a timeout.
+final class LineClient: Sendable {
+    enum Read: Equatable {
+        case line(String)
+        case closed
+        case timeout
+    }
+
+    let channel: any Channel
+    let buffer: LineBuffer
+
+    static func connect(port: Int) async throws -> LineClient {
+        let (stream, continuation) = AsyncStream<String?>.makeStream()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(LineDecoderForTests()),
+                                                                    LinesToStream(continuation))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        let buffer = LineBuffer()
+        // One reader, in order.
+        Task {
+            for await line in stream {
+                if let line { await buffer.push(line) }
+            }
+            await buffer.close()
+        }
+        return LineClient(channel: channel, buffer: buffer)
+    }
+
+    private init(channel: any Channel, buffer: LineBuffer) {
+        self.channel = channel
+        self.buffer = buffer
+    }
+
+    func send(_ line: String) async throws {
+        try await send(bytes: Array((line + "\n").utf8))
+    }
+
+    func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    }
+
+    func send(json: [(String, JSON)]) async throws {
+        try await send(JSON.object(json).rendered())
+    }
+
+    func next(timeout: Duration = .seconds(5)) async -> Read {
+        await buffer.next(timeout: timeout)
+    }
+
+    /// The next line as JSON (nil: closed, timed out or not JSON).
+    func nextJSON(timeout: Duration = .seconds(5)) async -> JSON? {
+        guard case .line(let l) = await next(timeout: timeout) else { return nil }
+        return try? JSONDecoder().decode(JSON.self, from: Data(l.utf8))
+    }
+
+    /// Reads JSON lines until one of `type` (returning it), skipping others.
+    func until(_ type: String, timeout: Duration = .seconds(5)) async -> JSON? {
+        while let m = await nextJSON(timeout: timeout) {
+            if m["type"] == .string(type) { return m }
+        }
+        return nil
+    }
+
+    /// Reads plain lines until one that contains `text`; returns every line read.
+    func lines(until text: String, timeout: Duration = .seconds(5)) async -> [String]? {
+        var seen: [String] = []
+        while case .line(let l) = await next(timeout: timeout) {
+            seen.append(l)
+            if l.contains(text) { return seen }
+        }
+        return nil
+    }
+
+    /// Waits for the server to close the connection (skipping lines).
+    func waitClosed(timeout: Duration = .seconds(15)) async -> Bool {
+        while true {
+            switch await next(timeout: timeout) {
+            case .closed: return true
+            case .timeout: return false
+            case .line: continue
+            }
+        }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+actor LineBuffer {
+    private var lines: [String] = []
+    private var closed = false
+    private var waiter: (id: Int, continuation: CheckedContinuation<LineClient.Read, Never>)?
+    private var nextID = 0
+
+    func push(_ line: String) {
+        if let w = waiter {
+            waiter = nil
+            w.continuation.resume(returning: .line(line))
+        } else {
+            lines.append(line)
+        }
+    }
+
+    func close() {
+        closed = true
+        if let w = waiter {
+            waiter = nil
+            w.continuation.resume(returning: .closed)
+        }
+    }
+
+    func next(timeout: Duration) async -> LineClient.Read {
+        if !lines.isEmpty { return .line(lines.removeFirst()) }
+        if closed { return .closed }
+        nextID += 1
+        let id = nextID
+        return await withCheckedContinuation { c in
+            waiter = (id, c)
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.expire(id)
+            }
+        }
+    }
+
+    private func expire(_ id: Int) {
+        if let w = waiter, w.id == id {
+            waiter = nil
+            w.continuation.resume(returning: .timeout)
+        }
+    }
+}
+
+/// LF-split lines for the test client (a plain splitter: the client trusts the server).
+struct LineDecoderForTests: NIOSingleStepByteToMessageDecoder {
+    typealias InboundOut = String
+
+    mutating func decode(buffer: inout ByteBuffer) throws -> String? {
+        guard let lf = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let length = lf - buffer.readerIndex
+        let line = buffer.readString(length: length)
+        buffer.moveReaderIndex(forwardBy: 1)
+        return line
+    }
+
+    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> String? {
+        if let line = try decode(buffer: &buffer) { return line }
+        guard buffer.readableBytes > 0 else { return nil }
+        return buffer.readString(length: buffer.readableBytes)
+    }
+}
+
+/// Hands each line to an AsyncStream (on the event loop, so in order); the stream ends at close.
+final class LinesToStream: ChannelInboundHandler, Sendable {
+    typealias InboundIn = String
+    let continuation: AsyncStream<String?>.Continuation
+
+    init(_ continuation: AsyncStream<String?>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+}
+
+extension JSON {
+    var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}

@@ -82,7 +82,10 @@ let package = Package(
         ]),
         // Every parser of outside input as a function of bytes; IntakeFuzz drives them with
         // libFuzzer (Fuzz/run) or replays files.
-        .target(name: "IntakeFuzzing", dependencies: ["IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .target(name: "IntakeFuzzing", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",

@@ -1,7 +1,9 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeServer
 import IntakeTesting
+import NIOCore
 
 /// Every parser that takes outside input, as a function of raw bytes that must never crash, hang
 /// or blow up memory: driven by libFuzzer (`Fuzz/run`), and replayed over the seed corpus and every
@@ -18,6 +20,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case line
     /// A test conversation file.
     case conversation
+    /// Bytes from a kiosk connection: the line framing (in chunks as they might arrive), then each
+    /// line as a JSON-lines request.
+    case kiosk
 
     public func run(_ data: Data) {
         switch self {
@@ -26,6 +31,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .answers: FuzzTarget.answers(data)
         case .line: _ = LineInput.parse(String(decoding: data, as: UTF8.self))
         case .conversation: FuzzTarget.conversation(data)
+        case .kiosk: FuzzTarget.kiosk(data)
         }
     }
 
@@ -109,6 +115,32 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
         }
         _ = engine.record(state).json.rendered()
+    }
+
+    static func kiosk(_ data: Data) {
+        guard let first = data.first else { return }
+        // The first byte picks how the rest arrives (in chunks of 1 to 64 bytes) and the line limit
+        // (the server's 8 KiB, or 256 bytes to reach the overlong-line paths often).
+        let chunk = Int(first % 64) + 1
+        var decoder = KioskLineDecoder(maximumLength: first & 0x80 != 0 ? 8192 : 256)
+        var buffer = ByteBuffer()
+        var lines: [ByteBuffer] = []
+        var rest = data.dropFirst()
+        while !rest.isEmpty {
+            buffer.writeBytes(rest.prefix(chunk))
+            rest = rest.dropFirst(chunk)
+            while let frame = try? decoder.decode(buffer: &buffer) {
+                if case .line(let line) = frame { lines.append(line) }
+            }
+        }
+        if case .line(let line)? = try? decoder.decodeLast(buffer: &buffer, seenEOF: true) { lines.append(line) }
+        for line in lines {
+            let bytes = Array(line.readableBytesView)
+            guard let text = String(validating: bytes, as: UTF8.self) else { continue }
+            guard let message = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { continue }
+            _ = message["op"]
+            _ = message["value"].map { $0.rendered() }
+        }
     }
 
     static func conversation(_ data: Data) {

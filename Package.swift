@@ -87,6 +87,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),
+        // Crash under load: `intake serve` killed with SIGKILL at random while kiosk clients answer;
+        // every acknowledged answer must be in the database and every session resume where it stood.
+        .executableTarget(name: "IntakeCrash", dependencies: ["IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore"]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",
         ]),

@@ -136,6 +136,8 @@ struct SessionOpening {
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
+            } catch RuntimeError.dialogChanged(let from, _) {
+                throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
             }
         }
         if let resume {
@@ -147,6 +149,8 @@ struct SessionOpening {
                 throw ValidationError("no suspended session for that token")
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
+            } catch RuntimeError.dialogChanged(let from, _) {
+                throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
             }
         }
         var system = SystemRandomNumberGenerator()

@@ -78,5 +78,12 @@ import Testing
         let taken = try interview([":resume " + token2, ":quit"], ["--counselor", "佐藤"], in: dir)
         #expect(taken.stdout.contains("別の面談を再開します。"))
         #expect(taken.stdout.contains("→ はい ［本人］"))
+        // A session of another dialog says which one to open it with.
+        let followup = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--today", "2026-11-23"], stdin: Data("はい\n".utf8), in: dir)
+        let token3 = try #require(followup.lines.last?.split(separator: " ").first { $0.count == 32 }.map(String.init))
+        let other = try interview([":resume " + token3, ":quit"], ["--counselor", "佐藤"], in: dir)
+        #expect(other.stdout.contains("その面談は「followup」の質問です。intake --dialog followup で再開してください。"))
+        let flag = try interview([], ["--resume", token3, "--counselor", "佐藤"], in: dir)
+        #expect(flag.stderr.contains("that session runs the dialog 'followup': give --dialog followup"))
     }
 }

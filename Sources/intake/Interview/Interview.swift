@@ -260,6 +260,8 @@ struct Interview {
             out.say(catalog.text("repl.resume_unknown", locale))
         } catch RuntimeError.finished {
             out.say(catalog.text("repl.resume_finished", locale))
+        } catch RuntimeError.dialogChanged(let from, _) {
+            out.say(catalog.text("repl.resume_other_dialog", locale, ["dialog": from]))
         }
     }
 }

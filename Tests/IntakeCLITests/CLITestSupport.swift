@@ -22,7 +22,11 @@ struct CLI {
         return packageRoot.appendingPathComponent(".build/debug/intake")
     }
 
+    /// Writing to a child that already exited must fail the write, not kill the test runner.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static func run(_ args: [String], stdin: Data = Data(), in directory: URL = packageRoot) throws -> Output {
+        _ = ignoreBrokenPipes
         let p = Process()
         p.executableURL = binary
         p.arguments = args

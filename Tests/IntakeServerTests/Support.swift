@@ -124,18 +124,18 @@ final class LineClient: Sendable {
         try await send(JSON.object(json).rendered())
     }
 
-    func next(timeout: Duration = .seconds(5)) async -> Read {
+    func next(timeout: Duration = .seconds(30)) async -> Read {
         await buffer.next(timeout: timeout)
     }
 
     /// The next line as JSON (nil: closed, timed out or not JSON).
-    func nextJSON(timeout: Duration = .seconds(5)) async -> JSON? {
+    func nextJSON(timeout: Duration = .seconds(30)) async -> JSON? {
         guard case .line(let l) = await next(timeout: timeout) else { return nil }
         return try? JSONDecoder().decode(JSON.self, from: Data(l.utf8))
     }
 
     /// Reads JSON lines until one of `type` (returning it), skipping others.
-    func until(_ type: String, timeout: Duration = .seconds(5)) async -> JSON? {
+    func until(_ type: String, timeout: Duration = .seconds(30)) async -> JSON? {
         while let m = await nextJSON(timeout: timeout) {
             if m["type"] == .string(type) { return m }
         }
@@ -143,7 +143,7 @@ final class LineClient: Sendable {
     }
 
     /// Reads plain lines until one that contains `text`; returns every line read.
-    func lines(until text: String, timeout: Duration = .seconds(5)) async -> [String]? {
+    func lines(until text: String, timeout: Duration = .seconds(30)) async -> [String]? {
         var seen: [String] = []
         while case .line(let l) = await next(timeout: timeout) {
             seen.append(l)

@@ -18,6 +18,11 @@ struct Evaluator {
     /// Steps one top-level evaluation may take.
     static let maxCost = 200_000
     var budget = Evaluator.maxCost
+    /// How deep evaluation is nested. A parsed expression is at most 64 deep, but a computed value
+    /// or a group's count can lead back to itself (`count: any(children, …)` inside `children`,
+    /// computed values naming each other): such a cycle fails here, long before the stack does.
+    private var depth = 0
+    static let maxDepth = 256
     /// When non-nil, every answer read is appended (the answers behind a suggestion).
     var reads: [Path]?
 
@@ -64,7 +69,10 @@ struct Evaluator {
             }
             return Swift.min(Swift.max(n, 0), g.max)
         case .each(let source):
-            guard let other = dialog.index.group(source) else { return 0 }
+            // Groups following each other in a circle have no instances (lint refuses them).
+            guard let other = dialog.index.group(source), depth < Evaluator.maxDepth else { return 0 }
+            depth += 1
+            defer { depth -= 1 }
             return Swift.min(countInstances(other, outer: outer), g.max)
         case .addAnother:
             var n = g.min
@@ -75,7 +83,9 @@ struct Evaluator {
 
     mutating func eval(_ e: Expr, in scope: Scope) throws -> Value? {
         budget -= 1
-        guard budget > 0 else { throw Failure() }
+        guard budget > 0, depth < Evaluator.maxDepth else { throw Failure() }
+        depth += 1
+        defer { depth -= 1 }
         switch e.node {
         case .literal(let v): return v
         case .null: return nil

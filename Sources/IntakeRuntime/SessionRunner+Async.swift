@@ -102,7 +102,7 @@ extension SessionRunner {
         try store.session(resuming: token)
     }
 
-    /// The session info, first log entry and first step of a new session (shared by both paths).
+    /// The session info, first log entry and first step of a new session (shared by the sync and async paths).
     func opening(id: String, locale: String, mode: SessionState.Mode, actor: Actor, clientID: String?, office: String?,
                  carrying: Carried?, at now: Moment) -> (SessionInfo, LogEntry, Engine.Step) {
         let step = engine.start(locale: locale, mode: mode, carrying: carrying, at: now)
@@ -117,7 +117,7 @@ extension SessionRunner {
         return (info, first, step)
     }
 
-    /// What `migrate` computes, without writing it (the async path writes it itself).
+    /// What a move to the dialog's new version computes, without writing it (each path writes it its own way).
     func migration(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
         guard let first = log.first, case .start(_, _, let locale, let mode, _, _) = first.event else { throw RuntimeError.corruptLog }
         var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)

@@ -34,15 +34,8 @@ public struct SessionRunner: Sendable {
     /// `carrying`: a later visit, starting from the client's last record (see `Engine.start`).
     public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
                       clientID: String? = nil, office: String? = nil, carrying: Carried? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
-        let step = engine.start(locale: locale, mode: mode, carrying: carrying, at: now)
-        let counselor: String? = { if case .counselor(let n) = actor { return n } else { return nil } }()
-        let info = SessionInfo(id: id, clientID: clientID, dialogID: engine.dialog.id, dialogVersion: engine.dialog.version,
-                               mode: mode, locale: step.state.locale, status: status(step.state), startedAt: now.epochMillis,
-                               updatedAt: now.epochMillis, counselor: counselor, office: office)
-        let first = LogEntry(seq: 0, at: now, actor: actor,
-                             event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode,
-                                           previous: carrying?.previous, previousDate: carrying?.previousDate),
-                             answers: LogEntry.changes(from: [:], to: step.state.answers))
+        let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID, office: office,
+                                          carrying: carrying, at: now)
         try store.create(info, first: first, token: token)
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
@@ -95,20 +88,11 @@ public struct SessionRunner: Sendable {
     /// The dialog changed while the session was suspended: its answers (from the log's changes)
     /// move to the new version, and the log says so.
     private func migrate(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        guard let first = log.first, case .start(_, _, let locale, let mode, _, _) = first.event else { throw RuntimeError.corruptLog }
-        var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)
-        base.revisit = try replay([first]).revisit
-        base.dialogVersion = info.dialogVersion
-        let chain = versions(log)
-        base.earlierVersions = chain.count > 1 ? Array(chain.dropLast()) : nil
-        let step = engine.migrate(answers: answers(log), from: base, at: now)
-        let seq = (log.last?.seq ?? -1) + 1
-        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version),
-                             answers: LogEntry.changes(from: [:], to: step.state.answers))
-        try store.append([entry], to: info.id, status: status(step.state), locale: step.state.locale,
-                         record: recordIfFinished(step.state), at: now.epochMillis)
+        let (session, effects, entry) = try migration(info, log, actor: actor, at: now)
+        try store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+                         record: recordIfFinished(session.state), at: now.epochMillis)
         try store.setDialogVersion(engine.dialog.version, of: info.id)
-        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects)
+        return (session, effects)
     }
 
     /// Every answer as the log leaves it: the last migration's answers, then each change after it.

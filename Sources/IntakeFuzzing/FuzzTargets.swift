@@ -23,6 +23,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Bytes from a kiosk connection: the line framing (in chunks as they might arrive), then each
     /// line as a JSON-lines request.
     case kiosk
+    /// One JSON document through the kiosk's request parser (`JSON(parsing:)`), checked against
+    /// Foundation's `JSONDecoder`: whatever it accepts, Foundation accepts too, with the same value.
+    case json
 
     public func run(_ data: Data) {
         switch self {
@@ -32,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .line: _ = LineInput.parse(String(decoding: data, as: UTF8.self))
         case .conversation: FuzzTarget.conversation(data)
         case .kiosk: FuzzTarget.kiosk(data)
+        case .json: FuzzTarget.json(data)
         }
     }
 
@@ -137,9 +141,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         for line in lines {
             let bytes = Array(line.readableBytesView)
             guard let text = String(validating: bytes, as: UTF8.self) else { continue }
-            guard let message = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { continue }
+            guard let message = try? JSON(parsing: text) else { continue }
             _ = message["op"]
             _ = message["value"].map { $0.rendered() }
+        }
+    }
+
+    static func json(_ data: Data) {
+        guard let text = String(validating: data, as: UTF8.self), let mine = try? JSON(parsing: text) else { return }
+        guard let theirs = try? JSONDecoder().decode(JSON.self, from: data) else {
+            preconditionFailure("JSON(parsing:) accepted a document JSONDecoder refuses")
+        }
+        precondition(sameValue(mine, theirs), "JSON(parsing:) read a different value than JSONDecoder")
+    }
+
+    /// Equal documents, numbers compared by value (`2.0` may be read as an Int by one and a Double by the other).
+    static func sameValue(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case let (.int(x), .number(y)), let (.number(y), .int(x)): return Double(x) == y
+        case let (.array(x), .array(y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && sameValue($0.1, $1.1) }
+        default: return a == b
         }
     }
 

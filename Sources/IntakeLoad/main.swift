@@ -11,6 +11,7 @@
 // question, the final review, or done). Prints turns/s and turn latency p50/p99 per phase.
 import Foundation
 import IntakeDialogs
+import IntakeEngine
 import IntakeServer
 import IntakeStore
 import Logging
@@ -24,6 +25,10 @@ struct Options {
     var connect: (host: String, port: Int)?
     var db: String?
     var dialogs = "Dialogs"
+    /// Run only this phase ("kiosk" or "echo"), e.g. under a profiler.
+    var only: String?
+    /// Run connection tasks on Swift's global executor instead of their event loops (server and echo).
+    var pool = false
 }
 
 func usage() -> Never {
@@ -35,6 +40,8 @@ func usage() -> Never {
       --dialog    the dialog each kiosk session answers (default followup)
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
       --db        the database of the in-process server (default: a new file in the temporary folder)
+      --only      kiosk|echo: run only that phase (for profiling one of them)
+      --pool      run each server connection's task on Swift's global executor, not its event loop
     """)
     exit(0)
 }
@@ -50,6 +57,8 @@ func parseOptions() -> Options {
         case "--dialog": o.dialog = args.popFirst() ?? o.dialog
         case "--db": o.db = args.popFirst()
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
+        case "--only": o.only = args.popFirst()
+        case "--pool": o.pool = true
         case "--connect":
             let parts = (args.popFirst() ?? "").split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]) else { usage() }
@@ -69,6 +78,11 @@ struct PhaseResult {
     var latencies: [Int] = []   // nanoseconds
     var elapsed = 0.0
     var sessionsDone = 0
+    /// CPU seconds the process used during the measured window.
+    var cpu = 0.0
+
+    /// CPU microseconds per completed turn.
+    var cpuPerTurn: Double { turns > 0 ? cpu * 1e6 / Double(turns) : .nan }
 
     mutating func merge(_ o: PhaseResult) {
         turns += o.turns
@@ -133,9 +147,10 @@ func readStanding(_ it: inout NIOAsyncChannelInboundStream<KioskFrame>.AsyncIter
         if text.hasPrefix("{\"type\":\"question\"") {
             // A soft check warned: the answer waits for a confirmation.
             if sawWarning { return .warning }
-            guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return .error }
-            return .question(id: o["question"] as? String ?? "", kind: o["kind"] as? String ?? "text",
-                             min: o["min"] as? String, max: o["max"] as? String, refused: sawInvalid)
+            guard let o = try? JSON(parsing: text) else { return .error }
+            func member(_ key: String) -> String? { if case .string(let s)? = o[key] { s } else { nil } }
+            return .question(id: member("question") ?? "", kind: member("kind") ?? "text",
+                             min: member("min"), max: member("max"), refused: sawInvalid)
         }
         if text.hasPrefix("{\"type\":\"review\"") {
             if text.contains("\"final\":true") { return sawWarning ? .warning : .review }
@@ -247,11 +262,13 @@ func startEchoServer() async throws -> (NIOAsyncChannel<Client, Never>, Int) {
     return (server, server.channel.localAddress?.port ?? 0)
 }
 
-func serveEcho(_ server: NIOAsyncChannel<Client, Never>) async {
+/// `onLoop`: each connection's task on its event loop, as the kiosk server runs (unless --pool).
+func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
     await withDiscardingTaskGroup { group in
         try? await server.executeThenClose { inbound in
             for try await connection in inbound {
-                group.addTask {
+                let executor: (any TaskExecutor)? = onLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
+                group.addTask(executorPreference: executor) {
                     try? await connection.executeThenClose { inbound, outbound in
                         for try await frame in inbound {
                             guard case .line(var line) = frame else { continue }
@@ -297,12 +314,28 @@ func phase(_ c: Int, seconds: Double, _ body: @escaping @Sendable (ContinuousClo
     let start = ContinuousClock.now + .milliseconds(500 + c * 3)
     let end = start + .milliseconds(Int(seconds * 1000))
     var total = PhaseResult()
+    // The process's CPU time (user + system) over the measured window: clients, server and
+    // kernel work of this process together, a steadier figure on a shared machine than turns/s.
+    let cpu = Task {
+        await sleep(until: start)
+        let before = processCPUSeconds()
+        await sleep(until: end)
+        return processCPUSeconds() - before
+    }
     await withTaskGroup(of: PhaseResult.self) { group in
         for _ in 0..<c { group.addTask { await body(start, end) } }
         for await r in group { total.merge(r) }
     }
     total.elapsed = seconds
+    total.cpu = await cpu.value
     return total
+}
+
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String {
@@ -334,6 +367,7 @@ if let connect = options.connect {
     config.port = 0
     config.dialog = options.dialog
     config.maxConnections = 100_000
+    config.turnsOnEventLoop = !options.pool
     let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
     kiosk = server
     let (stream, continuation) = AsyncStream<Int>.makeStream()
@@ -349,23 +383,28 @@ if let connect = options.connect {
     print("kiosk server in this process on port \(port), database \(path) (WAL, synchronous = FULL)")
 }
 let (echoServer, echoPort) = try await startEchoServer()
-let echoTask = Task { await serveEcho(echoServer) }
+let echoTask = Task { await serveEcho(echoServer, onLoop: !options.pool) }
 
 print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 print("")
-print("    C | kiosk turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit || echo turns/s | p50 ms | p99 ms | errors || kiosk/echo")
-print("------|---------------|--------|--------|--------|---------------|---------------||--------------|--------|--------|--------||-----------")
+print("    C | kiosk turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn || echo turns/s | p50 ms | p99 ms | errors | CPU µs/turn || kiosk/echo")
+print("------|---------------|--------|--------|--------|---------------|---------------|-------------||--------------|--------|--------|--------|-------------||-----------")
 let host = target.host, port = target.port, dialog = options.dialog
 for c in options.sessions {
     let before = store?.asyncCommitStats
-    let k = await phase(c, seconds: options.seconds) { start, end in
-        await kioskSession(host: host, port: port, dialog: dialog, start: start, end: end)
+    var k = PhaseResult(), e = PhaseResult()
+    if options.only != "echo" {
+        k = await phase(c, seconds: options.seconds) { start, end in
+            await kioskSession(host: host, port: port, dialog: dialog, start: start, end: end)
+        }
+        // Let quitting sessions' suspensions land before the baseline runs.
+        try await Task.sleep(for: .milliseconds(500))
     }
     let after = store?.asyncCommitStats
-    // Let quitting sessions' suspensions land before the baseline runs.
-    try await Task.sleep(for: .milliseconds(500))
-    let e = await phase(c, seconds: options.seconds) { start, end in
-        await echoSession(port: echoPort, start: start, end: end)
+    if options.only != "kiosk" {
+        e = await phase(c, seconds: options.seconds) { start, end in
+            await echoSession(port: echoPort, start: start, end: end)
+        }
     }
     var batch = "—"
     if let before, let after, after.commits > before.commits {
@@ -374,7 +413,9 @@ for c in options.sessions {
     let row = [
         String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
         fmt(k.perSecond, 0), fmt(k.percentile(0.5), 2), fmt(k.percentile(0.99), 2), String(k.errors), String(k.sessionsDone), batch,
-    ].joined(separator: " | ") + " || " + [fmt(e.perSecond, 0), fmt(e.percentile(0.5), 2), fmt(e.percentile(0.99), 2), String(e.errors)]
+        fmt(k.cpuPerTurn, 0),
+    ].joined(separator: " | ") + " || " + [fmt(e.perSecond, 0), fmt(e.percentile(0.5), 2), fmt(e.percentile(0.99), 2), String(e.errors),
+                                           fmt(e.cpuPerTurn, 0)]
         .joined(separator: " | ") + " || " + fmt(e.perSecond > 0 ? k.perSecond / e.perSecond : .nan, 2)
     print(row)
     fflush(nil)

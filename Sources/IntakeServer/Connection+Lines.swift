@@ -5,7 +5,7 @@ extension Connection {
     // MARK: - JSON lines
 
     func jsonLine(_ line: String) async -> Reply {
-        guard let message = try? JSONDecoder().decode(JSON.self, from: Data(line.utf8)), case .object = message else {
+        guard let message = try? JSON(parsing: line), case .object = message else {
             return error("malformed_json")
         }
         if let id = message["id"] {

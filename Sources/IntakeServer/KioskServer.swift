@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var maxWrongTokens = 5
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
+    /// Each connection's task runs on its channel's event loop (see `EventLoopTaskExecutor`);
+    /// false: on Swift's global concurrent executor (the load generator compares the two).
+    public var turnsOnEventLoop = true
 
     public init() {}
 }
@@ -83,10 +86,14 @@ public final class KioskServer: Sendable {
             do {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
+                        // The connection's task runs on its channel's event loop (see EventLoopTaskExecutor).
+                        let executor: (any TaskExecutor)? = config.turnsOnEventLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
                         if registry.admit(connection.channel) {
-                            group.addTask { await Connection(context: context, channel: connection.channel).serve(connection) }
+                            group.addTask(executorPreference: executor) {
+                                await Connection(context: context, channel: connection.channel).serve(connection)
+                            }
                         } else {
-                            group.addTask { await Self.refuse(connection, context: context) }
+                            group.addTask(executorPreference: executor) { await Self.refuse(connection, context: context) }
                         }
                     }
                 }

@@ -141,8 +141,9 @@ extension IntakeDatabase: SessionStore {
                     updatedAt: row["updatedAt"], counselor: row["counselor"], office: row["office"])
     }
 
+    /// The stored text of an event: `JSONEncoder`'s form, written by hand (`LogEvent.storedJSON`).
     static func encode(_ event: LogEvent) throws -> String {
-        String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        try event.storedJSON()
     }
 
     static func decode(_ text: String) throws -> LogEvent {
@@ -150,7 +151,7 @@ extension IntakeDatabase: SessionStore {
     }
 
     static func encodeAnswers(_ changes: [AnswerChange]) throws -> String {
-        String(decoding: try JSONEncoder().encode(changes), as: UTF8.self)
+        try AnswerChange.storedJSON(changes)
     }
 
     static func decodeAnswers(_ text: String) throws -> [AnswerChange] {

@@ -27,8 +27,8 @@ struct Options {
     var dialogs = "Dialogs"
     /// Run only this phase ("kiosk" or "echo"), e.g. under a profiler.
     var only: String?
-    /// Run connection tasks on Swift's global executor instead of their event loops (server and echo).
-    var pool = false
+    /// Run the servers' connection tasks on their event loops instead of Swift's global executor (kiosk and echo).
+    var onLoop = false
 }
 
 func usage() -> Never {
@@ -41,7 +41,7 @@ func usage() -> Never {
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
       --db        the database of the in-process server (default: a new file in the temporary folder)
       --only      kiosk|echo: run only that phase (for profiling one of them)
-      --pool      run each server connection's task on Swift's global executor, not its event loop
+      --on-loop   run each server connection's task on its event loop, not Swift's global executor
     """)
     exit(0)
 }
@@ -58,7 +58,7 @@ func parseOptions() -> Options {
         case "--db": o.db = args.popFirst()
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
         case "--only": o.only = args.popFirst()
-        case "--pool": o.pool = true
+        case "--on-loop": o.onLoop = true
         case "--connect":
             let parts = (args.popFirst() ?? "").split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]) else { usage() }
@@ -262,7 +262,7 @@ func startEchoServer() async throws -> (NIOAsyncChannel<Client, Never>, Int) {
     return (server, server.channel.localAddress?.port ?? 0)
 }
 
-/// `onLoop`: each connection's task on its event loop, as the kiosk server runs (unless --pool).
+/// `onLoop`: each connection's task on its event loop (as the kiosk server's, with --on-loop).
 func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
     await withDiscardingTaskGroup { group in
         try? await server.executeThenClose { inbound in
@@ -367,7 +367,7 @@ if let connect = options.connect {
     config.port = 0
     config.dialog = options.dialog
     config.maxConnections = 100_000
-    config.turnsOnEventLoop = !options.pool
+    config.turnsOnEventLoop = options.onLoop
     let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
     kiosk = server
     let (stream, continuation) = AsyncStream<Int>.makeStream()
@@ -383,7 +383,7 @@ if let connect = options.connect {
     print("kiosk server in this process on port \(port), database \(path) (WAL, synchronous = FULL)")
 }
 let (echoServer, echoPort) = try await startEchoServer()
-let echoTask = Task { await serveEcho(echoServer, onLoop: !options.pool) }
+let echoTask = Task { await serveEcho(echoServer, onLoop: options.onLoop) }
 
 print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 print("")

@@ -1,13 +1,11 @@
 import NIOCore
 
-/// Runs a task's work on one NIO event loop: a connection's task is given its channel's event loop
-/// as its preferred executor (`addTask(executorPreference:)`), so that reading a line, running the
-/// engine step and writing the reply all happen on the thread that owns the socket. Without it every
-/// turn crossed threads twice more (event loop → Swift's cooperative pool for the line, and back for
-/// the reply), which cost more CPU than the turn itself (BENCHMARKS.md, "Kiosk line service").
-///
-/// The only other hop left in a turn is the commit: the commit thread resumes the awaiting task, whose
-/// job is then enqueued here, on its event loop.
+/// Runs a task's work on one NIO event loop: a connection's task can be given its channel's event
+/// loop as its preferred executor (`addTask(executorPreference:)`), so that reading a line, running
+/// the engine step and writing the reply all happen on the thread that owns the socket, without
+/// crossing to Swift's cooperative pool and back. Measured on this machine it did not pay
+/// (`ServerConfiguration.turnsOnEventLoop`, BENCHMARKS.md): the engine step then competes with the
+/// socket work on the two event loops while the pool's threads sit idle.
 public final class EventLoopTaskExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
 

@@ -45,6 +45,8 @@ final class Connection {
     }
 
     var catalog: Catalog { context.catalog }
+    /// The client's IP address (not its port), for counting wrong tokens across connections.
+    var address: String { channel.remoteAddress?.ipAddress ?? "unknown" }
     var json: JSONRenderer { JSONRenderer(catalog: catalog) }
     var text: KioskTextRenderer { KioskTextRenderer(catalog: catalog) }
     var currentLocale: String { live?.locale ?? locale }
@@ -143,9 +145,18 @@ final class Connection {
         }
     }
 
-    /// Comes back to a suspended session by its token; a wrong token counts against the connection.
+    /// Comes back to a suspended session by its token; a wrong token counts against the connection
+    /// and its address.
     func resume(tokenText: String) async -> Reply {
         guard live == nil else { return error("session_active") }
+        guard context.guesses.allows(address) else {
+            // This address guessed too often: no token is even looked up until its window ends.
+            logger.warning("resume refused: too many wrong tokens from this address", metadata: ["address": "\(address)"])
+            var reply = error("too_many_attempts")
+            reply.lines.append(byeLine(reason: "too_many_attempts", message: nil, token: nil))
+            reply.close = true
+            return reply
+        }
         guard let token = ResumeToken(text: tokenText) else { return wrongToken() }
         let info: SessionInfo?
         do {
@@ -197,10 +208,15 @@ final class Connection {
 
     func wrongToken() -> Reply {
         wrongTokens += 1
+        let addressMayGoOn = context.guesses.recordFailure(address)
         // Never the token itself: only that a guess failed, and how many so far.
         logger.notice("unknown resume token", metadata: ["attempts": "\(wrongTokens)"])
         var reply = error("unknown_token")
-        if wrongTokens >= context.configuration.maxWrongTokens {
+        if !addressMayGoOn {
+            logger.warning("too many wrong resume tokens from this address: closing, resumes refused for a while",
+                           metadata: ["address": "\(address)"])
+        }
+        if wrongTokens >= context.configuration.maxWrongTokens || !addressMayGoOn {
             logger.warning("too many wrong resume tokens: closing")
             reply.lines += error("too_many_attempts").lines
             reply.lines.append(byeLine(reason: "too_many_attempts", message: nil, token: nil))

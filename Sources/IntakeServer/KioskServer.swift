@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     public var writeTimeout: TimeAmount = .seconds(30)
     /// Wrong resume tokens on one connection before it is closed.
     public var maxWrongTokens = 5
+    /// Wrong resume tokens from one address (over any number of connections) within
+    /// `wrongTokenWindow` before that address may not resume at all until the window ends.
+    public var maxWrongTokensPerAddress = 20
+    public var wrongTokenWindow: TimeAmount = .minutes(10)
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
     /// Run each connection's task on its channel's event loop (see `EventLoopTaskExecutor`) instead
@@ -51,7 +55,8 @@ public final class KioskServer: Sendable {
             runners[id] = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
         }
         context = ServerContext(runners: runners, catalog: project.catalog, configuration: configuration, logger: logger,
-                                registry: Registry(maxConnections: configuration.maxConnections))
+                                registry: Registry(maxConnections: configuration.maxConnections),
+                                guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow))
     }
 
     /// Connections open now, and the most at once.
@@ -154,14 +159,18 @@ struct ServerContext: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let registry: Registry
+    /// Wrong resume tokens per client address.
+    let guesses: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
-    init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry) {
+    init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry,
+         guesses: GuessLimiter) {
         self.runners = runners
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
+        self.guesses = guesses
     }
 
     /// A number for each connection, for the logs.

@@ -83,8 +83,9 @@ let package = Package(
         // Every parser of outside input as a function of bytes; IntakeFuzz drives them with
         // libFuzzer (Fuzz/run) or replays files.
         .target(name: "IntakeFuzzing", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeServer",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeServer", "IntakeStore",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),
         // Crash under load: `intake serve` killed with SIGKILL at random while kiosk clients answer;

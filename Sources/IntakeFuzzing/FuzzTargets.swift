@@ -26,6 +26,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// One JSON document through the kiosk's request parser (`JSON(parsing:)`), checked against
     /// Foundation's `JSONDecoder`: whatever it accepts, Foundation accepts too, with the same value.
     case json
+    /// What one connection sends to a live kiosk server (started once per process): the whole
+    /// connection state machine, sessions, the store. Replies must be UTF-8 lines, JSON messages in
+    /// JSON-lines mode.
+    case session
 
     public func run(_ data: Data) {
         switch self {
@@ -36,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .conversation: FuzzTarget.conversation(data)
         case .kiosk: FuzzTarget.kiosk(data)
         case .json: FuzzTarget.json(data)
+        case .session: SessionTarget.run(data)
         }
     }
 

@@ -15,7 +15,31 @@ public struct ResumeToken: Sendable, Equatable, CustomStringConvertible {
 
     /// A new token from `generator` (the system's CSPRNG unless a test injects another).
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> ResumeToken {
-        ResumeToken(bytes: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for _ in 0..<2 {
+            let draw: UInt64 = generator.next()
+            withUnsafeBytes(of: draw) { bytes += $0 }
+        }
+        return ResumeToken(bytes: bytes)
+    }
+
+    /// A new session's token and id (`s-` and 16 base-32 characters), both from the system's CSPRNG.
+    public static func forNewSession() -> (token: ResumeToken, sessionID: String) {
+        let id = "s-" + random().description.filter { $0 != "-" }.prefix(16).lowercased()
+        return (random(), id)
+    }
+
+    /// 128 bits from the system's CSPRNG (`SystemRandomNumberGenerator`, through the standard
+    /// library's `random(in:)`). Not `random(using: &system)`: under ThreadSanitizer an `inout`
+    /// access to that generator, an empty struct, crashes the TSan runtime (SECURITY.md, sanitizers).
+    public static func random() -> ResumeToken {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for _ in 0..<2 {
+            withUnsafeBytes(of: UInt64.random(in: .min ... .max)) { bytes += $0 }
+        }
+        return ResumeToken(bytes: bytes)
     }
 
     /// Reads a token as typed: `0F4R-…`, lower case, `O` for `0`, `I`/`L` for `1`.

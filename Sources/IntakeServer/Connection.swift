@@ -118,9 +118,7 @@ final class Connection {
     func start(dialog: String?, locale requested: String) async -> Reply {
         guard live == nil else { return error("session_active") }
         guard let runner = context.runners[dialog ?? context.configuration.dialog] else { return error("unknown_dialog") }
-        var system = SystemRandomNumberGenerator()
-        let token = ResumeToken.random(using: &system)
-        let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let (token, id) = ResumeToken.forNewSession()
         do {
             let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client, at: now())
             _ = context.registry.claim(id, by: channel)

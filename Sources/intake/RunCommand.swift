@@ -153,9 +153,7 @@ struct SessionOpening {
                 throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
             }
         }
-        var system = SystemRandomNumberGenerator()
-        let token = ResumeToken.random(using: &system)
-        let id = "s-" + ResumeToken.random(using: &system).description.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let (token, id) = ResumeToken.forNewSession()
         // A client who was here before: each section of her last record is shown for her to confirm or change.
         let carrying = try client.flatMap { fresh ? nil : try store.carried(forClient: $0, into: engine.dialog) }
         let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,

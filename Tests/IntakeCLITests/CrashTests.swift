@@ -14,7 +14,6 @@ import Testing
     static let answers = ["はい", "はい", "1", "1", "2", "2", "1", "田中 愛子", "", "平成6年7月15日", "川越市", "", "1", "1"]
 
     @Test func answersShownAsAcceptedSurviveSIGKILL() throws {
-        var rng = SystemRandomNumberGenerator()
         let root = CLI.packageRoot
         let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
         let engine = Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog)
@@ -41,13 +40,13 @@ import Testing
                 return true
             }
             #expect(waitForAsks(1))
-            let killAfter = Int.random(in: 0..<Self.answers.count, using: &rng)
+            let killAfter = Int.random(in: 0..<Self.answers.count)
             var acknowledged = 0
             for (i, a) in Self.answers.enumerated() {
                 input.fileHandleForWriting.write(Data((a + "\n").utf8))
                 if i == killAfter {
                     // Kill at a random instant while this answer is being handled.
-                    usleep(UInt32.random(in: 0..<3000, using: &rng))
+                    usleep(UInt32.random(in: 0..<3000))
                     break
                 }
                 guard waitForAsks(i + 2) else { break }

@@ -13,8 +13,8 @@ import Testing
         return packageRoot.appendingPathComponent(".build/debug/intake")
     }
 
-    @Test func sigtermSaysByeToEveryClientAndExitsZero() async throws {
-        let db = tempDatabase()
+    /// `intake serve --port 0 --db DB` as a child; returns it, its port and its pipes.
+    static func serve(db: String) async throws -> (Process, Int, Pipe, Pipe) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = ["serve", "--port", "0", "--db", db]
@@ -38,6 +38,21 @@ import Testing
         let line = first.split(separator: "\n").first.map(String.init) ?? ""
         #expect(line.hasPrefix("listening on 127.0.0.1:"))
         let port = try #require(Int(line.split(separator: ":").last ?? ""))
+        return (p, port, out, err)
+    }
+
+    static func exitStatus(_ p: Process) async -> Int32 {
+        await withCheckedContinuation { c in
+            Thread {
+                p.waitUntilExit()
+                c.resume(returning: p.terminationStatus)
+            }.start()
+        }
+    }
+
+    @Test func sigtermSaysByeToEveryClientAndExitsZero() async throws {
+        let db = tempDatabase()
+        let (p, port, out, err) = try await Self.serve(db: db)
 
         let json = try await LineClient.connect(port: port)
         let (_, token, _) = try await startJSON(json)
@@ -53,18 +68,37 @@ import Testing
         #expect(await plain.lines(until: "受付をいったん停止します") != nil)
         #expect(await json.waitClosed())
         #expect(await plain.waitClosed())
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread {
-                p.waitUntilExit()
-                c.resume(returning: p.terminationStatus)
-            }.start()
-        }
-        #expect(status == 0)
+        #expect(await Self.exitStatus(p) == 0)
         // Standard output held only the one line; the logs (on standard error) hold no token.
         let rest = out.fileHandleForReading.readDataToEndOfFile()
         #expect(String(decoding: rest, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         let logs = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(logs.contains("session suspended"))
         #expect(!logs.contains(token))
+    }
+
+    /// A server killed outright (no suspend, no bye) loses no acknowledged answer: started again on
+    /// the same file, the token brings the session back at the question shown last.
+    @Test func aSessionComesBackAfterTheServerIsKilled() async throws {
+        let db = tempDatabase()
+        let (first, port, _, _) = try await Self.serve(db: db)
+        let c = try await LineClient.connect(port: port)
+        let (_, token, q1) = try await startJSON(c)
+        #expect(q1?["question"] == .string("found_work"))
+        try await c.send(json: [("op", .string("answer")), ("question", .string("found_work")), ("text", .string("はい"))])
+        let q2 = await untilStanding(c)
+        let shown = try #require(q2?["question"]?.string)
+        #expect(shown != "found_work")
+        kill(first.processIdentifier, SIGKILL)
+        #expect(await Self.exitStatus(first) != 0)
+        #expect(await c.waitClosed())
+
+        let (second, port2, _, _) = try await Self.serve(db: db)
+        let d = try await LineClient.connect(port: port2)
+        try await d.send(json: [("op", .string("resume")), ("token", .string(token))])
+        #expect(await d.until("session")?["resumed"] == .bool(true))
+        #expect(await untilStanding(d)?["question"]?.string == shown)
+        kill(second.processIdentifier, SIGTERM)
+        #expect(await Self.exitStatus(second) == 0)
     }
 }

@@ -196,6 +196,24 @@ func startJSON(_ c: LineClient, dialog: String = "followup", locale: String = "j
         try await server.stop()
     }
 
+    @Test func turnsRunOnTheEventLoopWhenConfiguredSo() async throws {
+        let server = try await TestServer.start { $0.turnsOnEventLoop = true }
+        let c = try await server.connect()
+        let (_, token, first) = try await startJSON(c)
+        #expect(first?["question"] == .string("found_work"))
+        try await c.send(json: [("op", .string("answer")), ("question", .string("found_work")), ("text", .string("いいえ")), ("id", .int(2))])
+        let next = await untilStanding(c)
+        #expect(next?["type"] == .string("question"))
+        #expect(next?["id"] == .int(2))
+        try await c.send(json: [("op", .string("quit"))])
+        #expect(await c.until("bye")?["token"] == .string(token))
+        let d = try await server.connect()
+        try await d.send(json: [("op", .string("resume")), ("token", .string(token))])
+        #expect(await d.until("session")?["resumed"] == .bool(true))
+        #expect(await untilStanding(d)?["question"] == next?["question"])
+        try await server.stop()
+    }
+
     @Test func resumingElsewhereTakesTheSessionOver() async throws {
         let server = try await TestServer.start()
         let a = try await server.connect()

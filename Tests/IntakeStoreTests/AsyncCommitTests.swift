@@ -26,8 +26,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (i, id) in ids.enumerated() {
                 group.addTask {
-                    var gen = SystemRandomNumberGenerator()
-                    var (running, _) = try await runner.start(id: id, token: ResumeToken.random(using: &gen), locale: "ja",
+                    var (running, _) = try await runner.start(id: id, token: ResumeToken.random(), locale: "ja",
                                                               mode: .kiosk, actor: .client, at: t0)
                     _ = try await runner.handle(.answer(i % 2 == 0 ? "はい" : "いいえ"), in: &running, actor: .client, at: t0)
                     _ = try await runner.handle(.back, in: &running, actor: .client, at: t0)
@@ -51,8 +50,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
     @Test func oneFailingWriteFailsOnlyItsOwnCaller() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
         let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
-        var gen = SystemRandomNumberGenerator()
-        var (a, _) = try await runner.start(id: "a", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: t0)
+        var (a, _) = try await runner.start(id: "a", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: t0)
         let results = await withTaskGroup(of: Bool.self) { group -> [Bool] in
             for i in 0..<50 {
                 group.addTask {
@@ -79,8 +77,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
         let path = tempFile()
         let db = try IntakeDatabase.open(path: path)
         let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
-        var gen = SystemRandomNumberGenerator()
-        let token = ResumeToken.random(using: &gen)
+        let token = ResumeToken.random()
         var (s, _) = try await runner.start(id: "r", token: token, locale: "ja", mode: .kiosk, actor: .client, at: t0)
         _ = try await runner.handle(.answer("いいえ"), in: &s, actor: .client, at: t0)
         try await runner.suspend(&s, actor: .client, at: t0)
@@ -91,7 +88,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
         guard case .ask(let p)? = effects.last else { Issue.record("expected a question"); return }
         #expect(p.path == s.state.current)
         await #expect(throws: RuntimeError.unknownToken) {
-            _ = try await again.resume(token: ResumeToken.random(using: &gen), actor: .client, at: t0)
+            _ = try await again.resume(token: ResumeToken.random(), actor: .client, at: t0)
         }
     }
 }

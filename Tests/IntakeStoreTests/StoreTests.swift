@@ -177,8 +177,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
     }
 
     @Test func theSystemGeneratorGivesDifferentTokens() {
-        var system = SystemRandomNumberGenerator()
-        let tokens = Set((0..<1000).map { _ in ResumeToken.random(using: &system).description })
+        let tokens = Set((0..<1000).map { _ in ResumeToken.random().description })
         #expect(tokens.count == 1000)
     }
 }
@@ -187,13 +186,12 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
     @Test func concurrentSessionsShareCommitsAndLoseNothing() throws {
         let db = try IntakeDatabase.open(path: tempFile())
         let sessions = 40, perSession = 25
-        var gen = SystemRandomNumberGenerator()
         for s in 0..<sessions {
             let info = SessionInfo(id: "c\(s)", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
                                    status: .inProgress, startedAt: 0, updatedAt: 0)
             try db.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client,
                                                 event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
-                          token: ResumeToken.random(using: &gen))
+                          token: ResumeToken.random())
         }
         DispatchQueue.concurrentPerform(iterations: sessions) { s in
             for i in 1...perSession {
@@ -229,8 +227,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let db = try IntakeDatabase.inMemory()
         let intake = SessionRunner(engine: try engine(), store: db)
         let followup = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
-        var gen = SystemRandomNumberGenerator()
-        func token() -> ResumeToken { ResumeToken.random(using: &gen) }
+        func token() -> ResumeToken { ResumeToken.random() }
         // November 2026 (office time): client A twice, client B once, A's follow-up; one consultation in October.
         _ = try intake.start(id: "a1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(0))
         _ = try intake.start(id: "a2", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(60 * 24))
@@ -289,8 +286,7 @@ enum LineInputEvent {
     @Test func aSessionSuspendedUnderAnOlderVersionResumesUnderTheNewOne() throws {
         let db = try IntakeDatabase.inMemory()
         let v1 = SessionRunner(engine: try engine(), store: db)
-        var gen = SystemRandomNumberGenerator()
-        let token = ResumeToken.random(using: &gen)
+        let token = ResumeToken.random()
         var (session, _) = try v1.start(id: "m1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", "山田 花子", "やまだ はなこ", "平成6年7月15日", "川越市"] {
             _ = try v1.handle(.answer(a), in: &session, actor: .client, at: at(1))
@@ -336,8 +332,7 @@ enum LineInputEvent {
         let key = try keyFile()
         let db = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key))
         let r = SessionRunner(engine: try engine(), store: db)
-        var gen = SystemRandomNumberGenerator()
-        var (session, _) = try r.start(id: "e1", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        var (session, _) = try r.start(id: "e1", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         let secret = "ZQXJ-暗号化される回答-\(UUID().uuidString)"
         for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", secret] { _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
         for file in [path, path + "-wal"] {
@@ -367,11 +362,10 @@ enum LineInputEvent {
 @Suite struct LaterVisitTests {
     /// A finished session with `record` as its record, for client `client`.
     func finished(_ db: IntakeDatabase, _ id: String, client: String, dialog: String, minutes: Int64, record: JSON) throws {
-        var gen = SystemRandomNumberGenerator()
         let info = SessionInfo(id: id, clientID: client, dialogID: dialog, dialogVersion: "1.0.0", mode: .counselor, locale: "ja",
                                status: .inProgress, startedAt: at(minutes).epochMillis, updatedAt: at(minutes).epochMillis)
         try db.create(info, first: LogEntry(seq: 0, at: at(minutes), actor: .client, event: .start(dialog: dialog, version: "1.0.0", locale: "ja", mode: .counselor)),
-                      token: ResumeToken.random(using: &gen))
+                      token: ResumeToken.random())
         try db.append([], to: id, status: .complete, locale: "ja", record: record, at: at(minutes).epochMillis)
     }
 
@@ -415,9 +409,8 @@ enum LineInputEvent {
                               ("job_ad_sources", .array([.string("internet")]))])),
         ]))
         let runner = SessionRunner(engine: followup, store: db)
-        var gen = SystemRandomNumberGenerator()
         let carried = try db.carried(forClient: "A", into: followup.dialog)
-        var (s, effects) = try runner.start(id: "v1", token: ResumeToken.random(using: &gen), locale: "ja", mode: .counselor,
+        var (s, effects) = try runner.start(id: "v1", token: ResumeToken.random(), locale: "ja", mode: .counselor,
                                            actor: .counselor("佐藤"), clientID: "A", carrying: carried, at: at(0))
         #expect(effects.first.map { if case .notice(let m) = $0 { m.key } else { "" } } == "engine.revisit.started")
         for a in ["no", "", "2", "4", "", "", "", "", ""] {

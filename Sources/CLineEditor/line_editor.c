@@ -5,6 +5,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,11 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-static volatile sig_atomic_t le_interrupted = 0;
-static volatile sig_atomic_t le_resized = 0;
+/// Set by the signal handlers, which may run on any thread, and taken by the reading thread:
+/// lock-free atomics (safe in a handler), not `volatile sig_atomic_t`, which only covers a handler on
+/// the same thread (ThreadSanitizer reported that race).
+static atomic_int le_interrupted = 0;
+static atomic_int le_resized = 0;
 static char *le_line = NULL;
 static int le_done = 0;
 static char **le_words = NULL;
@@ -36,8 +40,8 @@ static void wake(void) {
     }
 }
 
-static void on_sigint(int sig) { (void)sig; le_interrupted = 1; wake(); }
-static void on_sigwinch(int sig) { (void)sig; le_resized = 1; wake(); }
+static void on_sigint(int sig) { (void)sig; atomic_store(&le_interrupted, 1); wake(); }
+static void on_sigwinch(int sig) { (void)sig; atomic_store(&le_resized, 1); wake(); }
 
 static void on_line(char *line) {
     le_line = line;
@@ -100,12 +104,11 @@ void le_setup(const char *app_name) {
 char *le_read(const char *prompt, le_status *status) {
     le_done = 0;
     le_line = NULL;
-    le_interrupted = 0;
+    atomic_store(&le_interrupted, 0);
     rl_callback_handler_install(prompt, on_line);
     int fd = fileno(rl_instream ? rl_instream : stdin);
     while (!le_done) {
-        if (le_interrupted) {
-            le_interrupted = 0;
+        if (atomic_exchange(&le_interrupted, 0)) {
             rl_free_line_state();
             rl_callback_sigcleanup();
             rl_callback_handler_remove();
@@ -114,8 +117,7 @@ char *le_read(const char *prompt, le_status *status) {
             *status = LE_INTERRUPT;
             return NULL;
         }
-        if (le_resized) {
-            le_resized = 0;
+        if (atomic_exchange(&le_resized, 0)) {
             rl_resize_terminal();
         }
         fd_set fds;

@@ -240,6 +240,13 @@ import Testing
         let dropped = await Task.detached { () -> Bool in
             guard let c = AbuseTests.Socket(port: port, receiveTimeout: 20, receiveBuffer: 2048) else { return false }
             c.send("{\"op\":\"start\",\"dialog\":\"intake\"}")
+            // A whole intake answered first (replies unread), so that each review below is a reply
+            // of several kilobytes: the server's send buffers fill within seconds however busy the
+            // machine is (with empty reviews it took tens of thousands of requests).
+            for step in personaSteps where step.question != nil {
+                let line = JSON.object([("op", .string("answer")), ("text", .string(step.line))]).rendered()
+                c.send(line)
+            }
             let request = Array(String(repeating: "{\"op\":\"review\"}\n", count: 500).utf8)
             let deadline = Date().addingTimeInterval(40)
             var flags = fcntl(c.fd, F_GETFL)

@@ -237,30 +237,37 @@ import Testing
     @Test func aClientThatNeverReadsIsDisconnectedAfterTheWriteTimeout() async throws {
         let server = try await TestServer.start { $0.writeTimeout = .seconds(2) }
         let port = server.port
-        let dropped = await Task.detached { () -> Bool in
-            guard let c = AbuseTests.Socket(port: port, receiveTimeout: 20, receiveBuffer: 2048) else { return false }
-            c.send("{\"op\":\"start\",\"dialog\":\"intake\"}")
-            // A whole intake answered first (replies unread), so that each review below is a reply
-            // of several kilobytes: the server's send buffers fill within seconds however busy the
-            // machine is (with empty reviews it took tens of thousands of requests).
-            for step in personaSteps where step.question != nil {
-                let line = JSON.object([("op", .string("answer")), ("text", .string(step.line))]).rendered()
-                c.send(line)
-            }
-            let request = Array(String(repeating: "{\"op\":\"review\"}\n", count: 500).utf8)
-            let deadline = Date().addingTimeInterval(40)
-            var flags = fcntl(c.fd, F_GETFL)
-            flags |= O_NONBLOCK
-            _ = fcntl(c.fd, F_SETFL, flags)
-            // Keep asking without reading until the server hangs up (send fails) or time runs out.
-            while Date() < deadline {
-                let n = request.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return true }
-                if n < 0 { usleep(20_000) }
-            }
-            return false
-        }.value
+        // The client blocks on its socket: on a thread of its own, so that it never holds one of
+        // the cooperative threads the server (in this process) needs to fill its buffers.
+        let dropped: Bool = await withCheckedContinuation { done in
+            Thread { done.resume(returning: Self.neverReads(port: port)) }.start()
+        }
         #expect(dropped, "the server closed a connection that never read")
         try await server.stop()
+    }
+
+    /// Asks for reviews without ever reading; true once the server hangs up.
+    static func neverReads(port: Int) -> Bool {
+        guard let c = AbuseTests.Socket(port: port, receiveTimeout: 20, receiveBuffer: 2048) else { return false }
+        c.send("{\"op\":\"start\",\"dialog\":\"intake\"}")
+        // A whole intake answered first (replies unread), so that each review below is a reply
+        // of several kilobytes: the server's send buffers fill within seconds however busy the
+        // machine is (with empty reviews it took tens of thousands of requests).
+        for step in personaSteps where step.question != nil {
+            let line = JSON.object([("op", .string("answer")), ("text", .string(step.line))]).rendered()
+            c.send(line)
+        }
+        let request = Array(String(repeating: "{\"op\":\"review\"}\n", count: 500).utf8)
+        let deadline = Date().addingTimeInterval(40)
+        var flags = fcntl(c.fd, F_GETFL)
+        flags |= O_NONBLOCK
+        _ = fcntl(c.fd, F_SETFL, flags)
+        // Keep asking without reading until the server hangs up (send fails) or time runs out.
+        while Date() < deadline {
+            let n = request.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return true }
+            if n < 0 { usleep(20_000) }
+        }
+        return false
     }
 }

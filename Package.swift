@@ -90,7 +90,9 @@ let package = Package(
         .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),
         // Crash under load: `intake serve` killed with SIGKILL at random while kiosk clients answer;
         // every acknowledged answer must be in the database and every session resume where it stood.
-        .executableTarget(name: "IntakeCrash", dependencies: ["IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore"]),
+        .executableTarget(name: "IntakeCrash", dependencies: [
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",
         ]),

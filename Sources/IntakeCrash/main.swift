@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GRDB
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
@@ -12,7 +13,11 @@ import IntakeStore
 // right question. At the end every acknowledged answer is looked up in the database.
 //
 //   swift run -c release IntakeCrash [--binary .build/release/intake] [--kills 20] [--sessions 20]
-//                                    [--dialog followup] [--dialogs Dialogs]
+//                                    [--dialog followup] [--dialogs Dialogs] [--sabotage]
+//
+// --sabotage checks the checker: after each kill, the two newest log entries of the session that
+// wrote last are deleted before the restart (as a server that replied before committing would lose
+// them), and the run must then report lost answers or wrong resumptions, and exit 1.
 
 struct Options {
     var binary = ".build/release/intake"
@@ -20,6 +25,7 @@ struct Options {
     var sessions = 20
     var dialog = "followup"
     var dialogs = "Dialogs"
+    var sabotage = false
 }
 
 func options() -> Options {
@@ -32,8 +38,9 @@ func options() -> Options {
         case "--sessions": o.sessions = args.next().flatMap(Int.init) ?? o.sessions
         case "--dialog": o.dialog = args.next() ?? o.dialog
         case "--dialogs": o.dialogs = args.next() ?? o.dialogs
+        case "--sabotage": o.sabotage = true
         default:
-            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR]")
+            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--sabotage]")
             exit(64)
         }
     }
@@ -147,6 +154,8 @@ func client(_ shared: Shared) {
     /// The question last shown with its answer acknowledged before it; and an answer sent but not acknowledged.
     var shown: String?
     var inFlight: (question: String, text: String)?
+    /// Questions of this session whose answers were acknowledged: a resumption must never stand at one.
+    var answered: Set<String> = []
     var attempt = 0
     while !shared.with({ $0.stop }) {
         guard let line = Line(port: shared.with { $0.port }) else {
@@ -162,7 +171,10 @@ func client(_ shared: Shared) {
                 sh.resumes += 1
                 // Where it must stand: at the question last shown, or — when an answer was in flight
                 // and did reach the disk before the kill — past it.
-                if let inFlight, at != inFlight.question {
+                if let at, answered.contains(at) {
+                    // Back at a question answered and acknowledged: that answer was lost.
+                    sh.wrongResumes.append("\(session ?? "?"): at \(at), whose answer was acknowledged")
+                } else if let inFlight, at != inFlight.question {
                     sh.answers[session ?? "", default: []].append(inFlight)  // committed without its reply
                 } else if at != shown, inFlight == nil, current?["type"] as? String == "question" {
                     sh.wrongResumes.append("\(session ?? "?"): at \(at ?? "-"), expected \(shown ?? "-")")
@@ -187,6 +199,7 @@ func client(_ shared: Shared) {
                     sh.acknowledged += 1
                     sh.answers[session ?? "", default: []].append(sent)
                 }
+                answered.insert(sent.question)
             }
             inFlight = nil
         }
@@ -215,6 +228,7 @@ func client(_ shared: Shared) {
                 token = nil
                 session = nil
                 shown = nil
+                answered = []
                 current = nil
             default:
                 current = nil
@@ -258,6 +272,26 @@ for _ in 0..<o.kills {
     usleep(UInt32.random(in: 200_000...900_000, using: &generator))
     kill(server.processIdentifier, SIGKILL)
     server.waitUntilExit()
+    if o.sabotage {
+        // The newest committed entry (of whichever session wrote last) is lost, as if never written.
+        do {
+            let queue = try DatabaseQueue(path: db)
+            try queue.write { db in
+                // The two newest entries of the session that wrote last: the newest may be an answer
+                // committed whose reply the kill swallowed (not acknowledged, so not lost); the one
+                // before it was acknowledged.
+                try db.execute(sql: """
+                    DELETE FROM event WHERE rowid IN (
+                      SELECT rowid FROM event WHERE sessionId = (SELECT sessionId FROM event ORDER BY rowid DESC LIMIT 1)
+                      ORDER BY seq DESC LIMIT 2)
+                    """)
+            }
+            try queue.close()
+        } catch {
+            print("could not sabotage the database: \(error)")
+            exit(2)
+        }
+    }
     guard let (next, newPort) = startServer(o, db: db) else {
         print("could not restart the server")
         exit(1)

@@ -17,7 +17,23 @@ import Testing
     @Test func scalarsAndNesting() throws {
         let j = try JSON(parsing: #"[true,false,null,-0.5e-3,1E2,2.0,1.5,12345678901234567890,"x",{"a":{"b":[]}},[]]"#)
         #expect(j == .array([.bool(true), .bool(false), .null, .number(-0.0005), .int(100), .int(2), .number(1.5),
-                             .number(12345678901234567890), .string("x"), .object([("a", .object([("b", .array([]))]))]), .array([])]))
+                             .number(1.2345678901234567e19), .string("x"), .object([("a", .object([("b", .array([]))]))]), .array([])]))
+    }
+
+    /// Whole numbers are read exactly from their digits, as JSONDecoder reads them (a fuzzer find:
+    /// through a Double, 4222222222222222e2 came out as …208).
+    @Test func wholeNumbersAreReadExactly() throws {
+        #expect(try JSON(parsing: "4222222222222222e2") == .int(422222222222222200))
+        #expect(try JSON(parsing: "9223372036854775807") == .int(Int.max))
+        #expect(try JSON(parsing: "-9223372036854775808") == .int(Int.min))
+        #expect(try JSON(parsing: "9223372036854775808") == .number(9223372036854775808))
+        #expect(try JSON(parsing: "1000000000000000000000000e-10") == .int(100_000_000_000_000))
+        #expect(try JSON(parsing: "12.50e1") == .int(125))
+        #expect(try JSON(parsing: "-0.0") == .int(0))
+        #expect(try JSON(parsing: "0e99999999999999999999") == .int(0))
+        #expect(try JSON(parsing: "4222222222222222222222e-5") == .number(42222222222222222.22222))
+        #expect(try JSON(parsing: "1e-99999999999999999999") == .number(0))
+        #expect(throws: JSON.ParseError.self) { try JSON(parsing: "1e99999999999999999999") }
     }
 
     @Test func stringsAndEscapes() throws {

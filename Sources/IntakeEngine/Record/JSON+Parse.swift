@@ -205,11 +205,15 @@ private struct JSONParser {
     }
 
     /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    /// A number whose value is a whole number that fits an `Int` is `.int`, read exactly from its
+    /// digits (`4222222222222222e2` is 422222222222222200, which a `Double` cannot hold), as
+    /// `JSONDecoder` reads it; any other is the nearest `Double`.
     mutating func number() throws(JSON.ParseError) -> JSON {
         let start = at
-        var whole = true
-        if bytes[at] == UInt8(ascii: "-") { at += 1 }
+        var negative = false
+        if bytes[at] == UInt8(ascii: "-") { negative = true; at += 1 }
         guard at < bytes.count else { throw fail() }
+        let intStart = at
         if bytes[at] == UInt8(ascii: "0") {
             at += 1
         } else if isDigit(bytes[at]) {
@@ -217,25 +221,53 @@ private struct JSONParser {
         } else {
             throw fail()
         }
+        var digits = Array(bytes[intStart..<at])
+        var scale = 0   // the value is digits × 10^scale
         if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
-            whole = false
             at += 1
             guard at < bytes.count, isDigit(bytes[at]) else { throw fail() }
+            let fracStart = at
             while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+            digits += bytes[fracStart..<at]
+            scale -= at - fracStart
         }
+        var exponentFits = true
         if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
-            whole = false
             at += 1
-            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+            var sign = 1
+            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
+                if bytes[at] == UInt8(ascii: "-") { sign = -1 }
+                at += 1
+            }
             guard at < bytes.count, isDigit(bytes[at]) else { throw fail() }
-            while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+            var e = 0
+            while at < bytes.count, isDigit(bytes[at]) {
+                if e < 100_000 { e = e * 10 + Int(bytes[at] - UInt8(ascii: "0")) } else { exponentFits = false }
+                at += 1
+            }
+            scale += sign * e
         }
+        if digits.allSatisfy({ $0 == UInt8(ascii: "0") }) { return .int(0) }
+        if exponentFits, let i = Self.wholeNumber(digits: digits, scale: scale, negative: negative) { return .int(i) }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
-        if whole, let i = Int(text) { return .int(i) }
         guard let d = Double(text), d.isFinite else { throw JSON.ParseError(offset: start) }
-        // A whole number written with a fraction or exponent is still whole ("2.0", "1e2").
-        if let i = Int(exactly: d) { return .int(i) }
         return .number(d)
+    }
+
+    /// digits × 10^scale as an `Int`, when it is a whole number that fits one.
+    static func wholeNumber(digits: [UInt8], scale: Int, negative: Bool) -> Int? {
+        var digits = digits
+        if scale < 0 {
+            // The dropped digits must all be zeros.
+            guard -scale <= digits.count, digits.suffix(-scale).allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+            digits.removeLast(-scale)
+        }
+        let significant = digits.drop(while: { $0 == UInt8(ascii: "0") })
+        if significant.isEmpty { return 0 }
+        guard significant.count + max(scale, 0) <= 19 else { return nil }
+        var text = (negative ? "-" : "") + String(decoding: significant, as: UTF8.self)
+        if scale > 0 { text += String(repeating: "0", count: scale) }
+        return Int(text)
     }
 
     func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

@@ -85,6 +85,7 @@ let package = Package(
         .target(name: "IntakeFuzzing", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeServer", "IntakeStore",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "IntakeFuzz", dependencies: ["IntakeFuzzing"]),

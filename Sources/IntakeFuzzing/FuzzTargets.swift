@@ -31,6 +31,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// JSON-lines mode.
     case session
 
+    /// Whether the target can run here (`session` needs its in-process server up).
+    public var isReady: Bool { self == .session ? SessionTarget.started : true }
+
     public func run(_ data: Data) {
         switch self {
         case .dialog: FuzzTarget.dialog(data)

@@ -4,6 +4,7 @@ import IntakeEngine
 import IntakeServer
 import IntakeStore
 import Logging
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,18 +38,27 @@ enum SessionTarget {
         guard let server = try? KioskServer(project: project, store: store, configuration: config, logger: logger) else { return nil }
         let ready = DispatchSemaphore(value: 0)
         let port = PortBox()
-        Task.detached {
+        // On an event loop, not Swift's cooperative pool (its connection tasks too, by inheritance):
+        // under `swift test` other tests may hold every thread of the pool, and this thread waits.
+        let loop = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton.next())
+        Task(executorPreference: loop) {
             try? await server.run { address in
                 port.value = UInt16(address.port ?? 0)
                 ready.signal()
             }
         }
-        guard ready.wait(timeout: .now() + 30) == .success, port.value != 0 else { return nil }
+        guard ready.wait(timeout: .now() + 120) == .success, port.value != 0 else { return nil }
         return Live(port: port.value, server: server)
     }()
 
+    /// Whether the server is up (`swift test` checks it: without it the target tests nothing).
+    static var started: Bool { live != nil }
+
     static func run(_ data: Data) {
-        guard let live else { preconditionFailure("the fuzz server did not start") }
+        guard let live else {
+            FileHandle.standardError.write(Data("the session fuzz target's server did not start\n".utf8))
+            return
+        }
         guard let reply = exchange(data, port: live.port) else { return }
         let lines = reply.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         let json = speaksJSON(data)

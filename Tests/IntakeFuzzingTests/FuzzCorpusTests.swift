@@ -28,6 +28,7 @@ import Testing
         let seeds = Self.files("corpus/" + target.rawValue)
         #expect(!seeds.isEmpty, "Fuzz/corpus/\(target.rawValue) has seeds")
         for file in seeds { await Self.run(target, try Data(contentsOf: file)) }
+        #expect(target.isReady, "\(target.rawValue) could run")
     }
 
     /// `Fuzz/regressions/TARGET-what-it-was`: crashes found and fixed.

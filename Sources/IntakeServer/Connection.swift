@@ -59,9 +59,7 @@ final class Connection {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {
                     let reply = await handle(frame)
-                    if !reply.lines.isEmpty {
-                        try await outbound.write(contentsOf: reply.lines.map { ByteBuffer(string: $0 + "\n") })
-                    }
+                    if !reply.lines.isEmpty { try await outbound.write(Self.bytes(reply.lines)) }
                     if reply.close { return }
                 }
             }
@@ -73,6 +71,17 @@ final class Connection {
         if live != nil { await suspendLive(reason: "disconnect") }
         context.registry.remove(channel)
         logger.debug("connection closed")
+    }
+
+    /// A reply's lines in one buffer (one write and one flush for the whole reply).
+    static func bytes(_ lines: [String]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
+        for line in lines {
+            buffer.writeString(line)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        return buffer
     }
 
     func handle(_ frame: KioskFrame) async -> Reply {

@@ -74,7 +74,7 @@ let package = Package(
         ]),
         // Load generator for the kiosk line service: C scripted sessions against a raw line echo baseline.
         .executableTarget(name: "IntakeLoad", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeStore", "IntakeServer",
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakeServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),

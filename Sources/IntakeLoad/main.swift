@@ -12,6 +12,7 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeRuntime
 import IntakeServer
 import IntakeStore
 import Logging
@@ -25,10 +26,13 @@ struct Options {
     var connect: (host: String, port: Int)?
     var db: String?
     var dialogs = "Dialogs"
-    /// Run only this phase ("kiosk" or "echo"), e.g. under a profiler.
+    /// Run only this phase ("kiosk", "durable" or "echo"), e.g. under a profiler.
     var only: String?
     /// Run the servers' connection tasks on their event loops instead of Swift's global executor (kiosk and echo).
     var onLoop = false
+    /// Offered turns per second over all sessions (open loop); nil: each session sends its next line
+    /// as soon as the reply came (closed loop, the default).
+    var rate: Double?
 }
 
 func usage() -> Never {
@@ -40,8 +44,12 @@ func usage() -> Never {
       --dialog    the dialog each kiosk session answers (default followup)
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
       --db        the database of the in-process server (default: a new file in the temporary folder)
-      --only      kiosk|echo: run only that phase (for profiling one of them)
+      --only      kiosk|durable|echo: run only that phase (for profiling one of them)
       --on-loop   run each server connection's task on its event loop, not Swift's global executor
+      --rate      offer this many turns per second over all C sessions (open loop: each session sends
+                  at random gaps, a Poisson stream, and a turn's latency counts from when it was due,
+                  so a server that falls behind is charged for the wait); default: closed loop, each
+                  session's next line as soon as the reply came
     """)
     exit(0)
 }
@@ -59,6 +67,7 @@ func parseOptions() -> Options {
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
         case "--only": o.only = args.popFirst()
         case "--on-loop": o.onLoop = true
+        case "--rate": o.rate = Double(args.popFirst() ?? "").flatMap { $0 > 0 ? $0 : nil }
         case "--connect":
             let parts = (args.popFirst() ?? "").split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]) else { usage() }
@@ -103,15 +112,58 @@ struct PhaseResult {
 
 typealias Client = NIOAsyncChannel<KioskFrame, ByteBuffer>
 
-func connectClient(host: String, port: Int) async throws -> Client {
+/// `address` is resolved once, before the run: a client that looked its server's name up for every
+/// session would spend the event loops' time in the resolver.
+func connectClient(to address: SocketAddress) async throws -> Client {
     try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .channelOption(.socketOption(.tcp_nodelay), value: 1)
-        .connect(host: host, port: port) { channel in
+        .connect(to: address) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KioskLineDecoder(maximumLength: 1 << 20)))
                 return try Client(wrappingChannelSynchronously: channel)
             }
         }
+}
+
+/// When a session's turns are due. Closed loop (no rate): a turn is due when the previous reply
+/// came. Open loop: each session's turns are due at random (exponential) gaps averaging C / rate, so
+/// the C sessions together offer `rate` turns per second as independent people would (a Poisson
+/// stream; sessions that started together drift apart instead of reaching the same question at the
+/// same moment). A late turn is sent at once and its latency still counts from when it was due, so
+/// a server that falls behind is charged for the wait. The gaps come from a generator seeded by the
+/// session's index: runs offer the same schedule.
+struct Pacer {
+    let meanGap: Double?
+    var next: ContinuousClock.Instant
+    var seed: UInt64
+
+    init(rate: Double?, index: Int, count: Int, start: ContinuousClock.Instant) {
+        seed = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
+        next = start
+        meanGap = rate.map { Double(count) / $0 }
+        if meanGap != nil { next = start + .seconds(gap()) }
+    }
+
+    /// An exponential gap in seconds (SplitMix64 for the uniform draw).
+    mutating func gap() -> Double {
+        guard let meanGap else { return 0 }
+        seed &+= 0x9E37_79B9_7F4A_7C15
+        var z = seed
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let u = (Double(z >> 11) + 0.5) / Double(1 << 53)   // in (0, 1)
+        return -log(u) * meanGap
+    }
+
+    /// Waits for the next turn's slot; returns the instant its latency counts from.
+    mutating func due() async -> ContinuousClock.Instant {
+        guard meanGap != nil else { return ContinuousClock.now }
+        let slot = next
+        next = slot + .seconds(gap())
+        await sleep(until: slot)
+        return slot
+    }
 }
 
 /// Waits until `instant` (all tasks start measuring together).
@@ -191,13 +243,14 @@ func answerLine(kind: String, id: String, min: String?, max: String?, attempt: I
     return "{\"op\":\"answer\",\"question\":\"\(id)\",\"text\":\"\(text)\"}"
 }
 
-func kioskSession(host: String, port: Int, dialog: String, start: ContinuousClock.Instant,
+func kioskSession(address: SocketAddress, dialog: String, pacer: Pacer, start: ContinuousClock.Instant,
                   end: ContinuousClock.Instant) async -> PhaseResult {
     var r = PhaseResult()
+    var pacer = pacer
     var first = true
     while ContinuousClock.now < end {
         do {
-            let client = try await connectClient(host: host, port: port)
+            let client = try await connectClient(to: address)
             try await client.executeThenClose { inbound, outbound in
                 var it = inbound.makeAsyncIterator()
                 if first {
@@ -205,7 +258,7 @@ func kioskSession(host: String, port: Int, dialog: String, start: ContinuousCloc
                     await sleep(until: start)
                 }
                 func turn(_ line: String) async throws -> Standing {
-                    let t0 = ContinuousClock.now
+                    let t0 = await pacer.due()
                     try await outbound.write(ByteBuffer(string: line + "\n"))
                     let s = try await readStanding(&it)
                     if trace { print("> \(line)\n< \(s)") }
@@ -282,20 +335,56 @@ func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
     }
 }
 
-func echoSession(port: Int, start: ContinuousClock.Instant, end: ContinuousClock.Instant) async -> PhaseResult {
+/// The durable echo: the echo server, but each line is first appended to a session's log in the same
+/// store, through the same commit thread (group commit, `synchronous = FULL`), and echoed only once it
+/// is on disk — a line server with durable answers and no engine, no JSON and no rendering: what
+/// "every answer durable before its reply" costs on this machine by itself.
+func serveDurableEcho(_ server: NIOAsyncChannel<Client, Never>, store: IntakeDatabase, onLoop: Bool) async {
+    await withDiscardingTaskGroup { group in
+        try? await server.executeThenClose { inbound in
+            for try await connection in inbound {
+                let executor: (any TaskExecutor)? = onLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
+                group.addTask(executorPreference: executor) {
+                    let id = UUID().uuidString
+                    let now = Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540)
+                    let info = SessionInfo(id: id, dialogID: "echo", dialogVersion: "1", mode: .kiosk, locale: "ja",
+                                           status: .inProgress, startedAt: now.epochMillis, updatedAt: now.epochMillis)
+                    var seq = 0
+                    try? await connection.executeThenClose { inbound, outbound in
+                        try await store.createDurably(info, first: LogEntry(seq: seq, at: now, actor: .client,
+                                                                            event: .start(dialog: "echo", version: "1", locale: "ja", mode: .kiosk)),
+                                                      token: ResumeToken.random())
+                        for try await frame in inbound {
+                            guard case .line(var line) = frame else { continue }
+                            seq += 1
+                            let at = Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540)
+                            let entry = LogEntry(seq: seq, at: at, actor: .client, event: .input(.answer(String(buffer: line))))
+                            try await store.appendDurably([entry], to: id, status: .inProgress, locale: "ja", record: nil, at: at.epochMillis)
+                            line.writeString("\n")
+                            try await outbound.write(line)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+func echoSession(port: Int, pacer: Pacer, start: ContinuousClock.Instant, end: ContinuousClock.Instant) async -> PhaseResult {
     var r = PhaseResult()
+    var pacer = pacer
     do {
-        let client = try await connectClient(host: "127.0.0.1", port: port)
+        let client = try await connectClient(to: try SocketAddress(ipAddress: "127.0.0.1", port: port))
         try await client.executeThenClose { inbound, outbound in
             var it = inbound.makeAsyncIterator()
             await sleep(until: start)
             let line = ByteBuffer(string: "{\"op\":\"answer\",\"question\":\"days_per_week\",\"text\":\"5\"}\n")
             while ContinuousClock.now < end {
-                let t0 = ContinuousClock.now
+                let t0 = await pacer.due()
                 try await outbound.write(line)
                 guard case .line? = try await it.next() else { r.errors += 1; return }
                 let t1 = ContinuousClock.now
-                if t1 <= end {
+                if t1 <= end && t0 >= start {
                     r.turns += 1
                     r.latencies.append(nanos(t1 - t0))
                 }
@@ -309,7 +398,8 @@ func echoSession(port: Int, start: ContinuousClock.Instant, end: ContinuousClock
 
 // MARK: - Running the phases
 
-func phase(_ c: Int, seconds: Double, _ body: @escaping @Sendable (ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
+func phase(_ c: Int, seconds: Double, rate: Double?,
+           _ body: @escaping @Sendable (Pacer, ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
     // Time to open every connection first (they are opened concurrently), then measure.
     let start = ContinuousClock.now + .milliseconds(500 + c * 3)
     let end = start + .milliseconds(Int(seconds * 1000))
@@ -323,7 +413,10 @@ func phase(_ c: Int, seconds: Double, _ body: @escaping @Sendable (ContinuousClo
         return processCPUSeconds() - before
     }
     await withTaskGroup(of: PhaseResult.self) { group in
-        for _ in 0..<c { group.addTask { await body(start, end) } }
+        for i in 0..<c {
+            let pacer = Pacer(rate: rate, index: i, count: c, start: start)
+            group.addTask { await body(pacer, start, end) }
+        }
         for await r in group { total.merge(r) }
     }
     total.elapsed = seconds
@@ -384,43 +477,68 @@ if let connect = options.connect {
 }
 let (echoServer, echoPort) = try await startEchoServer()
 let echoTask = Task { await serveEcho(echoServer, onLoop: options.onLoop) }
+// The durable echo writes to the in-process server's store (not available with --connect).
+let durableEcho = store == nil ? nil : try await startEchoServer()
+let durableTask = Task {
+    if let (server, _) = durableEcho, let store { await serveDurableEcho(server, store: store, onLoop: options.onLoop) }
+}
 
-print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-print("")
-print("    C | kiosk turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn || echo turns/s | p50 ms | p99 ms | errors | CPU µs/turn || kiosk/echo")
-print("------|---------------|--------|--------|--------|---------------|---------------|-------------||--------------|--------|--------|--------|-------------||-----------")
-let host = target.host, port = target.port, dialog = options.dialog
+print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+      + (options.rate.map { "open loop: \(fmt($0, 0)) turns/s offered over the C sessions" } ?? "closed loop"))
+print("""
+phases: kiosk = the kiosk server, every answer durable before its reply; durable echo = a line echoed
+once it is committed to the same store (no engine, no JSON); echo = a line echoed (the physical baseline).
+""")
+print("    C | phase        | turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn | of echo")
+print("------|--------------|---------|--------|--------|--------|---------------|---------------|-------------|--------")
+let address = try SocketAddress.makeAddressResolvingHost(target.host, port: target.port), dialog = options.dialog
+let phases: [String] = ["kiosk", "durable", "echo"].filter { options.only == nil || options.only == $0 }
 for c in options.sessions {
-    let before = store?.asyncCommitStats
-    var k = PhaseResult(), e = PhaseResult()
-    if options.only != "echo" {
-        k = await phase(c, seconds: options.seconds) { start, end in
-            await kioskSession(host: host, port: port, dialog: dialog, start: start, end: end)
+    var rows: [(name: String, result: PhaseResult, batch: String)] = []
+    for name in phases {
+        let before = store?.asyncCommitStats
+        let result: PhaseResult
+        switch name {
+        case "kiosk":
+            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+                await kioskSession(address: address, dialog: dialog, pacer: pacer, start: start, end: end)
+            }
+        case "durable":
+            guard let (_, durablePort) = durableEcho else { continue }
+            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+                await echoSession(port: durablePort, pacer: pacer, start: start, end: end)
+            }
+        default:
+            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+                await echoSession(port: echoPort, pacer: pacer, start: start, end: end)
+            }
         }
-        // Let quitting sessions' suspensions land before the baseline runs.
+        // Let quitting sessions' suspensions land before the next phase runs.
         try await Task.sleep(for: .milliseconds(500))
-    }
-    let after = store?.asyncCommitStats
-    if options.only != "kiosk" {
-        e = await phase(c, seconds: options.seconds) { start, end in
-            await echoSession(port: echoPort, start: start, end: end)
+        var batch = "—"
+        if name != "echo", let before, let after = store?.asyncCommitStats, after.commits > before.commits {
+            batch = fmt(Double(after.writes - before.writes) / Double(after.commits - before.commits))
         }
+        rows.append((name: name, result: result, batch: batch))
     }
-    var batch = "—"
-    if let before, let after, after.commits > before.commits {
-        batch = fmt(Double(after.writes - before.writes) / Double(after.commits - before.commits))
+    let echo = rows.first { $0.name == "echo" }?.result
+    for (name, r, batch) in rows {
+        let label = name == "durable" ? "durable echo" : name
+        // Open loop: every phase is offered the same turns, so only latency compares.
+        let ofEcho = options.rate == nil ? echo.map { $0.perSecond > 0 ? fmt(r.perSecond / $0.perSecond, 2) : "—" } ?? "—" : "—"
+        let cells = [
+            String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
+            label.padding(toLength: 12, withPad: " ", startingAt: 0),
+            fmt(r.perSecond, 0), fmt(r.percentile(0.5), 2), fmt(r.percentile(0.99), 2), String(r.errors),
+            name == "kiosk" ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
+        ]
+        print(cells.joined(separator: " | "))
     }
-    let row = [
-        String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
-        fmt(k.perSecond, 0), fmt(k.percentile(0.5), 2), fmt(k.percentile(0.99), 2), String(k.errors), String(k.sessionsDone), batch,
-        fmt(k.cpuPerTurn, 0),
-    ].joined(separator: " | ") + " || " + [fmt(e.perSecond, 0), fmt(e.percentile(0.5), 2), fmt(e.percentile(0.99), 2), String(e.errors),
-                                           fmt(e.cpuPerTurn, 0)]
-        .joined(separator: " | ") + " || " + fmt(e.perSecond > 0 ? k.perSecond / e.perSecond : .nan, 2)
-    print(row)
     fflush(nil)
 }
 kiosk?.shutdown()
 _ = try? await kioskTask?.value
 echoServer.channel.close(promise: nil)
+if let (server, _) = durableEcho { server.channel.close(promise: nil) }
 await echoTask.value
+await durableTask.value

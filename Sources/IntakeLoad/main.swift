@@ -38,7 +38,7 @@ struct Options {
 func usage() -> Never {
     print("""
     usage: IntakeLoad [--sessions 1,100,1000] [--seconds 5] [--dialog followup|intake] [--connect HOST:PORT]
-                      [--db FILE] [--dialogs DIR]
+                      [--db FILE] [--dialogs DIR] [--only PHASE] [--on-loop] [--rate TURNS_PER_SECOND]
       --sessions  the values of C (concurrent sessions), each run in turn
       --seconds   how long each phase measures (after every connection is open)
       --dialog    the dialog each kiosk session answers (default followup)

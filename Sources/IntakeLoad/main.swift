@@ -43,7 +43,8 @@ func usage() -> Never {
       --seconds   how long each phase measures (after every connection is open)
       --dialog    the dialog each kiosk session answers (default followup)
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
-      --db        the database of the in-process server (default: a new file in the temporary folder)
+      --db        the database of the in-process server (default: a new file in the temporary folder);
+                  never a real one: each run adds its test sessions (and the durable echo's) to it
       --only      kiosk|durable|echo: run only that phase (for profiling one of them)
       --on-loop   run each server connection's task on its event loop, not Swift's global executor
       --rate      offer this many turns per second over all C sessions (open loop: each session sends
@@ -65,7 +66,9 @@ func parseOptions() -> Options {
         case "--dialog": o.dialog = args.popFirst() ?? o.dialog
         case "--db": o.db = args.popFirst()
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
-        case "--only": o.only = args.popFirst()
+        case "--only":
+            o.only = args.popFirst()
+            guard let only = o.only, ["kiosk", "durable", "echo"].contains(only) else { usage() }
         case "--on-loop": o.onLoop = true
         case "--rate": o.rate = Double(args.popFirst() ?? "").flatMap { $0 > 0 ? $0 : nil }
         case "--connect":
@@ -346,6 +349,7 @@ func serveDurableEcho(_ server: NIOAsyncChannel<Client, Never>, store: IntakeDat
                 let executor: (any TaskExecutor)? = onLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
                 group.addTask(executorPreference: executor) {
                     let id = UUID().uuidString
+                    // Times in Japan (UTC+9): what they say does not matter here, only that they are written.
                     let now = Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540)
                     let info = SessionInfo(id: id, dialogID: "echo", dialogVersion: "1", mode: .kiosk, locale: "ja",
                                            status: .inProgress, startedAt: now.epochMillis, updatedAt: now.epochMillis)

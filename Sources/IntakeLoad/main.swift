@@ -35,7 +35,8 @@ struct Options {
     var rate: Double?
 }
 
-func usage() -> Never {
+/// The help text; exits with `code` (2: the command line was wrong).
+func usage(_ code: Int32 = 0) -> Never {
     print("""
     usage: IntakeLoad [--sessions 1,100,1000] [--seconds 5] [--dialog followup|intake] [--connect HOST:PORT]
                       [--db FILE] [--dialogs DIR] [--only PHASE] [--on-loop] [--rate TURNS_PER_SECOND]
@@ -52,7 +53,7 @@ func usage() -> Never {
                   so a server that falls behind is charged for the wait); default: closed loop, each
                   session's next line as soon as the reply came
     """)
-    exit(0)
+    exit(code)
 }
 
 func parseOptions() -> Options {
@@ -68,12 +69,12 @@ func parseOptions() -> Options {
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
         case "--only":
             o.only = args.popFirst()
-            guard let only = o.only, ["kiosk", "durable", "echo"].contains(only) else { usage() }
+            guard let only = o.only, ["kiosk", "durable", "echo"].contains(only) else { usage(2) }
         case "--on-loop": o.onLoop = true
         case "--rate": o.rate = Double(args.popFirst() ?? "").flatMap { $0 > 0 ? $0 : nil }
         case "--connect":
             let parts = (args.popFirst() ?? "").split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { usage() }
+            guard parts.count == 2, let port = Int(parts[1]) else { usage(2) }
             o.connect = (String(parts[0]), port)
         default:
             FileHandle.standardError.write(Data("unknown option \(a)\n".utf8))

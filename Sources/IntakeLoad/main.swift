@@ -26,8 +26,8 @@ struct Options {
     var connect: (host: String, port: Int)?
     var db: String?
     var dialogs = "Dialogs"
-    /// Run only this phase ("kiosk", "durable" or "echo"), e.g. under a profiler.
-    var only: String?
+    /// Run only this phase, e.g. under a profiler.
+    var only: Phase?
     /// Run the servers' connection tasks on their event loops instead of Swift's global executor (kiosk and echo).
     var onLoop = false
     /// Offered turns per second over all sessions (open loop); nil: each session sends its next line
@@ -68,8 +68,8 @@ func parseOptions() -> Options {
         case "--db": o.db = args.popFirst()
         case "--dialogs": o.dialogs = args.popFirst() ?? o.dialogs
         case "--only":
-            o.only = args.popFirst()
-            guard let only = o.only, ["kiosk", "durable", "echo"].contains(only) else { usage(2) }
+            guard let only = args.popFirst().flatMap(Phase.init(rawValue:)) else { usage(2) }
+            o.only = only
         case "--on-loop": o.onLoop = true
         case "--rate": o.rate = Double(args.popFirst() ?? "").flatMap { $0 > 0 ? $0 : nil }
         case "--connect":
@@ -112,6 +112,18 @@ struct PhaseResult {
         let i = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
         return Double(sorted[max(0, i)]) / 1e6
     }
+}
+
+/// What a run measures, in this order for each C.
+enum Phase: String, CaseIterable {
+    /// The kiosk server: every answer durable before its reply.
+    case kiosk
+    /// A line echoed once it is committed to the same store (no engine, no JSON).
+    case durable
+    /// A line echoed (the physical baseline).
+    case echo
+
+    var label: String { self == .durable ? "durable echo" : rawValue }
 }
 
 typealias Client = NIOAsyncChannel<KioskFrame, ByteBuffer>
@@ -319,21 +331,28 @@ func startEchoServer() async throws -> (NIOAsyncChannel<Client, Never>, Int) {
     return (server, server.channel.localAddress?.port ?? 0)
 }
 
-/// `onLoop`: each connection's task on its event loop (as the kiosk server's, with --on-loop).
-func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
+/// Runs `handle` for every connection the server accepts, each in its own task (on the
+/// connection's event loop with `onLoop`, as the kiosk server's with --on-loop).
+func serveConnections(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool,
+                      _ handle: @escaping @Sendable (Client) async throws -> Void) async {
     await withDiscardingTaskGroup { group in
         try? await server.executeThenClose { inbound in
             for try await connection in inbound {
                 let executor: (any TaskExecutor)? = onLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
-                group.addTask(executorPreference: executor) {
-                    try? await connection.executeThenClose { inbound, outbound in
-                        for try await frame in inbound {
-                            guard case .line(var line) = frame else { continue }
-                            line.writeString("\n")
-                            try await outbound.write(line)
-                        }
-                    }
-                }
+                group.addTask(executorPreference: executor) { try? await handle(connection) }
+            }
+        }
+    }
+}
+
+/// The echo: each line written back.
+func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
+    await serveConnections(server, onLoop: onLoop) { connection in
+        try await connection.executeThenClose { inbound, outbound in
+            for try await frame in inbound {
+                guard case .line(var line) = frame else { continue }
+                line.writeString("\n")
+                try await outbound.write(line)
             }
         }
     }
@@ -344,32 +363,26 @@ func serveEcho(_ server: NIOAsyncChannel<Client, Never>, onLoop: Bool) async {
 /// is on disk — a line server with durable answers and no engine, no JSON and no rendering: what
 /// "every answer durable before its reply" costs on this machine by itself.
 func serveDurableEcho(_ server: NIOAsyncChannel<Client, Never>, store: IntakeDatabase, onLoop: Bool) async {
-    await withDiscardingTaskGroup { group in
-        try? await server.executeThenClose { inbound in
-            for try await connection in inbound {
-                let executor: (any TaskExecutor)? = onLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
-                group.addTask(executorPreference: executor) {
-                    let id = UUID().uuidString
-                    // Times in Japan (UTC+9): what they say does not matter here, only that they are written.
-                    let now = Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540)
-                    let info = SessionInfo(id: id, dialogID: "echo", dialogVersion: "1", mode: .kiosk, locale: "ja",
-                                           status: .inProgress, startedAt: now.epochMillis, updatedAt: now.epochMillis)
-                    var seq = 0
-                    try? await connection.executeThenClose { inbound, outbound in
-                        try await store.createDurably(info, first: LogEntry(seq: seq, at: now, actor: .client,
-                                                                            event: .start(dialog: "echo", version: "1", locale: "ja", mode: .kiosk)),
-                                                      token: ResumeToken.random())
-                        for try await frame in inbound {
-                            guard case .line(var line) = frame else { continue }
-                            seq += 1
-                            let at = Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540)
-                            let entry = LogEntry(seq: seq, at: at, actor: .client, event: .input(.answer(String(buffer: line))))
-                            try await store.appendDurably([entry], to: id, status: .inProgress, locale: "ja", record: nil, at: at.epochMillis)
-                            line.writeString("\n")
-                            try await outbound.write(line)
-                        }
-                    }
-                }
+    await serveConnections(server, onLoop: onLoop) { connection in
+        let id = UUID().uuidString
+        // Times in Japan (UTC+9): what they say does not matter here, only that they are written.
+        func now() -> Moment { Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540) }
+        let opened = now()
+        let info = SessionInfo(id: id, dialogID: "echo", dialogVersion: "1", mode: .kiosk, locale: "ja",
+                               status: .inProgress, startedAt: opened.epochMillis, updatedAt: opened.epochMillis)
+        var seq = 0
+        try await connection.executeThenClose { inbound, outbound in
+            try await store.createDurably(info, first: LogEntry(seq: seq, at: opened, actor: .client,
+                                                                event: .start(dialog: "echo", version: "1", locale: "ja", mode: .kiosk)),
+                                          token: ResumeToken.random())
+            for try await frame in inbound {
+                guard case .line(var line) = frame else { continue }
+                seq += 1
+                let at = now()
+                let entry = LogEntry(seq: seq, at: at, actor: .client, event: .input(.answer(String(buffer: line))))
+                try await store.appendDurably([entry], to: id, status: .inProgress, locale: "ja", record: nil, at: at.epochMillis)
+                line.writeString("\n")
+                try await outbound.write(line)
             }
         }
     }
@@ -403,7 +416,8 @@ func echoSession(port: Int, pacer: Pacer, start: ContinuousClock.Instant, end: C
 
 // MARK: - Running the phases
 
-func phase(_ c: Int, seconds: Double, rate: Double?,
+/// One phase at C sessions: each runs `body` with its own pacer, all measuring the same window.
+func measure(_ c: Int, seconds: Double, rate: Double?,
            _ body: @escaping @Sendable (Pacer, ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
     // Time to open every connection first (they are opened concurrently), then measure.
     let start = ContinuousClock.now + .milliseconds(500 + c * 3)
@@ -497,45 +511,44 @@ once it is committed to the same store (no engine, no JSON); echo = a line echoe
 print("    C | phase        | turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn | of echo")
 print("------|--------------|---------|--------|--------|--------|---------------|---------------|-------------|--------")
 let address = try SocketAddress.makeAddressResolvingHost(target.host, port: target.port), dialog = options.dialog
-let phases: [String] = ["kiosk", "durable", "echo"].filter { options.only == nil || options.only == $0 }
+let phases = Phase.allCases.filter { options.only == nil || options.only == $0 }
 for c in options.sessions {
-    var rows: [(name: String, result: PhaseResult, batch: String)] = []
-    for name in phases {
+    var rows: [(phase: Phase, result: PhaseResult, batch: String)] = []
+    for phase in phases {
         let before = store?.asyncCommitStats
         let result: PhaseResult
-        switch name {
-        case "kiosk":
-            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+        switch phase {
+        case .kiosk:
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
                 await kioskSession(address: address, dialog: dialog, pacer: pacer, start: start, end: end)
             }
-        case "durable":
+        case .durable:
             guard let (_, durablePort) = durableEcho else { continue }
-            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
                 await echoSession(port: durablePort, pacer: pacer, start: start, end: end)
             }
-        default:
-            result = await phase(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+        case .echo:
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
                 await echoSession(port: echoPort, pacer: pacer, start: start, end: end)
             }
         }
         // Let quitting sessions' suspensions land before the next phase runs.
         try await Task.sleep(for: .milliseconds(500))
         var batch = "—"
-        if name != "echo", let before, let after = store?.asyncCommitStats, after.commits > before.commits {
+        if phase != .echo, let before, let after = store?.asyncCommitStats, after.commits > before.commits {
             batch = fmt(Double(after.writes - before.writes) / Double(after.commits - before.commits))
         }
-        rows.append((name: name, result: result, batch: batch))
+        rows.append((phase: phase, result: result, batch: batch))
     }
-    let echo = rows.first { $0.name == "echo" }?.result
-    for (name, r, batch) in rows {
-        let label = name == "durable" ? "durable echo" : name
+    let echo = rows.first { $0.phase == .echo }?.result
+    for (phase, r, batch) in rows {
         // Open loop: every phase is offered the same turns, so only latency compares.
         let ofEcho = options.rate == nil ? echo.map { $0.perSecond > 0 ? fmt(r.perSecond / $0.perSecond, 2) : "—" } ?? "—" : "—"
         let cells = [
             String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
-            label.padding(toLength: 12, withPad: " ", startingAt: 0),
+            phase.label.padding(toLength: 12, withPad: " ", startingAt: 0),
             fmt(r.perSecond, 0), fmt(r.percentile(0.5), 2), fmt(r.percentile(0.99), 2), String(r.errors),
-            name == "kiosk" ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
+            phase == .kiosk ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
         ]
         print(cells.joined(separator: " | "))
     }

@@ -19,6 +19,14 @@ extension Project {
                 r.error("expected-setting", at: k)
                 continue
             }
+            if let like = Project.officeSettingTypes[key] {
+                guard let value = Project.setting(text, like: like), Project.validOfficeSetting(value) else {
+                    r.error("setting-type", ["name": key, "found": text], at: v)
+                    continue
+                }
+                officeSettings[key] = value
+                continue
+            }
             guard known.contains(key) else {
                 var args = ["name": key]
                 if let close = Spelling.closest(to: key, in: Array(known)) { args["suggestion"] = close }
@@ -34,6 +42,23 @@ extension Project {
                 dialogs[id]?.settings[key] = value
             }
         }
+    }
+
+    /// Settings that belong to the office, not to a dialog, with a value of their type.
+    /// `abandoned_session_days`: sessions abandoned before any answer are purged (`intake records
+    /// purge`) once untouched for this many days.
+    static let officeSettingTypes: [String: Value] = ["abandoned_session_days": .int(30)]
+
+    /// The office's retention period for abandoned sessions, in days (default 30).
+    public var abandonedSessionDays: Int {
+        if case .int(let days)? = officeSettings["abandoned_session_days"] { return days }
+        if case .int(let days)? = Project.officeSettingTypes["abandoned_session_days"] { return days }
+        return 30
+    }
+
+    static func validOfficeSetting(_ value: Value) -> Bool {
+        if case .int(let n) = value { return n >= 1 && n <= 3650 }
+        return true
     }
 
     /// `text` read as a value of the same type as `like`.

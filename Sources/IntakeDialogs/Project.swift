@@ -15,6 +15,9 @@ public struct Project: Sendable {
     public var dialogFiles: [String: String] = [:]
     /// Printable sheets (`sheet:` files), checked against their dialogs.
     public var sheets: [SheetDefinition] = []
+    /// Settings of the office itself rather than of a dialog (`abandoned_session_days`), from its
+    /// settings file.
+    public var officeSettings: [String: Value] = [:]
     /// The text of every YAML file read, by path (for diagnostics inside multi-line scalars).
     var texts: [String: String] = [:]
 

@@ -22,6 +22,7 @@ extension SessionRunner {
 
     public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) async throws -> [Effect] {
         guard let asyncStore else { return try handleSync(event, in: &session, actor: actor, at: now) }
+        guard session.seq < maxEvents else { throw RuntimeError.tooLong }
         let step = engine.handle(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
@@ -61,6 +62,7 @@ extension SessionRunner {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
         let log = try await asyncStore.logAsync(of: info.id)
+        guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
             let (session, effects, entry) = try migration(info, log, actor: actor, at: now)
             try await asyncStore.appendDurably([entry], to: info.id, status: status(session.state), locale: session.state.locale,

@@ -17,6 +17,9 @@ public enum RuntimeError: Error, Equatable, Sendable {
     case dialogChanged(from: String, to: String)
     /// The log could not be replayed into a state (a corrupt or foreign log).
     case corruptLog
+    /// The session's log has reached `SessionRunner.maxEvents`: it takes no more input, and it is
+    /// not resumed (replaying an endless log would hold the store for every resume).
+    case tooLong
 }
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,
@@ -24,6 +27,10 @@ public enum RuntimeError: Error, Equatable, Sendable {
 public struct SessionRunner: Sendable {
     public let engine: Engine
     public let store: any SessionStore
+    /// The most log entries a session may have before it takes no more input. A whole intake of
+    /// about 200 questions, with going back and editing, stays far below the default.
+    public var maxEvents = SessionRunner.defaultMaxEvents
+    public static let defaultMaxEvents = 2_000
 
     public init(engine: Engine, store: any SessionStore) {
         self.engine = engine
@@ -43,6 +50,7 @@ public struct SessionRunner: Sendable {
     /// Handles one event: logs it, then returns what to show. If logging fails, the session is
     /// unchanged and the error is thrown: nothing is shown as accepted that is not on disk.
     public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
+        guard session.seq < maxEvents else { throw RuntimeError.tooLong }
         let step = engine.handle(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
@@ -75,6 +83,7 @@ public struct SessionRunner: Sendable {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
         let log = try store.log(of: info.id)
+        guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
             return try migrate(info, log, actor: actor, at: now)
         }

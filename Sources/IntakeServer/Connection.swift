@@ -1,6 +1,7 @@
 import Foundation
 import IntakeEngine
 import IntakeRuntime
+import IntakeStore
 import Logging
 import NIOCore
 
@@ -127,6 +128,13 @@ final class Connection {
     func start(dialog: String?, locale requested: String) async -> Reply {
         guard live == nil else { return error("session_active") }
         guard let runner = context.runners[dialog ?? context.configuration.dialog] else { return error("unknown_dialog") }
+        // Every start costs a row and a commit: an address may start only so many in a window.
+        guard context.starts.admit(address) else {
+            // Said in the language asked for: the session that would have set it does not start.
+            if catalog.locales.contains(requested) { locale = requested }
+            logger.warning("start refused: too many starts from this address", metadata: ["address": "\(address)"])
+            return error("too_many_starts", key: "operations.serve.error.too_many_starts")
+        }
         let (token, id) = ResumeToken.forNewSession()
         do {
             let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client, at: now())
@@ -147,7 +155,7 @@ final class Connection {
             }
             return after(effects, reply)
         } catch {
-            logger.error("session could not start", metadata: ["error": "\(type(of: error))"])
+            logger.error("session could not start", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
         }
     }
@@ -170,7 +178,7 @@ final class Connection {
             // Any runner reads the store; the session's own dialog runs it.
             info = try await context.runners.values.first?.session(resuming: token)
         } catch {
-            logger.error("token lookup failed", metadata: ["error": "\(type(of: error))"])
+            logger.error("token lookup failed", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
         }
         guard let info else { return wrongToken() }
@@ -206,9 +214,13 @@ final class Connection {
         } catch RuntimeError.finished {
             context.registry.release(info.id, by: channel)
             return error("finished")
+        } catch RuntimeError.tooLong {
+            context.registry.release(info.id, by: channel)
+            logger.warning("resume refused: the session's log is at its maximum", metadata: ["session": "\(info.id)"])
+            return error("session_too_long", key: "operations.serve.error.session_too_long")
         } catch {
             context.registry.release(info.id, by: channel)
-            logger.error("session could not resume", metadata: ["error": "\(type(of: error))"])
+            logger.error("session could not resume", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
         }
     }
@@ -241,8 +253,18 @@ final class Connection {
             locale = current.locale
             logger.debug("event", metadata: ["op": "\(Self.opName(event))"])
             return after(effects, Reply())
+        } catch RuntimeError.tooLong {
+            // Far more steps than any intake takes: a stuck or abusive client. The session is
+            // suspended (a counselor can read it) and the connection closed.
+            logger.warning("the session's log is at its maximum: suspended, connection closed",
+                           metadata: ["max_events": "\(current.runner.maxEvents)"])
+            var reply = error("session_too_long", key: "operations.serve.error.session_too_long")
+            await suspendLive(reason: "session_too_long")
+            reply.lines.append(byeLine(reason: "session_too_long", message: nil, token: nil))
+            reply.close = true
+            return reply
         } catch {
-            logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(type(of: error))"])
+            logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
         }
     }
@@ -284,7 +306,7 @@ final class Connection {
             logger.info("session suspended", metadata: ["reason": "\(reason)"])
             return true
         } catch {
-            logger.error("session could not be suspended", metadata: ["reason": "\(reason)", "error": "\(type(of: error))"])
+            logger.error("session could not be suspended", metadata: ["reason": "\(reason)", "error": "\(storageErrorDescription(error))"])
             return false
         }
     }
@@ -328,9 +350,10 @@ final class Connection {
     }
 
     /// An error in the connection's protocol: `code` stable, `message` in the client's language.
-    func error(_ code: String, _ args: [String: String] = [:]) -> Reply {
+    /// `key`: the message's key when it is not `serve.error.<code>`.
+    func error(_ code: String, _ args: [String: String] = [:], key: String? = nil) -> Reply {
         logger.notice("error", metadata: ["code": "\(code)"])
-        let message = catalog.text("serve.error." + code, currentLocale, args)
+        let message = catalog.text(key ?? "serve.error." + code, currentLocale, args)
         switch mode {
         case .json:
             return Reply(lines: [json.message("error", id: replyID, [("code", .string(code)), ("message", .string(message))])])

@@ -28,6 +28,17 @@ public struct ServerConfiguration: Sendable {
     /// `wrongTokenWindow` before that address may not resume at all until the window ends.
     public var maxWrongTokensPerAddress = 20
     public var wrongTokenWindow: TimeAmount = .minutes(10)
+    /// Sessions one address may start within `startWindow` (kiosks behind one NAT share it: an
+    /// office of 10 kiosks gets 6 starts per kiosk per 10 minutes, where an intake takes 15 minutes
+    /// or more); past it a start gets `too_many_starts` until the window ends.
+    public var maxStartsPerAddress = 60
+    public var startWindow: TimeAmount = .minutes(10)
+    /// Connections one address may hold at once (kiosks behind one NAT share it); past it a new
+    /// one is told politely and closed, so one address cannot take every slot.
+    public var maxConnectionsPerAddress = 16
+    /// Log entries a session may have (`SessionRunner.maxEvents`): past it the session takes no
+    /// more input (`session_too_long`, suspended, connection closed) and is not resumed.
+    public var maxEventsPerSession = SessionRunner.defaultMaxEvents
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
     /// Run each connection's task on its channel's event loop (see `EventLoopTaskExecutor`) instead
@@ -52,11 +63,15 @@ public final class KioskServer: Sendable {
         guard project.dialogs[configuration.dialog] != nil else { throw ServerError.unknownDialog(configuration.dialog) }
         var runners: [String: SessionRunner] = [:]
         for (id, dialog) in project.dialogs {
-            runners[id] = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
+            var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
+            runner.maxEvents = configuration.maxEventsPerSession
+            runners[id] = runner
         }
         context = ServerContext(runners: runners, catalog: project.catalog, configuration: configuration, logger: logger,
-                                registry: Registry(maxConnections: configuration.maxConnections),
-                                guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow))
+                                registry: Registry(maxConnections: configuration.maxConnections,
+                                                   maxPerAddress: configuration.maxConnectionsPerAddress),
+                                guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow),
+                                starts: GuessLimiter(limit: configuration.maxStartsPerAddress, window: configuration.startWindow))
     }
 
     /// Connections open now, and the most at once.
@@ -94,12 +109,18 @@ public final class KioskServer: Sendable {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         let executor: (any TaskExecutor)? = config.turnsOnEventLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
-                        if registry.admit(connection.channel) {
+                        switch registry.admit(connection.channel) {
+                        case .admitted:
                             group.addTask(executorPreference: executor) {
                                 await Connection(context: context, channel: connection.channel).serve(connection)
                             }
-                        } else {
+                        case .full:
                             group.addTask(executorPreference: executor) { await Self.refuse(connection, context: context) }
+                        case .addressFull:
+                            group.addTask(executorPreference: executor) {
+                                await Self.refuse(connection, context: context, reason: "max_connections_per_address",
+                                                  message: "operations.serve.address_busy")
+                            }
                         }
                     }
                 }
@@ -133,9 +154,12 @@ public final class KioskServer: Sendable {
 
     /// Past the connection limit: one polite line (the client's language is not known yet:
     /// Japanese, then English), and close.
-    static func refuse(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, context: ServerContext) async {
-        context.logger.notice("connection refused", metadata: ["reason": "max_connections"])
-        let line = context.catalog.text("serve.busy", "ja") + " / " + context.catalog.text("serve.busy", "en") + "\n"
+    static func refuse(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, context: ServerContext,
+                       reason: String = "max_connections", message: String = "serve.busy") async {
+        var metadata: Logger.Metadata = ["reason": "\(reason)"]
+        if reason == "max_connections_per_address" { metadata["address"] = "\(connection.channel.remoteAddress?.ipAddress ?? "unknown")" }
+        context.logger.notice("connection refused", metadata: metadata)
+        let line = context.catalog.text(message, "ja") + " / " + context.catalog.text(message, "en") + "\n"
         try? await connection.executeThenClose { _, outbound in
             try await outbound.write(ByteBuffer(string: line))
         }
@@ -161,16 +185,19 @@ struct ServerContext: Sendable {
     let registry: Registry
     /// Wrong resume tokens per client address.
     let guesses: GuessLimiter
+    /// Session starts per client address.
+    let starts: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
     init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry,
-         guesses: GuessLimiter) {
+         guesses: GuessLimiter, starts: GuessLimiter) {
         self.runners = runners
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.guesses = guesses
+        self.starts = starts
     }
 
     /// A number for each connection, for the logs.

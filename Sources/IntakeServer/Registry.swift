@@ -7,24 +7,36 @@ import NIOCore
 final class Registry: Sendable {
     private struct State {
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Each admitted connection's address, and how many each address holds.
+        var addresses: [ObjectIdentifier: String] = [:]
+        var perAddress: [String: Int] = [:]
         var sessions: [String: ObjectIdentifier] = [:]
         var peak = 0
     }
 
+    enum Admission: Equatable { case admitted, full, addressFull }
+
     private let state = NIOLockedValueBox(State())
     let maxConnections: Int
+    let maxPerAddress: Int
 
-    init(maxConnections: Int) {
+    init(maxConnections: Int, maxPerAddress: Int = .max) {
         self.maxConnections = maxConnections
+        self.maxPerAddress = maxPerAddress
     }
 
-    /// Admits a connection unless the limit is reached.
-    func admit(_ channel: any Channel) -> Bool {
-        state.withLockedValue { s in
-            guard s.connections.count < maxConnections else { return false }
-            s.connections[ObjectIdentifier(channel)] = channel
+    /// Admits a connection unless the limit is reached, or its address holds its share already.
+    func admit(_ channel: any Channel) -> Admission {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        return state.withLockedValue { s in
+            guard s.connections.count < maxConnections else { return .full }
+            guard s.perAddress[address, default: 0] < maxPerAddress else { return .addressFull }
+            let id = ObjectIdentifier(channel)
+            s.connections[id] = channel
+            s.addresses[id] = address
+            s.perAddress[address, default: 0] += 1
             s.peak = max(s.peak, s.connections.count)
-            return true
+            return .admitted
         }
     }
 
@@ -32,6 +44,10 @@ final class Registry: Sendable {
         let id = ObjectIdentifier(channel)
         state.withLockedValue { s in
             s.connections[id] = nil
+            if let address = s.addresses.removeValue(forKey: id) {
+                let left = s.perAddress[address, default: 1] - 1
+                s.perAddress[address] = left > 0 ? left : nil
+            }
             s.sessions = s.sessions.filter { $0.value != id }
         }
     }

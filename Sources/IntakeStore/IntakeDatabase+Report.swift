@@ -5,7 +5,8 @@ import IntakeRuntime
 
 /// The monthly counts a counselor reports (DOMAIN.md): consultations as 延べ件数 (all of them) and
 /// 実件数 (distinct clients), and 就業件数 (clients who found work, from follow-up records), per office;
-/// with the list of follow-ups and what changed.
+/// with the list of follow-ups and what changed. Sessions abandoned before any answer are not
+/// consultations and are not counted.
 public struct MonthlyReport: Sendable, Equatable {
     public struct Counts: Sendable, Equatable {
         public var office: String
@@ -48,7 +49,10 @@ extension IntakeDatabase {
             return MonthlyReport(counts: [], changes: [])
         }
         func start(_ d: CivilDate) -> Int64 { (Int64(d.daysSinceEpoch) * 86_400 - Int64(utcOffsetMinutes) * 60) * 1000 }
-        let sessions = try self.sessions(from: start(first), to: start(next)).sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+        // A session abandoned before any answer was not a consultation.
+        let abandoned = try abandonedSessions(startedFrom: start(first), to: start(next))
+        let sessions = try self.sessions(from: start(first), to: start(next)).filter { !abandoned.contains($0.id) }
+            .sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
         var byOffice: [String: (consultations: Int, clients: Set<String>, found: Set<String>)] = [:]
         var changes: [MonthlyReport.Change] = []
         for s in sessions {

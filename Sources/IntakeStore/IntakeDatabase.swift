@@ -14,22 +14,32 @@ public struct IntakeDatabase: Sendable {
     let commitThread: AsyncCommitter
     /// Seals answers and records at rest when a key is given.
     public let cipher: Cipher?
+    /// Opening took read or write permission away from other users (a file made before files were
+    /// created 0600): the caller says so.
+    public internal(set) var permissionsTightened = false
 
-    /// Opens (or creates) the database file and brings its schema up to date.
+    /// Opens (or creates) the database file and brings its schema up to date. The file (and its
+    /// `-wal` and `-shm`) is only the owner's (0600). Fails with a `StoreOpenError` that says why.
     public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
-        var config = Configuration()
-        config.journalMode = .wal
-        config.foreignKeysEnabled = true
-        // Statement arguments (client answers) never appear in errors or logs.
-        config.publicStatementArguments = false
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.writeWithoutTransaction { db in
-            // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Deleted client data is overwritten, not only unlinked.
-            try db.execute(sql: "PRAGMA secure_delete = ON")
+        try classifyingOpenErrors(path) {
+            let tightened = try preparePrivateFile(path)
+            var config = Configuration()
+            config.journalMode = .wal
+            config.foreignKeysEnabled = true
+            // Statement arguments (client answers) never appear in errors or logs.
+            config.publicStatementArguments = false
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            try checkIsIntakeDatabase(queue, path: path)
+            try queue.writeWithoutTransaction { db in
+                // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                // Deleted client data is overwritten, not only unlinked.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
+            }
+            var database = try IntakeDatabase(queue, cipher: cipher)
+            database.permissionsTightened = tightened
+            return database
         }
-        return try IntakeDatabase(queue, cipher: cipher)
     }
 
     /// An in-memory database (tests).

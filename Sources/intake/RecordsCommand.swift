@@ -13,22 +13,78 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
     var key: String?
 
-    func open() throws -> IntakeDatabase {
-        try DatabaseOptions.open(db, key: key)
+    func open(_ messages: Messages = Messages()) throws -> IntakeDatabase {
+        try DatabaseOptions.open(db, key: key, messages: messages)
     }
 
-    static func open(_ path: String, key: String?) throws -> IntakeDatabase {
+    /// Opens the database; when it cannot, says why on standard error in the user's language (no
+    /// usage text: the command line was right) and exits with a code for the cause (`StorageExit`).
+    static func open(_ path: String, key: String?, messages: Messages = Messages()) throws -> IntakeDatabase {
         let cipher: Cipher?
         do {
             cipher = try key.map { try Cipher(keyFile: $0) }
         } catch {
             throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
         }
+        let database: IntakeDatabase
         do {
-            return try IntakeDatabase.open(path: path, cipher: cipher)
+            database = try IntakeDatabase.open(path: path, cipher: cipher)
+        } catch let error as StoreOpenError {
+            printError(messages.text("operations.storage." + error.code,
+                                     ["path": path, "code": error.sqliteCode.map { String($0) } ?? "-"]))
+            throw ExitCode(StorageExit.code(for: error.cause))
         } catch {
-            throw ValidationError("cannot open the database '\(path)'")
+            printError(messages.text("operations.storage.other", ["path": path, "code": "-"]))
+            throw ExitCode(StorageExit.code(for: .other))
         }
+        if database.permissionsTightened {
+            printError(messages.text("operations.storage.tightened", ["path": path]))
+        }
+        return database
+    }
+}
+
+/// Exit codes of a database that does not open (sysexits.h): a script can tell a usage error (64,
+/// ArgumentParser's) from a runtime one, and a wait-and-retry (75) from a call for help.
+enum StorageExit {
+    static func code(for cause: StoreOpenError.Cause) -> Int32 {
+        switch cause {
+        case .locked: return 75        // EX_TEMPFAIL: try again later
+        case .notIntake, .damaged: return 65  // EX_DATAERR: the file is not (or no longer) an intake database
+        case .noPermission: return 77  // EX_NOPERM
+        case .noFolder: return 73      // EX_CANTCREAT
+        case .diskFull, .other: return 74  // EX_IOERR
+        }
+    }
+}
+
+/// A command's own messages, from Locales/ (beside the dialogs, or `--locales`) in the language of
+/// `--lang`, else LANG (ja when it says Japanese, else en). Read only when a message is needed.
+struct Messages {
+    private let catalog: () -> Catalog
+    let locale: String
+
+    init(catalog: Catalog, locale: String) {
+        self.catalog = { catalog }
+        self.locale = locale
+    }
+
+    init(dialogs: [String] = ["Dialogs"], locales: String? = nil, language: String? = nil) {
+        catalog = { Project.loadCatalog(paths: dialogs, localesDirectory: locales) }
+        let lang = ProcessInfo.processInfo.environment["LANG"] ?? ""
+        locale = language ?? (lang.hasPrefix("ja") ? "ja" : "en")
+    }
+
+    func text(_ key: String, _ args: [String: String] = [:]) -> String {
+        // Without the Locales folder: the message's key and its values, rather than nothing.
+        catalog().optionalText(key, locale, args) ?? ([key] + args.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
+    }
+}
+
+extension ProjectOptions {
+    /// Messages for a command that has these options, its dialogs in `dialogs`.
+    func messages(_ dialogs: String = "Dialogs") -> Messages {
+        Messages(dialogs: [dialogs], locales: locales, language: language)
     }
 }
 
@@ -36,7 +92,7 @@ struct RecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "Lists, shows, exports and deletes stored sessions and records.",
-        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self]
+        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Purge.self]
     )
 
     struct List: ParsableCommand {
@@ -99,7 +155,7 @@ struct RecordsCommand: ParsableCommand {
 
         func run() throws {
             let loaded = try project.loadRunnable([dialogs])
-            let db = try database.open()
+            let db = try database.open(project.messages(dialogs))
             guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
             guard let text = try withRecords({ try db.record(of: id) }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
@@ -132,7 +188,7 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var project: ProjectOptions
 
         func run() throws {
-            let db = try database.open()
+            let db = try database.open(project.messages(dialogs))
             let sessions = try db.sessions().reversed()
             try withRecords { try exportRecords(db, Array(sessions)) }
         }
@@ -176,6 +232,44 @@ struct RecordsCommand: ParsableCommand {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
             print("deleted \(id)")
+        }
+    }
+}
+
+extension RecordsCommand {
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deletes the sessions abandoned before any answer once the office's retention period has passed (abandoned_session_days in Dialogs/office.yaml, default 30); the audit trail says how many, when and by whom.")
+
+        @Option(help: "Who purges (a person's or a scheduled job's name), for the audit trail.")
+        var by: String
+
+        @Option(help: "Days untouched after which an abandoned session goes (default: the office's abandoned_session_days).")
+        var olderThan: Int?
+
+        @Option(help: "Where the dialogs and the office's settings are.")
+        var dialogs = "Dialogs"
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var project: ProjectOptions
+
+        func validate() throws {
+            if let olderThan, !(1...3650).contains(olderThan) { throw ValidationError("--older-than must be 1…3650 days") }
+        }
+
+        func run() throws {
+            let days: Int
+            if let olderThan {
+                days = olderThan
+            } else {
+                // The office's rule: its settings file must read cleanly, or nothing is purged.
+                days = try project.loadRunnable([dialogs]).abandonedSessionDays
+            }
+            let messages = project.messages(dialogs)
+            let db = try database.open(messages)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let count = try db.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
+            print(messages.text(count > 0 ? "operations.purge.done" : "operations.purge.none", ["count": String(count), "days": String(days)]))
         }
     }
 }

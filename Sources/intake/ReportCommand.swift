@@ -23,7 +23,7 @@ struct ReportCommand: ParsableCommand {
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
-        let db = try database.open()
+        let db = try database.open(project.messages(dialogs))
         let report = try withRecords { try db.monthlyReport(year: y, month: m) }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog

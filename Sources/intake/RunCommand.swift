@@ -75,10 +75,17 @@ struct RunCommand: ParsableCommand {
                                      client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode)
         var session = try opening.open(engine, actor: actor, now: clock.now())
         renderer.show(session.effects, locale: session.state.locale)
-        while let line = readLine(strippingNewline: true) {
+        lines: while let line = readLine(strippingNewline: true) {
             switch LineInput.parse(line) {
             case .event(let e):
-                let effects = try session.handle(e, actor: actor, at: clock.now())
+                let effects: [Effect]
+                do {
+                    effects = try session.handle(e, actor: actor, at: clock.now())
+                } catch RuntimeError.tooLong {
+                    renderer.say(loaded.catalog.text("operations.run.session_too_long", session.state.locale,
+                                                     ["max": String(session.runner?.maxEvents ?? 0)]))
+                    break lines
+                }
                 renderer.show(effects, locale: session.state.locale)
                 if case .done(let status) = session.state.phase {
                     if printRecord, let record = engine.lastRecord(session.state) { print(record.json.rendered(pretty: true)) }
@@ -126,7 +133,7 @@ struct SessionOpening {
             let step = engine.start(locale: locale, mode: mode, at: now)
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
-        let store = try DatabaseOptions.open(db, key: key)
+        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale))
         let runner = SessionRunner(engine: engine, store: store)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
@@ -138,6 +145,8 @@ struct SessionOpening {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
                 throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
+            } catch RuntimeError.tooLong {
+                throw tooLong(runner)
             }
         }
         if let resume {
@@ -151,6 +160,8 @@ struct SessionOpening {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
                 throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
+            } catch RuntimeError.tooLong {
+                throw tooLong(runner)
             }
         }
         let (token, id) = ResumeToken.forNewSession()
@@ -159,6 +170,14 @@ struct SessionOpening {
         let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+    }
+}
+
+extension SessionOpening {
+    /// A session at its log's maximum is not resumed: says so, exits 1 (not a usage error).
+    func tooLong(_ runner: SessionRunner) -> ExitCode {
+        printError(runner.engine.catalog.text("operations.run.session_too_long", locale, ["max": String(runner.maxEvents)]))
+        return ExitCode(1)
     }
 }
 

@@ -38,6 +38,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest line accepted, in bytes.")
     var maxLineBytes = 8192
 
+    @Option(help: "Connections one address may hold at once (kiosks behind one NAT router share an address).")
+    var maxConnectionsPerAddress = 16
+
+    @Option(help: "Sessions one address may start in 10 minutes (kiosks behind one NAT router share it).")
+    var maxStartsPerAddress = 60
+
+    @Option(help: "Log entries a session may have; past it the session takes no more answers (a whole intake needs a few hundred).")
+    var maxEventsPerSession = 2000
+
     @OptionGroup var project: ProjectOptions
 
     func validate() throws {
@@ -45,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be at least 1 second") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
+        guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+        guard maxStartsPerAddress > 0 else { throw ValidationError("--max-starts-per-address must be at least 1") }
+        guard maxEventsPerSession >= 100 else { throw ValidationError("--max-events-per-session must be at least 100") }
     }
 
     func run() async throws {
@@ -55,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard loaded.dialogs[dialog] != nil else {
             throw ValidationError("unknown dialog '\(dialog)'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
         }
-        let store = try DatabaseOptions.open(db, key: key)
+        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: loaded.catalog, locale: project.messageLocale))
         var config = ServerConfiguration()
         config.host = host
         config.port = port
@@ -63,6 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
         config.idleTimeout = .seconds(Int64(idleTimeout))
         config.maxConnections = maxConnections
         config.maxLineBytes = maxLineBytes
+        config.maxConnectionsPerAddress = maxConnectionsPerAddress
+        config.maxStartsPerAddress = maxStartsPerAddress
+        config.maxEventsPerSession = maxEventsPerSession
         let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.

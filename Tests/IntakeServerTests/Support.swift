@@ -86,9 +86,12 @@ final class LineClient: Sendable {
     let channel: any Channel
     let buffer: LineBuffer
 
-    static func connect(port: Int) async throws -> LineClient {
+    /// `from`: the local address to connect from (another 127.x.y.z is another client address).
+    static func connect(port: Int, from local: String? = nil) async throws -> LineClient {
         let (stream, continuation) = AsyncStream<String?>.makeStream()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let local { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: local, port: 0)) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(LineDecoderForTests()),

@@ -229,10 +229,13 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let followup = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
         func token() -> ResumeToken { ResumeToken.random() }
         // November 2026 (office time): client A twice, client B once, A's follow-up; one consultation in October.
-        _ = try intake.start(id: "a1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(0))
-        _ = try intake.start(id: "a2", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "A", office: "川越", at: at(60 * 24))
-        _ = try intake.start(id: "b1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "B", office: "川越", at: at(60 * 48))
-        _ = try intake.start(id: "c1", token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: "C", office: "所沢", at: at(-60 * 24 * 40))
+        // Each consultation answers at least its first question (a session left before any answer is not one).
+        let consultations: [(String, String, String, Int64)] = [("a1", "A", "川越", 0), ("a2", "A", "川越", 60 * 24), ("b1", "B", "川越", 60 * 48),
+                                                                ("c1", "C", "所沢", -60 * 24 * 40)]
+        for (id, client, office, minutes) in consultations {
+            var (s, _) = try intake.start(id: id, token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: client, office: office, at: at(minutes))
+            _ = try intake.handle(.answer("はい"), in: &s, actor: .client, at: at(minutes))
+        }
         var (f, _) = try followup.start(id: "f1", token: token(), locale: "en", mode: .counselor, actor: .counselor("佐藤"),
                                         clientID: "A", office: "川越", at: at(60 * 72))
         for a in ["yes", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"] {

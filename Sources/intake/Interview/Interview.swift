@@ -149,7 +149,13 @@ struct Interview {
     }
 
     private mutating func apply(_ event: Event) throws {
-        let effects = try session.handle(event, actor: actor, at: clock.now())
+        let effects: [Effect]
+        do {
+            effects = try session.handle(event, actor: actor, at: clock.now())
+        } catch RuntimeError.tooLong {
+            // Nothing more is taken: the counselor suspends (:suspend, Ctrl-D) and looks at the session.
+            return out.say(catalog.text("operations.run.session_too_long", locale, ["max": String(session.runner?.maxEvents ?? 0)]))
+        }
         if effects.contains(where: { if case .warn = $0 { true } else { false } }) { awaitingReason = true }
         show(effects)
     }
@@ -262,6 +268,8 @@ struct Interview {
             out.say(catalog.text("repl.resume_finished", locale))
         } catch RuntimeError.dialogChanged(let from, _) {
             out.say(catalog.text("repl.resume_other_dialog", locale, ["dialog": from]))
+        } catch RuntimeError.tooLong {
+            out.say(catalog.text("operations.run.session_too_long", locale, ["max": String(runner.maxEvents)]))
         }
     }
 }

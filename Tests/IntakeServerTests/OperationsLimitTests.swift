@@ -1,0 +1,117 @@
+import Foundation
+import IntakeEngine
+import IntakeRuntime
+import IntakeStore
+import NIOCore
+import Testing
+@testable import IntakeServer
+
+/// Issue 13, item 7: one address cannot exhaust the service — starts are rate-limited per address,
+/// a session's log has a maximum, and connection slots are capped per address.
+@Suite(.serialized) struct OperationsLimitTests {
+    /// Each start on a fresh connection, as a script that abandons sessions would do it.
+    static func tryStart(_ server: TestServer, from local: String? = nil) async throws -> JSON? {
+        let c = try await LineClient.connect(port: server.port, from: local)
+        defer { Task { await c.close() } }
+        try await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("locale", .string("en")), ("id", .int(1))])
+        while let m = await c.nextJSON(timeout: .seconds(10)) {
+            if m["type"] == .string("session") || m["type"] == .string("error") { return m }
+        }
+        return nil
+    }
+
+    @Test func startsAreRateLimitedPerAddress() async throws {
+        let server = try await TestServer.start { $0.maxStartsPerAddress = 3 }
+        for _ in 0..<3 {
+            #expect(try await Self.tryStart(server)?["type"] == .string("session"))
+        }
+        let refused = try await Self.tryStart(server)
+        #expect(refused?["type"] == .string("error"))
+        #expect(refused?["code"] == .string("too_many_starts"))
+        #expect(refused?["message"]?.string?.contains("wait a few minutes") == true)
+        // Another address (another office's router) is not affected.
+        #expect(try await Self.tryStart(server, from: "127.0.0.2")?["type"] == .string("session"))
+        // Only the admitted starts were stored.
+        let store = try IntakeDatabase.open(path: server.database)
+        #expect(try store.sessions().count == 4)
+        try await server.stop()
+    }
+
+    @Test func aSessionsLogHasAMaximum() async throws {
+        let server = try await TestServer.start { $0.maxEventsPerSession = 100 }
+        let c = try await server.connect()
+        let (session, token, _) = try await startJSON(c, locale: "en")
+        // `review` is logged like any input: a client that sends it forever fills the log.
+        var refusal: JSON?
+        for i in 0..<150 {
+            try await c.send(json: [("op", .string("review")), ("id", .int(i))])
+            var m = await c.nextJSON(timeout: .seconds(10))
+            while let line = m, line["type"] != .string("review"), line["type"] != .string("error") { m = await c.nextJSON(timeout: .seconds(10)) }
+            if m?["type"] == .string("error") { refusal = m; break }
+        }
+        #expect(refusal?["code"] == .string("session_too_long"))
+        let bye = await c.until("bye")
+        #expect(bye?["reason"] == .string("session_too_long"))
+        #expect(await c.waitClosed())
+        let store = try IntakeDatabase.open(path: server.database)
+        // The log stopped at the maximum (and the suspension that followed it).
+        #expect(try store.log(of: session).count <= 101)
+        #expect(try store.session(session)?.status == .suspended)
+        // Its token does not bring it back: replaying it would cost every other kiosk.
+        let again = try await server.connect()
+        try await again.send(json: [("op", .string("resume")), ("token", .string(token)), ("id", .int(1))])
+        let m = await again.until("error")
+        #expect(m?["code"] == .string("session_too_long"))
+        #expect(try store.log(of: session).count <= 101)
+        try await server.stop()
+    }
+
+    @Test func oneAddressCannotTakeEveryConnectionSlot() async throws {
+        let server = try await TestServer.start {
+            $0.maxConnections = 8
+            $0.maxConnectionsPerAddress = 4
+        }
+        // One address holds its share with malformed lines (it stays connected: an error is no close).
+        var held: [LineClient] = []
+        for _ in 0..<4 {
+            let c = try await server.connect()
+            try await c.send("{not json")
+            #expect(await c.nextJSON()?["code"] == .string("malformed_json"))
+            held.append(c)
+        }
+        let fifth = try await server.connect()
+        let line = await fifth.next()
+        guard case .line(let text) = line else {
+            Issue.record("expected a refusal line, got \(line)")
+            return
+        }
+        #expect(text.contains("too many connections"))
+        #expect(await fifth.waitClosed())
+        // A real kiosk at another address is served.
+        let kiosk = try await LineClient.connect(port: server.port, from: "127.0.0.2")
+        let (session, _, question) = try await startJSON(kiosk, locale: "en")
+        #expect(session.hasPrefix("s-"))
+        #expect(question?["type"] == .string("question"))
+        // A slot the abuser frees is its own again.
+        await held[0].close()
+        try await Task.sleep(for: .milliseconds(200))
+        let sixth = try await server.connect()
+        try await sixth.send("{not json")
+        #expect(await sixth.nextJSON()?["code"] == .string("malformed_json"))
+        for c in held.dropFirst() { await c.close() }
+        await kiosk.close()
+        await sixth.close()
+        try await server.stop()
+    }
+
+    @Test func theStartLimiterIsTheGuessLimitersWindow() {
+        let limiter = GuessLimiter(limit: 2, window: .seconds(600))
+        let t0 = NIODeadline.now()
+        #expect(limiter.admit("10.0.0.1", now: t0))
+        #expect(limiter.admit("10.0.0.1", now: t0 + .seconds(1)))
+        #expect(!limiter.admit("10.0.0.1", now: t0 + .seconds(2)))
+        #expect(limiter.admit("10.0.0.2", now: t0 + .seconds(2)))
+        // The window ends: the address may start again.
+        #expect(limiter.admit("10.0.0.1", now: t0 + .seconds(601)))
+    }
+}

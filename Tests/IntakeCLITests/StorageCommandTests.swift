@@ -116,3 +116,42 @@ import Testing
         #expect(r.status == 64)
     }
 }
+
+/// Issue 13, item 7 at the counselor's end: the office's retention rule for abandoned sessions, and
+/// the session log's maximum in `intake run`.
+@Suite struct OperationsCommandTests {
+    @Test func recordsPurgeRemovesAbandonedSessionsUnderTheOfficesRuleWithAnAuditEntry() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-purge-\(UUID().uuidString).sqlite").path
+        // Two sessions left before any answer (the input ends at once), one that answered.
+        for _ in 0..<2 { _ = try CLI.run(["run", "--db", db, "--today", "2026-11-23"]) }
+        _ = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("はい\n".utf8))
+        #expect(try CLI.run(["records", "list", "--db", db]).lines.count == 3)
+        // Nothing is old enough yet under the office's 30 days.
+        let early = try CLI.run(["records", "purge", "--by", "retention-job", "--db", db, "--lang", "en"])
+        #expect(early.status == 0)
+        #expect(early.stdout.contains("No abandoned sessions older than 30 days."))
+        // 40 days later (the clock moved back in the file).
+        try DatabaseQueue(path: db).write { try $0.execute(sql: "UPDATE session SET updatedAt = updatedAt - 40 * 86400000, startedAt = startedAt - 40 * 86400000") }
+        let purge = try CLI.run(["records", "purge", "--by", "retention-job", "--db", db, "--lang", "en"])
+        #expect(purge.status == 0)
+        #expect(purge.stdout.contains("Purged 2 abandoned sessions (no answer given, untouched for more than 30 days)."))
+        #expect(try CLI.run(["records", "list", "--db", db]).lines.count == 1)
+        let audit = try DatabaseQueue(path: db).read { try Row.fetchAll($0, sql: "SELECT actor, action, detail FROM audit ORDER BY id") }
+        #expect(audit.last?["actor"] as String? == "counselor:retention-job")
+        #expect(audit.last?["action"] as String? == "purge-abandoned")
+        #expect(audit.last?["detail"] as String? == "2 sessions abandoned before any answer and untouched for more than 30 days, and their 4 events")
+    }
+
+    @Test func aRunStopsTakingInputAtTheLogsMaximumAndIsNotResumed() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-long-\(UUID().uuidString).sqlite").path
+        let lines = String(repeating: ":review\n", count: 2_100)
+        let r = try CLI.run(["run", "--db", db, "--locale", "en", "--today", "2026-11-23"], stdin: Data(lines.utf8))
+        #expect(r.stdout.contains("This session has reached its maximum length (2000 steps)"))
+        let token = try #require(r.stdout.split(separator: "\n").last.flatMap { line in
+            line.split(separator: " ").map(String.init).first { $0.count > 20 && $0.contains("-") }
+        })
+        let again = try CLI.run(["run", "--db", db, "--locale", "en", "--resume", token.trimmingCharacters(in: .punctuationCharacters)])
+        #expect(again.status == 1, "\(again.stderr)")
+        #expect(again.stderr.contains("maximum length"))
+    }
+}

@@ -76,13 +76,25 @@ import Testing
         }
         let startSeconds = (clock.now - startPhase) / .seconds(1)
 
-        // 2. Events: one session fed `review` as fast as it answers, up to 40,000.
-        let feeder = try await LineClient.connect(port: port, from: "127.0.0.3")
+        // 2. Events: one session fed `review` as fast as it answers (the issue wrote 40,000). First
+        // 1,990 and a disconnect, then a resume (the longest log that still resumes), then on.
+        var feeder = try await LineClient.connect(port: port, from: "127.0.0.3")
         let (longSession, longToken, _) = try await startJSON(feeder, locale: "en")
         var accepted = 0
         var refusedCode: String?
+        var longestResumeMillis = 0.0
         let eventPhase = clock.now
         feed: for i in 0..<40_000 {
+            if i == 1_990 {
+                await feeder.close()
+                try await Task.sleep(for: .milliseconds(200))
+                feeder = try await LineClient.connect(port: port, from: "127.0.0.3")
+                let t = clock.now
+                try await feeder.send(json: [("op", .string("resume")), ("token", .string(longToken)), ("id", .int(1))])
+                _ = await feeder.until("session")
+                longestResumeMillis = (clock.now - t) / .milliseconds(1)
+                _ = await untilStanding(feeder)
+            }
             guard (try? await feeder.send(json: [("op", .string("review")), ("id", .int(i))])) != nil else { break }
             while let m = await feeder.nextJSON(timeout: .seconds(10)) {
                 if m["type"] == .string("review") { accepted += 1; continue feed }
@@ -147,7 +159,8 @@ import Testing
             \(starts["refused: too_many_starts"]) refused (too_many_starts), \(starts["refused: connection"]) connections refused, \
             \(starts["no answer"] + starts["connect failed"]) without answer
               events: \(accepted) reviews accepted into one session in \(String(format: "%.1f", eventSeconds)) s, then \(refusedCode ?? "none"); \
-            log holds \(longLog) entries; resuming it: \(resumeReply?["code"]?.string ?? "-") in \(resumeMillis) ms
+            log holds \(longLog) entries; \
+            a resume at 1,990 entries took \(Int(longestResumeMillis)) ms; resuming it at the maximum: \(resumeReply?["code"]?.string ?? "-") in \(Int(resumeMillis)) ms
               connections: 50 attempted by the abuser with malformed lines: \(held.count) held, \(connectionsRefused) refused; \
             a real kiosk at another address ran a whole intake (\(personaSteps.count) steps) in \(String(format: "%.1f", kioskSeconds)) s: \(kioskStatus.map { "\($0)" } ?? "-")
               store: \(stored) sessions kept, \(abandoned) of them abandoned before any answer (purged by `records purge`); \

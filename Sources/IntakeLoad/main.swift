@@ -479,6 +479,9 @@ if let connect = options.connect {
     config.port = 0
     config.dialog = options.dialog
     config.maxConnections = 100_000
+    // Every simulated kiosk comes from 127.0.0.1: the per-address limits would measure themselves.
+    config.maxConnectionsPerAddress = 100_000
+    config.maxStartsPerAddress = Int.max
     config.turnsOnEventLoop = options.onLoop
     let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
     kiosk = server

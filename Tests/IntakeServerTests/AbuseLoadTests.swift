@@ -17,7 +17,8 @@ import Testing
 
     static func serve(db: String, extra: [String] = []) async throws -> (Process, Int, Pipe) {
         let p = Process()
-        p.executableURL = ServeCommandTests.binary
+        // INTAKE_BINARY: measure another build (e.g. .build/release/intake) with the same test.
+        p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? ServeCommandTests.binary
         p.arguments = ["serve", "--port", "0", "--db", db] + extra
         p.currentDirectoryURL = packageRoot
         let out = Pipe(), err = Pipe()
@@ -154,7 +155,7 @@ import Testing
         let report = try store.monthlyReport(year: month.year ?? 2026, month: month.month ?? 1)
 
         print("""
-            ABUSE LOAD (intake serve, defaults, --max-connections 50):
+            ABUSE LOAD (\(ProcessInfo.processInfo.environment["INTAKE_BINARY"] ?? "debug intake") serve, defaults, --max-connections 50):
               starts: \(attempts) attempted from one address in \(String(format: "%.1f", startSeconds)) s: \(starts["started"]) started, \
             \(starts["refused: too_many_starts"]) refused (too_many_starts), \(starts["refused: connection"]) connections refused, \
             \(starts["no answer"] + starts["connect failed"]) without answer
@@ -167,7 +168,9 @@ import Testing
             report counts \(report.counts.map(\.consultations).reduce(0, +)) consultations
             """)
         #expect(starts["started"] == 60)
-        #expect(starts["refused: too_many_starts"] >= attempts - 60)
+        // A connection closed and opened again at once may still count against the address's 16
+        // (the server has not seen the close yet): refused then too, never served.
+        #expect(starts["refused: too_many_starts"] + starts["refused: connection"] == attempts - 60)
         #expect(refusedCode == "session_too_long")
         #expect(accepted < 2_000)
         #expect(longLog <= 2_001)

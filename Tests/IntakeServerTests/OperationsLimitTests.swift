@@ -115,3 +115,65 @@ import Testing
         #expect(limiter.admit("10.0.0.1", now: t0 + .seconds(601)))
     }
 }
+
+/// Issue 13, item 8 in the server's log: a storage failure names SQLite's code (never the answer).
+@Suite(.serialized) struct StorageFailureLogTests {
+    /// A tmpfs of 512 KiB (tests run as root); nil where mounting is not allowed.
+    static func mountTinyDisk() -> String? {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-full-\(UUID().uuidString)").path
+        guard (try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil else { return nil }
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir]
+        mount.standardError = FileHandle.nullDevice
+        guard (try? mount.run()) != nil else { return nil }
+        mount.waitUntilExit()
+        return mount.terminationStatus == 0 ? dir : nil
+    }
+
+    static let tinyDisk = mountTinyDisk()
+
+    @Test(.enabled(if: tinyDisk != nil, "needs a tmpfs (mount as root)"))
+    func aFullDiskIsLoggedWithSQLitesCodeAndTheKioskIsToldStorageFailed() async throws {
+        let dir = try #require(Self.tinyDisk)
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [dir]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        let (server, port, err) = try await AbuseLoadTests.serve(db: dir + "/intake.sqlite")
+        let logs = LockedText()
+        Thread { logs.set(err.fileHandleForReading.readDataToEndOfFile()) }.start()
+        let c = try await LineClient.connect(port: port)
+        _ = try await startJSON(c, locale: "en")
+        // The disk fills up (another program's file) while the session runs.
+        let filler = FileHandle(forWritingAtPath: dir + "/filler") ?? {
+            FileManager.default.createFile(atPath: dir + "/filler", contents: nil)
+            return FileHandle(forWritingAtPath: dir + "/filler")
+        }()
+        let chunk = Data(count: 4096)
+        while (try? filler?.write(contentsOf: chunk)) != nil {}
+        try? filler?.close()
+        var failed: JSON?
+        let secret = "Secret-Answer-" + String(repeating: "x", count: 3000)
+        for i in 0..<200 {
+            // Every event is logged, a refused answer too: each of these writes ~3 KB.
+            try await c.send(json: [("op", .string("answer")), ("text", .string(secret)), ("id", .int(i))])
+            while let m = await c.nextJSON(timeout: .seconds(10)) {
+                if m["type"] == .string("error"), m["code"] == .string("storage_failed") { failed = m; break }
+                if m["type"] == .string("question") || m["type"] == .string("review") { break }
+            }
+            if failed != nil { break }
+        }
+        #expect(failed?["code"] == .string("storage_failed"))
+        await c.close()
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+        try await Task.sleep(for: .milliseconds(300))
+        // SQLITE_FULL (13), or an I/O error (10/…) on the write that met the full disk.
+        #expect(logs.value.contains("DatabaseError 13/") || logs.value.contains("DatabaseError 10/"), "\(logs.value.suffix(2000))")
+        #expect(!logs.value.contains("Secret-Answer"))
+    }
+}

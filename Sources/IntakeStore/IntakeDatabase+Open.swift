@@ -83,17 +83,16 @@ extension IntakeDatabase {
         return StoreOpenError(cause, path: path, sqliteCode: code)
     }
 
-    /// Makes sure the database file exists with mode 0600 before SQLite opens it: SQLite gives the
-    /// `-wal` and `-shm` files the main file's mode, so none of the three is readable by other users,
-    /// whatever the umask. An existing file that others may read loses those bits (and so do its
-    /// `-wal` and `-shm`); returns whether that happened, so that the caller can say so.
-    static func preparePrivateFile(_ path: String) throws -> Bool {
+    /// Makes sure the database file exists before SQLite opens it, created with mode 0600: SQLite
+    /// gives the `-wal` and `-shm` files the main file's mode, so none of the three is readable by
+    /// other users, whatever the umask. A path that exists is left as it is (see `tightenPermissions`).
+    static func createPrivateFile(_ path: String) throws {
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode_t(0o600))
         if fd >= 0 {
             // The umask may only remove bits; make sure of 0600 anyway.
             _ = fchmod(fd, 0o600)
             close(fd)
-            return false
+            return
         }
         let err = errno
         switch err {
@@ -104,15 +103,19 @@ extension IntakeDatabase {
         case EISDIR: throw StoreOpenError(.notIntake, path: path)
         default: throw StoreOpenError(.other, path: path)
         }
-        // It exists: a folder is not a database; a file others may read is tightened.
         var st = stat()
         guard stat(path, &st) == 0 else { throw StoreOpenError(.noPermission, path: path) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw StoreOpenError(.notIntake, path: path) }
-        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_mode & 0o077 != 0 else { return false }
+    }
+
+    /// An intake database (checked first: another program's file is never touched) made before
+    /// files were created 0600, that group or others may read: it, its `-wal` and its `-shm` keep
+    /// only their owner's bits. Returns whether that happened, so that the caller can say so.
+    static func tightenPermissions(_ path: String) -> Bool {
         var tightened = false
         for file in [path, path + "-wal", path + "-shm"] {
             var s = stat()
-            guard stat(file, &s) == 0, s.st_mode & 0o077 != 0 else { continue }
+            guard stat(file, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG, s.st_mode & 0o077 != 0 else { continue }
             if chmod(file, s.st_mode & 0o700) == 0 { tightened = true }
         }
         return tightened

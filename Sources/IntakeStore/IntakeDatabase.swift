@@ -22,7 +22,7 @@ public struct IntakeDatabase: Sendable {
     /// `-wal` and `-shm`) is only the owner's (0600). Fails with a `StoreOpenError` that says why.
     public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
         try classifyingOpenErrors(path) {
-            let tightened = try preparePrivateFile(path)
+            try createPrivateFile(path)
             var config = Configuration()
             config.journalMode = .wal
             config.foreignKeysEnabled = true
@@ -30,6 +30,7 @@ public struct IntakeDatabase: Sendable {
             config.publicStatementArguments = false
             let queue = try DatabaseQueue(path: path, configuration: config)
             try checkIsIntakeDatabase(queue, path: path)
+            let tightened = tightenPermissions(path)
             try queue.writeWithoutTransaction { db in
                 // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.
                 try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -83,7 +83,10 @@ private func withTinyDisk(_ body: (String) throws -> Void) throws -> Bool {
     @Test func aTextFileIsNotAnIntakeDatabase() throws {
         let path = try scratchFolder() + "/notes.sqlite"
         try Data(String(repeating: "これはメモです。\n", count: 200).utf8).write(to: URL(fileURLWithPath: path))
+        #expect(chmod(path, 0o644) == 0)
         #expect(openCause(path) == .notIntake)
+        // Another program's file (a path given by mistake) is not touched: its mode stays.
+        #expect(mode(path) == 0o644)
     }
 
     @Test func anotherProgramsSQLiteDatabaseIsNotAnIntakeDatabaseAndIsLeftAlone() throws {

@@ -121,6 +121,18 @@ extension IntakeDatabase {
         return tightened
     }
 
+    /// An existing, non-empty file is opened read-only first and checked (`checkIsIntakeDatabase`).
+    static func probeExisting(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_size > 0 else { return }
+        var config = Configuration()
+        config.readonly = true
+        config.publicStatementArguments = false
+        let probe = try DatabaseQueue(path: path, configuration: config)
+        defer { try? probe.close() }
+        try checkIsIntakeDatabase(probe, path: path)
+    }
+
     /// A file that opened as SQLite but holds another program's tables is not ours to migrate.
     /// An empty file (new) is; so is one that has intake's first migration. Reading the tables'
     /// first pages also finds a truncated file.

@@ -23,13 +23,15 @@ public struct IntakeDatabase: Sendable {
     public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
         try classifyingOpenErrors(path) {
             try createPrivateFile(path)
+            // Before anything is written (WAL mode is a write): is it ours? Another program's
+            // database, or a damaged or locked one, is left exactly as it was.
+            try probeExisting(path)
             var config = Configuration()
             config.journalMode = .wal
             config.foreignKeysEnabled = true
             // Statement arguments (client answers) never appear in errors or logs.
             config.publicStatementArguments = false
             let queue = try DatabaseQueue(path: path, configuration: config)
-            try checkIsIntakeDatabase(queue, path: path)
             let tightened = tightenPermissions(path)
             try queue.writeWithoutTransaction { db in
                 // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.

@@ -98,6 +98,8 @@ private func withTinyDisk(_ body: (String) throws -> Void) throws -> Bool {
         // Not migrated: none of intake's tables were added to it.
         let tables = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
         #expect(tables == ["contacts"])
+        // Nor switched to WAL (a write): it is exactly as its program left it.
+        #expect(try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "delete")
     }
 
     @Test func aTruncatedDatabaseIsDamaged() throws {

@@ -101,7 +101,10 @@ public final class KioskServer: Sendable {
         if let address = server.channel.localAddress { onListening(address) }
         let logger = context.logger
         logger.info("listening", metadata: ["port": "\(server.channel.localAddress?.port ?? 0)",
-                                             "max_connections": "\(config.maxConnections)"])
+                                             "max_connections": "\(config.maxConnections)",
+                                             "max_connections_per_address": "\(config.maxConnectionsPerAddress)",
+                                             "max_starts_per_address": "\(config.maxStartsPerAddress)/\(config.startWindow.nanoseconds / 1_000_000_000)s",
+                                             "max_events_per_session": "\(config.maxEventsPerSession)"])
         let registry = context.registry
         let context = self.context
         await withDiscardingTaskGroup { group in

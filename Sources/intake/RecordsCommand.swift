@@ -13,20 +13,24 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
     var key: String?
 
-    func open() throws -> IntakeDatabase {
-        try DatabaseOptions.open(db, key: key)
+    /// Opens for `access`: a command that may write a sealed database needs its key.
+    func open(_ access: DatabaseAccess = .read) throws -> IntakeDatabase {
+        try DatabaseOptions.open(db, key: key, access: access)
     }
 
-    static func open(_ path: String, key: String?) throws -> IntakeDatabase {
+    static func open(_ path: String, key: String?, access: DatabaseAccess = .write) throws -> IntakeDatabase {
         let cipher: Cipher?
         do {
             cipher = try key.map { try Cipher(keyFile: $0) }
         } catch {
+            if let message = IntegrityMessages.message(for: error, database: path, key: key) { throw ValidationError(message) }
             throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
         }
         do {
-            return try IntakeDatabase.open(path: path, cipher: cipher)
+            return try IntakeDatabase.open(path: path, cipher: cipher, access: access)
         } catch {
+            // Sealed without the key, a wrong key, a key for a database in clear: said as such.
+            if let message = IntegrityMessages.message(for: error, database: path, key: key) { throw ValidationError(message) }
             throw ValidationError("cannot open the database '\(path)'")
         }
     }
@@ -36,7 +40,7 @@ struct RecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "Lists, shows, exports and deletes stored sessions and records.",
-        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self]
+        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Verify.self]
     )
 
     struct List: ParsableCommand {
@@ -52,11 +56,14 @@ struct RecordsCommand: ParsableCommand {
 
         func run() throws {
             let db = try database.open()
-            for s in try db.sessions(status: status, counselor: counselor) {
+            // A damaged session is named on standard error (exit 1); the others are listed.
+            let list = try db.listSessions(status: status, counselor: counselor)
+            for s in list.sessions {
                 let started = Moment(epochMillis: s.startedAt).iso
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
                     .joined(separator: "\t"))
             }
+            if !list.damaged.isEmpty { throw IntegrityMessages.damaged(list.damaged) }
         }
     }
 
@@ -70,8 +77,10 @@ struct RecordsCommand: ParsableCommand {
 
         func run() throws {
             let db = try database.open()
-            guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-            guard let record = try withRecords({ try db.record(of: id) }) else {
+            guard let record = try reportingDamage({
+                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try withRecords { try db.record(of: id) }
+            }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             print(record)
@@ -100,8 +109,10 @@ struct RecordsCommand: ParsableCommand {
         func run() throws {
             let loaded = try project.loadRunnable([dialogs])
             let db = try database.open()
-            guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-            guard let text = try withRecords({ try db.record(of: id) }) else {
+            guard let text = try reportingDamage({
+                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try withRecords { try db.record(of: id) }
+            }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else {
@@ -131,24 +142,39 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var project: ProjectOptions
 
+        /// Exports every record that reads; a damaged one is never exported: the others are, then each
+        /// damaged session is named on standard error and the command exits 1 (an export never
+        /// silently omits a record).
         func run() throws {
             let db = try database.open()
-            let sessions = try db.sessions().reversed()
-            try withRecords { try exportRecords(db, Array(sessions)) }
+            let list = try db.listSessions()
+            var damaged = list.damaged
+            var records: [(session: SessionInfo, text: String)] = []
+            try withRecords {
+                for s in list.sessions.reversed() {
+                    do {
+                        if let r = try db.record(of: s.id) { records.append((s, r)) }
+                    } catch StoreError.damaged(let id) {
+                        damaged.append(id)
+                    }
+                }
+            }
+            try exportRecords(records)
+            if !damaged.isEmpty { throw IntegrityMessages.damaged(damaged) }
         }
 
-        private func exportRecords(_ db: IntakeDatabase, _ sessions: [SessionInfo]) throws {
+        private func exportRecords(_ records: [(session: SessionInfo, text: String)]) throws {
             switch format {
             case .ndjson:
-                for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
+                for r in records { print(r.text) }
             case .json:
-                print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
+                print("[" + records.map(\.text).joined(separator: ",\n") + "]")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
-                let records: [(session: String, record: JSON)] = try sessions.filter { $0.dialogID == dialog }.compactMap { s in
-                    guard let text = try db.record(of: s.id), let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { return nil }
-                    return (s.id, json)
+                let records: [(session: String, record: JSON)] = records.filter { $0.session.dialogID == dialog }.compactMap { r in
+                    guard let json = try? JSONDecoder().decode(JSON.self, from: Data(r.text.utf8)) else { return nil }
+                    return (r.session.id, json)
                 }
                 if format == .csv {
                     print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
@@ -172,10 +198,37 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let db = try database.open()
+            let db = try database.open(.write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
             print("deleted \(id)")
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Checks every session's hash chain: exit 0 when every chain holds, 1 naming each damaged session.")
+
+        @Flag(help: "Also print each intact session's entry count and newest hash (id, count, head), to keep elsewhere as an anchor.")
+        var heads = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let db = try database.open()
+            let result = try withRecords { try db.verify() }
+            if heads {
+                for s in result.intact { print([s.id, String(s.entries), s.head].joined(separator: "\t")) }
+            }
+            for id in result.unchained { printError(IntegrityMessages.text("verify.unchained", ["id": id])) }
+            for id in result.orphans { printError(IntegrityMessages.text("verify.orphan", ["id": id])) }
+            for id in result.damaged { printError(IntegrityMessages.text("damaged", ["id": id])) }
+            let total = result.intact.count + result.damaged.count + result.unchained.count
+            guard result.damaged.isEmpty && result.orphans.isEmpty else {
+                printError(IntegrityMessages.text("verify.broken", ["broken": String(result.damaged.count + result.orphans.count), "count": String(total)]))
+                throw ExitCode(1)
+            }
+            printError(IntegrityMessages.text("verify.ok", ["count": String(result.intact.count)]))
         }
     }
 }

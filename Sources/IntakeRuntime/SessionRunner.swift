@@ -17,6 +17,9 @@ public enum RuntimeError: Error, Equatable, Sendable {
     case dialogChanged(from: String, to: String)
     /// The log could not be replayed into a state (a corrupt or foreign log).
     case corruptLog
+    /// What the store holds of this session is not what was written (a broken hash chain, a value
+    /// of the wrong type, one that does not decode): reported with the session's id, never its content.
+    case damaged(session: String)
 }
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,

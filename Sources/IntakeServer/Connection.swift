@@ -169,6 +169,8 @@ final class Connection {
         do {
             // Any runner reads the store; the session's own dialog runs it.
             info = try await context.runners.values.first?.session(resuming: token)
+        } catch RuntimeError.damaged(let id) {
+            return damaged(id)
         } catch {
             logger.error("token lookup failed", metadata: ["error": "\(type(of: error))"])
             return self.error("storage_failed")
@@ -206,6 +208,10 @@ final class Connection {
         } catch RuntimeError.finished {
             context.registry.release(info.id, by: channel)
             return error("finished")
+        } catch RuntimeError.damaged, RuntimeError.corruptLog {
+            // Damaged in the store: this kiosk is told so; every other session goes on.
+            context.registry.release(info.id, by: channel)
+            return damaged(info.id)
         } catch {
             context.registry.release(info.id, by: channel)
             logger.error("session could not resume", metadata: ["error": "\(type(of: error))"])
@@ -241,6 +247,8 @@ final class Connection {
             locale = current.locale
             logger.debug("event", metadata: ["op": "\(Self.opName(event))"])
             return after(effects, Reply())
+        } catch RuntimeError.damaged(let id) {
+            return damaged(id)
         } catch {
             logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(type(of: error))"])
             return self.error("storage_failed")
@@ -327,10 +335,18 @@ final class Connection {
         }
     }
 
-    /// An error in the connection's protocol: `code` stable, `message` in the client's language.
-    func error(_ code: String, _ args: [String: String] = [:]) -> Reply {
+    /// A session whose stored data is damaged: the log names its id (never its content), the
+    /// client gets the `damaged` code.
+    func damaged(_ session: String) -> Reply {
+        logger.error("session is damaged", metadata: ["damaged_session": "\(session)"])
+        return error("damaged", messageKey: "integrity.serve_damaged")
+    }
+
+    /// An error in the connection's protocol: `code` stable, `message` in the client's language
+    /// (`serve.error.CODE`, or `messageKey`).
+    func error(_ code: String, _ args: [String: String] = [:], messageKey: String? = nil) -> Reply {
         logger.notice("error", metadata: ["code": "\(code)"])
-        let message = catalog.text("serve.error." + code, currentLocale, args)
+        let message = catalog.text(messageKey ?? "serve.error." + code, currentLocale, args)
         switch mode {
         case .json:
             return Reply(lines: [json.message("error", id: replyID, [("code", .string(code)), ("message", .string(message))])])

@@ -5,9 +5,8 @@ import IntakeRuntime
 
 /// What the store refuses to open or to read. Never carries a stored value: only ids and counts.
 public enum StoreError: Error, Equatable, Sendable {
-    /// A stored value of this session is not what was written (a broken hash chain, a value of the
-    /// wrong type, an unsealed value in a sealed database, a value that does not decode).
-    case damaged(session: String)
+    // A damaged session is `RuntimeError.damaged(session:)` (the runtime's word, so that the server
+    // and the REPL can say so without knowing the store).
     /// Sessions that could not be read (a list, an export, a report).
     case damagedSessions([String])
     /// The database is sealed and was opened for writing without its key.
@@ -16,6 +15,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case wrongKey
     /// A key was given for writing a database that already holds sessions in clear.
     case notSealed(sessions: Int)
+    /// An entry appended with a sequence number not after the session's newest (the chain runs in order).
+    case outOfOrder(session: String)
     /// The database's own bookkeeping (the `meta` table) is damaged.
     case damagedDatabase
 }
@@ -87,17 +88,17 @@ struct StoredSession {
             hash = try r.strictOptionalBlob("hash")
             unchained = try r.strictInt("unchained") != 0
         } catch {
-            throw StoreError.damaged(session: id ?? "row \((try? r.strictInt("rowNumber")).map(String.init) ?? "?")")
+            throw RuntimeError.damaged(session: id ?? "row \((try? r.strictInt("rowNumber")).map(String.init) ?? "?")")
         }
     }
 
     /// Checks the row against its hash (when the chain can be checked) and makes it a SessionInfo.
     func checked(_ chain: Chain?) throws -> SessionInfo {
         if let chain, !unchained {
-            guard let hash, hash == chain.hash(row) else { throw StoreError.damaged(session: row.id) }
+            guard let hash, hash == chain.hash(row) else { throw RuntimeError.damaged(session: row.id) }
         }
         guard let mode = SessionState.Mode(rawValue: row.mode), let status = SessionInfo.Status(rawValue: row.status) else {
-            throw StoreError.damaged(session: row.id)
+            throw RuntimeError.damaged(session: row.id)
         }
         return SessionInfo(id: row.id, clientID: row.clientId, dialogID: row.dialogId, dialogVersion: row.dialogVersion, mode: mode,
                            locale: row.locale, status: status, startedAt: row.startedAt, updatedAt: row.updatedAt,
@@ -163,10 +164,23 @@ extension IntakeDatabase {
         var stored = try StoredSession(row)
         let unchained = stored.unchained
         if !unchained { _ = try stored.checked(chain) }
-        var previous = try Data?.fetchOne(db.cachedStatement(sql: "SELECT hash FROM event WHERE sessionId = ? ORDER BY seq DESC LIMIT 1"),
-                                          arguments: [session]) ?? nil
+        let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event WHERE sessionId = ? ORDER BY seq DESC LIMIT 1"),
+                                      arguments: [session])
+        var previous: Data?
+        var lastSeq = Int64.min
+        if let newest {
+            do {
+                lastSeq = try newest.strictInt("seq")
+                previous = try newest.strictOptionalBlob("hash")
+            } catch {
+                throw RuntimeError.damaged(session: session)
+            }
+        }
         let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for e in entries {
+            // The chain runs in sequence order: an entry only ever comes after the newest.
+            guard Int64(e.seq) > lastSeq else { throw StoreError.outOfOrder(session: session) }
+            lastSeq = Int64(e.seq)
             // A session recorded before chains goes on unchained (its log has no chain to extend).
             let hash = unchained ? nil : chain.hash(Chain.Event(session: session, seq: Int64(e.seq), at: e.at, utcOffset: Int64(e.utcOffset),
                                                                actor: e.actor, event: e.event, answers: e.answers), after: previous)
@@ -211,15 +225,13 @@ extension IntakeDatabase {
                                 actor: try row.strictText("actor"), event: try row.strictText("event"), answers: try row.strictOptionalText("answers"))
                 hash = try row.strictOptionalBlob("hash")
             } catch {
-                throw StoreError.damaged(session: session)
+                throw RuntimeError.damaged(session: session)
             }
             if let chain, !unchained {
                 let expected = chain.hash(e, after: previous)
-                guard hash == expected else { throw StoreError.damaged(session: session) }
+                guard hash == expected else { throw RuntimeError.damaged(session: session) }
                 previous = expected
             }
-            // The sequence is whole: 0, 1, 2, … (a gap is a lost entry).
-            guard e.seq == Int64(events.count) else { throw StoreError.damaged(session: session) }
             events.append(e)
         }
         return (events, previous)
@@ -228,7 +240,7 @@ extension IntakeDatabase {
     /// Opens a stored value: in a sealed database, a value that is not sealed is damage (forged or
     /// broken), never data.
     func opened(_ stored: String, context: String, session: String) throws -> String {
-        if sealed && !stored.hasPrefix(Cipher.prefix) { throw StoreError.damaged(session: session) }
+        if sealed && !stored.hasPrefix(Cipher.prefix) { throw RuntimeError.damaged(session: session) }
         return try cipher.open(stored, context: context)
     }
 
@@ -236,7 +248,7 @@ extension IntakeDatabase {
     /// (with a wrong key it is `cannotOpen`, though a wrong key is refused when the database opens).
     func entries(_ events: [Chain.Event], of session: String) throws -> [LogEntry] {
         try events.map { e in
-            guard let seq = Int(exactly: e.seq), let offset = Int(exactly: e.utcOffset) else { throw StoreError.damaged(session: session) }
+            guard let seq = Int(exactly: e.seq), let offset = Int(exactly: e.utcOffset) else { throw RuntimeError.damaged(session: session) }
             let eventText = try opened(e.event, context: "\(session)/\(seq)", session: session)
             let answersText = try e.answers.map { try opened($0, context: "\(session)/\(seq)/answers", session: session) }
             do {
@@ -244,7 +256,7 @@ extension IntakeDatabase {
                                 event: try Self.decode(eventText), answers: try answersText.map { try Self.decodeAnswers($0) })
             } catch {
                 // A DecodingError's description can hold the value: only the session id goes on.
-                throw StoreError.damaged(session: session)
+                throw RuntimeError.damaged(session: session)
             }
         }
     }
@@ -279,7 +291,7 @@ extension IntakeDatabase {
             let rows = try Row.fetchAll(db, sql: StoredSession.select + " ORDER BY rowid")
             for row in rows {
                 let stored: StoredSession
-                do { stored = try StoredSession(row) } catch StoreError.damaged(let id) {
+                do { stored = try StoredSession(row) } catch RuntimeError.damaged(let id) {
                     result.damaged.append(id)
                     continue
                 }
@@ -290,7 +302,7 @@ extension IntakeDatabase {
                     _ = try entries(events, of: id)
                     if let record = stored.row.record {
                         let text = try opened(record, context: "\(id)/record", session: id)
-                        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw StoreError.damaged(session: id) }
+                        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw RuntimeError.damaged(session: id) }
                     }
                     if stored.unchained {
                         result.unchained.append(id)
@@ -298,9 +310,9 @@ extension IntakeDatabase {
                     }
                     // The row's head is the newest entry's hash: entries cut off from the end show here,
                     // unless the row was put back as it was before them.
-                    guard !events.isEmpty, let head, stored.row.head == head else { throw StoreError.damaged(session: id) }
+                    guard !events.isEmpty, let head, stored.row.head == head else { throw RuntimeError.damaged(session: id) }
                     result.intact.append((id, events.count, head.map { String(format: "%02x", $0) }.joined()))
-                } catch StoreError.damaged {
+                } catch RuntimeError.damaged {
                     result.damaged.append(id)
                 } catch Cipher.Failure.cannotOpen {
                     result.damaged.append(id)

@@ -28,7 +28,7 @@ extension IntakeDatabase: SessionStore {
     }
 
     /// The session's log, its chain checked: a broken link, a value of the wrong type or one that
-    /// does not decode is `StoreError.damaged(session:)`, never a crash and never data.
+    /// does not decode is `RuntimeError.damaged(session:)`, never a crash and never data.
     public func log(of session: String) throws -> [LogEntry] {
         let events = try writer.read { db in try Self.storedLog(db, of: session, chain: chain).events }
         return try entries(events, of: session)
@@ -75,7 +75,7 @@ extension IntakeDatabase: SessionStore {
         }
         var sessions: [SessionInfo] = [], damaged: [String] = []
         for row in rows {
-            do { sessions.append(try StoredSession(row).checked(chain)) } catch StoreError.damaged(let id) { damaged.append(id) }
+            do { sessions.append(try StoredSession(row).checked(chain)) } catch RuntimeError.damaged(let id) { damaged.append(id) }
         }
         return (sessions, damaged)
     }
@@ -90,7 +90,7 @@ extension IntakeDatabase: SessionStore {
         guard let stored else { return nil }
         _ = try stored.checked(chain)
         guard let text = try stored.row.record.map({ try opened($0, context: "\(session)/record", session: session) }) else { return nil }
-        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw StoreError.damaged(session: session) }
+        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw RuntimeError.damaged(session: session) }
         return text
     }
 
@@ -105,9 +105,9 @@ extension IntakeDatabase: SessionStore {
         let records = try rows.map { stored -> JSON in
             let id = stored.row.id
             _ = try stored.checked(chain)
-            guard let record = stored.row.record else { throw StoreError.damaged(session: id) }
+            guard let record = stored.row.record else { throw RuntimeError.damaged(session: id) }
             let text = try opened(record, context: "\(id)/record", session: id)
-            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw StoreError.damaged(session: id) }
+            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: id) }
             return json
         }
         let date = Moment(epochMillis: newest.row.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
@@ -143,7 +143,7 @@ extension IntakeDatabase: SessionStore {
                     return (at: try row.strictInt("at"), actor: try row.strictText("actor"), action: try row.strictText("action"),
                             detail: try row.strictText("detail"))
                 } catch {
-                    throw StoreError.damaged(session: "audit \((try? row.strictInt("id")).map(String.init) ?? "?")")
+                    throw RuntimeError.damaged(session: "audit \((try? row.strictInt("id")).map(String.init) ?? "?")")
                 }
             }
         }

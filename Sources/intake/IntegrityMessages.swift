@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeRuntime
 import IntakeStore
 
 /// What a command says when the store refuses to open or finds damage: localized from
@@ -23,7 +24,7 @@ enum IntegrityMessages {
     /// The message for an error the store or the cipher threw, or nil for any other error.
     static func message(for error: any Error, database path: String = "", key: String? = nil) -> String? {
         switch error {
-        case StoreError.damaged(let id): return text("damaged", ["id": id])
+        case RuntimeError.damaged(let id): return text("damaged", ["id": id])
         case StoreError.damagedSessions(let ids): return ids.map { text("damaged", ["id": $0]) }.joined(separator: "\n")
         case StoreError.sealedNeedsKey: return text("needs_key", ["db": path])
         case StoreError.wrongKey: return text("wrong_key", ["db": path, "key": key ?? ""])
@@ -46,7 +47,7 @@ enum IntegrityMessages {
 func reportingDamage<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch StoreError.damaged(let id) {
+    } catch RuntimeError.damaged(let id) {
         throw IntegrityMessages.damaged([id])
     } catch StoreError.damagedSessions(let ids) {
         throw IntegrityMessages.damaged(ids)

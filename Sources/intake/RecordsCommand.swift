@@ -154,7 +154,7 @@ struct RecordsCommand: ParsableCommand {
                 for s in list.sessions.reversed() {
                     do {
                         if let r = try db.record(of: s.id) { records.append((s, r)) }
-                    } catch StoreError.damaged(let id) {
+                    } catch RuntimeError.damaged(let id) {
                         damaged.append(id)
                     }
                 }

@@ -262,6 +262,8 @@ struct Interview {
             out.say(catalog.text("repl.resume_finished", locale))
         } catch RuntimeError.dialogChanged(let from, _) {
             out.say(catalog.text("repl.resume_other_dialog", locale, ["dialog": from]))
+        } catch RuntimeError.damaged(let id) {
+            out.say(catalog.text("integrity.damaged", locale, ["id": id]))
         }
     }
 }

@@ -17,6 +17,9 @@ public enum StoreError: Error, Equatable, Sendable {
     case notSealed(sessions: Int)
     /// An entry appended with a sequence number not after the session's newest (the chain runs in order).
     case outOfOrder(session: String)
+    /// SQLite's own check of the file fails (a damaged page or index: a row can vanish from a
+    /// listing without any value of it changing, which no hash of a row can see).
+    case damagedFile
     /// The database's own bookkeeping (the `meta` table) is damaged.
     case damagedDatabase
 }
@@ -262,6 +265,14 @@ extension IntakeDatabase {
     }
 
     // MARK: - Verifying a whole database
+
+    /// SQLite's integrity check of the whole file (every page, every index against its table):
+    /// commands that read every record (export, report, verify) run it first. It reads the whole
+    /// file once.
+    public func checkFile() throws {
+        let result = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        guard result == ["ok"] else { throw StoreError.damagedFile }
+    }
 
     /// What `records verify` finds.
     public struct Verification: Sendable, Equatable {

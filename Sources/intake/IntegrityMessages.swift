@@ -30,6 +30,7 @@ enum IntegrityMessages {
         case StoreError.wrongKey: return text("wrong_key", ["db": path, "key": key ?? ""])
         case StoreError.notSealed(let n): return text("not_sealed", ["db": path, "count": String(n)])
         case StoreError.damagedDatabase: return text("damaged_database", ["db": path])
+        case StoreError.damagedFile: return text("damaged_file", ["db": path])
         case Cipher.Failure.keyFileOpenToOthers(let file): return text("key_open_to_others", ["key": file])
         default: return nil
         }
@@ -44,9 +45,12 @@ enum IntegrityMessages {
 
 /// Runs `body`; damage it meets is named on standard error (never the stored data) and ends the
 /// command with exit 1.
-func reportingDamage<T>(_ body: () throws -> T) throws -> T {
+func reportingDamage<T>(database path: String = "", _ body: () throws -> T) throws -> T {
     do {
         return try body()
+    } catch StoreError.damagedFile {
+        printError(IntegrityMessages.text("damaged_file", ["db": path]))
+        throw ExitCode(1)
     } catch RuntimeError.damaged(let id) {
         throw IntegrityMessages.damaged([id])
     } catch StoreError.damagedSessions(let ids) {

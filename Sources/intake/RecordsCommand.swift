@@ -147,6 +147,8 @@ struct RecordsCommand: ParsableCommand {
         /// silently omits a record).
         func run() throws {
             let db = try database.open()
+            // A damaged page or index can hide a whole row: the file is checked first.
+            try reportingDamage(database: database.db) { try db.checkFile() }
             let list = try db.listSessions()
             var damaged = list.damaged
             var records: [(session: SessionInfo, text: String)] = []
@@ -217,6 +219,11 @@ struct RecordsCommand: ParsableCommand {
         func run() throws {
             let db = try database.open()
             let result = try withRecords { try db.verify() }
+            var fileDamaged = false
+            do { try db.checkFile() } catch StoreError.damagedFile {
+                fileDamaged = true
+                printError(IntegrityMessages.text("damaged_file", ["db": database.db]))
+            }
             if heads {
                 for s in result.intact { print([s.id, String(s.entries), s.head].joined(separator: "\t")) }
             }
@@ -224,7 +231,7 @@ struct RecordsCommand: ParsableCommand {
             for id in result.orphans { printError(IntegrityMessages.text("verify.orphan", ["id": id])) }
             for id in result.damaged { printError(IntegrityMessages.text("damaged", ["id": id])) }
             let total = result.intact.count + result.damaged.count + result.unchained.count
-            guard result.damaged.isEmpty && result.orphans.isEmpty else {
+            guard result.damaged.isEmpty && result.orphans.isEmpty && !fileDamaged else {
                 printError(IntegrityMessages.text("verify.broken", ["broken": String(result.damaged.count + result.orphans.count), "count": String(total)]))
                 throw ExitCode(1)
             }

@@ -25,7 +25,10 @@ struct ReportCommand: ParsableCommand {
         }
         let db = try database.open()
         // A damaged session would make the counts wrong: the report is refused, naming it.
-        let report = try reportingDamage { try withRecords { try db.monthlyReport(year: y, month: m) } }
+        let report = try reportingDamage(database: database.db) {
+            try db.checkFile()
+            return try withRecords { try db.monthlyReport(year: y, month: m) }
+        }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
         let lang = project.messageLocale

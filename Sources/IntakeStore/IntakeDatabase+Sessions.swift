@@ -60,29 +60,24 @@ extension IntakeDatabase: SessionStore {
     /// or do not match their hashes): one damaged session never hides the others.
     public func listSessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
                              counselor: String? = nil, office: String? = nil) throws -> (sessions: [SessionInfo], damaged: [String]) {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let status { conditions.append("status = ?"); arguments += [status.rawValue] }
-        if let from { conditions.append("startedAt >= ?"); arguments += [from] }
-        if let to { conditions.append("startedAt < ?"); arguments += [to] }
-        if let counselor { conditions.append("counselor = ?"); arguments += [counselor] }
-        if let office { conditions.append("office = ?"); arguments += [office] }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        // A damaged startedAt may fall outside the filter: damage is looked for in every row, so a
-        // filtered list still names it.
-        let rows = try writer.read { db in
-            try Row.fetchAll(db, sql: StoredSession.select + "\(filter) ORDER BY startedAt DESC, id", arguments: arguments)
-        }
+        // Every row is read and checked, and the filter applied to the rows that check: a damaged
+        // value (a start time flipped out of the month, a status changed) must not move a session
+        // out of sight of the filter unnoticed.
+        let rows = try writer.read { db in try Row.fetchAll(db, sql: StoredSession.select + " ORDER BY rowid") }
         var sessions: [SessionInfo] = [], damaged: [String] = []
         for row in rows {
             do { sessions.append(try StoredSession(row).checked(chain)) } catch RuntimeError.damaged(let id) { damaged.append(id) }
         }
+        sessions = sessions.filter { s in
+            (status.map { s.status == $0 } ?? true) && (from.map { s.startedAt >= $0 } ?? true) && (to.map { s.startedAt < $0 } ?? true)
+                && (counselor.map { s.counselor == $0 } ?? true) && (office.map { s.office == $0 } ?? true)
+        }
+        sessions.sort { ($0.startedAt, $1.id) > ($1.startedAt, $0.id) }
         return (sessions, damaged)
     }
 
-    /// The record of a finished session, as JSON text.
-    /// A record is read with its session row, checked against the row's hash: a record edited or
-    /// damaged in the file is `StoreError.damaged`, never exported.
+    /// The record of a finished session, as JSON text. A record is read with its session row, checked against the row's hash: a record edited or
+    /// damaged in the file is `RuntimeError.damaged`, never exported.
     public func record(of session: String) throws -> String? {
         let stored = try writer.read { db in
             try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]).map(StoredSession.init)

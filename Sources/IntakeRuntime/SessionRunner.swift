@@ -20,6 +20,9 @@ public enum RuntimeError: Error, Equatable, Sendable {
     /// The session's log has reached `SessionRunner.maxEvents`: it takes no more input, and it is
     /// not resumed (replaying an endless log would hold the store for every resume).
     case tooLong
+    /// What the store holds of this session is not what was written (a broken hash chain, a value
+    /// of the wrong type, one that does not decode): reported with the session's id, never its content.
+    case damaged(session: String)
 }
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,

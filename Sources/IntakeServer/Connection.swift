@@ -177,6 +177,8 @@ final class Connection {
         do {
             // Any runner reads the store; the session's own dialog runs it.
             info = try await context.runners.values.first?.session(resuming: token)
+        } catch RuntimeError.damaged(let id) {
+            return damaged(id)
         } catch {
             logger.error("token lookup failed", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
@@ -218,6 +220,10 @@ final class Connection {
             context.registry.release(info.id, by: channel)
             logger.warning("resume refused: the session's log is at its maximum", metadata: ["session": "\(info.id)"])
             return error("session_too_long", key: "operations.serve.error.session_too_long")
+        } catch RuntimeError.damaged, RuntimeError.corruptLog {
+            // Damaged in the store: this kiosk is told so; every other session goes on.
+            context.registry.release(info.id, by: channel)
+            return damaged(info.id)
         } catch {
             context.registry.release(info.id, by: channel)
             logger.error("session could not resume", metadata: ["error": "\(storageErrorDescription(error))"])
@@ -263,6 +269,8 @@ final class Connection {
             reply.lines.append(byeLine(reason: "session_too_long", message: nil, token: nil))
             reply.close = true
             return reply
+        } catch RuntimeError.damaged(let id) {
+            return damaged(id)
         } catch {
             logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
@@ -347,6 +355,13 @@ final class Connection {
         case .plain, .unknown:
             return message ?? ""
         }
+    }
+
+    /// A session whose stored data is damaged: the log names its id (never its content), the
+    /// client gets the `damaged` code.
+    func damaged(_ session: String) -> Reply {
+        logger.error("session is damaged", metadata: ["damaged_session": "\(session)"])
+        return error("damaged", key: "integrity.serve_damaged")
     }
 
     /// An error in the connection's protocol: `code` stable, `message` in the client's language.

@@ -21,9 +21,15 @@ public struct Cipher: Sendable {
         case cannotOpen
         /// The database holds sealed values and no key was given.
         case needsKey
+        /// The key file can be read by its group or by others (it must be mode 0600: `chmod 600 FILE`).
+        case keyFileOpenToOthers(String)
     }
 
     public init(keyFile path: String) throws {
+        // A key others can read protects nothing: refuse it, as ssh refuses an open private key.
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw Failure.badKeyFile(path) }
+        guard info.st_mode & 0o077 == 0 else { throw Failure.keyFileOpenToOthers(path) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
             throw Failure.badKeyFile(path)
@@ -40,6 +46,21 @@ public struct Cipher: Sendable {
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw Failure.badKeyFile(path)
         }
+    }
+
+    /// The key's fingerprint, kept in a sealed database so that a wrong key is refused when the
+    /// database opens: HMAC-SHA256(key, "intake key fingerprint"), its first 16 bytes in hex. It
+    /// reveals nothing of the key.
+    public var fingerprint: String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("intake key fingerprint".utf8), using: key)
+        return Data(mac).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The key of the hash chain (HMAC) of a sealed database, derived from the cipher's key (HKDF),
+    /// so that someone who has the database file but not the key cannot re-chain an edit.
+    var chainKey: [UInt8] {
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("intake event chain v1".utf8), outputByteCount: 32)
+        return derived.withUnsafeBytes { Array($0) }
     }
 
     func seal(_ plain: String, context: String) throws -> String {

@@ -8,89 +8,48 @@ import IntakeRuntime
 /// are on disk.
 extension IntakeDatabase: AsyncSessionStore {
     public func createDurably(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
-        let event = try cipher.seal(try Self.encode(first.event), context: "\(info.id)/\(first.seq)")
-        let answers = try first.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(info.id)/\(first.seq)/answers") }
+        let entry = try sealed(first, of: info.id)
         let digest = Data(token.digest)
+        let chain = try writeChain
         try await commitThread.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
                                arguments: [client, info.startedAt, info.office])
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
-                                     counselor, office, tokenDigest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
-                                         info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office, digest])
-            try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event, answers])
+            try Self.insertSession(db, info, digest: digest, first: entry, chain: chain)
         }
     }
 
     public func appendDurably(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                               record: JSON?, at: Int64) async throws {
-        let encoded = try entries.map { entry in
-            EncodedEntry(seq: entry.seq, at: entry.at.epochMillis, utcOffset: entry.at.utcOffsetMinutes, actor: entry.actor.stored,
-                         event: try cipher.seal(try Self.encode(entry.event), context: "\(session)/\(entry.seq)"),
-                         answers: try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
-        }
+        let encoded = try entries.map { try sealed($0, of: session) }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
+        let chain = try writeChain
         try await commitThread.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for e in encoded {
-                try insert.execute(arguments: [session, e.seq, e.at, e.utcOffset, e.actor, e.event, e.answers])
-            }
-            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
-                .execute(arguments: [status.rawValue, locale, at, recordText, session])
+            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain)
         }
     }
 
     public func logAsync(of session: String) async throws -> [LogEntry] {
-        let rows = try await commitThread.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event, answers FROM event WHERE sessionId = ? ORDER BY seq",
-                             arguments: [session]).map { row in
-                StoredRow(seq: row["seq"], at: row["at"], utcOffset: row["utcOffset"], actor: row["actor"], event: row["event"], answers: row["answers"])
-            }
-        }
-        return try rows.map { row in
-            LogEntry(seq: row.seq, at: Moment(epochMillis: row.at, utcOffsetMinutes: row.utcOffset), actor: Actor(stored: row.actor),
-                     event: try Self.decode(try cipher.open(row.event, context: "\(session)/\(row.seq)")),
-                     answers: try row.answers.map { try Self.decodeAnswers(try cipher.open($0, context: "\(session)/\(row.seq)/answers")) })
-        }
+        let chain = self.chain
+        let events = try await commitThread.read { db in try Self.storedLog(db, of: session, chain: chain).events }
+        return try entries(events, of: session)
     }
 
     public func sessionAsync(resuming token: ResumeToken) async throws -> SessionInfo? {
         let digest = Data(token.digest)
+        let chain = self.chain
         return try await commitThread.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE tokenDigest = ?", arguments: [digest]).map(Self.info)
+            try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [digest]).map { try StoredSession($0).checked(chain) }
         }
     }
 
     public func setDialogVersionDurably(_ version: String, of session: String) async throws {
-        try await commitThread.write { db in
-            try db.execute(sql: "UPDATE session SET dialogVersion = ? WHERE id = ?", arguments: [version, session])
-        }
+        let chain = try writeChain
+        try await commitThread.write { db in try Self.updateDialogVersion(db, version, of: session, chain: chain) }
     }
 
     /// Transactions the commit thread has committed, and the writes they carried (writes / commits
     /// is the mean batch size; the load generator and a test read it).
     public var asyncCommitStats: (commits: Int, writes: Int) { commitThread.stats }
-}
-
-private struct EncodedEntry: Sendable {
-    var seq: Int
-    var at: Int64
-    var utcOffset: Int
-    var actor: String
-    var event: String
-    var answers: String?
-}
-
-private struct StoredRow: Sendable {
-    var seq: Int
-    var at: Int64
-    var utcOffset: Int
-    var actor: String
-    var event: String
-    var answers: String?
 }

@@ -45,10 +45,12 @@ extension IntakeDatabase {
             let countEvents = try db.makeStatement(sql: "SELECT COUNT(*) FROM event WHERE sessionId = ?")
             let deleteEvents = try db.makeStatement(sql: "DELETE FROM event WHERE sessionId = ?")
             let deleteSession = try db.makeStatement(sql: "DELETE FROM session WHERE id = ?")
+            let deleteUnchained = try db.makeStatement(sql: "DELETE FROM unchained_session WHERE id = ?")
             for id in ids {
                 events += try Int.fetchOne(countEvents, arguments: [id]) ?? 0
                 try deleteEvents.execute(arguments: [id])
                 try deleteSession.execute(arguments: [id])
+                try deleteUnchained.execute(arguments: [id])
             }
             try db.execute(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, 'purge-abandoned', ?)",
                            arguments: [at, actor.stored,

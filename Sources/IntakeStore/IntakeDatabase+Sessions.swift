@@ -5,105 +5,108 @@ import IntakeRuntime
 
 extension IntakeDatabase: SessionStore {
     public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws {
-        let event = try cipher.seal(try Self.encode(first.event), context: "\(info.id)/\(first.seq)")
-        let answers = try first.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(info.id)/\(first.seq)/answers") }
+        let entry = try sealed(first, of: info.id)
+        let chain = try writeChain
         try writer.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
                                arguments: [client, info.startedAt, info.office])
             }
-            try db.execute(sql: """
-                INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
-                                     counselor, office, tokenDigest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
-                                 info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office,
-                                 Data(token.digest)])
-            try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event, answers])
+            try Self.insertSession(db, info, digest: Data(token.digest), first: entry, chain: chain)
         }
     }
 
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) throws {
-        let encoded = try entries.map { entry in
-            (entry, try cipher.seal(try Self.encode(entry.event), context: "\(session)/\(entry.seq)"),
-             try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
-        }
+        let encoded = try entries.map { try sealed($0, of: session) }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
+        let chain = try writeChain
         try appends.write { db in
-            // Cached statements: a batch of a hundred appends compiles these two once.
-            let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for (entry, event, answers) in encoded {
-                try insert.execute(arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event, answers])
-            }
-            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
-                .execute(arguments: [status.rawValue, locale, at, recordText, session])
+            // Chained after the session's newest entry; the session row and its hash updated.
+            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain)
         }
     }
 
+    /// The session's log, its chain checked: a broken link, a value of the wrong type or one that
+    /// does not decode is `RuntimeError.damaged(session:)`, never a crash and never data.
     public func log(of session: String) throws -> [LogEntry] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, utcOffset, actor, event, answers FROM event WHERE sessionId = ? ORDER BY seq",
-                             arguments: [session]).map { row in
-                let seq: Int = row["seq"]
-                return LogEntry(seq: seq, at: Moment(epochMillis: row["at"], utcOffsetMinutes: row["utcOffset"]),
-                                actor: Actor(stored: row["actor"]),
-                                event: try Self.decode(try cipher.open(row["event"], context: "\(session)/\(seq)")),
-                                answers: try (row["answers"] as String?).map { try Self.decodeAnswers(try cipher.open($0, context: "\(session)/\(seq)/answers")) })
-            }
-        }
+        let events = try writer.read { db in try Self.storedLog(db, of: session, chain: chain).events }
+        return try entries(events, of: session)
     }
 
     public func session(_ id: String) throws -> SessionInfo? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map(Self.info)
+            try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
         }
     }
 
     public func session(resuming token: ResumeToken) throws -> SessionInfo? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE tokenDigest = ?", arguments: [Data(token.digest)]).map(Self.info)
+            try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [Data(token.digest)])
+                .map { try StoredSession($0).checked(chain) }
         }
     }
 
-    /// Sessions, newest first, optionally only those of a status or started in [from, to).
+    /// Sessions, newest first, optionally only those of a status or started in [from, to); a damaged
+    /// one is `StoreError.damagedSessions` (naming every damaged one): use `listSessions` to have the others.
     public func sessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
                          counselor: String? = nil, office: String? = nil) throws -> [SessionInfo] {
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if let status { conditions.append("status = ?"); arguments += [status.rawValue] }
-        if let from { conditions.append("startedAt >= ?"); arguments += [from] }
-        if let to { conditions.append("startedAt < ?"); arguments += [to] }
-        if let counselor { conditions.append("counselor = ?"); arguments += [counselor] }
-        if let office { conditions.append("office = ?"); arguments += [office] }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM session\(filter) ORDER BY startedAt DESC, id", arguments: arguments).map(Self.info)
-        }
+        let list = try listSessions(status: status, from: from, to: to, counselor: counselor, office: office)
+        guard list.damaged.isEmpty else { throw StoreError.damagedSessions(list.damaged) }
+        return list.sessions
     }
 
-    /// The record of a finished session, as JSON text.
+    /// Sessions, newest first, and apart the ids of those that are damaged (their rows do not read
+    /// or do not match their hashes): one damaged session never hides the others.
+    public func listSessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
+                             counselor: String? = nil, office: String? = nil) throws -> (sessions: [SessionInfo], damaged: [String]) {
+        // Every row is read and checked, and the filter applied to the rows that check: a damaged
+        // value (a start time flipped out of the month, a status changed) must not move a session
+        // out of sight of the filter unnoticed.
+        let rows = try writer.read { db in try Row.fetchAll(db, sql: StoredSession.select + " ORDER BY rowid") }
+        var sessions: [SessionInfo] = [], damaged: [String] = []
+        for row in rows {
+            do { sessions.append(try StoredSession(row).checked(chain)) } catch RuntimeError.damaged(let id) { damaged.append(id) }
+        }
+        sessions = sessions.filter { s in
+            (status.map { s.status == $0 } ?? true) && (from.map { s.startedAt >= $0 } ?? true) && (to.map { s.startedAt < $0 } ?? true)
+                && (counselor.map { s.counselor == $0 } ?? true) && (office.map { s.office == $0 } ?? true)
+        }
+        sessions.sort { ($0.startedAt, $1.id) > ($1.startedAt, $0.id) }
+        return (sessions, damaged)
+    }
+
+    /// The record of a finished session, as JSON text. A record is read with its session row, checked against the row's hash: a record edited or
+    /// damaged in the file is `RuntimeError.damaged`, never exported.
     public func record(of session: String) throws -> String? {
-        try writer.read { db in try String.fetchOne(db, sql: "SELECT record FROM session WHERE id = ?", arguments: [session]) }
-            .map { try cipher.open($0, context: "\(session)/record") }
+        let stored = try writer.read { db in
+            try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]).map(StoredSession.init)
+        }
+        guard let stored else { return nil }
+        _ = try stored.checked(chain)
+        guard let text = try stored.row.record.map({ try opened($0, context: "\(session)/record", session: session) }) else { return nil }
+        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw RuntimeError.damaged(session: session) }
+        return text
     }
 
     /// A later visit of `client` under `dialog`: the answers its finished records carry (each
     /// section from the newest record that holds it), from the newest record; nil when it has none.
     public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
         let rows = try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, startedAt, record FROM session WHERE clientId = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id",
-                             arguments: [client])
+            try Row.fetchAll(db, sql: StoredSession.select + " WHERE clientId = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id",
+                             arguments: [client]).map(StoredSession.init)
         }
         guard let newest = rows.first else { return nil }
-        let records = try rows.map { row -> JSON in
-            let id: String = row["id"]
-            let text = try cipher.open(row["record"], context: "\(id)/record")
-            return try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
+        let records = try rows.map { stored -> JSON in
+            let id = stored.row.id
+            _ = try stored.checked(chain)
+            guard let record = stored.row.record else { throw RuntimeError.damaged(session: id) }
+            let text = try opened(record, context: "\(id)/record", session: id)
+            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: id) }
+            return json
         }
-        let date = Moment(epochMillis: newest["startedAt"], utcOffsetMinutes: utcOffsetMinutes).localDate.iso
-        return Carried(previous: newest["id"], previousDate: date, answers: dialog.carriedAnswers(records: records))
+        let date = Moment(epochMillis: newest.row.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
+        return Carried(previous: newest.row.id, previousDate: date, answers: dialog.carriedAnswers(records: records))
     }
 
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what
@@ -115,6 +118,7 @@ extension IntakeDatabase: SessionStore {
             try db.execute(sql: "DELETE FROM event WHERE sessionId = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id])
             guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "DELETE FROM unchained_session WHERE id = ?", arguments: [id])
             try db.execute(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, 'delete-session', ?)",
                            arguments: [at, actor.stored, "session \(id) and its \(events) events"])
             return true
@@ -126,19 +130,18 @@ extension IntakeDatabase: SessionStore {
     }
 
     /// The audit trail, oldest first.
+    /// The audit trail, oldest first (a row that does not read is `StoreError.damaged` named by its row id).
     public func audit() throws -> [(at: Int64, actor: String, action: String, detail: String)] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT at, actor, action, detail FROM audit ORDER BY id").map {
-                (at: $0["at"], actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+            try Row.fetchAll(db, sql: "SELECT id, at, actor, action, detail FROM audit ORDER BY id").map { row in
+                do {
+                    return (at: try row.strictInt("at"), actor: try row.strictText("actor"), action: try row.strictText("action"),
+                            detail: try row.strictText("detail"))
+                } catch {
+                    throw RuntimeError.damaged(session: "audit \((try? row.strictInt("id")).map(String.init) ?? "?")")
+                }
             }
         }
-    }
-
-    static func info(_ row: Row) -> SessionInfo {
-        SessionInfo(id: row["id"], clientID: row["clientId"], dialogID: row["dialogId"], dialogVersion: row["dialogVersion"],
-                    mode: SessionState.Mode(rawValue: row["mode"]) ?? .kiosk, locale: row["locale"],
-                    status: SessionInfo.Status(rawValue: row["status"]) ?? .suspended, startedAt: row["startedAt"],
-                    updatedAt: row["updatedAt"], counselor: row["counselor"], office: row["office"])
     }
 
     /// The stored text of an event: `JSONEncoder`'s form, written by hand (`LogEvent.storedJSON`).
@@ -159,8 +162,7 @@ extension IntakeDatabase: SessionStore {
     }
 
     public func setDialogVersion(_ version: String, of session: String) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE session SET dialogVersion = ? WHERE id = ?", arguments: [version, session])
-        }
+        let chain = try writeChain
+        try writer.write { db in try Self.updateDialogVersion(db, version, of: session, chain: chain) }
     }
 }

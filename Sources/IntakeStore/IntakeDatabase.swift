@@ -14,13 +14,20 @@ public struct IntakeDatabase: Sendable {
     let commitThread: AsyncCommitter
     /// Seals answers and records at rest when a key is given.
     public let cipher: Cipher?
+    /// The database is sealed (it says so itself, with its key's fingerprint): an unsealed value in
+    /// it is damage, never data.
+    public let sealed: Bool
+    /// The hash chain of the log; nil when it cannot be checked (a sealed database read without its key).
+    let chain: Chain?
+
     /// Opening took read or write permission away from other users (a file made before files were
     /// created 0600): the caller says so.
     public internal(set) var permissionsTightened = false
 
     /// Opens (or creates) the database file and brings its schema up to date. The file (and its
     /// `-wal` and `-shm`) is only the owner's (0600). Fails with a `StoreOpenError` that says why.
-    public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
+    /// A sealed database opened for writing needs its key; a wrong key is refused for reading too (`StoreError`).
+    public static func open(path: String, cipher: Cipher? = nil, access: DatabaseAccess = .write) throws -> IntakeDatabase {
         try classifyingOpenErrors(path) {
             try createPrivateFile(path)
             // Before anything is written (WAL mode is a write): is it ours? Another program's
@@ -39,7 +46,7 @@ public struct IntakeDatabase: Sendable {
                 // Deleted client data is overwritten, not only unlinked.
                 try db.execute(sql: "PRAGMA secure_delete = ON")
             }
-            var database = try IntakeDatabase(queue, cipher: cipher)
+            var database = try IntakeDatabase(queue, cipher: cipher, access: access)
             database.permissionsTightened = tightened
             return database
         }
@@ -54,12 +61,14 @@ public struct IntakeDatabase: Sendable {
         return try IntakeDatabase(queue)
     }
 
-    public init(_ writer: any DatabaseWriter, cipher: Cipher? = nil) throws {
+    public init(_ writer: any DatabaseWriter, cipher: Cipher? = nil, access: DatabaseAccess = .write) throws {
         self.writer = writer
         self.cipher = cipher
         appends = GroupCommitter(writer)
         commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
+        sealed = try writer.write { db in try Self.checkSeal(db, cipher: cipher, access: access) }
+        chain = sealed ? cipher.map(Chain.init(cipher:)) : .unkeyed
     }
 
     /// The schema's history. Migrations are frozen: string names, literal columns, no app types.
@@ -108,6 +117,82 @@ public struct IntakeDatabase: Sendable {
                 t.add(column: "answers", .text)
             }
         }
+        migrator.registerMigration("v3-w3: sealed databases, hash-chained log") { db in
+            // What the database says of itself: `sealed` (no, yes, legacy: sealed values written
+            // before it said so) and `key_fingerprint`.
+            try db.create(table: "meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.execute(sql: """
+                INSERT INTO meta (key, value) VALUES ('sealed', CASE
+                  WHEN EXISTS (SELECT 1 FROM event WHERE event LIKE 'enc1:%') OR EXISTS (SELECT 1 FROM session WHERE record LIKE 'enc1:%')
+                  THEN 'legacy' ELSE 'no' END)
+                """)
+            // Each event's hash, chained to the one before it; each session row's hash and its newest event's.
+            try db.alter(table: "event") { t in t.add(column: "hash", .blob) }
+            try db.alter(table: "session") { t in
+                t.add(column: "head", .blob)
+                t.add(column: "hash", .blob)
+            }
+            // Sessions recorded before the chain: not checked, and named by `records verify`.
+            try db.create(table: "unchained_session") { t in t.primaryKey("id", .text) }
+            try db.execute(sql: "INSERT INTO unchained_session (id) SELECT id FROM session")
+        }
         return migrator
+    }
+
+    /// Whether the database is sealed, refusing what must not open: a sealed database opened for
+    /// writing without its key, a wrong key (by fingerprint), a key for writing a database that
+    /// holds sessions in clear. The first open with a key of a database without sessions seals it.
+    static func checkSeal(_ db: Database, cipher: Cipher?, access: DatabaseAccess) throws -> Bool {
+        let meta = try Dictionary(Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { row in
+            (try row.strictText("key"), try row.strictText("value"))
+        }, uniquingKeysWith: { a, _ in a })
+        func seal(_ cipher: Cipher) throws {
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('sealed', 'yes'), ('key_fingerprint', ?)",
+                           arguments: [cipher.fingerprint])
+        }
+        switch meta["sealed"] {
+        case "yes":
+            guard let fingerprint = meta["key_fingerprint"] else { throw StoreError.damagedDatabase }
+            guard let cipher else {
+                if access == .write { throw StoreError.sealedNeedsKey }
+                return true
+            }
+            guard cipher.fingerprint == fingerprint else { throw StoreError.wrongKey }
+            return true
+        case "legacy":
+            // Sealed before the database said so: the key must open a sealed value to be taken.
+            guard let cipher else {
+                if access == .write { throw StoreError.sealedNeedsKey }
+                return true
+            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT sessionId, seq, event FROM event WHERE event LIKE 'enc1:%' LIMIT 1"),
+                  let session = try? row.strictText("sessionId"), let seq = try? row.strictInt("seq"), let event = try? row.strictText("event") else {
+                throw StoreError.damagedDatabase
+            }
+            do { _ = try cipher.open(event, context: "\(session)/\(seq)") } catch { throw StoreError.wrongKey }
+            try seal(cipher)
+            return true
+        case "no":
+            // The newest entry sealed in a database that says it is not: its bookkeeping was changed.
+            if let newest = try String.fetchOne(db, sql: "SELECT CAST(event AS TEXT) FROM event ORDER BY rowid DESC LIMIT 1"),
+               newest.hasPrefix(Cipher.prefix) {
+                throw StoreError.damagedDatabase
+            }
+            guard let cipher else { return false }
+            let sessions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0
+            if sessions == 0 {
+                try seal(cipher)
+                return true
+            }
+            // Sessions in clear cannot be sealed in place: writing sealed rows beside them would
+            // leave a database half in clear that says it is sealed.
+            if access == .write { throw StoreError.notSealed(sessions: sessions) }
+            return false
+        default:
+            throw StoreError.damagedDatabase
+        }
     }
 }

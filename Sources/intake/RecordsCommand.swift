@@ -13,27 +13,37 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
     var key: String?
 
-    func open(_ messages: Messages = Messages()) throws -> IntakeDatabase {
-        try DatabaseOptions.open(db, key: key, messages: messages)
+    /// Opens for `access`: a command that may write a sealed database needs its key.
+    func open(_ messages: Messages = Messages(), access: DatabaseAccess = .read) throws -> IntakeDatabase {
+        try DatabaseOptions.open(db, key: key, access: access, messages: messages)
     }
 
     /// Opens the database; when it cannot, says why on standard error in the user's language (no
     /// usage text: the command line was right) and exits with a code for the cause (`StorageExit`).
-    static func open(_ path: String, key: String?, messages: Messages = Messages()) throws -> IntakeDatabase {
+    static func open(_ path: String, key: String?, access: DatabaseAccess = .write, messages: Messages = Messages()) throws -> IntakeDatabase {
         let cipher: Cipher?
         do {
             cipher = try key.map { try Cipher(keyFile: $0) }
         } catch {
+            if let message = IntegrityMessages.message(for: error, database: path, key: key) {
+                printError(message)
+                throw ExitCode(StorageExit.keyRefused)
+            }
             throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
         }
         let database: IntakeDatabase
         do {
-            database = try IntakeDatabase.open(path: path, cipher: cipher)
+            database = try IntakeDatabase.open(path: path, cipher: cipher, access: access)
         } catch let error as StoreOpenError {
             printError(messages.text("operations.storage." + error.code,
                                      ["path": path, "code": error.sqliteCode.map { String($0) } ?? "-"]))
             throw ExitCode(StorageExit.code(for: error.cause))
         } catch {
+            // Sealed without the key, a wrong key, a key for a database in clear: said as such.
+            if let message = IntegrityMessages.message(for: error, database: path, key: key) {
+                printError(message)
+                throw ExitCode(StorageExit.code(for: error))
+            }
             printError(messages.text("operations.storage.other", ["path": path, "code": "-"]))
             throw ExitCode(StorageExit.code(for: .other))
         }
@@ -54,6 +64,17 @@ enum StorageExit {
         case .noPermission: return 77  // EX_NOPERM
         case .noFolder: return 73      // EX_CANTCREAT
         case .diskFull, .other: return 74  // EX_IOERR
+        }
+    }
+
+    /// A key that does not open this database (none for a sealed one, another one, one open to others).
+    static let keyRefused: Int32 = 77  // EX_NOPERM
+
+    /// The exit code for what the store refused after opening the file.
+    static func code(for error: any Error) -> Int32 {
+        switch error {
+        case StoreError.sealedNeedsKey, StoreError.wrongKey, Cipher.Failure.keyFileOpenToOthers: return keyRefused
+        default: return 65  // EX_DATAERR: damaged, or a database in clear given a key
         }
     }
 }
@@ -92,7 +113,7 @@ struct RecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "Lists, shows, exports and deletes stored sessions and records.",
-        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Purge.self]
+        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Verify.self, Purge.self]
     )
 
     struct List: ParsableCommand {
@@ -108,11 +129,14 @@ struct RecordsCommand: ParsableCommand {
 
         func run() throws {
             let db = try database.open()
-            for s in try db.sessions(status: status, counselor: counselor) {
+            // A damaged session is named on standard error (exit 1); the others are listed.
+            let list = try db.listSessions(status: status, counselor: counselor)
+            for s in list.sessions {
                 let started = Moment(epochMillis: s.startedAt).iso
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
                     .joined(separator: "\t"))
             }
+            if !list.damaged.isEmpty { throw IntegrityMessages.damaged(list.damaged) }
         }
     }
 
@@ -126,8 +150,10 @@ struct RecordsCommand: ParsableCommand {
 
         func run() throws {
             let db = try database.open()
-            guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-            guard let record = try withRecords({ try db.record(of: id) }) else {
+            guard let record = try reportingDamage({
+                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try withRecords { try db.record(of: id) }
+            }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             print(record)
@@ -156,8 +182,10 @@ struct RecordsCommand: ParsableCommand {
         func run() throws {
             let loaded = try project.loadRunnable([dialogs])
             let db = try database.open(project.messages(dialogs))
-            guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-            guard let text = try withRecords({ try db.record(of: id) }) else {
+            guard let text = try reportingDamage({
+                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try withRecords { try db.record(of: id) }
+            }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else {
@@ -187,24 +215,41 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var project: ProjectOptions
 
+        /// Exports every record that reads; a damaged one is never exported: the others are, then each
+        /// damaged session is named on standard error and the command exits 1 (an export never
+        /// silently omits a record).
         func run() throws {
             let db = try database.open(project.messages(dialogs))
-            let sessions = try db.sessions().reversed()
-            try withRecords { try exportRecords(db, Array(sessions)) }
+            // A damaged page or index can hide a whole row: the file is checked first.
+            try reportingDamage(database: database.db) { try db.checkFile() }
+            let list = try db.listSessions()
+            var damaged = list.damaged
+            var records: [(session: SessionInfo, text: String)] = []
+            try withRecords {
+                for s in list.sessions.reversed() {
+                    do {
+                        if let r = try db.record(of: s.id) { records.append((s, r)) }
+                    } catch RuntimeError.damaged(let id) {
+                        damaged.append(id)
+                    }
+                }
+            }
+            try exportRecords(records)
+            if !damaged.isEmpty { throw IntegrityMessages.damaged(damaged) }
         }
 
-        private func exportRecords(_ db: IntakeDatabase, _ sessions: [SessionInfo]) throws {
+        private func exportRecords(_ records: [(session: SessionInfo, text: String)]) throws {
             switch format {
             case .ndjson:
-                for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
+                for r in records { print(r.text) }
             case .json:
-                print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
+                print("[" + records.map(\.text).joined(separator: ",\n") + "]")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
-                let records: [(session: String, record: JSON)] = try sessions.filter { $0.dialogID == dialog }.compactMap { s in
-                    guard let text = try db.record(of: s.id), let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { return nil }
-                    return (s.id, json)
+                let records: [(session: String, record: JSON)] = records.filter { $0.session.dialogID == dialog }.compactMap { r in
+                    guard let json = try? JSONDecoder().decode(JSON.self, from: Data(r.text.utf8)) else { return nil }
+                    return (r.session.id, json)
                 }
                 if format == .csv {
                     print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
@@ -228,10 +273,42 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let db = try database.open()
+            let db = try database.open(access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
             print("deleted \(id)")
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Checks every session's hash chain: exit 0 when every chain holds, 1 naming each damaged session.")
+
+        @Flag(help: "Also print each intact session's entry count and newest hash (id, count, head), to keep elsewhere as an anchor.")
+        var heads = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let db = try database.open()
+            let result = try withRecords { try db.verify() }
+            var fileDamaged = false
+            do { try db.checkFile() } catch StoreError.damagedFile {
+                fileDamaged = true
+                printError(IntegrityMessages.text("damaged_file", ["db": database.db]))
+            }
+            if heads {
+                for s in result.intact { print([s.id, String(s.entries), s.head].joined(separator: "\t")) }
+            }
+            for id in result.unchained { printError(IntegrityMessages.text("verify.unchained", ["id": id])) }
+            for id in result.orphans { printError(IntegrityMessages.text("verify.orphan", ["id": id])) }
+            for id in result.damaged { printError(IntegrityMessages.text("damaged", ["id": id])) }
+            let total = result.intact.count + result.damaged.count + result.unchained.count
+            guard result.damaged.isEmpty && result.orphans.isEmpty && !fileDamaged else {
+                printError(IntegrityMessages.text("verify.broken", ["broken": String(result.damaged.count + result.orphans.count), "count": String(total)]))
+                throw ExitCode(1)
+            }
+            printError(IntegrityMessages.text("verify.ok", ["count": String(result.intact.count)]))
         }
     }
 }
@@ -266,7 +343,7 @@ extension RecordsCommand {
                 days = try project.loadRunnable([dialogs]).abandonedSessionDays
             }
             let messages = project.messages(dialogs)
-            let db = try database.open(messages)
+            let db = try database.open(messages, access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let count = try db.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
             print(messages.text(count > 0 ? "operations.purge.done" : "operations.purge.none", ["count": String(count), "days": String(days)]))

@@ -24,7 +24,11 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
         let db = try database.open(project.messages(dialogs))
-        let report = try withRecords { try db.monthlyReport(year: y, month: m) }
+        // A damaged session would make the counts wrong: the report is refused, naming it.
+        let report = try reportingDamage(database: database.db) {
+            try db.checkFile()
+            return try withRecords { try db.monthlyReport(year: y, month: m) }
+        }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
         let lang = project.messageLocale

@@ -127,7 +127,12 @@ struct SessionOpening {
     var locale: String
     var mode: SessionState.Mode
 
+    /// A damaged session (or a damaged last record of the client) is named, exit 1.
     func open(_ engine: Engine, actor: Actor, now: Moment) throws -> LineSession {
+        try reportingDamage { try openChecked(engine, actor: actor, now: now) }
+    }
+
+    private func openChecked(_ engine: Engine, actor: Actor, now: Moment) throws -> LineSession {
         guard let db else {
             if resume != nil { throw ValidationError("--resume needs --db") }
             let step = engine.start(locale: locale, mode: mode, at: now)

@@ -42,11 +42,11 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let path = tempFile()
         let first = try IntakeDatabase.open(path: path)
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
-        #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log"])
+        #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log", "v3-w3: sealed databases, hash-chained log"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
-        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "session"])
+        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "session", "unchained_session"])
     }
 }
 
@@ -344,9 +344,9 @@ enum LineInputEvent {
         }
         #expect(try r.replay(try db.log(of: "e1")) == session.state)
 
-        let wrong = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: try keyFile()))
-        #expect(throws: Cipher.Failure.cannotOpen) { try wrong.log(of: "e1") }
-        let none = try IntakeDatabase.open(path: path)
+        // A wrong key is refused when the database opens (its fingerprint differs), for reading too.
+        #expect(throws: StoreError.wrongKey) { try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: try keyFile()), access: .read) }
+        let none = try IntakeDatabase.open(path: path, access: .read)
         #expect(throws: Cipher.Failure.needsKey) { try none.log(of: "e1") }
         #expect(try none.sessions().map(\.id) == ["e1"], "the session list needs no key")
     }
@@ -358,6 +358,7 @@ enum LineInputEvent {
         #expect(try String(contentsOfFile: key, encoding: .utf8) == before)
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString)").path
         try "not a key".write(toFile: bad, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: bad)
         #expect(throws: Cipher.Failure.badKeyFile(bad)) { try Cipher(keyFile: bad) }
     }
 }

@@ -220,7 +220,10 @@ struct Interview {
     }
 
     private mutating func listRecords() {
-        guard let db = session.runner?.store as? IntakeDatabase, let sessions = try? db.sessions() else { return }
+        guard let db = session.runner?.store as? IntakeDatabase, let list = try? db.listSessions() else { return }
+        // A damaged session is named, and the others listed.
+        for id in list.damaged { out.say(catalog.text("integrity.damaged", locale, ["id": id])) }
+        let sessions = list.sessions
         guard !sessions.isEmpty else { return out.say(catalog.text("repl.no_records", locale)) }
         var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
         for s in sessions.prefix(50) {
@@ -270,6 +273,8 @@ struct Interview {
             out.say(catalog.text("repl.resume_other_dialog", locale, ["dialog": from]))
         } catch RuntimeError.tooLong {
             out.say(catalog.text("operations.run.session_too_long", locale, ["max": String(runner.maxEvents)]))
+        } catch RuntimeError.damaged(let id) {
+            out.say(catalog.text("integrity.damaged", locale, ["id": id]))
         }
     }
 }

@@ -1,0 +1,130 @@
+import Crypto
+import Foundation
+
+/// The hash chain of the event log (tamper evidence). Each event's `hash` is an HMAC-SHA256 over
+/// the hash of the event before it and the event's row exactly as stored (session id, seq, time,
+/// offset, actor, the event text and the answer changes — sealed text when the database is
+/// sealed); each session row's `hash` covers all of its columns, the newest event's hash (`head`)
+/// among them. A flipped bit, an edited, inserted, moved or deleted row, breaks a link.
+///
+/// In a sealed database the HMAC key comes from the cipher's key (HKDF), so someone who has the
+/// file but not the key cannot re-chain an edit. Unsealed, the key is a public constant: the chain
+/// then finds damage (a flipped bit, a row lost from the middle), not a forger, who can recompute it.
+///
+/// What it cannot find: the newest entries of a session cut off together with the session row put
+/// back as it was before them (the chain is only as good as its head; keep `records verify --heads`
+/// elsewhere to anchor the heads).
+///
+/// The encoding is frozen (its version is in the labels): changing it would break every stored chain.
+struct Chain: Sendable {
+    let key: [UInt8]
+
+    /// The chain of an unsealed database (a public key: damage evidence, not forgery evidence).
+    static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
+
+    init(key: [UInt8]) {
+        self.key = key
+    }
+
+    init(cipher: Cipher) {
+        key = cipher.chainKey
+    }
+
+    /// One stored event as it is hashed.
+    struct Event: Sendable {
+        var session: String
+        var seq: Int64
+        var at: Int64
+        var utcOffset: Int64
+        var actor: String
+        var event: String
+        var answers: String?
+    }
+
+    func hash(_ e: Event, after previous: Data?) -> Data {
+        var enc = Encoding(label: "intake event v1")
+        enc.blob(previous)
+        enc.text(e.session)
+        enc.int(e.seq)
+        enc.int(e.at)
+        enc.int(e.utcOffset)
+        enc.text(e.actor)
+        enc.text(e.event)
+        enc.text(e.answers)
+        return mac(enc.bytes)
+    }
+
+    /// One session row as it is hashed (every column but the hash itself).
+    struct Session: Sendable {
+        var id: String
+        var clientId: String?
+        var dialogId: String
+        var dialogVersion: String
+        var mode: String
+        var locale: String
+        var status: String
+        var startedAt: Int64
+        var updatedAt: Int64
+        var counselor: String?
+        var office: String?
+        var tokenDigest: Data
+        var record: String?
+        var head: Data?
+    }
+
+    func hash(_ s: Session) -> Data {
+        var enc = Encoding(label: "intake session v1")
+        enc.text(s.id)
+        enc.text(s.clientId)
+        enc.text(s.dialogId)
+        enc.text(s.dialogVersion)
+        enc.text(s.mode)
+        enc.text(s.locale)
+        enc.text(s.status)
+        enc.int(s.startedAt)
+        enc.int(s.updatedAt)
+        enc.text(s.counselor)
+        enc.text(s.office)
+        enc.blob(s.tokenDigest)
+        enc.text(s.record)
+        enc.blob(s.head)
+        return mac(enc.bytes)
+    }
+
+    private func mac(_ bytes: [UInt8]) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key)))
+    }
+
+    /// Length-prefixed fields, each tagged (absent, integer, text, bytes), so that no two rows
+    /// encode alike.
+    private struct Encoding {
+        var bytes: [UInt8] = []
+
+        init(label: String) {
+            text(label)
+        }
+
+        mutating func int(_ v: Int64) {
+            bytes.append(1)
+            withUnsafeBytes(of: v.bigEndian) { bytes += $0 }
+        }
+
+        mutating func text(_ v: String?) {
+            guard let v else { return bytes.append(0) }
+            bytes.append(2)
+            length(v.utf8.count)
+            bytes += v.utf8
+        }
+
+        mutating func blob(_ v: Data?) {
+            guard let v else { return bytes.append(0) }
+            bytes.append(3)
+            length(v.count)
+            bytes += v
+        }
+
+        private mutating func length(_ n: Int) {
+            withUnsafeBytes(of: UInt64(n).bigEndian) { bytes += $0 }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+import Foundation
+import GRDB
+import IntakeEngine
+import IntakeRuntime
+
+/// What the store refuses to open or to read. Never carries a stored value: only ids and counts.
+public enum StoreError: Error, Equatable, Sendable {
+    // A damaged session is `RuntimeError.damaged(session:)` (the runtime's word, so that the server
+    // and the REPL can say so without knowing the store).
+    /// Sessions that could not be read (a list, an export, a report).
+    case damagedSessions([String])
+    /// The database is sealed and was opened for writing without its key.
+    case sealedNeedsKey
+    /// The key given is not the key the database was sealed with (its fingerprint differs).
+    case wrongKey
+    /// A key was given for writing a database that already holds sessions in clear.
+    case notSealed(sessions: Int)
+    /// An entry appended with a sequence number not after the session's newest (the chain runs in order).
+    case outOfOrder(session: String)
+    /// SQLite's own check of the file fails (a damaged page or index: a row can vanish from a
+    /// listing without any value of it changing, which no hash of a row can see).
+    case damagedFile
+    /// The database's own bookkeeping (the `meta` table) is damaged.
+    case damagedDatabase
+}
+
+/// How a database is opened: commands that only read may open a sealed database without its key
+/// (ids, times and statuses stay readable); every command that may write needs the key.
+public enum DatabaseAccess: Sendable {
+    case read, write
+}
+
+/// A value that is not of its column's type (caught and reported as the session's damage).
+struct Malformed: Error {}
+
+extension Row {
+    /// The column's value; throws instead of trapping on NULL or another type.
+    func strictText(_ column: String) throws -> String {
+        guard case .string(let s) = try decode(DatabaseValue.self, forColumn: column).storage else { throw Malformed() }
+        return s
+    }
+
+    func strictOptionalText(_ column: String) throws -> String? {
+        switch try decode(DatabaseValue.self, forColumn: column).storage {
+        case .null: return nil
+        case .string(let s): return s
+        default: throw Malformed()
+        }
+    }
+
+    func strictInt(_ column: String) throws -> Int64 {
+        guard case .int64(let i) = try decode(DatabaseValue.self, forColumn: column).storage else { throw Malformed() }
+        return i
+    }
+
+    func strictBlob(_ column: String) throws -> Data {
+        guard case .blob(let b) = try decode(DatabaseValue.self, forColumn: column).storage else { throw Malformed() }
+        return b
+    }
+
+    func strictOptionalBlob(_ column: String) throws -> Data? {
+        switch try decode(DatabaseValue.self, forColumn: column).storage {
+        case .null: return nil
+        case .blob(let b): return b
+        default: throw Malformed()
+        }
+    }
+}
+
+/// A session row as stored, read strictly, with its hash.
+struct StoredSession {
+    var row: Chain.Session
+    var hash: Data?
+    /// Recorded before hash chains existed (listed by the migration): not checked.
+    var unchained: Bool
+
+    /// The columns every session read selects.
+    static let select = "SELECT session.*, EXISTS (SELECT 1 FROM unchained_session u WHERE u.id = session.id) AS unchained, session.rowid AS rowNumber FROM session"
+
+    /// Reads a row; a row that cannot be read throws `damaged` with its id (or its row number).
+    init(_ r: Row) throws {
+        let id = try? r.strictText("id")
+        do {
+            row = Chain.Session(id: try r.strictText("id"), clientId: try r.strictOptionalText("clientId"),
+                                dialogId: try r.strictText("dialogId"), dialogVersion: try r.strictText("dialogVersion"),
+                                mode: try r.strictText("mode"), locale: try r.strictText("locale"), status: try r.strictText("status"),
+                                startedAt: try r.strictInt("startedAt"), updatedAt: try r.strictInt("updatedAt"),
+                                counselor: try r.strictOptionalText("counselor"), office: try r.strictOptionalText("office"),
+                                tokenDigest: try r.strictBlob("tokenDigest"), record: try r.strictOptionalText("record"),
+                                head: try r.strictOptionalBlob("head"))
+            hash = try r.strictOptionalBlob("hash")
+            unchained = try r.strictInt("unchained") != 0
+        } catch {
+            throw RuntimeError.damaged(session: id ?? "row \((try? r.strictInt("rowNumber")).map(String.init) ?? "?")")
+        }
+    }
+
+    /// Checks the row against its hash (when the chain can be checked) and makes it a SessionInfo.
+    func checked(_ chain: Chain?) throws -> SessionInfo {
+        if let chain, !unchained {
+            guard let hash, hash == chain.hash(row) else { throw RuntimeError.damaged(session: row.id) }
+        }
+        guard let mode = SessionState.Mode(rawValue: row.mode), let status = SessionInfo.Status(rawValue: row.status) else {
+            throw RuntimeError.damaged(session: row.id)
+        }
+        return SessionInfo(id: row.id, clientID: row.clientId, dialogID: row.dialogId, dialogVersion: row.dialogVersion, mode: mode,
+                           locale: row.locale, status: status, startedAt: row.startedAt, updatedAt: row.updatedAt,
+                           counselor: row.counselor, office: row.office)
+    }
+}
+
+/// An event as it is written: sealed text, ready to insert.
+struct SealedEntry: Sendable {
+    var seq: Int
+    var at: Int64
+    var utcOffset: Int
+    var actor: String
+    var event: String
+    var answers: String?
+}
+
+extension IntakeDatabase {
+    // MARK: - Writing, chained
+
+    /// Seals a log entry for its row.
+    func sealed(_ entry: LogEntry, of session: String) throws -> SealedEntry {
+        SealedEntry(seq: entry.seq, at: entry.at.epochMillis, utcOffset: entry.at.utcOffsetMinutes, actor: entry.actor.stored,
+                    event: try cipher.seal(try Self.encode(entry.event), context: "\(session)/\(entry.seq)"),
+                    answers: try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
+    }
+
+    /// The chain to write with: a database opened for writing always has one.
+    var writeChain: Chain {
+        get throws {
+            guard let chain else { throw StoreError.sealedNeedsKey }
+            return chain
+        }
+    }
+
+    /// Inserts a new session's row and its first entry, chained from nothing.
+    static func insertSession(_ db: Database, _ info: SessionInfo, digest: Data, first: SealedEntry, chain: Chain) throws {
+        let head = chain.hash(Chain.Event(session: info.id, seq: Int64(first.seq), at: first.at, utcOffset: Int64(first.utcOffset),
+                                          actor: first.actor, event: first.event, answers: first.answers), after: nil)
+        let row = Chain.Session(id: info.id, clientId: info.clientID, dialogId: info.dialogID, dialogVersion: info.dialogVersion,
+                                mode: info.mode.rawValue, locale: info.locale, status: info.status.rawValue, startedAt: info.startedAt,
+                                updatedAt: info.updatedAt, counselor: info.counselor, office: info.office, tokenDigest: digest,
+                                record: nil, head: head)
+        try db.cachedStatement(sql: """
+            INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
+                                 counselor, office, tokenDigest, head, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
+                                     info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office, digest,
+                                     head, chain.hash(row)])
+        try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [info.id, first.seq, first.at, first.utcOffset, first.actor, first.event, first.answers, head])
+    }
+
+    /// Appends entries after the session's newest one (read in this transaction: one indexed
+    /// lookup), and updates the session row and its hash. A session whose row does not match its
+    /// hash is refused (its damage is not laundered by a new hash).
+    static func appendEntries(_ db: Database, _ entries: [SealedEntry], to session: String, status: SessionInfo.Status, locale: String,
+                              record: String?, at: Int64, chain: Chain) throws {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: StoredSession.select + " WHERE id = ?"), arguments: [session]) else {
+            return  // no such session: nothing to append to (as an UPDATE of no row did)
+        }
+        var stored = try StoredSession(row)
+        let unchained = stored.unchained
+        if !unchained { _ = try stored.checked(chain) }
+        let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event WHERE sessionId = ? ORDER BY seq DESC LIMIT 1"),
+                                      arguments: [session])
+        var previous: Data?
+        var lastSeq = Int64.min
+        if let newest {
+            do {
+                lastSeq = try newest.strictInt("seq")
+                previous = try newest.strictOptionalBlob("hash")
+            } catch {
+                throw RuntimeError.damaged(session: session)
+            }
+        }
+        let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        for e in entries {
+            // The chain runs in sequence order: an entry only ever comes after the newest.
+            guard Int64(e.seq) > lastSeq else { throw StoreError.outOfOrder(session: session) }
+            lastSeq = Int64(e.seq)
+            // A session recorded before chains goes on unchained (its log has no chain to extend).
+            let hash = unchained ? nil : chain.hash(Chain.Event(session: session, seq: Int64(e.seq), at: e.at, utcOffset: Int64(e.utcOffset),
+                                                               actor: e.actor, event: e.event, answers: e.answers), after: previous)
+            try insert.execute(arguments: [session, e.seq, e.at, e.utcOffset, e.actor, e.event, e.answers, hash])
+            previous = hash
+        }
+        stored.row.status = status.rawValue
+        stored.row.locale = locale
+        stored.row.updatedAt = at
+        if let record { stored.row.record = record }
+        if !unchained, !entries.isEmpty { stored.row.head = previous }
+        try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = ?, head = ?, hash = ? WHERE id = ?")
+            .execute(arguments: [stored.row.status, stored.row.locale, stored.row.updatedAt, stored.row.record, stored.row.head,
+                                 unchained ? nil : chain.hash(stored.row), session])
+    }
+
+    /// Moves a session to another dialog version (its row re-hashed).
+    static func updateDialogVersion(_ db: Database, _ version: String, of session: String, chain: Chain) throws {
+        guard let row = try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]) else { return }
+        var stored = try StoredSession(row)
+        if !stored.unchained { _ = try stored.checked(chain) }
+        stored.row.dialogVersion = version
+        try db.execute(sql: "UPDATE session SET dialogVersion = ?, hash = ? WHERE id = ?",
+                       arguments: [version, stored.unchained ? nil : chain.hash(stored.row), session])
+    }
+
+    // MARK: - Reading, checked
+
+    /// One session's log as stored, checked against its chain (when it can be: with the key, or
+    /// unsealed), or `damaged`.
+    static func storedLog(_ db: Database, of session: String, chain: Chain?) throws -> (events: [Chain.Event], head: Data?) {
+        let unchained = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM unchained_session WHERE id = ?)", arguments: [session]) ?? false
+        var previous: Data?
+        var events: [Chain.Event] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, at, utcOffset, actor, event, answers, hash FROM event WHERE sessionId = ? ORDER BY seq",
+                                       arguments: [session])
+        while let row = try rows.next() {
+            let e: Chain.Event
+            let hash: Data?
+            do {
+                e = Chain.Event(session: session, seq: try row.strictInt("seq"), at: try row.strictInt("at"), utcOffset: try row.strictInt("utcOffset"),
+                                actor: try row.strictText("actor"), event: try row.strictText("event"), answers: try row.strictOptionalText("answers"))
+                hash = try row.strictOptionalBlob("hash")
+            } catch {
+                throw RuntimeError.damaged(session: session)
+            }
+            if let chain, !unchained {
+                let expected = chain.hash(e, after: previous)
+                guard hash == expected else { throw RuntimeError.damaged(session: session) }
+                previous = expected
+            }
+            events.append(e)
+        }
+        return (events, previous)
+    }
+
+    /// Opens a stored value: in a sealed database, a value that is not sealed is damage (forged or
+    /// broken), never data.
+    func opened(_ stored: String, context: String, session: String) throws -> String {
+        if sealed && !stored.hasPrefix(Cipher.prefix) { throw RuntimeError.damaged(session: session) }
+        return try cipher.open(stored, context: context)
+    }
+
+    /// Stored events decoded into log entries; a value that does not open or decode is damage
+    /// (with a wrong key it is `cannotOpen`, though a wrong key is refused when the database opens).
+    func entries(_ events: [Chain.Event], of session: String) throws -> [LogEntry] {
+        try events.map { e in
+            guard let seq = Int(exactly: e.seq), let offset = Int(exactly: e.utcOffset) else { throw RuntimeError.damaged(session: session) }
+            let eventText = try opened(e.event, context: "\(session)/\(seq)", session: session)
+            let answersText = try e.answers.map { try opened($0, context: "\(session)/\(seq)/answers", session: session) }
+            do {
+                return LogEntry(seq: seq, at: Moment(epochMillis: e.at, utcOffsetMinutes: offset), actor: Actor(stored: e.actor),
+                                event: try Self.decode(eventText), answers: try answersText.map { try Self.decodeAnswers($0) })
+            } catch {
+                // A DecodingError's description can hold the value: only the session id goes on.
+                throw RuntimeError.damaged(session: session)
+            }
+        }
+    }
+
+    // MARK: - Verifying a whole database
+
+    /// SQLite's integrity check of the whole file (every page, every index against its table):
+    /// commands that read every record (export, report, verify) run it first. It reads the whole
+    /// file once.
+    public func checkFile() throws {
+        let result = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        guard result == ["ok"] else { throw StoreError.damagedFile }
+    }
+
+    /// What `records verify` finds.
+    public struct Verification: Sendable, Equatable {
+        /// Sessions whose chain holds: (id, entries, the newest entry's hash in hex).
+        public var intact: [(id: String, entries: Int, head: String)]
+        /// Sessions that are damaged (ids, or row numbers when the id itself is unreadable).
+        public var damaged: [String]
+        /// Sessions recorded before hash chains existed (not checked).
+        public var unchained: [String]
+        /// Session ids that have log entries but no session row.
+        public var orphans: [String] = []
+
+        public static func == (a: Verification, b: Verification) -> Bool {
+            a.intact.map(\.id) == b.intact.map(\.id) && a.intact.map(\.entries) == b.intact.map(\.entries)
+                && a.intact.map(\.head) == b.intact.map(\.head) && a.damaged == b.damaged && a.unchained == b.unchained && a.orphans == b.orphans
+        }
+    }
+
+    /// Checks every session: its row against its hash, its log against its chain, its head
+    /// (the row's `head` is the newest entry's hash), and that every value opens and decodes.
+    public func verify() throws -> Verification {
+        guard let chain else { throw Cipher.Failure.needsKey }
+        return try writer.read { db in
+            var result = Verification(intact: [], damaged: [], unchained: [])
+            // Events whose session row is gone (or was renamed) are damage too.
+            let orphans = try String.fetchAll(db, sql: "SELECT DISTINCT CAST(sessionId AS TEXT) FROM event WHERE sessionId NOT IN (SELECT id FROM session)")
+            let rows = try Row.fetchAll(db, sql: StoredSession.select + " ORDER BY rowid")
+            for row in rows {
+                let stored: StoredSession
+                do { stored = try StoredSession(row) } catch RuntimeError.damaged(let id) {
+                    result.damaged.append(id)
+                    continue
+                }
+                let id = stored.row.id
+                do {
+                    _ = try stored.checked(chain)
+                    let (events, head) = try Self.storedLog(db, of: id, chain: chain)
+                    _ = try entries(events, of: id)
+                    if let record = stored.row.record {
+                        let text = try opened(record, context: "\(id)/record", session: id)
+                        guard (try? JSONDecoder().decode(JSON.self, from: Data(text.utf8))) != nil else { throw RuntimeError.damaged(session: id) }
+                    }
+                    if stored.unchained {
+                        result.unchained.append(id)
+                        continue
+                    }
+                    // The row's head is the newest entry's hash: entries cut off from the end show here,
+                    // unless the row was put back as it was before them.
+                    guard !events.isEmpty, let head, stored.row.head == head else { throw RuntimeError.damaged(session: id) }
+                    result.intact.append((id, events.count, head.map { String(format: "%02x", $0) }.joined()))
+                } catch RuntimeError.damaged {
+                    result.damaged.append(id)
+                } catch Cipher.Failure.cannotOpen {
+                    result.damaged.append(id)
+                }
+            }
+            result.orphans = orphans
+            return result
+        }
+    }
+}

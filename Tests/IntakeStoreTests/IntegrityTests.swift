@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import IntakeDialogs
+import IntakeEngine
+import IntakeRuntime
+@testable import IntakeStore
+import Testing
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
+private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? CivilDate(daysSinceEpoch: 0))
+private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis + minutes * 60_000, utcOffsetMinutes: 540) }
+private func tempFile() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("intake-\(UUID().uuidString).sqlite").path
+}
+private func keyFile() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+    try Cipher.newKeyFile(at: path)
+    return path
+}
+private func runner(_ db: IntakeDatabase) throws -> SessionRunner {
+    SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
+}
+
+/// Sessions of the follow-up dialog: `finished` of them complete (with records), then `suspended` suspended.
+@discardableResult
+private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throws -> [(id: String, token: ResumeToken, state: SessionState)] {
+    let r = try runner(db)
+    var out: [(String, ResumeToken, SessionState)] = []
+    for i in 0..<(finished + suspended) {
+        let token = ResumeToken.random()
+        var (s, _) = try r.start(id: "s\(i)", token: token, locale: "en", mode: .counselor, actor: .counselor("佐藤"), at: at(Int64(i)))
+        // As MonthlyReportTests answers the follow-up, with a secret in the free text.
+        let lines = ["yes", "令和8年11月1日", "2", "ABC Care", "秘密の答え\(i)", "3", "", "4", "no", "", "not yet", "2", ":finish"]
+        for a in i < finished ? lines : Array(lines.prefix(5)) {
+            _ = try r.handle(LineInputEvent.of(a), in: &s, actor: .counselor("佐藤"), at: at(Int64(i)))
+        }
+        if i < finished {
+            #expect(s.state.phase == .done(status: "complete"), "session \(i) finished")
+        } else {
+            try r.suspend(&s, actor: .counselor("佐藤"), at: at(Int64(i)))
+        }
+        out.append((s.id, token, s.state))
+    }
+    return out
+}
+
+/// Item 4 of issue 13: a sealed database knows it is sealed and by which key.
+@Suite struct SealedDatabaseTests {
+    @Test func aSealedDatabaseRefusesAWriteWithoutItsKeyAndAWrongKeyAtOpen() throws {
+        let path = tempFile(), key = try keyFile()
+        let sealed = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key))
+        #expect(sealed.sealed, "the first open with a key seals an empty database")
+        try sessions(sealed, finished: 1, suspended: 1)
+        // Writing without the key (a server or REPL started without --key) is refused at open.
+        #expect(throws: StoreError.sealedNeedsKey) { try IntakeDatabase.open(path: path) }
+        // A wrong key is refused at open, for reading too: nothing is accepted that cannot be read.
+        let wrong = try Cipher(keyFile: try keyFile())
+        #expect(throws: StoreError.wrongKey) { try IntakeDatabase.open(path: path, cipher: wrong) }
+        #expect(throws: StoreError.wrongKey) { try IntakeDatabase.open(path: path, cipher: wrong, access: .read) }
+        // Reading without the key: the list, not the answers.
+        let reader = try IntakeDatabase.open(path: path, access: .read)
+        #expect(try reader.sessions().count == 2)
+        #expect(throws: Cipher.Failure.needsKey) { try reader.log(of: "s0") }
+        // The right key opens it for writing.
+        #expect(try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key)).log(of: "s1").count == 7)
+    }
+
+    @Test func aKeyForADatabaseHoldingSessionsInClearIsRefusedForWriting() throws {
+        let path = tempFile()
+        try sessions(try IntakeDatabase.open(path: path), finished: 0, suspended: 1)
+        #expect(throws: StoreError.notSealed(sessions: 1)) { try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: try keyFile())) }
+    }
+
+    @Test func aKeyFileItsGroupOrOthersCanReadIsRefused() throws {
+        let key = try keyFile()
+        for mode in [0o640, 0o604, 0o644] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: key)
+            #expect(throws: Cipher.Failure.keyFileOpenToOthers(key)) { try Cipher(keyFile: key) }
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+        #expect((try? Cipher(keyFile: key)) != nil)
+    }
+
+    @Test func anUnsealedValueInASealedDatabaseIsAnErrorNeverData() throws {
+        let path = tempFile(), key = try Cipher(keyFile: try keyFile())
+        let db = try IntakeDatabase.open(path: path, cipher: key)
+        try sessions(db, finished: 1, suspended: 1)
+        // Forged in clear: an answer entry and a record, as someone without the key would write them.
+        try db.writer.write { conn in
+            try conn.execute(sql: "UPDATE event SET event = ?, hash = NULL WHERE sessionId = 's1' AND seq = 1",
+                             arguments: [#"{"input":{"_0":{"answer":{"_0":"偽の答え"}}}}"#])
+            try conn.execute(sql: "UPDATE session SET record = '{\"status\":\"complete\",\"answers\":{}}' WHERE id = 's0'")
+        }
+        #expect(throws: RuntimeError.damaged(session: "s1")) { try db.log(of: "s1") }
+        #expect(throws: RuntimeError.damaged(session: "s0")) { try db.record(of: "s0") }
+        // Even when the forger also fixed the chain (as one with the key could): the value is not sealed.
+        let fixed = try IntakeDatabase.open(path: path, cipher: key)
+        try fixed.writer.write { conn in
+            let row = try #require(try Row.fetchOne(conn, sql: "SELECT * FROM event WHERE sessionId = 's1' AND seq = 1"))
+            let prev = try Data.fetchOne(conn, sql: "SELECT hash FROM event WHERE sessionId = 's1' AND seq = 0")
+            let chain = try #require(fixed.chain)
+            let h = chain.hash(Chain.Event(session: "s1", seq: 1, at: try row.strictInt("at"), utcOffset: try row.strictInt("utcOffset"),
+                                           actor: try row.strictText("actor"), event: try row.strictText("event"),
+                                           answers: try row.strictOptionalText("answers")), after: prev)
+            try conn.execute(sql: "UPDATE event SET hash = ? WHERE sessionId = 's1' AND seq = 1", arguments: [h])
+        }
+        #expect(throws: RuntimeError.damaged(session: "s1")) { try fixed.log(of: "s1") }
+    }
+}
+
+/// Item 6 of issue 13: no stored value crashes a read; the log is tamper-evident.
+@Suite struct DamagedStoreTests {
+    @Test func aNullWhereAnIntegerWasStoredIsReportedAsDamageAndTheOthersGoOn() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        let all = try sessions(db, finished: 2, suspended: 3)
+        try allowNulls(db.writer)
+        try db.writer.write { try $0.execute(sql: "UPDATE event SET utcOffset = NULL WHERE sessionId = 's3' AND seq = 1") }
+        let r = try runner(db)
+        #expect(throws: RuntimeError.damaged(session: "s3")) { try db.log(of: "s3") }
+        #expect(throws: RuntimeError.damaged(session: "s3")) { try r.resume(token: all[3].token, actor: .client, at: at(99)) }
+        // The others resume where they stood.
+        let (s4, _) = try r.resume(token: all[4].token, actor: .client, at: at(99))
+        #expect(s4.state.answers == all[4].state.answers)
+        #expect(try db.verify().damaged == ["s3"])
+    }
+
+    @Test func aBadStartedAtDoesNotCrashTheListItNamesTheSession() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        try sessions(db, finished: 2, suspended: 1)
+        try allowNulls(db.writer)
+        try db.writer.write { try $0.execute(sql: "UPDATE session SET startedAt = NULL WHERE id = 's1'") }
+        let list = try db.listSessions()
+        #expect(list.damaged == ["s1"])
+        #expect(Set(list.sessions.map(\.id)) == ["s0", "s2"])
+        #expect(throws: StoreError.damagedSessions(["s1"])) { try db.sessions() }
+        #expect(throws: RuntimeError.damaged(session: "s1")) { try db.record(of: "s1") }
+        #expect(try db.record(of: "s0") != nil)
+    }
+
+    /// Every single-bit flip of a stored value (either table, any column, the hashes too) is found
+    /// by verify and named by session; flipped back, the database verifies again.
+    @Test func everySingleBitFlipInAStoredValueIsFound() throws {
+        for key in [nil, try Cipher(keyFile: try keyFile())] {
+            let db = try IntakeDatabase.open(path: tempFile(), cipher: key)
+            try sessions(db, finished: 4, suspended: 2)
+            #expect(try db.verify().damaged.isEmpty)
+            #expect(try db.verify().intact.count == 6)
+            var generator = SeededGenerator(seed: 13)
+            var found = 0, flips = 0
+            let targets: [(table: String, columns: [String])] = [
+                ("event", ["seq", "at", "utcOffset", "actor", "event", "answers", "hash"]),
+                ("session", ["clientId", "dialogId", "dialogVersion", "mode", "locale", "status", "startedAt", "updatedAt", "tokenDigest", "record", "head", "hash"]),
+            ]
+            for _ in 0..<60 {
+                let target = targets[Int.random(in: 0..<targets.count, using: &generator)]
+                let column = target.columns[Int.random(in: 0..<target.columns.count, using: &generator)]
+                let rowids = try db.writer.read { try Int64.fetchAll($0, sql: "SELECT rowid FROM \(target.table) WHERE \(column) IS NOT NULL") }
+                guard !rowids.isEmpty else { continue }
+                let rowid = rowids[Int.random(in: 0..<rowids.count, using: &generator)]
+                let original = try db.writer.read { try DatabaseValue.fetchOne($0, sql: "SELECT \(column) FROM \(target.table) WHERE rowid = ?", arguments: [rowid]) }
+                guard let original, let flipped = flip(original, using: &generator) else { continue }
+                // (A flip that would make a duplicate key cannot be written through SQL: skipped.)
+                do {
+                    try db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [flipped, rowid]) }
+                } catch { continue }
+                flips += 1
+                let result = try db.verify()
+                if !result.damaged.isEmpty || !result.orphans.isEmpty { found += 1 }
+                // Nothing crashes: every read of every session either reads or says damaged.
+                for s in try db.listSessions().sessions {
+                    _ = try? db.log(of: s.id)
+                    _ = try? db.record(of: s.id)
+                }
+                try db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [original, rowid]) }
+            }
+            #expect(found == flips, "\(found) of \(flips) flips found (key: \(key != nil))")
+            #expect(flips >= 50)
+            #expect(try db.verify().damaged.isEmpty)
+        }
+    }
+
+    /// One bit of a value flipped, keeping its storage class (an integer stays an integer, text
+    /// stays valid UTF-8 text).
+    func flip(_ value: DatabaseValue, using g: inout SeededGenerator) -> DatabaseValue? {
+        switch value.storage {
+        case .int64(let i): return (i ^ (1 << Int64.random(in: 0..<40, using: &g))).databaseValue
+        case .blob(let d):
+            guard !d.isEmpty else { return nil }
+            var bytes = [UInt8](d)
+            bytes[Int.random(in: 0..<bytes.count, using: &g)] ^= 1 << UInt8.random(in: 0..<8, using: &g)
+            return Data(bytes).databaseValue
+        case .string(let s):
+            var bytes = [UInt8](s.utf8)
+            // An ASCII byte's low bits: the text stays UTF-8 (a flip elsewhere may be repaired on read).
+            let ascii = bytes.indices.filter { bytes[$0] < 0x80 }
+            guard let i = ascii.isEmpty ? nil : ascii[Int.random(in: 0..<ascii.count, using: &g)] else { return nil }
+            bytes[i] ^= 1 << UInt8.random(in: 0..<6, using: &g)
+            return String(decoding: bytes, as: UTF8.self).databaseValue
+        default: return nil
+        }
+    }
+
+    @Test func aSessionsEditedOrDeletedMiddleEntryBreaksItsChainButNotTheOthers() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        try sessions(db, finished: 1, suspended: 2)
+        try db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq = 1") }
+        try db.writer.write { try $0.execute(sql: "UPDATE event SET actor = 'counselor:誰か' WHERE sessionId = 's2' AND seq = 2") }
+        #expect(throws: RuntimeError.damaged(session: "s1")) { try db.log(of: "s1") }
+        #expect(throws: RuntimeError.damaged(session: "s2")) { try db.log(of: "s2") }
+        #expect(try db.log(of: "s0").isEmpty == false)
+        #expect(try db.verify().damaged == ["s1", "s2"])
+    }
+
+    /// What the chain cannot find on replay: the newest entries cut off (IntakeCrash --sabotage
+    /// shows its own check finds that). `verify` finds it through the session row's head, unless the
+    /// row was put back too.
+    @Test func theNewestEntriesCutOffAreFoundByVerifyThroughTheHead() throws {
+        let db = try IntakeDatabase.open(path: tempFile())
+        try sessions(db, finished: 0, suspended: 2)
+        try db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq >= 2") }
+        #expect(try db.log(of: "s1").count == 2, "replay reads the intact prefix")
+        #expect(try db.verify().damaged == ["s1"])
+    }
+}
+
+/// A fixed generator (splitmix64), so the flips are the same every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Lets a test store a NULL where the schema says NOT NULL — as a flipped bit in the file can
+/// (the record's type byte), which no constraint sees: the schema text is edited in place.
+func allowNulls(_ writer: any DatabaseWriter) throws {
+    try writer.writeWithoutTransaction { db in
+        let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+        try db.execute(sql: "PRAGMA writable_schema = ON")
+        try db.execute(sql: "UPDATE sqlite_master SET sql = replace(sql, 'NOT NULL', '') WHERE type = 'table' AND name IN ('event', 'session')")
+        try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+        try db.execute(sql: "PRAGMA writable_schema = OFF")
+    }
+}

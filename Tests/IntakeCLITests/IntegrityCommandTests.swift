@@ -15,19 +15,20 @@ import Testing
         #expect(try CLI.run(["run", "--db", db, "--key", key, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8)).status == 2)
         // Without the key: refused before anything is written in clear.
         let bare = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
-        #expect(bare.status == 64)
+        #expect(bare.status == 77)
+        #expect(!bare.stderr.contains("USAGE"), "a refused key is not a usage error")
         #expect(bare.stderr.contains("is sealed: give its key file with --key FILE to write to it"))
         // A key file its group can read is refused, and the message says how to fix it.
         chmod(key, 0o640)
         let open = try CLI.run(["records", "list", "--db", db, "--key", key])
-        #expect(open.status == 64)
+        #expect(open.status == 77)
         #expect(open.stderr.contains("chmod 600 \(key)"))
         chmod(key, 0o600)
         // A wrong key is refused at open.
         let (_, other, _) = try scratch()
         #expect(try CLI.run(["new-key", other]).status == 0)
         let wrong = try CLI.run(["records", "list", "--db", db, "--key", other])
-        #expect(wrong.status == 64)
+        #expect(wrong.status == 77)
         #expect(wrong.stderr.contains("is not the key the database"))
         #expect(try CLI.run(["records", "verify", "--db", db, "--key", key]).status == 0)
     }

@@ -161,23 +161,26 @@ extension IntakeDatabase {
     /// hash is refused (its damage is not laundered by a new hash).
     static func appendEntries(_ db: Database, _ entries: [SealedEntry], to session: String, status: SessionInfo.Status, locale: String,
                               record: String?, at: Int64, chain: Chain) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: StoredSession.select + " WHERE id = ?"), arguments: [session]) else {
+        // One indexed lookup: the row, and its newest entry's seq and hash.
+        let sql = StoredSession.select.replacingOccurrences(of: " FROM session", with: """
+            , (SELECT seq FROM event e WHERE e.sessionId = session.id ORDER BY seq DESC LIMIT 1) AS lastSeq,
+              (SELECT hash FROM event e WHERE e.sessionId = session.id ORDER BY seq DESC LIMIT 1) AS lastHash FROM session WHERE id = ?
+            """)
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [session]) else {
             return  // no such session: nothing to append to (as an UPDATE of no row did)
         }
         var stored = try StoredSession(row)
         let unchained = stored.unchained
         if !unchained { _ = try stored.checked(chain) }
-        let newest = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM event WHERE sessionId = ? ORDER BY seq DESC LIMIT 1"),
-                                      arguments: [session])
         var previous: Data?
         var lastSeq = Int64.min
-        if let newest {
-            do {
-                lastSeq = try newest.strictInt("seq")
-                previous = try newest.strictOptionalBlob("hash")
-            } catch {
-                throw RuntimeError.damaged(session: session)
+        do {
+            if try row.decode(DatabaseValue.self, forColumn: "lastSeq").isNull == false {
+                lastSeq = try row.strictInt("lastSeq")
+                previous = try row.strictOptionalBlob("lastHash")
             }
+        } catch {
+            throw RuntimeError.damaged(session: session)
         }
         let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for e in entries {

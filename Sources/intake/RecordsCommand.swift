@@ -55,7 +55,7 @@ struct RecordsCommand: ParsableCommand {
             for s in try db.sessions(status: status, counselor: counselor) {
                 let started = Moment(epochMillis: s.startedAt).iso
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
-                    .joined(separator: "\t"))
+                    .map { ControlCharacters.visible($0) }.joined(separator: "\t"))
             }
         }
     }
@@ -74,7 +74,8 @@ struct RecordsCommand: ParsableCommand {
             guard let record = try withRecords({ try db.record(of: id) }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
-            print(record)
+            // The same JSON, with what a terminal would act on written as escapes.
+            print(ControlCharacters.escapingInJSON(record))
         }
     }
 
@@ -140,9 +141,9 @@ struct RecordsCommand: ParsableCommand {
         private func exportRecords(_ db: IntakeDatabase, _ sessions: [SessionInfo]) throws {
             switch format {
             case .ndjson:
-                for s in sessions { if let r = try db.record(of: s.id) { print(r) } }
+                for s in sessions { if let r = try db.record(of: s.id) { print(ControlCharacters.escapingInJSON(r)) } }
             case .json:
-                print("[" + (try sessions.compactMap { try db.record(of: $0.id) }).joined(separator: ",\n") + "]")
+                print("[" + (try sessions.compactMap { try db.record(of: $0.id).map(ControlCharacters.escapingInJSON) }).joined(separator: ",\n") + "]")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }

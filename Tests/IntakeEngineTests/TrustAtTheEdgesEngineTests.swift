@@ -94,6 +94,30 @@ import Testing
         #expect(q.previous.map(\.answer) == ["はい", Self.secret, "川越市"])
     }
 
+    /// A move to a new version of the dialog names the answers it sets aside; at a kiosk only the
+    /// client's own (a vanished question's owner is known only from who gave its answer).
+    @Test func aMoveToANewVersionNamesAtAKioskOnlyTheClientsOwnSetAsideAnswers() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        let answers: [Path: AnswerEntry] = [
+            Path("works"): AnswerEntry(.value(.bool(true)), at: 0),
+            Path("old_counselor_field"): AnswerEntry(.value(.text(Self.secret)), at: 0),
+            Path("old_client_field"): AnswerEntry(.value(.text("自分の答え")), at: 0),
+            // No longer fits its question (now text), which is counselor-only.
+            Path("employer_id"): AnswerEntry(.value(.int(31)), at: 0),
+        ]
+        let given: Set<Path> = [Path("works"), Path("old_client_field")]
+        func setAside(_ mode: SessionState.Mode) -> [String] {
+            var base = engine.start(locale: "ja", mode: mode, at: Self.t0).state
+            base.dialogVersion = "0"
+            let step = engine.migrate(answers: answers, from: base, at: Self.t0, clientGiven: given)
+            var names: [String] = []
+            for case .dropped(let lines) in step.effects { names += lines.map(\.question) }
+            return names
+        }
+        #expect(setAside(.kiosk) == ["old_client_field"])
+        #expect(setAside(.counselor) == ["employer_id", "old_client_field", "old_counselor_field"])
+    }
+
     @Test func textHoldingControlOrBidiCharactersIsRefusedAndNothingChanges() throws {
         let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
         var state = engine.start(locale: "ja", mode: .counselor, at: Self.t0).state

@@ -34,12 +34,23 @@ extension LogEvent {
             try event.writeStored(into: &out)
             out += "}}"
         case .suspend: out += #"{"suspend":{}}"#
-        case .resume: out += #"{"resume":{}}"#
-        case .migrate(let from, let to):
+        case .resume(let mode):
+            if let mode {
+                out += #"{"resume":{"mode":"#
+                JSON.quote(mode.rawValue, into: &out)
+                out += "}}"
+            } else {
+                out += #"{"resume":{}}"#
+            }
+        case .migrate(let from, let to, let mode):
             out += #"{"migrate":{"from":"#
             JSON.quote(from, into: &out)
             out += #","to":"#
             JSON.quote(to, into: &out)
+            if let mode {
+                out += #","mode":"#
+                JSON.quote(mode.rawValue, into: &out)
+            }
             out += "}}"
         }
         return out

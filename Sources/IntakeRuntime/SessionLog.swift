@@ -27,10 +27,14 @@ public enum LogEvent: Equatable, Sendable, Codable {
     /// Something a person did (answer, decline, back, edit, confirm with reason, locale switch, …).
     case input(Event)
     case suspend
-    case resume
-    /// The session moved to another version of its dialog when it resumed; the entry carries
-    /// every answer as it stood, and replay starts again from there.
-    case migrate(from: String, to: String)
+    /// The session came back, over a channel of `mode` (a kiosk, a counselor's terminal): the mode
+    /// belongs to the channel, so from here on the session runs in it. Logs written before the mode
+    /// was recorded hold `{"resume":{}}` (nil: the mode did not change).
+    case resume(mode: SessionState.Mode? = nil)
+    /// The session moved to another version of its dialog when it resumed (over a channel of
+    /// `mode`, nil in logs written before it was recorded); the entry carries every answer as it
+    /// stood, and replay starts again from there.
+    case migrate(from: String, to: String, mode: SessionState.Mode? = nil)
 }
 
 /// An answer that changed with an event (nil: removed), kept in the log so that a session can

@@ -23,7 +23,8 @@ extension SessionRunner {
     public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) async throws -> [Effect] {
         guard let asyncStore else { return try handleSync(event, in: &session, actor: actor, at: now) }
         guard session.seq < maxEvents else { throw RuntimeError.tooLong }
-        let step = engine.handle(event, session.state, at: now)
+        if let refused = engine.refusal(event, session.state) { return refused.effects }
+        let step = engine.replaying(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
         try await asyncStore.appendDurably([entry], to: session.id, status: status(step.state), locale: step.state.locale,
@@ -42,10 +43,10 @@ extension SessionRunner {
         session.seq += 1
     }
 
-    public func resume(token: ResumeToken, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
-        guard let asyncStore else { return try resumeSync(token: token, actor: actor, at: now) }
+    public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
+        guard let asyncStore else { return try resumeSync(token: token, mode: mode, actor: actor, at: now) }
         guard let info = try await asyncStore.sessionAsync(resuming: token) else { throw RuntimeError.unknownToken }
-        return try await resume(info, actor: actor, at: now)
+        return try await resume(info, mode: mode, actor: actor, at: now)
     }
 
     /// The session a token opens, without resuming it (a server checks first that no other
@@ -55,8 +56,9 @@ extension SessionRunner {
         return try await asyncStore.sessionAsync(resuming: token)
     }
 
-    public func resume(_ info: SessionInfo, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
-        guard let asyncStore else { return try resumeSync(info, actor: actor, at: now) }
+    /// Comes back to a session in the channel's `mode` (a kiosk server: `.kiosk`, whatever mode it started in).
+    public func resume(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
+        guard let asyncStore else { return try resumeSync(info, mode: mode, actor: actor, at: now) }
         guard info.status != .complete && info.status != .stopped else { throw RuntimeError.finished }
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
@@ -64,18 +66,16 @@ extension SessionRunner {
         let log = try await asyncStore.logAsync(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
-            let (session, effects, entry) = try migration(info, log, actor: actor, at: now)
+            let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
             try await asyncStore.appendDurably([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                                record: recordIfFinished(session.state), at: now.epochMillis)
             try await asyncStore.setDialogVersionDurably(engine.dialog.version, of: info.id)
             return (session, effects)
         }
-        var session = RunningSession(id: info.id, state: try replay(log), seq: (log.last?.seq ?? -1) + 1)
-        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .resume)
-        try await asyncStore.appendDurably([entry], to: info.id, status: .inProgress, locale: session.state.locale,
-                                           record: nil, at: now.epochMillis)
-        session.seq += 1
-        return (session, engine.current(session.state))
+        let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
+        try await asyncStore.appendDurably([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+                                           record: recordIfFinished(session.state), at: now.epochMillis)
+        return (session, effects)
     }
 
     // The synchronous calls, named apart: inside an async function the async overloads win.
@@ -92,12 +92,12 @@ extension SessionRunner {
         try suspend(&session, actor: actor, at: now)
     }
 
-    private func resumeSync(token: ResumeToken, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        try resume(token: token, actor: actor, at: now)
+    private func resumeSync(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        try resume(token: token, mode: mode, actor: actor, at: now)
     }
 
-    private func resumeSync(_ info: SessionInfo, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        try resume(info, actor: actor, at: now)
+    private func resumeSync(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        try resume(info, mode: mode, actor: actor, at: now)
     }
 
     private func sessionSync(resuming token: ResumeToken) throws -> SessionInfo? {
@@ -120,16 +120,18 @@ extension SessionRunner {
     }
 
     /// What a move to the dialog's new version computes, without writing it (each path writes it its own way).
-    func migration(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
-        guard let first = log.first, case .start(_, _, let locale, let mode, _, _) = first.event else { throw RuntimeError.corruptLog }
+    /// The move is made in the channel's `mode`, and the entry says which (replay makes it the same way).
+    func migration(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor,
+                   at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
+        guard let first = log.first, case .start(_, _, let locale, _, _, _) = first.event else { throw RuntimeError.corruptLog }
         var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)
         base.revisit = try replay([first]).revisit
         base.dialogVersion = info.dialogVersion
         let chain = versions(log)
         base.earlierVersions = chain.count > 1 ? Array(chain.dropLast()) : nil
-        let step = engine.migrate(answers: answers(log), from: base, at: now)
+        let step = engine.migrate(answers: answers(log), from: base, at: now, clientGiven: clientGiven(log))
         let seq = (log.last?.seq ?? -1) + 1
-        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version),
+        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
                              answers: LogEntry.changes(from: [:], to: step.state.answers))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
     }

@@ -54,7 +54,9 @@ public struct SessionRunner: Sendable {
     /// unchanged and the error is thrown: nothing is shown as accepted that is not on disk.
     public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
         guard session.seq < maxEvents else { throw RuntimeError.tooLong }
-        let step = engine.handle(event, session.state, at: now)
+        // Refused text (control characters) changes nothing and is not logged.
+        if let refused = engine.refusal(event, session.state) { return refused.effects }
+        let step = engine.replaying(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
         try store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
@@ -73,14 +75,15 @@ public struct SessionRunner: Sendable {
     }
 
     /// Comes back to a suspended session by its token: replays the log, logs the resumption, and
-    /// shows where it stood.
-    public func resume(token: ResumeToken, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+    /// shows where it stood. `mode` is the channel's (a kiosk server passes `.kiosk`, a counselor's
+    /// terminal `.counselor`): the session runs in it from here on, whatever mode it started in.
+    public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
         guard let info = try store.session(resuming: token) else { throw RuntimeError.unknownToken }
-        return try resume(info, actor: actor, at: now)
+        return try resume(info, mode: mode, actor: actor, at: now)
     }
 
-    /// Comes back to a session by id (a counselor choosing it from the list).
-    public func resume(_ info: SessionInfo, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+    /// Comes back to a session by id (a counselor choosing it from the list), in the channel's `mode`.
+    public func resume(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
         guard info.status != .complete && info.status != .stopped else { throw RuntimeError.finished }
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
@@ -88,23 +91,34 @@ public struct SessionRunner: Sendable {
         let log = try store.log(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
-            return try migrate(info, log, actor: actor, at: now)
+            return try migrate(info, log, mode: mode, actor: actor, at: now)
         }
-        var session = RunningSession(id: info.id, state: try replay(log), seq: (log.last?.seq ?? -1) + 1)
-        let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .resume)
-        try store.append([entry], to: info.id, status: .inProgress, locale: session.state.locale, record: nil, at: now.epochMillis)
-        session.seq += 1
-        return (session, engine.current(session.state))
+        let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
+        try store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+                         record: recordIfFinished(session.state), at: now.epochMillis)
+        return (session, effects)
     }
 
     /// The dialog changed while the session was suspended: its answers (from the log's changes)
     /// move to the new version, and the log says so.
-    private func migrate(_ info: SessionInfo, _ log: [LogEntry], actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        let (session, effects, entry) = try migration(info, log, actor: actor, at: now)
+    private func migrate(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
         try store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                          record: recordIfFinished(session.state), at: now.epochMillis)
         try store.setDialogVersion(engine.dialog.version, of: info.id)
         return (session, effects)
+    }
+
+    /// What a resumption computes, without writing it (the sync and async paths write it their
+    /// own way): the replayed state going on in the channel's mode, and the log entry that says so.
+    func resumption(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor,
+                    at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
+        let state = try replay(log)
+        let step = engine.continuing(in: mode, state, at: now)
+        let seq = (log.last?.seq ?? -1) + 1
+        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
+                             answers: LogEntry.changes(from: state.answers, to: step.state.answers))
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
     }
 
     /// Every answer as the log leaves it: the last migration's answers, then each change after it.
@@ -117,12 +131,25 @@ public struct SessionRunner: Sendable {
         return out
     }
 
+    /// The paths whose answer, as the log leaves it, the client gave herself (the last change to
+    /// each was hers; the answers a move to a new version carried keep who gave them).
+    func clientGiven(_ log: [LogEntry]) -> Set<Path> {
+        var out: Set<Path> = []
+        for entry in log {
+            if case .migrate = entry.event { continue }
+            for change in entry.answers ?? [] {
+                if entry.actor == .client && change.entry != nil { out.insert(change.path) } else { out.remove(change.path) }
+            }
+        }
+        return out
+    }
+
     /// The versions a log was taken under, oldest first.
     func versions(_ log: [LogEntry]) -> [String] {
         log.compactMap { entry -> String? in
             switch entry.event {
             case .start(_, let v, _, _, _, _): return v
-            case .migrate(_, let to): return to
+            case .migrate(_, let to, _): return to
             default: return nil
             }
         }
@@ -143,17 +170,22 @@ public struct SessionRunner: Sendable {
         // After a move to a new version, the old events mean nothing to this dialog: start from
         // the answers the move carried.
         if let m = log.lastIndex(where: { if case .migrate = $0.event { true } else { false } }),
-           case .migrate(let old, _) = log[m].event {
+           case .migrate(let old, _, let mode) = log[m].event {
             var base = state
             base.dialogVersion = old
+            // The move was made in the mode of the channel that resumed (older logs: the first mode).
+            if let mode { base.mode = mode }
             let chain = versions(Array(log[...m]))
             base.earlierVersions = chain.count > 2 ? Array(chain.dropLast(2)) : nil
-            state = engine.migrate(answers: answers(Array(log[...m])), from: base, at: log[m].at).state
+            state = engine.migrate(answers: answers(Array(log[...m])), from: base, at: log[m].at,
+                                   clientGiven: clientGiven(Array(log[..<m]))).state
             from = m + 1
         }
         for entry in log[from...] {
-            if case .input(let event) = entry.event {
-                state = engine.handle(event, state, at: entry.at).state
+            switch entry.event {
+            case .input(let event): state = engine.replaying(event, state, at: entry.at).state
+            case .resume(let mode?): state = engine.continuing(in: mode, state, at: entry.at).state
+            case .start, .suspend, .resume, .migrate: continue
             }
         }
         return state

@@ -197,7 +197,7 @@ final class Connection {
             guard claimed else { return error("session_in_use") }
         }
         do {
-            let (running, effects) = try await runner.resume(info, actor: .client, at: now())
+            let (running, effects) = try await runner.resume(info, mode: .kiosk, actor: .client, at: now())
             live = Live(runner: runner, running: running, token: token)
             locale = running.state.locale
             logger[metadataKey: "session"] = "\(info.id)"
@@ -373,7 +373,8 @@ final class Connection {
         case .json:
             return Reply(lines: [json.message("error", id: replyID, [("code", .string(code)), ("message", .string(message))])])
         case .plain, .unknown:
-            return Reply(lines: ["! " + message])
+            // The message may quote what the client typed (an unknown command): shown, never acted on.
+            return Reply(lines: ["! " + ControlCharacters.visible(message)])
         }
     }
 

@@ -69,7 +69,13 @@ struct JSONRenderer {
 struct KioskTextRenderer {
     let catalog: Catalog
 
+    /// The lines for `effects`, each with control and bidi characters made visible: a client's text
+    /// is shown on her terminal, never acted on (`ControlCharacters`).
     func effects(_ effects: [Effect], locale: String) -> [String] {
+        lines(effects, locale: locale).map { ControlCharacters.visible($0, keepingLineFeeds: true) }
+    }
+
+    private func lines(_ effects: [Effect], locale: String) -> [String] {
         var out: [String] = []
         for e in effects {
             switch e {

@@ -110,7 +110,8 @@ public struct SheetRenderer: Sendable {
                 out += "\n" + catalog.text(key, locale) + "\n"
             }
         }
-        return RenderedSheet(title: title, markdown: out)
+        // Printed or shown on a terminal: a client's text never acts on either (`ControlCharacters`).
+        return RenderedSheet(title: ControlCharacters.visible(title), markdown: ControlCharacters.visible(out, keepingLineFeeds: true))
     }
 
     func isPersonal(_ field: String) -> Bool {

@@ -6,6 +6,12 @@ import IntakeEngine
 /// any record has). Values as stored (choice values, multi choices joined with `;`, dates
 /// YYYY-MM-DD); declined answers as `(declined)`. Quoted as RFC 4180 says, so LibreOffice and
 /// pandas read it; with `bom`, a UTF-8 byte-order mark for spreadsheet programs that need it.
+///
+/// A client's text is data, never a formula or a terminal command: control and bidi characters
+/// are made visible (`ControlCharacters`, line feeds kept), and a text cell that begins with `=`,
+/// `+`, `-`, `@` (or their full-width forms), TAB or CR gets a leading `'` (OWASP, "CSV
+/// Injection"). Numbers are written as numbers: a negative number stays `-2` (a cell the export
+/// writes from a JSON number holds only digits, a sign and a point, so it cannot be a formula).
 public enum CSVExport {
     public static func table(dialog: Dialog, records: [(session: String, record: JSON)], bom: Bool = false) -> String {
         var columns: [(header: String, id: String, indices: [Int])] = []
@@ -35,10 +41,10 @@ public enum CSVExport {
                 for case .string(let d) in items { declined.insert(d) }
             }
             var row = [session, text(record["dialog"]?["id"]), text(record["dialog"]?["version"]), text(record["status"]),
-                       text(record["started"]), text(record["finished"])]
+                       text(record["started"]), text(record["finished"])].map(inert)
             for c in columns {
                 if let v = dialog.recordValue(answers, c.id, indices: c.indices) {
-                    row.append(text(v))
+                    row.append(cell(v))
                 } else if declined.contains(dialog.display(Path(c.id, c.indices))) {
                     row.append("(declined)")
                 } else {
@@ -50,8 +56,25 @@ public enum CSVExport {
         return out
     }
 
-    /// A value's cell text.
-    public static func cell(_ json: JSON) -> String { text(json) }
+    /// A value's cell text: a number as written, any text made inert (`inert`).
+    public static func cell(_ json: JSON) -> String {
+        switch json {
+        case .int, .number, .bool: return text(json)
+        default: return inert(text(json))
+        }
+    }
+
+    /// Text that a spreadsheet shows and a terminal prints, and neither runs: control and bidi
+    /// characters made visible, and a leading `'` before what would start a formula.
+    public static func inert(_ s: String) -> String {
+        let shown = ControlCharacters.visible(s, keepingLineFeeds: true)
+        guard let first = s.unicodeScalars.first, formulaStarts.contains(first) else { return shown }
+        return "'" + shown
+    }
+
+    /// What makes a spreadsheet read a cell as a formula (OWASP), with the full-width forms a
+    /// Japanese keyboard types.
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
 
     static func text(_ json: JSON?) -> String {
         switch json {

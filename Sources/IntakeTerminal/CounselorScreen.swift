@@ -93,7 +93,9 @@ public struct CounselorScreen: Sendable {
         return out
     }
 
+    /// Every line the screen shows goes through here: a client's text is shown, never acted on
+    /// (control and bidi characters made visible, `ControlCharacters`).
     public func wrap(_ text: String, hanging: String? = nil) -> [String] {
-        TextWidth.wrap(text, width: width, hanging: hanging)
+        TextWidth.wrap(ControlCharacters.visible(text, keepingLineFeeds: true), width: width, hanging: hanging)
     }
 }

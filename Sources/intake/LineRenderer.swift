@@ -6,8 +6,9 @@ import IntakeEngine
 struct LineRenderer {
     let catalog: Catalog
 
+    /// Every line goes through here: a client's text is shown, never acted on (`ControlCharacters`).
     func say(_ s: String) {
-        print(s)
+        print(ControlCharacters.visible(s, keepingLineFeeds: true))
     }
 
     func show(_ effects: [Effect], locale: String) {

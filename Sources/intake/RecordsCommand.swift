@@ -134,7 +134,7 @@ struct RecordsCommand: ParsableCommand {
             for s in list.sessions {
                 let started = Moment(epochMillis: s.startedAt).iso
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
-                    .joined(separator: "\t"))
+                    .map { ControlCharacters.visible($0) }.joined(separator: "\t"))
             }
             if !list.damaged.isEmpty { throw IntegrityMessages.damaged(list.damaged) }
         }
@@ -156,7 +156,8 @@ struct RecordsCommand: ParsableCommand {
             }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
-            print(record)
+            // The same JSON, with what a terminal would act on written as escapes.
+            print(ControlCharacters.escapingInJSON(record))
         }
     }
 
@@ -241,9 +242,9 @@ struct RecordsCommand: ParsableCommand {
         private func exportRecords(_ records: [(session: SessionInfo, text: String)]) throws {
             switch format {
             case .ndjson:
-                for r in records { print(r.text) }
+                for r in records { print(ControlCharacters.escapingInJSON(r.text)) }
             case .json:
-                print("[" + records.map(\.text).joined(separator: ",\n") + "]")
+                print("[" + records.map { ControlCharacters.escapingInJSON($0.text) }.joined(separator: ",\n") + "]")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }

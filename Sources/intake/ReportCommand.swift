@@ -18,6 +18,11 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOptions
 
+    /// Every line of the report: answers in it are shown, never acted on (`ControlCharacters`).
+    private func print(_ line: String) {
+        Swift.print(ControlCharacters.visible(line))
+    }
+
     func run() throws {
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {

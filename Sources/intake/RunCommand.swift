@@ -144,7 +144,7 @@ struct SessionOpening {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try store.session(id) else { throw ValidationError("no session '\(id)'") }
             do {
-                let (running, effects) = try runner.resume(info, actor: actor, at: now)
+                let (running, effects) = try runner.resume(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
@@ -157,7 +157,7 @@ struct SessionOpening {
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
             do {
-                let (running, effects) = try runner.resume(token: token, actor: actor, at: now)
+                let (running, effects) = try runner.resume(token: token, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
             } catch RuntimeError.unknownToken {
                 throw ValidationError("no suspended session for that token")

@@ -65,7 +65,7 @@ import Testing
             #expect(inputs <= acknowledged + 1, "round \(round)")
             // It resumes where it stood: after exactly the answers stored.
             let runner = SessionRunner(engine: engine, store: store)
-            let (session, _) = try runner.resume(info, actor: .counselor("test"), at: Moment(epochMillis: log.last?.at.epochMillis ?? 0))
+            let (session, _) = try runner.resume(info, mode: .kiosk, actor: .counselor("test"), at: Moment(epochMillis: log.last?.at.epochMillis ?? 0))
             let expected = engine.start(locale: "ja", at: log[0].at)
             var state = expected.state
             for (i, a) in Self.answers.prefix(inputs).enumerated() {

@@ -26,7 +26,9 @@ private final class Fixture {
         for (path, data) in bytes { try write(data, to: path) }
         for (locale, extra) in [("en", ["t.title"] + keys), ("ja", ["t.title"] + (jaKeys ?? keys))] {
             let real = try String(contentsOfFile: packageRoot + "/Locales/\(locale).yaml", encoding: .utf8)
-            let added = extra.map { "\"\($0)\": \"x\"\n" }.joined()
+            // Engine strings kept in a locale folder (not in the base file): required all the same.
+            let folderKeys = EngineStrings.keys.filter { !$0.hasPrefix("engine.") }
+            let added = (extra + folderKeys).map { "\"\($0)\": \"x\"\n" }.joined()
             try write(Data((real + "\n" + added).utf8), to: "Locales/\(locale).yaml")
         }
     }

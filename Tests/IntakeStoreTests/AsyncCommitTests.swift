@@ -88,12 +88,12 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
         try await runner.suspend(&s, actor: .client, at: t0)
         // Another process (here: another open of the file) resumes it.
         let again = SessionRunner(engine: runner.engine, store: try IntakeDatabase.open(path: path))
-        let (resumed, effects) = try await again.resume(token: token, actor: .client, at: t0)
+        let (resumed, effects) = try await again.resume(token: token, mode: .kiosk, actor: .client, at: t0)
         #expect(resumed.state.answers.count == s.state.answers.count)
         guard case .ask(let p)? = effects.last else { Issue.record("expected a question"); return }
         #expect(p.path == s.state.current)
         await #expect(throws: RuntimeError.unknownToken) {
-            _ = try await again.resume(token: ResumeToken.random(), actor: .client, at: t0)
+            _ = try await again.resume(token: ResumeToken.random(), mode: .kiosk, actor: .client, at: t0)
         }
     }
 }

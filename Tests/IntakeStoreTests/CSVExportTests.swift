@@ -54,4 +54,27 @@ import Testing
         #expect(header.contains("children[2].age"))
         #expect(header.contains("jobs[4].employer"))
     }
+
+    /// OWASP "CSV Injection": a text cell that would start a formula gets a leading `'`; numbers
+    /// stay numbers (a negative one too); control characters are shown, not written raw.
+    @Test func noTextCellStartsAFormulaAndNumbersStayNumbers() throws {
+        for (text, cell) in [("=1+1", "'=1+1"), ("+81 90", "'+81 90"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+                             ("\tx", "'␉x"), ("\rx", "'␍x"), ("＝1", "'＝1"), ("a=1", "a=1"), ("山田", "山田"),
+                             ("\u{1B}[2J", "␛[2J"), ("x\u{202E}y", "x⟨U+202E⟩y")] {
+            #expect(CSVExport.cell(.string(text)) == cell, "\(text)")
+        }
+        #expect(CSVExport.cell(.int(-2)) == "-2")
+        #expect(CSVExport.cell(.number(-2.5)) == "-2.5")
+        #expect(CSVExport.cell(.array([.string("=a"), .string("b")])) == "'=a;b")
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([("dialog", .object([("id", .string("intake")), ("version", .string("1"))])),
+                                    ("status", .string("complete")),
+                                    ("answers", .object([("family", .object([("name", .string("=HYPERLINK(\"http://x.invalid\")")),
+                                                                             ("children_count", .int(-1))]))]))])
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [("s-1", record)]))
+        let name = try #require(rows[0].firstIndex(of: "name"))
+        let count = try #require(rows[0].firstIndex(of: "children_count"))
+        #expect(rows[1][name] == "'=HYPERLINK(\"http://x.invalid\")")
+        #expect(rows[1][count] == "-1")
+    }
 }

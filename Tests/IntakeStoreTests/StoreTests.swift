@@ -87,10 +87,10 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(try db.session("s2")?.status == .suspended)
         let r = try runner(db)
         let typed = try #require(ResumeToken(text: token.description.lowercased()))
-        let (session, effects) = try r.resume(token: typed, actor: .counselor("佐藤"), at: at(30))
+        let (session, effects) = try r.resume(token: typed, mode: .kiosk, actor: .counselor("佐藤"), at: at(30))
         #expect(effects == shown.filter { if case .ask = $0 { true } else { false } })
         #expect(session.state.locale == "en")
-        #expect(try db.log(of: "s2").map(\.event).suffix(2) == [.suspend, .resume])
+        #expect(try db.log(of: "s2").map(\.event).suffix(2) == [.suspend, .resume(mode: .kiosk)])
         #expect(try db.log(of: "s2").last?.actor == .counselor("佐藤"))
     }
 
@@ -99,7 +99,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let r = try runner(db)
         var gen = Counter(n: 3)
         _ = try r.start(id: "s3", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
-        #expect(throws: RuntimeError.unknownToken) { try r.resume(token: ResumeToken.random(using: &gen), actor: .client, at: at(1)) }
+        #expect(throws: RuntimeError.unknownToken) { try r.resume(token: ResumeToken.random(using: &gen), mode: .kiosk, actor: .client, at: at(1)) }
     }
 
     @Test func aFinishedSessionKeepsItsRecordAndCannotBeResumed() throws {
@@ -112,7 +112,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(try db.session("s4")?.status == .stopped)
         let record = try #require(try db.record(of: "s4"))
         #expect(record.contains("\"status\":\"stopped\""))
-        #expect(throws: RuntimeError.finished) { try r.resume(token: token, actor: .client, at: at(2)) }
+        #expect(throws: RuntimeError.finished) { try r.resume(token: token, mode: .kiosk, actor: .client, at: at(2)) }
     }
 
     /// A store that cannot write: nothing may be shown as accepted.
@@ -298,7 +298,7 @@ enum LineInputEvent {
 
         let next = try Self.nextVersion()
         let v2 = SessionRunner(engine: Engine(dialog: try #require(next.dialogs["intake"]), catalog: next.catalog), store: db)
-        let (moved, effects) = try v2.resume(token: token, actor: .client, at: at(60))
+        let (moved, effects) = try v2.resume(token: token, mode: .kiosk, actor: .client, at: at(60))
         if case .notice(let m)? = effects.first {
             #expect(m.key == "engine.dialog_changed")
             #expect(m.text == "質問の内容が新しくなりました。これまでの答えはそのまま使い、続きからお聞きします。")
@@ -427,7 +427,7 @@ enum LineInputEvent {
         // Suspended and resumed: still a later visit, at the same question.
         try runner.suspend(&s, actor: .counselor("佐藤"), at: at(2))
         let info = try #require(try db.session("v1"))
-        let (back, shown) = try runner.resume(info, actor: .counselor("佐藤"), at: at(3))
+        let (back, shown) = try runner.resume(info, mode: .counselor, actor: .counselor("佐藤"), at: at(3))
         #expect(back.state.revisit == s.state.revisit)
         #expect(shown == followup.current(s.state))
     }

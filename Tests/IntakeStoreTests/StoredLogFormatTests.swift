@@ -20,7 +20,8 @@ import Testing
             .start(dialog: "intake", version: "3", locale: "ja", mode: .kiosk),
             .start(dialog: "followup", version: "1.2", locale: "en", mode: .counselor, previous: "s-1", previousDate: "2026-10-01"),
             .start(dialog: "x", version: "1", locale: "ja-easy", mode: .kiosk, previous: nil, previousDate: "2026-10-01"),
-            .suspend, .resume, .migrate(from: "1", to: "2"),
+            .suspend, .resume(), .resume(mode: .kiosk), .resume(mode: .counselor), .migrate(from: "1", to: "2"),
+            .migrate(from: "1", to: "2", mode: .kiosk),
         ]
         let inputs: [Event] = [.decline, .skip, .back, .review, .finish, .repeatQuestion, .confirm(reason: nil)]
             + values.map { .value($0) }
@@ -56,6 +57,14 @@ import Testing
             #expect(try Self.same(JSON(parsing: mine), JSON(parsing: theirs)), "\(mine) vs \(theirs)")
             #expect(try JSONDecoder().decode([AnswerChange].self, from: Data(mine.utf8)) == list, "\(mine)")
         }
+    }
+
+    /// Logs written before a resumption recorded its channel's mode still read: as no change of mode.
+    @Test func oldResumeAndMigrateEntriesStillRead() throws {
+        #expect(try JSONDecoder().decode(LogEvent.self, from: Data(#"{"resume":{}}"#.utf8)) == .resume(mode: nil))
+        #expect(try JSONDecoder().decode(LogEvent.self, from: Data(#"{"migrate":{"from":"1","to":"2"}}"#.utf8))
+            == .migrate(from: "1", to: "2", mode: nil))
+        #expect(try LogEvent.resume(mode: .kiosk).storedJSON() == #"{"resume":{"mode":"kiosk"}}"#)
     }
 
     @Test func aNumberJSONCannotHoldIsRefusedAsJSONEncoderRefusesIt() {

@@ -88,7 +88,7 @@ extension JSON {
         out += "\""
         // Most strings need no escape: appended whole (one scalar at a time was a tenth of a kiosk
         // turn's CPU, BENCHMARKS.md).
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || ControlCharacters.mayStartUnsafe($0) }) {
             out += s
             out += "\""
             return
@@ -101,7 +101,9 @@ extension JSON {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if u.value < 0x20 {
+                // Controls, and what JSON lets stand raw but a terminal would act on (DEL, C1, bidi
+                // controls, line separators), as escapes: the same string to a reader of JSON.
+                if ControlCharacters.isUnsafe(u) {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

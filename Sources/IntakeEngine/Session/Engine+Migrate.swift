@@ -4,7 +4,12 @@ extension Engine {
     /// answer is kept when its question still exists (or was renamed, see `Dialog.renames`) and
     /// the answer still fits the question's kind; the others are set aside (in the history) and
     /// named to the person, as are answers that no longer apply. Then the dialog goes on.
-    public func migrate(answers: [Path: AnswerEntry], from state: SessionState, at now: Moment) -> Step {
+    ///
+    /// At a kiosk an answer set aside is named only when the kiosk may see it: its question is in
+    /// this dialog and not counselor-only, or its question is gone and the answer is one of
+    /// `clientGiven` (the client gave it herself: whose a vanished question was cannot be told).
+    public func migrate(answers: [Path: AnswerEntry], from state: SessionState, at now: Moment,
+                        clientGiven: Set<Path> = []) -> Step {
         var new = SessionState(dialog: dialog, locale: state.locale, mode: state.mode, at: state.started)
         new.updated = now
         new.earlierVersions = (state.earlierVersions ?? []) + [state.dialogVersion]
@@ -23,8 +28,12 @@ extension Engine {
                 case .declined: words = catalog.text("engine.declined", state.locale)
                 case .skipped: words = catalog.text("engine.skipped", state.locale)
                 }
-                setAside.append(AnswerLine(number: setAside.count + 1, path: path.groupOfMorePrompt ?? path.id, context: [],
-                                           question: path.id, answer: words))
+                let id = dialog.renames[path.id] ?? path.id
+                let visible = dialog.index.question(id) != nil ? shows(Path(id, path.indices), in: new) : clientGiven.contains(path)
+                if new.mode == .counselor || path.isPrompt || visible {
+                    setAside.append(AnswerLine(number: setAside.count + 1, path: path.groupOfMorePrompt ?? path.id, context: [],
+                                               question: path.id, answer: words))
+                }
                 new.history.append(HistoryEntry(path: path, entry: entry, why: .dialogChanged, at: now.epochMillis))
             }
         }

@@ -2,7 +2,9 @@ extension Engine {
     /// Goes back to the last answer given before the current question; its answer is kept until replaced.
     func back(_ state: inout SessionState, at now: Moment, into effects: inout [Effect]) {
         state.pending = nil
-        guard let last = state.trail.last(where: { $0 != state.current && !state.reopened.contains($0) && state.answers[$0] != nil }) else {
+        guard let last = state.trail.last(where: {
+            $0 != state.current && !state.reopened.contains($0) && state.answers[$0] != nil && shows($0, in: state)
+        }) else {
             effects.append(.invalid(message("engine.back.none", state)))
             return showCurrent(state, into: &effects)
         }
@@ -20,7 +22,7 @@ extension Engine {
         } else if let p = dialog.parsePath(targetText) {
             if dialog.index.group(p.id) != nil {
                 paths = answeredPaths(state).filter { isInside($0, group: p.id, outer: Array(p.indices.dropLast()), instance: p.indices.last) }
-            } else if state.answers[p] != nil {
+            } else if state.answers[p] != nil && shows(p, in: state) {
                 paths = [p]
             }
         }
@@ -115,7 +117,7 @@ extension Engine {
             if let to = remap(p) {
                 answers[to] = entry
             } else {
-                if !p.isPrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.history.append(HistoryEntry(path: p, entry: entry, why: .instanceRemoved, at: now.epochMillis))
             }
         }
@@ -150,9 +152,9 @@ extension Engine {
         effects.append(.done(record(state)))
     }
 
-    /// Answered questions in dialog order (the numbering of the review).
+    /// Answered questions in dialog order (the numbering of the review), those the session's mode shows.
     func answeredPaths(_ state: SessionState) -> [Path] {
-        sortedByOrder(state.answers.keys.filter { !$0.isPrompt })
+        sortedByOrder(state.answers.keys.filter { !$0.isPrompt && shows($0, in: state) })
     }
 
     /// Whether `path` lies within `group`'s instances inside `outer` (and within `instance`, if given).

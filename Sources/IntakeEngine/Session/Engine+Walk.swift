@@ -133,7 +133,7 @@ struct Walk {
             case .question(let q):
                 guard evaluator.holds(q.when, in: scope) else { continue }
                 let p = Path(q.id, scope.indices)
-                if q.audience == .counselor && state.mode == .kiosk {
+                if !state.mode.mayShow(q) {
                     applies(p)  // keep what a counselor entered; never ask it here
                     continue
                 }

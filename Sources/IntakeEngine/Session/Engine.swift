@@ -84,7 +84,35 @@ public struct Engine: Sendable {
         return Step(state: state, effects: effects)
     }
 
+    /// One event from a person: refused, with the state unchanged, when its free text (an answer,
+    /// a reason, a note) holds control or bidi characters (`refusal`); else applied.
     public func handle(_ event: Event, _ state: SessionState, at now: Moment) -> Step {
+        if let refused = refusal(event, state) { return refused }
+        return replaying(event, state, at: now)
+    }
+
+    /// The refusal of an event whose free text holds a character that would act on a terminal, a
+    /// sheet or a spreadsheet (`ControlCharacters`), or nil. Nothing changes, so a runner logs
+    /// nothing for it.
+    public func refusal(_ event: Event, _ state: SessionState) -> Step? {
+        let text: [String]
+        switch event {
+        case .answer(let raw): text = [raw.trimmingWhitespace]
+        case .value(.text(let s)), .value(.choice(let s)): text = [s]
+        case .value(.choices(let list)): text = list
+        case .confirm(let reason?): text = [reason.trimmingWhitespace]
+        case .note(let note): text = [note.trimmingWhitespace]
+        default: return nil
+        }
+        guard text.contains(where: ControlCharacters.contains(in:)) else { return nil }
+        var effects: [Effect] = [.invalid(message("text_safety.control_characters", state))]
+        showCurrent(state, into: &effects)
+        return Step(state: state, effects: effects)
+    }
+
+    /// An event as a log holds it, applied without `refusal`'s check: events are checked before
+    /// they are logged, and a log written before the check existed must replay as it was taken.
+    public func replaying(_ event: Event, _ state: SessionState, at now: Moment) -> Step {
         var state = state
         var effects: [Effect] = []
         state.updated = now
@@ -154,7 +182,7 @@ public struct Engine: Sendable {
             let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
                 guard let entry = state.answers.removeValue(forKey: p) else { continue }
-                if !p.isPrompt { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.history.append(HistoryEntry(path: p, entry: entry, why: .noLongerApplies, at: now.epochMillis))
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
@@ -230,7 +258,8 @@ public struct Engine: Sendable {
     func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> String {
         let template = catalog.text(key, state.locale)
         guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
-        var all = args
+        // A placeholder may hold what a person typed (an edit target, a pick): shown, never acted on.
+        var all = args.mapValues { ControlCharacters.visible($0) }
         var evaluator: Evaluator?
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {

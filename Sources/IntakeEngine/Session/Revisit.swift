@@ -102,7 +102,7 @@ extension Engine {
         var title = section
         if case .section(let s)? = dialog.index.entries[section]?.item { title = catalog.text(s.title, loc) }
         let prior = state.revisit?.prior ?? [:]
-        let paths = sortedByOrder(prior.keys.filter { !$0.isPrompt && topSection($0) == section })
+        let paths = sortedByOrder(prior.keys.filter { !$0.isPrompt && topSection($0) == section && shows($0, in: state) })
         let lines = paths.enumerated().compactMap { i, p in prior[p].map { line(p, $0, state, number: i + 1) } }
         let date = state.revisit?.previousDate ?? "—"
         let choices = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.revisit.keep", loc)),

@@ -11,6 +11,6 @@ public enum EngineStrings {
         "engine.locale.switched", "engine.locale.unknown", "engine.no", "engine.note.empty", "engine.note.saved",
         "engine.remove.min", "engine.remove.not_possible", "engine.remove.unknown", "engine.review.finish_or_edit", "engine.revisit.change", "engine.revisit.help",
         "engine.revisit.keep", "engine.revisit.question", "engine.revisit.started",
-        "engine.skipped", "engine.yes",
+        "engine.skipped", "engine.yes", "text_safety.control_characters",
     ]
 }

@@ -229,7 +229,7 @@ struct Interview {
         for s in sessions.prefix(50) {
             let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
             let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
-            lines.append("  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(s.counselor ?? "—")")
+            lines.append(ControlCharacters.visible("  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(s.counselor ?? "—")"))
         }
         out.show(lines)
     }
@@ -258,7 +258,7 @@ struct Interview {
         }
         let now = clock.now()
         do {
-            let (running, effects) = try runner.resume(token: token, actor: actor, at: now)
+            let (running, effects) = try runner.resume(token: token, mode: .counselor, actor: actor, at: now)
             var current = session
             _ = try current.suspend(actor: actor, at: now)
             if let t = current.token { out.say(catalog.text("run.suspended", locale, ["token": t.description])) }

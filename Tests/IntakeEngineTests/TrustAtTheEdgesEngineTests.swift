@@ -1,0 +1,159 @@
+@testable import IntakeEngine
+import Testing
+
+/// Issue 13 at the engine: what a kiosk may see of a session a counselor worked on, and text that
+/// would act on a screen refused at input and made visible on output.
+@Suite struct TrustAtTheEdgesEngineTests {
+    static func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get() }
+
+    /// works → (counselor-only) employer_id when works → city; a repeat group with a counselor-only question.
+    static func dialog() throws -> Dialog {
+        Dialog(id: "t", version: "1", title: "t", items: [
+            .section(Section(id: "s", title: "s.title", items: [
+                .question(Question(id: "works", kind: .yesNo, text: "q.works")),
+                .question(Question(id: "employer_id", kind: .text(maxLength: nil), text: "q.employer_id", required: false,
+                                   audience: .counselor, when: try e("works"))),
+                .question(Question(id: "city", kind: .text(maxLength: nil), text: "q.city")),
+            ], carry: true)),
+        ])
+    }
+
+    static let catalog: Catalog = {
+        var c = Catalog()
+        for k in EngineStrings.keys { c.set(k, k, in: "ja") }
+        for (k, v) in ["t": "t", "s.title": "S", "q.works": "働いていますか", "q.employer_id": "事業所番号（相談員のみ）", "q.city": "市",
+                       "engine.yes": "はい", "engine.no": "いいえ"] {
+            c.set(k, v, in: "ja")
+        }
+        return c
+    }()
+
+    static let secret = "EMP-SECRET-9"
+    static var t0: Moment { Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? CivilDate(daysSinceEpoch: 0)) }
+
+    /// Every string an effect shows a person.
+    static func texts(_ effects: [Effect]) -> [String] {
+        effects.flatMap { effect -> [String] in
+            switch effect {
+            case .ask(let p): return [p.display, p.text, p.current ?? ""] + p.previous.flatMap { [$0.path, $0.question, $0.answer] }
+            case .review(let r): return r.lines.flatMap { [$0.path, $0.question, $0.answer] }
+            case .dropped(let lines): return lines.flatMap { [$0.path, $0.question, $0.answer] }
+            case .invalid(let m), .notice(let m): return [m.text]
+            case .warn(let ms): return ms.map(\.text)
+            case .done: return []
+            }
+        }
+    }
+
+    @Test func atAKioskNoCounselorOnlyAnswerIsShownOrReached() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        var now = Self.t0
+        func step(_ event: Event, _ state: SessionState) -> Engine.Step {
+            now.epochMillis += 1000
+            return engine.handle(event, state, at: now)
+        }
+        var state = engine.start(locale: "ja", mode: .counselor, at: now).state
+        for a in ["はい", Self.secret] { state = step(.answer(a), state).state }
+        // The counselor leaves at `city`; the client goes on at a kiosk.
+        now.epochMillis += 1000
+        let resumed = engine.continuing(in: .kiosk, state, at: now)
+        state = resumed.state
+        #expect(state.mode == .kiosk)
+        var shown = Self.texts(resumed.effects)
+        for event in [Event.review, .back, .edit("employer_id"), .edit("2"), .repeatQuestion] {
+            let s = step(event, state)
+            shown += Self.texts(s.effects)
+            state = s.state
+        }
+        // Back and edit reach only `works`: the counselor's answer stays where it was.
+        #expect(state.current == Path("works"))
+        #expect(state.answers[Path("employer_id")]?.answer == .value(.text(Self.secret)))
+        // Changing `works` drops the counselor's answer without naming it at the kiosk.
+        let dropped = step(.answer("いいえ"), state)
+        shown += Self.texts(dropped.effects)
+        #expect(dropped.state.answers[Path("employer_id")] == nil)
+        #expect(dropped.state.history.contains { $0.path == Path("employer_id") })
+        for text in shown {
+            for hidden in [Self.secret, "employer_id", "事業所番号（相談員のみ）"] { #expect(!text.contains(hidden), "\(text)") }
+        }
+        // The same state in counselor mode shows it all.
+        let counselor = engine.continuing(in: .counselor, state, at: now).state
+        #expect(engine.review(counselor).lines.contains { $0.answer == Self.secret })
+    }
+
+    @Test func aLaterVisitAtAKioskDoesNotShowTheCounselorsAnswersOfTheLastRecord() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        let carried = Carried(previous: "s-1", previousDate: "2026-10-01",
+                              answers: [Path("works"): .value(.bool(true)), Path("employer_id"): .value(.text(Self.secret)),
+                                        Path("city"): .value(.text("川越市"))])
+        let kiosk = engine.start(locale: "ja", mode: .kiosk, carrying: carried, at: Self.t0)
+        guard case .ask(let p)? = kiosk.effects.last else { Issue.record("no question"); return }
+        #expect(p.previous.map(\.answer) == ["はい", "川越市"])
+        let counselor = engine.start(locale: "ja", mode: .counselor, carrying: carried, at: Self.t0)
+        guard case .ask(let q)? = counselor.effects.last else { Issue.record("no question"); return }
+        #expect(q.previous.map(\.answer) == ["はい", Self.secret, "川越市"])
+    }
+
+    /// A move to a new version of the dialog names the answers it sets aside; at a kiosk only the
+    /// client's own (a vanished question's owner is known only from who gave its answer).
+    @Test func aMoveToANewVersionNamesAtAKioskOnlyTheClientsOwnSetAsideAnswers() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        let answers: [Path: AnswerEntry] = [
+            Path("works"): AnswerEntry(.value(.bool(true)), at: 0),
+            Path("old_counselor_field"): AnswerEntry(.value(.text(Self.secret)), at: 0),
+            Path("old_client_field"): AnswerEntry(.value(.text("自分の答え")), at: 0),
+            // No longer fits its question (now text), which is counselor-only.
+            Path("employer_id"): AnswerEntry(.value(.int(31)), at: 0),
+        ]
+        let given: Set<Path> = [Path("works"), Path("old_client_field")]
+        func setAside(_ mode: SessionState.Mode) -> [String] {
+            var base = engine.start(locale: "ja", mode: mode, at: Self.t0).state
+            base.dialogVersion = "0"
+            let step = engine.migrate(answers: answers, from: base, at: Self.t0, clientGiven: given)
+            var names: [String] = []
+            for case .dropped(let lines) in step.effects { names += lines.map(\.question) }
+            return names
+        }
+        #expect(setAside(.kiosk) == ["old_client_field"])
+        #expect(setAside(.counselor) == ["employer_id", "old_client_field", "old_counselor_field"])
+    }
+
+    @Test func textHoldingControlOrBidiCharactersIsRefusedAndNothingChanges() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        var state = engine.start(locale: "ja", mode: .counselor, at: Self.t0).state
+        state = engine.handle(.answer("はい"), state, at: Self.t0).state
+        for hostile in ["\u{1B}[2J", "a\u{0}b", "a\u{7F}", "\u{9B}1m", "\u{202E}abc", "\u{2067}x\u{2069}", "a\rb", "a\nb", "a\tb", "a\u{2029}b"] {
+            for event in [Event.answer(hostile), .value(.text(hostile)), .note(hostile), .confirm(reason: hostile)] {
+                let s = engine.handle(event, state, at: Self.t0)
+                #expect(s.state == state, "\(event)")
+                guard case .invalid(let m)? = s.effects.first else { Issue.record("not refused: \(event)"); continue }
+                #expect(m.key == "text_safety.control_characters")
+                #expect(engine.refusal(event, state) != nil)
+            }
+        }
+        // Surrounding spaces and line ends are trimmed as before; marks that reorder nothing pass.
+        for fine in ["  川越\u{200F}市 \r", "佐藤\u{200D}", "→ ※ …"] {
+            #expect(engine.refusal(.answer(fine), state) == nil, "\(fine.unicodeScalars.map(\.value))")
+        }
+        // A log written before the check replays as it was taken.
+        let replayed = engine.replaying(.answer("\u{1B}[2J"), state, at: Self.t0).state
+        #expect(replayed.answers[Path("employer_id")]?.answer == .value(.text("\u{1B}[2J")))
+    }
+
+    @Test func controlCharactersAreShownNotActedOn() throws {
+        #expect(ControlCharacters.visible("a\u{1B}[2J\u{07}\u{0}\u{7F}b") == "a␛[2J␇␀␡b")
+        #expect(ControlCharacters.visible("\u{9B}x\u{202E}y\u{2066}\u{2028}") == "⟨U+009B⟩x⟨U+202E⟩y⟨U+2066⟩⟨U+2028⟩")
+        #expect(ControlCharacters.visible("1行目\n2行目\r", keepingLineFeeds: true) == "1行目\n2行目␍")
+        #expect(ControlCharacters.visible("1行目\n2行目") == "1行目␊2行目")
+        let plain = "山田 花子 → ※… 😀 e\u{301} \u{200F}"
+        #expect(ControlCharacters.visible(plain) == plain)
+        // JSON: the same string, with escapes a terminal does not act on.
+        let text = "a\u{7F}\u{85}\u{202E}\u{2029}b\u{1B}"
+        let json = JSON.string(text).rendered()
+        #expect(json == #""a\u007f\u0085\u202e\u2029b\u001b""#)
+        #expect(try JSON(parsing: json) == .string(text))
+        let raw = "{\"a\":\"x\u{202E}\u{9B}\"}"
+        #expect(ControlCharacters.escapingInJSON(raw) == #"{"a":"x\u202e\u009b"}"#)
+        #expect(try JSON(parsing: ControlCharacters.escapingInJSON(raw)) == JSON(parsing: raw))
+    }
+}

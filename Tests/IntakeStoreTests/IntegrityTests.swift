@@ -118,9 +118,9 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         try db.writer.write { try $0.execute(sql: "UPDATE event SET utcOffset = NULL WHERE sessionId = 's3' AND seq = 1") }
         let r = try runner(db)
         #expect(throws: RuntimeError.damaged(session: "s3")) { try db.log(of: "s3") }
-        #expect(throws: RuntimeError.damaged(session: "s3")) { try r.resume(token: all[3].token, actor: .client, at: at(99)) }
+        #expect(throws: RuntimeError.damaged(session: "s3")) { try r.resume(token: all[3].token, mode: .kiosk, actor: .client, at: at(99)) }
         // The others resume where they stood.
-        let (s4, _) = try r.resume(token: all[4].token, actor: .client, at: at(99))
+        let (s4, _) = try r.resume(token: all[4].token, mode: .kiosk, actor: .client, at: at(99))
         #expect(s4.state.answers == all[4].state.answers)
         #expect(try db.verify().damaged == ["s3"])
     }

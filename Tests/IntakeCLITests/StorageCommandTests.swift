@@ -122,20 +122,30 @@ import Testing
 @Suite struct OperationsCommandTests {
     @Test func recordsPurgeRemovesAbandonedSessionsUnderTheOfficesRuleWithAnAuditEntry() throws {
         let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-purge-\(UUID().uuidString).sqlite").path
-        // Two sessions left before any answer (the input ends at once), one that answered.
-        for _ in 0..<2 { _ = try CLI.run(["run", "--db", db, "--today", "2026-11-23"]) }
-        _ = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("はい\n".utf8))
-        #expect(try CLI.run(["records", "list", "--db", db]).lines.count == 3)
-        // Nothing is old enough yet under the office's 30 days.
+        // Sessions dated by `--today` (the session's clock): a recent one left before any answer…
+        let day = 86_400.0
+        func date(daysAgo: Double) -> String {
+            let f = DateFormatter()
+            f.dateFormat = "yyyy-MM-dd"
+            f.timeZone = TimeZone.current
+            return f.string(from: Date().addingTimeInterval(-daysAgo * day))
+        }
+        _ = try CLI.run(["run", "--db", db, "--today", date(daysAgo: 0)])
+        // …is not old enough under the office's 30 days.
         let early = try CLI.run(["records", "purge", "--by", "retention-job", "--db", db, "--lang", "en"])
         #expect(early.status == 0)
         #expect(early.stdout.contains("No abandoned sessions older than 30 days."))
-        // 40 days later (the clock moved back in the file).
-        try DatabaseQueue(path: db).write { try $0.execute(sql: "UPDATE session SET updatedAt = updatedAt - 40 * 86400000, startedAt = startedAt - 40 * 86400000") }
+        // Forty days ago: two left before any answer (the input ends at once), one that answered.
+        for _ in 0..<2 { _ = try CLI.run(["run", "--db", db, "--today", date(daysAgo: 40)]) }
+        _ = try CLI.run(["run", "--db", db, "--today", date(daysAgo: 40)], stdin: Data("はい\n".utf8))
+        #expect(try CLI.run(["records", "list", "--db", db]).lines.count == 4)
         let purge = try CLI.run(["records", "purge", "--by", "retention-job", "--db", db, "--lang", "en"])
         #expect(purge.status == 0)
         #expect(purge.stdout.contains("Purged 2 abandoned sessions (no answer given, untouched for more than 30 days)."))
-        #expect(try CLI.run(["records", "list", "--db", db]).lines.count == 1)
+        // The answered one and the recent one stay, and every chain still holds.
+        let list = try CLI.run(["records", "list", "--db", db])
+        #expect(list.lines.count == 2, "\(list.stderr)")
+        #expect(try CLI.run(["records", "verify", "--db", db]).status == 0)
         let audit = try DatabaseQueue(path: db).read { try Row.fetchAll($0, sql: "SELECT actor, action, detail FROM audit ORDER BY id") }
         #expect(audit.last?["actor"] as String? == "counselor:retention-job")
         #expect(audit.last?["action"] as String? == "purge-abandoned")

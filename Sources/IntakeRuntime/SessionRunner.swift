@@ -17,6 +17,9 @@ public enum RuntimeError: Error, Equatable, Sendable {
     case dialogChanged(from: String, to: String)
     /// The log could not be replayed into a state (a corrupt or foreign log).
     case corruptLog
+    /// Another process resumed the session (a kiosk, another counselor's terminal): this one no
+    /// longer runs it, and nothing was written.
+    case takenOver
 }
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,

@@ -241,6 +241,8 @@ final class Connection {
             locale = current.locale
             logger.debug("event", metadata: ["op": "\(Self.opName(event))"])
             return after(effects, Reply())
+        } catch RuntimeError.takenOver {
+            return takenOverElsewhere()
         } catch {
             logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(type(of: error))"])
             return self.error("storage_failed")
@@ -273,6 +275,19 @@ final class Connection {
         return reply
     }
 
+    /// Another process (a counselor's terminal, another server) resumed the session: nothing of
+    /// this event was written, the session is not this connection's any more, and the client is
+    /// told so, as when another connection of this server takes it over.
+    func takenOverElsewhere() -> Reply {
+        let loc = currentLocale
+        if let live { context.registry.release(live.running.id, by: channel) }
+        live = nil
+        shownQuestion = nil
+        logger.notice("session resumed in another process")
+        return Reply(lines: [byeLine(reason: "resumed_elsewhere", message: catalog.text("serve.resumed_elsewhere", loc), token: nil)],
+                     close: true)
+    }
+
     /// Suspends the running session (durably); returns whether it was stored.
     @discardableResult
     func suspendLive(reason: String) async -> Bool {
@@ -283,6 +298,9 @@ final class Connection {
             try await current.runner.suspend(&current.running, actor: .client, at: now())
             logger.info("session suspended", metadata: ["reason": "\(reason)"])
             return true
+        } catch RuntimeError.takenOver {
+            logger.notice("session resumed in another process", metadata: ["reason": "\(reason)"])
+            return false
         } catch {
             logger.error("session could not be suspended", metadata: ["reason": "\(reason)", "error": "\(type(of: error))"])
             return false

@@ -11,6 +11,7 @@ extension IntakeDatabase: AsyncSessionStore {
         let event = try cipher.seal(try Self.encode(first.event), context: "\(info.id)/\(first.seq)")
         let answers = try first.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(info.id)/\(first.seq)/answers") }
         let digest = Data(token.digest)
+        let holder = instance
         try await commitThread.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
@@ -18,10 +19,10 @@ extension IntakeDatabase: AsyncSessionStore {
             }
             try db.cachedStatement(sql: """
                 INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
-                                     counselor, office, tokenDigest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     counselor, office, tokenDigest, holder)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
-                                         info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office, digest])
+                                         info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office, digest, holder])
             try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .execute(arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event, answers])
         }
@@ -35,13 +36,14 @@ extension IntakeDatabase: AsyncSessionStore {
                          answers: try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
         }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
+        let (holder, takesOver) = (instance, Self.takesOver(entries))
         try await commitThread.write { db in
+            // The lease first: a session resumed elsewhere refuses this append (nothing written).
+            try Self.updateSession(db, session, status: status, locale: locale, at: at, record: recordText, holder: holder, takesOver: takesOver)
             let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for e in encoded {
                 try insert.execute(arguments: [session, e.seq, e.at, e.utcOffset, e.actor, e.event, e.answers])
             }
-            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
-                .execute(arguments: [status.rawValue, locale, at, recordText, session])
         }
     }
 

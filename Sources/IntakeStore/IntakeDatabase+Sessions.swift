@@ -14,11 +14,11 @@ extension IntakeDatabase: SessionStore {
             }
             try db.execute(sql: """
                 INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
-                                     counselor, office, tokenDigest)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     counselor, office, tokenDigest, holder)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
                                  info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office,
-                                 Data(token.digest)])
+                                 Data(token.digest), instance])
             try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            arguments: [info.id, first.seq, first.at.epochMillis, first.at.utcOffsetMinutes, first.actor.stored, event, answers])
         }
@@ -31,14 +31,15 @@ extension IntakeDatabase: SessionStore {
              try entry.answers.map { try cipher.seal(try Self.encodeAnswers($0), context: "\(session)/\(entry.seq)/answers") })
         }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
+        let (holder, takesOver) = (instance, Self.takesOver(entries))
         try appends.write { db in
+            // The lease first: a session resumed elsewhere refuses this append (nothing written).
+            try Self.updateSession(db, session, status: status, locale: locale, at: at, record: recordText, holder: holder, takesOver: takesOver)
             // Cached statements: a batch of a hundred appends compiles these two once.
             let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for (entry, event, answers) in encoded {
                 try insert.execute(arguments: [session, entry.seq, entry.at.epochMillis, entry.at.utcOffsetMinutes, entry.actor.stored, event, answers])
             }
-            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = COALESCE(?, record) WHERE id = ?")
-                .execute(arguments: [status.rawValue, locale, at, recordText, session])
         }
     }
 
@@ -119,9 +120,7 @@ extension IntakeDatabase: SessionStore {
                            arguments: [at, actor.stored, "session \(id) and its \(events) events"])
             return true
         }
-        if deleted {
-            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        }
+        if deleted { try checkpointAfterDeletion() }
         return deleted
     }
 

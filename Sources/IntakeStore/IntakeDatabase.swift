@@ -14,6 +14,9 @@ public struct IntakeDatabase: Sendable {
     let commitThread: AsyncCommitter
     /// Seals answers and records at rest when a key is given.
     public let cipher: Cipher?
+    /// This opening of the database (a random id): the holder it writes on the sessions it runs, so
+    /// that a session is live in one process at a time (see `IntakeDatabase+Sharing.swift`).
+    public let instance: String
 
     /// Opens (or creates) the database file and brings its schema up to date.
     public static func open(path: String, cipher: Cipher? = nil) throws -> IntakeDatabase {
@@ -22,6 +25,9 @@ public struct IntakeDatabase: Sendable {
         config.foreignKeysEnabled = true
         // Statement arguments (client answers) never appear in errors or logs.
         config.publicStatementArguments = false
+        // Other processes (the kiosk server, a counselor's REPL, `records`, `export`) use the same
+        // file: a write waits its turn instead of failing with "database is locked".
+        config.busyMode = .callback(Self.waitForTurn)
         let queue = try DatabaseQueue(path: path, configuration: config)
         try queue.writeWithoutTransaction { db in
             // After opening: GRDB's WAL setup would override a FULL set while preparing the connection.
@@ -44,6 +50,7 @@ public struct IntakeDatabase: Sendable {
     public init(_ writer: any DatabaseWriter, cipher: Cipher? = nil) throws {
         self.writer = writer
         self.cipher = cipher
+        instance = UUID().uuidString
         appends = GroupCommitter(writer)
         commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
@@ -93,6 +100,13 @@ public struct IntakeDatabase: Sendable {
         migrator.registerMigration("v2: answer changes in the log") { db in
             try db.alter(table: "event") { t in
                 t.add(column: "answers", .text)
+            }
+        }
+        migrator.registerMigration("v3-w2: the process a session is live in") { db in
+            // The opening of the database (a random id) that last started or resumed the session:
+            // an append from any other is refused (the session was resumed elsewhere).
+            try db.alter(table: "session") { t in
+                t.add(column: "holder", .text)
             }
         }
         return migrator

@@ -13,7 +13,8 @@ import IntakeStore
 // right question. At the end every acknowledged answer is looked up in the database.
 //
 //   swift run -c release IntakeCrash [--binary .build/release/intake] [--kills 20] [--sessions 20]
-//                                    [--dialog followup] [--dialogs Dialogs] [--counselors 0] [--sabotage]
+//                                    [--dialog followup] [--dialogs Dialogs] [--counselors 0] [--seconds 1]
+//                                    [--sabotage]
 //
 // --counselors N also runs N counselors beside the kiosks, on the same database file: each runs
 // `intake run --mode counselor` (a follow-up, line by line, one run after another, with a client
@@ -32,6 +33,8 @@ struct Options {
     var dialogs = "Dialogs"
     var sabotage = false
     var counselors = 0
+    /// Seconds the clients go on after the last kill (with --kills 0: a load run without crashes).
+    var seconds = 1.0
 }
 
 func options() -> Options {
@@ -46,8 +49,9 @@ func options() -> Options {
         case "--dialogs": o.dialogs = args.next() ?? o.dialogs
         case "--sabotage": o.sabotage = true
         case "--counselors": o.counselors = args.next().flatMap(Int.init) ?? o.counselors
+        case "--seconds": o.seconds = args.next().flatMap(Double.init) ?? o.seconds
         default:
-            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--counselors N] [--sabotage]")
+            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--counselors N] [--seconds S] [--sabotage]")
             exit(64)
         }
     }
@@ -75,6 +79,8 @@ final class Shared: @unchecked Sendable {
     var counselorFinished = 0
     var counselorFailed: [String] = []
     var counselorAnswers: [String: [String]] = [:]
+    /// How long each counselor's answer took to show the next question (ms).
+    var counselorWaits: [Double] = []
 
     func with<T>(_ body: (Shared) -> T) -> T {
         lock.lock()
@@ -278,18 +284,39 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
             return
         }
         shared.with { $0.counselorRuns += 1 }
-        // At a brisk human pace: a few milliseconds between lines.
-        for line in counselorLines + [":finish"] {
-            usleep(UInt32.random(in: 0...20_000))
-            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        // Line by line at a brisk human pace, each once the next question is shown (as a counselor
+        // reads it), timing how long the answer took to be saved and the next question shown.
+        let screen = output.fileHandleForReading
+        var out = ""
+        var waits: [Double] = []
+        func questions() -> Int { out.split(separator: "\n").filter { $0.hasPrefix("[") }.count }
+        func waitForQuestions(_ n: Int) -> Bool {
+            while questions() < n {
+                let chunk = screen.availableData
+                if chunk.isEmpty { return false }
+                out += String(decoding: chunk, as: UTF8.self)
+            }
+            return true
         }
+        var open = waitForQuestions(1)
+        for (i, line) in counselorLines.enumerated() where open {
+            usleep(UInt32.random(in: 0...20_000))
+            let sent = DispatchTime.now().uptimeNanoseconds
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            // After the last answer comes the review, not a question.
+            if i + 1 < counselorLines.count {
+                open = waitForQuestions(i + 2)
+                if open { waits.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6) }
+            }
+        }
+        if open { input.fileHandleForWriting.write(Data(":finish\n".utf8)) }
         try? input.fileHandleForWriting.close()
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        out += String(decoding: screen.readDataToEndOfFile(), as: UTF8.self)
         let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
+        shared.with { $0.counselorWaits += waits }
         // Shown as saved: every answer when the run finished; else those followed by a next question.
-        let questions = out.split(separator: "\n").filter { $0.hasPrefix("[") }.count
-        let shown = p.terminationStatus == 0 ? counselorLines.count : max(0, questions - 1)
+        let shown = p.terminationStatus == 0 ? counselorLines.count : max(0, questions() - 1)
         shared.with { sh in
             sh.counselorAnswers[client] = Array(counselorLines.prefix(shown))
             if p.terminationStatus == 0 {
@@ -366,7 +393,7 @@ for _ in 0..<o.kills {
     server = next
     shared.with { $0.port = newPort }
 }
-usleep(1_000_000)
+usleep(UInt32(o.seconds * 1_000_000))
 shared.with { $0.stop = true }
 kill(server.processIdentifier, SIGKILL)
 server.waitUntilExit()
@@ -402,9 +429,9 @@ for (client, sent) in shared.with({ $0.counselorAnswers }) where !sent.isEmpty {
         }
     }
     var rest = logged[...]
-    for text in sent where !text.isEmpty {
+    for (i, text) in sent.enumerated() where !text.isEmpty {
         counselorChecked += 1
-        if rest.first == text { rest = rest.dropFirst() } else { lost.append("\(client) (counselor) answer \(counselorChecked)") }
+        if rest.first == text { rest = rest.dropFirst() } else { lost.append("\(client) (counselor) answer \(i + 1)") }
     }
 }
 let s = shared.with { ($0.started, $0.completed, $0.acknowledged, $0.resumes, $0.wrongResumes) }
@@ -419,6 +446,13 @@ print("|---|---:|---:|---:|---:|---:|")
 print("| kiosks | \(k.0) | \(k.1) | \(checked) | \(lost.count { !$0.contains("(counselor)") }) | \(s.0) (\(s.1)) |")
 if o.counselors > 0 {
     print("| counselors | \(counselorAttempted) | \(k.4.count) | \(counselorChecked) | \(lost.count { $0.contains("(counselor)") }) | \(k.2) (\(k.3)) |")
+}
+let waits = shared.with { $0.counselorWaits }.sorted()
+if !waits.isEmpty {
+    let p99 = waits[min(waits.count - 1, waits.count * 99 / 100)]
+    print("")
+    print(String(format: "counselors' answers saved and the next question shown: median %.1f ms, p99 %.1f ms, max %.1f ms (%d answers)",
+                 waits[waits.count / 2], p99, waits.last ?? 0, waits.count))
 }
 for l in lost.prefix(10) { print("lost: \(l)") }
 for w in s.4.prefix(10) { print("wrong resume: \(w)") }

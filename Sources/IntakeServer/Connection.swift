@@ -103,6 +103,11 @@ final class Connection {
             return await end(reason: "shutdown")
         case .takenOver:
             return await end(reason: "resumed_elsewhere")
+        case .heldElsewhere:
+            // Checked again here, in order with this connection's own work: a resume of its own
+            // (which writes the holder) has finished by now.
+            guard let live, await context.heldElsewhere([live.running.id]).contains(live.running.id) else { return Reply() }
+            return takenOverElsewhere()
         }
     }
 

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var wrongTokenWindow: TimeAmount = .minutes(10)
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
+    /// How often the server asks the database whether another process (a counselor's terminal)
+    /// resumed one of its live sessions, so that the kiosk is told at once, not at its next answer.
+    public var holderCheckInterval: Duration = .seconds(1)
     /// Run each connection's task on its channel's event loop (see `EventLoopTaskExecutor`) instead
     /// of Swift's global concurrent executor. Off: measured, it saved no CPU per turn and lost ~10 %
     /// of the turns per second at 100 clients (BENCHMARKS.md); kept for the load generator's
@@ -54,7 +57,7 @@ public final class KioskServer: Sendable {
         for (id, dialog) in project.dialogs {
             runners[id] = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
         }
-        context = ServerContext(runners: runners, catalog: project.catalog, configuration: configuration, logger: logger,
+        context = ServerContext(runners: runners, store: store, catalog: project.catalog, configuration: configuration, logger: logger,
                                 registry: Registry(maxConnections: configuration.maxConnections),
                                 guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow))
     }
@@ -89,7 +92,17 @@ public final class KioskServer: Sendable {
                                              "max_connections": "\(config.maxConnections)"])
         let registry = context.registry
         let context = self.context
+        let accepting = NIOLockedValueBox(true)
         await withDiscardingTaskGroup { group in
+            // Sessions resumed by another process: their kiosks are told within a second.
+            group.addTask {
+                while accepting.withLockedValue({ $0 }) {
+                    try? await Task.sleep(for: config.holderCheckInterval)
+                    let live = registry.sessionIDs
+                    guard !live.isEmpty else { continue }
+                    for id in await context.heldElsewhere(live) { registry.checkHolder(of: id) }
+                }
+            }
             do {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
@@ -106,6 +119,7 @@ public final class KioskServer: Sendable {
             } catch {
                 logger.error("accept loop ended", metadata: ["error": "\(type(of: error))"])
             }
+            accepting.withLockedValue { $0 = false }
             // No longer accepting: every connection suspends its session and says bye.
             logger.info("stopping", metadata: ["connections": "\(registry.count)"])
             registry.broadcastShutdown()
@@ -155,6 +169,7 @@ public enum ServerError: Error, CustomStringConvertible {
 /// What every connection shares.
 struct ServerContext: Sendable {
     let runners: [String: SessionRunner]
+    let store: IntakeDatabase
     let catalog: Catalog
     let configuration: ServerConfiguration
     let logger: Logger
@@ -163,14 +178,21 @@ struct ServerContext: Sendable {
     let guesses: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
-    init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry,
+    init(runners: [String: SessionRunner], store: IntakeDatabase, catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry,
          guesses: GuessLimiter) {
         self.runners = runners
+        self.store = store
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.guesses = guesses
+    }
+
+    /// Which of `sessions` another process has resumed since this server took them (none when the
+    /// database cannot be read: the next answer finds out).
+    func heldElsewhere(_ sessions: [String]) async -> [String] {
+        (try? await store.sessionsHeldElsewhere(sessions)) ?? []
     }
 
     /// A number for each connection, for the logs.

@@ -73,6 +73,21 @@ extension IntakeDatabase {
         }
     }
 
+    /// Which of `sessions` (live in this opening) another opening has resumed since: one indexed
+    /// read on the commit thread, for a server that tells its kiosks at once.
+    public func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String] {
+        let instance = self.instance
+        return try await commitThread.read { db in
+            var found: [String] = []
+            for start in stride(from: 0, to: sessions.count, by: 500) {
+                let ids = Array(sessions[start..<min(start + 500, sessions.count)])
+                found += try String.fetchAll(db, sql: "SELECT id FROM session WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND holder IS NOT ?",
+                                             arguments: StatementArguments(ids + [instance]))
+            }
+            return found
+        }
+    }
+
     /// The holder a session has now (nil: nobody runs it), for tests and diagnostics.
     public func holder(of session: String) throws -> String? {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT holder FROM session WHERE id = ?", arguments: [session]) }

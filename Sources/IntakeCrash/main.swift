@@ -13,7 +13,13 @@ import IntakeStore
 // right question. At the end every acknowledged answer is looked up in the database.
 //
 //   swift run -c release IntakeCrash [--binary .build/release/intake] [--kills 20] [--sessions 20]
-//                                    [--dialog followup] [--dialogs Dialogs] [--sabotage]
+//                                    [--dialog followup] [--dialogs Dialogs] [--counselors 0] [--seconds 1]
+//                                    [--sabotage]
+//
+// --counselors N also runs N counselors beside the kiosks, on the same database file: each runs
+// `intake run --mode counselor` (a follow-up, line by line, one run after another, with a client
+// number of its own) while the kiosks write and the server is killed. Every answer a run showed as
+// saved (the next question appeared) must be in its session's log, in order, and no run may fail.
 //
 // --sabotage checks the checker: after each kill, the two newest log entries of the session that
 // wrote last are deleted before the restart (as a server that replied before committing would lose
@@ -26,6 +32,9 @@ struct Options {
     var dialog = "followup"
     var dialogs = "Dialogs"
     var sabotage = false
+    var counselors = 0
+    /// Seconds the clients go on after the last kill (with --kills 0: a load run without crashes).
+    var seconds = 1.0
 }
 
 func options() -> Options {
@@ -39,8 +48,10 @@ func options() -> Options {
         case "--dialog": o.dialog = args.next() ?? o.dialog
         case "--dialogs": o.dialogs = args.next() ?? o.dialogs
         case "--sabotage": o.sabotage = true
+        case "--counselors": o.counselors = args.next().flatMap(Int.init) ?? o.counselors
+        case "--seconds": o.seconds = args.next().flatMap(Double.init) ?? o.seconds
         default:
-            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--sabotage]")
+            print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--counselors N] [--seconds S] [--sabotage]")
             exit(64)
         }
     }
@@ -59,6 +70,17 @@ final class Shared: @unchecked Sendable {
     var started = 0
     /// Per session id: the acknowledged answers (question path, the text sent).
     var answers: [String: [(String, String)]] = [:]
+    /// Kiosk answers sent, and those refused with `storage_failed`.
+    var kioskAttempted = 0
+    var kioskFailed = 0
+    /// Counselors' runs: started, finished, failed (a write that failed ends a run: one answer each);
+    /// per client number, the answers each run showed as saved.
+    var counselorRuns = 0
+    var counselorFinished = 0
+    var counselorFailed: [String] = []
+    var counselorAnswers: [String: [String]] = [:]
+    /// How long each counselor's answer took to show the next question (ms).
+    var counselorWaits: [Double] = []
 
     func with<T>(_ body: (Shared) -> T) -> T {
         lock.lock()
@@ -194,6 +216,7 @@ func client(_ shared: Shared) {
             guard let r = reply, let sent = inFlight else { return }
             let type = r["type"] as? String
             if type == "warning" { return }
+            if type == "error", r["code"] as? String == "storage_failed" { shared.with { $0.kioskFailed += 1 } }
             if type != "error", !(type == "question" && r["question"] as? String == sent.question) {
                 shared.with { sh in
                     sh.acknowledged += 1
@@ -212,6 +235,7 @@ func client(_ shared: Shared) {
                 shown = q
                 let text = answerText(m, attempt: attempt)
                 inFlight = (q, text)
+                shared.with { $0.kioskAttempted += 1 }
                 guard line.send("{\"op\":\"answer\",\"question\":\"\(q)\",\"text\":\"\(text)\"}") else { current = nil; break }
                 current = line.standing()
                 acknowledge(current)
@@ -232,6 +256,73 @@ func client(_ shared: Shared) {
                 current = nil
             default:
                 current = nil
+            }
+        }
+    }
+}
+
+/// A counselor's follow-up, line by line (the second conversation of Dialogs/tests/followup.yaml).
+let counselorLines = ["いいえ", "10月に父が入院し、介護で手が離せない", "1", "", "いまはまだ考えられない", "3", "",
+                      "父の退院の見通しが立つまでは動けない", "まだわからない"]
+
+/// One counselor: `intake run` processes one after another on the database, never killed.
+func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
+    var run = 0
+    while !shared.with({ $0.stop }) {
+        run += 1
+        let client = "crash-c\(number)-\(run)"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: o.binary)
+        p.arguments = ["run", "--db", db, "--dialog", "followup", "--dialogs", o.dialogs, "--mode", "counselor",
+                       "--counselor", "相談員\(number)", "--client", client, "--fresh", "--today", "2026-11-23"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = errors
+        do { try p.run() } catch {
+            shared.with { $0.counselorFailed.append("\(client): could not start") }
+            return
+        }
+        shared.with { $0.counselorRuns += 1 }
+        // Line by line at a brisk human pace, each once the next question is shown (as a counselor
+        // reads it), timing how long the answer took to be saved and the next question shown.
+        let screen = output.fileHandleForReading
+        var out = ""
+        var waits: [Double] = []
+        func questions() -> Int { out.split(separator: "\n").filter { $0.hasPrefix("[") }.count }
+        func waitForQuestions(_ n: Int) -> Bool {
+            while questions() < n {
+                let chunk = screen.availableData
+                if chunk.isEmpty { return false }
+                out += String(decoding: chunk, as: UTF8.self)
+            }
+            return true
+        }
+        var open = waitForQuestions(1)
+        for (i, line) in counselorLines.enumerated() where open {
+            usleep(UInt32.random(in: 0...20_000))
+            let sent = DispatchTime.now().uptimeNanoseconds
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            // After the last answer comes the review, not a question.
+            if i + 1 < counselorLines.count {
+                open = waitForQuestions(i + 2)
+                if open { waits.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6) }
+            }
+        }
+        if open { input.fileHandleForWriting.write(Data(":finish\n".utf8)) }
+        try? input.fileHandleForWriting.close()
+        out += String(decoding: screen.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        shared.with { $0.counselorWaits += waits }
+        // Shown as saved: every answer when the run finished; else those followed by a next question.
+        let shown = p.terminationStatus == 0 ? counselorLines.count : max(0, questions() - 1)
+        shared.with { sh in
+            sh.counselorAnswers[client] = Array(counselorLines.prefix(shown))
+            if p.terminationStatus == 0 {
+                sh.counselorFinished += 1
+            } else {
+                sh.counselorFailed.append("\(client): exit \(p.terminationStatus) \(err.split(separator: "\n").first ?? "")")
             }
         }
     }
@@ -268,6 +359,7 @@ guard var (server, port) = startServer(o, db: db) else {
 }
 shared.with { $0.port = port }
 let threads = (0..<o.sessions).map { _ in Thread { client(shared) } }
+    + (0..<o.counselors).map { n in Thread { counselor(n + 1, o, db: db, shared) } }
 for t in threads { t.stackSize = 512 * 1024; t.start() }
 var generator = SystemRandomNumberGenerator()
 for _ in 0..<o.kills {
@@ -277,7 +369,9 @@ for _ in 0..<o.kills {
     if o.sabotage {
         // The newest committed entry (of whichever session wrote last) is lost, as if never written.
         do {
-            let queue = try DatabaseQueue(path: db)
+            var config = Configuration()
+            config.busyMode = .timeout(30)  // counselors write meanwhile
+            let queue = try DatabaseQueue(path: db, configuration: config)
             try queue.write { db in
                 // The two newest entries of the session that wrote last: the newest may be an answer
                 // committed whose reply the kill swallowed (not acknowledged, so not lost); the one
@@ -301,7 +395,7 @@ for _ in 0..<o.kills {
     server = next
     shared.with { $0.port = newPort }
 }
-usleep(1_000_000)
+usleep(UInt32(o.seconds * 1_000_000))
 shared.with { $0.stop = true }
 kill(server.processIdentifier, SIGKILL)
 server.waitUntilExit()
@@ -326,11 +420,44 @@ for (session, answers) in shared.with({ $0.answers }) {
         }
     }
 }
+// Every answer a counselor's run showed as saved must be in its session's log, in order.
+var counselorChecked = 0
+for (client, sent) in shared.with({ $0.counselorAnswers }) where !sent.isEmpty {
+    let id = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT id FROM session WHERE clientId = ?", arguments: [client]) }
+    var logged: [String] = []
+    if let id {
+        for entry in try store.log(of: id) {
+            if case .input(.answer(let text)) = entry.event, !text.isEmpty { logged.append(text) }
+        }
+    }
+    var rest = logged[...]
+    for (i, text) in sent.enumerated() where !text.isEmpty {
+        counselorChecked += 1
+        if rest.first == text { rest = rest.dropFirst() } else { lost.append("\(client) (counselor) answer \(i + 1)") }
+    }
+}
 let s = shared.with { ($0.started, $0.completed, $0.acknowledged, $0.resumes, $0.wrongResumes) }
 print("| kills | sessions started | completed | answers acknowledged | answers checked | answers lost | resumes | wrong resumes |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 print("| \(o.kills) | \(s.0) | \(s.1) | \(s.2) | \(checked) | \(lost.count) | \(s.3) | \(s.4.count) |")
+let k = shared.with { ($0.kioskAttempted, $0.kioskFailed, $0.counselorRuns, $0.counselorFinished, $0.counselorFailed) }
+let counselorAttempted = shared.with { $0.counselorAnswers.values.reduce(0) { $0 + $1.count } } + k.4.count
+print("")
+print("| who | answers attempted | failed | checked | lost | runs (finished) |")
+print("|---|---:|---:|---:|---:|---:|")
+print("| kiosks | \(k.0) | \(k.1) | \(checked) | \(lost.count { !$0.contains("(counselor)") }) | \(s.0) (\(s.1)) |")
+if o.counselors > 0 {
+    print("| counselors | \(counselorAttempted) | \(k.4.count) | \(counselorChecked) | \(lost.count { $0.contains("(counselor)") }) | \(k.2) (\(k.3)) |")
+}
+let waits = shared.with { $0.counselorWaits }.sorted()
+if !waits.isEmpty {
+    let p99 = waits[min(waits.count - 1, waits.count * 99 / 100)]
+    print("")
+    print(String(format: "counselors' answers saved and the next question shown: median %.1f ms, p99 %.1f ms, max %.1f ms (%d answers)",
+                 waits[waits.count / 2], p99, waits.last ?? 0, waits.count))
+}
 for l in lost.prefix(10) { print("lost: \(l)") }
 for w in s.4.prefix(10) { print("wrong resume: \(w)") }
+for f in k.4.prefix(10) { print("counselor run failed: \(f)") }
 try? FileManager.default.removeItem(atPath: dir)
-exit(lost.isEmpty && s.4.isEmpty ? 0 : 1)
+exit(lost.isEmpty && s.4.isEmpty && k.1 == 0 && k.4.isEmpty ? 0 : 1)

@@ -23,6 +23,9 @@ public enum RuntimeError: Error, Equatable, Sendable {
     /// What the store holds of this session is not what was written (a broken hash chain, a value
     /// of the wrong type, one that does not decode): reported with the session's id, never its content.
     case damaged(session: String)
+    /// Another process resumed the session (a kiosk, another counselor's terminal): this one no
+    /// longer runs it, and nothing was written.
+    case takenOver
 }
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,

@@ -104,6 +104,11 @@ final class Connection {
             return await end(reason: "shutdown")
         case .takenOver:
             return await end(reason: "resumed_elsewhere")
+        case .heldElsewhere:
+            // Checked again here, in order with this connection's own work: a resume of its own
+            // (which writes the holder) has finished by now.
+            guard let live, await context.heldElsewhere([live.running.id]).contains(live.running.id) else { return Reply() }
+            return takenOverElsewhere()
         }
     }
 
@@ -271,6 +276,8 @@ final class Connection {
             return reply
         } catch RuntimeError.damaged(let id) {
             return damaged(id)
+        } catch RuntimeError.takenOver {
+            return takenOverElsewhere()
         } catch {
             logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
@@ -303,6 +310,19 @@ final class Connection {
         return reply
     }
 
+    /// Another process (a counselor's terminal, another server) resumed the session: nothing of
+    /// this event was written, the session is not this connection's any more, and the client is
+    /// told so, as when another connection of this server takes it over.
+    func takenOverElsewhere() -> Reply {
+        let loc = currentLocale
+        if let live { context.registry.release(live.running.id, by: channel) }
+        live = nil
+        shownQuestion = nil
+        logger.notice("session resumed in another process")
+        return Reply(lines: [byeLine(reason: "resumed_elsewhere", message: catalog.text("serve.resumed_elsewhere", loc), token: nil)],
+                     close: true)
+    }
+
     /// Suspends the running session (durably); returns whether it was stored.
     @discardableResult
     func suspendLive(reason: String) async -> Bool {
@@ -313,6 +333,9 @@ final class Connection {
             try await current.runner.suspend(&current.running, actor: .client, at: now())
             logger.info("session suspended", metadata: ["reason": "\(reason)"])
             return true
+        } catch RuntimeError.takenOver {
+            logger.notice("session resumed in another process", metadata: ["reason": "\(reason)"])
+            return false
         } catch {
             logger.error("session could not be suspended", metadata: ["reason": "\(reason)", "error": "\(storageErrorDescription(error))"])
             return false

@@ -16,6 +16,9 @@ public enum KioskFrame: Sendable {
     case shutdown
     /// The session this connection runs was resumed on another connection.
     case takenOver
+    /// The database says another process (a counselor's terminal) may have resumed the session:
+    /// the connection checks, and if so ends it.
+    case heldElsewhere
 }
 
 /// Line framing with a maximum length: swift-nio-extras' `LineBasedFrameDecoder` (LF, CRLF
@@ -70,6 +73,7 @@ public struct KioskLineDecoder: NIOSingleStepByteToMessageDecoder {
 enum KioskSignal: Sendable {
     case shutdown
     case takenOver
+    case heldElsewhere
 }
 
 /// Turns pipeline events into frames the connection's task reads in order with its lines: the
@@ -98,6 +102,7 @@ final class KioskEventHandler: ChannelInboundHandler {
             switch signal {
             case .shutdown: deliver(.shutdown, context)
             case .takenOver: deliver(.takenOver, context)
+            case .heldElsewhere: deliver(.heldElsewhere, context)
             }
         default:
             context.fireUserInboundEventTriggered(event)

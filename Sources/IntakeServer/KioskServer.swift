@@ -41,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     public var maxEventsPerSession = SessionRunner.defaultMaxEvents
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
+    /// How often the server asks the database whether another process (a counselor's terminal)
+    /// resumed one of its live sessions, so that the kiosk is told at once, not at its next answer.
+    public var holderCheckInterval: Duration = .seconds(1)
     /// Run each connection's task on its channel's event loop (see `EventLoopTaskExecutor`) instead
     /// of Swift's global concurrent executor. Off: measured, it saved no CPU per turn and lost ~10 %
     /// of the turns per second at 100 clients (BENCHMARKS.md); kept for the load generator's
@@ -67,7 +70,7 @@ public final class KioskServer: Sendable {
             runner.maxEvents = configuration.maxEventsPerSession
             runners[id] = runner
         }
-        context = ServerContext(runners: runners, catalog: project.catalog, configuration: configuration, logger: logger,
+        context = ServerContext(runners: runners, store: store, catalog: project.catalog, configuration: configuration, logger: logger,
                                 registry: Registry(maxConnections: configuration.maxConnections,
                                                    maxPerAddress: configuration.maxConnectionsPerAddress),
                                 guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow),
@@ -107,7 +110,17 @@ public final class KioskServer: Sendable {
                                              "max_events_per_session": "\(config.maxEventsPerSession)"])
         let registry = context.registry
         let context = self.context
+        let accepting = NIOLockedValueBox(true)
         await withDiscardingTaskGroup { group in
+            // Sessions resumed by another process: their kiosks are told within a second.
+            group.addTask {
+                while accepting.withLockedValue({ $0 }) {
+                    try? await Task.sleep(for: config.holderCheckInterval)
+                    let live = registry.sessionIDs
+                    guard !live.isEmpty else { continue }
+                    for id in await context.heldElsewhere(live) { registry.checkHolder(of: id) }
+                }
+            }
             do {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
@@ -130,6 +143,7 @@ public final class KioskServer: Sendable {
             } catch {
                 logger.error("accept loop ended", metadata: ["error": "\(type(of: error))"])
             }
+            accepting.withLockedValue { $0 = false }
             // No longer accepting: every connection suspends its session and says bye.
             logger.info("stopping", metadata: ["connections": "\(registry.count)"])
             registry.broadcastShutdown()
@@ -182,6 +196,7 @@ public enum ServerError: Error, CustomStringConvertible {
 /// What every connection shares.
 struct ServerContext: Sendable {
     let runners: [String: SessionRunner]
+    let store: IntakeDatabase
     let catalog: Catalog
     let configuration: ServerConfiguration
     let logger: Logger
@@ -192,15 +207,22 @@ struct ServerContext: Sendable {
     let starts: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
-    init(runners: [String: SessionRunner], catalog: Catalog, configuration: ServerConfiguration, logger: Logger, registry: Registry,
-         guesses: GuessLimiter, starts: GuessLimiter) {
+    init(runners: [String: SessionRunner], store: IntakeDatabase, catalog: Catalog, configuration: ServerConfiguration, logger: Logger,
+         registry: Registry, guesses: GuessLimiter, starts: GuessLimiter) {
         self.runners = runners
+        self.store = store
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.guesses = guesses
         self.starts = starts
+    }
+
+    /// Which of `sessions` another process has resumed since this server took them (none when the
+    /// database cannot be read: the next answer finds out).
+    func heldElsewhere(_ sessions: [String]) async -> [String] {
+        (try? await store.sessionsHeldElsewhere(sessions)) ?? []
     }
 
     /// A number for each connection, for the logs.

@@ -79,6 +79,15 @@ final class Registry: Sendable {
         state.withLockedValue { $0.sessions[session] != nil }
     }
 
+    /// The sessions held now.
+    var sessionIDs: [String] { state.withLockedValue { Array($0.sessions.keys) } }
+
+    /// Asks the connection holding `session` to check whether another process took it over.
+    func checkHolder(of session: String) {
+        let channel: (any Channel)? = state.withLockedValue { s in s.sessions[session].flatMap { s.connections[$0] } }
+        channel?.pipeline.fireUserInboundEventTriggered(KioskSignal.heldElsewhere)
+    }
+
     /// Tells every connection that the server stops (each suspends its session and says bye).
     func broadcastShutdown() {
         for channel in state.withLockedValue({ Array($0.connections.values) }) {

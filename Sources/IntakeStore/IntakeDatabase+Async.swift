@@ -11,12 +11,13 @@ extension IntakeDatabase: AsyncSessionStore {
         let entry = try sealed(first, of: info.id)
         let digest = Data(token.digest)
         let chain = try writeChain
+        let holder = instance
         try await commitThread.write { db in
             if let client = info.clientID {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
                                arguments: [client, info.startedAt, info.office])
             }
-            try Self.insertSession(db, info, digest: digest, first: entry, chain: chain)
+            try Self.insertSession(db, info, digest: digest, first: entry, chain: chain, holder: holder)
         }
     }
 
@@ -25,8 +26,9 @@ extension IntakeDatabase: AsyncSessionStore {
         let encoded = try entries.map { try sealed($0, of: session) }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
         let chain = try writeChain
+        let (holder, takesOver) = (instance, Self.takesOver(entries))
         try await commitThread.write { db in
-            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain)
+            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain, holder: holder, takesOver: takesOver)
         }
     }
 

@@ -22,6 +22,9 @@ public enum StoreError: Error, Equatable, Sendable {
     case damagedFile
     /// The database's own bookkeeping (the `meta` table) is damaged.
     case damagedDatabase
+    /// A deleted session's data may still be in the WAL: other processes kept the checkpoint from
+    /// completing (the deletion is committed; the next checkpoint overwrites it).
+    case checkpointBlocked
 }
 
 /// How a database is opened: commands that only read may open a sealed database without its key
@@ -138,7 +141,7 @@ extension IntakeDatabase {
     }
 
     /// Inserts a new session's row and its first entry, chained from nothing.
-    static func insertSession(_ db: Database, _ info: SessionInfo, digest: Data, first: SealedEntry, chain: Chain) throws {
+    static func insertSession(_ db: Database, _ info: SessionInfo, digest: Data, first: SealedEntry, chain: Chain, holder: String) throws {
         let head = chain.hash(Chain.Event(session: info.id, seq: Int64(first.seq), at: first.at, utcOffset: Int64(first.utcOffset),
                                           actor: first.actor, event: first.event, answers: first.answers), after: nil)
         let row = Chain.Session(id: info.id, clientId: info.clientID, dialogId: info.dialogID, dialogVersion: info.dialogVersion,
@@ -147,27 +150,30 @@ extension IntakeDatabase {
                                 record: nil, head: head)
         try db.cachedStatement(sql: """
             INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
-                                 counselor, office, tokenDigest, head, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 counselor, office, tokenDigest, head, hash, holder)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [info.id, info.clientID, info.dialogID, info.dialogVersion, info.mode.rawValue, info.locale,
                                      info.status.rawValue, info.startedAt, info.updatedAt, info.counselor, info.office, digest,
-                                     head, chain.hash(row)])
+                                     head, chain.hash(row), holder])
         try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .execute(arguments: [info.id, first.seq, first.at, first.utcOffset, first.actor, first.event, first.answers, head])
     }
 
     /// Appends entries after the session's newest one (read in this transaction: one indexed
     /// lookup), and updates the session row and its hash. A session whose row does not match its
-    /// hash is refused (its damage is not laundered by a new hash).
+    /// hash is refused (its damage is not laundered by a new hash). The lease (`holder`, see
+    /// `IntakeDatabase+Sharing.swift`) is checked by the same UPDATE: a session resumed in another
+    /// process since this one took it refuses the append (`RuntimeError.takenOver`, nothing written);
+    /// a resumption (`takesOver`) takes it.
     static func appendEntries(_ db: Database, _ entries: [SealedEntry], to session: String, status: SessionInfo.Status, locale: String,
-                              record: String?, at: Int64, chain: Chain) throws {
+                              record: String?, at: Int64, chain: Chain, holder: String, takesOver: Bool) throws {
         // One indexed lookup: the row, and its newest entry's seq and hash.
         let sql = StoredSession.select.replacingOccurrences(of: " FROM session", with: """
             , (SELECT seq FROM event e WHERE e.sessionId = session.id ORDER BY seq DESC LIMIT 1) AS lastSeq,
               (SELECT hash FROM event e WHERE e.sessionId = session.id ORDER BY seq DESC LIMIT 1) AS lastHash FROM session WHERE id = ?
             """)
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [session]) else {
-            return  // no such session: nothing to append to (as an UPDATE of no row did)
+            throw RuntimeError.takenOver  // no such session (deleted meanwhile): not stored, and the client is told
         }
         var stored = try StoredSession(row)
         let unchained = stored.unchained
@@ -198,9 +204,17 @@ extension IntakeDatabase {
         stored.row.updatedAt = at
         if let record { stored.row.record = record }
         if !unchained, !entries.isEmpty { stored.row.head = previous }
-        try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = ?, head = ?, hash = ? WHERE id = ?")
-            .execute(arguments: [stored.row.status, stored.row.locale, stored.row.updatedAt, stored.row.record, stored.row.head,
-                                 unchained ? nil : chain.hash(stored.row), session])
+        let hash = unchained ? nil : chain.hash(stored.row)
+        if takesOver {
+            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = ?, head = ?, hash = ?, holder = ? WHERE id = ?")
+                .execute(arguments: [stored.row.status, stored.row.locale, stored.row.updatedAt, stored.row.record, stored.row.head,
+                                     hash, holder, session])
+        } else {
+            try db.cachedStatement(sql: "UPDATE session SET status = ?, locale = ?, updatedAt = ?, record = ?, head = ?, hash = ? WHERE id = ? AND holder = ?")
+                .execute(arguments: [stored.row.status, stored.row.locale, stored.row.updatedAt, stored.row.record, stored.row.head,
+                                     hash, session, holder])
+        }
+        guard db.changesCount > 0 else { throw RuntimeError.takenOver }
     }
 
     /// Moves a session to another dialog version (its row re-hashed).

@@ -12,7 +12,7 @@ extension IntakeDatabase: SessionStore {
                 try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
                                arguments: [client, info.startedAt, info.office])
             }
-            try Self.insertSession(db, info, digest: Data(token.digest), first: entry, chain: chain)
+            try Self.insertSession(db, info, digest: Data(token.digest), first: entry, chain: chain, holder: instance)
         }
     }
 
@@ -21,9 +21,10 @@ extension IntakeDatabase: SessionStore {
         let encoded = try entries.map { try sealed($0, of: session) }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
         let chain = try writeChain
+        let (holder, takesOver) = (instance, Self.takesOver(entries))
         try appends.write { db in
             // Chained after the session's newest entry; the session row and its hash updated.
-            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain)
+            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain, holder: holder, takesOver: takesOver)
         }
     }
 
@@ -123,9 +124,7 @@ extension IntakeDatabase: SessionStore {
                            arguments: [at, actor.stored, "session \(id) and its \(events) events"])
             return true
         }
-        if deleted {
-            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        }
+        if deleted { try checkpointAfterDeletion() }
         return deleted
     }
 

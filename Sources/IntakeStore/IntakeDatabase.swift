@@ -24,6 +24,10 @@ public struct IntakeDatabase: Sendable {
     /// created 0600): the caller says so.
     public internal(set) var permissionsTightened = false
 
+    /// This opening of the database (a random id): the holder it writes on the sessions it runs, so
+    /// that a session is live in one process at a time (see `IntakeDatabase+Sharing.swift`).
+    public let instance: String
+
     /// Opens (or creates) the database file and brings its schema up to date. The file (and its
     /// `-wal` and `-shm`) is only the owner's (0600). Fails with a `StoreOpenError` that says why.
     /// A sealed database opened for writing needs its key; a wrong key is refused for reading too (`StoreError`).
@@ -38,6 +42,9 @@ public struct IntakeDatabase: Sendable {
             config.foreignKeysEnabled = true
             // Statement arguments (client answers) never appear in errors or logs.
             config.publicStatementArguments = false
+            // Other processes (the kiosk server, a counselor's REPL, `records`, `export`) use the same
+            // file: a write waits its turn instead of failing with "database is locked".
+            config.busyMode = .callback(Self.waitForTurn)
             let queue = try DatabaseQueue(path: path, configuration: config)
             let tightened = tightenPermissions(path)
             try queue.writeWithoutTransaction { db in
@@ -64,6 +71,7 @@ public struct IntakeDatabase: Sendable {
     public init(_ writer: any DatabaseWriter, cipher: Cipher? = nil, access: DatabaseAccess = .write) throws {
         self.writer = writer
         self.cipher = cipher
+        instance = UUID().uuidString
         appends = GroupCommitter(writer)
         commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
@@ -117,7 +125,14 @@ public struct IntakeDatabase: Sendable {
                 t.add(column: "answers", .text)
             }
         }
-        migrator.registerMigration("v3-w3: sealed databases, hash-chained log") { db in
+        migrator.registerMigration("v3: the process a session is live in") { db in
+            // The opening of the database (a random id) that last started or resumed the session:
+            // an append from any other is refused (the session was resumed elsewhere).
+            try db.alter(table: "session") { t in
+                t.add(column: "holder", .text)
+            }
+        }
+        migrator.registerMigration("v4: sealed databases, hash-chained log") { db in
             // What the database says of itself: `sealed` (no, yes, legacy: sealed values written
             // before it said so) and `key_fingerprint`.
             try db.create(table: "meta") { t in

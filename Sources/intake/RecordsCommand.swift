@@ -272,11 +272,19 @@ struct RecordsCommand: ParsableCommand {
         var by: String
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var project: ProjectOptions
 
         func run() throws {
             let db = try database.open(access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
+            do {
+                guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
+            } catch StoreError.checkpointBlocked {
+                // Deleted, but the WAL could not be emptied while other processes kept using the file.
+                let catalog = project.load(["Dialogs"]).catalog
+                printError(catalog.text("shared_db.delete_checkpoint_blocked", project.messageLocale, ["id": id]))
+                throw ExitCode(3)
+            }
             print("deleted \(id)")
         }
     }

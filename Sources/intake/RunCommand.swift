@@ -85,6 +85,9 @@ struct RunCommand: ParsableCommand {
                     renderer.say(loaded.catalog.text("operations.run.session_too_long", session.state.locale,
                                                      ["max": String(session.runner?.maxEvents ?? 0)]))
                     break lines
+                } catch {
+                    // Not saved, or taken over by another process: say so, suspend where possible, show the token.
+                    throw ExitCode(session.stop(after: error, actor: actor, at: clock.now(), catalog: loaded.catalog, say: renderer.say))
                 }
                 renderer.show(effects, locale: session.state.locale)
                 if case .done(let status) = session.state.phase {
@@ -103,7 +106,18 @@ struct RunCommand: ParsableCommand {
             if case .quit = LineInput.parse(line) { break }
         }
         // The end of input or :quit: a stored session is suspended, and its token shown.
-        if try session.suspend(actor: actor, at: clock.now()) {
+        let suspended: Bool
+        do {
+            suspended = try session.suspend(actor: actor, at: clock.now())
+        } catch RuntimeError.takenOver {
+            renderer.say(loaded.catalog.text("shared_db.taken_over", session.state.locale))
+            throw ExitCode(LineSession.exitTakenOver)
+        } catch {
+            // Not suspended: still in progress, and its token resumes it all the same.
+            session.sayHowToResume(catalog: loaded.catalog, say: renderer.say)
+            throw ExitCode(LineSession.exitNotSaved)
+        }
+        if suspended {
             if let token = session.token {
                 renderer.say(loaded.catalog.text("run.suspended", session.state.locale, ["token": token.description]))
             } else {

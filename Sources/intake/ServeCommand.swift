@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import IntakeServer
+import IntakeStore
 import Logging
 import NIOCore
 
@@ -67,6 +68,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard loaded.dialogs[dialog] != nil else {
             throw ValidationError("unknown dialog '\(dialog)'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
         }
+        // One kiosk service per database: a second one is refused before it touches the file.
+        let lock: ServeLock
+        do {
+            lock = try ServeLock(database: db)
+        } catch ServeLock.Failure.held(let pid) {
+            let holder = pid.map { loaded.catalog.text("shared_db.serve_locked_pid", project.messageLocale, ["pid": String($0)]) } ?? ""
+            printError(loaded.catalog.text("shared_db.serve_locked", project.messageLocale, ["db": db, "pid": holder]))
+            throw ExitCode(Self.exitLocked)
+        } catch {
+            printError(loaded.catalog.text("shared_db.serve_lock_failed", project.messageLocale,
+                                           ["db": db, "lock": ServeLock.path(forDatabase: db)]))
+            throw ExitCode(1)
+        }
         let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: loaded.catalog, locale: project.messageLocale))
         var config = ServerConfiguration()
         config.host = host
@@ -98,5 +112,9 @@ struct ServeCommand: AsyncParsableCommand {
             fflush(nil)
         }
         for s in signals { s.cancel() }
+        withExtendedLifetime(lock) {}
     }
+
+    /// The exit status when another `intake serve` runs on the same database.
+    static let exitLocked: Int32 = 3
 }

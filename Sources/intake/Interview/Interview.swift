@@ -155,6 +155,11 @@ struct Interview {
         } catch RuntimeError.tooLong {
             // Nothing more is taken: the counselor suspends (:suspend, Ctrl-D) and looks at the session.
             return out.say(catalog.text("operations.run.session_too_long", locale, ["max": String(session.runner?.maxEvents ?? 0)]))
+        } catch {
+            // Not saved, or taken over by another process: say so, suspend where possible, show the
+            // token, and end (the screen never shows as saved what is not).
+            let out = self.out
+            throw ExitCode(session.stop(after: error, actor: actor, at: clock.now(), catalog: catalog, say: { out.say($0) }))
         }
         if effects.contains(where: { if case .warn = $0 { true } else { false } }) { awaitingReason = true }
         show(effects)
@@ -211,7 +216,19 @@ struct Interview {
 
     /// Suspends an unfinished session and says how to come back.
     private mutating func leave() throws {
-        guard try session.suspend(actor: actor, at: clock.now()) else { return }
+        let suspended: Bool
+        do {
+            suspended = try session.suspend(actor: actor, at: clock.now())
+        } catch RuntimeError.takenOver {
+            out.say(catalog.text("shared_db.taken_over", locale))
+            throw ExitCode(LineSession.exitTakenOver)
+        } catch {
+            // Not suspended: still in progress, and its token resumes it all the same.
+            let out = self.out
+            session.sayHowToResume(catalog: catalog, say: { out.say($0) })
+            throw ExitCode(LineSession.exitNotSaved)
+        }
+        guard suspended else { return }
         if let token = session.token {
             out.say(catalog.text("run.suspended", locale, ["token": token.description]))
         } else {
@@ -260,8 +277,12 @@ struct Interview {
         do {
             let (running, effects) = try runner.resume(token: token, mode: .counselor, actor: actor, at: now)
             var current = session
-            _ = try current.suspend(actor: actor, at: now)
-            if let t = current.token { out.say(catalog.text("run.suspended", locale, ["token": t.description])) }
+            do {
+                _ = try current.suspend(actor: actor, at: now)
+                if let t = current.token { out.say(catalog.text("run.suspended", locale, ["token": t.description])) }
+            } catch RuntimeError.takenOver {
+                // The one left behind was resumed elsewhere meanwhile: it is not this terminal's to suspend.
+            }
             session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)

@@ -410,8 +410,12 @@ guard let dialog = project.dialogs[o.dialog] else {
 let store = try IntakeDatabase.open(path: db)
 let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
 var checked = 0, lost: [String] = []
+// The log's hash chain must hold in every session (a log cut short or edited breaks it).
+let verification = try store.verify()
+for id in verification.damaged { lost.append("\(id) (log damaged: its hash chain does not hold)") }
 for (session, answers) in shared.with({ $0.answers }) {
-    let state = try runner.replay(try store.log(of: session))
+    guard let log = try? store.log(of: session) else { continue }  // damaged: counted above
+    let state = try runner.replay(log)
     for (question, _) in answers {
         checked += 1
         guard let path = dialog.parsePath(question), state.answers[path] != nil else {
@@ -426,7 +430,7 @@ for (client, sent) in shared.with({ $0.counselorAnswers }) where !sent.isEmpty {
     let id = try store.writer.read { db in try String.fetchOne(db, sql: "SELECT id FROM session WHERE clientId = ?", arguments: [client]) }
     var logged: [String] = []
     if let id {
-        for entry in try store.log(of: id) {
+        for entry in (try? store.log(of: id)) ?? [] {
             if case .input(.answer(let text)) = entry.event, !text.isEmpty { logged.append(text) }
         }
     }

@@ -175,6 +175,12 @@ extension IntakeDatabase {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [session]) else {
             throw RuntimeError.takenOver  // no such session (deleted meanwhile): not stored, and the client is told
         }
+        // The lease before anything else: another process resumed the session since this one
+        // took it (its entries then follow on from the other's, not from ours).
+        if !takesOver {
+            let current = try? row.decode(DatabaseValue.self, forColumn: "holder")
+            guard case .string(let h)? = current?.storage, h == holder else { throw RuntimeError.takenOver }
+        }
         var stored = try StoredSession(row)
         let unchained = stored.unchained
         if !unchained { _ = try stored.checked(chain) }

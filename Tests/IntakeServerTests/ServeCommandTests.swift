@@ -14,10 +14,10 @@ import Testing
     }
 
     /// `intake serve --port 0 --db DB` as a child; returns it, its port and its pipes.
-    static func serve(db: String) async throws -> (Process, Int, Pipe, Pipe) {
+    static func serve(db: String, _ extra: [String] = []) async throws -> (Process, Int, Pipe, Pipe) {
         let p = Process()
         p.executableURL = Self.binary
-        p.arguments = ["serve", "--port", "0", "--db", db]
+        p.arguments = ["serve", "--port", "0", "--db", db] + extra
         p.currentDirectoryURL = packageRoot
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

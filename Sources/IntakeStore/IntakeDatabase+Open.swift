@@ -128,6 +128,9 @@ extension IntakeDatabase {
         var config = Configuration()
         config.readonly = true
         config.publicStatementArguments = false
+        // Another process may be writing, or recovering the WAL after a crash: the probe waits its
+        // turn like every other connection (30 s) before it calls the file locked.
+        config.busyMode = .callback(Self.waitForTurn)
         let probe = try DatabaseQueue(path: path, configuration: config)
         defer { try? probe.close() }
         try checkIsIntakeDatabase(probe, path: path)

@@ -194,6 +194,9 @@ extension IntakeDatabase {
         } catch {
             throw RuntimeError.damaged(session: session)
         }
+        // The chain goes on from the entry the row names as newest: entries cut off from its end
+        // are damage, not laundered by a new head.
+        if !unchained, previous != stored.row.head { throw RuntimeError.damaged(session: session) }
         let insert = try db.cachedStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         for e in entries {
             // The chain runs in sequence order: an entry only ever comes after the newest.
@@ -259,6 +262,17 @@ extension IntakeDatabase {
                 previous = expected
             }
             events.append(e)
+        }
+        // The newest entry must be the one the session row names (its hash covers `head`): a log
+        // whose newest entries were cut off is damaged, not a shorter log.
+        if let chain, !unchained {
+            guard let row = try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]) else {
+                if events.isEmpty { return (events, previous) }
+                throw RuntimeError.damaged(session: session)
+            }
+            let stored = try StoredSession(row)
+            _ = try stored.checked(chain)
+            guard stored.row.head == previous else { throw RuntimeError.damaged(session: session) }
         }
         return (events, previous)
     }

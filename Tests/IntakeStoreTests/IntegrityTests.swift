@@ -212,15 +212,21 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         #expect(try db.verify().damaged == ["s1", "s2"])
     }
 
-    /// What the chain cannot find on replay: the newest entries cut off (IntakeCrash --sabotage
-    /// shows its own check finds that). `verify` finds it through the session row's head, unless the
-    /// row was put back too.
-    @Test func theNewestEntriesCutOffAreFoundByVerifyThroughTheHead() throws {
+    /// The newest entries cut off: the session row's head (covered by the row's hash) no longer
+    /// names the newest entry, so replay, a new append and `verify` all find it — unless the row was
+    /// put back too (SECURITY.md).
+    @Test func theNewestEntriesCutOffAreFoundThroughTheHead() throws {
         let db = try IntakeDatabase.open(path: tempFile())
         try sessions(db, finished: 0, suspended: 2)
         try db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq >= 2") }
-        #expect(try db.log(of: "s1").count == 2, "replay reads the intact prefix")
+        #expect(throws: RuntimeError.damaged(session: "s1")) { try db.log(of: "s1") }
+        // An append is not chained onto the cut (that would hide it behind a new head).
+        let next = LogEntry(seq: 2, at: Moment(epochMillis: 1_800_000_000_000, utcOffsetMinutes: 540), actor: .client, event: .suspend)
+        #expect(throws: RuntimeError.damaged(session: "s1")) {
+            try db.append([next], to: "s1", status: .suspended, locale: "ja", record: nil, at: 1_800_000_000_000)
+        }
         #expect(try db.verify().damaged == ["s1"])
+        #expect(try db.log(of: "s0").isEmpty == false)
     }
 }
 

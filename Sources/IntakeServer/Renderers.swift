@@ -25,8 +25,8 @@ struct JSONRenderer {
                     ("section", p.context.first.map(JSON.string) ?? .null),
                     ("context", .array(p.context.map(JSON.string))),
                 ]
-                if let min = p.min { m.append(("min", .string(min))) }
-                if let max = p.max { m.append(("max", .string(max))) }
+                if let min = p.min { m.append(("min", Self.limit(min, kind: p.kind))) }
+                if let max = p.max { m.append(("max", Self.limit(max, kind: p.kind))) }
                 if let current = p.current { m.append(("current", .string(current))) }
                 if !p.previous.isEmpty {
                     m.append(("previous", .array(p.previous.map { .object([("question", .string($0.question)), ("answer", .string($0.answer))]) })))
@@ -52,6 +52,16 @@ struct JSONRenderer {
                 return message("done", id: id, [("status", .string(r.status)), ("record", .string(session)),
                                                 ("suggestions", .array(Self.suggestions(r)))])
             }
+        }
+    }
+
+    /// A question's `min`/`max` as JSON: a number for the numeric kinds and for a text's longest
+    /// length, the ISO string for a date.
+    static func limit(_ text: String, kind: String) -> JSON {
+        switch kind {
+        case "integer", "text": return Int(text).map(JSON.int) ?? .string(text)
+        case "decimal": return Int(text).map(JSON.int) ?? Double(text).map(JSON.number) ?? .string(text)
+        default: return .string(text)
         }
     }
 

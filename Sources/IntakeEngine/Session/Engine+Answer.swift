@@ -54,8 +54,15 @@ extension Engine {
             return
         }
         if path.isPrompt {
-            guard case .bool = v else { return reject("engine.invalid.yesno", [:], &state, into: &effects) }
-            return commit(.value(v), at: path, &state, now: now, into: &effects)
+            // "Add another?" advertises the choices `yes` and `no` as well as taking true/false.
+            let answer: Bool?
+            switch v {
+            case .bool(let b): answer = b
+            case .text(let c), .choice(let c): answer = Self.yesNoChoice(c)
+            default: answer = nil
+            }
+            guard let answer else { return reject("engine.invalid.yesno", [:], &state, into: &effects) }
+            return commit(.value(.bool(answer)), at: path, &state, now: now, into: &effects)
         }
         guard let q = dialog.index.question(path.id) else { return }
         switch coerce(v, to: q.kind) {

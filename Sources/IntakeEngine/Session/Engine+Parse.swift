@@ -133,6 +133,13 @@ extension Engine {
             return .success(v)
         case (.decimal, .int(let i)):
             return .success(.decimal(Double(i)))
+        // A yes/no question advertises the choices `yes` and `no`: either, sent as a value, is an answer.
+        case (.yesNo, .text(let c)), (.yesNo, .choice(let c)):
+            guard let b = Self.yesNoChoice(c) else { return .failure(Problem(key: "engine.invalid.yesno")) }
+            return .success(.bool(b))
+        // One advertised choice of a multi-choice question, sent alone, is a one-pick answer.
+        case (.multi, .text(let c)), (.multi, .choice(let c)):
+            return coerce(.choices([c]), to: kind)
         case (.integer, .decimal(let d)) where d == d.rounded() && abs(d) < 1e15:
             return .success(.int(Int(d)))
         case (.single(let choices), .choice(let c)), (.single(let choices), .text(let c)):
@@ -154,6 +161,15 @@ extension Engine {
             return .success(.text(Engine.yearMonth(m.year, m.month)))
         default:
             return .failure(Problem(key: "engine.invalid.type", args: ["kind": kind.name]))
+        }
+    }
+
+    /// The advertised values of a yes/no question (`choices` `yes`, `no`) as the answer they stand for.
+    static func yesNoChoice(_ value: String) -> Bool? {
+        switch value {
+        case "yes": return true
+        case "no": return false
+        default: return nil
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import IntakeEngine
+import IntakeRuntime
 
 extension Connection {
     // MARK: - JSON lines
@@ -120,12 +121,22 @@ extension Connection {
             if let first = words.first, ["resume", "再開", "さいかい", ":resume"].contains(first.lowercased()) {
                 return await resume(tokenText: words.dropFirst().joined())
             }
+            // The resume number typed alone (as the screen showed it, with or without its dashes)
+            // comes back to that session, rather than starting a new one.
+            if ResumeToken(text: trimmed.replacingOccurrences(of: "ー", with: "-").replacingOccurrences(of: "－", with: "-")) != nil {
+                return await resume(tokenText: trimmed)
+            }
             let lower = trimmed.lowercased()
             let chosen = catalog.strings[lower] != nil ? lower : "ja"
             return await start(dialog: nil, locale: chosen)
         }
         let folded = trimmed.replacingOccurrences(of: "：", with: ":").lowercased()
         if [":suspend", ":中断", ":ちゅうだん"].contains(folded) { return await end(reason: "suspended") }
+        // At the final review a word says "finish" (終了, おわる, はい, finish, yes, … in any of the
+        // languages), as well as `:finish`.
+        if let live, case .reviewing = live.running.state.phase, finishWords.contains(folded) {
+            return await step(.finish)
+        }
         switch LineInput.parse(line) {
         case .event(let e):
             switch e {
@@ -144,6 +155,13 @@ extension Connection {
         case .unknownCommand(let w), .missingArgument(let w):
             return unknownCommand(w)
         }
+    }
+
+    /// The words that finish at the final review: `serve.finish_words` of every language.
+    var finishWords: Set<String> {
+        Set(catalog.locales.flatMap { locale in
+            (catalog.optionalText("serve.finish_words", locale) ?? "").split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        })
     }
 
     private func unknownCommand(_ word: String) -> Reply {

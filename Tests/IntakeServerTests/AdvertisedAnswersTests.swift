@@ -1,5 +1,6 @@
 import Foundation
 import IntakeEngine
+import IntakeStore
 import Testing
 
 /// Issue 14's protocol contract, as an independent client written from PROTOCOL.md alone would meet
@@ -94,5 +95,62 @@ import Testing
         default:
             return .string(["はい", "テスト", "とくになし"][attempt % 3])
         }
+    }
+}
+
+/// Issue 14's plain-text fixes that a person at `nc` meets: the resume number typed alone resumes
+/// (it used to start a new interview), and at the final review a word finishes (it took `:finish`).
+@Suite struct PlainTextWordsTests {
+    @Test func theResumeNumberAloneResumesAndAWordFinishesAtTheReview() async throws {
+        let server = try await TestServer.start { $0.dialog = "followup" }
+        // A kiosk app answers every question, then stops at the final review (suspends).
+        let c = try await server.connect()
+        try await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("locale", .string("ja"))])
+        let token = try #require(await c.until("session")?["token"]?.string)
+        var confirming = false, atReview = false
+        var seen: [String] = []
+        var tries: [String: Int] = [:], lastAsked = ""
+        for _ in 0..<300 {
+            guard let m = await c.nextJSON() else { break }
+            seen.append((m["type"]?.string ?? "?") + ":" + (m["question"]?.string ?? m["code"]?.string ?? m["key"]?.string ?? ""))
+            switch m["type"]?.string {
+            case "question" where confirming:
+                confirming = false
+                try await c.send(json: [("op", .string("confirm"))])
+            case "question":
+                let id = m["question"]?.string ?? ""
+                try await c.send(json: [("op", .string("answer")), ("question", .string(id)),
+                                        ("value", AdvertisedAnswersTests.answer(m, attempt: tries[id, default: 0]))])
+                lastAsked = id
+            case "invalid":
+                tries[lastAsked, default: 0] += 1  // the same question follows: the next advertised value
+            case "warning":
+                confirming = true
+            case "review" where m["final"] == .bool(true):
+                atReview = true
+            default:
+                break
+            }
+            if atReview { break }
+        }
+        #expect(atReview, "\(seen)")
+        try await c.send(json: [("op", .string("suspend"))])
+        #expect(await c.until("bye")?["reason"] == .string("suspended"))
+
+        // At a terminal: the number alone, as the screen showed it.
+        let p = try await server.connect()
+        try await p.send(token)
+        let resumed = await p.lines(until: "終了するには「終了」か :finish")
+        #expect(resumed?.contains { $0.contains("再開しました") } == true, "\(resumed ?? [])")
+        try await p.send("終了")
+        let end = await p.lines(until: "ありがとうございました")
+        #expect(end != nil)
+        #expect(await p.waitClosed())
+        // The session is finished, not a new one started.
+        let store = try IntakeDatabase.open(path: server.database)
+        let sessions = try store.sessions()
+        #expect(sessions.count == 1)
+        #expect(sessions.first?.status == .complete)
+        try await server.stop()
     }
 }

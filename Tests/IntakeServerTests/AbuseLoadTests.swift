@@ -15,35 +15,9 @@ import Testing
         subscript(_ key: String) -> Int { box.withLockedValue { $0[key, default: 0] } }
     }
 
-    static func serve(db: String, extra: [String] = []) async throws -> (Process, Int, Pipe) {
-        let p = Process()
-        // INTAKE_BINARY: measure another build (e.g. .build/release/intake) with the same test.
-        p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? ServeCommandTests.binary
-        p.arguments = ["serve", "--port", "0", "--db", db] + extra
-        p.currentDirectoryURL = packageRoot
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let first: String = await withCheckedContinuation { c in
-            Thread {
-                var data = Data()
-                while !data.contains(10) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    data += chunk
-                }
-                c.resume(returning: String(decoding: data, as: UTF8.self))
-            }.start()
-        }
-        // The log is read only at the end; drain it meanwhile so the server never blocks on it.
-        let port = try #require(Int(first.split(separator: "\n").first?.split(separator: ":").last ?? ""))
-        return (p, port, err)
-    }
-
     @Test func oneAbusiveAddressDoesNotExhaustTheService() async throws {
         let db = tempDatabase()
-        let (server, port, err) = try await Self.serve(db: db, extra: ["--max-connections", "50"])
+        let (server, port, _, err) = try await ServeCommandTests.serve(db: db, ["--max-connections", "50"])
         let logs = LockedText()
         Thread { logs.set(err.fileHandleForReading.readDataToEndOfFile()) }.start()
         defer { kill(server.processIdentifier, SIGKILL) }

@@ -143,7 +143,7 @@ import Testing
             try? umount.run()
             umount.waitUntilExit()
         }
-        let (server, port, err) = try await AbuseLoadTests.serve(db: dir + "/intake.sqlite")
+        let (server, port, _, err) = try await ServeCommandTests.serve(db: dir + "/intake.sqlite")
         let logs = LockedText()
         Thread { logs.set(err.fileHandleForReading.readDataToEndOfFile()) }.start()
         let c = try await LineClient.connect(port: port)

@@ -14,9 +14,10 @@ import Testing
     }
 
     /// `intake serve --port 0 --db DB` as a child; returns it, its port and its pipes.
+    /// INTAKE_BINARY: measure another build (e.g. .build/release/intake) with the same tests.
     static func serve(db: String, _ extra: [String] = []) async throws -> (Process, Int, Pipe, Pipe) {
         let p = Process()
-        p.executableURL = Self.binary
+        p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? Self.binary
         p.arguments = ["serve", "--port", "0", "--db", db] + extra
         p.currentDirectoryURL = packageRoot
         let out = Pipe(), err = Pipe()

@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "IntakeTerminal", dependencies: ["IntakeEngine"]),
         // The kiosk line service (`intake serve`): sessions over TCP with SwiftNIO, JSON lines or plain text.
         .target(name: "IntakeServer", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore",
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakeTerminal",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -109,9 +109,10 @@ let package = Package(
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
-            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "intake",
+            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],

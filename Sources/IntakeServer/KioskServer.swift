@@ -49,6 +49,10 @@ public struct ServerConfiguration: Sendable {
     /// of the turns per second at 100 clients (BENCHMARKS.md); kept for the load generator's
     /// `--on-loop`, to measure again.
     public var turnsOnEventLoop = false
+    /// A connection that has sent nothing this long after it opened is shown how to begin (plain
+    /// text, in Japanese, English and やさしい日本語; a JSON client speaks first and never sees it).
+    /// nil: never (a transport whose clients always speak first).
+    public var greetAfter: TimeAmount? = .milliseconds(1500)
 
     public init() {}
 }
@@ -95,7 +99,7 @@ public final class KioskServer: Sendable {
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(KioskLineDecoder(maximumLength: config.maxLineBytes)),
                         IdleStateHandler(readTimeout: config.idleTimeout),
-                        KioskEventHandler(writeTimeout: config.writeTimeout))
+                        KioskEventHandler(writeTimeout: config.writeTimeout, greetAfter: config.greetAfter))
                     return try NIOAsyncChannel<KioskFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }

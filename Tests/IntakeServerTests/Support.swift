@@ -3,6 +3,7 @@ import IntakeDialogs
 import IntakeEngine
 import IntakeServer
 import IntakeStore
+import IntakeTerminal
 import IntakeTesting
 import Logging
 import NIOCore
@@ -252,6 +253,17 @@ final class LinesToStream: ChannelInboundHandler, Sendable {
         continuation.finish()
         context.fireChannelInactive()
     }
+}
+
+/// `text` as a plain-text kiosk shows it: wrapped at 72 columns, continuation lines under `hanging`.
+func plainLines(_ text: String, hanging: String = "") -> [String] {
+    TextWidth.wrap(text, width: 72, hanging: hanging)
+}
+
+/// A plain-text line read after she typed: the server's prompt (`> `, no newline) ended its last
+/// reply, so a line-splitting client reads it in front of the next reply's first line.
+func afterPrompt(_ line: String) -> String {
+    line.hasPrefix("> ") ? String(line.dropFirst(2)) : line
 }
 
 extension JSON {

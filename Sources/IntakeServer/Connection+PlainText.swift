@@ -30,11 +30,11 @@ extension Connection {
     /// What a plain-text reply ends with where the client types next (no newline after it).
     var prompt: String { catalog.optionalText("plain.prompt", currentLocale) ?? "> " }
 
-    /// A reply as it goes out. Plain text: its lines wrapped at `PlainText.width`, and the prompt
-    /// after them unless the connection closes. JSON (and a connection whose protocol is not known
-    /// yet): as it is.
+    /// A reply as it goes out. Plain text (and a greeted connection whose protocol is not known
+    /// yet: an error before its first line): its lines wrapped at `PlainText.width`, and the prompt
+    /// after them unless the connection closes. JSON: as it is.
     func presented(_ reply: Reply) -> Reply {
-        guard mode == .plain, !reply.lines.isEmpty else { return reply }
+        guard mode == .plain || (mode == .unknown && greeted), !reply.lines.isEmpty else { return reply }
         var out = reply
         out.lines = reply.lines.flatMap { PlainText.wrap($0) }
         if !reply.close { out.prompt = prompt }

@@ -122,6 +122,11 @@ import Testing
         // Nothing was started.
         let store = try IntakeDatabase.open(path: server.database)
         #expect(try store.sessions().isEmpty)
+        // `:lang en` (the command she will see in the help) starts in English.
+        let d = try await RawClient.connect(port: server.port)
+        try await d.send(":lang en")
+        var dSeen = 0
+        #expect(try #require(await d.reply(after: &dSeen)).contains("Let's begin"))
         try await server.stop()
     }
 

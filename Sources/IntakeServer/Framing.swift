@@ -130,11 +130,22 @@ final class KioskEventHandler: ChannelInboundHandler {
     private func armGreeting(_ context: ChannelHandlerContext) {
         guard let greetAfter, !greetingArmed else { return }
         greetingArmed = true
+        scheduleGreeting(context, at: context.eventLoop.now + greetAfter, lateChecks: 0)
+    }
+
+    /// Greets at `deadline` if nothing was read by then. A timer that fires late (the loop was busy
+    /// or the process starved) may run before the loop has read bytes that came in before the
+    /// deadline: it looks again a little later, so a client that spoke in time is not greeted.
+    private func scheduleGreeting(_ context: ChannelHandlerContext, at deadline: NIODeadline, lateChecks: Int) {
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        greeting = context.eventLoop.scheduleTask(in: greetAfter) {
+        greeting = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.greeting = nil
             guard !handler.heard, context.channel.isActive else { return }
+            if context.eventLoop.now - deadline > .milliseconds(50), lateChecks < 20 {
+                handler.scheduleGreeting(context, at: context.eventLoop.now + .milliseconds(100), lateChecks: lateChecks + 1)
+                return
+            }
             handler.deliver(.greet, context)
         }
     }

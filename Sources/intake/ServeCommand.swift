@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log entries a session may have; past it the session takes no more answers (a whole intake needs a few hundred).")
     var maxEventsPerSession = 2000
 
+    @Option(help: "Seconds a new connection may stay silent before it is shown how to begin (plain text, for nc or telnet; a JSON client that speaks first never sees it). 0: never.")
+    var greetAfter = 1.5
+
     @OptionGroup var project: ProjectOptions
 
     func validate() throws {
@@ -58,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be at least 1") }
         guard maxStartsPerAddress > 0 else { throw ValidationError("--max-starts-per-address must be at least 1") }
         guard maxEventsPerSession >= 100 else { throw ValidationError("--max-events-per-session must be at least 100") }
+        guard greetAfter >= 0, greetAfter <= 3600 else { throw ValidationError("--greet-after must be 0 (never) … 3600 seconds") }
     }
 
     func run() async throws {
@@ -92,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.maxStartsPerAddress = maxStartsPerAddress
         config.maxEventsPerSession = maxEventsPerSession
+        config.greetAfter = greetAfter > 0 ? .milliseconds(Int64((greetAfter * 1000).rounded())) : nil
         let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.

@@ -4,6 +4,7 @@ import IntakeStore
 import IntakeTerminal
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 import Testing
 @testable import IntakeServer
@@ -14,8 +15,12 @@ import Testing
 @Suite struct PlainTextFrontDoorTests {
     static let greetingMarks = ["就労相談の受付です", "Employment support intake", "しごとの そうだんの うけつけです"]
 
+    /// The server's default.
+    static let greetAfter = ServerConfiguration().greetAfter
+
     @Test func aSilentConnectionIsShownHowToBeginInThreeLanguages() async throws {
-        let server = try await TestServer.start()
+        #expect(Self.greetAfter == .milliseconds(1500))
+        let server = try await TestServer.start { $0.greetAfter = Self.greetAfter }
         let c = try await RawClient.connect(port: server.port)
         let opened = ContinuousClock.now
         let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(3)),
@@ -42,9 +47,9 @@ import Testing
     }
 
     @Test func aJSONClientThatSpeaksAtOnceNeverSeesTheGreeting() async throws {
-        let server = try await TestServer.start()
-        let c = try await RawClient.connect(port: server.port)
-        try await c.send(#"{"op":"start","dialog":"intake","locale":"ja"}"#)
+        let server = try await TestServer.start { $0.greetAfter = Self.greetAfter }
+        // Its first line goes out as soon as the connection is up, as a kiosk app's does.
+        let c = try await RawClient.connect(port: server.port, saying: #"{"op":"start","dialog":"intake","locale":"ja"}"#)
         // Well past the greeting's 1.5 s.
         try await Task.sleep(for: .milliseconds(2500))
         let text = c.text
@@ -109,7 +114,7 @@ import Testing
     }
 
     @Test func quitBeforeASessionLeavesAndHelpShowsTheGreetingAgain() async throws {
-        let server = try await TestServer.start { $0.greetAfter = nil }
+        let server = try await TestServer.start()
         let c = try await RawClient.connect(port: server.port)
         try await c.send(":help")
         var seen = 0
@@ -166,6 +171,65 @@ import Testing
         try await server.stop()
     }
 
+    @Test func intakeServeGreetsAfterItsFlagAndNeverWithZero() async throws {
+        // `--greet-after 0.3` (the helper passes 0 first: the later one counts).
+        let (p, port, _, _) = try await ServeCommandTests.serve(db: tempDatabase(), ["--greet-after", "0.3"])
+        defer { kill(p.processIdentifier, SIGKILL) }
+        let c = try await RawClient.connect(port: port)
+        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(3)))
+        for mark in Self.greetingMarks { #expect(greeting.contains(mark)) }
+        // `--greet-after 0`: a silent connection is told nothing.
+        let (q, port0, _, _) = try await ServeCommandTests.serve(db: tempDatabase())
+        defer { kill(q.processIdentifier, SIGKILL) }
+        let d = try await RawClient.connect(port: port0)
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(d.text.isEmpty)
+    }
+
+    /// The timer in the pipeline, on an embedded loop (its own clock): `.greet` exactly once,
+    /// `greetAfter` after the connection opened, unless a byte was read by then.
+    @Test func theGreetingFrameComesOnceAfterSilenceAndNeverAfterAByte() throws {
+        func frames(_ channel: EmbeddedChannel) throws -> [String] {
+            var out: [String] = []
+            while let f = try channel.readInbound(as: KioskFrame.self) {
+                switch f {
+                case .greet: out.append("greet")
+                case .line: out.append("line")
+                default: out.append("other")
+                }
+            }
+            return out
+        }
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 7070)
+        // Silent: nothing before 1.5 s, the greeting at 1.5 s, nothing more after.
+        let silent = EmbeddedChannel(handler: KioskEventHandler(writeTimeout: .seconds(30), greetAfter: .milliseconds(1500)))
+        try silent.connect(to: address).wait()
+        silent.embeddedEventLoop.advanceTime(by: .milliseconds(1499))
+        #expect(try frames(silent).isEmpty)
+        silent.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(try frames(silent) == ["greet"])
+        silent.embeddedEventLoop.advanceTime(by: .seconds(60))
+        #expect(try frames(silent).isEmpty)
+        // A line first: never greeted.
+        let speaker = EmbeddedChannel(handler: KioskEventHandler(writeTimeout: .seconds(30), greetAfter: .milliseconds(1500)))
+        try speaker.connect(to: address).wait()
+        speaker.embeddedEventLoop.advanceTime(by: .milliseconds(1400))
+        try speaker.writeInbound(KioskFrame.line(ByteBuffer(string: #"{"op":"start"}"#)))
+        speaker.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(try frames(speaker) == ["line"])
+        // Half a line (bytes read, no frame yet): not greeted either.
+        let typing = EmbeddedChannel(handler: KioskEventHandler(writeTimeout: .seconds(30), greetAfter: .milliseconds(1500)))
+        try typing.connect(to: address).wait()
+        typing.pipeline.fireChannelReadComplete()
+        typing.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(try frames(typing).isEmpty)
+        // nil: never.
+        let never = EmbeddedChannel(handler: KioskEventHandler(writeTimeout: .seconds(30), greetAfter: nil))
+        try never.connect(to: address).wait()
+        never.embeddedEventLoop.advanceTime(by: .seconds(60))
+        #expect(try frames(never).isEmpty)
+    }
+
     @Test func plainTextLinesWrapWithTheREPLsHangingIndents() {
         #expect(PlainText.wrap("short line") == ["short line"])
         let choice = "  3. " + String(repeating: "word ", count: 20)
@@ -190,11 +254,12 @@ final class RawClient: Sendable {
     let channel: any Channel
     private let received: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>
 
-    static func connect(port: Int) async throws -> RawClient {
+    /// `saying`: a first line sent the moment the connection is up (on its event loop).
+    static func connect(port: Int, saying first: String? = nil) async throws -> RawClient {
         let received = NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>(([], false))
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received, first: first)) }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return RawClient(channel: channel, received: received)
@@ -243,9 +308,16 @@ final class RawClient: Sendable {
     final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let received: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>
+        let first: String?
 
-        init(_ received: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>) {
+        init(_ received: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>, first: String?) {
             self.received = received
+            self.first = first
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            if let first { context.writeAndFlush(NIOAny(ByteBuffer(string: first + "\n")), promise: nil) }
+            context.fireChannelActive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {

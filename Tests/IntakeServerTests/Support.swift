@@ -43,6 +43,9 @@ final class TestServer: Sendable {
         var config = ServerConfiguration()
         config.port = 0
         config.dialog = "intake"
+        // Off unless a test is about it: on a loaded machine a test client may take longer than
+        // 1.5 s to send its first line, and would then (rightly) be greeted first.
+        config.greetAfter = nil
         configure(&config)
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
         let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database), configuration: config, logger: logger)

@@ -82,10 +82,10 @@ enum KioskSignal: Sendable {
 /// Turns pipeline events into frames the connection's task reads in order with its lines: the
 /// read-idle timeout, the server's shutdown, a takeover, and the greeting: `greetAfter` after the
 /// connection opens, `.greet` once, unless a byte was read by then (decided here, on the event
-/// loop, so a client whose first bytes arrive before the timer never gets it). Also the write timeout: a client that
-/// stops reading makes the channel unwritable; if it stays so for `writeTimeout`, the connection is
-/// closed (its task's pending write then fails, and the session is suspended), so a client that
-/// never reads cannot hold the server's memory or a task forever.
+/// loop, so a client whose first bytes arrive before the timer never gets it). Also the write
+/// timeout: a client that stops reading makes the channel unwritable; if it stays so for
+/// `writeTimeout`, the connection is closed (its task's pending write then fails, and the session
+/// is suspended), so a client that never reads cannot hold the server's memory or a task forever.
 final class KioskEventHandler: ChannelInboundHandler {
     typealias InboundIn = KioskFrame
     typealias InboundOut = KioskFrame

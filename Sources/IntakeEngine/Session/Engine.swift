@@ -34,9 +34,12 @@ public struct Engine: Sendable {
                 var own: [String: String] = [:]
                 var short: [String: [String]] = [:]
                 for c in choices {
-                    let label = TextFolding.fold(catalog.text(c.label, locale)).lowercased()
-                    if own[label] == nil { own[label] = c.value }
-                    short[Engine.shortLabel(label), default: []].append(c.value)
+                    // A label with readings over its kanji is typed back as the reading, the kanji
+                    // or both (しごと, 仕事, 仕事（しごと）): each names the choice. The short form
+                    // is taken from the first two, whose brackets are the label's own.
+                    let forms = catalog.typedForms(c.label, locale).map { TextFolding.fold($0).lowercased() }
+                    for label in forms where own[label] == nil { own[label] = c.value }
+                    for label in Set(forms.prefix(2).map(Engine.shortLabel)) { short[label, default: []].append(c.value) }
                 }
                 table.byLocale[locale] = own
                 table.shortByLocale[locale] = short.compactMapValues { $0.count == 1 ? $0[0] : nil }

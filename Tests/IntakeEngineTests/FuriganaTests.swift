@@ -79,6 +79,38 @@ import Testing
         }
     }
 
+    /// The record keeps its texts (a suggestion, a kept warning) with readings in brackets,
+    /// whatever the screen shows: the same answers give the same record on the kiosk page and at
+    /// a terminal, and exports hold no annotation characters.
+    @Test func theRecordIsTheSameWhateverTheScreenShows() throws {
+        let dialog = Dialog(id: "f", version: "1", title: "t", items: [
+            .question(Question(id: "q", kind: .integer(min: nil, max: nil), text: "q.text",
+                               checks: [Check(expect: try ExprParser.parse("value < 10").get(), soft: true, message: "job")])),
+            .question(Question(id: "after", kind: .text(maxLength: nil), text: "q.after")),
+        ], suggestions: [SuggestionRule(id: "s", when: try ExprParser.parse("q > 5").get(), message: "c.work")])
+        let now = Moment.noon(of: CivilDate(year: 2026, month: 4, day: 1) ?? CivilDate(daysSinceEpoch: 0))
+        func record(_ style: FuriganaStyle) -> (Record, [String]) {
+            let engine = Engine(dialog: dialog, catalog: Self.catalog(style))
+            var state = engine.start(locale: "ja-easy", at: now).state
+            var shown: [String] = []
+            for event in [Event.answer("12"), .confirm(reason: nil), .answer("x")] {
+                let step = engine.handle(event, state, at: now)
+                for case .warn(let ms) in step.effects { shown += ms.map(\.text) }
+                state = step.state
+            }
+            return (engine.record(state), shown)
+        }
+        let (brackets, shownInBrackets) = record(.brackets)
+        let (annotated, shownAnnotated) = record(.annotations)
+        #expect(annotated == brackets)
+        #expect(!annotated.json.rendered().contains("\\ufff9") && !annotated.json.rendered().contains("\u{FFF9}"))
+        #expect(annotated.json.rendered().contains("仕事（しごと）の 給料（きゅうりょう）"))
+        #expect(annotated.json.rendered().contains("仕事（しごと）を さがす"))
+        // The screen itself shows the warning in its own style.
+        #expect(shownInBrackets == ["仕事（しごと）を さがす 子（こ）どもの お母（かあ）さん"])
+        #expect(shownAnnotated.first?.hasPrefix("\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}") == true)
+    }
+
     /// What lint reads: malformed groups, a base that is not kanji, a reading that is not kana,
     /// bare kanji in ja-easy, and readings where they do not belong — each at its character.
     @Test func checkFindsEachProblemAtItsCharacter() {

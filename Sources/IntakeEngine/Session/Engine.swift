@@ -258,8 +258,11 @@ public struct Engine: Sendable {
 
     /// A locale string with its placeholders filled: `args`, and `{settings.NAME}` (an office's
     /// settings, e.g. a local resource) and `{computed.NAME}` (e.g. the year the youngest child starts school).
-    func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> String {
-        let template = catalog.text(key, state.locale)
+    /// `furigana`: the style of the template's readings, when not the catalog's (a record is
+    /// written the same whatever a screen shows).
+    func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:], furigana: FuriganaStyle? = nil) -> String {
+        let template = furigana.map { Furigana.render(catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] ?? key, $0) }
+            ?? catalog.text(key, state.locale)
         guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         // A placeholder may hold what a person typed (an edit target, a pick): shown, never acted on.
         var all = args.mapValues { ControlCharacters.visible($0) }

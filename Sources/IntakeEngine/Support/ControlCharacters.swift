@@ -36,12 +36,14 @@ public enum ControlCharacters {
 
     /// Whether valid UTF-8 `bytes` encode any character `isUnsafe` names, read byte by byte
     /// without decoding: Japanese text (lead bytes 0xE3–0xE9) and its full-width punctuation
-    /// (0xEF 0xBC…) pass at the cost of a comparison or two per byte.
+    /// (0xEF 0xBC…) pass at the cost of a comparison or two per byte. `orQuotes`: also a `"` or
+    /// a `\` (what else makes a JSON string need escapes), in the same pass.
     @inlinable
-    public static func containsUnsafe<S: Sequence>(utf8 bytes: S) -> Bool where S.Element == UInt8 {
+    public static func containsUnsafe<S: Sequence>(utf8 bytes: S, orQuotes: Bool = false) -> Bool where S.Element == UInt8 {
         var previous: UInt8 = 0, beforePrevious: UInt8 = 0
         for b in bytes {
             if b < 0x20 || b == 0x7F { return true }
+            if orQuotes && (b == 0x22 || b == 0x5C) { return true }
             switch (beforePrevious, previous, b) {
             case (_, 0xC2, 0x80...0x9F): return true                      // C1 controls
             case (0xE2, 0x80, 0xA8...0xAE), (0xE2, 0x81, 0xA6...0xA9): return true  // U+2028–202E, U+2066–2069

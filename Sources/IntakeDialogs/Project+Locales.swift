@@ -33,9 +33,9 @@ extension Project {
         for (locale, file) in sources {
             if firstFile[locale] == nil { firstFile[locale] = file }
             guard let node = parse(file) else { continue }
-            var reader = YAMLReader(file: file)
+            var reader = YAMLReader(file: file, text: texts[file])
             var strings: [String: String] = [:]
-            flatten(node, prefix: "", into: &strings, reader: &reader)
+            flatten(node, prefix: "", locale: locale, into: &strings, reader: &reader)
             for k in strings.keys.sorted() where all[locale]?[k] != nil {
                 reader.diagnostics.append(Diagnostic(.error, "duplicate-key", ["key": k], at: SourceRef(file: file, line: 1, column: 1)))
             }
@@ -53,7 +53,7 @@ extension Project {
         if catalog.strings["ja"] == nil, let first = catalog.locales.first { catalog.fallback = first }
     }
 
-    private func flatten(_ node: Node, prefix: String, into out: inout [String: String], reader: inout YAMLReader) {
+    private func flatten(_ node: Node, prefix: String, locale: String, into out: inout [String: String], reader: inout YAMLReader) {
         switch node {
         case .mapping(let m):
             for (k, v) in m {
@@ -65,14 +65,45 @@ extension Project {
                 if case .scalar(let s) = v {
                     if out[full] != nil { reader.error("duplicate-key", ["key": full], at: k) }
                     out[full] = s.string
+                    Project.checkFurigana(s, key: full, locale: locale, at: v, reader: &reader)
                 } else {
-                    flatten(v, prefix: full, into: &out, reader: &reader)
+                    flatten(v, prefix: full, locale: locale, into: &out, reader: &reader)
                 }
             }
         case .scalar(let s):
             out[prefix] = s.string
+            Project.checkFurigana(s, key: prefix, locale: locale, at: node, reader: &reader)
         default:
             reader.error("expected-mapping", ["what": "locale"], at: node)
+        }
+    }
+
+    /// The locale that writes readings over its kanji (`{仕事|しごと}`), and wants one over every
+    /// kanji its clients read.
+    static let furiganaLocale = "ja-easy"
+
+    /// ja-easy strings that no client reads as a sentence, where kanji stand without readings:
+    /// labels of the printed sheets and of the office's monthly report (read by staff, in the
+    /// words of ja), lint's own messages, and the word lists a client may type (`*words`: what she
+    /// types may be in kanji, 答えない, 終わる).
+    static func kanjiAllowed(_ key: String) -> Bool {
+        key.hasPrefix("sheet.") || key.hasPrefix("report.") || key.hasPrefix("lint.") || key.hasSuffix("words")
+    }
+
+    /// Furigana markup in one locale string: well-formed groups (a kanji base, a kana reading) and
+    /// no `{` left open, in every locale; groups only in ja-easy; and in ja-easy no kanji without
+    /// its reading. Each problem at its line and column.
+    static func checkFurigana(_ scalar: Node.Scalar, key: String, locale: String, at node: Node, reader: inout YAMLReader) {
+        let easy = locale == furiganaLocale
+        let issues = Furigana.check(scalar.string, easy: easy)
+        guard !issues.isEmpty else { return }
+        var start = reader.ref(node)
+        if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { start = start.advanced(by: 1) }
+        for issue in issues {
+            if issue.kind == .bareKanji && kanjiAllowed(key) { continue }
+            let at = reader.position(in: scalar, at: start, offset: issue.offset) ?? start
+            let example = issue.kind == .baseNotKanji ? "お{金|かね}" : "{仕事|しごと}"
+            reader.diagnostics.append(Diagnostic(.error, issue.kind.rawValue, ["key": key, "locale": locale, "text": issue.text, "example": example], at: at))
         }
     }
 }

@@ -1144,3 +1144,89 @@ private struct Garbage {
     try "t:\n  a: again\n".write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
     #expect(fixture.lines() == [fixture.expand("DIR/Locales/en/t.yaml:1:1: error: key 't.a' appears twice")])
 }
+
+// MARK: - Furigana markup (issue 14)
+
+/// A fixture with the furigana wording (Locales/en/furigana.yaml) and `files` under Locales/ (a
+/// ja-easy folder without the engine's strings: its missing translations are not these tests' concern).
+private func furiganaFixture(_ files: [String: String]) throws -> Fixture {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: ["t.a"])
+    var all = files
+    all["en/furigana.yaml"] = try String(contentsOfFile: packageRoot + "/Locales/en/furigana.yaml", encoding: .utf8)
+    for (path, text) in all {
+        let full = fixture.dir + "/Locales/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+    return fixture
+}
+
+@Test func malformedFuriganaIsAnErrorAtItsLineAndColumn() throws {
+    let fixture = try furiganaFixture(["ja-easy/t.yaml": """
+        t:
+          a: "{仕事|しごと}の {名前|なまえ}：{name}"
+          open: "ばんごう {仕事|しごと"
+          empty: "{|しごと}です"
+          romaji: "{仕事|shigoto}"
+          kana_base: しごとの {しごと|しごと}
+          with_kana: "{お金|おかね}"
+
+        """])
+    let file = fixture.dir + "/Locales/ja-easy/t.yaml"
+    #expect(fixture.lines().filter { $0.hasPrefix(file) && !$0.contains("missing translation") } == [
+        "\(file):3:15: error: '{仕事|しごと' in 't.open': a brace is opened and never closed",
+        "\(file):4:11: error: '{|しごと}' in 't.empty' is not a reading: write the kanji, a bar and the reading in kana between braces, as {仕事|しごと}",
+        "\(file):5:12: error: '{仕事|shigoto}' in 't.romaji': a reading is written in hiragana or katakana, without spaces",
+        "\(file):6:19: error: '{しごと|しごと}' in 't.kana_base': a reading goes over kanji only; kana before or after stay outside the braces, as お{金|かね}",
+        "\(file):7:15: error: '{お金|おかね}' in 't.with_kana': a reading goes over kanji only; kana before or after stay outside the braces, as お{金|かね}",
+    ])
+}
+
+/// The failing fixture of the rule "every kanji in ja-easy has its reading": a bare kanji, in a
+/// plain and in a quoted scalar; the word lists a client types and the staff's sheet labels may
+/// hold kanji.
+@Test func aBareKanjiInJaEasyIsAnError() throws {
+    let fixture = try furiganaFixture(["ja-easy/t.yaml": """
+        t:
+          a: すきな 仕事を えらんで ください
+          b: "{子|こ}どもと 一緒に"
+          c: "{仕事|しごと}を さがす"
+          decline_words: こたえない|答えない
+        sheet:
+          title: 就労相談記録票
+
+        """])
+    let file = fixture.dir + "/Locales/ja-easy/t.yaml"
+    #expect(fixture.lines().filter { $0.hasPrefix(file) && !$0.contains("missing translation") } == [
+        "\(file):2:10: error: '仕事' in 't.a' has no reading: in ja-easy every kanji a client reads carries its reading, as {仕事|しごと}, or is written in kana",
+        "\(file):3:16: error: '一緒' in 't.b' has no reading: in ja-easy every kanji a client reads carries its reading, as {仕事|しごと}, or is written in kana",
+    ])
+}
+
+/// ja and en show text as written: a reading there is an error (ja is for fluent readers; en has
+/// no kanji), so the markup never shows up raw on a screen.
+@Test func readingsOutsideJaEasyAreAnError() throws {
+    let fixture = try furiganaFixture(["en/t.yaml": "t:\n  b: \"The {job|work} of {name}\"\n",
+                                       "ja/t.yaml": "t:\n  b: \"{仕事|しごと}を 探す\"\n  c: \"{name}の仕事\"\n"])
+    let lines = fixture.lines().filter { $0.contains("/Locales/en/t.yaml") || $0.contains("/Locales/ja/t.yaml") }
+    #expect(lines == [
+        fixture.expand("DIR/Locales/en/t.yaml:2:11: error: '{job|work}' in 't.b': readings over kanji belong in ja-easy; locale 'en' shows its text as written"),
+        fixture.expand("DIR/Locales/ja/t.yaml:2:7: error: '{仕事|しごと}' in 't.b': readings over kanji belong in ja-easy; locale 'ja' shows its text as written"),
+    ])
+}
+
+/// The repository's ja-easy strings carry readings (and lint clean, `theSampleDialogsLintClean`):
+/// rendered for a terminal they show the kanji with its reading in brackets.
+@Test func theRealJaEasyStringsCarryReadings() {
+    let project = Project.load(paths: [packageRoot + "/Dialogs"], localesDirectory: packageRoot + "/Locales")
+    let easy = project.catalog.strings["ja-easy"] ?? [:]
+    let withReadings = easy.values.filter(Furigana.hasGroups)
+    #expect(withReadings.count > 300)
+    #expect(project.catalog.text("family.name", "ja-easy") == "あなたの 名前（なまえ）を おしえてください")
+    var reading = project.catalog
+    reading.furigana = .reading
+    #expect(reading.text("family.name", "ja-easy") == "あなたの なまえを おしえてください")
+    for locale in ["ja", "en"] {
+        #expect((project.catalog.strings[locale] ?? [:]).values.filter(Furigana.hasGroups).isEmpty, "\(locale)")
+    }
+}

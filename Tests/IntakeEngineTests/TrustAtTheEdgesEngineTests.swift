@@ -122,7 +122,9 @@ import Testing
         let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
         var state = engine.start(locale: "ja", mode: .counselor, at: Self.t0).state
         state = engine.handle(.answer("はい"), state, at: Self.t0).state
-        for hostile in ["\u{1B}[2J", "a\u{0}b", "a\u{7F}", "\u{9B}1m", "\u{202E}abc", "\u{2067}x\u{2069}", "a\rb", "a\nb", "a\tb", "a\u{2029}b"] {
+        for hostile in ["\u{1B}[2J", "a\u{0}b", "a\u{7F}", "\u{9B}1m", "\u{202E}abc", "\u{2067}x\u{2069}", "a\rb", "a\nb", "a\tb", "a\u{2029}b",
+                        // The interlinear annotation characters carry furigana to the kiosk page: a client's text may not.
+                        "\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}", "a\u{FFFA}b", "x\u{FFFB}"] {
             for event in [Event.answer(hostile), .value(.text(hostile)), .note(hostile), .confirm(reason: hostile)] {
                 let s = engine.handle(event, state, at: Self.t0)
                 #expect(s.state == state, "\(event)")
@@ -132,12 +134,31 @@ import Testing
             }
         }
         // Surrounding spaces and line ends are trimmed as before; marks that reorder nothing pass.
-        for fine in ["  川越\u{200F}市 \r", "佐藤\u{200D}", "→ ※ …"] {
+        for fine in ["  川越\u{200F}市 \r", "佐藤\u{200D}", "→ ※ …", "（株）サンライズ？！＃", "\u{FFF8}\u{FFFC}\u{FFFD}"] {
             #expect(engine.refusal(.answer(fine), state) == nil, "\(fine.unicodeScalars.map(\.value))")
         }
         // A log written before the check replays as it was taken.
         let replayed = engine.replaying(.answer("\u{1B}[2J"), state, at: Self.t0).state
         #expect(replayed.answers[Path("employer_id")]?.answer == .value(.text("\u{1B}[2J")))
+    }
+
+    /// The byte-level scan (no decoding on the kiosk's hot path) finds exactly what the scalar
+    /// test names: every scalar from U+0000 to U+FFFF and a few beyond, alone and inside Japanese text.
+    @Test func theByteScanAgreesWithTheScalarTest() {
+        var checked = 0
+        var disagreeing: [String] = []
+        for v in Array(0...0xFFFF) + [0x1F600, 0x20000, 0x10FFFF] {
+            guard let u = Unicode.Scalar(v) else { continue }
+            var s = "（仕事）"
+            s.unicodeScalars.append(u)
+            s += "？"
+            if ControlCharacters.contains(in: s) != ControlCharacters.isUnsafe(u) { disagreeing.append("U+" + String(v, radix: 16)) }
+            checked += 1
+        }
+        #expect(disagreeing == [])
+        #expect(checked > 63_000)
+        #expect(ControlCharacters.isUnsafe("\u{FFF9}") && ControlCharacters.isUnsafe("\u{FFFA}") && ControlCharacters.isUnsafe("\u{FFFB}"))
+        #expect(!ControlCharacters.isUnsafe("\u{FFF8}") && !ControlCharacters.isUnsafe("\u{FFFC}") && !ControlCharacters.isUnsafe("（"))
     }
 
     @Test func controlCharactersAreShownNotActedOn() throws {
@@ -152,6 +173,9 @@ import Testing
         let json = JSON.string(text).rendered()
         #expect(json == #""a\u007f\u0085\u202e\u2029b\u001b""#)
         #expect(try JSON(parsing: json) == .string(text))
+        #expect(ControlCharacters.visible("\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}") == "⟨U+FFF9⟩仕事⟨U+FFFA⟩しごと⟨U+FFFB⟩")
+        #expect(JSON.string("\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}（）").rendered() == #""\ufff9仕事\ufffaしごと\ufffb（）""#)
+        #expect(JSON.string("（株）？").rendered() == "\"（株）？\"")
         let raw = "{\"a\":\"x\u{202E}\u{9B}\"}"
         #expect(ControlCharacters.escapingInJSON(raw) == #"{"a":"x\u202e\u009b"}"#)
         #expect(try JSON(parsing: ControlCharacters.escapingInJSON(raw)) == JSON(parsing: raw))

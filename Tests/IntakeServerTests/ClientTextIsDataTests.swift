@@ -12,7 +12,7 @@ import Testing
     /// Strings that would act on a terminal or reorder what a reader sees.
     static let controls = [
         "\u{1B}[2J", "\u{1B}]0;title\u{07}", "\u{9B}31m赤", "a\u{0}b", "a\u{7F}b", "\u{202E}gpj.exe", "\u{2066}x\u{2069}",
-        "a\rb", "a\nb", "a\tb", "a\u{85}b", "a\u{2028}b",
+        "a\rb", "a\nb", "a\tb", "a\u{85}b", "a\u{2028}b", "\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}",
     ]
     /// Strings a spreadsheet would read as a formula (data at a kiosk: accepted).
     static let formulas = ["=HYPERLINK(\"http://example.invalid\",\"x\")", "+1", "-2+3", "@SUM(A1:A2)"]

@@ -1,4 +1,16 @@
 extension Engine {
+    /// How a record writes the readings of the texts it keeps (warnings, suggestions): kanji with
+    /// the reading in brackets, whatever style the screen uses, so that the same answers give the
+    /// same record at a terminal and on the kiosk page, and exports and sheets hold plain text.
+    static let recordFurigana = FuriganaStyle.brackets
+
+    static func recordCatalog(_ catalog: Catalog) -> Catalog {
+        guard catalog.furigana != recordFurigana else { return catalog }
+        var c = catalog
+        c.furigana = recordFurigana
+        return c
+    }
+
     /// The record of a session: answers nested by section (repeat groups as arrays), computed
     /// values, what was declined or skipped, confirmed warnings, notes, and the suggestions that
     /// fired with the answers that triggered each.
@@ -19,7 +31,7 @@ extension Engine {
         let skipped = paths.filter { state.answers[$0]?.answer == .skipped }.map { JSON.string(dialog.display($0)) }
         let warnings: [JSON] = state.warnings.map { w in
             var o: [(String, JSON)] = [("question", .string(dialog.display(w.path))), ("message", .string(w.message)),
-                                       ("text", .string(catalog.text(w.message, state.locale))), ("value", w.value.json)]
+                                       ("text", .string(Engine.recordCatalog(catalog).text(w.message, state.locale))), ("value", w.value.json)]
             if let r = w.reason { o.append(("reason", .string(r))) }
             return .object(o)
         }
@@ -94,7 +106,7 @@ extension Engine {
             }
             out.append(Fired(id: rule.id, json: .object([
                 ("id", .string(rule.id)), ("message", .string(rule.message)),
-                ("text", .string(render(rule.message, state))), ("because", .object(because)),
+                ("text", .string(render(rule.message, state, furigana: Engine.recordFurigana))), ("because", .object(because)),
             ])))
         }
         return out

@@ -88,7 +88,7 @@ extension JSON {
         out += "\""
         // Most strings need no escape: appended whole (one scalar at a time was a tenth of a kiosk
         // turn's CPU, BENCHMARKS.md).
-        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || ControlCharacters.mayStartUnsafe($0) }) {
+        if !ControlCharacters.containsUnsafe(utf8: s.utf8, orQuotes: true) {
             out += s
             out += "\""
             return

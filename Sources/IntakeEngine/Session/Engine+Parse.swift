@@ -94,7 +94,7 @@ extension Engine {
             return table.byLocale[state.locale]?[wanted] ?? table.anyLocale[wanted] ?? table.values[wanted]
                 ?? table.shortByLocale[state.locale]?[wanted]
         }
-        if let c = choices.first(where: { TextFolding.fold(catalog.text($0.label, state.locale)).lowercased() == wanted }) {
+        if let c = choices.first(where: { catalog.typedForms($0.label, state.locale).contains { TextFolding.fold($0).lowercased() == wanted } }) {
             return c.value
         }
         return choices.first { $0.value.lowercased() == wanted }?.value
@@ -109,8 +109,8 @@ extension Engine {
     func parseYesNo(_ text: String, _ state: SessionState) -> Bool? {
         if let b = YesNoParser.parse(text) { return b }
         let folded = TextFolding.fold(text).lowercased()
-        if folded == TextFolding.fold(catalog.text("engine.yes", state.locale)).lowercased() { return true }
-        if folded == TextFolding.fold(catalog.text("engine.no", state.locale)).lowercased() { return false }
+        if catalog.typedForms("engine.yes", state.locale).contains(where: { folded == TextFolding.fold($0).lowercased() }) { return true }
+        if catalog.typedForms("engine.no", state.locale).contains(where: { folded == TextFolding.fold($0).lowercased() }) { return false }
         return nil
     }
 

@@ -34,9 +34,12 @@ public struct Engine: Sendable {
                 var own: [String: String] = [:]
                 var short: [String: [String]] = [:]
                 for c in choices {
-                    let label = TextFolding.fold(catalog.text(c.label, locale)).lowercased()
-                    if own[label] == nil { own[label] = c.value }
-                    short[Engine.shortLabel(label), default: []].append(c.value)
+                    // A label with readings over its kanji is typed back as the reading, the kanji
+                    // or both (しごと, 仕事, 仕事（しごと）): each names the choice. The short form
+                    // is taken from the first two, whose brackets are the label's own.
+                    let forms = catalog.typedForms(c.label, locale).map { TextFolding.fold($0).lowercased() }
+                    for label in forms where own[label] == nil { own[label] = c.value }
+                    for label in Set(forms.prefix(2).map(Engine.shortLabel)) { short[label, default: []].append(c.value) }
                 }
                 table.byLocale[locale] = own
                 table.shortByLocale[locale] = short.compactMapValues { $0.count == 1 ? $0[0] : nil }
@@ -255,8 +258,11 @@ public struct Engine: Sendable {
 
     /// A locale string with its placeholders filled: `args`, and `{settings.NAME}` (an office's
     /// settings, e.g. a local resource) and `{computed.NAME}` (e.g. the year the youngest child starts school).
-    func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> String {
-        let template = catalog.text(key, state.locale)
+    /// `furigana`: the style of the template's readings, when not the catalog's (a record is
+    /// written the same whatever a screen shows).
+    func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:], furigana: FuriganaStyle? = nil) -> String {
+        let template = furigana.map { Furigana.render(catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] ?? key, $0) }
+            ?? catalog.text(key, state.locale)
         guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         // A placeholder may hold what a person typed (an edit target, a pick): shown, never acted on.
         var all = args.mapValues { ControlCharacters.visible($0) }

@@ -120,7 +120,7 @@ extension Engine {
         if let b = parseYesNo(text, state) { return b }
         let folded = TextFolding.fold(text).lowercased()
         for (key, value) in [("engine.revisit.keep", true), ("engine.revisit.change", false)] {
-            for loc in [state.locale, catalog.fallback] where folded == TextFolding.fold(catalog.text(key, loc)).lowercased() {
+            for loc in [state.locale, catalog.fallback] where catalog.typedForms(key, loc).contains(where: { folded == TextFolding.fold($0).lowercased() }) {
                 return value
             }
         }

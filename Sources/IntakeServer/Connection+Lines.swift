@@ -21,9 +21,11 @@ extension Connection {
             guard let dialog = optionalString(message, "dialog"), let loc = optionalString(message, "locale") else {
                 return error("bad_request", ["field": message["dialog"] != nil ? "dialog" : "locale"])
             }
+            guard live != nil || pickFurigana(message) else { return error("bad_request", ["field": "furigana"]) }
             return await start(dialog: dialog.value, locale: loc.value ?? locale)
         case "resume":
             guard case .string(let token)? = message["token"] else { return error("bad_request", ["field": "token"]) }
+            guard live != nil || pickFurigana(message) else { return error("bad_request", ["field": "furigana"]) }
             return await resume(tokenText: token)
         case "quit":
             return await end(reason: live == nil ? "quit" : "suspended")
@@ -37,6 +39,19 @@ extension Connection {
             // Nothing else exists: in particular, nothing lists, reads or exports records.
             return error("unknown_op", ["op": String(op.prefix(40))])
         }
+    }
+
+    /// `furigana` of `start`/`resume`: `brackets` (absent: the default), `reading` or `annotations`.
+    /// Returns false for anything else (the style stays as it was). Not while a session runs: its
+    /// engine keeps the style it started with.
+    private func pickFurigana(_ message: JSON) -> Bool {
+        guard let value = message["furigana"] else {
+            furigana = .brackets
+            return true
+        }
+        guard case .string(let name) = value, let style = FuriganaStyle(rawValue: name) else { return false }
+        furigana = style
+        return true
     }
 
     private func sessionOp(_ op: String, _ message: JSON) async -> Reply {

@@ -52,7 +52,9 @@ final class Connection {
         self.logger = logger
     }
 
-    var catalog: Catalog { context.catalog }
+    /// How ja-easy's readings reach this client (`furigana` of `start`/`resume`; plain text: brackets).
+    var furigana = FuriganaStyle.brackets
+    var catalog: Catalog { context.catalogs[furigana] ?? context.catalog }
     /// The client's IP address (not its port), for counting wrong tokens across connections.
     var address: String { channel.remoteAddress?.ipAddress ?? "unknown" }
     var json: JSONRenderer { JSONRenderer(catalog: catalog) }
@@ -146,7 +148,7 @@ final class Connection {
     /// Starts a session in kiosk mode (counselor-only questions are never asked).
     func start(dialog: String?, locale requested: String) async -> Reply {
         guard live == nil else { return error("session_active") }
-        guard let runner = context.runners[dialog ?? context.configuration.dialog] else { return error("unknown_dialog") }
+        guard let runner = context.runner(dialog ?? context.configuration.dialog, style: furigana) else { return error("unknown_dialog") }
         // Every start costs a row and a commit: an address may start only so many in a window.
         guard context.starts.admit(address) else {
             // Said in the language asked for: the session that would have set it does not start.
@@ -204,7 +206,7 @@ final class Connection {
         }
         guard let info else { return wrongToken() }
         guard info.status != .complete && info.status != .stopped else { return error("finished") }
-        guard let runner = context.runners[info.dialogID] else { return error("unknown_dialog") }
+        guard let runner = context.runner(info.dialogID, style: furigana) else { return error("unknown_dialog") }
         // One connection per session: a resume elsewhere takes it over (the other suspends first).
         if let holder = context.registry.claim(info.id, by: channel) {
             holder.pipeline.fireUserInboundEventTriggered(KioskSignal.takenOver)

@@ -70,7 +70,8 @@ public struct KioskPage: Sendable {
     /// `{"inactivity_seconds":…,"warning_seconds":…,"locales":[…],"strings":{locale:{key:text}}}`:
     /// every `kiosk.*` string of every locale, with furigana as annotations for the page to show as ruby.
     static func configuration(catalog: Catalog, settings: Settings) -> String {
-        let styled = catalog
+        var styled = catalog
+        styled.furigana = .annotations
         let locales = catalog.locales
         let strings: [(String, JSON)] = locales.map { locale in
             let keys = (catalog.strings[locale] ?? [:]).keys.filter { $0.hasPrefix("kiosk.") }.sorted()

@@ -90,13 +90,21 @@ public final class KioskServer: Sendable {
     /// `project` holds the dialogs and strings (already checked); `store` keeps the sessions.
     public init(project: Project, store: IntakeDatabase, configuration: ServerConfiguration, logger: Logger) throws {
         guard project.dialogs[configuration.dialog] != nil else { throw ServerError.unknownDialog(configuration.dialog) }
-        var runners: [String: SessionRunner] = [:]
-        for (id, dialog) in project.dialogs {
-            var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
-            runner.maxEvents = configuration.maxEventsPerSession
-            runners[id] = runner
+        // One engine per dialog and furigana style: an engine renders every text with its catalog's
+        // style, and a connection picks the style its client asked for (the record is the same).
+        var styled: [FuriganaStyle: [String: SessionRunner]] = [:]
+        var catalogs: [FuriganaStyle: Catalog] = [:]
+        for style in [FuriganaStyle.brackets, .reading, .annotations] {
+            var catalog = project.catalog
+            catalog.furigana = style
+            catalogs[style] = catalog
+            for (id, dialog) in project.dialogs {
+                var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), store: store)
+                runner.maxEvents = configuration.maxEventsPerSession
+                styled[style, default: [:]][id] = runner
+            }
         }
-        context = ServerContext(runners: runners, store: store, catalog: project.catalog, configuration: configuration, logger: logger,
+        context = ServerContext(runners: styled, store: store, catalogs: catalogs, configuration: configuration, logger: logger,
                                 registry: Registry(maxConnections: configuration.maxConnections,
                                                    maxPerAddress: configuration.maxConnectionsPerAddress),
                                 guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow),
@@ -257,9 +265,11 @@ public enum ServerError: Error, CustomStringConvertible {
 
 /// What every connection shares.
 struct ServerContext: Sendable {
-    let runners: [String: SessionRunner]
+    /// By furigana style, then dialog id.
+    let styledRunners: [FuriganaStyle: [String: SessionRunner]]
     let store: IntakeDatabase
-    let catalog: Catalog
+    /// By furigana style (each renders ja-easy's readings its way).
+    let catalogs: [FuriganaStyle: Catalog]
     let configuration: ServerConfiguration
     let logger: Logger
     let registry: Registry
@@ -269,16 +279,27 @@ struct ServerContext: Sendable {
     let starts: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
-    init(runners: [String: SessionRunner], store: IntakeDatabase, catalog: Catalog, configuration: ServerConfiguration, logger: Logger,
-         registry: Registry, guesses: GuessLimiter, starts: GuessLimiter) {
-        self.runners = runners
+    init(runners: [FuriganaStyle: [String: SessionRunner]], store: IntakeDatabase, catalogs: [FuriganaStyle: Catalog],
+         configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: GuessLimiter, starts: GuessLimiter) {
+        self.styledRunners = runners
         self.store = store
-        self.catalog = catalog
+        self.catalogs = catalogs
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         self.guesses = guesses
         self.starts = starts
+    }
+
+    /// The default style's catalog (brackets: 仕事（しごと）).
+    var catalog: Catalog { catalogs[.brackets] ?? Catalog() }
+
+    /// The dialogs' runners in the default style.
+    var runners: [String: SessionRunner] { styledRunners[.brackets] ?? [:] }
+
+    /// The runner of `dialog` whose texts carry readings in `style`.
+    func runner(_ dialog: String, style: FuriganaStyle) -> SessionRunner? {
+        styledRunners[style]?[dialog]
     }
 
     /// Which of `sessions` another process has resumed since this server took them (none when the

@@ -147,6 +147,42 @@ import Testing
         try await server.stop()
     }
 
+    /// やさしい日本語 carries readings over its kanji: by default as 仕事（しごと）, with `furigana`
+    /// `annotations` as U+FFF9 base U+FFFA reading U+FFFB (the page's ruby), `reading` as the reading
+    /// alone; any other value is refused. The page's own strings come as annotations.
+    @Test func furiganaReachesTheClientInTheStyleItAskedFor() async throws {
+        let server = try await TestServer.startWithPage()
+        var texts: [String: String] = [:]
+        for style in ["default", "brackets", "reading", "annotations"] {
+            let c = try await server.connectWebSocket()
+            var start: [(String, JSON)] = [("op", .string("start")), ("dialog", .string("intake")), ("locale", .string("ja-easy"))]
+            if style != "default" { start.append(("furigana", .string(style))) }
+            try await c.send(json: start)
+            #expect(await c.until("session") != nil)
+            let question = try #require(await untilStanding(c))
+            texts[style] = question["text"]?.string
+            await c.close()
+        }
+        // The consent question: 「{今日|きょう}の {相談|そうだん}を …」
+        #expect(texts["default"]?.contains("今日（きょう）") == true)
+        #expect(texts["brackets"] == texts["default"])
+        #expect(texts["reading"]?.contains("きょうの") == true)
+        #expect(texts["reading"]?.contains("今日") == false)
+        #expect(texts["annotations"]?.contains("\u{FFF9}今日\u{FFFA}きょう\u{FFFB}") == true)
+        let c = try await server.connectWebSocket()
+        try await c.send(json: [("op", .string("start")), ("locale", .string("ja-easy")), ("furigana", .string("ruby"))])
+        let refused = await c.nextJSON()
+        #expect(refused?["code"] == .string("bad_request"))
+        #expect(refused?["message"]?.string?.contains("furigana") == true)
+        // The page's words, from /config.json, carry annotations in ja-easy and none elsewhere.
+        let config = try await httpGet(port: try #require(server.httpPort), "/config.json").body.parsedJSON()
+        if case .object(let easy)? = config["strings"]?["ja-easy"], !easy.isEmpty {
+            #expect(easy.contains { if case .string(let t) = $0.1 { t.contains("\u{FFF9}") } else { false } })
+            #expect(!easy.contains { if case .string(let t) = $0.1 { t.contains("{") && t.contains("|") } else { false } })
+        }
+        try await server.stop()
+    }
+
     /// The WebSocket counts against the same connection limits as the line port: past them a
     /// socket gets one `bye` message, in the protocol's shape, and is closed.
     @Test func socketsAndLinesShareTheConnectionLimit() async throws {

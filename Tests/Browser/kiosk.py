@@ -29,15 +29,16 @@ SHOTS = os.path.join(OUT, "screenshots")
 class Server:
     """`intake serve --port 0 --http 0 --db <tmp>`: the page's address is the `http://…/` line."""
 
-    def __init__(self, *extra):
-        self.dir = tempfile.mkdtemp(prefix="kiosk-browser-")
+    def __init__(self, *extra, port="0", http="0", folder=None):
+        self.owns_dir = folder is None
+        self.dir = folder or tempfile.mkdtemp(prefix="kiosk-browser-")
         self.db = os.path.join(self.dir, "intake.sqlite")
-        self.log = open(os.path.join(self.dir, "serve.log"), "w")
+        self.log = open(os.path.join(self.dir, "serve.log"), "a")
         self.bridge = None
         if os.environ.get("KIOSK_DEV_BRIDGE"):  # DEV ONLY, removed after the merge
             return self._dev(*extra)
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--port", "0", "--http", "0", "--db", self.db, *extra],
+            [BINARY, "serve", "--port", str(port), "--http", str(http), "--db", self.db, *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.url = None
         deadline = time.time() + 60
@@ -76,7 +77,13 @@ class Server:
         self.log.close()
         if self.proc.stdout:
             self.proc.stdout.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.owns_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def crash(self):
+        """SIGKILL: the server dies mid-session (its database stays for the next one)."""
+        self.proc.kill()
+        self.proc.wait()
 
     def intake(self, *args):
         return subprocess.run([BINARY, *args, "--db", self.db], cwd=ROOT, capture_output=True, text=True, check=True).stdout
@@ -87,6 +94,13 @@ class Server:
 
     def record(self, session_id):
         return json.loads(self.intake("records", "show", session_id))
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_driver():
@@ -331,17 +345,19 @@ class Kiosk:
 class Shots:
     """A screenshot and an axe-core check of each screen kind, the first time it shows."""
 
-    def __init__(self, test, driver, prefix):
+    seen = set()  # over the whole run: each screen kind once per language group
+
+    def __init__(self, test, driver, prefix, group="ja"):
         self.test = test
         self.d = driver
         self.prefix = prefix
-        self.seen = set()
+        self.group = group
         os.makedirs(SHOTS, exist_ok=True)
 
     def take(self, kind, force=False):
-        if kind in self.seen and not force:
+        if (self.group, kind) in Shots.seen and not force:
             return
-        self.seen.add(kind)
+        Shots.seen.add((self.group, kind))
         time.sleep(0.1)  # let the layout settle
         self.d.save_screenshot(os.path.join(SHOTS, "%s-%s.png" % (self.prefix, kind)))
         axe = Axe(self.d)

@@ -11,7 +11,7 @@ import unittest
 
 from selenium.webdriver.common.by import By
 
-from kiosk import BINARY, ROOT, Kiosk, Server, Shots, conversation, make_driver
+from kiosk import BINARY, ROOT, Kiosk, Server, Shots, conversation, free_port, make_driver
 
 
 def conversation_record(file, line):
@@ -55,8 +55,8 @@ class KioskBrowserTests(unittest.TestCase):
         self.servers.append(s)
         return s
 
-    def kiosk(self, server, prefix):
-        self.shots = Shots(self, self.driver, prefix)
+    def kiosk(self, server, prefix, group="ja"):
+        self.shots = Shots(self, self.driver, prefix, group)
         return Kiosk(self, self.driver, server.url)
 
     # ------------------------------------------------------------------------------------------
@@ -74,6 +74,9 @@ class KioskBrowserTests(unittest.TestCase):
         # The page's own strings come from Locales/*/kiosk.yaml through /config.json.
         self.assertIn("お仕事さがしの相談の受付", k.text())
         self.assertEqual(k.js("return document.documentElement.lang"), "ja")
+        # Read aloud only where the browser has a voice for the language (headless Chromium has none).
+        if not k.js("return speechSynthesis.getVoices().length"):
+            self.assertFalse(k.d.find_element(By.ID, "read-aloud").is_displayed())
 
     def test_aiko_completes_by_touch_and_her_record_is_her_conversations(self):
         """Persona 愛子 (personas-1, ja, kiosk) only by tapping and typing; her stored record equals
@@ -108,7 +111,7 @@ class KioskBrowserTests(unittest.TestCase):
         """Persona マリア (personas-2, ja-easy) by touch; where the ja-easy text carries readings, the
         page shows them as <ruby>."""
         server = self.serve()
-        k = self.kiosk(server, "maria").open()
+        k = self.kiosk(server, "maria", group="ja-easy").open()
         k.tap('button.lang[data-locale="ja-easy"]')
         k.wait(lambda: k.js("return document.querySelector('button.lang[data-locale=\"ja-easy\"]').getAttribute('aria-pressed')") == "true")
         self.shots.take("welcome-ja-easy")
@@ -191,6 +194,7 @@ class KioskBrowserTests(unittest.TestCase):
         k.answer("children[1].stage", "小学1〜3年生")
         k.wait(lambda: k.exists("#feedback.warning #warning-keep"), what="the warning")
         self.assertTrue(k.exists("#warning-change"))
+        self.assertIn("小学1〜3年生", k.feedback_text(), "the warning says which answer it is about")
         self.shots.take("question-warning")
         k.then(lambda: k.tap("#warning-keep"), allow_warning=False)
         self.assertEqual(k.question_id(), "children[1].school")
@@ -261,6 +265,27 @@ class KioskBrowserTests(unittest.TestCase):
             self.assertIn(q, review)
         self.assertEqual(review["name"], "田中 愛子")
         self.assertEqual(review["phone"], "090-1234-5678")
+
+    def test_socket_loss_shows_a_message_and_resumes(self):
+        """The server dies mid-session: the page says the connection was lost and offers to resume;
+        with the server back (same address, same database) she goes on at the same question."""
+        line, http = free_port(), free_port()
+        first = Server(port=line, http=http)
+        self.servers.append(first)
+        k = self.kiosk(first, "lost").open()
+        conv, _ = conversation("personas-1.yaml", "愛子")
+        k.start()
+        k.follow(conv["steps"], until="phone")
+        self.assertEqual(k.question_id(), "phone")
+        first.crash()
+        k.wait(lambda: k.screen() == "lost", what="the lost-connection screen")
+        self.assertEqual(k.d.find_element(By.CSS_SELECTOR, "#main [role=alert]").get_attribute("role"), "alert")
+        self.shots.take("lost")
+        second = Server(port=line, http=http, folder=first.dir)
+        self.servers.insert(0, second)
+        k.then(lambda: k.tap("#lost-resume"))
+        k.wait(lambda: k.screen() == "question", what="the resumed question")
+        self.assertEqual(k.question_id(), "phone")
 
     def test_suspend_shows_the_number_large_and_the_language_switch(self):
         """Suspending shows the resume number with the instruction to write it down; the language switch

@@ -161,6 +161,7 @@
   function sendForQuestion(op) {
     if (state.busy || !state.question) return;
     op.question = state.question.question;
+    state.sent = op;
     clearFeedback();
     send(op);
   }
@@ -608,10 +609,22 @@
     box.className = 'feedback-slot feedback ' + f.kind;
     for (const m of f.messages) box.append(el('p', { class: 'speak', rich: m }));
     if (f.kind === 'warning') {
+      const shown = sentAnswer();
+      if (shown) box.append(el('p', { class: 'warned-answer', rich: t('current', { answer: '' }) }, el('span', { rich: shown })));
       box.append(el('div', { class: 'warning-actions' },
         button(t('warning_keep'), () => { if (!state.busy) { clearFeedback(); send({ op: 'confirm' }); } }, 'primary', { id: 'warning-keep' }),
         button(t('warning_change'), () => { clearFeedback(); focusAnswer(); }, 'secondary', { id: 'warning-change' })));
     }
+  }
+
+  /** The answer a warning is about, as she gave it (a choice's label, the text she typed). */
+  function sentAnswer() {
+    const op = state.sent, q = state.question;
+    if (!op || !q || op.question !== q.question || op.op !== 'answer') return null;
+    const label = v => { const c = (q.choices || []).find(c => c.value === v); return c ? c.label : String(v); };
+    if (Array.isArray(op.value)) return op.value.map(label).join('、');
+    if (op.value !== undefined) return label(op.value);
+    return op.text == null ? null : String(op.text);
   }
 
   function focusAnswer() {

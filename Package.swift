@@ -57,15 +57,19 @@ let package = Package(
         // What a terminal shows: text wrapped by display width (full-width characters count two),
         // the counselor's screen of a question, review and record. Standard library only.
         .target(name: "IntakeTerminal", dependencies: ["IntakeEngine"]),
-        // The kiosk line service (`intake serve`): sessions over TCP with SwiftNIO, JSON lines or plain text.
+        // The kiosk service (`intake serve`): sessions over TCP with SwiftNIO, JSON lines or plain text,
+        // and (`--http`) the kiosk's touch page with the same protocol over a WebSocket (NIOHTTP1 +
+        // NIOWebSocket); the page's HTML/CSS/JS are this target's resources (Kiosk/).
         .target(name: "IntakeServer", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.copy("Kiosk")]),
         .executableTarget(name: "intake", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore", "IntakeServer",
             "IntakeTerminal", "CLineEditor",
@@ -112,6 +116,8 @@ let package = Package(
             "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "intake",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],

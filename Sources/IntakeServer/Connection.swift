@@ -37,9 +37,11 @@ final class Connection {
     /// The `id` of the JSON message being answered.
     var replyID: JSON?
 
-    init(context: ServerContext, channel: any Channel) {
+    /// `mode`: `.json` on the WebSocket (JSON only); `.unknown` on the line port (the first line picks).
+    init(context: ServerContext, channel: any Channel, mode: Mode = .unknown) {
         self.context = context
         self.channel = channel
+        self.mode = mode
         var logger = context.logger
         logger[metadataKey: "conn"] = "\(context.nextConnectionNumber())"
         self.logger = logger

@@ -6,7 +6,9 @@ import IntakeStore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 
 /// How a kiosk server runs.
 public struct ServerConfiguration: Sendable {
@@ -49,8 +51,28 @@ public struct ServerConfiguration: Sendable {
     /// of the turns per second at 100 clients (BENCHMARKS.md); kept for the load generator's
     /// `--on-loop`, to measure again.
     public var turnsOnEventLoop = false
+    /// The kiosk page over HTTP and the protocol over a WebSocket (`intake serve --http`); nil: the
+    /// line port only.
+    public var http: HTTPConfiguration?
 
     public init() {}
+}
+
+/// The HTTP side of the kiosk service: the touch page and the WebSocket at `/ws`.
+public struct HTTPConfiguration: Sendable {
+    /// 127.0.0.1 unless an office puts the page on its network on purpose.
+    public var host = "127.0.0.1"
+    /// 0: any free port (the bound one is passed to `run`'s `onHTTPListening`).
+    public var port = 8080
+    /// The page, read at start.
+    public var page: KioskPage
+    /// Largest WebSocket frame read at all (past it the socket is closed with 1009, message too
+    /// big); messages up to it but over `maxLineBytes` get `line_too_long`, as on the line port.
+    public var maxFrameBytes = 1 << 16
+
+    public init(page: KioskPage) {
+        self.page = page
+    }
 }
 
 /// The kiosk line service: dialogs over TCP (JSON lines or plain text; see PROTOCOL.md), each
@@ -58,7 +80,7 @@ public struct ServerConfiguration: Sendable {
 /// server stops. Built on SwiftNIO's `NIOAsyncChannel`: one task per connection.
 public final class KioskServer: Sendable {
     let context: ServerContext
-    private let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let serverChannels = NIOLockedValueBox<[any Channel]>([])
     private let stopping = NIOLockedValueBox(false)
 
     /// `project` holds the dialogs and strings (already checked); `store` keeps the sessions.
@@ -82,7 +104,8 @@ public final class KioskServer: Sendable {
 
     /// Binds, calls `onListening` with the bound address once it accepts, serves until `shutdown()`,
     /// then lets every connection suspend its session and say bye, and returns.
-    public func run(onListening: @Sendable (SocketAddress) -> Void) async throws {
+    public func run(onListening: @Sendable (SocketAddress) -> Void,
+                    onHTTPListening: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
         let config = context.configuration
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 4096)
@@ -99,9 +122,19 @@ public final class KioskServer: Sendable {
                     return try NIOAsyncChannel<KioskFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        serverChannel.withLockedValue { $0 = server.channel }
-        if stopping.withLockedValue({ $0 }) { server.channel.close(promise: nil) }
+        var web: NIOAsyncChannel<EventLoopFuture<FrontDoorConnection>, Never>?
+        if let http = config.http {
+            do {
+                web = try await bindHTTP(http)
+            } catch {
+                server.channel.close(promise: nil)
+                throw error
+            }
+        }
+        serverChannels.withLockedValue { $0 = [server.channel] + (web.map { [$0.channel] } ?? []) }
+        if stopping.withLockedValue({ $0 }) { shutdown() }
         if let address = server.channel.localAddress { onListening(address) }
+        if let address = web?.channel.localAddress { onHTTPListening(address) }
         let logger = context.logger
         logger.info("listening", metadata: ["port": "\(server.channel.localAddress?.port ?? 0)",
                                              "max_connections": "\(config.maxConnections)",
@@ -121,22 +154,28 @@ public final class KioskServer: Sendable {
                     for id in await context.heldElsewhere(live) { registry.checkHolder(of: id) }
                 }
             }
+            if let web {
+                // The page and its WebSockets: accepted beside the line port, on the same registry.
+                group.addTask {
+                    do {
+                        try await web.executeThenClose { inbound in
+                            try await withThrowingDiscardingTaskGroup { requests in
+                                for try await negotiated in inbound {
+                                    requests.addTask { await Self.serveHTTP(negotiated, context: context) }
+                                }
+                            }
+                        }
+                    } catch {
+                        logger.error("HTTP accept loop ended", metadata: ["error": "\(type(of: error))"])
+                    }
+                }
+            }
             do {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         let executor: (any TaskExecutor)? = config.turnsOnEventLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
-                        switch registry.admit(connection.channel) {
-                        case .admitted:
-                            group.addTask(executorPreference: executor) {
-                                await Connection(context: context, channel: connection.channel).serve(connection)
-                            }
-                        case .full:
-                            group.addTask(executorPreference: executor) { await Self.refuse(connection, context: context) }
-                        case .addressFull:
-                            group.addTask(executorPreference: executor) {
-                                await Self.refuse(connection, context: context, reason: "max_connections_per_address",
-                                                  message: "operations.serve.address_busy")
-                            }
+                        group.addTask(executorPreference: executor) {
+                            await Self.admit(connection, mode: .unknown, context: context)
                         }
                     }
                 }
@@ -144,6 +183,7 @@ public final class KioskServer: Sendable {
                 logger.error("accept loop ended", metadata: ["error": "\(type(of: error))"])
             }
             accepting.withLockedValue { $0 = false }
+            web?.channel.close(promise: nil)
             // No longer accepting: every connection suspends its session and says bye.
             logger.info("stopping", metadata: ["connections": "\(registry.count)"])
             registry.broadcastShutdown()
@@ -166,19 +206,37 @@ public final class KioskServer: Sendable {
     /// Stops accepting and ends `run` gracefully (from any thread or task; a signal handler).
     public func shutdown() {
         stopping.withLockedValue { $0 = true }
-        serverChannel.withLockedValue { $0 }?.close(promise: nil)
+        for channel in serverChannels.withLockedValue({ $0 }) { channel.close(promise: nil) }
+    }
+
+    /// A connection of either transport, admitted under the server's limits (or refused politely)
+    /// and served by one `Connection` until it closes.
+    static func admit(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, mode: Connection.Mode, context: ServerContext) async {
+        switch context.registry.admit(connection.channel) {
+        case .admitted:
+            await Connection(context: context, channel: connection.channel, mode: mode).serve(connection)
+        case .full:
+            await refuse(connection, context: context, json: mode == .json)
+        case .addressFull:
+            await refuse(connection, context: context, reason: "max_connections_per_address", message: "operations.serve.address_busy",
+                         json: mode == .json)
+        }
     }
 
     /// Past the connection limit: one polite line (the client's language is not known yet:
     /// Japanese, then English), and close.
     static func refuse(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, context: ServerContext,
-                       reason: String = "max_connections", message: String = "serve.busy") async {
+                       reason: String = "max_connections", message: String = "serve.busy", json: Bool = false) async {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]
         if reason == "max_connections_per_address" { metadata["address"] = "\(connection.channel.remoteAddress?.ipAddress ?? "unknown")" }
         context.logger.notice("connection refused", metadata: metadata)
-        let line = context.catalog.text(message, "ja") + " / " + context.catalog.text(message, "en") + "\n"
+        let text = context.catalog.text(message, "ja") + " / " + context.catalog.text(message, "en")
+        // On the WebSocket, the same in the protocol's own shape: a `bye` message.
+        let line = json
+            ? JSON.object([("type", .string("bye")), ("reason", .string(reason)), ("message", .string(text))]).rendered()
+            : text
         try? await connection.executeThenClose { _, outbound in
-            try await outbound.write(ByteBuffer(string: line))
+            try await outbound.write(ByteBuffer(string: line + "\n"))
         }
     }
 }

@@ -9,7 +9,7 @@ import NIOCore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Runs the kiosk line service: dialogs over TCP, JSON lines or plain text (see PROTOCOL.md)."
+        abstract: "Runs the kiosk service: dialogs over TCP, JSON lines or plain text, and with --http the kiosk's touch page (see PROTOCOL.md)."
     )
 
     @Option(help: "The address to listen on.")
@@ -17,6 +17,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The port to listen on (0: any free port; the line `listening on HOST:PORT` says which).")
     var port = 7070
+
+    @Option(help: "Also serve the kiosk's touch page and its WebSocket on this HTTP port (0: any free port; the line `http://HOST:PORT/` gives the page's address).")
+    var http: Int?
+
+    @Option(help: "The address the page is served on (keep 127.0.0.1 unless the kiosks are other machines).")
+    var httpHost = "127.0.0.1"
+
+    @Option(help: "The page's folder (default: the one shipped with intake).")
+    var page: String?
+
+    @Option(help: "Seconds without a touch before the page warns that it will close the session.")
+    var kioskInactivity = 120
+
+    @Option(help: "Seconds the page counts down after its warning before it suspends the session and shows the welcome screen.")
+    var kioskWarning = 30
 
     @Option(help: "The database file (created on first use).")
     var db = "intake.sqlite"
@@ -58,6 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be at least 1") }
         guard maxStartsPerAddress > 0 else { throw ValidationError("--max-starts-per-address must be at least 1") }
         guard maxEventsPerSession >= 100 else { throw ValidationError("--max-events-per-session must be at least 100") }
+        if let http { guard (0...65535).contains(http) else { throw ValidationError("--http must be 0…65535") } }
+        guard kioskInactivity >= 1 else { throw ValidationError("--kiosk-inactivity must be at least 1 second") }
+        guard kioskWarning >= 1 else { throw ValidationError("--kiosk-warning must be at least 1 second") }
     }
 
     func run() async throws {
@@ -92,6 +110,26 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.maxStartsPerAddress = maxStartsPerAddress
         config.maxEventsPerSession = maxEventsPerSession
+        if let http {
+            guard let folder = page.map({ URL(fileURLWithPath: $0) }) ?? KioskPage.defaultDirectory() else {
+                printError(loaded.catalog.text("operations.serve.page_missing", project.messageLocale, ["path": page ?? "intake_IntakeServer.resources/Kiosk"]))
+                throw ExitCode(66)
+            }
+            var settings = KioskPage.Settings()
+            settings.inactivitySeconds = kioskInactivity
+            settings.warningSeconds = kioskWarning
+            let kioskPage: KioskPage
+            do {
+                kioskPage = try KioskPage(directory: folder, catalog: loaded.catalog, settings: settings)
+            } catch {
+                printError(loaded.catalog.text("operations.serve.page_missing", project.messageLocale, ["path": folder.path]))
+                throw ExitCode(66)
+            }
+            var web = HTTPConfiguration(page: kioskPage)
+            web.host = httpHost
+            web.port = http
+            config.http = web
+        }
         let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.
@@ -107,10 +145,16 @@ struct ServeCommand: AsyncParsableCommand {
             return source
         }
         let host = self.host
-        try await server.run { address in
+        let httpHost = self.httpHost
+        try await server.run(onListening: { address in
             print("listening on \(address.ipAddress ?? host):\(address.port ?? 0)")
             fflush(nil)
-        }
+        }, onHTTPListening: { address in
+            // The page's address, to open in the kiosk's browser.
+            let shown = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? httpHost
+            print("http://\(shown):\(address.port ?? 0)/")
+            fflush(nil)
+        })
         for s in signals { s.cancel() }
         withExtendedLifetime(lock) {}
     }

@@ -6,7 +6,9 @@ import IntakeStore
 import IntakeTesting
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 import Testing
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -46,22 +48,51 @@ final class TestServer: Sendable {
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
         let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database), configuration: config, logger: logger)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()
         let task = Task {
-            try await server.run { address in
+            try await server.run(onListening: { address in
                 continuation.yield(address.port ?? 0)
                 continuation.finish()
-            }
+            }, onHTTPListening: { address in
+                httpContinuation.yield(address.port ?? 0)
+                httpContinuation.finish()
+            })
         }
         var port = 0
         for await p in stream { port = p }
-        return TestServer(server: server, port: port, database: database, task: task)
+        var httpPort: Int?
+        if config.http != nil {
+            for await p in httpStream { httpPort = p }
+        }
+        return TestServer(server: server, port: port, httpPort: httpPort, database: database, task: task)
     }
 
-    private init(server: KioskServer, port: Int, database: String, task: Task<Void, any Error>) {
+    /// A server with the page and the WebSocket too (`intake serve --http 0`).
+    static func startWithPage(database: String = tempDatabase(), _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let page = try KioskPage(directory: packageRoot.appendingPathComponent("Sources/IntakeServer/Kiosk"),
+                                 catalog: project.catalog, settings: KioskPage.Settings())
+        return try await start(database: database) { config in
+            var http = HTTPConfiguration(page: page)
+            http.port = 0
+            config.http = http
+            configure(&config)
+        }
+    }
+
+    let httpPort: Int?
+
+    private init(server: KioskServer, port: Int, httpPort: Int?, database: String, task: Task<Void, any Error>) {
         self.server = server
         self.port = port
+        self.httpPort = httpPort
         self.database = database
         self.task = task
+    }
+
+    /// A client on the page's WebSocket, speaking as the page does (Origin: the page's own).
+    func connectWebSocket(origin: String? = nil) async throws -> LineClient {
+        let port = try #require(httpPort)
+        return try await LineClient.connectWebSocket(port: port, origin: origin ?? "http://127.0.0.1:\(port)")
     }
 
     /// Graceful stop (as on SIGTERM); returns when the server has finished.
@@ -113,6 +144,45 @@ final class LineClient: Sendable {
     private init(channel: any Channel, buffer: LineBuffer) {
         self.channel = channel
         self.buffer = buffer
+    }
+
+    enum WebSocketRefused: Error { case notUpgraded }
+
+    /// The same client over a WebSocket (`/ws` on the HTTP port): each line sent is one masked text
+    /// frame, each text frame received one line. Throws `notUpgraded` when the server refuses.
+    static func connectWebSocket(port: Int, origin: String, path: String = "/ws") async throws -> LineClient {
+        let (stream, continuation) = AsyncStream<String?>.makeStream()
+        enum Upgrade: Sendable { case upgraded(any Channel), refused }
+        let negotiated: EventLoopFuture<Upgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: 1 << 22, upgradePipelineHandler: { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandlers(WebSocketTestFraming(continuation))
+                            return .upgraded(channel)
+                        }
+                    })
+                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path,
+                                               headers: HTTPHeaders([("Host", "127.0.0.1:\(port)"), ("Origin", origin)]))
+                    let configuration = NIOTypedHTTPClientUpgradeConfiguration<Upgrade>(
+                        upgradeRequestHead: head, upgraders: [upgrader],
+                        notUpgradingCompletionHandler: { channel in
+                            channel.close(promise: nil)
+                            return channel.eventLoop.makeSucceededFuture(.refused)
+                        })
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                        configuration: .init(upgradeConfiguration: configuration))
+                }
+            }
+        guard case .upgraded(let channel) = try await negotiated.get() else { throw WebSocketRefused.notUpgraded }
+        let buffer = LineBuffer()
+        Task {
+            for await line in stream {
+                if let line { await buffer.push(line) }
+            }
+            await buffer.close()
+        }
+        return LineClient(channel: channel, buffer: buffer)
     }
 
     func send(_ line: String) async throws {
@@ -252,6 +322,62 @@ final class LinesToStream: ChannelInboundHandler, Sendable {
         continuation.finish()
         context.fireChannelInactive()
     }
+}
+
+/// The test client's WebSocket framing: text frames in become lines; bytes out (lines ending in LF)
+/// become one masked text frame per line, as a browser sends them.
+final class WebSocketTestFraming: ChannelDuplexHandler, Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = WebSocketFrame
+    let continuation: AsyncStream<String?>.Continuation
+
+    init(_ continuation: AsyncStream<String?>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text: continuation.yield(String(buffer: frame.unmaskedData))
+        case .connectionClose: context.close(promise: nil)
+        default: break
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var buffer = unwrapOutboundIn(data)
+        // A trailing LF ends the message; without one the bytes are one message as they are.
+        if buffer.readableBytesView.last == UInt8(ascii: "\n") { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }
+        let mask = WebSocketMaskingKey.random()
+        // (The encoder applies the mask.)
+        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: mask, data: buffer)
+        context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+}
+
+/// One HTTP/1.1 request to the page's port, over a plain socket: (status line, headers, body).
+func httpGet(port: Int, _ path: String, method: String = "GET", headers: [String] = []) async throws -> (status: String, headers: [String: String], body: String) {
+    let c = try await LineClient.connect(port: port)
+    let request = ([ "\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)"] + headers + ["", ""]).joined(separator: "\r\n")
+    try await c.send(bytes: Array(request.utf8))
+    var lines: [String] = []
+    while case .line(let l) = await c.next(timeout: .seconds(10)) { lines.append(l) }
+    let status = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    var fields: [String: String] = [:]
+    var rest = lines.dropFirst()
+    while let l = rest.first, !l.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        rest = rest.dropFirst()
+        if let colon = l.firstIndex(of: ":") {
+            fields[l[..<colon].lowercased()] = l[l.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+    return (status, fields, rest.dropFirst().joined(separator: "\n"))
 }
 
 extension JSON {

@@ -34,9 +34,6 @@ class Server:
         self.dir = folder or tempfile.mkdtemp(prefix="kiosk-browser-")
         self.db = os.path.join(self.dir, "intake.sqlite")
         self.log = open(os.path.join(self.dir, "serve.log"), "a")
-        self.bridge = None
-        if os.environ.get("KIOSK_DEV_BRIDGE"):  # DEV ONLY, removed after the merge
-            return self._dev(*extra)
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--port", str(port), "--http", str(http), "--db", self.db, *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -53,20 +50,7 @@ class Server:
             self.stop()
             raise RuntimeError("intake serve printed no http:// line (see its log: %s)" % self.log.name)
 
-    def _dev(self, *extra):
-        import socket
-        env = dict(os.environ)
-        if extra:
-            env["INACT"], env["WARN"] = extra[1], extra[3]
-        self.proc = subprocess.Popen([BINARY, "serve", "--port", "0", "--db", self.db], cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        port = int(self.proc.stdout.readline().strip().rsplit(":", 1)[1])
-        sk = socket.socket(); sk.bind(("127.0.0.1", 0)); hp = sk.getsockname()[1]; sk.close()
-        self.bridge = subprocess.Popen([os.path.join(OUT, "venv/bin/python"), os.environ["KIOSK_DEV_BRIDGE"], ROOT, str(port), str(hp)], env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.url = self.bridge.stdout.readline().strip()
-
     def stop(self):
-        if self.bridge:
-            self.bridge.kill(); self.bridge.wait()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

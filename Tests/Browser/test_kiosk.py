@@ -49,6 +49,10 @@ class KioskBrowserTests(unittest.TestCase):
     def tearDown(self):
         for s in self.servers:
             s.stop()
+        # The page breaks neither its Content-Security-Policy nor runs into a script error.
+        bad = [e["message"] for e in self.driver.get_log("browser")
+               if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]
+        self.assertEqual(bad, [])
 
     def serve(self, *extra):
         s = Server(*extra)
@@ -104,7 +108,7 @@ class KioskBrowserTests(unittest.TestCase):
         expected = conversation_record("personas-1.yaml", line)
         self.assertEqual(set(kiosk_record), set(expected))
         self.assertEqual(kiosk_record["mode"], "kiosk")
-        self.assertGreater(len(kiosk_record["answers"]), 50)
+        self.assertEqual(kiosk_record["answers"]["family"]["birth_date"], "1994-07-15")  # 平成6年7月15日 on the keypad
         self.assertEqual(comparable(kiosk_record), comparable(expected))
 
     def test_maria_in_easy_japanese_with_furigana(self):

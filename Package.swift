@@ -81,6 +81,8 @@ let package = Package(
             "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakeServer",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOExtras", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -5,6 +5,8 @@
 //           fresh database, or --connect HOST:PORT), each answering a real dialog as a client would
 //           (typed text), every answer durable before its reply; a finished session reconnects and
 //           starts the next one;
+//   websocket — the same kiosk sessions over the page's WebSocket (`intake serve --http`), one JSON
+//           message per frame (in-process server only);
 //   echo  — C connections to a tiny NIO line echo server using the same framing (KioskLineDecoder),
 //           each sending a line and waiting for it back: the physical baseline.
 // A turn is one client line and the server's reply up to where the session stands (the next
@@ -17,7 +19,9 @@ import IntakeServer
 import IntakeStore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 
 struct Options {
     var sessions = [1, 100, 1000]
@@ -46,7 +50,7 @@ func usage(_ code: Int32 = 0) -> Never {
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
       --db        the database of the in-process server (default: a new file in the temporary folder);
                   never a real one: each run adds its test sessions (and the durable echo's) to it
-      --only      kiosk|durable|echo: run only that phase (for profiling one of them)
+      --only      kiosk|websocket|durable|echo: run only that phase (for profiling one of them)
       --on-loop   run each server connection's task on its event loop, not Swift's global executor
       --rate      offer this many turns per second over all C sessions (open loop: each session sends
                   at random gaps, a Poisson stream, and a turn's latency counts from when it was due,
@@ -118,12 +122,20 @@ struct PhaseResult {
 enum Phase: String, CaseIterable {
     /// The kiosk server: every answer durable before its reply.
     case kiosk
+    /// The same, over the page's WebSocket.
+    case websocket
     /// A line echoed once it is committed to the same store (no engine, no JSON).
     case durable
     /// A line echoed (the physical baseline).
     case echo
 
-    var label: String { self == .durable ? "durable echo" : rawValue }
+    var label: String {
+        switch self {
+        case .durable: return "durable echo"
+        case .websocket: return "kiosk ws"
+        default: return rawValue
+        }
+    }
 }
 
 typealias Client = NIOAsyncChannel<KioskFrame, ByteBuffer>
@@ -140,6 +152,60 @@ func connectClient(to address: SocketAddress) async throws -> Client {
             }
         }
 }
+
+/// A client on the page's WebSocket, framed as a browser frames it (one masked text frame per
+/// message), seen by the session script as the same lines as on the line port.
+func connectWebSocketClient(to address: SocketAddress) async throws -> Client {
+    enum Upgrade: Sendable { case upgraded(Client), refused }
+    let host = "\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)"
+    let negotiated: EventLoopFuture<Upgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        .connect(to: address) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: 1 << 22, upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(BrowserFraming())
+                        return .upgraded(try Client(wrappingChannelSynchronously: channel))
+                    }
+                })
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws",
+                                           headers: HTTPHeaders([("Host", host), ("Origin", "http://" + host)]))
+                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                    configuration: .init(upgradeConfiguration: .init(upgradeRequestHead: head, upgraders: [upgrader],
+                                                                     notUpgradingCompletionHandler: { channel in
+                                                                         channel.eventLoop.makeSucceededFuture(.refused)
+                                                                     })))
+            }
+        }
+    guard case .upgraded(let client) = try await negotiated.get() else { throw ChannelError.inappropriateOperationForState }
+    return client
+}
+
+/// Text frames in → lines; lines out → one masked text frame each.
+final class BrowserFraming: ChannelDuplexHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = KioskFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = WebSocketFrame
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text: context.fireChannelRead(wrapInboundOut(.line(frame.unmaskedData)))
+        case .connectionClose: context.close(promise: nil)
+        default: break
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var buffer = unwrapOutboundIn(data)
+        if buffer.readableBytesView.last == UInt8(ascii: "\n") { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer)), promise: promise)
+    }
+}
+
+@available(*, unavailable)
+extension BrowserFraming: Sendable {}
 
 /// When a session's turns are due. Closed loop (no rate): a turn is due when the previous reply
 /// came. Open loop: each session's turns are due at random (exponential) gaps averaging C / rate, so
@@ -260,13 +326,13 @@ func answerLine(kind: String, id: String, min: String?, max: String?, attempt: I
 }
 
 func kioskSession(address: SocketAddress, dialog: String, pacer: Pacer, start: ContinuousClock.Instant,
-                  end: ContinuousClock.Instant) async -> PhaseResult {
+                  end: ContinuousClock.Instant, webSocket: Bool = false) async -> PhaseResult {
     var r = PhaseResult()
     var pacer = pacer
     var first = true
     while ContinuousClock.now < end {
         do {
-            let client = try await connectClient(to: address)
+            let client = webSocket ? try await connectWebSocketClient(to: address) : try await connectClient(to: address)
             try await client.executeThenClose { inbound, outbound in
                 var it = inbound.makeAsyncIterator()
                 if first {
@@ -463,6 +529,7 @@ var target: (host: String, port: Int)
 var store: IntakeDatabase?
 var kiosk: KioskServer?
 var kioskTask: Task<Void, any Error>?
+var httpTarget: Int?
 if let connect = options.connect {
     target = connect
 } else {
@@ -483,17 +550,28 @@ if let connect = options.connect {
     config.maxConnectionsPerAddress = 100_000
     config.maxStartsPerAddress = Int.max
     config.turnsOnEventLoop = options.onLoop
+    if let folder = KioskPage.defaultDirectory() {
+        var http = HTTPConfiguration(page: try KioskPage(directory: folder, catalog: project.catalog, settings: .init()))
+        http.port = 0
+        config.http = http
+    }
     let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
     kiosk = server
     let (stream, continuation) = AsyncStream<Int>.makeStream()
+    let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()
+    let withHTTP = config.http != nil
     kioskTask = Task {
-        try await server.run { address in
+        try await server.run(onListening: { address in
             continuation.yield(address.port ?? 0)
             continuation.finish()
-        }
+        }, onHTTPListening: { address in
+            httpContinuation.yield(address.port ?? 0)
+            httpContinuation.finish()
+        })
     }
     var port = 0
     for await p in stream { port = p }
+    if withHTTP { for await p in httpStream { httpTarget = p } }
     target = ("127.0.0.1", port)
     print("kiosk server in this process on port \(port), database \(path) (WAL, synchronous = FULL)")
 }
@@ -508,7 +586,8 @@ let durableTask = Task {
 print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
       + (options.rate.map { "open loop: \(fmt($0, 0)) turns/s offered over the C sessions" } ?? "closed loop"))
 print("""
-phases: kiosk = the kiosk server, every answer durable before its reply; durable echo = a line echoed
+phases: kiosk = the kiosk server, every answer durable before its reply; kiosk ws = the same over the
+page's WebSocket (one JSON message per frame); durable echo = a line echoed
 once it is committed to the same store (no engine, no JSON); echo = a line echoed (the physical baseline).
 """)
 print("    C | phase        | turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn | of echo")
@@ -524,6 +603,12 @@ for c in options.sessions {
         case .kiosk:
             result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
                 await kioskSession(address: address, dialog: dialog, pacer: pacer, start: start, end: end)
+            }
+        case .websocket:
+            guard let httpTarget else { continue }
+            let web = try SocketAddress(ipAddress: "127.0.0.1", port: httpTarget)
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+                await kioskSession(address: web, dialog: dialog, pacer: pacer, start: start, end: end, webSocket: true)
             }
         case .durable:
             guard let (_, durablePort) = durableEcho else { continue }
@@ -551,7 +636,7 @@ for c in options.sessions {
             String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
             phase.label.padding(toLength: 12, withPad: " ", startingAt: 0),
             fmt(r.perSecond, 0), fmt(r.percentile(0.5), 2), fmt(r.percentile(0.99), 2), String(r.errors),
-            phase == .kiosk ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
+            phase == .kiosk || phase == .websocket ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
         ]
         print(cells.joined(separator: " | "))
     }

@@ -120,7 +120,8 @@ function forms(node) {
   const a = node.cloneNode(true); a.querySelectorAll('rt,rp,.check,.visually-hidden').forEach(x => x.remove());
   const b = node.cloneNode(true); b.querySelectorAll('rp,.check,.visually-hidden').forEach(x => x.remove());
   b.querySelectorAll('ruby').forEach(r => { const rt = r.querySelector('rt'); r.replaceWith(document.createTextNode(rt ? rt.textContent : r.textContent)); });
-  return [a.textContent.trim(), b.textContent.trim()];
+  const c = node.cloneNode(true); c.querySelectorAll('.check,.visually-hidden').forEach(x => x.remove());
+  return [a.textContent.trim(), b.textContent.trim(), c.textContent.trim()];  // kanji, reading, 漢字（かんじ）
 }
 """
 

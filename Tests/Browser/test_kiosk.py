@@ -291,6 +291,48 @@ class KioskBrowserTests(unittest.TestCase):
         k.wait(lambda: k.screen() == "question", what="the resumed question")
         self.assertEqual(k.question_id(), "phone")
 
+    def test_read_aloud_speaks_the_question_and_choices_in_her_language(self):
+        """Read aloud: with a voice for the language (a stand-in speech engine here: headless Chromium
+        has none) the button speaks the question and its choices, in ja-easy the readings of ruby."""
+        stub = """
+          window.__spoken = [];
+          const voices = [{lang: 'ja-JP', name: 'test ja'}, {lang: 'en-US', name: 'test en'}];
+          Object.defineProperty(window, 'speechSynthesis', {configurable: true, value: {
+            getVoices: () => voices, speaking: false, cancel() {}, addEventListener() {},
+            speak(u) { window.__spoken.push({text: u.text, lang: u.lang}); }}});
+          window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+        """
+        handle = self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": stub})["identifier"]
+        try:
+            server = self.serve()
+            k = self.kiosk(server, "speech", group="ja-easy").open()
+            k.tap('button.lang[data-locale="ja-easy"]')
+            k.start()
+            self.assertTrue(k.d.find_element(By.ID, "read-aloud").is_displayed())
+            k.tap("#read-aloud")
+            spoken = k.js("return window.__spoken")
+            self.assertEqual(len(spoken), 1)
+            self.assertEqual(spoken[0]["lang"], "ja-JP")
+            readings = k.js("""const reading = e => { const h = e.cloneNode(true);
+                h.querySelectorAll('rp').forEach(x => x.remove());
+                h.querySelectorAll('ruby').forEach(r => r.replaceWith(r.querySelector('rt').textContent));
+                return h.textContent.trim(); };
+              return [document.getElementById('question-text')].concat(
+                Array.from(document.querySelectorAll('#main .answer button.choice'))).map(reading)""")
+            self.assertEqual(len(readings), 3)  # the question, はい, いいえ
+            for text in readings:
+                self.assertIn(text, spoken[0]["text"])
+            for base in k.js("return Array.from(document.querySelectorAll('#question-text ruby')).map(r => r.firstChild.textContent)"):
+                self.assertNotIn(base, spoken[0]["text"], "ja-easy reads the reading, not the kanji")
+            k.then(lambda: k.tap('button.lang[data-locale="en"]'))
+            k.wait(lambda: "May we" in k.d.find_element(By.ID, "question-text").text)
+            k.tap("#read-aloud")
+            spoken = k.js("return window.__spoken")
+            self.assertEqual(spoken[-1]["lang"], "en-US")
+            self.assertIn("May we keep a record", spoken[-1]["text"])
+        finally:
+            self.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": handle})
+
     def test_suspend_shows_the_number_large_and_the_language_switch(self):
         """Suspending shows the resume number with the instruction to write it down; the language switch
         turns the session and the page to English (lang attribute too)."""

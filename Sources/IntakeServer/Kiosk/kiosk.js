@@ -364,7 +364,9 @@
     if (speaking()) { stopSpeaking(); renderHeader(); return; }
     const voice = voiceFor(state.locale);
     if (!voice) return;
-    const parts = Array.from($('main').querySelectorAll('.speak')).map(spokenText).join('\n');
+    // The question (or the screen's words) and the choices, in the order shown; not what is hidden.
+    const parts = Array.from($('main').querySelectorAll('.speak, .answer button.choice'))
+      .filter(e => !e.closest('[hidden]')).map(spokenText).join('\n');
     const u = new SpeechSynthesisUtterance(parts);
     u.voice = voice;
     u.lang = voice.lang;

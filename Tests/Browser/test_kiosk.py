@@ -361,6 +361,33 @@ class KioskBrowserTests(unittest.TestCase):
         self.shots.take("welcome")
 
 
+class KioskSourceTests(unittest.TestCase):
+    """What the page's source may not do, read from the files themselves."""
+
+    folder = os.path.join(ROOT, "Sources", "IntakeServer", "Kiosk")
+
+    def read(self, name):
+        with open(os.path.join(self.folder, name), encoding="utf-8") as f:
+            return f.read()
+
+    def test_no_inline_script_or_style_for_the_csp(self):
+        html = self.read("index.html")
+        self.assertNotRegex(html, r"<script(?![^>]*\bsrc=)[^>]*>", "an inline <script>")
+        self.assertNotRegex(html, r"<style\b|\sstyle=|\son[a-z]+=", "inline style or an event handler attribute")
+        self.assertNotRegex(html, r"(src|href)=\"(https?:)?//", "nothing from another site (no CDN)")
+
+    def test_nothing_kept_in_the_browser_and_no_html_from_text(self):
+        js = self.read("kiosk.js")
+        code = re.sub(r"//[^\n]*", "", js)  # comments may name what the code must not do
+        for forbidden in ["localStorage", "sessionStorage", "document.cookie", "indexedDB", "caches.",
+                          "pushState", "replaceState", "insertAdjacentHTML", "document.write", "outerHTML",
+                          "eval(", "new Function"]:
+            self.assertNotIn(forbidden, code)
+        # innerHTML only once: read (never written) by the test hook that shows how text becomes ruby.
+        self.assertEqual(re.findall(r"innerHTML\s*=(?!=)", code), [])
+        self.assertEqual(code.count("innerHTML"), 1)
+
+
 def furigana_in_easy_locale():
     """The ja-easy locale files that carry readings ({仕事|しごと}): then the page must show <ruby>."""
     folder = os.path.join(ROOT, "Locales", "ja-easy")

@@ -236,8 +236,13 @@ class KioskBrowserTests(unittest.TestCase):
         k.d.back()
         time.sleep(0.5)
         self.assertNotIn("田中", k.d.page_source)
-        # A new page: her number on the keypad; she is at the question she was at, her answers kept.
+        # A new page: half a number typed and left is wiped after the inactivity time too.
         k.open()
+        for ch in token.replace("-", "")[:6]:
+            k.tap('.token-keypad button[data-key="%s"]' % ch)
+        k.wait(lambda: k.d.find_element(By.ID, "resume-input").get_attribute("value") == "", timeout=8,
+               what="the half-typed number to be wiped")
+        # Her number on the keypad: she is at the question she was at, her answers kept.
         k.resume_by_keypad(token)
         self.assertEqual(k.question_id(), "kana")
         k.then(lambda: k.tap("#back"))

@@ -455,7 +455,13 @@
   }
 
   function tokenBlock(token) {
-    return el('p', { class: 'token speak', id: 'token', lang: 'en', text: formatToken(token) });
+    // Groups of four that never break inside: the number is copied by hand.
+    const p = el('p', { class: 'token speak', id: 'token', lang: 'en' });
+    formatToken(token).split('-').forEach((group, i) => {
+      if (i > 0) p.append(document.createTextNode('-'), document.createElement('wbr'));
+      p.append(el('span', { class: 'token-group', text: group }));
+    });
+    return p;
   }
 
   /** A new session's resume number, large, before the first question. */

@@ -116,7 +116,15 @@ extension Connection {
     func plainLine(_ line: String) async -> Reply {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         guard live != nil else {
-            // Before a session: a language starts one, `resume TOKEN` comes back, anything else starts in Japanese.
+            // Before a session: `:quit` leaves, `:help` shows the greeting again, a language (or
+            // `:lang` one) starts one, `resume TOKEN` comes back, anything else starts in Japanese.
+            switch LineInput.parse(trimmed) {
+            case .quit: return await end(reason: "quit")
+            case .help: return Reply(lines: greetingLines())
+            case .event(.locale(let l)) where catalog.strings[l.lowercased()] != nil:
+                return await start(dialog: nil, locale: l.lowercased())
+            default: break
+            }
             let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\u{3000}" })
             if let first = words.first, ["resume", "再開", "さいかい", ":resume"].contains(first.lowercased()) {
                 return await resume(tokenText: words.dropFirst().joined())

@@ -22,6 +22,9 @@ final class Connection {
     struct Reply {
         var lines: [String] = []
         var close = false
+        /// Written after the lines, without a newline: plain text's prompt, where the client
+        /// types next (`presented(_:)`). JSON: never.
+        var prompt: String?
     }
 
     let context: ServerContext
@@ -36,6 +39,8 @@ final class Connection {
     var wrongTokens = 0
     /// The `id` of the JSON message being answered.
     var replyID: JSON?
+    /// The greeting (and its prompt, with no newline after it) was sent.
+    var greeted = false
 
     /// `mode`: `.json` on the WebSocket (JSON only); `.unknown` on the line port (the first line picks).
     init(context: ServerContext, channel: any Channel, mode: Mode = .unknown) {
@@ -61,8 +66,8 @@ final class Connection {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {
-                    let reply = await handle(frame)
-                    if !reply.lines.isEmpty { try await outbound.write(Self.bytes(reply.lines)) }
+                    let reply = presented(await handle(frame))
+                    if !reply.lines.isEmpty { try await outbound.write(Self.bytes(reply.lines, prompt: reply.prompt)) }
                     if reply.close { return }
                 }
             }
@@ -76,14 +81,16 @@ final class Connection {
         logger.debug("connection closed")
     }
 
-    /// A reply's lines in one buffer (one write and one flush for the whole reply).
-    static func bytes(_ lines: [String]) -> ByteBuffer {
+    /// A reply's lines in one buffer (one write and one flush for the whole reply), each ended by
+    /// LF, then `prompt` (if any) with no LF after it.
+    static func bytes(_ lines: [String], prompt: String? = nil) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 })
+        buffer.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 1 } + (prompt?.utf8.count ?? 0))
         for line in lines {
             buffer.writeString(line)
             buffer.writeInteger(UInt8(ascii: "\n"))
         }
+        if let prompt { buffer.writeString(prompt) }
         return buffer
     }
 
@@ -111,6 +118,8 @@ final class Connection {
             // (which writes the holder) has finished by now.
             guard let live, await context.heldElsewhere([live.running.id]).contains(live.running.id) else { return Reply() }
             return takenOverElsewhere()
+        case .greet:
+            return greeting()
         }
     }
 
@@ -122,7 +131,10 @@ final class Connection {
             // A first line that is (or tries to be) a JSON object picks JSON lines; anything else, plain text.
             if line.drop(while: { $0 == " " || $0 == "\t" }).first == "{" {
                 mode = .json
-                return await jsonLine(line)
+                var reply = await jsonLine(line)
+                // After the greeting's prompt (no newline): every JSON message starts a line.
+                if greeted { reply.lines.insert("", at: 0) }
+                return reply
             }
             mode = .plain
             return await plainLine(line)
@@ -350,7 +362,7 @@ final class Connection {
         let loc = currentLocale
         let token = live?.token
         let suspended = await suspendLive(reason: reason)
-        if mode == .unknown {
+        if mode == .unknown && !greeted {
             // Nothing was said yet, and the client's language and protocol are not known: just close.
             return Reply(close: true)
         }

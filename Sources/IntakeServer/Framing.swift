@@ -19,6 +19,9 @@ public enum KioskFrame: Sendable {
     /// The database says another process (a counselor's terminal) may have resumed the session:
     /// the connection checks, and if so ends it.
     case heldElsewhere
+    /// Nothing was read for `ServerConfiguration.greetAfter` after the connection opened: a
+    /// person at `nc` or `telnet` waits to be told how to begin (a JSON client speaks first).
+    case greet
 }
 
 /// Line framing with a maximum length: swift-nio-extras' `LineBasedFrameDecoder` (LF, CRLF
@@ -77,19 +80,74 @@ enum KioskSignal: Sendable {
 }
 
 /// Turns pipeline events into frames the connection's task reads in order with its lines: the
-/// read-idle timeout, the server's shutdown, a takeover. Also the write timeout: a client that
-/// stops reading makes the channel unwritable; if it stays so for `writeTimeout`, the connection is
-/// closed (its task's pending write then fails, and the session is suspended), so a client that
-/// never reads cannot hold the server's memory or a task forever.
+/// read-idle timeout, the server's shutdown, a takeover, and the greeting: `greetAfter` after the
+/// connection opens, `.greet` once, unless a byte was read by then (decided here, on the event
+/// loop, so a client whose first bytes arrive before the timer never gets it). Also the write
+/// timeout: a client that stops reading makes the channel unwritable; if it stays so for
+/// `writeTimeout`, the connection is closed (its task's pending write then fails, and the session
+/// is suspended), so a client that never reads cannot hold the server's memory or a task forever.
 final class KioskEventHandler: ChannelInboundHandler {
     typealias InboundIn = KioskFrame
     typealias InboundOut = KioskFrame
 
     private let writeTimeout: TimeAmount
     private var unwritable: Scheduled<Void>?
+    /// nil: never greet.
+    private let greetAfter: TimeAmount?
+    private var greeting: Scheduled<Void>?
+    private var greetingArmed = false
+    /// A read completed (a byte, not necessarily a line, came in).
+    private var heard = false
 
-    init(writeTimeout: TimeAmount) {
+    init(writeTimeout: TimeAmount, greetAfter: TimeAmount? = nil) {
         self.writeTimeout = writeTimeout
+        self.greetAfter = greetAfter
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armGreeting(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armGreeting(context)
+        context.fireChannelActive()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        heard = true
+        greeting?.cancel()
+        greeting = nil
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        greeting?.cancel()
+        greeting = nil
+        context.fireChannelInactive()
+    }
+
+    /// The greeting's one-shot timer, from the moment the connection is open.
+    private func armGreeting(_ context: ChannelHandlerContext) {
+        guard let greetAfter, !greetingArmed else { return }
+        greetingArmed = true
+        scheduleGreeting(context, at: context.eventLoop.now + greetAfter, lateChecks: 0)
+    }
+
+    /// Greets at `deadline` if nothing was read by then. A timer that fires late (the loop was busy
+    /// or the process starved) may run before the loop has read bytes that came in before the
+    /// deadline: it looks again a little later, so a client that spoke in time is not greeted.
+    private func scheduleGreeting(_ context: ChannelHandlerContext, at deadline: NIODeadline, lateChecks: Int) {
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        greeting = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.greeting = nil
+            guard !handler.heard, context.channel.isActive else { return }
+            if context.eventLoop.now - deadline > .milliseconds(50), lateChecks < 20 {
+                handler.scheduleGreeting(context, at: context.eventLoop.now + .milliseconds(100), lateChecks: lateChecks + 1)
+                return
+            }
+            handler.deliver(.greet, context)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -130,6 +188,7 @@ final class KioskEventHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         unwritable?.cancel()
+        greeting?.cancel()
     }
 }
 

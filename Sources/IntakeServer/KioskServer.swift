@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable {
     /// of the turns per second at 100 clients (BENCHMARKS.md); kept for the load generator's
     /// `--on-loop`, to measure again.
     public var turnsOnEventLoop = false
+    /// A connection that has sent nothing this long after it opened is shown how to begin (plain
+    /// text, in Japanese, English and やさしい日本語; a JSON client speaks first and never sees it).
+    /// nil: never (a transport whose clients always speak first).
+    public var greetAfter: TimeAmount? = .milliseconds(1500)
     /// The kiosk page over HTTP and the protocol over a WebSocket (`intake serve --http`); nil: the
     /// line port only.
     public var http: HTTPConfiguration?
@@ -118,7 +122,7 @@ public final class KioskServer: Sendable {
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(KioskLineDecoder(maximumLength: config.maxLineBytes)),
                         IdleStateHandler(readTimeout: config.idleTimeout),
-                        KioskEventHandler(writeTimeout: config.writeTimeout))
+                        KioskEventHandler(writeTimeout: config.writeTimeout, greetAfter: config.greetAfter))
                     return try NIOAsyncChannel<KioskFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }

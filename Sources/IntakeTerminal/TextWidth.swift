@@ -108,6 +108,17 @@ public enum TextWidth {
                     var moved = ""
                     var movedWidth = 0
                     while let last = line.last, last != " ", used - movedWidth - of(last) > prefix {
+                        if of(last) == 1 && !noLineStart.contains(last) {
+                            // A Latin word, a number or a resume number goes down whole, or stays
+                            // (the mark then begins the line): it is never cut.
+                            let run = String(line.reversed().prefix { $0 != " " && of($0) == 1 }.reversed())
+                            if used - movedWidth - run.count > prefix {
+                                moved.insert(contentsOf: run, at: moved.startIndex)
+                                movedWidth += run.count
+                                line.removeLast(run.count)
+                            }
+                            break
+                        }
                         moved.insert(last, at: moved.startIndex)
                         movedWidth += of(last)
                         line.removeLast()

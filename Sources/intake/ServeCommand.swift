@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log entries a session may have; past it the session takes no more answers (a whole intake needs a few hundred).")
     var maxEventsPerSession = 2000
 
+    @Option(help: "Seconds a new connection may stay silent before it is shown how to begin (plain text, for nc or telnet; a JSON client that speaks first never sees it). 0: never.")
+    var greetAfter = 1.5
+
     @OptionGroup var project: ProjectOptions
 
     func validate() throws {
@@ -76,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let http { guard (0...65535).contains(http) else { throw ValidationError("--http must be 0…65535") } }
         guard kioskInactivity >= 1 else { throw ValidationError("--kiosk-inactivity must be at least 1 second") }
         guard kioskWarning >= 1 else { throw ValidationError("--kiosk-warning must be at least 1 second") }
+        guard greetAfter >= 0, greetAfter <= 3600 else { throw ValidationError("--greet-after must be 0 (never) … 3600 seconds") }
     }
 
     func run() async throws {
@@ -130,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
             web.port = http
             config.http = web
         }
+        config.greetAfter = greetAfter > 0 ? .milliseconds(Int64((greetAfter * 1000).rounded())) : nil
         let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.

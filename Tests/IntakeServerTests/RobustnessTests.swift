@@ -107,7 +107,10 @@ import Testing
     }
 
     @Test func aClientThatSendsNothingIsClosedAtTheIdleTimeout() async throws {
-        let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        let server = try await TestServer.start {
+            $0.idleTimeout = .seconds(1)
+            $0.greetAfter = .milliseconds(300)
+        }
         var other = try await Bystander.start(server)
         let silent = try await server.connect()
         // Meanwhile the other session goes on (and so never idles).
@@ -115,7 +118,10 @@ import Testing
             try await other.step()
             try await Task.sleep(for: .milliseconds(250))
         }
-        // The server says nothing before the first line (the protocol is not known yet) and closes.
+        // The server greets (how to begin) — which is no input — and closes at the idle timeout.
+        var read: [String] = []
+        while case .line(let l) = await silent.next(timeout: .seconds(3)) { read.append(l) }
+        #expect(read.contains { $0.contains("Employment support intake") }, "\(read)")
         #expect(await silent.next(timeout: .seconds(3)) == .closed)
         try await other.step()
         try await server.stop()

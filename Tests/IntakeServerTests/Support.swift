@@ -3,6 +3,7 @@ import IntakeDialogs
 import IntakeEngine
 import IntakeServer
 import IntakeStore
+import IntakeTerminal
 import IntakeTesting
 import Logging
 import NIOCore
@@ -44,6 +45,9 @@ final class TestServer: Sendable {
         var config = ServerConfiguration()
         config.port = 0
         config.dialog = "intake"
+        // Off unless a test is about it: on a loaded machine a test client may take longer than
+        // 1.5 s to send its first line, and would then (rightly) be greeted first.
+        config.greetAfter = nil
         configure(&config)
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
         let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database), configuration: config, logger: logger)
@@ -378,6 +382,17 @@ func httpGet(port: Int, _ path: String, method: String = "GET", headers: [String
         }
     }
     return (status, fields, rest.dropFirst().joined(separator: "\n"))
+}
+
+/// `text` as a plain-text kiosk shows it: wrapped at 72 columns, continuation lines under `hanging`.
+func plainLines(_ text: String, hanging: String = "") -> [String] {
+    TextWidth.wrap(text, width: 72, hanging: hanging)
+}
+
+/// A plain-text line read after she typed: the server's prompt (`> `, no newline) ended its last
+/// reply, so a line-splitting client reads it in front of the next reply's first line.
+func afterPrompt(_ line: String) -> String {
+    line.hasPrefix("> ") ? String(line.dropFirst(2)) : line
 }
 
 extension JSON {

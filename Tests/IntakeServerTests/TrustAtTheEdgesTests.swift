@@ -66,7 +66,9 @@ import Testing
     static func echoesEditTarget(_ line: String) -> Bool {
         ["benefit_number", "counselor_remarks"].contains { target in
             let refusal = project.catalog.text("engine.edit.unknown", "ja", ["target": target])
-            return line == "! " + refusal || (line.contains(#""key":"engine.edit.unknown""#) && line.contains(refusal))
+            // Plain text: the refusal, wrapped at 72 columns, after the prompt.
+            return plainLines("! " + refusal, hanging: "  ").contains(afterPrompt(line))
+                || (line.contains(#""key":"engine.edit.unknown""#) && line.contains(refusal))
         }
     }
 

@@ -38,3 +38,21 @@ import Testing
         #expect(lines.last?.first != "）", "\(lines)")
     }
 }
+
+/// Issue 14: a kiosk's plain text is wrapped with this too, and a client's number, date or resume
+/// number before a closing mark (、。）…) must not be cut to keep the mark off a line's start.
+@Suite struct WrapKeepsWordsWholeTests {
+    @Test func aNumberBeforeAClosingMarkGoesDownWhole() {
+        let lines = TextWidth.wrap("あいうえお1990-04-01。かきく", width: 20)
+        #expect(lines == ["あいうえお", "1990-04-01。かきく"])
+    }
+
+    @Test func aResumeNumberAndItsBracketGoDownTogether() {
+        let lines = TextWidth.wrap("再開番号は（7K2M-0F4R-XXXX）です", width: 27)
+        #expect(lines == ["再開番号は（", "7K2M-0F4R-XXXX）です"])
+    }
+
+    @Test func aWordThatFillsTheLineStaysWholeAndTheMarkBeginsTheNext() {
+        #expect(TextWidth.wrap("abcdefghij。", width: 10) == ["abcdefghij", "。"])
+    }
+}

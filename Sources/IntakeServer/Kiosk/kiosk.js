@@ -63,7 +63,6 @@
     token: null,            // the resume number, in memory only, forgotten at the welcome screen
     inSession: false,
     expectClose: false,
-    idleSuspend: false,
     screen: 'welcome',
     question: null,
     tokenShown: true,       // false between a new session's start and her "I wrote it down"
@@ -245,11 +244,10 @@
   function handleBye(msg) {
     state.expectClose = true;
     const token = msg.token || state.token;
-    const wasIdle = state.idleSuspend;
     state.inSession = false;
     closeSocket();
     if (msg.reason === 'done') return; // the done screen stays until she closes it
-    if (wasIdle || msg.reason === 'resumed_elsewhere' || msg.reason === 'quit') { showWelcome(); return; }
+    if (msg.reason === 'resumed_elsewhere' || msg.reason === 'quit') { showWelcome(); return; }
     if ((msg.reason === 'suspended' || msg.reason === 'idle' || msg.reason === 'shutdown') && token) {
       showSuspended(token, msg.reason === 'suspended' ? null : msg.message);
       return;
@@ -399,7 +397,6 @@
     state.dropped = null;
     state.notice = null;
     state.reviewOpen = false;
-    state.idleSuspend = false;
     state.suspendedToken = null;
     state.busy = false;
     showProgress(null);

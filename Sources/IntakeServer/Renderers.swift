@@ -65,11 +65,13 @@ struct JSONRenderer {
         }
     }
 
-    /// The suggestions that fired, in the client's words: `{id, text}`.
+    /// The suggestions that fired, in the client's words as her screen shows them (readings in the
+    /// connection's furigana style): `{id, text}`.
     static func suggestions(_ r: Record) -> [JSON] {
         guard case .array(let items)? = r.json["suggestions"] else { return [] }
-        return items.map { item in
-            .object([("id", item["id"] ?? .null), ("text", item["text"] ?? .null)])
+        let shown = r.shown.count == items.count ? r.shown : nil
+        return items.enumerated().map { i, item in
+            .object([("id", item["id"] ?? .null), ("text", shown.map { .string($0[i]) } ?? item["text"] ?? .null)])
         }
     }
 }

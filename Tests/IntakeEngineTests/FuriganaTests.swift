@@ -109,6 +109,9 @@ import Testing
         // The screen itself shows the warning in its own style.
         #expect(shownInBrackets == ["仕事（しごと）を さがす 子（こ）どもの お母（かあ）さん"])
         #expect(shownAnnotated.first?.hasPrefix("\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}") == true)
+        // So does the end: the suggestions `done` shows come in the screen's style (the record's stay in brackets).
+        #expect(brackets.shown == ["仕事（しごと）の 給料（きゅうりょう）"])
+        #expect(annotated.shown == ["\u{FFF9}仕事\u{FFFA}しごと\u{FFFB}の \u{FFF9}給料\u{FFFA}きゅうりょう\u{FFFB}"])
     }
 
     /// What lint reads: malformed groups, a base that is not kanji, a reading that is not kana,

@@ -134,8 +134,12 @@ final class LineClient: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
+        return reading(stream, on: channel)
+    }
+
+    /// A client on `channel` whose lines arrive through `stream`, read by one task, in order.
+    private static func reading(_ stream: AsyncStream<String?>, on channel: any Channel) -> LineClient {
         let buffer = LineBuffer()
-        // One reader, in order.
         Task {
             for await line in stream {
                 if let line { await buffer.push(line) }
@@ -179,14 +183,7 @@ final class LineClient: Sendable {
                 }
             }
         guard case .upgraded(let channel) = try await negotiated.get() else { throw WebSocketRefused.notUpgraded }
-        let buffer = LineBuffer()
-        Task {
-            for await line in stream {
-                if let line { await buffer.push(line) }
-            }
-            await buffer.close()
-        }
-        return LineClient(channel: channel, buffer: buffer)
+        return reading(stream, on: channel)
     }
 
     func send(_ line: String) async throws {

@@ -59,7 +59,7 @@ extension Engine {
             ("notes", .array(notes)),
         ]
         if let revisit = state.revisit { top.append(("visit", visitJSON(revisit, state))) }
-        return Record(status: status, json: .object(top), suggestions: fired.map(\.id))
+        return Record(status: status, json: .object(top), suggestions: fired.map(\.id), shown: fired.map(\.shown))
     }
 
     private func members(_ items: [Item], _ scope: Scope, _ state: SessionState, _ ev: inout Evaluator) -> [(String, JSON)] {
@@ -90,6 +90,8 @@ extension Engine {
     struct Fired {
         var id: String
         var json: JSON
+        /// The text as this engine's screens show it (the catalog's furigana style).
+        var shown: String
     }
 
     /// Suggestion rules that hold, each with the answers its condition read.
@@ -104,10 +106,11 @@ extension Engine {
             for p in ev.reads ?? [] where seen.insert(p).inserted {
                 because.append((dialog.display(p), state.answers[p]?.answer.value?.json ?? .null))
             }
+            let text = render(rule.message, state, furigana: Engine.recordFurigana)
             out.append(Fired(id: rule.id, json: .object([
                 ("id", .string(rule.id)), ("message", .string(rule.message)),
-                ("text", .string(render(rule.message, state, furigana: Engine.recordFurigana))), ("because", .object(because)),
-            ])))
+                ("text", .string(text)), ("because", .object(because)),
+            ]), shown: catalog.furigana == Engine.recordFurigana ? text : render(rule.message, state)))
         }
         return out
     }

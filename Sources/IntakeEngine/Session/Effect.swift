@@ -72,4 +72,19 @@ public struct Record: Equatable, Sendable {
     public var json: JSON
     /// Ids of the suggestions that fired, in dialog order.
     public var suggestions: [String]
+    /// Their texts as the session's screen shows them (with readings in the screen's furigana
+    /// style; the record's own texts always use brackets). Not part of the record: not stored, not
+    /// compared.
+    public var shown: [String]
+
+    public init(status: String, json: JSON, suggestions: [String], shown: [String] = []) {
+        self.status = status
+        self.json = json
+        self.suggestions = suggestions
+        self.shown = shown
+    }
+
+    public static func == (a: Record, b: Record) -> Bool {
+        a.status == b.status && a.json == b.json && a.suggestions == b.suggestions
+    }
 }

@@ -72,8 +72,20 @@ enum SessionTarget {
                 }
             }
         }
-        precondition(lines.last?.isEmpty ?? true, "the server's last line has no LF")
+        // Every line ends with a LF — except, in plain text, the prompt that ends a reply after which
+        // she types (PROTOCOL.md: `> ` with no newline), when the connection ends there (she left).
+        let last = lines.last.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        precondition(last.isEmpty || (!json && promptTexts.contains(last)),
+                     "the server's last line has no LF and is not the prompt: \(last.prefix(200))")
     }
+
+    /// The plain-text prompt in each language (Locales/*/plain.yaml, `plain.prompt`).
+    static let promptTexts: Set<String> = {
+        let dialogs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Dialogs").path
+        let catalog = Project.load(paths: [dialogs]).catalog
+        return Set(catalog.locales.map { catalog.text("plain.prompt", $0) })
+    }()
 
     /// Whether the server takes the connection for JSON lines, by its rule: the first line (valid
     /// UTF-8, within the length limit) starts with `{` after spaces and tabs. A first line the server

@@ -1,5 +1,6 @@
 import IntakeEngine
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOHTTP1
@@ -20,16 +21,33 @@ extension KioskServer {
     func bindHTTP(_ http: HTTPConfiguration) async throws -> NIOAsyncChannel<EventLoopFuture<FrontDoorConnection>, Never> {
         let config = context.configuration
         let logger = context.logger
+        // Connections that have not finished asking yet, per address and in all: a client that opens
+        // connections and sends half a request cannot hold more than its share, nor for long.
+        let gate = HTTPGate(perAddress: config.maxConnectionsPerAddress, total: config.maxConnections)
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: http.host, port: http.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard let ticket = gate.enter(channel.remoteAddress?.ipAddress ?? "unknown") else {
+                        logger.notice("HTTP connection refused", metadata: ["reason": "too_many_unfinished_requests",
+                                                                             "address": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
+                        // (A failed initializer is not closed for us: close it, then say so.)
+                        channel.close(promise: nil)
+                        throw ChannelError.inappropriateOperationForState
+                    }
+                    // A whole request head within the time, or the connection is closed.
+                    let deadline = channel.eventLoop.scheduleTask(in: http.requestTimeout) { channel.close(promise: nil) }
+                    channel.closeFuture.whenComplete { _ in
+                        deadline.cancel()
+                        ticket.release()
+                    }
+                    let port = channel.localAddress?.port ?? http.port
                     let upgrader = NIOTypedWebSocketServerUpgrader<FrontDoorConnection>(
                         maxFrameSize: http.maxFrameBytes,
                         shouldUpgrade: { channel, head in
-                            guard Self.mayUpgrade(head) else {
+                            guard Self.mayUpgrade(head, hosts: http.hostNames, port: port) else {
                                 logger.notice("WebSocket refused", metadata: ["reason": "\(head.uri.hasPrefix("/ws") ? "origin" : "path")"])
                                 return channel.eventLoop.makeSucceededFuture(nil)
                             }
@@ -58,21 +76,37 @@ extension KioskServer {
                                     wrappingChannelSynchronously: channel))
                             }
                         })
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+                    let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                         configuration: .init(upgradeConfiguration: upgrade))
+                    negotiated.whenComplete { result in
+                        deadline.cancel()
+                        switch result {
+                        // A WebSocket is a kiosk connection now, counted by the server's registry.
+                        case .success(.webSocket): ticket.release()
+                        // A request is answered and closed (its ticket released then).
+                        case .success(.request): break
+                        // A request SwiftNIO could not read (it answered 400): closed.
+                        case .failure: channel.close(promise: nil)
+                        }
+                    }
+                    return negotiated
                 }
             }
     }
 
     /// Only `/ws`, and only from the page this server serves: a browser sends the Origin of the
     /// page that opens the socket, so another site's page (or a file) open on the kiosk cannot
-    /// drive a session. The page's origin is `http://` + the Host the browser asked for.
-    static func mayUpgrade(_ head: HTTPRequestHead) -> Bool {
+    /// drive a session. The page's origin is `http://` + the Host the browser asked for, and that
+    /// Host must be one of this server's own names with its port (`hosts`: 127.0.0.1, localhost,
+    /// [::1], `--http-host` and `--http-name`) — so a site whose name was made to point at the kiosk
+    /// (DNS rebinding) is refused too. One Host and one Origin header.
+    static func mayUpgrade(_ head: HTTPRequestHead, hosts: [String], port: Int) -> Bool {
         let path = head.uri.prefix { $0 != "?" }
-        guard path == "/ws", head.method == .GET,
-              let host = head.headers.first(name: "Host"), !host.isEmpty,
-              let origin = head.headers.first(name: "Origin") else { return false }
-        return origin == "http://" + host
+        let hostFields = head.headers["Host"], originFields = head.headers["Origin"]
+        guard path == "/ws", head.method == .GET, hostFields.count == 1, originFields.count == 1,
+              let host = hostFields.first?.lowercased(), let origin = originFields.first?.lowercased() else { return false }
+        let allowed = hosts.map { $0.lowercased() + ":" + String(port) } + (port == 80 ? hosts.map { $0.lowercased() } : [])
+        return allowed.contains(host) && origin == "http://" + host
     }
 
     /// One HTTP connection: a WebSocket is served as a kiosk connection; a request is answered.
@@ -117,6 +151,55 @@ extension KioskServer {
             }
         }
     }
+}
+
+/// HTTP connections not yet upgraded or answered, by address: each gets a ticket, released once
+/// (when it closes, or when it becomes a WebSocket and the registry counts it instead).
+final class HTTPGate: Sendable {
+    private let state = NIOLockedValueBox<(total: Int, perAddress: [String: Int])>((0, [:]))
+    let perAddress: Int
+    let total: Int
+
+    init(perAddress: Int, total: Int) {
+        self.perAddress = perAddress
+        self.total = total
+    }
+
+    final class Ticket: Sendable {
+        private let released = NIOLockedValueBox(false)
+        private let gate: HTTPGate
+        private let address: String
+
+        init(gate: HTTPGate, address: String) {
+            self.gate = gate
+            self.address = address
+        }
+
+        func release() {
+            guard released.withLockedValue({ was in defer { was = true }; return !was }) else { return }
+            gate.leave(address)
+        }
+    }
+
+    func enter(_ address: String) -> Ticket? {
+        let admitted = state.withLockedValue { s -> Bool in
+            guard s.total < total, s.perAddress[address, default: 0] < perAddress else { return false }
+            s.total += 1
+            s.perAddress[address, default: 0] += 1
+            return true
+        }
+        return admitted ? Ticket(gate: self, address: address) : nil
+    }
+
+    private func leave(_ address: String) {
+        state.withLockedValue { s in
+            s.total -= 1
+            let left = s.perAddress[address, default: 1] - 1
+            s.perAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    var open: Int { state.withLockedValue { $0.total } }
 }
 
 /// Closes an HTTP connection that sits idle (a client that opens and never asks).

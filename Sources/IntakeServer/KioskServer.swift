@@ -73,6 +73,14 @@ public struct HTTPConfiguration: Sendable {
     /// Largest WebSocket frame read at all (past it the socket is closed with 1009, message too
     /// big); messages up to it but over `maxLineBytes` get `line_too_long`, as on the line port.
     public var maxFrameBytes = 1 << 16
+    /// A connection must send a whole request head within this time, or it is closed.
+    public var requestTimeout: TimeAmount = .seconds(10)
+    /// Other names the kiosks reach this server by (`--http-name`), besides 127.0.0.1, localhost,
+    /// [::1] and `host`: the WebSocket's Host (and so its Origin) must be one of them.
+    public var names: [String] = []
+
+    /// Every name the page may be asked for by.
+    var hostNames: [String] { ["127.0.0.1", "localhost", "[::1]", host.contains(":") ? "[\(host)]" : host] + names }
 
     public init(page: KioskPage) {
         self.page = page

@@ -26,26 +26,58 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        guard !closing else { return }
+        // RFC 6455: a client masks every frame (§5.1) and sets no reserved bit unless an extension
+        // was agreed (none is, §5.2): otherwise the connection is failed.
+        guard frame.maskKey != nil, frame.reservedBits.isEmpty else {
+            close(context, code: .protocolError)
+            return
+        }
         switch frame.opcode {
-        case .text, .binary:
-            guard !closing else { return }
+        case .text:
             let payload = frame.unmaskedData
             context.fireChannelRead(wrapInboundOut(payload.readableBytes > maximumLength ? .tooLong : .line(payload)))
+        case .binary:
+            // One JSON message per text frame: binary data is not understood (1003).
+            close(context, code: .unacceptableData)
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:
             break
         case .connectionClose:
-            // The client's close, echoed with its code, then the connection ends.
+            // The client's close, echoed with its code (a code no endpoint may send: 1002), then
+            // the connection ends.
             var data = frame.unmaskedData
-            let code = data.readSlice(length: 2) ?? ByteBuffer()
-            close(context, data: code)
+            if let code = data.readInteger(as: UInt16.self) {
+                close(context, code: Self.mayBeSent(code) ? WebSocketErrorCode(codeNumber: Int(code)) : .protocolError)
+            } else {
+                close(context, data: ByteBuffer())
+            }
         default:
             // A continuation outside a message, or an opcode no version of the protocol defines.
-            var code = ByteBuffer()
-            code.write(webSocketErrorCode: .protocolError)
-            close(context, data: code)
+            close(context, code: .protocolError)
+        }
+    }
+
+    /// A fragmented message over the limit, or fragments out of order (SwiftNIO's aggregator):
+    /// 1009 (message too big) or 1002 (protocol error), then close.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        switch error {
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments:
+            close(context, code: .messageTooLarge)
+        case is NIOWebSocketFrameAggregator.Error:
+            close(context, code: .protocolError)
+        default:
+            context.fireErrorCaught(error)
+        }
+    }
+
+    /// Close codes an endpoint may put in a close frame (RFC 6455 §7.4).
+    static func mayBeSent(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1011, 3000...4999: return true
+        default: return false
         }
     }
 
@@ -75,15 +107,17 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
         context.write(wrapOutboundOut(last), promise: promise)
     }
 
+    private func close(_ context: ChannelHandlerContext, code: WebSocketErrorCode) {
+        var data = ByteBuffer()
+        data.write(webSocketErrorCode: code)
+        close(context, data: data)
+    }
+
     /// Sends a close frame (once) and closes the connection when it is written.
     private func close(_ context: ChannelHandlerContext, data: ByteBuffer) {
         guard !closing else { return }
         closing = true
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            loopBound.value.close(promise: nil)
-        }
+        sendClose(context, data: data) { $0.close(promise: nil) }
     }
 
     /// The server's side of a close: when the connection's task closes after its `bye`, a close
@@ -96,11 +130,27 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
         closing = true
         var code = ByteBuffer()
         code.write(webSocketErrorCode: .normalClosure)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
+        sendClose(context, data: code) { $0.close(mode: mode, promise: promise) }
+    }
+
+    /// Writes the close frame, then closes — at once when the client is not reading (the write
+    /// timeout closed it, or the frame would queue behind what it did not read), and at most a
+    /// second later in any case: a client that never reads cannot hold the connection open.
+    private func sendClose(_ context: ChannelHandlerContext, data: ByteBuffer, then finish: @escaping (ChannelHandlerContext) -> Void) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            loopBound.value.close(mode: mode, promise: promise)
+        let finished = NIOLoopBoundBox(false, eventLoop: context.eventLoop)
+        let once = {
+            guard !finished.value else { return }
+            finished.value = true
+            finish(loopBound.value)
         }
+        guard context.channel.isWritable else {
+            once()
+            return
+        }
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in once() }
+        context.eventLoop.scheduleTask(in: .seconds(1)) { once() }
     }
 }
 

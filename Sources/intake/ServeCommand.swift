@@ -24,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address the page is served on (keep 127.0.0.1 unless the kiosks are other machines).")
     var httpHost = "127.0.0.1"
 
+    @Option(help: "Another name the kiosks open the page by (a host name or address, repeatable); the page's socket accepts only its own names: 127.0.0.1, localhost, --http-host and these.")
+    var httpName: [String] = []
+
     @Option(help: "The page's folder (default: the one shipped with intake).")
     var page: String?
 
@@ -132,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
             var web = HTTPConfiguration(page: kioskPage)
             web.host = httpHost
             web.port = http
+            web.names = httpName
             config.http = web
         }
         config.greetAfter = greetAfter > 0 ? .milliseconds(Int64((greetAfter * 1000).rounded())) : nil

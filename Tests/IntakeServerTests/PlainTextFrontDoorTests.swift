@@ -276,6 +276,13 @@ final class RawClient: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: line + "\n")).get()
     }
 
+    func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    }
+
+    var bytes: [UInt8] { received.withLockedValue { $0.bytes } }
+    var isClosed: Bool { received.withLockedValue { $0.closed } }
+
     /// What arrived after the first `after` bytes once it satisfies `condition` (nil: timed out).
     func text(until condition: (String) -> Bool, timeout: Duration, after: Int = 0) async -> String? {
         let deadline = ContinuousClock.now + timeout

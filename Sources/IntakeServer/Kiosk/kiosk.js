@@ -398,6 +398,7 @@
     state.notice = null;
     state.reviewOpen = false;
     state.suspendedToken = null;
+    state.sent = null;
     state.busy = false;
     showProgress(null);
     if (state.screen !== 'welcome' && error === undefined) setLocale('ja');

@@ -204,55 +204,22 @@ func kioskAnswer(_ q: JSON, attempt: Int) -> String {
     }
 }
 
-/// A blocking JSON-lines connection (one per kiosk thread).
+/// A blocking JSON-lines connection (one per kiosk thread), over AbuseTests' blocking socket.
 final class BlockingLine {
-    let fd: Int32
-    private var buffer: [UInt8] = []
+    private let socket: AbuseTests.Socket
 
     init?(port: Int) {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if rc != 0 {
-            close(fd)
-            return nil
-        }
+        guard let socket = AbuseTests.Socket(port: port) else { return nil }
+        self.socket = socket
     }
 
-    deinit { close(fd) }
-
     func send(_ message: [(String, JSON)]) -> Bool {
-        let bytes = Array((JSON.object(message).rendered() + "\n").utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            sent += n
-        }
-        return true
+        socket.send(JSON.object(message).rendered())
     }
 
     /// The next line as JSON, or nil when the connection ended or timed out.
     func next() -> JSON? {
-        while true {
-            if let lf = buffer.firstIndex(of: 10) {
-                let line = Array(buffer[..<lf])
-                buffer.removeSubrange(...lf)
-                return try? JSONDecoder().decode(JSON.self, from: Data(line))
-            }
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { return nil }
-            buffer += chunk[0..<n]
-        }
+        socket.line().flatMap { try? JSONDecoder().decode(JSON.self, from: Data($0.utf8)) }
     }
 
     /// Up to where the session stands: a question, the final review, done, an error or bye. A

@@ -74,6 +74,9 @@ class KioskBrowserTests(unittest.TestCase):
         html = k.js("return KioskText.rubyHTMLFor(arguments[0])", "<img src=x onerror=alert(1)>\ufff9<b>\ufffa<i>\ufffb")
         self.assertEqual(html, "&lt;img src=x onerror=alert(1)&gt;<ruby>&lt;b&gt;<rp>（</rp><rt>&lt;i&gt;</rt><rp>）</rp></ruby>")
         self.assertEqual(k.js("return KioskText.rubyHTMLFor(arguments[0])", "a\ufff9b"), "ab")
+        # Control and bidi characters already stored are shown inert, as the server's renderers show them.
+        self.assertEqual(k.js("return KioskText.rubyHTMLFor(arguments[0])", "a\u202eb\u001bc\u0085d"),
+                         "a\u27e8U+202E\u27e9b\u241bc\u27e8U+0085\u27e9d")
         self.assertEqual(k.js("return KioskText.spoken(arguments[0])", "\ufff9仕事\ufffaしごと\ufffbです"), "しごとです")
         # The page's own strings come from Locales/*/kiosk.yaml through /config.json.
         self.assertIn("お仕事さがしの相談の受付", k.text())

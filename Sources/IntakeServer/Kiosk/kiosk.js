@@ -11,10 +11,23 @@
 
   // ---- Text with furigana (U+FFF9 base U+FFFA reading U+FFFB) ---------------------------------
 
-  /** Splits `s` into plain runs and ruby groups: [{text}] or [{base, reading}]. */
+  // Control and bidi characters (C0 but LF, DEL, C1, U+202A–E, U+2066–9, U+2028/9): refused in
+  // answers, but anything stored before is shown inert, as every other renderer shows it
+  // (ControlCharacters.visible): ␛ for C0, ␡ for DEL, ⟨U+202E⟩ for the rest.
+  const UNSAFE = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u2028\u2029]/g;
+  function visible(t) {
+    return String(t).replace(UNSAFE, ch => {
+      const c = ch.charCodeAt(0);
+      if (c < 0x20) return String.fromCharCode(0x2400 + c);
+      if (c === 0x7F) return '\u2421';
+      return '\u27E8U+' + c.toString(16).toUpperCase().padStart(4, '0') + '\u27E9';
+    });
+  }
+
+  /** Splits `s` into plain runs and ruby groups: [{text}] or [{base, reading}], every run inert. */
   function parts(s) {
     const out = [];
-    const text = String(s == null ? '' : s);
+    const text = visible(s == null ? '' : s);
     let i = 0;
     while (i < text.length) {
       const a = text.indexOf(ANNOTATION, i);
@@ -85,7 +98,7 @@
       for (const [k, v] of Object.entries(attrs)) {
         if (v === undefined || v === null || v === false) continue;
         if (k === 'class') e.className = v;
-        else if (k === 'text') e.textContent = v;
+        else if (k === 'text') e.textContent = visible(v);
         else if (k === 'rich') e.append(rich(v));
         else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
         else e.setAttribute(k, v === true ? '' : String(v));

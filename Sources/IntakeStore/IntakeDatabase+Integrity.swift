@@ -3,36 +3,6 @@ import GRDB
 import IntakeEngine
 import IntakeRuntime
 
-/// What the store refuses to open or to read. Never carries a stored value: only ids and counts.
-public enum StoreError: Error, Equatable, Sendable {
-    // A damaged session is `RuntimeError.damaged(session:)` (the runtime's word, so that the server
-    // and the REPL can say so without knowing the store).
-    /// Sessions that could not be read (a list, an export, a report).
-    case damagedSessions([String])
-    /// The database is sealed and was opened for writing without its key.
-    case sealedNeedsKey
-    /// The key given is not the key the database was sealed with (its fingerprint differs).
-    case wrongKey
-    /// A key was given for writing a database that already holds sessions in clear.
-    case notSealed(sessions: Int)
-    /// An entry appended with a sequence number not after the session's newest (the chain runs in order).
-    case outOfOrder(session: String)
-    /// SQLite's own check of the file fails (a damaged page or index: a row can vanish from a
-    /// listing without any value of it changing, which no hash of a row can see).
-    case damagedFile
-    /// The database's own bookkeeping (the `meta` table) is damaged.
-    case damagedDatabase
-    /// A deleted session's data may still be in the WAL: other processes kept the checkpoint from
-    /// completing (the deletion is committed; the next checkpoint overwrites it).
-    case checkpointBlocked
-}
-
-/// How a database is opened: commands that only read may open a sealed database without its key
-/// (ids, times and statuses stay readable); every command that may write needs the key.
-public enum DatabaseAccess: Sendable {
-    case read, write
-}
-
 /// A value that is not of its column's type (caught and reported as the session's damage).
 struct Malformed: Error {}
 

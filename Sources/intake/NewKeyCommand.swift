@@ -1,4 +1,5 @@
 import ArgumentParser
+import IntakeRuntime
 import IntakeStore
 
 struct NewKeyCommand: ParsableCommand {

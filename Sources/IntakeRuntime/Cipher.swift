@@ -10,9 +10,9 @@ import Foundation
 /// data: a sealed value moved to another row does not open.
 public struct Cipher: Sendable {
     /// The key's bytes (SymmetricKey is not Sendable; it is made from these where it is used).
-    let keyBytes: [UInt8]
-    var key: SymmetricKey { SymmetricKey(data: keyBytes) }
-    static let prefix = "enc1:"
+    package let keyBytes: [UInt8]
+    package var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    package static let prefix = "enc1:"
 
     public enum Failure: Error, Equatable {
         /// The key file is missing, unreadable or not 32 bytes (base64).
@@ -58,18 +58,18 @@ public struct Cipher: Sendable {
 
     /// The key of the hash chain (HMAC) of a sealed database, derived from the cipher's key (HKDF),
     /// so that someone who has the database file but not the key cannot re-chain an edit.
-    var chainKey: [UInt8] {
+    package var chainKey: [UInt8] {
         let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("intake event chain v1".utf8), outputByteCount: 32)
         return derived.withUnsafeBytes { Array($0) }
     }
 
-    func seal(_ plain: String, context: String) throws -> String {
+    package func seal(_ plain: String, context: String) throws -> String {
         let box = try AES.GCM.seal(Data(plain.utf8), using: key, authenticating: Data(context.utf8))
         guard let combined = box.combined else { throw Failure.cannotOpen }
         return Self.prefix + combined.base64EncodedString()
     }
 
-    func open(_ stored: String, context: String) throws -> String {
+    package func open(_ stored: String, context: String) throws -> String {
         guard stored.hasPrefix(Self.prefix), let data = Data(base64Encoded: String(stored.dropFirst(Self.prefix.count))) else {
             return stored  // written without a key
         }
@@ -83,12 +83,12 @@ public struct Cipher: Sendable {
 }
 
 extension Optional where Wrapped == Cipher {
-    func seal(_ plain: String, context: String) throws -> String {
+    package func seal(_ plain: String, context: String) throws -> String {
         guard let cipher = self else { return plain }
         return try cipher.seal(plain, context: context)
     }
 
-    func open(_ stored: String, context: String) throws -> String {
+    package func open(_ stored: String, context: String) throws -> String {
         guard let cipher = self else {
             if stored.hasPrefix(Cipher.prefix) { throw Cipher.Failure.needsKey }
             return stored

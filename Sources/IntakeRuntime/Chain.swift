@@ -16,32 +16,36 @@ import Foundation
 /// elsewhere to anchor the heads).
 ///
 /// The encoding is frozen (its version is in the labels): changing it would break every stored chain.
-struct Chain: Sendable {
-    let key: [UInt8]
+package struct Chain: Sendable {
+    package let key: [UInt8]
 
     /// The chain of an unsealed database (a public key: damage evidence, not forgery evidence).
-    static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
+    package static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
 
-    init(key: [UInt8]) {
+    package init(key: [UInt8]) {
         self.key = key
     }
 
-    init(cipher: Cipher) {
+    package init(cipher: Cipher) {
         key = cipher.chainKey
     }
 
     /// One stored event as it is hashed.
-    struct Event: Sendable {
-        var session: String
-        var seq: Int64
-        var at: Int64
-        var utcOffset: Int64
-        var actor: String
-        var event: String
-        var answers: String?
+    package struct Event: Sendable {
+        package var session: String
+        package var seq: Int64
+        package var at: Int64
+        package var utcOffset: Int64
+        package var actor: String
+        package var event: String
+        package var answers: String?
+
+        package init(session: String, seq: Int64, at: Int64, utcOffset: Int64, actor: String, event: String, answers: String?) {
+            (self.session, self.seq, self.at, self.utcOffset, self.actor, self.event, self.answers) = (session, seq, at, utcOffset, actor, event, answers)
+        }
     }
 
-    func hash(_ e: Event, after previous: Data?) -> Data {
+    package func hash(_ e: Event, after previous: Data?) -> Data {
         var enc = Encoding(label: "intake event v1")
         enc.blob(previous)
         enc.text(e.session)
@@ -55,24 +59,30 @@ struct Chain: Sendable {
     }
 
     /// One session row as it is hashed (every column but the hash itself).
-    struct Session: Sendable {
-        var id: String
-        var clientId: String?
-        var dialogId: String
-        var dialogVersion: String
-        var mode: String
-        var locale: String
-        var status: String
-        var startedAt: Int64
-        var updatedAt: Int64
-        var counselor: String?
-        var office: String?
-        var tokenDigest: Data
-        var record: String?
-        var head: Data?
+    package struct Session: Sendable {
+        package var id: String
+        package var clientId: String?
+        package var dialogId: String
+        package var dialogVersion: String
+        package var mode: String
+        package var locale: String
+        package var status: String
+        package var startedAt: Int64
+        package var updatedAt: Int64
+        package var counselor: String?
+        package var office: String?
+        package var tokenDigest: Data
+        package var record: String?
+        package var head: Data?
+
+        package init(id: String, clientId: String?, dialogId: String, dialogVersion: String, mode: String, locale: String, status: String,
+                     startedAt: Int64, updatedAt: Int64, counselor: String?, office: String?, tokenDigest: Data, record: String?, head: Data?) {
+            (self.id, self.clientId, self.dialogId, self.dialogVersion, self.mode, self.locale, self.status) = (id, clientId, dialogId, dialogVersion, mode, locale, status)
+            (self.startedAt, self.updatedAt, self.counselor, self.office, self.tokenDigest, self.record, self.head) = (startedAt, updatedAt, counselor, office, tokenDigest, record, head)
+        }
     }
 
-    func hash(_ s: Session) -> Data {
+    package func hash(_ s: Session) -> Data {
         var enc = Encoding(label: "intake session v1")
         enc.text(s.id)
         enc.text(s.clientId)

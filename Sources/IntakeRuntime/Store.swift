@@ -1,0 +1,236 @@
+import IntakeEngine
+
+/// Which sessions a listing returns: every field that is set must match.
+public struct SessionFilter: Sendable, Equatable {
+    public var status: SessionInfo.Status?
+    /// Started at or after (epoch ms).
+    public var from: Int64?
+    /// Started before (epoch ms).
+    public var to: Int64?
+    public var counselor: String?
+    public var office: String?
+    public var client: String?
+
+    public init(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil, counselor: String? = nil,
+                office: String? = nil, client: String? = nil) {
+        self.status = status
+        self.from = from
+        self.to = to
+        self.counselor = counselor
+        self.office = office
+        self.client = client
+    }
+
+    public static let all = SessionFilter()
+
+    public func matches(_ s: SessionInfo) -> Bool {
+        (status.map { s.status == $0 } ?? true) && (from.map { s.startedAt >= $0 } ?? true) && (to.map { s.startedAt < $0 } ?? true)
+            && (counselor.map { s.counselor == $0 } ?? true) && (office.map { s.office == $0 } ?? true)
+            && (client.map { s.clientID == $0 } ?? true)
+    }
+}
+
+/// Sessions as a store lists them, newest first (started, then id), and apart the ids of those that
+/// are damaged (their rows do not read or do not match their hashes): one damaged session never
+/// hides the others. A damaged session is listed as damaged whatever the filter (its filtered
+/// values cannot be trusted).
+public struct SessionList: Sendable, Equatable {
+    public var sessions: [SessionInfo]
+    public var damaged: [String]
+
+    public init(sessions: [SessionInfo], damaged: [String]) {
+        self.sessions = sessions
+        self.damaged = damaged
+    }
+
+    /// The order every store lists in: newest start first, then id.
+    public static func ordered(_ sessions: [SessionInfo]) -> [SessionInfo] {
+        sessions.sorted { ($0.startedAt, $1.id) > ($1.startedAt, $0.id) }
+    }
+}
+
+/// A finished session's record, with the session it belongs to.
+public struct FinishedRecord: Sendable, Equatable {
+    public var session: SessionInfo
+    public var record: JSON
+
+    public init(session: SessionInfo, record: JSON) {
+        self.session = session
+        self.record = record
+    }
+}
+
+/// One entry of the audit trail: who did what, when — never the data.
+public struct AuditEntry: Sendable, Equatable {
+    public var at: Int64
+    public var actor: String
+    public var action: String
+    public var detail: String
+
+    public init(at: Int64, actor: String, action: String, detail: String) {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.detail = detail
+    }
+}
+
+/// What `records verify` finds in a whole store.
+public struct Verification: Sendable, Equatable {
+    public struct Intact: Sendable, Equatable {
+        public var id: String
+        public var entries: Int
+        /// The newest entry's hash, in hex.
+        public var head: String
+
+        public init(id: String, entries: Int, head: String) {
+            self.id = id
+            self.entries = entries
+            self.head = head
+        }
+    }
+
+    /// Sessions whose chain holds.
+    public var intact: [Intact]
+    /// Sessions that are damaged (ids, or row numbers when the id itself is unreadable).
+    public var damaged: [String]
+    /// Sessions recorded before hash chains existed (not checked).
+    public var unchained: [String]
+    /// Session ids that have log entries but no session row.
+    public var orphans: [String]
+
+    public init(intact: [Intact] = [], damaged: [String] = [], unchained: [String] = [], orphans: [String] = []) {
+        self.intact = intact
+        self.damaged = damaged
+        self.unchained = unchained
+        self.orphans = orphans
+    }
+}
+
+/// Everything intake stores and reads, behind one protocol: sessions and their event log, the
+/// lease that keeps a session live on one connection, records, clients and their visits, the
+/// audit trail, deletion, retention and verification. SQLite (`IntakeStore`) and PostgreSQL
+/// (`IntakePostgres`) implement it once each; `StoreConformance` runs every operation against
+/// every store.
+///
+/// The durability contract: a write is committed (on disk, or on the database server with
+/// `synchronous_commit` on) when its call returns, and not before — an answer's reply is sent only
+/// after that. Concurrent writers' calls share commits (group commit). A caller is suspended, never
+/// blocked, while the commit happens.
+///
+/// Damage is never data: a row that does not read, a value that does not open or decode, a broken
+/// link of the log's hash chain is `RuntimeError.damaged(session:)`; a list names its damaged
+/// sessions apart (`SessionList.damaged`).
+public protocol Store: Sendable {
+    /// This opening of the store (a random id): the lease holder it writes on the sessions it
+    /// starts or resumes.
+    var instance: String { get }
+
+    // MARK: Sessions and their event log
+
+    /// A new session (holding its lease), its first log entry and the digest of its resume token;
+    /// the client row when the session names one.
+    func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws
+    /// Appends log entries and updates what the session list shows (status, locale, time, and the
+    /// record when it finished). An entry that resumes or migrates the session takes its lease;
+    /// any other append from an instance that does not hold the lease is `RuntimeError.takenOver`
+    /// and writes nothing. Entries must come after the session's newest (`StoreError.outOfOrder`).
+    func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                record: JSON?, at: Int64) async throws
+    /// The session moved to another version of its dialog.
+    func setDialogVersion(_ version: String, of session: String) async throws
+    /// The session's log, oldest first, its chain checked.
+    func log(of session: String) async throws -> [LogEntry]
+    func session(_ id: String) async throws -> SessionInfo?
+    /// The session a resume token opens, if any (compared by digest).
+    func session(resuming token: ResumeToken) async throws -> SessionInfo?
+    /// Sessions matching `filter`, newest first, and the damaged ones apart.
+    func listSessions(_ filter: SessionFilter) async throws -> SessionList
+
+    // MARK: Leases
+
+    /// The instance that holds a session now (nil: none, or no such session).
+    func holder(of session: String) async throws -> String?
+    /// Which of `sessions` (held by this instance) another instance has taken over since.
+    func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String]
+
+    // MARK: Records, clients and visits
+
+    /// The record of a finished session (nil: none, or not finished), checked with its row.
+    func record(of session: String) async throws -> JSON?
+    /// A client's finished records (status complete, with a record), newest first.
+    func records(ofClient client: String) async throws -> [FinishedRecord]
+
+    // MARK: Audit, deletion, retention
+
+    /// The audit trail, oldest first.
+    func audit() async throws -> [AuditEntry]
+    /// Deletes a session and its log, leaving an audit entry that says what was deleted, when and
+    /// by whom (and nothing of the data); false when there was no such session.
+    func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool
+    /// Sessions abandoned before any answer (never finished, no event after the start changed an
+    /// answer) last touched before `updatedBefore`, oldest first.
+    func abandonedSessions(updatedBefore: Int64) async throws -> [String]
+    /// Sessions abandoned before any answer, started in [from, to).
+    func abandonedSessions(startedFrom from: Int64, to: Int64) async throws -> Set<String>
+    /// Deletes every session abandoned before any answer and untouched for `days` days before `at`,
+    /// with an audit entry; how many went.
+    @discardableResult
+    func purgeAbandoned(olderThanDays days: Int, by actor: Actor, at: Int64) async throws -> Int
+
+    // MARK: Verification
+
+    /// The database's own check of its storage (SQLite: `integrity_check`): `StoreError.damagedFile`.
+    func checkStorage() async throws
+    /// Every session checked: its row, its log's chain, its head, every value opens and decodes.
+    func verify() async throws -> Verification
+}
+
+extension Store {
+    /// Sessions matching `filter`; any damaged one is `StoreError.damagedSessions` naming them all
+    /// (use `listSessions` to have the others).
+    public func sessions(_ filter: SessionFilter = .all) async throws -> [SessionInfo] {
+        let list = try await listSessions(filter)
+        guard list.damaged.isEmpty else { throw StoreError.damagedSessions(list.damaged) }
+        return list.sessions
+    }
+
+    /// A later visit of `client` under `dialog`: the answers her finished records carry (each
+    /// section from the newest record that holds it), from the newest record; nil when she has none.
+    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) async throws -> Carried? {
+        let records = try await records(ofClient: client)
+        guard let newest = records.first else { return nil }
+        let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
+        return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))
+    }
+}
+
+/// What a store refuses to open or to read. Never carries a stored value: only ids and counts.
+public enum StoreError: Error, Equatable, Sendable {
+    // A damaged session is `RuntimeError.damaged(session:)` (the runtime's word, so that the server
+    // and the REPL can say so without knowing the store).
+    /// Sessions that could not be read (a list, an export, a report).
+    case damagedSessions([String])
+    /// The database is sealed and was opened for writing without its key.
+    case sealedNeedsKey
+    /// The key given is not the key the database was sealed with (its fingerprint differs).
+    case wrongKey
+    /// A key was given for writing a database that already holds sessions in clear.
+    case notSealed(sessions: Int)
+    /// An entry appended with a sequence number not after the session's newest (the chain runs in order).
+    case outOfOrder(session: String)
+    /// The database's own check of its storage fails (a damaged page or index: a row can vanish
+    /// from a listing without any value of it changing, which no hash of a row can see).
+    case damagedFile
+    /// The database's own bookkeeping (the `meta` table) is damaged.
+    case damagedDatabase
+    /// A deleted session's data may still be in the WAL: other processes kept the checkpoint from
+    /// completing (the deletion is committed; the next checkpoint overwrites it).
+    case checkpointBlocked
+}
+
+/// How a database is opened: commands that only read may open a sealed database without its key
+/// (ids, times and statuses stay readable); every command that may write needs the key.
+public enum DatabaseAccess: Sendable {
+    case read, write
+}

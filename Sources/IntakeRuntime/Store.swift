@@ -178,6 +178,13 @@ public protocol Store: Sendable {
     @discardableResult
     func purgeAbandoned(olderThanDays days: Int, by actor: Actor, at: Int64) async throws -> Int
 
+    // MARK: Limits shared by every instance
+
+    /// One attempt of `rule.kind` from `address` at `at`, counted in the database so that every
+    /// instance on it sees the same count (session starts, wrong resume tokens): see `RateLimit`.
+    /// Returns whether the attempt is allowed.
+    func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool
+
     // MARK: Verification
 
     /// The database's own check of its storage (SQLite: `integrity_check`): `StoreError.damagedFile`.
@@ -202,6 +209,50 @@ extension Store {
         guard let newest = records.first else { return nil }
         let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
         return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))
+    }
+}
+
+/// A limit on what one client address may do in a window of time, kept in the store so that
+/// several server instances share it: a fixed window that begins with the address's first counted
+/// attempt and ends `window` ms later (the count then starts again).
+public struct RateLimit: Sendable, Equatable {
+    /// What is limited ("start", "wrong_token"): the limits of different kinds count apart.
+    public var kind: String
+    public var limit: Int
+    /// The window's length in milliseconds.
+    public var window: Int64
+
+    public init(kind: String, limit: Int, window: Int64) {
+        self.kind = kind
+        self.limit = limit
+        self.window = window
+    }
+
+    public enum Counting: Sendable, Equatable {
+        /// Only asks: is the address under the limit now? (Nothing is counted.)
+        case check
+        /// Counts the attempt if the address is under the limit (a start): past it, nothing more
+        /// is counted until the window ends, and the attempt is refused.
+        case admit
+        /// Counts a failure (a wrong token) and says whether the address may still try.
+        case failure
+    }
+
+    /// The rule every store applies, inside one transaction: the row the address has (`windowStart`,
+    /// `count`; nil: none), what to write back (nil: nothing), and the answer.
+    public func apply(_ row: (windowStart: Int64, count: Int)?, counting: Counting, at: Int64)
+        -> (write: (windowStart: Int64, count: Int)?, allowed: Bool) {
+        var current = row ?? (at, 0)
+        if at - current.windowStart >= window || at < current.windowStart { current = (at, 0) }
+        switch counting {
+        case .check:
+            return (nil, current.count < limit)
+        case .admit:
+            guard current.count < limit else { return (nil, false) }
+            return ((current.windowStart, current.count + 1), true)
+        case .failure:
+            return ((current.windowStart, current.count + 1), current.count + 1 < limit)
+        }
     }
 }
 

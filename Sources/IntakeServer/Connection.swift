@@ -150,7 +150,7 @@ final class Connection {
         guard live == nil else { return error("session_active") }
         guard let runner = context.runner(dialog ?? context.configuration.dialog, style: furigana) else { return error("unknown_dialog") }
         // Every start costs a row and a commit: an address may start only so many in a window.
-        guard context.starts.admit(address) else {
+        guard await context.allowed(context.starts, address, .admit) else {
             // Said in the language asked for: the session that would have set it does not start.
             if catalog.locales.contains(requested) { locale = requested }
             logger.warning("start refused: too many starts from this address", metadata: ["address": "\(address)"])
@@ -185,7 +185,7 @@ final class Connection {
     /// and its address.
     func resume(tokenText: String) async -> Reply {
         guard live == nil else { return error("session_active") }
-        guard context.guesses.allows(address) else {
+        guard await context.allowed(context.guesses, address, .check) else {
             // This address guessed too often: no token is even looked up until its window ends.
             logger.warning("resume refused: too many wrong tokens from this address", metadata: ["address": "\(address)"])
             var reply = error("too_many_attempts")
@@ -193,7 +193,7 @@ final class Connection {
             reply.close = true
             return reply
         }
-        guard let token = ResumeToken(text: tokenText) else { return wrongToken() }
+        guard let token = ResumeToken(text: tokenText) else { return await wrongToken() }
         let info: SessionInfo?
         do {
             // Any runner reads the store; the session's own dialog runs it.
@@ -204,7 +204,7 @@ final class Connection {
             logger.error("token lookup failed", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")
         }
-        guard let info else { return wrongToken() }
+        guard let info else { return await wrongToken() }
         guard info.status != .complete && info.status != .stopped else { return error("finished") }
         guard let runner = context.runner(info.dialogID, style: furigana) else { return error("unknown_dialog") }
         // One connection per session: a resume elsewhere takes it over (the other suspends first).
@@ -252,9 +252,9 @@ final class Connection {
         }
     }
 
-    func wrongToken() -> Reply {
+    func wrongToken() async -> Reply {
         wrongTokens += 1
-        let addressMayGoOn = context.guesses.recordFailure(address)
+        let addressMayGoOn = await context.allowed(context.guesses, address, .failure)
         // Never the token itself: only that a guess failed, and how many so far.
         logger.notice("unknown resume token", metadata: ["attempts": "\(wrongTokens)"])
         var reply = error("unknown_token")

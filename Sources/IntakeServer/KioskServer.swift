@@ -2,6 +2,7 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
+import IntakeStore
 
 import Logging
 import NIOConcurrencyHelpers
@@ -115,8 +116,10 @@ public final class KioskServer: Sendable {
         context = ServerContext(runners: styled, store: store, catalogs: catalogs, configuration: configuration, logger: logger,
                                 registry: Registry(maxConnections: configuration.maxConnections,
                                                    maxPerAddress: configuration.maxConnectionsPerAddress),
-                                guesses: GuessLimiter(limit: configuration.maxWrongTokensPerAddress, window: configuration.wrongTokenWindow),
-                                starts: GuessLimiter(limit: configuration.maxStartsPerAddress, window: configuration.startWindow))
+                                guesses: RateLimit(kind: "wrong_token", limit: configuration.maxWrongTokensPerAddress,
+                                                   window: configuration.wrongTokenWindow.nanoseconds / 1_000_000),
+                                starts: RateLimit(kind: "start", limit: configuration.maxStartsPerAddress,
+                                                  window: configuration.startWindow.nanoseconds / 1_000_000))
     }
 
     /// Connections open now, and the most at once.
@@ -281,14 +284,14 @@ struct ServerContext: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let registry: Registry
-    /// Wrong resume tokens per client address.
-    let guesses: GuessLimiter
-    /// Session starts per client address.
-    let starts: GuessLimiter
+    /// Wrong resume tokens per client address, counted in the store (shared by every instance).
+    let guesses: RateLimit
+    /// Session starts per client address, counted in the store.
+    let starts: RateLimit
     private let counter = NIOLockedValueBox(0)
 
     init(runners: [FuriganaStyle: [String: SessionRunner]], store: any Store, catalogs: [FuriganaStyle: Catalog],
-         configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: GuessLimiter, starts: GuessLimiter) {
+         configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: RateLimit, starts: RateLimit) {
         self.styledRunners = runners
         self.store = store
         self.catalogs = catalogs
@@ -314,6 +317,17 @@ struct ServerContext: Sendable {
     /// database cannot be read: the next answer finds out).
     func heldElsewhere(_ sessions: [String]) async -> [String] {
         (try? await store.sessionsHeldElsewhere(sessions)) ?? []
+    }
+
+    /// One attempt from `address` against `rule`, counted in the store at the wall clock's time.
+    /// A store that cannot count refuses (fail closed: a limit that cannot be checked is not lifted).
+    func allowed(_ rule: RateLimit, _ address: String, _ counting: RateLimit.Counting) async -> Bool {
+        do {
+            return try await store.limit(rule, address: address, counting: counting, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        } catch {
+            logger.error("rate limit could not be read", metadata: ["kind": "\(rule.kind)", "error": "\(storageErrorDescription(error))"])
+            return false
+        }
     }
 
     /// A number for each connection, for the logs.

@@ -54,6 +54,14 @@ final class AsyncCommitter: @unchecked Sendable {
         }
     }
 
+    /// `write`, returning the value the write computed (in the transaction that committed).
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let box = ResultBox<T>()
+        try await write { db in box.value = try work(db) }
+        guard let value = box.value else { throw AsyncCommitError.noValue }
+        return value
+    }
+
     /// Runs a read on the commit thread (after the current batch), returning its value.
     func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         // The value travels through a box written once on the commit thread and read after the

@@ -154,6 +154,18 @@ public struct IntakeDatabase: Sendable {
             try db.create(table: "unchained_session") { t in t.primaryKey("id", .text) }
             try db.execute(sql: "INSERT INTO unchained_session (id) SELECT id FROM session")
         }
+        migrator.registerMigration("v5: limits shared by every instance") { db in
+            // Per client address and kind (session starts, wrong resume tokens): the window's start
+            // and the count in it. Rows whose window has ended are deleted as others are counted.
+            try db.create(table: "rate_limit") { t in
+                t.column("kind", .text).notNull()
+                t.column("address", .text).notNull()
+                t.column("windowStart", .integer).notNull()
+                t.column("count", .integer).notNull()
+                t.primaryKey(["kind", "address"])
+            }
+            try db.create(index: "rate_limit_by_window", on: "rate_limit", columns: ["kind", "windowStart"])
+        }
         return migrator
     }
 

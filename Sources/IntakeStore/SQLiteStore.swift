@@ -98,6 +98,27 @@ public struct SQLiteStore: Store {
         return try await offThePool { try database.purgeAbandoned(olderThanDays: days, by: actor, at: at) }
     }
 
+    public func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool {
+        @Sendable func row(_ db: Database) throws -> (windowStart: Int64, count: Int)? {
+            try Row.fetchOne(db, sql: "SELECT windowStart, count FROM rate_limit WHERE kind = ? AND address = ?", arguments: [rule.kind, address])
+                .map { (try $0.strictInt("windowStart"), Int(try $0.strictInt("count"))) }
+        }
+        if counting == .check {
+            return try await database.commitThread.read { db in rule.apply(try row(db), counting: .check, at: at).allowed }
+        }
+        return try await database.commitThread.write { db -> Bool in
+            let (write, allowed) = rule.apply(try row(db), counting: counting, at: at)
+            // Windows that have ended are forgotten (the table stays as small as the traffic of one window).
+            try db.execute(sql: "DELETE FROM rate_limit WHERE kind = ? AND windowStart <= ? AND address <> ?",
+                           arguments: [rule.kind, at - rule.window, address])
+            if let write {
+                try db.execute(sql: "INSERT OR REPLACE INTO rate_limit (kind, address, windowStart, count) VALUES (?, ?, ?, ?)",
+                               arguments: [rule.kind, address, write.windowStart, write.count])
+            }
+            return allowed
+        }
+    }
+
     public func checkStorage() async throws {
         let database = self.database
         try await offThePool { try database.checkFile() }

@@ -1,5 +1,7 @@
 import Foundation
 import IntakeEngine
+import IntakeRuntime
+import IntakeStore
 import NIOCore
 import Testing
 @testable import IntakeServer
@@ -50,23 +52,34 @@ import Testing
         #expect(await c.waitClosed())
         // The count is this address's only: another may still try (the window's end is tested
         // below, with a given clock).
-        #expect(!server.server.context.guesses.allows("127.0.0.1"))
-        #expect(server.server.context.guesses.allows("192.0.2.1"))
+        let context = server.server.context
+        #expect(await context.allowed(context.guesses, "127.0.0.1", .check) == false)
+        #expect(await context.allowed(context.guesses, "192.0.2.1", .check))
         try await server.stop()
     }
 
-    @Test func theTableOfAddressesStaysBounded() {
-        let limiter = GuessLimiter(limit: 3, window: .seconds(60), maxAddresses: 100)
-        let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    /// The counts live in the store (every instance shares them); a window that has ended is
+    /// forgotten as others are counted, so the table holds about one window's addresses.
+    @Test func theTableOfAddressesStaysBounded() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-limits-\(UUID().uuidString).sqlite").path
+        let db = try IntakeDatabase.open(path: path)
+        let store = db.store
+        let rule = RateLimit(kind: "wrong_token", limit: 3, window: 60_000)
+        let t0: Int64 = 1_795_000_000_000
+        // One guess a second from 1,000 addresses.
         for i in 0..<1000 {
-            limiter.recordFailure("10.0.\(i / 256).\(i % 256)", now: t0 + .milliseconds(Int64(i)))
+            _ = try await store.limit(rule, address: "10.0.\(i / 256).\(i % 256)", counting: .failure, at: t0 + Int64(i) * 1000)
         }
-        #expect(limiter.count <= 100)
-        // The newest guessers are remembered; three failures close an address.
-        limiter.recordFailure("10.0.3.231", now: t0 + .seconds(2))
-        #expect(limiter.recordFailure("10.0.3.231", now: t0 + .seconds(2)) == false)
-        #expect(!limiter.allows("10.0.3.231", now: t0 + .seconds(3)))
-        #expect(limiter.allows("10.0.3.231", now: t0 + .seconds(62)))
-        #expect(limiter.allows("192.168.0.1", now: t0 + .seconds(3)))
+        let rows = try await db.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rate_limit") ?? 0 }
+        #expect(rows <= 61, "\(rows)")
+        // Three failures close an address, for its window; other addresses and kinds are apart.
+        let now = t0 + 2_000_000  // the first round's windows have all ended
+        #expect(try await store.limit(rule, address: "10.0.3.231", counting: .failure, at: now))
+        #expect(try await store.limit(rule, address: "10.0.3.231", counting: .failure, at: now) == true)
+        #expect(try await store.limit(rule, address: "10.0.3.231", counting: .failure, at: now) == false)
+        #expect(try await store.limit(rule, address: "10.0.3.231", counting: .check, at: now + 1000) == false)
+        #expect(try await store.limit(rule, address: "10.0.3.231", counting: .check, at: now + 60_000))
+        #expect(try await store.limit(rule, address: "192.168.0.1", counting: .check, at: now + 1000))
+        #expect(try await store.limit(RateLimit(kind: "start", limit: 3, window: 60_000), address: "10.0.3.231", counting: .check, at: now + 1000))
     }
 }

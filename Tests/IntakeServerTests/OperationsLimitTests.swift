@@ -104,15 +104,21 @@ import Testing
         try await server.stop()
     }
 
-    @Test func theStartLimiterIsTheGuessLimitersWindow() {
-        let limiter = GuessLimiter(limit: 2, window: .seconds(600))
-        let t0 = NIODeadline.now()
-        #expect(limiter.admit("10.0.0.1", now: t0))
-        #expect(limiter.admit("10.0.0.1", now: t0 + .seconds(1)))
-        #expect(!limiter.admit("10.0.0.1", now: t0 + .seconds(2)))
-        #expect(limiter.admit("10.0.0.2", now: t0 + .seconds(2)))
+    @Test func theStartLimitIsAFixedWindowPerAddress() {
+        let rule = RateLimit(kind: "start", limit: 2, window: 600_000)
+        var row: (windowStart: Int64, count: Int)?
+        func admit(_ at: Int64) -> Bool {
+            let (write, allowed) = rule.apply(row, counting: .admit, at: at)
+            if let write { row = write }
+            return allowed
+        }
+        #expect(admit(0))
+        #expect(admit(1000))
+        #expect(!admit(2000))
+        #expect(row?.count == 2, "past the limit nothing more is counted")
         // The window ends: the address may start again.
-        #expect(limiter.admit("10.0.0.1", now: t0 + .seconds(601)))
+        #expect(admit(601_000))
+        #expect(row?.windowStart == 601_000 && row?.count == 1)
     }
 }
 

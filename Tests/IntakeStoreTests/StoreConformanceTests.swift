@@ -243,6 +243,28 @@ import Testing
         }
     }
 
+    /// Limits per client address are counted in the store: a second instance on the same database
+    /// sees the first one's count, and a window that has ended starts again.
+    @Test(arguments: StoreKind.all) func rateLimitsAreSharedByEveryInstance(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let one = s.store, two = try await s.reopen()
+            let starts = RateLimit(kind: "start", limit: 3, window: 60_000)
+            let t = Self.t0
+            #expect(try await one.limit(starts, address: "10.0.0.1", counting: .admit, at: t))
+            #expect(try await two.limit(starts, address: "10.0.0.1", counting: .admit, at: t + 1))
+            #expect(try await one.limit(starts, address: "10.0.0.1", counting: .admit, at: t + 2))
+            #expect(try await two.limit(starts, address: "10.0.0.1", counting: .admit, at: t + 3) == false, "the fourth start, on the other instance")
+            #expect(try await one.limit(starts, address: "10.0.0.2", counting: .admit, at: t + 3), "another address counts apart")
+            #expect(try await two.limit(starts, address: "10.0.0.1", counting: .check, at: t + 59_999) == false)
+            #expect(try await two.limit(starts, address: "10.0.0.1", counting: .admit, at: t + 60_000), "the window ended")
+            let guesses = RateLimit(kind: "wrong_token", limit: 2, window: 600_000)
+            #expect(try await one.limit(guesses, address: "10.0.0.1", counting: .check, at: t), "kinds count apart")
+            #expect(try await one.limit(guesses, address: "10.0.0.1", counting: .failure, at: t))
+            #expect(try await two.limit(guesses, address: "10.0.0.1", counting: .failure, at: t + 1) == false)
+            #expect(try await one.limit(guesses, address: "10.0.0.1", counting: .check, at: t + 2) == false)
+        }
+    }
+
     /// The session runner over each store: a start, an answer, a suspension and a resume by token
     /// that comes back at the same question.
     @Test(arguments: StoreKind.all) func theRunnerRunsASessionOverTheStore(_ kind: StoreKind) async throws {

@@ -1,7 +1,8 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
-import IntakeRuntime
+@testable import IntakeRuntime
+import IntakeStore
 import Testing
 
 /// One suite, every store (`StoreKind.all`): every operation of the `Store` protocol, the
@@ -263,6 +264,63 @@ import Testing
             #expect(try await two.limit(guesses, address: "10.0.0.1", counting: .failure, at: t + 1) == false)
             #expect(try await one.limit(guesses, address: "10.0.0.1", counting: .check, at: t + 2) == false)
         }
+    }
+
+    /// An office's SQLite database moved into the store (`intake db copy`): every session, its log,
+    /// its record and its resume token come across as they were, the chain heads match, and the
+    /// same copy again is refused with nothing written.
+    @Test(arguments: StoreKind.all) func anOfficesDatabaseIsCopiedInAndChecked(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-copy-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let source = try IntakeDatabase.open(path: path, cipher: s.cipher).store
+            try await source.create(Self.info("k-1", client: "1024"), first: Self.start(), token: Self.token(91))
+            try await source.append([Self.answer(1, "name", .text("山田 花子"))], to: "k-1", status: .complete, locale: "ja",
+                                    record: .object([("name", .string("山田 花子"))]), at: Self.at(1).epochMillis)
+            try await source.create(Self.info("k-2", minutes: 5), first: Self.start(minutes: 5), token: Self.token(92))
+            try await source.create(Self.info("k-3", minutes: 6), first: Self.start(minutes: 6), token: Self.token(93))
+            #expect(try await source.deleteSession("k-3", by: .counselor("佐藤"), at: Self.at(7).epochMillis))
+            // The shared database already holds another office's session.
+            try await s.store.create(Self.info("other-office", office: "さいたま"), first: Self.start(), token: Self.token(94))
+
+            let report = try await StoreCopy.copy(from: source, to: s.store, by: .counselor("admin"), at: Self.at(10).epochMillis, describing: "kawagoe.sqlite")
+            #expect(report.sessions == 2 && report.events == 3 && report.auditEntries == 1)
+            let target = s.store
+            #expect(try await target.sessions().map(\.id).sorted() == ["k-1", "k-2", "other-office"])
+            #expect(try await target.log(of: "k-1") == source.log(of: "k-1"))
+            #expect(try await target.record(of: "k-1") == .object([("name", .string("山田 花子"))]))
+            #expect(try await target.records(ofClient: "1024").map(\.session.id) == ["k-1"])
+            #expect(try await target.session(resuming: Self.token(92))?.id == "k-2", "her resume number still works")
+            #expect(try await target.audit().map(\.action) == ["delete-session", "copy-in"])
+            let heads = try await target.verify().intact.filter { $0.id.hasPrefix("k-") }
+            #expect(heads == (try await source.verify().intact))
+            // A session copied in is live nowhere until resumed.
+            #expect(try await target.holder(of: "k-2") == nil)
+
+            await #expect(throws: StoreCopy.Failure.alreadyInTarget(["k-1", "k-2"])) {
+                try await StoreCopy.copy(from: source, to: target, by: .counselor("admin"), at: Self.at(11).epochMillis, describing: "kawagoe.sqlite")
+            }
+            #expect(try await target.sessions().count == 3)
+        }
+    }
+
+    /// A copy refuses, with nothing written, a source with a damaged session and stores sealed differently.
+    @Test func aCopyRefusesADamagedSourceAndADifferentSeal() async throws {
+        let plain = try StoreKind.sqliteStore(cipher: nil)
+        let sealed = try await StoreKind.sqliteSealed.make()
+        let target = try StoreKind.sqliteStore(cipher: nil)
+        try await plain.store.create(Self.info("x"), first: Self.start(), token: Self.token(95))
+        try await plain.store.append([Self.answer(1, "q", .int(1))], to: "x", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+        await #expect(throws: StoreCopy.Failure.sealMismatch) {
+            try await StoreCopy.copy(from: plain.store, to: sealed.store, by: .client, at: 0, describing: "a file")
+        }
+        try await plain.damageEvent("x", 1)
+        await #expect(throws: StoreCopy.Failure.sourceDamaged(["x"])) {
+            try await StoreCopy.copy(from: plain.store, to: target.store, by: .client, at: 0, describing: "a file")
+        }
+        #expect(try await target.store.sessions().isEmpty)
+        #expect(try await sealed.store.sessions().isEmpty)
+        for s in [plain, sealed, target] { await s.cleanup() }
     }
 
     /// The session runner over each store: a start, an answer, a suspension and a resume by token

@@ -8,7 +8,9 @@ import Testing
 /// instance, as another process or machine would have); a way to damage a stored event as someone
 /// with access to the database could; and cleanup.
 struct StoreUnderTest: Sendable {
-    let store: any Store
+    let store: any StoreCopying
+    /// The key it is sealed with (nil: not sealed): a database copied into it must be sealed alike.
+    let cipher: Cipher?
     let reopen: @Sendable () async throws -> any Store
     /// Overwrites the stored text of one event of a session (an edit behind the store's back).
     let damageEvent: @Sendable (_ session: String, _ seq: Int) async throws -> Void
@@ -43,6 +45,7 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
         let db = try IntakeDatabase.open(path: path, cipher: cipher)
         return StoreUnderTest(
             store: db.store,
+            cipher: cipher,
             reopen: { try IntakeDatabase.open(path: path, cipher: cipher).store },
             damageEvent: { session, seq in
                 let other = try IntakeDatabase.open(path: path, cipher: cipher)

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import IntakeRuntime
+
+extension SQLiteStore: StoreCopying {
+    package var sealFingerprint: String? { database.sealed ? database.cipher?.fingerprint : nil }
+
+    package func sessionIDs() async throws -> [String] {
+        try await database.commitThread.read { db in try String.fetchAll(db, sql: "SELECT id FROM session ORDER BY rowid") }
+    }
+
+    package func storedCopy(of session: String) async throws -> StoredSessionCopy? {
+        try await database.commitThread.read { db -> StoredSessionCopy? in
+            guard let row = try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]) else { return nil }
+            let stored = try StoredSession(row)
+            var client: (createdAt: Int64, office: String?)?
+            if let id = stored.row.clientId, let c = try Row.fetchOne(db, sql: "SELECT createdAt, office FROM client WHERE id = ?", arguments: [id]) {
+                do { client = (try c.strictInt("createdAt"), try c.strictOptionalText("office")) } catch { throw RuntimeError.damaged(session: session) }
+            }
+            var events: [StoredEventCopy] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at, utcOffset, actor, event, answers, hash FROM event WHERE sessionId = ? ORDER BY seq",
+                                           arguments: [session])
+            while let r = try rows.next() {
+                do {
+                    events.append(StoredEventCopy(
+                        event: Chain.Event(session: session, seq: try r.strictInt("seq"), at: try r.strictInt("at"), utcOffset: try r.strictInt("utcOffset"),
+                                           actor: try r.strictText("actor"), event: try r.strictText("event"), answers: try r.strictOptionalText("answers")),
+                        hash: try r.strictOptionalBlob("hash")))
+                } catch {
+                    throw RuntimeError.damaged(session: session)
+                }
+            }
+            return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, client: client, events: events)
+        }
+    }
+
+    package func insertCopy(_ copy: StoredSessionCopy) async throws {
+        try await database.commitThread.write { db in
+            let r = copy.row
+            if let client = r.clientId, let c = copy.client {
+                try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)", arguments: [client, c.createdAt, c.office])
+            }
+            try db.execute(sql: """
+                INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,
+                                     counselor, office, tokenDigest, record, head, hash, holder)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                """, arguments: [r.id, r.clientId, r.dialogId, r.dialogVersion, r.mode, r.locale, r.status, r.startedAt, r.updatedAt,
+                                 r.counselor, r.office, r.tokenDigest, r.record, r.head, copy.hash])
+            if copy.unchained { try db.execute(sql: "INSERT INTO unchained_session (id) VALUES (?)", arguments: [r.id]) }
+            let insert = try db.makeStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for e in copy.events {
+                try insert.execute(arguments: [r.id, e.event.seq, e.event.at, e.event.utcOffset, e.event.actor, e.event.event, e.event.answers, e.hash])
+            }
+        }
+    }
+
+    package func appendAudit(_ entries: [AuditEntry]) async throws {
+        try await database.commitThread.write { db in
+            let insert = try db.makeStatement(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)")
+            for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.detail]) }
+        }
+    }
+}

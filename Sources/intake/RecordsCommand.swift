@@ -3,6 +3,7 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
+import IntakeRecords
 import IntakeStore
 
 /// Where the database is: `./intake.sqlite` unless `--db` says otherwise; created on first use.

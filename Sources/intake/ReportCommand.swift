@@ -1,6 +1,8 @@
 import ArgumentParser
 import IntakeDialogs
 import IntakeEngine
+import IntakeRecords
+import IntakeRuntime
 import IntakeStore
 
 struct ReportCommand: ParsableCommand {
@@ -32,7 +34,7 @@ struct ReportCommand: ParsableCommand {
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try reportingDamage(database: database.db) {
             try db.checkFile()
-            return try withRecords { try db.monthlyReport(year: y, month: m) }
+            return try withRecords { try Self.monthlyReport(db, year: y, month: m) }
         }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
@@ -65,5 +67,19 @@ struct ReportCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// Until the database conforms to `Store`: the report's data read synchronously.
+    static func monthlyReport(_ db: IntakeDatabase, year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
+        guard let (from, to) = MonthlyReport.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+            return MonthlyReport(counts: [], changes: [])
+        }
+        let abandoned = try db.abandonedSessions(startedFrom: from, to: to)
+        let sessions = try db.sessions(from: from, to: to)
+        var records: [String: JSON] = [:]
+        for s in sessions where !abandoned.contains(s.id) {
+            if let text = try db.record(of: s.id), let json = try? JSON(parsing: text) { records[s.id] = json }
+        }
+        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned, records: records)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import IntakeEngine
 import IntakeRuntime
+import IntakeRecords
 import IntakeStore
 import NIOConcurrencyHelpers
 import Testing
@@ -163,4 +164,20 @@ final class LockedText: @unchecked Sendable {
     private var data = Data()
     func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
     var value: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+}
+
+extension IntakeDatabase {
+    /// Until the database conforms to `Store`: the report's data read synchronously.
+    fileprivate func monthlyReport(year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
+        guard let (from, to) = MonthlyReport.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+            return MonthlyReport(counts: [], changes: [])
+        }
+        let abandoned = try abandonedSessions(startedFrom: from, to: to)
+        let sessions = try sessions(from: from, to: to)
+        var records: [String: JSON] = [:]
+        for s in sessions where !abandoned.contains(s.id) {
+            if let text = try record(of: s.id), let json = try? JSON(parsing: text) { records[s.id] = json }
+        }
+        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned, records: records)
+    }
 }

@@ -3,6 +3,7 @@ import GRDB
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
+import IntakeRecords
 @testable import IntakeStore
 import Testing
 
@@ -430,5 +431,21 @@ enum LineInputEvent {
         let (back, shown) = try runner.resume(info, mode: .counselor, actor: .counselor("佐藤"), at: at(3))
         #expect(back.state.revisit == s.state.revisit)
         #expect(shown == followup.current(s.state))
+    }
+}
+
+extension IntakeDatabase {
+    /// Until the database conforms to `Store`: the report's data read synchronously.
+    func monthlyReport(year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
+        guard let (from, to) = MonthlyReport.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+            return MonthlyReport(counts: [], changes: [])
+        }
+        let abandoned = try abandonedSessions(startedFrom: from, to: to)
+        let sessions = try sessions(from: from, to: to)
+        var records: [String: JSON] = [:]
+        for s in sessions where !abandoned.contains(s.id) {
+            if let text = try record(of: s.id), let json = try? JSON(parsing: text) { records[s.id] = json }
+        }
+        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned, records: records)
     }
 }

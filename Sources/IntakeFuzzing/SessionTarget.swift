@@ -35,7 +35,7 @@ enum SessionTarget {
         config.writeTimeout = .seconds(3)
         config.maxWrongTokensPerAddress = .max
         let logger = Logger(label: "intake.fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
-        guard let server = try? KioskServer(project: project, store: store, configuration: config, logger: logger) else { return nil }
+        guard let server = try? KioskServer(project: project, store: store.store, configuration: config, logger: logger) else { return nil }
         let ready = DispatchSemaphore(value: 0)
         let port = PortBox()
         // On an event loop, not Swift's cooperative pool (its connection tasks too, by inheritance):

@@ -555,7 +555,7 @@ if let connect = options.connect {
         http.port = 0
         config.http = http
     }
-    let server = try KioskServer(project: project, store: db, configuration: config, logger: logger)
+    let server = try KioskServer(project: project, store: db.store, configuration: config, logger: logger)
     kiosk = server
     let (stream, continuation) = AsyncStream<Int>.makeStream()
     let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()

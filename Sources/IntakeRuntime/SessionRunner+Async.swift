@@ -5,7 +5,6 @@ import IntakeEngine
 /// blocked, while the disk syncs. With a store that is not an `AsyncSessionStore` they fall back to
 /// the synchronous calls.
 extension SessionRunner {
-    private var asyncStore: (any AsyncSessionStore)? { store as? any AsyncSessionStore }
 
     public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
                       clientID: String? = nil, office: String? = nil, carrying: Carried? = nil,
@@ -16,7 +15,7 @@ extension SessionRunner {
         }
         let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID,
                                           office: office, carrying: carrying, at: now)
-        try await asyncStore.createDurably(info, first: first, token: token)
+        try await asyncStore.create(info, first: first, token: token)
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
 
@@ -27,7 +26,7 @@ extension SessionRunner {
         let step = engine.replaying(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
-        try await asyncStore.appendDurably([entry], to: session.id, status: status(step.state), locale: step.state.locale,
+        try await asyncStore.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
                                            record: recordIfFinished(step.state), at: now.epochMillis)
         session.state = step.state
         session.seq += 1
@@ -38,14 +37,14 @@ extension SessionRunner {
         guard let asyncStore else { return try suspendSync(&session, actor: actor, at: now) }
         guard !isFinished(session.state) else { return }
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .suspend)
-        try await asyncStore.appendDurably([entry], to: session.id, status: .suspended, locale: session.state.locale,
+        try await asyncStore.append([entry], to: session.id, status: .suspended, locale: session.state.locale,
                                            record: nil, at: now.epochMillis)
         session.seq += 1
     }
 
     public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
         guard let asyncStore else { return try resumeSync(token: token, mode: mode, actor: actor, at: now) }
-        guard let info = try await asyncStore.sessionAsync(resuming: token) else { throw RuntimeError.unknownToken }
+        guard let info = try await asyncStore.session(resuming: token) else { throw RuntimeError.unknownToken }
         return try await resume(info, mode: mode, actor: actor, at: now)
     }
 
@@ -53,7 +52,7 @@ extension SessionRunner {
     /// connection holds it).
     public func session(resuming token: ResumeToken) async throws -> SessionInfo? {
         guard let asyncStore else { return try sessionSync(resuming: token) }
-        return try await asyncStore.sessionAsync(resuming: token)
+        return try await asyncStore.session(resuming: token)
     }
 
     /// Comes back to a session in the channel's `mode` (a kiosk server: `.kiosk`, whatever mode it started in).
@@ -63,17 +62,17 @@ extension SessionRunner {
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
-        let log = try await asyncStore.logAsync(of: info.id)
+        let log = try await asyncStore.log(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
             let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
-            try await asyncStore.appendDurably([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+            try await asyncStore.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                                record: recordIfFinished(session.state), at: now.epochMillis)
-            try await asyncStore.setDialogVersionDurably(engine.dialog.version, of: info.id)
+            try await asyncStore.setDialogVersion(engine.dialog.version, of: info.id)
             return (session, effects)
         }
         let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
-        try await asyncStore.appendDurably([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+        try await asyncStore.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                            record: recordIfFinished(session.state), at: now.epochMillis)
         return (session, effects)
     }
@@ -101,7 +100,7 @@ extension SessionRunner {
     }
 
     private func sessionSync(resuming token: ResumeToken) throws -> SessionInfo? {
-        try store.session(resuming: token)
+        try blocking.session(resuming: token)
     }
 
     /// The session info, first log entry and first step of a new session (shared by the sync and async paths).

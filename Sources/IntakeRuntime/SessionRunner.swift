@@ -32,7 +32,11 @@ public enum RuntimeError: Error, Equatable, Sendable {
 /// so nothing a person was shown as accepted can be lost; a session comes back by replaying its log.
 public struct SessionRunner: Sendable {
     public let engine: Engine
-    public let store: any SessionStore
+    /// The blocking store of the counselor's terminal and the tests (SQLite only, until the REPL
+    /// runs on the async store too); nil for a runner made on an async `Store` alone.
+    public let store: (any SessionStore)?
+    /// The store every async call goes through (the kiosk server: SQLite or PostgreSQL).
+    public let asyncStore: (any Store)?
     /// The most log entries a session may have before it takes no more input. A whole intake of
     /// about 200 questions, with going back and editing, stays far below the default.
     public var maxEvents = SessionRunner.defaultMaxEvents
@@ -41,7 +45,26 @@ public struct SessionRunner: Sendable {
     public init(engine: Engine, store: any SessionStore) {
         self.engine = engine
         self.store = store
+        asyncStore = nil
     }
+
+    /// A runner on the async store: its calls are the async ones (`await runner.handle(…)`).
+    public init(engine: Engine, asyncStore: any Store) {
+        self.engine = engine
+        store = nil
+        self.asyncStore = asyncStore
+    }
+
+    /// The blocking store, for the blocking calls.
+    var blocking: any SessionStore {
+        get throws {
+            guard let store else { throw NoBlockingStore() }
+            return store
+        }
+    }
+
+    /// A blocking call on a runner made on an async store alone (a programming error, said plainly).
+    public struct NoBlockingStore: Error, Equatable {}
 
     /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).
     /// `carrying`: a later visit, starting from the client's last record (see `Engine.start`).
@@ -49,7 +72,7 @@ public struct SessionRunner: Sendable {
                       clientID: String? = nil, office: String? = nil, carrying: Carried? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
         let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID, office: office,
                                           carrying: carrying, at: now)
-        try store.create(info, first: first, token: token)
+        try blocking.create(info, first: first, token: token)
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
 
@@ -62,7 +85,7 @@ public struct SessionRunner: Sendable {
         let step = engine.replaying(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
-        try store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
+        try blocking.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
                          record: recordIfFinished(step.state), at: now.epochMillis)
         session.state = step.state
         session.seq += 1
@@ -73,7 +96,7 @@ public struct SessionRunner: Sendable {
     public func suspend(_ session: inout RunningSession, actor: Actor, at now: Moment) throws {
         guard !isFinished(session.state) else { return }
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .suspend)
-        try store.append([entry], to: session.id, status: .suspended, locale: session.state.locale, record: nil, at: now.epochMillis)
+        try blocking.append([entry], to: session.id, status: .suspended, locale: session.state.locale, record: nil, at: now.epochMillis)
         session.seq += 1
     }
 
@@ -81,7 +104,7 @@ public struct SessionRunner: Sendable {
     /// shows where it stood. `mode` is the channel's (a kiosk server passes `.kiosk`, a counselor's
     /// terminal `.counselor`): the session runs in it from here on, whatever mode it started in.
     public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        guard let info = try store.session(resuming: token) else { throw RuntimeError.unknownToken }
+        guard let info = try blocking.session(resuming: token) else { throw RuntimeError.unknownToken }
         return try resume(info, mode: mode, actor: actor, at: now)
     }
 
@@ -91,13 +114,13 @@ public struct SessionRunner: Sendable {
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
-        let log = try store.log(of: info.id)
+        let log = try blocking.log(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
             return try migrate(info, log, mode: mode, actor: actor, at: now)
         }
         let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
-        try store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+        try blocking.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                          record: recordIfFinished(session.state), at: now.epochMillis)
         return (session, effects)
     }
@@ -106,9 +129,9 @@ public struct SessionRunner: Sendable {
     /// move to the new version, and the log says so.
     private func migrate(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
         let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
-        try store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+        try blocking.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                          record: recordIfFinished(session.state), at: now.epochMillis)
-        try store.setDialogVersion(engine.dialog.version, of: info.id)
+        try blocking.setDialogVersion(engine.dialog.version, of: info.id)
         return (session, effects)
     }
 

@@ -37,7 +37,9 @@ public struct SessionInfo: Sendable, Equatable, Codable {
     }
 }
 
-/// Where sessions live. Every write is durable when it returns: an answer is on disk before the
+/// The blocking store of the counselor's terminal and the tests (SQLite's `IntakeDatabase`): the
+/// session log only, until the REPL runs on the async `Store` (Store.swift), which covers everything.
+/// Every write is durable when it returns: an answer is on disk before the
 /// next question is shown or sent (the durability contract).
 public protocol SessionStore: Sendable {
     /// A new session, its first log entry and the digest of its resume token.
@@ -52,17 +54,4 @@ public protocol SessionStore: Sendable {
     func session(resuming token: ResumeToken) throws -> SessionInfo?
     /// The session moved to another version of its dialog.
     func setDialogVersion(_ version: String, of session: String) throws
-}
-
-/// A store that also commits without blocking its caller: each call suspends the calling task
-/// until its write is on disk (shared with whatever else was waiting: group commit), so a server
-/// can await durability without holding an event loop or a thread of the cooperative pool while the
-/// disk syncs. The same contract as `SessionStore`: durable when the call returns.
-public protocol AsyncSessionStore: SessionStore {
-    func createDurably(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws
-    func appendDurably(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
-                       record: JSON?, at: Int64) async throws
-    func logAsync(of session: String) async throws -> [LogEntry]
-    func sessionAsync(resuming token: ResumeToken) async throws -> SessionInfo?
-    func setDialogVersionDurably(_ version: String, of session: String) async throws
 }

@@ -2,7 +2,7 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
-import IntakeStore
+
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -96,7 +96,7 @@ public final class KioskServer: Sendable {
     private let stopping = NIOLockedValueBox(false)
 
     /// `project` holds the dialogs and strings (already checked); `store` keeps the sessions.
-    public init(project: Project, store: IntakeDatabase, configuration: ServerConfiguration, logger: Logger) throws {
+    public init(project: Project, store: any Store, configuration: ServerConfiguration, logger: Logger) throws {
         guard project.dialogs[configuration.dialog] != nil else { throw ServerError.unknownDialog(configuration.dialog) }
         // One engine per dialog and furigana style: an engine renders every text with its catalog's
         // style, and a connection picks the style its client asked for (the record is the same).
@@ -107,7 +107,7 @@ public final class KioskServer: Sendable {
             catalog.furigana = style
             catalogs[style] = catalog
             for (id, dialog) in project.dialogs {
-                var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), store: store)
+                var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), asyncStore: store)
                 runner.maxEvents = configuration.maxEventsPerSession
                 styled[style, default: [:]][id] = runner
             }
@@ -275,7 +275,7 @@ public enum ServerError: Error, CustomStringConvertible {
 struct ServerContext: Sendable {
     /// By furigana style, then dialog id.
     let styledRunners: [FuriganaStyle: [String: SessionRunner]]
-    let store: IntakeDatabase
+    let store: any Store
     /// By furigana style (each renders ja-easy's readings its way).
     let catalogs: [FuriganaStyle: Catalog]
     let configuration: ServerConfiguration
@@ -287,7 +287,7 @@ struct ServerContext: Sendable {
     let starts: GuessLimiter
     private let counter = NIOLockedValueBox(0)
 
-    init(runners: [FuriganaStyle: [String: SessionRunner]], store: IntakeDatabase, catalogs: [FuriganaStyle: Catalog],
+    init(runners: [FuriganaStyle: [String: SessionRunner]], store: any Store, catalogs: [FuriganaStyle: Catalog],
          configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: GuessLimiter, starts: GuessLimiter) {
         self.styledRunners = runners
         self.store = store

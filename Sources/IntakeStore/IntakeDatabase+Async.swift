@@ -6,7 +6,7 @@ import IntakeRuntime
 /// The async path of the session store (the kiosk server): the same rows as `create`/`append`,
 /// committed by the commit thread in shared transactions; the caller is suspended until its rows
 /// are on disk.
-extension IntakeDatabase: AsyncSessionStore {
+extension IntakeDatabase {
     public func createDurably(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
         let entry = try sealed(first, of: info.id)
         let digest = Data(token.digest)

@@ -281,23 +281,6 @@ extension IntakeDatabase {
         guard result == ["ok"] else { throw StoreError.damagedFile }
     }
 
-    /// What `records verify` finds.
-    public struct Verification: Sendable, Equatable {
-        /// Sessions whose chain holds: (id, entries, the newest entry's hash in hex).
-        public var intact: [(id: String, entries: Int, head: String)]
-        /// Sessions that are damaged (ids, or row numbers when the id itself is unreadable).
-        public var damaged: [String]
-        /// Sessions recorded before hash chains existed (not checked).
-        public var unchained: [String]
-        /// Session ids that have log entries but no session row.
-        public var orphans: [String] = []
-
-        public static func == (a: Verification, b: Verification) -> Bool {
-            a.intact.map(\.id) == b.intact.map(\.id) && a.intact.map(\.entries) == b.intact.map(\.entries)
-                && a.intact.map(\.head) == b.intact.map(\.head) && a.damaged == b.damaged && a.unchained == b.unchained && a.orphans == b.orphans
-        }
-    }
-
     /// Checks every session: its row against its hash, its log against its chain, its head
     /// (the row's `head` is the newest entry's hash), and that every value opens and decodes.
     public func verify() throws -> Verification {
@@ -329,7 +312,7 @@ extension IntakeDatabase {
                     // The row's head is the newest entry's hash: entries cut off from the end show here,
                     // unless the row was put back as it was before them.
                     guard !events.isEmpty, let head, stored.row.head == head else { throw RuntimeError.damaged(session: id) }
-                    result.intact.append((id, events.count, head.map { String(format: "%02x", $0) }.joined()))
+                    result.intact.append(Verification.Intact(id: id, entries: events.count, head: head.map { String(format: "%02x", $0) }.joined()))
                 } catch RuntimeError.damaged {
                     result.damaged.append(id)
                 } catch Cipher.Failure.cannotOpen {

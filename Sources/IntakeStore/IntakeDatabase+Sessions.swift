@@ -52,15 +52,21 @@ extension IntakeDatabase: SessionStore {
     /// one is `StoreError.damagedSessions` (naming every damaged one): use `listSessions` to have the others.
     public func sessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
                          counselor: String? = nil, office: String? = nil) throws -> [SessionInfo] {
-        let list = try listSessions(status: status, from: from, to: to, counselor: counselor, office: office)
+        let list = try listSessions(SessionFilter(status: status, from: from, to: to, counselor: counselor, office: office))
         guard list.damaged.isEmpty else { throw StoreError.damagedSessions(list.damaged) }
         return list.sessions
     }
 
-    /// Sessions, newest first, and apart the ids of those that are damaged (their rows do not read
-    /// or do not match their hashes): one damaged session never hides the others.
+    /// Sessions, newest first, and apart the ids of those that are damaged.
     public func listSessions(status: SessionInfo.Status? = nil, from: Int64? = nil, to: Int64? = nil,
                              counselor: String? = nil, office: String? = nil) throws -> (sessions: [SessionInfo], damaged: [String]) {
+        let list = try listSessions(SessionFilter(status: status, from: from, to: to, counselor: counselor, office: office))
+        return (list.sessions, list.damaged)
+    }
+
+    /// Sessions matching `filter`, newest first, and apart the ids of those that are damaged (their
+    /// rows do not read or do not match their hashes): one damaged session never hides the others.
+    public func listSessions(_ filter: SessionFilter) throws -> SessionList {
         // Every row is read and checked, and the filter applied to the rows that check: a damaged
         // value (a start time flipped out of the month, a status changed) must not move a session
         // out of sight of the filter unnoticed.
@@ -69,12 +75,7 @@ extension IntakeDatabase: SessionStore {
         for row in rows {
             do { sessions.append(try StoredSession(row).checked(chain)) } catch RuntimeError.damaged(let id) { damaged.append(id) }
         }
-        sessions = sessions.filter { s in
-            (status.map { s.status == $0 } ?? true) && (from.map { s.startedAt >= $0 } ?? true) && (to.map { s.startedAt < $0 } ?? true)
-                && (counselor.map { s.counselor == $0 } ?? true) && (office.map { s.office == $0 } ?? true)
-        }
-        sessions.sort { ($0.startedAt, $1.id) > ($1.startedAt, $0.id) }
-        return (sessions, damaged)
+        return SessionList(sessions: SessionList.ordered(sessions.filter(filter.matches)), damaged: damaged)
     }
 
     /// The record of a finished session, as JSON text. A record is read with its session row, checked against the row's hash: a record edited or
@@ -90,24 +91,36 @@ extension IntakeDatabase: SessionStore {
         return text
     }
 
-    /// A later visit of `client` under `dialog`: the answers its finished records carry (each
-    /// section from the newest record that holds it), from the newest record; nil when it has none.
-    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
+    /// The record of a finished session, decoded (see `record(of:)`).
+    public func recordJSON(of session: String) throws -> JSON? {
+        guard let text = try record(of: session) else { return nil }
+        guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: session) }
+        return json
+    }
+
+    /// A client's finished records (status complete, with a record), newest first, each checked with its row.
+    public func records(ofClient client: String) throws -> [FinishedRecord] {
         let rows = try writer.read { db in
             try Row.fetchAll(db, sql: StoredSession.select + " WHERE clientId = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id",
                              arguments: [client]).map(StoredSession.init)
         }
-        guard let newest = rows.first else { return nil }
-        let records = try rows.map { stored -> JSON in
+        return try rows.map { stored in
             let id = stored.row.id
-            _ = try stored.checked(chain)
+            let info = try stored.checked(chain)
             guard let record = stored.row.record else { throw RuntimeError.damaged(session: id) }
             let text = try opened(record, context: "\(id)/record", session: id)
             guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: id) }
-            return json
+            return FinishedRecord(session: info, record: json)
         }
-        let date = Moment(epochMillis: newest.row.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
-        return Carried(previous: newest.row.id, previousDate: date, answers: dialog.carriedAnswers(records: records))
+    }
+
+    /// A later visit of `client` under `dialog`: the answers her finished records carry (each
+    /// section from the newest record that holds it), from the newest record; nil when she has none.
+    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
+        let records = try records(ofClient: client)
+        guard let newest = records.first else { return nil }
+        let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
+        return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))
     }
 
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what

@@ -139,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
             config.http = web
         }
         config.greetAfter = greetAfter > 0 ? .milliseconds(Int64((greetAfter * 1000).rounded())) : nil
-        let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
+        let server = try KioskServer(project: loaded, store: store.store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.
         signal(SIGTERM, SIG_IGN)

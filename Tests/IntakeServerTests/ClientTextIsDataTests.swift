@@ -180,7 +180,7 @@ import Testing
         let hostile = "\u{1B}[2J\u{1B}]0;pwned\u{07}\u{9B}31m\u{202E}gpj.exe\u{2066}x\u{2069}a\rb\u{7F}\u{0}"
         let dialog = try #require(project.dialogs["intake"])
         let store = try IntakeDatabase.open(path: database)
-        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
+        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: store.store)
         let (token, id) = ResumeToken.forNewSession()
         var now = Moment.noon(of: try #require(CivilDate(iso: "2026-11-23")))
         var (session, _) = try await runner.start(id: id, token: token, locale: "ja", mode: .kiosk, actor: .client, at: now)

@@ -107,32 +107,40 @@ import Testing
     }
 
     @Test func aClientThatSendsNothingIsClosedAtTheIdleTimeout() async throws {
+        // Idle after 3 s: long enough that the bystander's steps (and a reply delayed by a loaded
+        // machine) never let its own connection idle out.
         let server = try await TestServer.start {
-            $0.idleTimeout = .seconds(1)
+            $0.idleTimeout = .seconds(3)
             $0.greetAfter = .milliseconds(300)
         }
         var other = try await Bystander.start(server)
         let silent = try await server.connect()
-        // Meanwhile the other session goes on (and so never idles).
-        for _ in 0..<6 {
-            try await other.step()
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        // The server greets (how to begin) — which is no input — and closes at the idle timeout.
+        // Meanwhile the other session goes on (and so never idles), until the silent one is closed.
+        // The server greets it (how to begin) — which is no input — and closes it at the idle timeout.
         var read: [String] = []
-        while case .line(let l) = await silent.next(timeout: .seconds(3)) { read.append(l) }
+        var closed = false
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !closed && ContinuousClock.now < deadline {
+            try await other.step()
+            switch await silent.next(timeout: .milliseconds(250)) {
+            case .line(let l): read.append(l)
+            case .closed: closed = true
+            case .timeout: break
+            }
+        }
+        #expect(closed, "closed at the idle timeout")
         #expect(read.contains { $0.contains("Employment support intake") }, "\(read)")
-        #expect(await silent.next(timeout: .seconds(3)) == .closed)
         try await other.step()
         try await server.stop()
     }
 
     @Test func halfALineThenNothingSuspendsTheSessionAtTheIdleTimeout() async throws {
-        let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        // 3 s: a start whose commit is slowed by a loaded machine must not already count as idle.
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(3) }
         let c = try await server.connect()
         let (_, token, _) = try await startJSON(c)
         try await c.send(bytes: Array("{\"op\":\"ans".utf8))
-        let bye = await c.nextJSON(timeout: .seconds(4))
+        let bye = await c.nextJSON(timeout: .seconds(10))
         #expect(bye?["reason"] == .string("idle"))
         #expect(bye?["token"]?.string == token)
         #expect(await c.waitClosed())

@@ -50,7 +50,7 @@ final class TestServer: Sendable {
         config.greetAfter = nil
         configure(&config)
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database), configuration: config, logger: logger)
+        let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database).store, configuration: config, logger: logger)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()
         let task = Task {

@@ -163,7 +163,7 @@ import Testing
         let store = try IntakeDatabase.open(path: database)
         let log = try store.log(of: id)
         #expect(log.contains { $0.event == .resume(mode: .kiosk) })
-        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog), store: store)
+        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog), asyncStore: store.store)
         let replayed = try runner.replay(log)
         #expect(replayed.mode == .kiosk)
         // The counselor's answers are kept, not lost: a counselor resuming it sees them again.

@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+import IntakeEngine
+import IntakeRuntime
+
+/// The SQLite database behind the one async `Store` protocol. The session writes and reads a
+/// server makes on every answer (create, append, log, resume, leases) go through the commit
+/// thread (group commit: concurrent appends share one transaction; the caller is suspended, never
+/// blocked, while the disk syncs). The rest (lists, records, audit, deletion, retention,
+/// verification: a command's or a counselor's occasional call) runs the same SQL as the blocking
+/// methods of `IntakeDatabase`, on a thread of its own, so no task of the cooperative pool waits
+/// for the disk.
+public struct SQLiteStore: Store {
+    public let database: IntakeDatabase
+
+    public init(_ database: IntakeDatabase) {
+        self.database = database
+    }
+
+    public var instance: String { database.instance }
+
+    public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
+        try await database.createDurably(info, first: first, token: token)
+    }
+
+    public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                       record: JSON?, at: Int64) async throws {
+        try await database.appendDurably(entries, to: session, status: status, locale: locale, record: record, at: at)
+    }
+
+    public func setDialogVersion(_ version: String, of session: String) async throws {
+        try await database.setDialogVersionDurably(version, of: session)
+    }
+
+    public func log(of session: String) async throws -> [LogEntry] {
+        try await database.logAsync(of: session)
+    }
+
+    public func session(_ id: String) async throws -> SessionInfo? {
+        let chain = database.chain
+        return try await database.commitThread.read { db in
+            try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
+        }
+    }
+
+    public func session(resuming token: ResumeToken) async throws -> SessionInfo? {
+        try await database.sessionAsync(resuming: token)
+    }
+
+    public func listSessions(_ filter: SessionFilter) async throws -> SessionList {
+        let database = self.database
+        return try await offThePool { try database.listSessions(filter) }
+    }
+
+    public func holder(of session: String) async throws -> String? {
+        try await database.commitThread.read { db in
+            try String.fetchOne(db, sql: "SELECT holder FROM session WHERE id = ?", arguments: [session])
+        }
+    }
+
+    public func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String] {
+        try await database.sessionsHeldElsewhere(sessions)
+    }
+
+    public func record(of session: String) async throws -> JSON? {
+        let database = self.database
+        return try await offThePool { try database.recordJSON(of: session) }
+    }
+
+    public func records(ofClient client: String) async throws -> [FinishedRecord] {
+        let database = self.database
+        return try await offThePool { try database.records(ofClient: client) }
+    }
+
+    public func audit() async throws -> [AuditEntry] {
+        let database = self.database
+        return try await offThePool { try database.audit().map { AuditEntry(at: $0.at, actor: $0.actor, action: $0.action, detail: $0.detail) } }
+    }
+
+    public func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool {
+        let database = self.database
+        return try await offThePool { try database.deleteSession(id, by: actor, at: at) }
+    }
+
+    public func abandonedSessions(updatedBefore: Int64) async throws -> [String] {
+        let database = self.database
+        return try await offThePool { try database.abandonedSessions(updatedBefore: updatedBefore) }
+    }
+
+    public func abandonedSessions(startedFrom from: Int64, to: Int64) async throws -> Set<String> {
+        let database = self.database
+        return try await offThePool { try database.abandonedSessions(startedFrom: from, to: to) }
+    }
+
+    @discardableResult
+    public func purgeAbandoned(olderThanDays days: Int, by actor: Actor, at: Int64) async throws -> Int {
+        let database = self.database
+        return try await offThePool { try database.purgeAbandoned(olderThanDays: days, by: actor, at: at) }
+    }
+
+    public func checkStorage() async throws {
+        let database = self.database
+        try await offThePool { try database.checkFile() }
+    }
+
+    public func verify() async throws -> Verification {
+        let database = self.database
+        return try await offThePool { try database.verify() }
+    }
+}
+
+extension IntakeDatabase {
+    /// This database behind the `Store` protocol.
+    public var store: SQLiteStore { SQLiteStore(self) }
+}
+
+/// Runs blocking database work on a thread of its own and suspends the caller until it is done,
+/// so that neither an event loop nor a thread of the cooperative pool waits for SQLite's lock or
+/// the disk.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread {
+            continuation.resume(with: Result { try work() })
+        }
+        thread.name = "intake.store"
+        thread.start()
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import IntakeDialogs
+import IntakeEngine
+import IntakeRuntime
+import Testing
+
+/// One suite, every store (`StoreKind.all`): every operation of the `Store` protocol, the
+/// durability contract and the lease among them, so that SQLite and PostgreSQL can never drift.
+/// What is asserted is what a counselor, a kiosk or a command would see through the protocol.
+@Suite struct StoreConformanceTests {
+    static let t0: Int64 = 1_795_000_000_000  // 2026-11-18 in epoch ms
+
+    static func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0 + minutes * 60_000, utcOffsetMinutes: 540) }
+
+    static func info(_ id: String, client: String? = nil, office: String? = "川越", counselor: String? = nil,
+                     dialog: String = "intake", minutes: Int64 = 0) -> SessionInfo {
+        SessionInfo(id: id, clientID: client, dialogID: dialog, dialogVersion: "1", mode: counselor == nil ? .kiosk : .counselor,
+                    locale: "ja", status: .inProgress, startedAt: at(minutes).epochMillis, updatedAt: at(minutes).epochMillis,
+                    counselor: counselor, office: office)
+    }
+
+    static func start(minutes: Int64 = 0, counselor: String? = nil) -> LogEntry {
+        LogEntry(seq: 0, at: at(minutes), actor: counselor.map(Actor.counselor) ?? .client,
+                 event: .start(dialog: "intake", version: "1", locale: "ja", mode: counselor == nil ? .kiosk : .counselor))
+    }
+
+    /// An answer entry: the input as typed, and the answer it set.
+    static func answer(_ seq: Int, _ question: String, _ value: Value, minutes: Int64 = 1) -> LogEntry {
+        LogEntry(seq: seq, at: at(minutes), actor: .client, event: .input(.value(value)),
+                 answers: [AnswerChange(path: Path(question), entry: AnswerEntry(.value(value), at: at(minutes).epochMillis))])
+    }
+
+    static func token(_ n: UInt8) -> ResumeToken { ResumeToken(bytes: Array(repeating: n, count: 16)) }
+
+    /// Runs `body` against a fresh store of `kind`, failing clearly when the store cannot run here
+    /// and is required.
+    static func with(_ kind: StoreKind, _ body: (StoreUnderTest) async throws -> Void) async throws {
+        if let reason = kind.unavailable {
+            if kind.required { Issue.record("\(kind.name) is required here but unavailable: \(reason)") }
+            return
+        }
+        let s = try await kind.make()
+        do {
+            try await body(s)
+        } catch {
+            await s.cleanup()
+            throw error
+        }
+        await s.cleanup()
+    }
+
+    @Test(arguments: StoreKind.all) func aSessionAndItsLogComeBackAsWritten(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            #expect(!store.instance.isEmpty)
+            let info = Self.info("s-1", client: "1024")
+            try await store.create(info, first: Self.start(), token: Self.token(1))
+            let entries = [Self.answer(1, "found_work", .bool(false)), Self.answer(2, "name", .text("山田 花子"), minutes: 2)]
+            try await store.append(entries, to: "s-1", status: .inProgress, locale: "en", record: nil, at: Self.at(2).epochMillis)
+            #expect(try await store.log(of: "s-1") == [Self.start()] + entries)
+            let read = try #require(try await store.session("s-1"))
+            #expect(read.locale == "en")
+            #expect(read.updatedAt == Self.at(2).epochMillis)
+            #expect(read.clientID == "1024" && read.office == "川越" && read.mode == .kiosk && read.status == .inProgress)
+            #expect(try await store.session(resuming: Self.token(1))?.id == "s-1")
+            #expect(try await store.session(resuming: Self.token(2)) == nil)
+            #expect(try await store.holder(of: "s-1") == store.instance)
+            // What is not there is nothing, not an error.
+            #expect(try await store.session("nope") == nil)
+            #expect(try await store.log(of: "nope") == [])
+            #expect(try await store.record(of: "nope") == nil)
+            #expect(try await store.holder(of: "nope") == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func aFinishedSessionKeepsItsRecordAndTheClientsVisitsComeNewestFirst(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            for (i, minutes) in [(1, Int64(0)), (2, 60), (3, 120)] {
+                try await store.create(Self.info("v-\(i)", client: "77", minutes: minutes), first: Self.start(minutes: minutes), token: Self.token(UInt8(10 + i)))
+            }
+            let record: JSON = .object([("answers", .object([("basic", .object([("name", .string("山田 花子"))]))]))])
+            try await store.append([Self.answer(1, "name", .text("山田 花子"))], to: "v-1", status: .complete, locale: "ja", record: record, at: Self.at(5).epochMillis)
+            try await store.append([Self.answer(1, "name", .text("山田"))], to: "v-2", status: .complete, locale: "ja", record: .object([("n", .int(2))]), at: Self.at(65).epochMillis)
+            // v-3 is still in progress: not a record.
+            #expect(try await store.record(of: "v-1") == record)
+            #expect(try await store.record(of: "v-3") == nil)
+            #expect(try await store.session("v-1")?.status == .complete)
+            let visits = try await store.records(ofClient: "77")
+            #expect(visits.map(\.session.id) == ["v-2", "v-1"])
+            #expect(visits.last?.record == record)
+            #expect(try await store.records(ofClient: "78").isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func listsFilterAndComeNewestFirst(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("a", client: "1", office: "川越", counselor: "佐藤", minutes: 0), first: Self.start(counselor: "佐藤"), token: Self.token(21))
+            try await store.create(Self.info("b", client: "2", office: "さいたま", minutes: 10), first: Self.start(minutes: 10), token: Self.token(22))
+            try await store.create(Self.info("c", client: "1", office: "川越", minutes: 20), first: Self.start(minutes: 20), token: Self.token(23))
+            try await store.append([LogEntry(seq: 1, at: Self.at(21), actor: .client, event: .suspend)], to: "c", status: .suspended, locale: "ja",
+                                   record: nil, at: Self.at(21).epochMillis)
+            #expect(try await store.sessions().map(\.id) == ["c", "b", "a"])
+            #expect(try await store.sessions(SessionFilter(status: .suspended)).map(\.id) == ["c"])
+            #expect(try await store.sessions(SessionFilter(from: Self.at(5).epochMillis, to: Self.at(20).epochMillis)).map(\.id) == ["b"])
+            #expect(try await store.sessions(SessionFilter(counselor: "佐藤")).map(\.id) == ["a"])
+            #expect(try await store.sessions(SessionFilter(office: "川越")).map(\.id) == ["c", "a"])
+            #expect(try await store.sessions(SessionFilter(client: "1")).map(\.id) == ["c", "a"])
+            #expect(try await store.listSessions(.all).damaged == [])
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func entriesRunInOrderAndTheDialogVersionMoves(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("o"), first: Self.start(), token: Self.token(31))
+            try await store.append([Self.answer(1, "q", .int(1))], to: "o", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            await #expect(throws: StoreError.outOfOrder(session: "o")) {
+                try await store.append([Self.answer(1, "q", .int(2))], to: "o", status: .inProgress, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+            }
+            #expect(try await store.log(of: "o").count == 2, "the refused entry wrote nothing")
+            try await store.setDialogVersion("2", of: "o")
+            #expect(try await store.session("o")?.dialogVersion == "2")
+            #expect(try await store.log(of: "o").count == 2)
+        }
+    }
+
+    /// The durability contract as another process sees it: once a call returned, a second opening of
+    /// the database reads what it wrote; and concurrent sessions' appends all land.
+    @Test(arguments: StoreKind.all) func whatAReturnedCallWroteIsThereForEveryOtherOpening(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            let n = 40
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<n {
+                    group.addTask {
+                        try await store.create(Self.info("c-\(i)"), first: Self.start(), token: Self.token(UInt8(100 + i)))
+                        for seq in 1...5 {
+                            try await store.append([Self.answer(seq, "q\(seq)", .int(seq))], to: "c-\(i)", status: .inProgress, locale: "ja",
+                                                   record: nil, at: Self.at(Int64(seq)).epochMillis)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let other = try await s.reopen()
+            #expect(other.instance != store.instance)
+            #expect(try await other.sessions().count == n)
+            for i in 0..<n { #expect(try await other.log(of: "c-\(i)").count == 6) }
+        }
+    }
+
+    /// A session is live on one instance: another instance that resumes it takes the lease, and the
+    /// first one's next answer is refused (`takenOver`) with nothing written.
+    @Test(arguments: StoreKind.all) func aResumeElsewhereTakesTheLeaseAndTheOldHolderIsRefused(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let first = s.store
+            try await first.create(Self.info("l"), first: Self.start(), token: Self.token(41))
+            try await first.append([Self.answer(1, "q", .int(1))], to: "l", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            let second = try await s.reopen()
+            #expect(try await first.sessionsHeldElsewhere(["l"]) == [])
+            try await second.append([LogEntry(seq: 2, at: Self.at(2), actor: .client, event: .resume(mode: .kiosk))], to: "l",
+                                    status: .inProgress, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+            #expect(try await first.holder(of: "l") == second.instance)
+            #expect(try await first.sessionsHeldElsewhere(["l", "nope"]) == ["l"])
+            await #expect(throws: RuntimeError.takenOver) {
+                try await first.append([Self.answer(3, "q", .int(9))], to: "l", status: .inProgress, locale: "ja", record: nil, at: Self.at(3).epochMillis)
+            }
+            try await second.append([Self.answer(3, "q", .int(3))], to: "l", status: .inProgress, locale: "ja", record: nil, at: Self.at(3).epochMillis)
+            let log = try await second.log(of: "l")
+            #expect(log.count == 4)
+            #expect(log.last?.answers?.first?.entry?.answer == .value(.int(3)), "the refused answer was not written")
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func deletionLeavesAnAuditEntryAndNothingOfTheData(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("d", client: "5"), first: Self.start(), token: Self.token(51))
+            try await store.append([Self.answer(1, "name", .text("秘密の名前"))], to: "d", status: .complete, locale: "ja",
+                                   record: .object([("name", .string("秘密の名前"))]), at: Self.at(1).epochMillis)
+            #expect(try await store.deleteSession("d", by: .counselor("佐藤"), at: Self.at(10).epochMillis))
+            #expect(try await store.session("d") == nil)
+            #expect(try await store.log(of: "d") == [])
+            #expect(try await store.record(of: "d") == nil)
+            #expect(try await store.records(ofClient: "5").isEmpty)
+            #expect(try await store.session(resuming: Self.token(51)) == nil)
+            let audit = try await store.audit()
+            #expect(audit.map(\.action) == ["delete-session"])
+            #expect(audit.first?.actor == "counselor:佐藤")
+            #expect(audit.first?.at == Self.at(10).epochMillis)
+            #expect(audit.allSatisfy { !$0.detail.contains("秘密") })
+            #expect(try await store.deleteSession("d", by: .counselor("佐藤"), at: Self.at(11).epochMillis) == false)
+        }
+    }
+
+    /// Sessions abandoned before any answer: found by last touch and by start, left out of nothing
+    /// else, and purged with an audit entry.
+    @Test(arguments: StoreKind.all) func sessionsAbandonedBeforeAnyAnswerAreFoundAndPurged(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("empty", minutes: 0), first: Self.start(), token: Self.token(61))
+            try await store.create(Self.info("suspended-empty", minutes: 1), first: Self.start(minutes: 1), token: Self.token(62))
+            try await store.append([LogEntry(seq: 1, at: Self.at(2), actor: .client, event: .suspend)], to: "suspended-empty",
+                                   status: .suspended, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+            try await store.create(Self.info("answered", minutes: 3), first: Self.start(minutes: 3), token: Self.token(63))
+            try await store.append([Self.answer(1, "q", .int(1), minutes: 4)], to: "answered", status: .inProgress, locale: "ja",
+                                   record: nil, at: Self.at(4).epochMillis)
+            #expect(try await store.abandonedSessions(updatedBefore: Self.at(100).epochMillis) == ["empty", "suspended-empty"])
+            #expect(try await store.abandonedSessions(updatedBefore: Self.at(1).epochMillis) == ["empty"])
+            #expect(try await store.abandonedSessions(startedFrom: Self.at(1).epochMillis, to: Self.at(10).epochMillis) == ["suspended-empty"])
+            // Thirty days later, a 30-day purge takes the two; the answered one stays.
+            let later = Self.at(31 * 24 * 60).epochMillis
+            #expect(try await store.purgeAbandoned(olderThanDays: 30, by: .counselor("admin"), at: later) == 2)
+            #expect(try await store.sessions().map(\.id) == ["answered"])
+            #expect(try await store.audit().map(\.action) == ["purge-abandoned"])
+            #expect(try await store.purgeAbandoned(olderThanDays: 30, by: .counselor("admin"), at: later) == 0)
+        }
+    }
+
+    /// Damage is never data: an event edited behind the store's back makes its session damaged (its
+    /// log refused, `verify` naming it), and every other session reads on.
+    @Test(arguments: StoreKind.all) func anEditedEventIsDamageAndTheOthersReadOn(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            for id in ["ok", "hit"] {
+                try await store.create(Self.info(id), first: Self.start(), token: Self.token(id == "ok" ? 71 : 72))
+                try await store.append([Self.answer(1, "q", .int(1))], to: id, status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            }
+            try await store.checkStorage()
+            let before = try await store.verify()
+            #expect(before.intact.map(\.id).sorted() == ["hit", "ok"])
+            #expect(before.intact.allSatisfy { $0.entries == 2 && $0.head.count == 64 })
+            try await s.damageEvent("hit", 1)
+            await #expect(throws: RuntimeError.damaged(session: "hit")) { try await store.log(of: "hit") }
+            #expect(try await store.log(of: "ok").count == 2)
+            let after = try await store.verify()
+            #expect(after.intact.map(\.id) == ["ok"])
+            #expect(after.damaged == ["hit"])
+            // Its row is intact: it is listed; resuming it would read the log and be refused.
+            #expect(try await store.sessions().count == 2)
+        }
+    }
+
+    /// The session runner over each store: a start, an answer, a suspension and a resume by token
+    /// that comes back at the same question.
+    @Test(arguments: StoreKind.all) func theRunnerRunsASessionOverTheStore(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let project = StoreTestProject.project
+            let dialog = try #require(project.dialogs["followup"])
+            let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: s.store)
+            var (session, _) = try await runner.start(id: "r", token: Self.token(81), locale: "ja", mode: .kiosk, actor: .client, at: Self.at(0))
+            let firstQuestion = session.state.current
+            _ = try await runner.handle(.answer("はい"), in: &session, actor: .client, at: Self.at(1))
+            let asked = session.state.current
+            #expect(asked != firstQuestion)
+            try await runner.suspend(&session, actor: .client, at: Self.at(2))
+            let other = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: try await s.reopen())
+            let (resumed, _) = try await other.resume(token: Self.token(81), mode: .kiosk, actor: .client, at: Self.at(3))
+            #expect(resumed.state.current == asked)
+            #expect(resumed.state.answers == session.state.answers)
+        }
+    }
+}
+
+enum StoreTestProject {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
+}

@@ -3,9 +3,8 @@ import IntakeDialogs
 import IntakeEngine
 import IntakeRecords
 import IntakeRuntime
-import IntakeStore
 
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list."
@@ -25,16 +24,16 @@ struct ReportCommand: ParsableCommand {
         Swift.print(ControlCharacters.visible(line))
     }
 
-    func run() throws {
+    func run() async throws {
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
-        let db = try database.open(project.messages(dialogs))
+        let store = try database.openStore(project.messages(dialogs))
         // A damaged session would make the counts wrong: the report is refused, naming it.
-        let report = try reportingDamage(database: database.db) {
-            try db.checkFile()
-            return try withRecords { try Self.monthlyReport(db, year: y, month: m) }
+        let report = try await reportingDamage(database: database.db) {
+            try await store.checkStorage()
+            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m) }
         }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
@@ -67,19 +66,5 @@ struct ReportCommand: ParsableCommand {
                 }
             }
         }
-    }
-
-    /// Until the database conforms to `Store`: the report's data read synchronously.
-    static func monthlyReport(_ db: IntakeDatabase, year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
-        guard let (from, to) = MonthlyReport.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
-            return MonthlyReport(counts: [], changes: [])
-        }
-        let abandoned = try db.abandonedSessions(startedFrom: from, to: to)
-        let sessions = try db.sessions(from: from, to: to)
-        var records: [String: JSON] = [:]
-        for s in sessions where !abandoned.contains(s.id) {
-            if let text = try db.record(of: s.id), let json = try? JSON(parsing: text) { records[s.id] = json }
-        }
-        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned, records: records)
     }
 }

@@ -127,7 +127,7 @@ import Testing
         let now = Date()
         let calendar = Calendar(identifier: .gregorian)
         let month = calendar.dateComponents(in: TimeZone(secondsFromGMT: 540 * 60) ?? .current, from: now)
-        let report = try store.monthlyReport(year: month.year ?? 2026, month: month.month ?? 1)
+        let report = try await MonthlyReport.make(from: store.store, year: month.year ?? 2026, month: month.month ?? 1)
 
         print("""
             ABUSE LOAD (\(ProcessInfo.processInfo.environment["INTAKE_BINARY"] ?? "debug intake") serve, defaults, --max-connections 50):
@@ -164,20 +164,4 @@ final class LockedText: @unchecked Sendable {
     private var data = Data()
     func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
     var value: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-}
-
-extension IntakeDatabase {
-    /// Until the database conforms to `Store`: the report's data read synchronously.
-    fileprivate func monthlyReport(year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
-        guard let (from, to) = MonthlyReport.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
-            return MonthlyReport(counts: [], changes: [])
-        }
-        let abandoned = try abandonedSessions(startedFrom: from, to: to)
-        let sessions = try sessions(from: from, to: to)
-        var records: [String: JSON] = [:]
-        for s in sessions where !abandoned.contains(s.id) {
-            if let text = try record(of: s.id), let json = try? JSON(parsing: text) { records[s.id] = json }
-        }
-        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned, records: records)
-    }
 }

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "IntakeDialogs", targets: ["IntakeDialogs"]),
         .library(name: "IntakeTesting", targets: ["IntakeTesting"]),
         .library(name: "IntakeSheets", targets: ["IntakeSheets"]),
+        .library(name: "IntakeRecords", targets: ["IntakeRecords"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -42,6 +43,9 @@ let package = Package(
             "IntakeEngine",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // What is made from records, outside any database's module: CSV and FHIR exports, the monthly
+        // report. Reads a store only through the runtime's `Store` protocol.
+        .target(name: "IntakeRecords", dependencies: ["IntakeEngine", "IntakeRuntime"]),
         // SQLite through GRDB: migrations, the event log, clients and visits, the audit trail.
         .target(name: "IntakeStore", dependencies: [
             "IntakeEngine", "IntakeRuntime",
@@ -71,7 +75,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Kiosk")]),
         .executableTarget(name: "intake", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeStore", "IntakeServer",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeRecords", "IntakeStore", "IntakeServer",
             "IntakeTerminal", "CLineEditor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -113,9 +117,10 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .testTarget(name: "IntakeRecordsTests", dependencies: ["IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
-            "IntakeServer", "IntakeStore", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",
+            "IntakeServer", "IntakeStore", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -91,10 +91,11 @@ extension IntakeDatabase: SessionStore {
         return text
     }
 
-    /// The record of a finished session, decoded (see `record(of:)`).
+    /// The record of a finished session, decoded (see `record(of:)`), its members in the order
+    /// stored: rendered again, it is the stored text byte for byte (`records show`, `export`).
     public func recordJSON(of session: String) throws -> JSON? {
         guard let text = try record(of: session) else { return nil }
-        guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: session) }
+        guard let json = try? JSON(parsing: text, keepingOrder: true) else { throw RuntimeError.damaged(session: session) }
         return json
     }
 

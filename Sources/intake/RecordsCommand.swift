@@ -3,6 +3,7 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
+import IntakeRecords
 import IntakeStore
 
 /// Where the database is: `./intake.sqlite` unless `--db` says otherwise; created on first use.
@@ -16,6 +17,12 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens for `access`: a command that may write a sealed database needs its key.
     func open(_ messages: Messages = Messages(), access: DatabaseAccess = .read) throws -> IntakeDatabase {
         try DatabaseOptions.open(db, key: key, access: access, messages: messages)
+    }
+
+    /// Opens for `access`, and from there on the database is reached only through the `Store`
+    /// protocol (whichever database is behind it).
+    func openStore(_ messages: Messages = Messages(), access: DatabaseAccess = .read) throws -> any Store {
+        try open(messages, access: access).store
     }
 
     /// Opens the database; when it cannot, says why on standard error in the user's language (no
@@ -116,7 +123,7 @@ struct RecordsCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Verify.self, Purge.self]
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lists sessions, newest first (no answers).")
 
         @Option(help: "Only sessions of this status: in_progress, suspended, complete, stopped.")
@@ -127,10 +134,10 @@ struct RecordsCommand: ParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
-            let db = try database.open()
+        func run() async throws {
+            let store = try database.openStore()
             // A damaged session is named on standard error (exit 1); the others are listed.
-            let list = try db.listSessions(status: status, counselor: counselor)
+            let list = try await store.listSessions(SessionFilter(status: status, counselor: counselor))
             for s in list.sessions {
                 let started = Moment(epochMillis: s.startedAt).iso
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
@@ -140,7 +147,7 @@ struct RecordsCommand: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Prints a finished session's record as JSON.")
 
         @Argument(help: "The session id.")
@@ -148,20 +155,20 @@ struct RecordsCommand: ParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
-            let db = try database.open()
-            guard let record = try reportingDamage({
-                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-                return try withRecords { try db.record(of: id) }
+        func run() async throws {
+            let store = try database.openStore()
+            guard let record = try await reportingDamage({
+                guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try await withRecords { try await store.record(of: id) }
             }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
             // The same JSON, with what a terminal would act on written as escapes.
-            print(ControlCharacters.escapingInJSON(record))
+            print(ControlCharacters.escapingInJSON(record.rendered()))
         }
     }
 
-    struct Sheet: ParsableCommand {
+    struct Sheet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prints a sheet of a stored, finished record as Markdown (record, trial, request, referral, inventory).")
 
@@ -180,23 +187,21 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var project: ProjectOptions
 
-        func run() throws {
+        func run() async throws {
             let loaded = try project.loadRunnable([dialogs])
-            let db = try database.open(project.messages(dialogs))
-            guard let text = try reportingDamage({
-                guard try db.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-                return try withRecords { try db.record(of: id) }
+            let store = try database.openStore(project.messages(dialogs))
+            // A record that does not read as JSON is damage (`RuntimeError.damaged`), named as such.
+            guard let json = try await reportingDamage({
+                guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
+                return try await withRecords { try await store.record(of: id) }
             }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
-            }
-            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else {
-                throw ValidationError("session '\(id)' has a record that is not JSON")
             }
             try SheetCommand.print(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Exports the records of finished sessions.")
 
         enum Format: String, ExpressibleByArgument { case json, ndjson, csv, fhir }
@@ -219,17 +224,17 @@ struct RecordsCommand: ParsableCommand {
         /// Exports every record that reads; a damaged one is never exported: the others are, then each
         /// damaged session is named on standard error and the command exits 1 (an export never
         /// silently omits a record).
-        func run() throws {
-            let db = try database.open(project.messages(dialogs))
-            // A damaged page or index can hide a whole row: the file is checked first.
-            try reportingDamage(database: database.db) { try db.checkFile() }
-            let list = try db.listSessions()
+        func run() async throws {
+            let store = try database.openStore(project.messages(dialogs))
+            // A damaged page or index can hide a whole row: the storage is checked first.
+            try await reportingDamage(database: database.db) { try await store.checkStorage() }
+            let list = try await store.listSessions(.all)
             var damaged = list.damaged
-            var records: [(session: SessionInfo, text: String)] = []
-            try withRecords {
+            var records: [FinishedRecord] = []
+            try await withRecords {
                 for s in list.sessions.reversed() {
                     do {
-                        if let r = try db.record(of: s.id) { records.append((s, r)) }
+                        if let r = try await store.record(of: s.id) { records.append(FinishedRecord(session: s, record: r)) }
                     } catch RuntimeError.damaged(let id) {
                         damaged.append(id)
                     }
@@ -239,19 +244,16 @@ struct RecordsCommand: ParsableCommand {
             if !damaged.isEmpty { throw IntegrityMessages.damaged(damaged) }
         }
 
-        private func exportRecords(_ records: [(session: SessionInfo, text: String)]) throws {
+        private func exportRecords(_ records: [FinishedRecord]) throws {
             switch format {
             case .ndjson:
-                for r in records { print(ControlCharacters.escapingInJSON(r.text)) }
+                for r in records { print(ControlCharacters.escapingInJSON(r.record.rendered())) }
             case .json:
-                print("[" + records.map { ControlCharacters.escapingInJSON($0.text) }.joined(separator: ",\n") + "]")
+                print("[" + records.map { ControlCharacters.escapingInJSON($0.record.rendered()) }.joined(separator: ",\n") + "]")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
-                let records: [(session: String, record: JSON)] = records.filter { $0.session.dialogID == dialog }.compactMap { r in
-                    guard let json = try? JSONDecoder().decode(JSON.self, from: Data(r.text.utf8)) else { return nil }
-                    return (r.session.id, json)
-                }
+                let records: [(session: String, record: JSON)] = records.filter { $0.session.dialogID == dialog }.map { ($0.session.id, $0.record) }
                 if format == .csv {
                     print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
                 } else {
@@ -261,7 +263,7 @@ struct RecordsCommand: ParsableCommand {
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deletes a session and its log at the client's request; the audit trail says what, when and by whom.")
 
@@ -274,11 +276,11 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var project: ProjectOptions
 
-        func run() throws {
-            let db = try database.open(access: .write)
+        func run() async throws {
+            let store = try database.openStore(access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             do {
-                guard try db.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
+                guard try await store.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
             } catch StoreError.checkpointBlocked {
                 // Deleted, but the WAL could not be emptied while other processes kept using the file.
                 let catalog = project.load(["Dialogs"]).catalog
@@ -289,7 +291,7 @@ struct RecordsCommand: ParsableCommand {
         }
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Checks every session's hash chain: exit 0 when every chain holds, 1 naming each damaged session.")
 
@@ -298,11 +300,11 @@ struct RecordsCommand: ParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
-            let db = try database.open()
-            let result = try withRecords { try db.verify() }
+        func run() async throws {
+            let store = try database.openStore()
+            let result = try await withRecords { try await store.verify() }
             var fileDamaged = false
-            do { try db.checkFile() } catch StoreError.damagedFile {
+            do { try await store.checkStorage() } catch StoreError.damagedFile {
                 fileDamaged = true
                 printError(IntegrityMessages.text("damaged_file", ["db": database.db]))
             }
@@ -323,7 +325,7 @@ struct RecordsCommand: ParsableCommand {
 }
 
 extension RecordsCommand {
-    struct Purge: ParsableCommand {
+    struct Purge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deletes the sessions abandoned before any answer once the office's retention period has passed (abandoned_session_days in Dialogs/office.yaml, default 30); the audit trail says how many, when and by whom.")
 
@@ -343,7 +345,7 @@ extension RecordsCommand {
             if let olderThan, !(1...3650).contains(olderThan) { throw ValidationError("--older-than must be 1…3650 days") }
         }
 
-        func run() throws {
+        func run() async throws {
             let days: Int
             if let olderThan {
                 days = olderThan
@@ -352,9 +354,9 @@ extension RecordsCommand {
                 days = try project.loadRunnable([dialogs]).abandonedSessionDays
             }
             let messages = project.messages(dialogs)
-            let db = try database.open(messages, access: .write)
+            let store = try database.openStore(messages, access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let count = try db.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
+            let count = try await store.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
             print(messages.text(count > 0 ? "operations.purge.done" : "operations.purge.none", ["count": String(count), "days": String(days)]))
         }
     }

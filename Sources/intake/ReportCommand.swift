@@ -1,9 +1,10 @@
 import ArgumentParser
 import IntakeDialogs
 import IntakeEngine
-import IntakeStore
+import IntakeRecords
+import IntakeRuntime
 
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list."
@@ -23,16 +24,16 @@ struct ReportCommand: ParsableCommand {
         Swift.print(ControlCharacters.visible(line))
     }
 
-    func run() throws {
+    func run() async throws {
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
-        let db = try database.open(project.messages(dialogs))
+        let store = try database.openStore(project.messages(dialogs))
         // A damaged session would make the counts wrong: the report is refused, naming it.
-        let report = try reportingDamage(database: database.db) {
-            try db.checkFile()
-            return try withRecords { try db.monthlyReport(year: y, month: m) }
+        let report = try await reportingDamage(database: database.db) {
+            try await store.checkStorage()
+            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m) }
         }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog

@@ -152,14 +152,15 @@ struct SessionOpening {
             let step = engine.start(locale: locale, mode: mode, at: now)
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
-        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale))
-        let runner = SessionRunner(engine: engine, store: store)
+        let database = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale))
+        let runner = SessionRunner(engine: engine, store: database)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
-            guard let info = try store.session(id) else { throw ValidationError("no session '\(id)'") }
+            guard let info = try database.session(id) else { throw ValidationError("no session '\(id)'") }
             do {
                 let (running, effects) = try runner.resume(info, mode: mode, actor: actor, at: now)
-                return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects)
+                return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects,
+                                   store: database.store)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
@@ -172,7 +173,8 @@ struct SessionOpening {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
             do {
                 let (running, effects) = try runner.resume(token: token, mode: mode, actor: actor, at: now)
-                return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+                return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
+                                   store: database.store)
             } catch RuntimeError.unknownToken {
                 throw ValidationError("no suspended session for that token")
             } catch RuntimeError.finished {
@@ -185,10 +187,11 @@ struct SessionOpening {
         }
         let (token, id) = ResumeToken.forNewSession()
         // A client who was here before: each section of her last record is shown for her to confirm or change.
-        let carrying = try client.flatMap { fresh ? nil : try store.carried(forClient: $0, into: engine.dialog) }
+        let carrying = try client.flatMap { fresh ? nil : try database.carried(forClient: $0, into: engine.dialog) }
         let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
-        return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+        return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
+                                   store: database.store)
     }
 }
 
@@ -208,6 +211,9 @@ struct LineSession {
     let token: ResumeToken?
     var state: SessionState
     let effects: [Effect]
+    /// The database the session is kept in, behind the `Store` protocol (what the REPL lists);
+    /// nil when nothing is stored.
+    var store: (any Store)? = nil
 
     mutating func handle(_ event: Event, actor: Actor, at now: Moment) throws -> [Effect] {
         guard let runner, var running else {

@@ -71,3 +71,20 @@ import Testing
         #expect(try JSON(parsing: text).rendered() == text)
     }
 }
+
+/// A stored record read back for printing keeps its members in the order written, so it renders to
+/// the bytes that were stored (`records show`, `export`).
+@Suite struct JSONParseKeepingOrderTests {
+    @Test func aDocumentReadKeepingOrderRendersToTheSameBytes() throws {
+        let text = #"{"dialog":{"id":"intake","version":"1"},"status":"complete","answers":{"zeta":[1,2.5,"\u202e"],"alpha":{"b":null,"a":true}},"computed":{}}"#
+        let kept = try JSON(parsing: text, keepingOrder: true)
+        #expect(kept.rendered() == text)
+        guard case .object(let members) = kept else { Issue.record("not an object"); return }
+        #expect(members.map(\.0) == ["dialog", "status", "answers", "computed"])
+        // Without it, keys are sorted as before (the kiosk's requests, JSONDecoder's order).
+        guard case .object(let sorted) = try JSON(parsing: text) else { Issue.record("not an object"); return }
+        #expect(sorted.map(\.0) == ["answers", "computed", "dialog", "status"])
+        // A repeated key keeps its first value either way.
+        #expect(try JSON(parsing: #"{"b":1,"a":2,"b":3}"#, keepingOrder: true) == .object([("b", .int(1)), ("a", .int(2))]))
+    }
+}

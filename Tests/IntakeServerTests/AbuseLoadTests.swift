@@ -1,6 +1,7 @@
 import Foundation
 import IntakeEngine
 import IntakeRuntime
+import IntakeRecords
 import IntakeStore
 import NIOConcurrencyHelpers
 import Testing
@@ -126,7 +127,7 @@ import Testing
         let now = Date()
         let calendar = Calendar(identifier: .gregorian)
         let month = calendar.dateComponents(in: TimeZone(secondsFromGMT: 540 * 60) ?? .current, from: now)
-        let report = try store.monthlyReport(year: month.year ?? 2026, month: month.month ?? 1)
+        let report = try await MonthlyReport.make(from: store.store, year: month.year ?? 2026, month: month.month ?? 1)
 
         print("""
             ABUSE LOAD (\(ProcessInfo.processInfo.environment["INTAKE_BINARY"] ?? "debug intake") serve, defaults, --max-connections 50):

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import IntakeDialogs
 import IntakeEngine
+import IntakeRecords
 import IntakeRuntime
 @testable import IntakeStore
 import Testing
@@ -218,20 +219,24 @@ private func withTinyDisk(_ body: (String) throws -> Void) throws -> Bool {
         return .decline
     }
 
-    @Test func abandonedSessionsAreNotConsultationsAndArePurgedWithAnAuditEntry() throws {
+    @Test func abandonedSessionsAreNotConsultationsAndArePurgedWithAnAuditEntry() async throws {
         let db = try IntakeDatabase.inMemory()
         let engine = Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog)
-        let runner = SessionRunner(engine: engine, store: db)
-        // One client answers; two sessions are started and left (one suspended, one just dropped).
-        var (answered, _) = try runner.start(id: "answered", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
-        _ = try runner.handle(try firstAnswer(engine), in: &answered, actor: .client, at: at(days: 0))
-        try runner.suspend(&answered, actor: .client, at: at(days: 0))
-        var (left, _) = try runner.start(id: "left", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
-        _ = try runner.handle(.review, in: &left, actor: .client, at: at(days: 0))
-        try runner.suspend(&left, actor: .client, at: at(days: 0))
-        _ = try runner.start(id: "dropped", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 1))
+        // The sessions, through the synchronous runner (in an async test, its async overloads would be chosen).
+        func startSessions() throws {
+            let runner = SessionRunner(engine: engine, store: db)
+            // One client answers; two sessions are started and left (one suspended, one just dropped).
+            var (answered, _) = try runner.start(id: "answered", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
+            _ = try runner.handle(try firstAnswer(engine), in: &answered, actor: .client, at: at(days: 0))
+            try runner.suspend(&answered, actor: .client, at: at(days: 0))
+            var (left, _) = try runner.start(id: "left", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
+            _ = try runner.handle(.review, in: &left, actor: .client, at: at(days: 0))
+            try runner.suspend(&left, actor: .client, at: at(days: 0))
+            _ = try runner.start(id: "dropped", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 1))
+        }
+        try startSessions()
 
-        let report = try db.monthlyReport(year: 2026, month: 11)
+        let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)
         #expect(report.counts.map(\.consultations) == [1])
         #expect(try db.abandonedSessions(updatedBefore: at(days: 100).epochMillis) == ["left", "dropped"])
 

@@ -16,11 +16,13 @@ extension JSON {
 
     /// Parses `text` as one JSON document (whitespace around it allowed). Object keys come back
     /// sorted, as from `Decodable` (a repeated key keeps its first value); whole numbers that fit
-    /// an `Int` are `.int`, other numbers `.number`.
-    public init(parsing text: String) throws(ParseError) {
+    /// an `Int` are `.int`, other numbers `.number`. With `keepingOrder`, object members stay in
+    /// the order written: a document that `rendered()` wrote renders again to the same bytes (a
+    /// stored record read back and printed or exported is the record as it was stored).
+    public init(parsing text: String, keepingOrder: Bool = false) throws(ParseError) {
         var text = text
         let result = text.withUTF8 { bytes -> Result<JSON, ParseError> in
-            var p = JSONParser(bytes: bytes)
+            var p = JSONParser(bytes: bytes, keepingOrder: keepingOrder)
             do throws(ParseError) {
                 p.skipSpace()
                 let value = try p.value(depth: 0)
@@ -37,10 +39,12 @@ extension JSON {
 
 private struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    let keepingOrder: Bool
     var at = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>, keepingOrder: Bool = false) {
         self.bytes = bytes
+        self.keepingOrder = keepingOrder
     }
 
     func fail() -> JSON.ParseError { JSON.ParseError(offset: at) }
@@ -105,7 +109,7 @@ private struct JSONParser {
             at += 1
             break
         }
-        members.sort { $0.0 < $1.0 }
+        if !keepingOrder { members.sort { $0.0 < $1.0 } }
         return .object(members)
     }
 

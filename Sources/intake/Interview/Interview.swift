@@ -3,7 +3,6 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
-import IntakeStore
 import IntakeTerminal
 
 /// One counselor at the terminal: reads lines, runs them through the stored session (every
@@ -237,7 +236,7 @@ struct Interview {
     }
 
     private mutating func listRecords() {
-        guard let db = session.runner?.store as? IntakeDatabase, let list = try? db.listSessions() else { return }
+        guard let store = session.store, let list = try? waitFor({ try await store.listSessions(.all) }) else { return }
         // A damaged session is named, and the others listed.
         for id in list.damaged { out.say(catalog.text("integrity.damaged", locale, ["id": id])) }
         let sessions = list.sessions
@@ -283,7 +282,8 @@ struct Interview {
             } catch RuntimeError.takenOver {
                 // The one left behind was resumed elsewhere meanwhile: it is not this terminal's to suspend.
             }
-            session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects)
+            session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
+                                  store: session.store)
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)
         } catch RuntimeError.unknownToken {

@@ -1,5 +1,3 @@
-import Foundation
-import GRDB
 import IntakeEngine
 import IntakeRuntime
 
@@ -16,6 +14,13 @@ public struct MonthlyReport: Sendable, Equatable {
         public var clients: Int
         /// 就業件数: distinct clients whose follow-up in the month says they found work.
         public var foundWork: Int
+
+        public init(office: String, consultations: Int, clients: Int, foundWork: Int) {
+            self.office = office
+            self.consultations = consultations
+            self.clients = clients
+            self.foundWork = foundWork
+        }
     }
 
     public struct Change: Sendable, Equatable {
@@ -28,6 +33,17 @@ public struct MonthlyReport: Sendable, Equatable {
         public var changes: String?
         /// At a later visit: every answer that differs from her last record.
         public var changed: [Changed] = []
+
+        public init(session: String, client: String?, date: String, dialogID: String, foundWork: Bool?, changes: String?,
+                    changed: [Changed] = []) {
+            self.session = session
+            self.client = client
+            self.date = date
+            self.dialogID = dialogID
+            self.foundWork = foundWork
+            self.changes = changes
+            self.changed = changed
+        }
     }
 
     /// One answer that differs from the last record (values as in the records: `null` when there was none).
@@ -35,23 +51,64 @@ public struct MonthlyReport: Sendable, Equatable {
         public var question: String
         public var before: JSON
         public var after: JSON
+
+        public init(question: String, before: JSON, after: JSON) {
+            self.question = question
+            self.before = before
+            self.after = after
+        }
     }
 
     public var counts: [Counts]
     public var changes: [Change]
+
+    public init(counts: [Counts], changes: [Change]) {
+        self.counts = counts
+        self.changes = changes
+    }
 }
 
-extension IntakeDatabase {
-    /// The report for the month of `year`/`month` in the office's time zone (`utcOffsetMinutes`).
-    public func monthlyReport(year: Int, month: Int, utcOffsetMinutes: Int = 540) throws -> MonthlyReport {
+extension MonthlyReport {
+    /// The month of `year`/`month` in the office's time zone (`utcOffsetMinutes`) as epoch
+    /// milliseconds [from, to); nil when there is no such month.
+    public static func bounds(year: Int, month: Int, utcOffsetMinutes: Int) -> (from: Int64, to: Int64)? {
         guard let first = CivilDate(year: year, month: month, day: 1),
               let next = month == 12 ? CivilDate(year: year + 1, month: 1, day: 1) : CivilDate(year: year, month: month + 1, day: 1) else {
-            return MonthlyReport(counts: [], changes: [])
+            return nil
         }
         func start(_ d: CivilDate) -> Int64 { (Int64(d.daysSinceEpoch) * 86_400 - Int64(utcOffsetMinutes) * 60) * 1000 }
+        return (start(first), start(next))
+    }
+
+    /// The report for the month of `year`/`month` in the office's time zone, read from `store`:
+    /// its sessions started in the month, those abandoned before any answer, and the records of the
+    /// others. A damaged session (in the listing, or its record) refuses the whole report
+    /// (`StoreError.damagedSessions`, `RuntimeError.damaged`): its counts would be wrong.
+    public static func make(from store: any Store, year: Int, month: Int, utcOffsetMinutes: Int = 540) async throws -> MonthlyReport {
+        guard let (from, to) = bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+            return MonthlyReport(counts: [], changes: [])
+        }
         // A session abandoned before any answer was not a consultation.
-        let abandoned = try abandonedSessions(startedFrom: start(first), to: start(next))
-        let sessions = try self.sessions(from: start(first), to: start(next)).filter { !abandoned.contains($0.id) }
+        let abandoned = try await store.abandonedSessions(startedFrom: from, to: to)
+        let sessions = try await store.sessions(SessionFilter(from: from, to: to))
+        var records: [String: JSON] = [:]
+        for s in sessions where !abandoned.contains(s.id) {
+            if let record = try await store.record(of: s.id) { records[s.id] = record }
+        }
+        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned,
+                             records: records)
+    }
+
+    /// The report for the month of `year`/`month` in the office's time zone, from `sessions` (those
+    /// not started in the month are left out), the ids of those `abandoned` before any answer, and
+    /// the finished sessions' `records` by session id. A pure function: the same data, the same report.
+    public init(year: Int, month: Int, utcOffsetMinutes: Int = 540, sessions: [SessionInfo], abandoned: Set<String>,
+                records: [String: JSON]) {
+        guard let (from, to) = Self.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+            self.init(counts: [], changes: [])
+            return
+        }
+        let sessions = sessions.filter { $0.startedAt >= from && $0.startedAt < to && !abandoned.contains($0.id) }
             .sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
         var byOffice: [String: (consultations: Int, clients: Set<String>, found: Set<String>)] = [:]
         var changes: [MonthlyReport.Change] = []
@@ -60,9 +117,7 @@ extension IntakeDatabase {
             let client = s.clientID ?? "session:" + s.id
             byOffice[office, default: (0, [], [])].consultations += 1
             byOffice[office, default: (0, [], [])].clients.insert(client)
-            guard let text = try record(of: s.id),
-                  let record = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)),
-                  s.dialogID == "followup" || record["visit"] != nil else { continue }
+            guard let record = records[s.id], s.dialogID == "followup" || record["visit"] != nil else { continue }
             var changed: [MonthlyReport.Changed] = []
             if case .array(let list)? = record["visit"]?["changes"] {
                 for c in list {
@@ -81,6 +136,6 @@ extension IntakeDatabase {
         let counts = byOffice.keys.sorted().compactMap { office in
             byOffice[office].map { MonthlyReport.Counts(office: office, consultations: $0.consultations, clients: $0.clients.count, foundWork: $0.found.count) }
         }
-        return MonthlyReport(counts: counts, changes: changes)
+        self.init(counts: counts, changes: changes)
     }
 }

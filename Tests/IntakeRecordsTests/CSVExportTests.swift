@@ -1,7 +1,7 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
-import IntakeStore
+import IntakeRecords
 import IntakeTesting
 import Testing
 

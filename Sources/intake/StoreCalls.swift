@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import IntakeRuntime
+
+// The commands reach a database only through `any Store` (async). These are the async forms of
+// `reportingDamage` and `withRecords`, and a bridge for the one synchronous caller left (the
+// counselor's REPL, whose readline loop runs on the main thread).
+
+/// Runs `body`; damage it meets is named on standard error (never the stored data) and ends the
+/// command with exit 1 (as the synchronous `reportingDamage`).
+func reportingDamage<T>(database path: String = "", _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch StoreError.damagedFile {
+        printError(IntegrityMessages.text("damaged_file", ["db": path]))
+        throw ExitCode(1)
+    } catch RuntimeError.damaged(let id) {
+        throw IntegrityMessages.damaged([id])
+    } catch StoreError.damagedSessions(let ids) {
+        throw IntegrityMessages.damaged(ids)
+    }
+}
+
+/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error
+/// (as the synchronous `withRecords`).
+func withRecords<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch Cipher.Failure.needsKey {
+        throw ValidationError("the records in this database are sealed: give the key file with --key FILE")
+    } catch Cipher.Failure.cannotOpen {
+        throw ValidationError("the records do not open with this key file")
+    }
+}
+
+/// Waits, on a synchronous caller's thread, for a store call. Only for a thread outside the
+/// cooperative pool (the REPL's main thread): the call runs on the pool (and a store does its
+/// blocking work on threads of its own), so the wait cannot starve it.
+func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = Outcome<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        outcome.set(result)
+        done.signal()
+    }
+    done.wait()
+    return try outcome.get()
+}
+
+/// One call's result, handed from the task to the waiting thread. `@unchecked Sendable`: `result`
+/// is written once under `lock` before the semaphore is signalled, and read under it after.
+private final class Outcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, any Error>?
+
+    func set(_ r: Result<T, any Error>) {
+        lock.lock()
+        result = r
+        lock.unlock()
+    }
+
+    func get() throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let result else { throw CancellationError() }
+        return try result.get()
+    }
+}

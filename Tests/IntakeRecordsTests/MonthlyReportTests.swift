@@ -1,0 +1,94 @@
+import IntakeEngine
+import IntakeRecords
+import IntakeRuntime
+import Testing
+
+/// The monthly report as a pure function of the sessions, the abandoned ones and the records: no
+/// store, the same counts and list a counselor reads.
+@Suite struct MonthlyReportComputationTests {
+    /// Epoch ms of a local (JST) day and time.
+    static func jst(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 10, _ minute: Int = 0) -> Int64 {
+        let date = CivilDate(year: year, month: month, day: day) ?? CivilDate(daysSinceEpoch: 0)
+        return (Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3600 + minute * 60) - 9 * 3600) * 1000
+    }
+
+    static func session(_ id: String, client: String?, office: String?, dialog: String = "intake", at: Int64,
+                        status: SessionInfo.Status = .complete) -> SessionInfo {
+        SessionInfo(id: id, clientID: client, dialogID: dialog, dialogVersion: "1.0.0", mode: .counselor, locale: "ja",
+                    status: status, startedAt: at, updatedAt: at, counselor: "佐藤", office: office)
+    }
+
+    static func followup(found: Bool?, said: String?) -> JSON {
+        var answers: [(String, JSON)] = []
+        if let found { answers.append(("found_work", .bool(found))) }
+        if let said { answers.append(("changes", .string(said))) }
+        return .object([("status", .string("complete")), ("answers", .object([("followup", .object(answers))]))])
+    }
+
+    @Test func consultationsClientsAndFoundWorkPerOfficeInTheOfficesMonth() {
+        let sessions = [
+            Self.session("a1", client: "A", office: "川越", at: Self.jst(2026, 11, 1, 0, 0)),       // first minute of November (JST)
+            Self.session("a2", client: "A", office: "川越", at: Self.jst(2026, 11, 2)),
+            Self.session("b1", client: "B", office: "川越", at: Self.jst(2026, 11, 3), status: .suspended),
+            Self.session("n1", client: nil, office: "川越", at: Self.jst(2026, 11, 4)),              // no client number: one client
+            Self.session("n2", client: nil, office: nil, at: Self.jst(2026, 11, 5)),                 // no office: "-"
+            Self.session("x1", client: "X", office: "川越", at: Self.jst(2026, 11, 6)),              // abandoned before any answer
+            Self.session("o1", client: "C", office: "所沢", at: Self.jst(2026, 10, 31, 23, 59)),     // October (JST), November in UTC
+            Self.session("d1", client: "D", office: "所沢", at: Self.jst(2026, 12, 1, 0, 0)),        // December
+            Self.session("f1", client: "A", office: "川越", dialog: "followup", at: Self.jst(2026, 11, 26)),
+            Self.session("f2", client: "B", office: "川越", dialog: "followup", at: Self.jst(2026, 11, 27)),
+        ]
+        let records: [String: JSON] = [
+            "a1": .object([("status", .string("complete"))]),
+            "f1": Self.followup(found: true, said: "moved house"),
+            "f2": Self.followup(found: false, said: nil),
+            "x1": Self.followup(found: true, said: "never counted"),
+        ]
+        let report = MonthlyReport(year: 2026, month: 11, sessions: sessions, abandoned: ["x1"], records: records)
+        #expect(report.counts == [
+            MonthlyReport.Counts(office: "-", consultations: 1, clients: 1, foundWork: 0),
+            MonthlyReport.Counts(office: "川越", consultations: 6, clients: 3, foundWork: 1),
+        ])
+        #expect(report.changes == [
+            MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house"),
+            MonthlyReport.Change(session: "f2", client: "B", date: "2026-11-27", dialogID: "followup", foundWork: false, changes: nil),
+        ])
+        let october = MonthlyReport(year: 2026, month: 10, sessions: sessions, abandoned: ["x1"], records: records)
+        #expect(october.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
+        #expect(october.changes.isEmpty)
+        let december = MonthlyReport(year: 2026, month: 12, sessions: sessions, abandoned: [], records: records)
+        #expect(december.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
+    }
+
+    @Test func aLaterVisitListsEveryAnswerThatChangedInTheOrderOfTheVisits() {
+        let visit: JSON = .object([
+            ("status", .string("complete")),
+            ("visit", .object([("previous", .string("a1")), ("changes", .array([
+                .object([("question", .string("family.children")), ("before", .int(1)), ("after", .int(2))]),
+                .object([("question", .string("work.hours")), ("after", .string("20"))]),
+                .object([("before", .int(3))]),  // no question: not a change to list
+            ]))])),
+        ])
+        let sessions = [
+            Self.session("v2", client: "A", office: "川越", at: Self.jst(2026, 11, 20)),
+            Self.session("v1", client: "A", office: "川越", at: Self.jst(2026, 11, 10)),
+        ]
+        let report = MonthlyReport(year: 2026, month: 11, sessions: sessions, abandoned: [], records: ["v1": visit, "v2": visit])
+        let changed = [MonthlyReport.Changed(question: "family.children", before: .int(1), after: .int(2)),
+                       MonthlyReport.Changed(question: "work.hours", before: .null, after: .string("20"))]
+        #expect(report.changes == [
+            MonthlyReport.Change(session: "v1", client: "A", date: "2026-11-10", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
+            MonthlyReport.Change(session: "v2", client: "A", date: "2026-11-20", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
+        ])
+        #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 2, clients: 1, foundWork: 0)])
+    }
+
+    @Test func aMonthThatDoesNotExistIsAnEmptyReport() {
+        let sessions = [Self.session("a1", client: "A", office: "川越", at: Self.jst(2026, 11, 1))]
+        #expect(MonthlyReport(year: 2026, month: 13, sessions: sessions, abandoned: [], records: [:]) == MonthlyReport(counts: [], changes: []))
+        #expect(MonthlyReport.bounds(year: 2026, month: 0, utcOffsetMinutes: 540) == nil)
+        let bounds = MonthlyReport.bounds(year: 2026, month: 12, utcOffsetMinutes: 540)
+        #expect(bounds?.from == Self.jst(2026, 12, 1, 0, 0))
+        #expect(bounds?.to == Self.jst(2027, 1, 1, 0, 0))
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import IntakeEngine
+import IntakeRecords
+import IntakeRuntime
+import Testing
+@testable import IntakeStore
+
+/// What is made from records reads them only through the `Store` protocol: a record comes back as
+/// it was written (its members in order, so `records show` and `export` print the stored bytes),
+/// and the monthly report is the same through any store.
+@Suite struct RecordsThroughStoreTests {
+    typealias C = StoreConformanceTests
+
+    /// A record as the engine writes one: members in the dialog's order, not sorted.
+    static let record: JSON = .object([
+        ("dialog", .object([("id", .string("intake")), ("version", .string("1"))])),
+        ("status", .string("complete")),
+        ("locale", .string("ja")),
+        ("answers", .object([("consent", .object([("agree", .bool(true))])),
+                             ("basic", .object([("name", .string("山田 花子")), ("age", .int(31)), ("children", .array([.object([("age", .int(4))])]))]))])),
+        ("computed", .object([])),
+        ("notes", .array([.object([("text", .string("本人は前向き\u{202E}")), ("at", .string("2026-11-18T10:00:00+09:00"))])])),
+    ])
+
+    @Test(arguments: StoreKind.all) func aRecordReadsBackAsWrittenMembersInOrder(_ kind: StoreKind) async throws {
+        try await C.with(kind) { s in
+            let store = s.store
+            try await store.create(C.info("r-1", client: "9"), first: C.start(), token: C.token(31))
+            try await store.append([C.answer(1, "name", .text("山田 花子"))], to: "r-1", status: .complete, locale: "ja",
+                                   record: Self.record, at: C.at(5).epochMillis)
+            let read = try #require(try await store.record(of: "r-1"))
+            #expect(read == Self.record)
+            #expect(read.rendered() == Self.record.rendered())
+        }
+    }
+
+    /// The bytes `records show` printed before the commands went through the protocol (the stored
+    /// text) are the bytes it prints now (the record read through the protocol, rendered).
+    @Test func theSQLiteStoreGivesTheStoredTextByteForByte() async throws {
+        let db = try IntakeDatabase.inMemory()
+        try await db.store.create(C.info("r-2"), first: C.start(), token: C.token(32))
+        try await db.store.append([C.answer(1, "name", .text("山田 花子"))], to: "r-2", status: .complete, locale: "ja",
+                                  record: Self.record, at: C.at(5).epochMillis)
+        let stored = try #require(try db.record(of: "r-2"))
+        #expect(try await db.store.record(of: "r-2")?.rendered() == stored)
+    }
+
+    @Test(arguments: StoreKind.all) func theMonthlyReportThroughAStoreLeavesOutAbandonedSessionsAndOtherMonths(_ kind: StoreKind) async throws {
+        try await C.with(kind) { s in
+            let store = s.store
+            // November 2026 (JST) from t0 (2026-11-18): A twice (one a follow-up that found work), B once,
+            // one session started and left before any answer; one in December.
+            let followup: JSON = .object([("status", .string("complete")),
+                                          ("answers", .object([("followup", .object([("found_work", .bool(true)), ("changes", .string("moved"))]))]))])
+            let plan: [(id: String, client: String, dialog: String, minutes: Int64, record: JSON?)] = [
+                ("a1", "A", "intake", 0, .object([("status", .string("complete"))])),
+                ("b1", "B", "intake", 60, nil),
+                ("f1", "A", "followup", 120, followup),
+                ("d1", "D", "intake", 60 * 24 * 14, nil),
+            ]
+            for (i, p) in plan.enumerated() {
+                try await store.create(C.info(p.id, client: p.client, dialog: p.dialog, minutes: p.minutes), first: C.start(minutes: p.minutes),
+                                       token: C.token(UInt8(40 + i)))
+                try await store.append([C.answer(1, "q", .int(1), minutes: p.minutes)], to: p.id, status: p.record == nil ? .suspended : .complete,
+                                       locale: "ja", record: p.record, at: C.at(p.minutes).epochMillis)
+            }
+            try await store.create(C.info("x1", client: "X", minutes: 30), first: C.start(minutes: 30), token: C.token(50))
+            let report = try await MonthlyReport.make(from: store, year: 2026, month: 11)
+            #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 3, clients: 2, foundWork: 1)])
+            #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-18", dialogID: "followup",
+                                                            foundWork: true, changes: "moved")])
+            let december = try await MonthlyReport.make(from: store, year: 2026, month: 12)
+            #expect(december.counts == [MonthlyReport.Counts(office: "川越", consultations: 1, clients: 1, foundWork: 0)])
+        }
+    }
+}

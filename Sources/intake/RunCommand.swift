@@ -152,15 +152,15 @@ struct SessionOpening {
             let step = engine.start(locale: locale, mode: mode, at: now)
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
-        let database = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale))
-        let runner = SessionRunner(engine: engine, store: database)
+        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale)).store
+        let runner = SessionRunner(engine: engine, asyncStore: store)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
-            guard let info = try database.session(id) else { throw ValidationError("no session '\(id)'") }
+            guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }
             do {
-                let (running, effects) = try runner.resume(info, mode: mode, actor: actor, at: now)
+                let (running, effects) = try runner.resumeWaiting(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects,
-                                   store: database.store)
+                                   store: store)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
@@ -172,9 +172,9 @@ struct SessionOpening {
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
             do {
-                let (running, effects) = try runner.resume(token: token, mode: mode, actor: actor, at: now)
+                let (running, effects) = try runner.resumeWaiting(token: token, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
-                                   store: database.store)
+                                   store: store)
             } catch RuntimeError.unknownToken {
                 throw ValidationError("no suspended session for that token")
             } catch RuntimeError.finished {
@@ -187,11 +187,12 @@ struct SessionOpening {
         }
         let (token, id) = ResumeToken.forNewSession()
         // A client who was here before: each section of her last record is shown for her to confirm or change.
-        let carrying = try client.flatMap { fresh ? nil : try database.carried(forClient: $0, into: engine.dialog) }
-        let (running, effects) = try runner.start(id: id, token: token, locale: locale, mode: mode, actor: actor,
+        let dialog = engine.dialog
+        let carrying = try client.flatMap { client in fresh ? nil : try waitFor { try await store.carried(forClient: client, into: dialog) } }
+        let (running, effects) = try runner.startWaiting(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
-                                   store: database.store)
+                                   store: store)
     }
 }
 
@@ -221,7 +222,7 @@ struct LineSession {
             state = step.state
             return step.effects
         }
-        let effects = try runner.handle(event, in: &running, actor: actor, at: now)
+        let effects = try runner.handleWaiting(event, in: &running, actor: actor, at: now)
         self.running = running
         state = running.state
         return effects
@@ -231,7 +232,7 @@ struct LineSession {
     mutating func suspend(actor: Actor, at now: Moment) throws -> Bool {
         guard let runner, var running else { return false }
         if case .done = state.phase { return false }
-        try runner.suspend(&running, actor: actor, at: now)
+        try runner.suspendWaiting(&running, actor: actor, at: now)
         self.running = running
         return true
     }

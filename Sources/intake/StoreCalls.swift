@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IntakeEngine
 import IntakeRuntime
 
 // The commands reach a database only through `any Store` (async). These are the async forms of
@@ -66,5 +67,45 @@ private final class Outcome<T: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         guard let result else { throw CancellationError() }
         return try result.get()
+    }
+}
+
+/// The session runner's async calls, waited for by the REPL and line mode (see `waitFor`): one
+/// runner, one store protocol, whatever the database.
+extension SessionRunner {
+    func startWaiting(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor, clientID: String?,
+                      office: String?, carrying: Carried?, at now: Moment) throws -> (RunningSession, [Effect]) {
+        try waitFor {
+            try await self.start(id: id, token: token, locale: locale, mode: mode, actor: actor, clientID: clientID, office: office,
+                                 carrying: carrying, at: now)
+        }
+    }
+
+    func handleWaiting(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
+        let before = session
+        let (effects, after) = try waitFor { () async throws -> ([Effect], RunningSession) in
+            var s = before
+            let effects = try await self.handle(event, in: &s, actor: actor, at: now)
+            return (effects, s)
+        }
+        session = after
+        return effects
+    }
+
+    func suspendWaiting(_ session: inout RunningSession, actor: Actor, at now: Moment) throws {
+        let before = session
+        session = try waitFor { () async throws -> RunningSession in
+            var s = before
+            try await self.suspend(&s, actor: actor, at: now)
+            return s
+        }
+    }
+
+    func resumeWaiting(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        try waitFor { try await self.resume(token: token, mode: mode, actor: actor, at: now) }
+    }
+
+    func resumeWaiting(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+        try waitFor { try await self.resume(info, mode: mode, actor: actor, at: now) }
     }
 }

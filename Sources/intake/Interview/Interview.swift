@@ -49,8 +49,9 @@ struct Interview {
 
     /// The first screen: at a handover, what the client answered herself, marked as hers.
     mutating func opened(_ effects: [Effect], resumed: Bool) throws {
-        if resumed, let running = session.running, let store = session.runner?.store {
-            let marked = clientAnswers(try store.log(of: running.id))
+        if resumed, let running = session.running, let store = session.store {
+            let id = running.id
+            let marked = clientAnswers(try waitFor { try await store.log(of: id) })
             if !marked.isEmpty {
                 out.screen.clientAnswered = marked
                 out.say(catalog.text("repl.handover", locale))
@@ -274,7 +275,7 @@ struct Interview {
         }
         let now = clock.now()
         do {
-            let (running, effects) = try runner.resume(token: token, mode: .counselor, actor: actor, at: now)
+            let (running, effects) = try runner.resumeWaiting(token: token, mode: .counselor, actor: actor, at: now)
             var current = session
             do {
                 _ = try current.suspend(actor: actor, at: now)

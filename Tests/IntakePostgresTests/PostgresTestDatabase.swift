@@ -54,7 +54,7 @@ enum PostgresTestDatabase {
     static func database() async throws -> Database {
         guard let url else { throw Missing() }
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await withConnection(url) { c in
+        _ = try await withConnection(url) { c in
             try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
         }
         guard var components = URLComponents(string: url) else { throw Missing() }

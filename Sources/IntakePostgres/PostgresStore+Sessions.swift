@@ -73,97 +73,24 @@ extension PostgresStore {
 
     public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
         let entry = try sealed(first, of: info.id)
-        let chain = try writeChain
-        let holder = instance, logger = self.logger
-        let digest = ByteBuffer(bytes: token.digest)
-        try await committer.write(key: info.id) { c in
-            if let client = info.clientID {
-                try await c.query("INSERT INTO client (id, created_at, office) VALUES (\(client), \(info.startedAt), \(info.office)) ON CONFLICT (id) DO NOTHING",
-                                  logger: logger)
-            }
-            let head = chain.hash(entry.chained(info.id), after: nil)
-            let row = Chain.Session(id: info.id, clientId: info.clientID, dialogId: info.dialogID, dialogVersion: info.dialogVersion,
-                                    mode: info.mode.rawValue, locale: info.locale, status: info.status.rawValue, startedAt: info.startedAt,
-                                    updatedAt: info.updatedAt, counselor: info.counselor, office: info.office, tokenDigest: Data(token.digest),
-                                    record: nil, head: head)
-            try await c.query("""
-                INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at,
-                                     counselor, office, token_digest, head, hash, holder)
-                VALUES (\(info.id), \(info.clientID), \(info.dialogID), \(info.dialogVersion), \(info.mode.rawValue), \(info.locale),
-                        \(info.status.rawValue), \(info.startedAt), \(info.updatedAt), \(info.counselor), \(info.office), \(digest),
-                        \(ByteBuffer.of(head)), \(ByteBuffer.of(chain.hash(row))), \(holder))
-                """, logger: logger)
-            try await Self.insert(entry, of: info.id, hash: head, on: c, logger: logger)
-        }
+        try await committer.submit(.create(.init(info: info, digest: Data(token.digest), first: entry, holder: instance, chain: try writeChain)))
     }
 
+    /// Appends entries after the session's newest, in a transaction shared with every write
+    /// waiting meanwhile (`PostgresCommitter`): the row is locked (`FOR UPDATE`) and its lease
+    /// checked under the lock, so two instances can never both append.
     public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                        record: JSON?, at: Int64) async throws {
         let encoded = try entries.map { try sealed($0, of: session) }
         let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
-        let chain = try writeChain
-        let holder = instance, logger = self.logger
         let takesOver = entries.contains { entry in
             switch entry.event {
             case .resume, .migrate: return true
             default: return false
             }
         }
-        try await committer.write(key: session) { c in
-            // The session's row, locked for this transaction (a second instance's append waits here
-            // and then sees the new holder), with its newest entry's seq and hash.
-            let rows = try await c.query("""
-                SELECT \(unescaped: StoredSession.columns),
-                  (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1),
-                  (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1)
-                FROM session s WHERE s.id = \(session) FOR UPDATE OF s
-                """, logger: logger).collect()
-            // No such session (deleted meanwhile): not stored, and the client is told.
-            guard let row = rows.first else { throw RuntimeError.takenOver }
-            var stored = try StoredSession(row)
-            // The lease before anything else: another instance resumed the session since this one took it.
-            if !takesOver, stored.holder != holder { throw RuntimeError.takenOver }
-            let unchained = stored.unchained
-            if !unchained { _ = try stored.checked(chain) }
-            var previous: Data?, lastSeq = Int64.min
-            do {
-                let columns = row.makeRandomAccess()
-                if let seq = try columns[18].decode(Int64?.self) {
-                    lastSeq = seq
-                    previous = try columns[19].decode(Data?.self)
-                }
-            } catch {
-                throw RuntimeError.damaged(session: session)
-            }
-            // The chain goes on from the entry the row names as newest: entries cut off from its
-            // end are damage, not laundered by a new head.
-            if !unchained, previous != stored.row.head { throw RuntimeError.damaged(session: session) }
-            for e in encoded {
-                guard e.seq > lastSeq else { throw StoreError.outOfOrder(session: session) }
-                lastSeq = e.seq
-                let hash = unchained ? nil : chain.hash(e.chained(session), after: previous)
-                try await Self.insert(e, of: session, hash: hash, on: c, logger: logger)
-                previous = hash
-            }
-            stored.row.status = status.rawValue
-            stored.row.locale = locale
-            stored.row.updatedAt = at
-            if let recordText { stored.row.record = recordText }
-            if !unchained, !encoded.isEmpty { stored.row.head = previous }
-            let hash = unchained ? nil : chain.hash(stored.row)
-            try await c.query("""
-                UPDATE session SET status = \(stored.row.status), locale = \(locale), updated_at = \(at), record = \(stored.row.record),
-                                   head = \(stored.row.head.map(ByteBuffer.of)), hash = \(hash.map(ByteBuffer.of)), holder = \(takesOver ? holder : stored.holder)
-                WHERE id = \(session)
-                """, logger: logger)
-        }
-    }
-
-    static func insert(_ e: SealedEntry, of session: String, hash: Data?, on c: PostgresConnection, logger: Logger) async throws {
-        try await c.query("""
-            INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)
-            VALUES (\(session), \(e.seq), \(e.at), \(e.utcOffset), \(e.actor), \(e.event), \(e.answers), \(hash.map(ByteBuffer.of)))
-            """, logger: logger)
+        try await committer.submit(.append(.init(session: session, entries: encoded, status: status.rawValue, locale: locale, record: recordText,
+                                                 at: at, holder: instance, takesOver: takesOver, chain: try writeChain)))
     }
 
     public func setDialogVersion(_ version: String, of session: String) async throws {

@@ -243,6 +243,31 @@ struct PostgresStoreTests {
         #expect(try await store.log(of: "s-7").count == 1)
     }
 
+    @Test func aStatementThatFailsInABatchIsRetriedSoOnlyItsWriteFails() async throws {
+        let (store, cleanup) = try await PostgresTestDatabase.make()
+        defer { Task { await cleanup() } }
+        try await create(store, "s-taken")
+        // Ten creates at once, one of them with an id that exists: its INSERT fails the shared
+        // transaction, which is rolled back; each create is then tried alone.
+        let ids = (0..<9).map { "s-new-\($0)" } + ["s-taken"]
+        let failed = await withTaskGroup(of: String?.self) { group in
+            for id in ids {
+                group.addTask {
+                    do {
+                        try await create(store, id)
+                        return nil
+                    } catch { return id }
+                }
+            }
+            var out: [String] = []
+            for await id in group { if let id { out.append(id) } }
+            return out
+        }
+        #expect(failed == ["s-taken"])
+        #expect(try await store.sessions().count == 10)
+        for id in ids { #expect(try await store.log(of: id).count == 1) }
+    }
+
     // MARK: Sealing
 
     @Test func aSealedDatabaseNeedsItsKeyAndRefusesAnother() async throws {

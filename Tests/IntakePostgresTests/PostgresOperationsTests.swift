@@ -149,6 +149,17 @@ struct PostgresOperationsTests {
         }
     }
 
+    @Test func sslmodeRequireAgainstAServerWithoutTLSFailsClearly() async throws {
+        // The throwaway cluster has no certificate: asked for TLS, it says no, and opening says so.
+        let admin = try #require(PostgresTestDatabase.url)
+        do {
+            _ = try await PostgresStore.open(url: admin + "?sslmode=require")
+            Issue.record("opened without TLS although sslmode=require")
+        } catch let error as PostgresOpenError {
+            #expect(error.cause == .tls)
+        }
+    }
+
     @Test(.enabled(if: ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES_SOCKET"] != nil, "INTAKE_TEST_POSTGRES_SOCKET is not set"))
     func aUnixSocketFolderIsAHost() async throws {
         let url = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES_SOCKET"])

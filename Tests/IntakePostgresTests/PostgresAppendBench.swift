@@ -35,6 +35,7 @@ struct PostgresAppendBench {
                                    first: LogEntry(seq: 0, at: Moment(epochMillis: 0, utcOffsetMinutes: 540), actor: .client, event: .suspend), token: .random())
         }
         let per = max(2000 / c, 20)
+        let before = await store.commitStats
         let clock = ContinuousClock()
         let t = try await clock.measure {
             try await withThrowingTaskGroup(of: Void.self) { g in
@@ -49,7 +50,8 @@ struct PostgresAppendBench {
                 try await g.waitForAll()
             }
         }
-        let stats = await store.commitStats
+        let after = await store.commitStats
+        let stats = (commits: after.commits - before.commits, writes: after.writes - before.writes)
         let n = Double(per * c)
         let secs = Double(t.components.seconds) + Double(t.components.attoseconds) / 1e18
         print("BENCH C=\(c) appends=\(Int(n)) \(Int(n / secs))/s commits=\(stats.commits) writes=\(stats.writes) batch=\(Double(stats.writes)/Double(max(stats.commits,1)))")

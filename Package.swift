@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // The pure core: dialog model, expressions, answer parsing, the state machine.
@@ -51,6 +52,13 @@ let package = Package(
             "IntakeEngine", "IntakeRuntime",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // PostgreSQL through postgres-nio: the same store as IntakeStore (sessions, log, hash chain,
+        // sealing, leases, audit), written once and async, for several offices on one database.
+        .target(name: "IntakePostgres", dependencies: [
+            "IntakeEngine", "IntakeRuntime",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // GNU readline (libreadline-dev, GPL-3.0) for the counselor's terminal, and a small C line
         // editor over its callback interface (Ctrl-C clears the line; signals stay in C).
@@ -127,6 +135,11 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "IntakePostgresTests", dependencies: [
+            "IntakePostgres", "IntakeRuntime", "IntakeEngine",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],

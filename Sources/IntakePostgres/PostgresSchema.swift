@@ -1,0 +1,124 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema's history: each migration a literal SQL string, applied once, in its own
+/// transaction, recorded in `schema_migration`. Frozen: a migration that shipped is never edited
+/// (a change is a new migration at the end); names, not app types; literal column names.
+///
+/// Two instances starting at once do not race: each migration's transaction first takes a
+/// transaction-scoped advisory lock (`pg_advisory_xact_lock`), then looks whether the migration is
+/// recorded, so the second waits for the first and then finds it applied.
+enum PostgresSchema {
+    /// The advisory lock key of intake's migrations (an arbitrary constant: "intake" in ASCII).
+    static let lockKey: Int64 = 0x696e_74616b65
+
+    /// The history, oldest first. Column names follow the SQLite store's (snake_case), and each
+    /// value hashed by the chain has the same type, so rows and their hashes move between the two
+    /// unchanged.
+    static let migrations: [(name: String, sql: [String])] = [
+        ("pg1: sessions, events, clients, audit, meta", [
+            """
+            CREATE TABLE client (
+                id text PRIMARY KEY,
+                created_at bigint NOT NULL,
+                office text)
+            """,
+            """
+            CREATE TABLE session (
+                id text PRIMARY KEY,
+                client_id text REFERENCES client (id) ON DELETE SET NULL,
+                dialog_id text NOT NULL,
+                dialog_version text NOT NULL,
+                mode text NOT NULL,
+                locale text NOT NULL,
+                status text NOT NULL,
+                started_at bigint NOT NULL,
+                updated_at bigint NOT NULL,
+                counselor text,
+                office text,
+                token_digest bytea NOT NULL UNIQUE,
+                record text,
+                head bytea,
+                hash bytea,
+                holder text)
+            """,
+            "CREATE INDEX session_status ON session (status)",
+            "CREATE INDEX session_started_at ON session (started_at)",
+            "CREATE INDEX session_updated_at ON session (updated_at)",
+            "CREATE INDEX session_client_id ON session (client_id)",
+            """
+            CREATE TABLE event (
+                session_id text NOT NULL REFERENCES session (id) ON DELETE CASCADE,
+                seq bigint NOT NULL,
+                at bigint NOT NULL,
+                utc_offset bigint NOT NULL,
+                actor text NOT NULL,
+                event text NOT NULL,
+                answers text,
+                hash bytea,
+                PRIMARY KEY (session_id, seq))
+            """,
+            """
+            CREATE TABLE audit (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                at bigint NOT NULL,
+                actor text NOT NULL,
+                action text NOT NULL,
+                detail text NOT NULL)
+            """,
+            // What the database says of itself: `sealed` (no, yes, legacy) and `key_fingerprint`.
+            "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
+            "INSERT INTO meta (key, value) VALUES ('sealed', 'no')",
+            // Sessions recorded before hash chains (brought over from an old SQLite database): not checked.
+            "CREATE TABLE unchained_session (id text PRIMARY KEY)",
+        ]),
+    ]
+
+    /// The first migration: a database whose history lacks it is not intake's.
+    static var first: String { migrations[0].name }
+
+    /// The tables every intake database has (checked by `checkStorage`).
+    static let tables = ["client", "session", "event", "audit", "meta", "unchained_session"]
+
+    /// Brings the schema up to date on `connection` (outside any transaction).
+    static func migrate(_ connection: PostgresConnection, logger: Logger, target: String) async throws {
+        try await PostgresStore.transaction(connection, logger: logger) { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await c.query("CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                              logger: logger)
+            // Another program's tables beside no intake history: not ours to migrate.
+            let applied = try await appliedMigrations(c, logger: logger)
+            if applied.isEmpty {
+                let foreign = try await c.query("""
+                    SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(\(tables))
+                    """, logger: logger).collect().first?.decode(Int64.self) ?? 0
+                if foreign > 0 { throw PostgresOpenError(.notIntake, target: target, detail: "tables named like intake's, without its migration history") }
+            } else if !applied.contains(first) {
+                throw PostgresOpenError(.notIntake, target: target, detail: "a migration history that is not intake's")
+            }
+            let known = Set(migrations.map(\.name))
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw PostgresOpenError(.newerSchema, target: target, detail: "migration '\(unknown)' is not known to this intake: upgrade it")
+            }
+        }
+        for migration in migrations {
+            try await PostgresStore.transaction(connection, logger: logger) { c in
+                try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+                let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
+                guard done.isEmpty else { return }
+                for statement in migration.sql {
+                    try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await c.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+            }
+        }
+    }
+
+    static func appliedMigrations(_ c: PostgresConnection, logger: Logger) async throws -> [String] {
+        var names: [String] = []
+        for try await name in try await c.query("SELECT name FROM schema_migration ORDER BY applied_at, name", logger: logger).decode(String.self) {
+            names.append(name)
+        }
+        return names
+    }
+}

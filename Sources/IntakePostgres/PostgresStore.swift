@@ -1,0 +1,305 @@
+import Foundation
+import IntakeEngine
+import IntakeRuntime
+import Logging
+import PostgresNIO
+
+/// The intake store on PostgreSQL, for several offices and several `intake serve` instances on one
+/// database: the same rows, hash chain, sealing, leases and rules as the SQLite store
+/// (`IntakeDatabase`), written once and async over postgres-nio.
+///
+/// - Durability: every connection starts with `synchronous_commit = on` (a startup parameter, so no
+///   role or database default can turn it off), and opening refuses a server with `fsync` off: a
+///   write is on the server's disk when its call returns. Creates and appends go through a
+///   committer that puts every waiting write into one transaction (group commit).
+/// - Leases: `session.holder` is the store's `instance`. An append locks its session's row
+///   (`SELECT … FOR UPDATE`) in its transaction and checks the holder under that lock, so two
+///   instances can never both append; a resume or migrate entry takes the lease.
+/// - Damage (a row edited, a value that does not decode or open, a broken chain) is
+///   `RuntimeError.damaged(session:)`, never a crash and never data.
+public final class PostgresStore: Store, Sendable {
+    public let instance: String
+    public let cipher: Cipher?
+    /// The database is sealed (it says so in `meta`, with its key's fingerprint).
+    public let sealed: Bool
+    /// Where it is (no password).
+    public let target: PostgresTarget
+    /// The hash chain; nil when it cannot be checked (a sealed database read without its key).
+    let chain: Chain?
+    let client: PostgresClient
+    let logger: Logger
+    let committer: PostgresCommitter
+    private let running: Task<Void, Never>
+
+    private init(target: PostgresTarget, client: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger) {
+        instance = UUID().uuidString
+        self.target = target
+        self.client = client
+        self.cipher = cipher
+        self.sealed = sealed
+        self.logger = logger
+        chain = sealed ? cipher.map(Chain.init(cipher:)) : .unkeyed
+        committer = PostgresCommitter(client: client, logger: logger)
+        running = Task { await client.run() }
+    }
+
+    /// Closes the store's connections (waits for them).
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    /// Transactions the committer has committed and the writes they carried.
+    public var commitStats: (commits: Int, writes: Int) {
+        get async { await committer.stats }
+    }
+
+    // MARK: - Opening
+
+    /// Opens the database at `url` (nil: the libpq variables PGHOST, PGPORT, PGUSER, PGDATABASE,
+    /// PGPASSWORD and the password file) and brings its schema up to date. Refuses, with a
+    /// `PostgresOpenError` that says why and never holds the password: an unreachable server, a
+    /// refused login, a missing database, another program's tables, a newer intake's schema, a
+    /// server that does not make commits durable. A sealed database opened for writing needs its
+    /// key; a wrong key is refused for reading too (`StoreError`, the SQLite store's rules).
+    ///
+    /// TLS: off unless sslmode says otherwise (as libpq: `require` encrypts without checking the
+    /// certificate, `verify-ca` checks it against `sslrootcert` or the system's roots, `verify-full`
+    /// checks the host name too; `prefer` tries TLS). Never over a Unix socket.
+    public static func open(url: String?, cipher: Cipher? = nil, access: DatabaseAccess = .write,
+                            logger: Logger = Logger(label: "intake.postgres"),
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            maximumConnections: Int = 20) async throws -> PostgresStore {
+        let target = try PostgresTarget.resolve(url: url, environment: environment)
+        // Queries' binds are client answers: postgres-nio's own logging stays above debug.
+        var quiet = logger
+        if quiet.logLevel < .notice { quiet.logLevel = .notice }
+        let tls = try tlsConfiguration(target)
+        var probe = target.isUnixSocket
+            ? PostgresConnection.Configuration(unixSocketPath: target.socketPath, username: target.user, password: target.password, database: target.database)
+            : PostgresConnection.Configuration(host: target.host, port: target.port, username: target.user, password: target.password,
+                                               database: target.database, tls: try probeTLS(tls, target: target))
+        probe.options.additionalStartupParameters = startupParameters
+        probe.options.connectTimeout = .seconds(10)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: quiet)
+        } catch {
+            throw classify(error, target: target)
+        }
+        let isSealed: Bool
+        do {
+            defer { Task { try? await connection.close() } }
+            try await checkDurable(connection, logger: quiet, target: target)
+            try await PostgresSchema.migrate(connection, logger: quiet, target: target.description)
+            isSealed = try await transaction(connection, logger: quiet) { c in
+                try await checkSeal(c, cipher: cipher, access: access, logger: quiet)
+            }
+        } catch let error as PostgresOpenError {
+            throw error
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError {
+            throw classify(error, target: target)
+        }
+        var config = target.isUnixSocket
+            ? PostgresClient.Configuration(unixSocketPath: target.socketPath, username: target.user, password: target.password, database: target.database)
+            : PostgresClient.Configuration(host: target.host, port: target.port, username: target.user, password: target.password,
+                                           database: target.database, tls: tls)
+        config.options.additionalStartupParameters = startupParameters
+        config.options.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: config, backgroundLogger: quiet)
+        return PostgresStore(target: target, client: client, cipher: cipher, sealed: isSealed, logger: quiet)
+    }
+
+    /// Every connection's session settings, sent when it starts.
+    static let startupParameters = [("synchronous_commit", "on"), ("application_name", "intake")]
+
+    static func tlsConfiguration(_ target: PostgresTarget) throws -> PostgresClient.Configuration.TLS {
+        guard !target.isUnixSocket else { return .disable }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let root = target.sslRootCert { tls.trustRoots = .file(root) }
+        switch target.sslMode {
+        case "require", "prefer":
+            tls.certificateVerification = .none
+            return target.sslMode == "require" ? .require(tls) : .prefer(tls)
+        case "verify-ca":
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case "verify-full":
+            return .require(tls)
+        default:
+            return .disable
+        }
+    }
+
+    static func probeTLS(_ tls: PostgresClient.Configuration.TLS, target: PostgresTarget) throws -> PostgresConnection.Configuration.TLS {
+        guard !target.isUnixSocket, ["require", "prefer", "verify-ca", "verify-full"].contains(target.sslMode) else { return .disable }
+        var config = TLSConfiguration.makeClientConfiguration()
+        if let root = target.sslRootCert { config.trustRoots = .file(root) }
+        switch target.sslMode {
+        case "require", "prefer": config.certificateVerification = .none
+        case "verify-ca": config.certificateVerification = .noHostnameVerification
+        default: break
+        }
+        do {
+            let context = try NIOSSLContext(configuration: config)
+            return target.sslMode == "prefer" ? .prefer(context) : .require(context)
+        } catch {
+            throw PostgresOpenError(.tls, target: target.description, detail: "TLS could not be set up (sslrootcert?)")
+        }
+    }
+
+    /// The server must make a commit durable: `fsync` on, and `synchronous_commit` on for this
+    /// connection (set by the startup parameter; read back here).
+    static func checkDurable(_ c: PostgresConnection, logger: Logger, target: PostgresTarget) async throws {
+        for (setting, allowed) in [("fsync", ["on"]), ("synchronous_commit", ["on", "remote_write", "remote_apply"])] {
+            let value = try await c.query(PostgresQuery(unsafeSQL: "SHOW \(setting)"), logger: logger).collect().first?.decode(String.self)
+            guard let value, allowed.contains(value) else {
+                throw PostgresOpenError(.notDurable, target: target.description, detail: "\(setting) is \(value ?? "unknown"): it must be on")
+            }
+        }
+    }
+
+    /// What a failure to connect or to set up the schema means for the operator.
+    static func classify(_ error: any Error, target: PostgresTarget) -> PostgresOpenError {
+        let where_ = target.description
+        if let e = error as? PostgresOpenError { return e }
+        if let e = error as? PSQLError {
+            let state = e.serverInfo?[.sqlState]
+            switch (e.code, state) {
+            case (.server, "28P01"?), (.server, "28000"?), (.authMechanismRequiresPassword, _), (.saslError, _), (.unsupportedAuthMechanism, _):
+                var detail = target.password == nil ? "no password found: PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass)" : "the server refused the user or password"
+                if let file = target.ignoredPasswordFile { detail += "; \(file) was ignored: others may read it (chmod 600)" }
+                return PostgresOpenError(.authentication, target: where_, detail: detail)
+            case (.server, "3D000"?):
+                return PostgresOpenError(.noDatabase, target: where_, detail: "create it first")
+            case (.server, "42501"?):
+                return PostgresOpenError(.noPermission, target: where_, detail: "the user may not create or read intake's tables")
+            case (.sslUnsupported, _), (.failedToAddSSLHandler, _), (.receivedUnencryptedDataAfterSSLRequest, _):
+                return PostgresOpenError(.tls, target: where_, detail: "sslmode=\(target.sslMode) but the server does not offer TLS")
+            case (.connectionError, _), (.serverClosedConnection, _), (.uncleanShutdown, _):
+                if e.underlying is NIOSSLError { return PostgresOpenError(.tls, target: where_, detail: "the TLS handshake failed") }
+                return PostgresOpenError(.unreachable, target: where_, detail: "no PostgreSQL server answers there")
+            case (.server, let state?):
+                return PostgresOpenError(.other, target: where_, detail: "SQLSTATE \(state)")
+            default:
+                return PostgresOpenError(.other, target: where_, detail: "\(e.code)")
+            }
+        }
+        if error is NIOSSLError { return PostgresOpenError(.tls, target: where_, detail: "the TLS handshake failed") }
+        if error is ChannelError || error is IOError || error is NIOConnectionError {
+            return PostgresOpenError(.unreachable, target: where_, detail: "no PostgreSQL server answers there")
+        }
+        return PostgresOpenError(.other, target: where_, detail: "\(type(of: error))")
+    }
+
+    /// Whether the database is sealed, refusing what must not open (the SQLite store's rules): a
+    /// sealed database opened for writing without its key, a wrong key (by fingerprint), a key for
+    /// writing a database that holds sessions in clear. The first open with a key of a database
+    /// without sessions seals it. `meta` is locked (FOR UPDATE) so two first openings do not race.
+    static func checkSeal(_ c: PostgresConnection, cipher: Cipher?, access: DatabaseAccess, logger: Logger) async throws -> Bool {
+        var meta: [String: String] = [:]
+        for row in try await c.query("SELECT key, value FROM meta ORDER BY key FOR UPDATE", logger: logger).collect() {
+            guard let (key, value) = try? row.decode((String, String).self) else { throw StoreError.damagedDatabase }
+            if meta[key] == nil { meta[key] = value }
+        }
+        func seal(_ cipher: Cipher) async throws {
+            try await c.query("""
+                INSERT INTO meta (key, value) VALUES ('sealed', 'yes'), ('key_fingerprint', \(cipher.fingerprint))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """, logger: logger)
+        }
+        switch meta["sealed"] {
+        case "yes":
+            guard let fingerprint = meta["key_fingerprint"] else { throw StoreError.damagedDatabase }
+            guard let cipher else {
+                if access == .write { throw StoreError.sealedNeedsKey }
+                return true
+            }
+            guard cipher.fingerprint == fingerprint else { throw StoreError.wrongKey }
+            return true
+        case "legacy":
+            // Sealed before the database said so (rows copied from an old SQLite file): the key
+            // must open a sealed value to be taken.
+            guard let cipher else {
+                if access == .write { throw StoreError.sealedNeedsKey }
+                return true
+            }
+            guard let row = try await c.query("SELECT session_id, seq, event FROM event WHERE event LIKE 'enc1:%' LIMIT 1", logger: logger).collect().first,
+                  let (session, seq, event) = try? row.decode((String, Int64, String).self) else {
+                throw StoreError.damagedDatabase
+            }
+            do { _ = try cipher.open(event, context: "\(session)/\(seq)") } catch { throw StoreError.wrongKey }
+            try await seal(cipher)
+            return true
+        case "no":
+            // The newest entry sealed in a database that says it is not: its bookkeeping was changed.
+            if let row = try await c.query("""
+                SELECT e.event FROM session s JOIN event e ON e.session_id = s.id ORDER BY s.updated_at DESC, e.seq DESC LIMIT 1
+                """, logger: logger).collect().first {
+                guard let newest = try? row.decode(String.self) else { throw StoreError.damagedDatabase }
+                if newest.hasPrefix(Cipher.prefix) { throw StoreError.damagedDatabase }
+            }
+            guard let cipher else { return false }
+            let sessions = try await c.query("SELECT count(*) FROM session", logger: logger).collect().first?.decode(Int64.self) ?? 0
+            if sessions == 0 {
+                try await seal(cipher)
+                return true
+            }
+            // Sessions in clear cannot be sealed in place (a database half in clear that says it is sealed).
+            if access == .write { throw StoreError.notSealed(sessions: Int(sessions)) }
+            return false
+        default:
+            throw StoreError.damagedDatabase
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a transaction on `c`: committed when it returns, rolled back when it throws
+    /// (the body's own error is rethrown, not wrapped).
+    static func transaction<T>(_ c: PostgresConnection, logger: Logger, begin: PostgresQuery = "BEGIN",
+                               _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await c.query(begin, logger: logger)
+        do {
+            let value = try await body(c)
+            try await c.query("COMMIT", logger: logger)
+            return value
+        } catch {
+            _ = try? await c.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    /// A read that sees one snapshot (several statements agree with each other: a log and its head).
+    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { c in
+            try await Self.transaction(c, logger: logger, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+        }
+    }
+
+    /// A write on its own (not group committed: deletions, purges, dialog versions are rare).
+    func write<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { c in
+            try await Self.transaction(c, logger: logger, body)
+        }
+    }
+
+    /// The chain to write with: a database opened for writing always has one.
+    var writeChain: Chain {
+        get throws {
+            guard let chain else { throw StoreError.sealedNeedsKey }
+            return chain
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// A bytea bind from Data.
+    static func of(_ data: Data) -> ByteBuffer {
+        ByteBuffer(bytes: data)
+    }
+}

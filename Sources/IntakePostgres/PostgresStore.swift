@@ -31,7 +31,8 @@ public final class PostgresStore: Store, Sendable {
     let committer: PostgresCommitter
     private let running: Task<Void, Never>
 
-    private init(target: PostgresTarget, client: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger) {
+    private init(target: PostgresTarget, client: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger,
+                 started: AsyncStream<Void>.Continuation) {
         instance = UUID().uuidString
         self.target = target
         self.client = client
@@ -40,7 +41,10 @@ public final class PostgresStore: Store, Sendable {
         self.logger = logger
         chain = sealed ? cipher.map(Chain.init(cipher:)) : .unkeyed
         committer = PostgresCommitter(client: client, logger: logger)
-        running = Task { await client.run() }
+        running = Task {
+            started.finish()
+            await client.run()
+        }
     }
 
     /// Closes the store's connections (waits for them).
@@ -109,7 +113,11 @@ public final class PostgresStore: Store, Sendable {
         config.options.additionalStartupParameters = startupParameters
         config.options.maximumConnections = maximumConnections
         let client = PostgresClient(configuration: config, backgroundLogger: quiet)
-        return PostgresStore(target: target, client: client, cipher: cipher, sealed: isSealed, logger: quiet)
+        // The pool serves leases once `run()` runs: the store is handed out after its task started.
+        let (started, continuation) = AsyncStream<Void>.makeStream()
+        let store = PostgresStore(target: target, client: client, cipher: cipher, sealed: isSealed, logger: quiet, started: continuation)
+        for await _ in started {}
+        return store
     }
 
     /// Every connection's session settings, sent when it starts.

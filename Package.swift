@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeRecordsTests", dependencies: ["IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
             "IntakeServer", "IntakeStore", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",

@@ -72,13 +72,19 @@ enum PostgresSchema {
             // Sessions recorded before hash chains (brought over from an old SQLite database): not checked.
             "CREATE TABLE unchained_session (id text PRIMARY KEY)",
         ]),
+        ("pg2: limits shared by every instance", [
+            // Per client address and kind (session starts, wrong resume tokens): the window's start
+            // and the count in it. Rows whose window has ended are deleted as others are counted.
+            "CREATE TABLE rate_limit (kind text NOT NULL, address text NOT NULL, window_start bigint NOT NULL, count bigint NOT NULL, PRIMARY KEY (kind, address))",
+            "CREATE INDEX rate_limit_by_window ON rate_limit (kind, window_start)",
+        ]),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.
     static var first: String { migrations[0].name }
 
     /// The tables every intake database has (checked by `checkStorage`).
-    static let tables = ["client", "session", "event", "audit", "meta", "unchained_session"]
+    static let tables = ["client", "session", "event", "audit", "meta", "unchained_session", "rate_limit"]
 
     /// Brings the schema up to date on `connection` (outside any transaction).
     static func migrate(_ connection: PostgresConnection, logger: Logger, target: String) async throws {

@@ -256,7 +256,7 @@ extension PostgresStore {
         guard let record = stored.row.record else { return nil }
         let text: String
         do { text = try opened(record, context: "\(id)/record", session: id) } catch Cipher.Failure.cannotOpen { throw RuntimeError.damaged(session: id) }
-        guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: id) }
+        guard let json = try? JSON(parsing: text, keepingOrder: true) else { throw RuntimeError.damaged(session: id) }
         return json
     }
 }

@@ -110,7 +110,7 @@ extension IntakeDatabase: SessionStore {
             let info = try stored.checked(chain)
             guard let record = stored.row.record else { throw RuntimeError.damaged(session: id) }
             let text = try opened(record, context: "\(id)/record", session: id)
-            guard let json = try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) else { throw RuntimeError.damaged(session: id) }
+            guard let json = try? JSON(parsing: text, keepingOrder: true) else { throw RuntimeError.damaged(session: id) }
             return FinishedRecord(session: info, record: json)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import IntakePostgres
 import IntakeRuntime
 import Testing
 @testable import IntakeStore
@@ -31,7 +32,57 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
     var description: String { name }
     var testDescription: String { name }
 
-    static var all: [StoreKind] { [sqlite, sqliteSealed] }
+    static var all: [StoreKind] { [sqlite, sqliteSealed, postgres, postgresSealed] }
+
+    /// PostgreSQL: a fresh database per test on the server INTAKE_TEST_POSTGRES names
+    /// (`eval "$(Tests/Postgres/cluster start DIR)"`); without it the cases say so and pass only
+    /// when PostgreSQL is not required (INTAKE_REQUIRE_POSTGRES=1 in CI makes them fail).
+    static let postgresURL = ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    static let postgresRequired = ProcessInfo.processInfo.environment["INTAKE_REQUIRE_POSTGRES"] == "1"
+    static let postgresMissing = postgresURL == nil ? "INTAKE_TEST_POSTGRES is not set (Tests/Postgres/cluster start DIR)" : nil
+
+    static let postgres = StoreKind(name: "PostgreSQL", make: { try await postgresStore(cipher: nil) },
+                                    unavailable: postgresMissing, required: postgresRequired)
+    static let postgresSealed = StoreKind(name: "PostgreSQL sealed", make: {
+        let keyPath = FileManager.default.temporaryDirectory.appendingPathComponent("intake-key-\(UUID().uuidString)").path
+        try Cipher.newKeyFile(at: keyPath)
+        return try await postgresStore(cipher: try Cipher(keyFile: keyPath))
+    }, unavailable: postgresMissing, required: postgresRequired)
+
+    static func postgresStore(cipher: Cipher?) async throws -> StoreUnderTest {
+        guard let admin = postgresURL else { throw PostgresMissing() }
+        let db = try await PostgresScratch.create(admin: admin)
+        let store: PostgresStore
+        do { store = try await db.open(cipher: cipher) } catch {
+            await db.drop()
+            throw error
+        }
+        let others = Others()
+        return StoreUnderTest(
+            store: store,
+            cipher: cipher,
+            reopen: {
+                let other = try await db.open(cipher: cipher)
+                await others.add(other)
+                return other
+            },
+            damageEvent: { session, seq in
+                _ = try await db.sql(["UPDATE event SET event = '{\"suspend\":{}}' WHERE session_id = '\(session)' AND seq = \(seq)"])
+            },
+            cleanup: {
+                await store.close()
+                for o in await others.all { await o.close() }
+                await db.drop()
+            })
+    }
+
+    struct PostgresMissing: Error {}
+
+    /// The second openings a test made, closed with the store.
+    actor Others {
+        var all: [PostgresStore] = []
+        func add(_ s: PostgresStore) { all.append(s) }
+    }
 
     static let sqlite = StoreKind(name: "SQLite", make: { try sqliteStore(cipher: nil) }, unavailable: nil, required: true)
     static let sqliteSealed = StoreKind(name: "SQLite sealed", make: {

@@ -1,0 +1,71 @@
+import Foundation
+import IntakeRuntime
+import Logging
+import PostgresNIO
+
+/// Throwaway databases on a PostgreSQL server, for the tests and the crash and load tools: a new,
+/// empty database `t_<random>` beside the one an admin URL names, and its removal. Never used by
+/// the product itself.
+package enum PostgresScratch {
+    package struct Database: Sendable {
+        package var name: String
+        package var url: String
+        let admin: String
+
+        package func open(cipher: Cipher? = nil, access: DatabaseAccess = .write, maximumConnections: Int = 6) async throws -> PostgresStore {
+            try await PostgresStore.open(url: url, cipher: cipher, access: access, maximumConnections: maximumConnections)
+        }
+
+        /// Runs SQL as the URL's user (psql-style tampering, inspection); the last statement's rows.
+        package func sql(_ statements: [String]) async throws -> [PostgresRow] {
+            try await PostgresScratch.withConnection(url) { c in
+                var last: [PostgresRow] = []
+                for s in statements { last = try await c.query(PostgresQuery(unsafeSQL: s), logger: PostgresScratch.logger).collect() }
+                return last
+            }
+        }
+
+        package func sql(_ statements: String...) async throws -> [PostgresRow] {
+            try await sql(statements)
+        }
+
+        package func drop() async {
+            _ = try? await PostgresScratch.withConnection(admin) { c in
+                try await c.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)"), logger: PostgresScratch.logger)
+            }
+        }
+    }
+
+    package struct BadURL: Error {}
+
+    static let logger = Logger(label: "intake.postgres.scratch", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A new, empty database beside the one `admin` names (its user needs CREATEDB).
+    package static func create(admin: String) async throws -> Database {
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        _ = try await withConnection(admin) { c in
+            try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+        }
+        guard var components = URLComponents(string: admin) else { throw BadURL() }
+        components.path = "/" + name
+        guard let url = components.string else { throw BadURL() }
+        return Database(name: name, url: url, admin: admin)
+    }
+
+    package static func withConnection<T: Sendable>(_ url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let target = try PostgresTarget.resolve(url: url)
+        let config = target.isUnixSocket
+            ? PostgresConnection.Configuration(unixSocketPath: target.socketPath, username: target.user, password: target.password, database: target.database)
+            : PostgresConnection.Configuration(host: target.host, port: target.port, username: target.user, password: target.password,
+                                               database: target.database, tls: .disable)
+        let c = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        do {
+            let value = try await body(c)
+            try await c.close()
+            return value
+        } catch {
+            try? await c.close()
+            throw error
+        }
+    }
+}

@@ -91,9 +91,12 @@ extension MonthlyReport {
         // A session abandoned before any answer was not a consultation.
         let abandoned = try await store.abandonedSessions(startedFrom: from, to: to)
         let sessions = try await store.sessions(SessionFilter(from: from, to: to))
+        // Every consultation's record is read (a damaged one refuses the report, the oldest named
+        // first), in the order the report counts them.
+        let counted = sessions.filter { !abandoned.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }.map(\.id)
         var records: [String: JSON] = [:]
-        for s in sessions where !abandoned.contains(s.id) {
-            if let record = try await store.record(of: s.id) { records[s.id] = record }
+        for (id, result) in zip(counted, await store.records(of: counted)) {
+            if let record = try result.get() { records[id] = record }
         }
         return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned,
                              records: records)

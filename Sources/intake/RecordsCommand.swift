@@ -231,10 +231,12 @@ struct RecordsCommand: ParsableCommand {
             let list = try await store.listSessions(.all)
             var damaged = list.damaged
             var records: [FinishedRecord] = []
-            try await withRecords {
-                for s in list.sessions.reversed() {
+            let sessions = Array(list.sessions.reversed())
+            let read = await store.records(of: sessions.map(\.id))
+            try withRecords {
+                for (s, result) in zip(sessions, read) {
                     do {
-                        if let r = try await store.record(of: s.id) { records.append(FinishedRecord(session: s, record: r)) }
+                        if let r = try result.get() { records.append(FinishedRecord(session: s, record: r)) }
                     } catch RuntimeError.damaged(let id) {
                         damaged.append(id)
                     }

@@ -34,6 +34,28 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.all) func manyRecordsReadTogetherComeBackEachAtItsSessionsPlace(_ kind: StoreKind) async throws {
+        try await C.with(kind) { s in
+            let store = s.store
+            var ids: [String] = []
+            for i in 0..<20 {
+                let id = "m-\(i)"
+                ids.append(id)
+                try await store.create(C.info(id), first: C.start(), token: C.token(UInt8(100 + i)))
+                // Every third session is still in progress: no record.
+                let record: JSON? = i % 3 == 0 ? nil : .object([("n", .int(i)), ("a", .string("\(i)"))])
+                try await store.append([C.answer(1, "q", .int(i))], to: id, status: record == nil ? .inProgress : .complete, locale: "ja",
+                                       record: record, at: C.at(1).epochMillis)
+            }
+            let read = await store.records(of: ids + ["nobody"], overlapping: 4)
+            #expect(read.count == 21)
+            for (i, result) in read.enumerated() {
+                let expected: JSON? = i == 20 || i % 3 == 0 ? nil : .object([("n", .int(i)), ("a", .string("\(i)"))])
+                #expect(try result.get() == expected)
+            }
+        }
+    }
+
     /// The bytes `records show` printed before the commands went through the protocol (the stored
     /// text) are the bytes it prints now (the record read through the protocol, rendered).
     @Test func theSQLiteStoreGivesTheStoredTextByteForByte() async throws {

@@ -3,7 +3,6 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
-import IntakeStore
 import IntakeTerminal
 
 /// The counselor's terminal: `intake` with no arguments. A guided interview on the default dialog

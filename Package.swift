@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Kiosk")]),
         .executableTarget(name: "intake", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeRecords", "IntakeStore", "IntakeServer",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeSheets", "IntakeRuntime", "IntakeRecords", "IntakeStore", "IntakePostgres", "IntakeServer",
             "IntakeTerminal", "CLineEditor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

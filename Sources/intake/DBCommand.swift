@@ -25,7 +25,7 @@ struct DBCommand: AsyncParsableCommand {
         @Option(help: "The database to copy from.")
         var from: String
 
-        @Option(help: "The database to copy into (created if it does not exist).")
+        @Option(help: "The database to copy into: a SQLite file (created if it does not exist) or postgres://USER@HOST:PORT/DATABASE.")
         var to: String
 
         @Option(help: "The key file both databases are sealed with, when they are.")
@@ -37,12 +37,12 @@ struct DBCommand: AsyncParsableCommand {
         func run() async throws {
             let messages = Messages()
             // Opening creates a database that is not there: the source must already be.
-            guard FileManager.default.fileExists(atPath: from) else {
+            if case .sqlite = StoreLocation(from), !FileManager.default.fileExists(atPath: from) {
                 printError(messages.text("dbcopy.no_source", ["from": from]))
                 throw ExitCode(66)  // EX_NOINPUT
             }
-            let source = try DatabaseOptions.open(from, key: key, access: .read, messages: messages).store
-            let target = try DatabaseOptions.open(to, key: key, access: .write, messages: messages).store
+            let source = try await DatabaseOptions.openAny(from, key: key, access: .read, messages: messages)
+            let target = try await DatabaseOptions.openAny(to, key: key, access: .write, messages: messages)
             do {
                 let report = try await StoreCopy.copy(from: source, to: target, by: .counselor(by),
                                                       at: Int64((Date().timeIntervalSince1970 * 1000).rounded()), describing: from)

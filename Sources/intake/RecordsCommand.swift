@@ -8,8 +8,8 @@ import IntakeStore
 
 /// Where the database is: `./intake.sqlite` unless `--db` says otherwise; created on first use.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "The database file (created on first use).")
-    var db = "intake.sqlite"
+    @Option(help: "The database: a SQLite file (created on first use; default intake.sqlite, or $INTAKE_DB), or postgres://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or ~/.pgpass, never in the URL).")
+    var db = StoreLocation.defaultDB
 
     @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
     var key: String?
@@ -21,8 +21,8 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens for `access`, and from there on the database is reached only through the `Store`
     /// protocol (whichever database is behind it).
-    func openStore(_ messages: Messages = Messages(), access: DatabaseAccess = .read) throws -> any Store {
-        try open(messages, access: access).store
+    func openStore(_ messages: Messages = Messages(), access: DatabaseAccess = .read) async throws -> any Store {
+        try await DatabaseOptions.openAny(db, key: key, access: access, messages: messages)
     }
 
     /// Opens the database; when it cannot, says why on standard error in the user's language (no
@@ -88,8 +88,8 @@ enum StorageExit {
 
 /// A command's own messages, from Locales/ (beside the dialogs, or `--locales`) in the language of
 /// `--lang`, else LANG (ja when it says Japanese, else en). Read only when a message is needed.
-struct Messages {
-    private let catalog: () -> Catalog
+struct Messages: Sendable {
+    private let catalog: @Sendable () -> Catalog
     let locale: String
 
     init(catalog: Catalog, locale: String) {
@@ -135,7 +135,7 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let store = try database.openStore()
+            let store = try await database.openStore()
             // A damaged session is named on standard error (exit 1); the others are listed.
             let list = try await store.listSessions(SessionFilter(status: status, counselor: counselor))
             for s in list.sessions {
@@ -156,7 +156,7 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let store = try database.openStore()
+            let store = try await database.openStore()
             guard let record = try await reportingDamage({
                 guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
                 return try await withRecords { try await store.record(of: id) }
@@ -189,7 +189,7 @@ struct RecordsCommand: ParsableCommand {
 
         func run() async throws {
             let loaded = try project.loadRunnable([dialogs])
-            let store = try database.openStore(project.messages(dialogs))
+            let store = try await database.openStore(project.messages(dialogs))
             // A record that does not read as JSON is damage (`RuntimeError.damaged`), named as such.
             guard let json = try await reportingDamage({
                 guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
@@ -225,7 +225,7 @@ struct RecordsCommand: ParsableCommand {
         /// damaged session is named on standard error and the command exits 1 (an export never
         /// silently omits a record).
         func run() async throws {
-            let store = try database.openStore(project.messages(dialogs))
+            let store = try await database.openStore(project.messages(dialogs))
             // A damaged page or index can hide a whole row: the storage is checked first.
             try await reportingDamage(database: database.db) { try await store.checkStorage() }
             let list = try await store.listSessions(.all)
@@ -279,7 +279,7 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var project: ProjectOptions
 
         func run() async throws {
-            let store = try database.openStore(access: .write)
+            let store = try await database.openStore(access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             do {
                 guard try await store.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
@@ -303,7 +303,7 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let store = try database.openStore()
+            let store = try await database.openStore()
             let result = try await withRecords { try await store.verify() }
             var fileDamaged = false
             do { try await store.checkStorage() } catch StoreError.damagedFile {
@@ -356,7 +356,7 @@ extension RecordsCommand {
                 days = try project.loadRunnable([dialogs]).abandonedSessionDays
             }
             let messages = project.messages(dialogs)
-            let store = try database.openStore(messages, access: .write)
+            let store = try await database.openStore(messages, access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let count = try await store.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
             print(messages.text(count > 0 ? "operations.purge.done" : "operations.purge.none", ["count": String(count), "days": String(days)]))

@@ -29,7 +29,7 @@ struct ReportCommand: AsyncParsableCommand {
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
         }
-        let store = try database.openStore(project.messages(dialogs))
+        let store = try await database.openStore(project.messages(dialogs))
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try await reportingDamage(database: database.db) {
             try await store.checkStorage()

@@ -152,7 +152,8 @@ struct SessionOpening {
             let step = engine.start(locale: locale, mode: mode, at: now)
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
-        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale)).store
+        let messages = Messages(catalog: engine.catalog, locale: locale)
+        let store = try waitFor { [key] in try await DatabaseOptions.openAny(db, key: key, access: .write, messages: messages) }
         let runner = SessionRunner(engine: engine, asyncStore: store)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import IntakePostgres
+import IntakeRuntime
 import IntakeServer
 import IntakeStore
 import Logging
@@ -36,8 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds the page counts down after its warning before it suspends the session and shows the welcome screen.")
     var kioskWarning = 30
 
-    @Option(help: "The database file (created on first use).")
-    var db = "intake.sqlite"
+    @Option(help: "The database: a SQLite file (created on first use; default intake.sqlite, or $INTAKE_DB; one serve per file), or postgres://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or ~/.pgpass; several serve instances may share it).")
+    var db = StoreLocation.defaultDB
 
     @Option(help: "A key file (from `intake new-key`): answers and records are sealed with it at rest.")
     var key: String?
@@ -93,20 +95,32 @@ struct ServeCommand: AsyncParsableCommand {
         guard loaded.dialogs[dialog] != nil else {
             throw ValidationError("unknown dialog '\(dialog)'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
         }
-        // One kiosk service per database: a second one is refused before it touches the file.
-        let lock: ServeLock
-        do {
-            lock = try ServeLock(database: db)
-        } catch ServeLock.Failure.held(let pid) {
-            let holder = pid.map { loaded.catalog.text("shared_db.serve_locked_pid", project.messageLocale, ["pid": String($0)]) } ?? ""
-            printError(loaded.catalog.text("shared_db.serve_locked", project.messageLocale, ["db": db, "pid": holder]))
-            throw ExitCode(Self.exitLocked)
-        } catch {
-            printError(loaded.catalog.text("shared_db.serve_lock_failed", project.messageLocale,
-                                           ["db": db, "lock": ServeLock.path(forDatabase: db)]))
-            throw ExitCode(1)
+        let messages = Messages(catalog: loaded.catalog, locale: project.messageLocale)
+        let store: any Store
+        var lock: ServeLock?
+        var postgres: PostgresStore?
+        switch StoreLocation(db) {
+        case .postgres(let url):
+            // Several instances on one database: each session's lease is in the database, and so
+            // are the limits per address.
+            let opened = try await DatabaseOptions.openPostgres(url, key: key, access: .write, messages: messages)
+            postgres = opened
+            store = opened
+        case .sqlite:
+            // One kiosk service per database file: a second one is refused before it touches the file.
+            do {
+                lock = try ServeLock(database: db)
+            } catch ServeLock.Failure.held(let pid) {
+                let holder = pid.map { loaded.catalog.text("shared_db.serve_locked_pid", project.messageLocale, ["pid": String($0)]) } ?? ""
+                printError(loaded.catalog.text("shared_db.serve_locked", project.messageLocale, ["db": db, "pid": holder]))
+                throw ExitCode(Self.exitLocked)
+            } catch {
+                printError(loaded.catalog.text("shared_db.serve_lock_failed", project.messageLocale,
+                                               ["db": db, "lock": ServeLock.path(forDatabase: db)]))
+                throw ExitCode(1)
+            }
+            store = try DatabaseOptions.open(db, key: key, messages: messages).store
         }
-        let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: loaded.catalog, locale: project.messageLocale))
         var config = ServerConfiguration()
         config.host = host
         config.port = port
@@ -139,7 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
             config.http = web
         }
         config.greetAfter = greetAfter > 0 ? .milliseconds(Int64((greetAfter * 1000).rounded())) : nil
-        let server = try KioskServer(project: loaded, store: store.store, configuration: config, logger: logger)
+        let server = try KioskServer(project: loaded, store: store, configuration: config, logger: logger)
 
         // SIGTERM (and Ctrl-C): stop accepting, suspend every session and say bye, exit 0.
         signal(SIGTERM, SIG_IGN)
@@ -165,6 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             fflush(nil)
         })
         for s in signals { s.cancel() }
+        await postgres?.close()
         withExtendedLifetime(lock) {}
     }
 

@@ -19,8 +19,8 @@ struct InterviewCommand: ParsableCommand {
     @Option(help: "Where the dialogs are.")
     var dialogs = "Dialogs"
 
-    @Option(help: "The database file (created on first use).")
-    var db = "intake.sqlite"
+    @Option(help: "The database: a SQLite file (created on first use; default intake.sqlite, or $INTAKE_DB), or postgres://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or ~/.pgpass, never in the URL).")
+    var db = StoreLocation.defaultDB
 
     @Option(help: "A key file (from `intake new-key`): answers are sealed with it in the database.")
     var key: String?

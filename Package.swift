@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeRecordsTests", dependencies: ["IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
-            "IntakeServer", "IntakeStore", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",
+            "IntakeServer", "IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

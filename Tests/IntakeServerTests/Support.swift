@@ -1,6 +1,7 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeRuntime
 import IntakeServer
 import IntakeStore
 import IntakeTerminal
@@ -42,6 +43,15 @@ final class TestServer: Sendable {
     private let task: Task<Void, any Error>
 
     static func start(database: String = tempDatabase(), _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        try await start(database: database, store: nil, configure)
+    }
+
+    /// A server on `store` (any store: another instance's database, PostgreSQL) instead of a SQLite file.
+    static func start(store: any Store, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        try await start(database: "", store: store, configure)
+    }
+
+    private static func start(database: String, store: (any Store)?, _ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
         var config = ServerConfiguration()
         config.port = 0
         config.dialog = "intake"
@@ -50,7 +60,7 @@ final class TestServer: Sendable {
         config.greetAfter = nil
         configure(&config)
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let server = try KioskServer(project: project, store: try IntakeDatabase.open(path: database).store, configuration: config, logger: logger)
+        let server = try KioskServer(project: project, store: try store ?? IntakeDatabase.open(path: database).store, configuration: config, logger: logger)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()
         let task = Task {

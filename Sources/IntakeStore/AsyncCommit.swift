@@ -7,7 +7,7 @@ import GRDB
 /// waits for the disk: an awaiting caller is suspended, not blocked.
 ///
 /// If a batch fails, each of its writes is retried alone, so one bad write fails only its own
-/// caller (as `GroupCommitter` does for the synchronous path). Reads queued here run after the
+/// caller. Reads queued here run after the
 /// batch, on the same thread, so that an async caller never blocks waiting for the database
 /// queue while a commit holds it.
 ///

@@ -153,7 +153,7 @@ struct SessionOpening {
             return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
         }
         let store = try DatabaseOptions.open(db, key: key, messages: Messages(catalog: engine.catalog, locale: locale)).store
-        let runner = SessionRunner(engine: engine, asyncStore: store)
+        let runner = SessionRunner(engine: engine, store: store)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }

@@ -3,9 +3,10 @@ import GRDB
 import IntakeEngine
 import IntakeRuntime
 
-/// The blocking reads of the session store (the commands, the verification, `SQLiteStore` on a
-/// thread of its own) and the SQL they share with the async path. Every session WRITE goes
-/// through the commit thread (`IntakeDatabase+Async.swift`, `SQLiteStore`).
+/// The blocking reads of the session store (the verification, the tools, `SQLiteStore` on a thread
+/// of its own), the SQL they share with the async reads, and deletion. A session is written
+/// (created, appended to, moved to a new dialog version) only through the commit thread
+/// (`IntakeDatabase+Async.swift`, `SQLiteStore`): there is no blocking path that writes a log.
 extension IntakeDatabase {
     /// The session's log, its chain checked: a broken link, a value of the wrong type or one that
     /// does not decode is `RuntimeError.damaged(session:)`, never a crash and never data.

@@ -408,7 +408,7 @@ guard let dialog = project.dialogs[o.dialog] else {
     exit(1)
 }
 let store = try IntakeDatabase.open(path: db)
-let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
+let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store.store)
 var checked = 0, lost: [String] = []
 // The log's hash chain must hold in every session (a log cut short or edited breaks it).
 let verification = try store.verify()

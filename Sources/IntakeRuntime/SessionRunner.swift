@@ -30,113 +30,113 @@ public enum RuntimeError: Error, Equatable, Sendable {
 
 /// Runs sessions over a store: each event is logged (durably) before its effects are returned,
 /// so nothing a person was shown as accepted can be lost; a session comes back by replaying its log.
+/// Every call is async: the calling task is suspended, never blocked, while the store commits (a
+/// synchronous caller, the counselor's REPL, waits for it on a thread of its own).
 public struct SessionRunner: Sendable {
     public let engine: Engine
-    /// The blocking store of the counselor's terminal and the tests (SQLite only, until the REPL
-    /// runs on the async store too); nil for a runner made on an async `Store` alone.
-    public let store: (any SessionStore)?
-    /// The store every async call goes through (the kiosk server: SQLite or PostgreSQL).
-    public let asyncStore: (any Store)?
+    /// The store every call goes through (SQLite or PostgreSQL).
+    public let store: any Store
     /// The most log entries a session may have before it takes no more input. A whole intake of
     /// about 200 questions, with going back and editing, stays far below the default.
     public var maxEvents = SessionRunner.defaultMaxEvents
     public static let defaultMaxEvents = 2_000
 
-    public init(engine: Engine, store: any SessionStore) {
+    public init(engine: Engine, store: any Store) {
         self.engine = engine
         self.store = store
-        asyncStore = nil
     }
-
-    /// A runner on the async store: its calls are the async ones (`await runner.handle(…)`).
-    public init(engine: Engine, asyncStore: any Store) {
-        self.engine = engine
-        store = nil
-        self.asyncStore = asyncStore
-    }
-
-    /// The blocking store, for the blocking calls.
-    var blocking: any SessionStore {
-        get throws {
-            guard let store else { throw NoBlockingStore() }
-            return store
-        }
-    }
-
-    /// A blocking call on a runner made on an async store alone (a programming error, said plainly).
-    public struct NoBlockingStore: Error, Equatable {}
 
     /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).
     /// `carrying`: a later visit, starting from the client's last record (see `Engine.start`).
     public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
-                      clientID: String? = nil, office: String? = nil, carrying: Carried? = nil, at now: Moment) throws -> (RunningSession, [Effect]) {
-        let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID, office: office,
-                                          carrying: carrying, at: now)
-        try blocking.create(info, first: first, token: token)
+                      clientID: String? = nil, office: String? = nil, carrying: Carried? = nil,
+                      at now: Moment) async throws -> (RunningSession, [Effect]) {
+        let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID,
+                                          office: office, carrying: carrying, at: now)
+        try await store.create(info, first: first, token: token)
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
 
     /// Handles one event: logs it, then returns what to show. If logging fails, the session is
     /// unchanged and the error is thrown: nothing is shown as accepted that is not on disk.
-    public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) throws -> [Effect] {
+    public func handle(_ event: Event, in session: inout RunningSession, actor: Actor, at now: Moment) async throws -> [Effect] {
         guard session.seq < maxEvents else { throw RuntimeError.tooLong }
         // Refused text (control characters) changes nothing and is not logged.
         if let refused = engine.refusal(event, session.state) { return refused.effects }
         let step = engine.replaying(event, session.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
-        try blocking.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
-                         record: recordIfFinished(step.state), at: now.epochMillis)
+        try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
+                               record: recordIfFinished(step.state), at: now.epochMillis)
         session.state = step.state
         session.seq += 1
         return step.effects
     }
 
     /// Suspends (the person leaves, the terminal closes, a kiosk times out).
-    public func suspend(_ session: inout RunningSession, actor: Actor, at now: Moment) throws {
+    public func suspend(_ session: inout RunningSession, actor: Actor, at now: Moment) async throws {
         guard !isFinished(session.state) else { return }
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .suspend)
-        try blocking.append([entry], to: session.id, status: .suspended, locale: session.state.locale, record: nil, at: now.epochMillis)
+        try await store.append([entry], to: session.id, status: .suspended, locale: session.state.locale,
+                               record: nil, at: now.epochMillis)
         session.seq += 1
     }
 
     /// Comes back to a suspended session by its token: replays the log, logs the resumption, and
     /// shows where it stood. `mode` is the channel's (a kiosk server passes `.kiosk`, a counselor's
     /// terminal `.counselor`): the session runs in it from here on, whatever mode it started in.
-    public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        guard let info = try blocking.session(resuming: token) else { throw RuntimeError.unknownToken }
-        return try resume(info, mode: mode, actor: actor, at: now)
+    public func resume(token: ResumeToken, mode: SessionState.Mode, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
+        guard let info = try await store.session(resuming: token) else { throw RuntimeError.unknownToken }
+        return try await resume(info, mode: mode, actor: actor, at: now)
     }
 
-    /// Comes back to a session by id (a counselor choosing it from the list), in the channel's `mode`.
-    public func resume(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
+    /// The session a token opens, without resuming it (a server checks first that no other
+    /// connection holds it).
+    public func session(resuming token: ResumeToken) async throws -> SessionInfo? {
+        try await store.session(resuming: token)
+    }
+
+    /// Comes back to a session by id (a counselor choosing it from the list), in the channel's
+    /// `mode` (a kiosk server: `.kiosk`, whatever mode it started in). If the dialog changed while
+    /// the session was suspended, its answers (from the log's changes) move to the new version, and
+    /// the log says so.
+    public func resume(_ info: SessionInfo, mode: SessionState.Mode, actor: Actor, at now: Moment) async throws -> (RunningSession, [Effect]) {
         guard info.status != .complete && info.status != .stopped else { throw RuntimeError.finished }
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
-        let log = try blocking.log(of: info.id)
+        let log = try await store.log(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
-            return try migrate(info, log, mode: mode, actor: actor, at: now)
+            let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
+            try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+                                   record: recordIfFinished(session.state), at: now.epochMillis)
+            try await store.setDialogVersion(engine.dialog.version, of: info.id)
+            return (session, effects)
         }
         let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
-        try blocking.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
-                         record: recordIfFinished(session.state), at: now.epochMillis)
+        try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
+                               record: recordIfFinished(session.state), at: now.epochMillis)
         return (session, effects)
     }
 
-    /// The dialog changed while the session was suspended: its answers (from the log's changes)
-    /// move to the new version, and the log says so.
-    private func migrate(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor, at now: Moment) throws -> (RunningSession, [Effect]) {
-        let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
-        try blocking.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
-                         record: recordIfFinished(session.state), at: now.epochMillis)
-        try blocking.setDialogVersion(engine.dialog.version, of: info.id)
-        return (session, effects)
+    /// The session info, first log entry and first step of a new session.
+    func opening(id: String, locale: String, mode: SessionState.Mode, actor: Actor, clientID: String?, office: String?,
+                 carrying: Carried?, at now: Moment) -> (SessionInfo, LogEntry, Engine.Step) {
+        let step = engine.start(locale: locale, mode: mode, carrying: carrying, at: now)
+        let counselor: String? = { if case .counselor(let n) = actor { return n } else { return nil } }()
+        let info = SessionInfo(id: id, clientID: clientID, dialogID: engine.dialog.id, dialogVersion: engine.dialog.version,
+                               mode: mode, locale: step.state.locale, status: status(step.state), startedAt: now.epochMillis,
+                               updatedAt: now.epochMillis, counselor: counselor, office: office)
+        let first = LogEntry(seq: 0, at: now, actor: actor,
+                             event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode,
+                                           previous: carrying?.previous, previousDate: carrying?.previousDate),
+                             answers: LogEntry.changes(from: [:], to: step.state.answers))
+        return (info, first, step)
     }
 
-    /// What a resumption computes, without writing it (the sync and async paths write it their
-    /// own way): the replayed state going on in the channel's mode, and the log entry that says so.
+    /// What a resumption computes, before it is written: the replayed state going on in the
+    /// channel's mode, and the log entry that says so.
     func resumption(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor,
                     at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
         let state = try replay(log)
@@ -144,6 +144,23 @@ public struct SessionRunner: Sendable {
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
                              answers: LogEntry.changes(from: state.answers, to: step.state.answers))
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
+    }
+
+    /// What a move to the dialog's new version computes, before it is written.
+    /// The move is made in the channel's `mode`, and the entry says which (replay makes it the same way).
+    func migration(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor,
+                   at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
+        guard let first = log.first, case .start(_, _, let locale, _, _, _) = first.event else { throw RuntimeError.corruptLog }
+        var base = SessionState(dialog: engine.dialog, locale: locale, mode: mode, at: first.at)
+        base.revisit = try replay([first]).revisit
+        base.dialogVersion = info.dialogVersion
+        let chain = versions(log)
+        base.earlierVersions = chain.count > 1 ? Array(chain.dropLast()) : nil
+        let step = engine.migrate(answers: answers(log), from: base, at: now, clientGiven: clientGiven(log))
+        let seq = (log.last?.seq ?? -1) + 1
+        let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
+                             answers: LogEntry.changes(from: [:], to: step.state.answers))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
     }
 

@@ -108,7 +108,7 @@ public final class KioskServer: Sendable {
             catalog.furigana = style
             catalogs[style] = catalog
             for (id, dialog) in project.dialogs {
-                var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), asyncStore: store)
+                var runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), store: store)
                 runner.maxEvents = configuration.maxEventsPerSession
                 styled[style, default: [:]][id] = runner
             }

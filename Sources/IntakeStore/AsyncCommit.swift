@@ -1,18 +1,18 @@
 import Foundation
 import GRDB
 
-/// Group commit for async callers (the kiosk server): a dedicated thread drains every queued write
-/// into ONE transaction, commits it (WAL, synchronous = FULL: the fsync happens here, on this
-/// thread), then resumes each caller. No event loop and no thread of Swift's cooperative pool ever
-/// waits for the disk: an awaiting caller is suspended, not blocked.
+/// Group commit, the one way a session is written (the kiosk server, the counselor's REPL, the
+/// tools: all through `SQLiteStore`): a dedicated thread drains every queued write into ONE
+/// transaction, commits it (WAL, synchronous = FULL: the fsync happens here, on this thread), then
+/// resumes each caller. No event loop and no thread of Swift's cooperative pool ever waits for the
+/// disk: an awaiting caller is suspended, not blocked.
 ///
 /// If a batch fails, each of its writes is retried alone, so one bad write fails only its own
-/// caller (as `GroupCommitter` does for the synchronous path). Reads queued here run after the
-/// batch, on the same thread, so that an async caller never blocks waiting for the database
-/// queue while a commit holds it.
+/// caller. Reads queued here run after the batch, on the same thread, so that an async caller
+/// never blocks waiting for the database queue while a commit holds it.
 ///
 /// The thread starts on the first request and ends after a few idle seconds (it starts again on the
-/// next one), so a database opened by a command that never writes asynchronously costs no thread.
+/// next one), so a database opened by a command that never writes a session costs no thread.
 ///
 /// `@unchecked Sendable`: every mutable property (`pending`, `running`, the counters) is read and
 /// written only while holding `condition`; the continuations are resumed exactly once, by the

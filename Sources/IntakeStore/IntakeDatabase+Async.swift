@@ -3,9 +3,9 @@ import GRDB
 import IntakeEngine
 import IntakeRuntime
 
-/// The async path of the session store (the kiosk server): the same rows as `create`/`append`,
-/// committed by the commit thread in shared transactions; the caller is suspended until its rows
-/// are on disk.
+/// The session writes (and the reads a session's every answer needs), on the commit thread:
+/// concurrent writes share a transaction (group commit); the caller is suspended until its rows
+/// are on disk. This is the only way a session is written.
 extension IntakeDatabase {
     public func createDurably(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
         let entry = try sealed(first, of: info.id)
@@ -41,9 +41,12 @@ extension IntakeDatabase {
     public func sessionAsync(resuming token: ResumeToken) async throws -> SessionInfo? {
         let digest = Data(token.digest)
         let chain = self.chain
-        return try await commitThread.read { db in
-            try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [digest]).map { try StoredSession($0).checked(chain) }
-        }
+        return try await commitThread.read { db in try Self.session(db, digest: digest, chain: chain) }
+    }
+
+    public func sessionAsync(_ id: String) async throws -> SessionInfo? {
+        let chain = self.chain
+        return try await commitThread.read { db in try Self.session(db, id: id, chain: chain) }
     }
 
     public func setDialogVersionDurably(_ version: String, of session: String) async throws {

@@ -3,31 +3,11 @@ import GRDB
 import IntakeEngine
 import IntakeRuntime
 
-extension IntakeDatabase: SessionStore {
-    public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws {
-        let entry = try sealed(first, of: info.id)
-        let chain = try writeChain
-        try writer.write { db in
-            if let client = info.clientID {
-                try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
-                               arguments: [client, info.startedAt, info.office])
-            }
-            try Self.insertSession(db, info, digest: Data(token.digest), first: entry, chain: chain, holder: instance)
-        }
-    }
-
-    public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
-                       record: JSON?, at: Int64) throws {
-        let encoded = try entries.map { try sealed($0, of: session) }
-        let recordText = try record.map { try cipher.seal($0.rendered(), context: "\(session)/record") }
-        let chain = try writeChain
-        let (holder, takesOver) = (instance, Self.takesOver(entries))
-        try appends.write { db in
-            // Chained after the session's newest entry; the session row and its hash updated.
-            try Self.appendEntries(db, encoded, to: session, status: status, locale: locale, record: recordText, at: at, chain: chain, holder: holder, takesOver: takesOver)
-        }
-    }
-
+/// The blocking reads of the session store (the verification, the tools, `SQLiteStore` on a thread
+/// of its own), the SQL they share with the async reads, and deletion. A session is written
+/// (created, appended to, moved to a new dialog version) only through the commit thread
+/// (`IntakeDatabase+Async.swift`, `SQLiteStore`): there is no blocking path that writes a log.
+extension IntakeDatabase {
     /// The session's log, its chain checked: a broken link, a value of the wrong type or one that
     /// does not decode is `RuntimeError.damaged(session:)`, never a crash and never data.
     public func log(of session: String) throws -> [LogEntry] {
@@ -36,16 +16,21 @@ extension IntakeDatabase: SessionStore {
     }
 
     public func session(_ id: String) throws -> SessionInfo? {
-        try writer.read { db in
-            try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
-        }
+        try writer.read { db in try Self.session(db, id: id, chain: chain) }
     }
 
     public func session(resuming token: ResumeToken) throws -> SessionInfo? {
-        try writer.read { db in
-            try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [Data(token.digest)])
-                .map { try StoredSession($0).checked(chain) }
-        }
+        try writer.read { db in try Self.session(db, digest: Data(token.digest), chain: chain) }
+    }
+
+    /// The session row with this id, checked (shared by the blocking and the async reads).
+    static func session(_ db: Database, id: String, chain: Chain?) throws -> SessionInfo? {
+        try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
+    }
+
+    /// The session row a resume token's digest opens, checked.
+    static func session(_ db: Database, digest: Data, chain: Chain?) throws -> SessionInfo? {
+        try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [digest]).map { try StoredSession($0).checked(chain) }
     }
 
     /// Sessions, newest first, optionally only those of a status or started in [from, to); a damaged
@@ -172,10 +157,5 @@ extension IntakeDatabase: SessionStore {
 
     static func decodeAnswers(_ text: String) throws -> [AnswerChange] {
         try JSONDecoder().decode([AnswerChange].self, from: Data(text.utf8))
-    }
-
-    public func setDialogVersion(_ version: String, of session: String) throws {
-        let chain = try writeChain
-        try writer.write { db in try Self.updateDialogVersion(db, version, of: session, chain: chain) }
     }
 }

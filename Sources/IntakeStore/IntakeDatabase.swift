@@ -8,9 +8,8 @@ import IntakeRuntime
 /// (WAL with `synchronous = FULL`, checked after opening — GRDB sets NORMAL in WAL mode).
 public struct IntakeDatabase: Sendable {
     public let writer: any DatabaseWriter
-    /// Appends from concurrent sessions share transactions (group commit).
-    let appends: GroupCommitter
-    /// Async callers' writes: one commit thread, every queued write in one transaction.
+    /// Every session write (create, append, a new dialog version): one commit thread, every
+    /// queued write in one transaction (group commit).
     let commitThread: AsyncCommitter
     /// Seals answers and records at rest when a key is given.
     public let cipher: Cipher?
@@ -72,7 +71,6 @@ public struct IntakeDatabase: Sendable {
         self.writer = writer
         self.cipher = cipher
         instance = UUID().uuidString
-        appends = GroupCommitter(writer)
         commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
         sealed = try writer.write { db in try Self.checkSeal(db, cipher: cipher, access: access) }

@@ -37,10 +37,7 @@ public struct SQLiteStore: Store {
     }
 
     public func session(_ id: String) async throws -> SessionInfo? {
-        let chain = database.chain
-        return try await database.commitThread.read { db in
-            try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
-        }
+        try await database.sessionAsync(id)
     }
 
     public func session(resuming token: ResumeToken) async throws -> SessionInfo? {

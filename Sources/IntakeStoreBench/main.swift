@@ -1,6 +1,7 @@
 // Durable answers per second: `swift run -c release IntakeStoreBench [DIR]`.
 // Each answer is one log entry committed (WAL, synchronous = FULL) before its caller goes on; C
-// concurrent sessions append at once (group commit). Beside it, in the same run, raw SQLite
+// concurrent sessions append at once through the async `Store` (`SQLiteStore`: the commit thread
+// gathers every waiting append into one transaction), each session a task awaiting its appends. Beside it, in the same run, raw SQLite
 // single-row inserts in one transaction each with the same settings: the disk's fsync rate.
 import Foundation
 import GRDB
@@ -16,12 +17,6 @@ func percentile(_ xs: [UInt64], _ p: Double) -> Double {
     let s = xs.sorted()
     guard !s.isEmpty else { return 0 }
     return Double(s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]) / 1e6
-}
-
-final class Latencies: @unchecked Sendable {  // appended under `lock` only
-    private let lock = NSLock()
-    private(set) var values: [UInt64] = []
-    func add(_ v: [UInt64]) { lock.lock(); values += v; lock.unlock() }
 }
 
 func row(_ name: String, _ count: Int, _ seconds: Double, _ lat: [UInt64]) {
@@ -51,33 +46,35 @@ do {
     row("raw SQLite, one-row transactions", n, Double(nanos() - start) / 1e9, lat)
 }
 
-// The session store: C sessions appending answers concurrently.
+// The session store: C sessions appending answers concurrently, each a task awaiting its append.
 for (sessions, perSession) in [(1, 2000), (100, 40), (1000, 4)] {
-    let db = try IntakeDatabase.open(path: dir + "/store-\(UUID().uuidString).sqlite")
+    let store = try IntakeDatabase.open(path: dir + "/store-\(UUID().uuidString).sqlite").store
     var gen = SystemRandomNumberGenerator()
     let t0 = Moment(epochMillis: 1_790_000_000_000)
     for s in 0..<sessions {
         let info = SessionInfo(id: "s\(s)", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
                                status: .inProgress, startedAt: t0.epochMillis, updatedAt: t0.epochMillis)
-        try db.create(info, first: LogEntry(seq: 0, at: t0, actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
-                      token: ResumeToken.random(using: &gen))
+        try await store.create(info, first: LogEntry(seq: 0, at: t0, actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                               token: ResumeToken.random(using: &gen))
     }
-    let latencies = Latencies()
     let start = nanos()
-    let threads = (0..<sessions).map { s in
-        Thread {
-            var lat: [UInt64] = []
-            for i in 1...perSession {
-                let t = nanos()
-                try? db.append([LogEntry(seq: i, at: t0, actor: .client, event: .input(.answer("answer \(i)")))],
-                               to: "s\(s)", status: .inProgress, locale: "ja", record: nil, at: t0.epochMillis)
-                lat.append(nanos() - t)
+    let latencies = await withTaskGroup(of: [UInt64].self) { group in
+        for s in 0..<sessions {
+            group.addTask {
+                var lat: [UInt64] = []
+                for i in 1...perSession {
+                    let t = nanos()
+                    try? await store.append([LogEntry(seq: i, at: t0, actor: .client, event: .input(.answer("answer \(i)")))],
+                                            to: "s\(s)", status: .inProgress, locale: "ja", record: nil, at: t0.epochMillis)
+                    lat.append(nanos() - t)
+                }
+                return lat
             }
-            latencies.add(lat)
         }
+        var all: [UInt64] = []
+        for await lat in group { all += lat }
+        return all
     }
-    for t in threads { t.stackSize = 256 * 1024; t.start() }
-    while latencies.values.count < sessions * perSession { usleep(1000) }
     row("session store, \(sessions) concurrent session\(sessions == 1 ? "" : "s")", sessions * perSession,
-        Double(nanos() - start) / 1e9, latencies.values)
+        Double(nanos() - start) / 1e9, latencies)
 }

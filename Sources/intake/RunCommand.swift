@@ -154,7 +154,7 @@ struct SessionOpening {
         }
         let messages = Messages(catalog: engine.catalog, locale: locale)
         let store = try waitFor { [key] in try await DatabaseOptions.openAny(db, key: key, access: .write, messages: messages) }
-        let runner = SessionRunner(engine: engine, asyncStore: store)
+        let runner = SessionRunner(engine: engine, store: store)
         if let id = resumeSession {
             guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }

@@ -13,7 +13,7 @@ import Testing
     /// Answers a kiosk client gives at the start of the intake (each one valid).
     static let answers = ["はい", "はい", "1", "1", "2", "2", "1", "田中 愛子", "", "平成6年7月15日", "川越市", "", "1", "1"]
 
-    @Test func answersShownAsAcceptedSurviveSIGKILL() throws {
+    @Test func answersShownAsAcceptedSurviveSIGKILL() async throws {
         let root = CLI.packageRoot
         let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
         let engine = Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog)
@@ -64,8 +64,8 @@ import Testing
             #expect(inputs >= acknowledged, "round \(round): \(acknowledged) answers shown as accepted, \(inputs) stored")
             #expect(inputs <= acknowledged + 1, "round \(round)")
             // It resumes where it stood: after exactly the answers stored.
-            let runner = SessionRunner(engine: engine, store: store)
-            let (session, _) = try runner.resume(info, mode: .kiosk, actor: .counselor("test"), at: Moment(epochMillis: log.last?.at.epochMillis ?? 0))
+            let runner = SessionRunner(engine: engine, store: store.store)
+            let (session, _) = try await runner.resume(info, mode: .kiosk, actor: .counselor("test"), at: Moment(epochMillis: log.last?.at.epochMillis ?? 0))
             let expected = engine.start(locale: "ja", at: log[0].at)
             var state = expected.state
             for (i, a) in Self.answers.prefix(inputs).enumerated() {

@@ -14,10 +14,10 @@ import Testing
         let source = try IntakeDatabase.open(path: from)
         let now = Moment(epochMillis: 1_795_000_000_000, utcOffsetMinutes: 540)
         let token = ResumeToken(bytes: Array(repeating: 7, count: 16))
-        try source.create(SessionInfo(id: "s-1", clientID: "1024", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
-                                      status: .inProgress, startedAt: now.epochMillis, updatedAt: now.epochMillis, office: "川越"),
-                          first: LogEntry(seq: 0, at: now, actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
-                          token: token)
+        try await source.store.create(SessionInfo(id: "s-1", clientID: "1024", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
+                                                  status: .inProgress, startedAt: now.epochMillis, updatedAt: now.epochMillis, office: "川越"),
+                                      first: LogEntry(seq: 0, at: now, actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                                      token: token)
 
         let first = try CLI.run(["db", "copy", "--from", from, "--to", to])
         #expect(first.status == 0, "\(first.stderr)")

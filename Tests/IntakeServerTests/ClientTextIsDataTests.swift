@@ -180,7 +180,7 @@ import Testing
         let hostile = "\u{1B}[2J\u{1B}]0;pwned\u{07}\u{9B}31m\u{202E}gpj.exe\u{2066}x\u{2069}a\rb\u{7F}\u{0}"
         let dialog = try #require(project.dialogs["intake"])
         let store = try IntakeDatabase.open(path: database)
-        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: store.store)
+        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store.store)
         let (token, id) = ResumeToken.forNewSession()
         var now = Moment.noon(of: try #require(CivilDate(iso: "2026-11-23")))
         var (session, _) = try await runner.start(id: id, token: token, locale: "ja", mode: .kiosk, actor: .client, at: now)
@@ -196,7 +196,7 @@ import Testing
         now.epochMillis += 1000
         let answered = runner.engine.replaying(.answer(hostile), before, at: now).state
         let noted = runner.engine.replaying(.note(hostile), answered, at: now).state
-        try store.append([
+        try await store.store.append([
             LogEntry(seq: (log.last?.seq ?? 0) + 1, at: now, actor: .client, event: .input(.answer(hostile)),
                      answers: LogEntry.changes(from: before.answers, to: answered.answers)),
             LogEntry(seq: (log.last?.seq ?? 0) + 2, at: now, actor: .counselor("佐藤"), event: .input(.note(hostile))),

@@ -16,15 +16,15 @@ import Testing
     /// The counselor's full interview of Dialogs/tests/edges.yaml, run by a counselor through a
     /// `SessionRunner` on `database` (as the REPL does), with secrets as the counselor-only answers
     /// and the note; stopped at the final review and suspended. Returns the token and session id.
-    static func counselorSession(database: String) throws -> (ResumeToken, String) {
+    static func counselorSession(database: String) async throws -> (ResumeToken, String) {
         let (conversations, _) = ConversationParser.parse(file: packageRoot.appendingPathComponent("Dialogs/tests/edges.yaml").path)
         let interview = try #require(conversations.first { $0.mode == .counselor && $0.previous == nil })
         let dialog = try #require(project.dialogs["intake"])
-        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: try IntakeDatabase.open(path: database))
+        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: try IntakeDatabase.open(path: database).store)
         let (token, id) = ResumeToken.forNewSession()
         var now = Moment.noon(of: interview.today)
         let counselor = Actor.counselor("佐藤")
-        var (session, _) = try runner.start(id: id, token: token, locale: interview.locale, mode: .counselor, actor: counselor, at: now)
+        var (session, _) = try await runner.start(id: id, token: token, locale: interview.locale, mode: .counselor, actor: counselor, at: now)
         var sawNote = false
         steps: for step in interview.steps {
             let event: Event
@@ -40,13 +40,13 @@ import Testing
             default: continue
             }
             now.epochMillis += 1000
-            _ = try runner.handle(event, in: &session, actor: counselor, at: now)
+            _ = try await runner.handle(event, in: &session, actor: counselor, at: now)
         }
         #expect(sawNote)
         #expect(session.state.phase == .reviewing)
         #expect(session.state.answers[Path("benefit_number")]?.answer == .value(.text(secretNumber)))
         #expect(session.state.answers[Path("counselor_remarks")]?.answer == .value(.text(secretRemarks)))
-        try runner.suspend(&session, actor: counselor, at: now)
+        try await runner.suspend(&session, actor: counselor, at: now)
         return (token, id)
     }
 
@@ -98,7 +98,7 @@ import Testing
 
     @Test func aKioskResumingACounselorsSessionSeesAndReachesNothingCounselorOnly() async throws {
         let database = tempDatabase()
-        let (token, id) = try Self.counselorSession(database: database)
+        let (token, id) = try await Self.counselorSession(database: database)
         let server = try await TestServer.start(database: database)
 
         // JSON lines.
@@ -163,7 +163,7 @@ import Testing
         let store = try IntakeDatabase.open(path: database)
         let log = try store.log(of: id)
         #expect(log.contains { $0.event == .resume(mode: .kiosk) })
-        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog), asyncStore: store.store)
+        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog), store: store.store)
         let replayed = try runner.replay(log)
         #expect(replayed.mode == .kiosk)
         // The counselor's answers are kept, not lost: a counselor resuming it sees them again.
@@ -178,22 +178,22 @@ import Testing
 
     /// A kiosk session a counselor takes over at the REPL runs in counselor mode: the counselor-only
     /// questions the kiosk skipped are asked.
-    @Test func aCounselorTakingOverAKioskSessionIsAskedTheCounselorOnlyQuestions() throws {
+    @Test func aCounselorTakingOverAKioskSessionIsAskedTheCounselorOnlyQuestions() async throws {
         let dialog = try #require(project.dialogs["intake"])
-        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: try IntakeDatabase.inMemory())
+        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: try IntakeDatabase.inMemory().store)
         let (token, _) = ResumeToken.forNewSession()
         var now = Moment.noon(of: try #require(CivilDate(iso: "2026-11-23")))
-        var (session, _) = try runner.start(id: "s-takeover", token: token, locale: "ja", mode: .kiosk, actor: .client, at: now)
+        var (session, _) = try await runner.start(id: "s-takeover", token: token, locale: "ja", mode: .kiosk, actor: .client, at: now)
         var asked: [String] = []
         for (q, line) in personaSteps {
             guard let q else { break }
             now.epochMillis += 1000
-            for case .ask(let p) in try runner.handle(.answer(line), in: &session, actor: .client, at: now) { asked.append(p.display) }
+            for case .ask(let p) in try await runner.handle(.answer(line), in: &session, actor: .client, at: now) { asked.append(p.display) }
             if q == "language_help" { break }
         }
         #expect(!asked.contains("benefit_number"))
-        try runner.suspend(&session, actor: .client, at: now)
-        let (taken, effects) = try runner.resume(token: token, mode: .counselor, actor: .counselor("佐藤"), at: now)
+        try await runner.suspend(&session, actor: .client, at: now)
+        let (taken, effects) = try await runner.resume(token: token, mode: .counselor, actor: .counselor("佐藤"), at: now)
         #expect(taken.state.mode == .counselor)
         let first = effects.compactMap { if case .ask(let p) = $0 { p.display } else { nil } }
         #expect(first == ["benefit_number"])

@@ -20,7 +20,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
 @Suite struct AsyncCommitTests {
     @Test func manyConcurrentAsyncAppendsAllLandAndShareTransactions() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), asyncStore: db.store)
+        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db.store)
         let sessions = 200
         let ids = (0..<sessions).map { "s-\($0)" }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -49,7 +49,7 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
 
     @Test func oneFailingWriteFailsOnlyItsOwnCaller() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), asyncStore: db.store)
+        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db.store)
         var (a, _) = try await runner.start(id: "a", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: t0)
         // Each log is chained in sequence order, so the appends that succeed go to sessions of their own.
         for i in stride(from: 1, to: 50, by: 2) {
@@ -81,13 +81,13 @@ private let t0 = Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? Ci
     @Test func resumeByTokenReadsThroughTheCommitThread() async throws {
         let path = tempFile()
         let db = try IntakeDatabase.open(path: path)
-        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), asyncStore: db.store)
+        let runner = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db.store)
         let token = ResumeToken.random()
         var (s, _) = try await runner.start(id: "r", token: token, locale: "ja", mode: .kiosk, actor: .client, at: t0)
         _ = try await runner.handle(.answer("いいえ"), in: &s, actor: .client, at: t0)
         try await runner.suspend(&s, actor: .client, at: t0)
         // Another process (here: another open of the file) resumes it.
-        let again = SessionRunner(engine: runner.engine, asyncStore: try IntakeDatabase.open(path: path).store)
+        let again = SessionRunner(engine: runner.engine, store: try IntakeDatabase.open(path: path).store)
         let (resumed, effects) = try await again.resume(token: token, mode: .kiosk, actor: .client, at: t0)
         #expect(resumed.state.answers.count == s.state.answers.count)
         guard case .ask(let p)? = effects.last else { Issue.record("expected a question"); return }

@@ -35,7 +35,7 @@ import Testing
     static func replay(_ result: ConversationResult, number: Int, project: Project, store: any Store) async throws -> String? {
         let c = result.conversation
         guard let dialog = project.dialog(c.dialog) else { return "unknown dialog" }
-        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: store)
+        let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: store)
         var now = Moment.noon(of: c.today)
         let id = "conv-\(number)"
         var (session, _) = try await runner.start(id: id, token: ResumeToken(bytes: (0..<16).map { UInt8(truncatingIfNeeded: number >> ($0 % 4 * 8)) ^ UInt8($0) }),

@@ -19,26 +19,26 @@ private func keyFile() throws -> String {
     return path
 }
 private func runner(_ db: IntakeDatabase) throws -> SessionRunner {
-    SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
+    SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db.store)
 }
 
 /// Sessions of the follow-up dialog: `finished` of them complete (with records), then `suspended` suspended.
 @discardableResult
-private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throws -> [(id: String, token: ResumeToken, state: SessionState)] {
+private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) async throws -> [(id: String, token: ResumeToken, state: SessionState)] {
     let r = try runner(db)
     var out: [(String, ResumeToken, SessionState)] = []
     for i in 0..<(finished + suspended) {
         let token = ResumeToken.random()
-        var (s, _) = try r.start(id: "s\(i)", token: token, locale: "en", mode: .counselor, actor: .counselor("佐藤"), at: at(Int64(i)))
+        var (s, _) = try await r.start(id: "s\(i)", token: token, locale: "en", mode: .counselor, actor: .counselor("佐藤"), at: at(Int64(i)))
         // As MonthlyReportTests answers the follow-up, with a secret in the free text.
         let lines = ["yes", "令和8年11月1日", "2", "ABC Care", "秘密の答え\(i)", "3", "", "4", "no", "", "not yet", "2", ":finish"]
         for a in i < finished ? lines : Array(lines.prefix(5)) {
-            _ = try r.handle(LineInputEvent.of(a), in: &s, actor: .counselor("佐藤"), at: at(Int64(i)))
+            _ = try await r.handle(LineInputEvent.of(a), in: &s, actor: .counselor("佐藤"), at: at(Int64(i)))
         }
         if i < finished {
             #expect(s.state.phase == .done(status: "complete"), "session \(i) finished")
         } else {
-            try r.suspend(&s, actor: .counselor("佐藤"), at: at(Int64(i)))
+            try await r.suspend(&s, actor: .counselor("佐藤"), at: at(Int64(i)))
         }
         out.append((s.id, token, s.state))
     }
@@ -47,11 +47,11 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
 
 /// Item 4 of issue 13: a sealed database knows it is sealed and by which key.
 @Suite struct SealedDatabaseTests {
-    @Test func aSealedDatabaseRefusesAWriteWithoutItsKeyAndAWrongKeyAtOpen() throws {
+    @Test func aSealedDatabaseRefusesAWriteWithoutItsKeyAndAWrongKeyAtOpen() async throws {
         let path = tempFile(), key = try keyFile()
         let sealed = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key))
         #expect(sealed.sealed, "the first open with a key seals an empty database")
-        try sessions(sealed, finished: 1, suspended: 1)
+        try await sessions(sealed, finished: 1, suspended: 1)
         // Writing without the key (a server or REPL started without --key) is refused at open.
         #expect(throws: StoreError.sealedNeedsKey) { try IntakeDatabase.open(path: path) }
         // A wrong key is refused at open, for reading too: nothing is accepted that cannot be read.
@@ -66,9 +66,9 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         #expect(try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key)).log(of: "s1").count == 7)
     }
 
-    @Test func aKeyForADatabaseHoldingSessionsInClearIsRefusedForWriting() throws {
+    @Test func aKeyForADatabaseHoldingSessionsInClearIsRefusedForWriting() async throws {
         let path = tempFile()
-        try sessions(try IntakeDatabase.open(path: path), finished: 0, suspended: 1)
+        try await sessions(try IntakeDatabase.open(path: path), finished: 0, suspended: 1)
         #expect(throws: StoreError.notSealed(sessions: 1)) { try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: try keyFile())) }
     }
 
@@ -82,12 +82,12 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         #expect((try? Cipher(keyFile: key)) != nil)
     }
 
-    @Test func anUnsealedValueInASealedDatabaseIsAnErrorNeverData() throws {
+    @Test func anUnsealedValueInASealedDatabaseIsAnErrorNeverData() async throws {
         let path = tempFile(), key = try Cipher(keyFile: try keyFile())
         let db = try IntakeDatabase.open(path: path, cipher: key)
-        try sessions(db, finished: 1, suspended: 1)
+        try await sessions(db, finished: 1, suspended: 1)
         // Forged in clear: an answer entry and a record, as someone without the key would write them.
-        try db.writer.write { conn in
+        try await db.writer.write { conn in
             try conn.execute(sql: "UPDATE event SET event = ?, hash = NULL WHERE sessionId = 's1' AND seq = 1",
                              arguments: [#"{"input":{"_0":{"answer":{"_0":"偽の答え"}}}}"#])
             try conn.execute(sql: "UPDATE session SET record = '{\"status\":\"complete\",\"answers\":{}}' WHERE id = 's0'")
@@ -96,7 +96,7 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         #expect(throws: RuntimeError.damaged(session: "s0")) { try db.record(of: "s0") }
         // Even when the forger also fixed the chain (as one with the key could): the value is not sealed.
         let fixed = try IntakeDatabase.open(path: path, cipher: key)
-        try fixed.writer.write { conn in
+        try await fixed.writer.write { conn in
             let row = try #require(try Row.fetchOne(conn, sql: "SELECT * FROM event WHERE sessionId = 's1' AND seq = 1"))
             let prev = try Data.fetchOne(conn, sql: "SELECT hash FROM event WHERE sessionId = 's1' AND seq = 0")
             let chain = try #require(fixed.chain)
@@ -111,25 +111,25 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
 
 /// Item 6 of issue 13: no stored value crashes a read; the log is tamper-evident.
 @Suite struct DamagedStoreTests {
-    @Test func aNullWhereAnIntegerWasStoredIsReportedAsDamageAndTheOthersGoOn() throws {
+    @Test func aNullWhereAnIntegerWasStoredIsReportedAsDamageAndTheOthersGoOn() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        let all = try sessions(db, finished: 2, suspended: 3)
+        let all = try await sessions(db, finished: 2, suspended: 3)
         try allowNulls(db.writer)
-        try db.writer.write { try $0.execute(sql: "UPDATE event SET utcOffset = NULL WHERE sessionId = 's3' AND seq = 1") }
+        try await db.writer.write { try $0.execute(sql: "UPDATE event SET utcOffset = NULL WHERE sessionId = 's3' AND seq = 1") }
         let r = try runner(db)
         #expect(throws: RuntimeError.damaged(session: "s3")) { try db.log(of: "s3") }
-        #expect(throws: RuntimeError.damaged(session: "s3")) { try r.resume(token: all[3].token, mode: .kiosk, actor: .client, at: at(99)) }
+        await #expect(throws: RuntimeError.damaged(session: "s3")) { try await r.resume(token: all[3].token, mode: .kiosk, actor: .client, at: at(99)) }
         // The others resume where they stood.
-        let (s4, _) = try r.resume(token: all[4].token, mode: .kiosk, actor: .client, at: at(99))
+        let (s4, _) = try await r.resume(token: all[4].token, mode: .kiosk, actor: .client, at: at(99))
         #expect(s4.state.answers == all[4].state.answers)
         #expect(try db.verify().damaged == ["s3"])
     }
 
-    @Test func aBadStartedAtDoesNotCrashTheListItNamesTheSession() throws {
+    @Test func aBadStartedAtDoesNotCrashTheListItNamesTheSession() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        try sessions(db, finished: 2, suspended: 1)
+        try await sessions(db, finished: 2, suspended: 1)
         try allowNulls(db.writer)
-        try db.writer.write { try $0.execute(sql: "UPDATE session SET startedAt = NULL WHERE id = 's1'") }
+        try await db.writer.write { try $0.execute(sql: "UPDATE session SET startedAt = NULL WHERE id = 's1'") }
         let list = try db.listSessions()
         #expect(list.damaged == ["s1"])
         #expect(Set(list.sessions.map(\.id)) == ["s0", "s2"])
@@ -140,10 +140,10 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
 
     /// Every single-bit flip of a stored value (either table, any column, the hashes too) is found
     /// by verify and named by session; flipped back, the database verifies again.
-    @Test func everySingleBitFlipInAStoredValueIsFound() throws {
+    @Test func everySingleBitFlipInAStoredValueIsFound() async throws {
         for key in [nil, try Cipher(keyFile: try keyFile())] {
             let db = try IntakeDatabase.open(path: tempFile(), cipher: key)
-            try sessions(db, finished: 4, suspended: 2)
+            try await sessions(db, finished: 4, suspended: 2)
             #expect(try db.verify().damaged.isEmpty)
             #expect(try db.verify().intact.count == 6)
             var generator = SeededGenerator(seed: 13)
@@ -155,14 +155,14 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
             for _ in 0..<60 {
                 let target = targets[Int.random(in: 0..<targets.count, using: &generator)]
                 let column = target.columns[Int.random(in: 0..<target.columns.count, using: &generator)]
-                let rowids = try db.writer.read { try Int64.fetchAll($0, sql: "SELECT rowid FROM \(target.table) WHERE \(column) IS NOT NULL") }
+                let rowids = try await db.writer.read { try Int64.fetchAll($0, sql: "SELECT rowid FROM \(target.table) WHERE \(column) IS NOT NULL") }
                 guard !rowids.isEmpty else { continue }
                 let rowid = rowids[Int.random(in: 0..<rowids.count, using: &generator)]
-                let original = try db.writer.read { try DatabaseValue.fetchOne($0, sql: "SELECT \(column) FROM \(target.table) WHERE rowid = ?", arguments: [rowid]) }
+                let original = try await db.writer.read { try DatabaseValue.fetchOne($0, sql: "SELECT \(column) FROM \(target.table) WHERE rowid = ?", arguments: [rowid]) }
                 guard let original, let flipped = flip(original, using: &generator) else { continue }
                 // (A flip that would make a duplicate key cannot be written through SQL: skipped.)
                 do {
-                    try db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [flipped, rowid]) }
+                    try await db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [flipped, rowid]) }
                 } catch { continue }
                 flips += 1
                 let result = try db.verify()
@@ -172,7 +172,7 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
                     _ = try? db.log(of: s.id)
                     _ = try? db.record(of: s.id)
                 }
-                try db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [original, rowid]) }
+                try await db.writer.write { try $0.execute(sql: "UPDATE \(target.table) SET \(column) = ? WHERE rowid = ?", arguments: [original, rowid]) }
             }
             #expect(found == flips, "\(found) of \(flips) flips found (key: \(key != nil))")
             #expect(flips >= 50)
@@ -201,11 +201,11 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
         }
     }
 
-    @Test func aSessionsEditedOrDeletedMiddleEntryBreaksItsChainButNotTheOthers() throws {
+    @Test func aSessionsEditedOrDeletedMiddleEntryBreaksItsChainButNotTheOthers() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        try sessions(db, finished: 1, suspended: 2)
-        try db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq = 1") }
-        try db.writer.write { try $0.execute(sql: "UPDATE event SET actor = 'counselor:誰か' WHERE sessionId = 's2' AND seq = 2") }
+        try await sessions(db, finished: 1, suspended: 2)
+        try await db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq = 1") }
+        try await db.writer.write { try $0.execute(sql: "UPDATE event SET actor = 'counselor:誰か' WHERE sessionId = 's2' AND seq = 2") }
         #expect(throws: RuntimeError.damaged(session: "s1")) { try db.log(of: "s1") }
         #expect(throws: RuntimeError.damaged(session: "s2")) { try db.log(of: "s2") }
         #expect(try db.log(of: "s0").isEmpty == false)
@@ -215,15 +215,15 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) throw
     /// The newest entries cut off: the session row's head (covered by the row's hash) no longer
     /// names the newest entry, so replay, a new append and `verify` all find it — unless the row was
     /// put back too (SECURITY.md).
-    @Test func theNewestEntriesCutOffAreFoundThroughTheHead() throws {
+    @Test func theNewestEntriesCutOffAreFoundThroughTheHead() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
-        try sessions(db, finished: 0, suspended: 2)
-        try db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq >= 2") }
+        try await sessions(db, finished: 0, suspended: 2)
+        try await db.writer.write { try $0.execute(sql: "DELETE FROM event WHERE sessionId = 's1' AND seq >= 2") }
         #expect(throws: RuntimeError.damaged(session: "s1")) { try db.log(of: "s1") }
         // An append is not chained onto the cut (that would hide it behind a new head).
         let next = LogEntry(seq: 2, at: Moment(epochMillis: 1_800_000_000_000, utcOffsetMinutes: 540), actor: .client, event: .suspend)
-        #expect(throws: RuntimeError.damaged(session: "s1")) {
-            try db.append([next], to: "s1", status: .suspended, locale: "ja", record: nil, at: 1_800_000_000_000)
+        await #expect(throws: RuntimeError.damaged(session: "s1")) {
+            try await db.store.append([next], to: "s1", status: .suspended, locale: "ja", record: nil, at: 1_800_000_000_000)
         }
         #expect(try db.verify().damaged == ["s1"])
         #expect(try db.log(of: "s0").isEmpty == false)

@@ -222,19 +222,18 @@ private func withTinyDisk(_ body: (String) throws -> Void) throws -> Bool {
     @Test func abandonedSessionsAreNotConsultationsAndArePurgedWithAnAuditEntry() async throws {
         let db = try IntakeDatabase.inMemory()
         let engine = Engine(dialog: try #require(project.dialogs["intake"]), catalog: project.catalog)
-        // The sessions, through the synchronous runner (in an async test, its async overloads would be chosen).
-        func startSessions() throws {
-            let runner = SessionRunner(engine: engine, store: db)
+        func startSessions() async throws {
+            let runner = SessionRunner(engine: engine, store: db.store)
             // One client answers; two sessions are started and left (one suspended, one just dropped).
-            var (answered, _) = try runner.start(id: "answered", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
-            _ = try runner.handle(try firstAnswer(engine), in: &answered, actor: .client, at: at(days: 0))
-            try runner.suspend(&answered, actor: .client, at: at(days: 0))
-            var (left, _) = try runner.start(id: "left", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
-            _ = try runner.handle(.review, in: &left, actor: .client, at: at(days: 0))
-            try runner.suspend(&left, actor: .client, at: at(days: 0))
-            _ = try runner.start(id: "dropped", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 1))
+            var (answered, _) = try await runner.start(id: "answered", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
+            _ = try await runner.handle(try firstAnswer(engine), in: &answered, actor: .client, at: at(days: 0))
+            try await runner.suspend(&answered, actor: .client, at: at(days: 0))
+            var (left, _) = try await runner.start(id: "left", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 0))
+            _ = try await runner.handle(.review, in: &left, actor: .client, at: at(days: 0))
+            try await runner.suspend(&left, actor: .client, at: at(days: 0))
+            _ = try await runner.start(id: "dropped", token: .random(), locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(days: 1))
         }
-        try startSessions()
+        try await startSessions()
 
         let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)
         #expect(report.counts.map(\.consultations) == [1])

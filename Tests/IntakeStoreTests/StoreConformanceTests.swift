@@ -329,14 +329,14 @@ import Testing
         try await Self.with(kind) { s in
             let project = StoreTestProject.project
             let dialog = try #require(project.dialogs["followup"])
-            let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: s.store)
+            let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: s.store)
             var (session, _) = try await runner.start(id: "r", token: Self.token(81), locale: "ja", mode: .kiosk, actor: .client, at: Self.at(0))
             let firstQuestion = session.state.current
             _ = try await runner.handle(.answer("はい"), in: &session, actor: .client, at: Self.at(1))
             let asked = session.state.current
             #expect(asked != firstQuestion)
             try await runner.suspend(&session, actor: .client, at: Self.at(2))
-            let other = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), asyncStore: try await s.reopen())
+            let other = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: try await s.reopen())
             let (resumed, _) = try await other.resume(token: Self.token(81), mode: .kiosk, actor: .client, at: Self.at(3))
             #expect(resumed.state.current == asked)
             #expect(resumed.state.answers == session.state.answers)

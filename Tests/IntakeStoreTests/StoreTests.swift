@@ -53,17 +53,17 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
 }
 
 @Suite struct SessionRunnerTests {
-    func runner(_ db: IntakeDatabase) throws -> SessionRunner { SessionRunner(engine: try engine(), store: db) }
+    func runner(_ db: IntakeDatabase) throws -> SessionRunner { SessionRunner(engine: try engine(), store: db.store) }
 
-    @Test func eachEventIsLoggedAndTheLogReplaysToTheSameState() throws {
+    @Test func eachEventIsLoggedAndTheLogReplaysToTheSameState() async throws {
         let db = try IntakeDatabase.inMemory()
         let r = try runner(db)
         var gen = Counter(n: 1)
         let token = ResumeToken.random(using: &gen)
-        var (session, effects) = try r.start(id: "s1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        var (session, effects) = try await r.start(id: "s1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         #expect(effects.last.flatMap { if case .ask(let p) = $0 { p.display } else { nil } } == "consent_record")
         for (i, a) in ["はい", "はい", "1", "答えない", "2"].enumerated() {
-            _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(Int64(i + 1)))
+            _ = try await r.handle(.answer(a), in: &session, actor: .client, at: at(Int64(i + 1)))
         }
         let log = try db.log(of: "s1")
         #expect(log.count == 6)
@@ -73,82 +73,105 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         #expect(try db.session("s1")?.status == .inProgress)
     }
 
-    @Test func aSuspendedSessionResumesByItsTokenAtTheSameQuestion() throws {
+    @Test func aSuspendedSessionResumesByItsTokenAtTheSameQuestion() async throws {
         let path = tempFile()
         var gen = Counter(n: 7)
         let token = ResumeToken.random(using: &gen)
         var shown: [Effect] = []
         do {
             let r = try runner(try IntakeDatabase.open(path: path))
-            var (session, _) = try r.start(id: "s2", token: token, locale: "en", mode: .kiosk, actor: .client, at: at(0))
-            for a in ["yes", "yes", "1"] { shown = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
-            try r.suspend(&session, actor: .client, at: at(2))
+            var (session, _) = try await r.start(id: "s2", token: token, locale: "en", mode: .kiosk, actor: .client, at: at(0))
+            for a in ["yes", "yes", "1"] { shown = try await r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+            try await r.suspend(&session, actor: .client, at: at(2))
         }
         // A new process: the database file opened again.
         let db = try IntakeDatabase.open(path: path)
         #expect(try db.session("s2")?.status == .suspended)
         let r = try runner(db)
         let typed = try #require(ResumeToken(text: token.description.lowercased()))
-        let (session, effects) = try r.resume(token: typed, mode: .kiosk, actor: .counselor("佐藤"), at: at(30))
+        let (session, effects) = try await r.resume(token: typed, mode: .kiosk, actor: .counselor("佐藤"), at: at(30))
         #expect(effects == shown.filter { if case .ask = $0 { true } else { false } })
         #expect(session.state.locale == "en")
         #expect(try db.log(of: "s2").map(\.event).suffix(2) == [.suspend, .resume(mode: .kiosk)])
         #expect(try db.log(of: "s2").last?.actor == .counselor("佐藤"))
     }
 
-    @Test func aWrongTokenOpensNothing() throws {
+    @Test func aWrongTokenOpensNothing() async throws {
         let db = try IntakeDatabase.inMemory()
         let r = try runner(db)
         var gen = Counter(n: 3)
-        _ = try r.start(id: "s3", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
-        #expect(throws: RuntimeError.unknownToken) { try r.resume(token: ResumeToken.random(using: &gen), mode: .kiosk, actor: .client, at: at(1)) }
+        _ = try await r.start(id: "s3", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        await #expect(throws: RuntimeError.unknownToken) { try await r.resume(token: ResumeToken.random(using: &gen), mode: .kiosk, actor: .client, at: at(1)) }
     }
 
-    @Test func aFinishedSessionKeepsItsRecordAndCannotBeResumed() throws {
+    @Test func aFinishedSessionKeepsItsRecordAndCannotBeResumed() async throws {
         let db = try IntakeDatabase.inMemory()
         let r = try runner(db)
         var gen = Counter(n: 5)
         let token = ResumeToken.random(using: &gen)
-        var (session, _) = try r.start(id: "s4", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
-        _ = try r.handle(.answer("いいえ"), in: &session, actor: .client, at: at(1))
+        var (session, _) = try await r.start(id: "s4", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        _ = try await r.handle(.answer("いいえ"), in: &session, actor: .client, at: at(1))
         #expect(try db.session("s4")?.status == .stopped)
         let record = try #require(try db.record(of: "s4"))
         #expect(record.contains("\"status\":\"stopped\""))
-        #expect(throws: RuntimeError.finished) { try r.resume(token: token, mode: .kiosk, actor: .client, at: at(2)) }
+        await #expect(throws: RuntimeError.finished) { try await r.resume(token: token, mode: .kiosk, actor: .client, at: at(2)) }
     }
 
-    /// A store that cannot write: nothing may be shown as accepted.
-    struct FailingStore: SessionStore {
+    /// A store that cannot append (a full disk): every other call goes to the store it wraps.
+    /// Nothing may be shown as accepted.
+    struct FailingStore: Store {
         struct Full: Error {}
-        let inner: IntakeDatabase
-        func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws { try inner.create(info, first: first, token: token) }
-        func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) throws { throw Full() }
-        func log(of session: String) throws -> [LogEntry] { try inner.log(of: session) }
-        func session(_ id: String) throws -> SessionInfo? { try inner.session(id) }
-        func session(resuming token: ResumeToken) throws -> SessionInfo? { try inner.session(resuming: token) }
-        func setDialogVersion(_ version: String, of session: String) throws { try inner.setDialogVersion(version, of: session) }
+        let inner: any Store
+        var instance: String { inner.instance }
+        func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws { try await inner.create(info, first: first, token: token) }
+        func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) async throws { throw Full() }
+        func setDialogVersion(_ version: String, of session: String) async throws { try await inner.setDialogVersion(version, of: session) }
+        func log(of session: String) async throws -> [LogEntry] { try await inner.log(of: session) }
+        func session(_ id: String) async throws -> SessionInfo? { try await inner.session(id) }
+        func session(resuming token: ResumeToken) async throws -> SessionInfo? { try await inner.session(resuming: token) }
+        func listSessions(_ filter: SessionFilter) async throws -> SessionList { try await inner.listSessions(filter) }
+        func holder(of session: String) async throws -> String? { try await inner.holder(of: session) }
+        func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String] { try await inner.sessionsHeldElsewhere(sessions) }
+        func record(of session: String) async throws -> JSON? { try await inner.record(of: session) }
+        func records(ofClient client: String) async throws -> [FinishedRecord] { try await inner.records(ofClient: client) }
+        func audit() async throws -> [AuditEntry] { try await inner.audit() }
+        func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool { try await inner.deleteSession(id, by: actor, at: at) }
+        func abandonedSessions(updatedBefore: Int64) async throws -> [String] { try await inner.abandonedSessions(updatedBefore: updatedBefore) }
+        func abandonedSessions(startedFrom from: Int64, to: Int64) async throws -> Set<String> {
+            try await inner.abandonedSessions(startedFrom: from, to: to)
+        }
+        func purgeAbandoned(olderThanDays days: Int, by actor: Actor, at: Int64) async throws -> Int {
+            try await inner.purgeAbandoned(olderThanDays: days, by: actor, at: at)
+        }
+        func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool {
+            try await inner.limit(rule, address: address, counting: counting, at: at)
+        }
+        func checkStorage() async throws { try await inner.checkStorage() }
+        func verify() async throws -> Verification { try await inner.verify() }
     }
 
-    @Test func whenTheLogCannotBeWrittenTheAnswerIsNotAccepted() throws {
-        let r = SessionRunner(engine: try engine(), store: FailingStore(inner: try IntakeDatabase.inMemory()))
+    @Test func whenTheLogCannotBeWrittenTheAnswerIsNotAccepted() async throws {
+        let db = try IntakeDatabase.inMemory()
+        let r = SessionRunner(engine: try engine(), store: FailingStore(inner: db.store))
         var gen = Counter(n: 9)
-        var (session, _) = try r.start(id: "s5", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        var (session, _) = try await r.start(id: "s5", token: ResumeToken.random(using: &gen), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         let before = session.state
-        #expect(throws: FailingStore.Full.self) { try r.handle(.answer("はい"), in: &session, actor: .client, at: at(1)) }
+        await #expect(throws: FailingStore.Full.self) { try await r.handle(.answer("はい"), in: &session, actor: .client, at: at(1)) }
         #expect(session.state == before)
+        #expect(try db.log(of: "s5").count == 1, "only the start is logged")
     }
 }
 
 @Suite struct DeletionTests {
-    @Test func deletingASessionLeavesAnAuditEntryAndNoTraceOfTheAnswers() throws {
+    @Test func deletingASessionLeavesAnAuditEntryAndNoTraceOfTheAnswers() async throws {
         let path = tempFile()
         let db = try IntakeDatabase.open(path: path)
-        let r = SessionRunner(engine: try engine(), store: db)
+        let r = SessionRunner(engine: try engine(), store: db.store)
         var gen = Counter(n: 11)
-        var (session, _) = try r.start(id: "s6", token: ResumeToken.random(using: &gen), locale: "ja", mode: .counselor,
+        var (session, _) = try await r.start(id: "s6", token: ResumeToken.random(using: &gen), locale: "ja", mode: .counselor,
                                        actor: .counselor("佐藤"), at: at(0))
         let secret = "ZQXJ-秘密の回答-\(UUID().uuidString)"
-        for a in ["はい", "はい", "1", "2", "1", secret] { _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+        for a in ["はい", "はい", "1", "2", "1", secret] { _ = try await r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
         #expect(try db.deleteSession("s6", by: .counselor("佐藤"), at: at(2).epochMillis))
         #expect(try db.session("s6") == nil)
         #expect(try db.log(of: "s6").isEmpty)
@@ -185,20 +208,26 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
 }
 
 @Suite struct GroupCommitTests {
-    @Test func concurrentSessionsShareCommitsAndLoseNothing() throws {
+    @Test func concurrentSessionsShareCommitsAndLoseNothing() async throws {
         let db = try IntakeDatabase.open(path: tempFile())
+        let store = db.store
         let sessions = 40, perSession = 25
         for s in 0..<sessions {
             let info = SessionInfo(id: "c\(s)", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
                                    status: .inProgress, startedAt: 0, updatedAt: 0)
-            try db.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client,
-                                                event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
-                          token: ResumeToken.random())
+            try await store.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client,
+                                                         event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                                   token: ResumeToken.random())
         }
-        DispatchQueue.concurrentPerform(iterations: sessions) { s in
-            for i in 1...perSession {
-                try? db.append([LogEntry(seq: i, at: at(Int64(i)), actor: .client, event: .input(.answer("\(s)-\(i)")))],
-                               to: "c\(s)", status: .inProgress, locale: "ja", record: nil, at: at(Int64(i)).epochMillis)
+        let before = db.asyncCommitStats
+        await withTaskGroup(of: Void.self) { group in
+            for s in 0..<sessions {
+                group.addTask {
+                    for i in 1...perSession {
+                        try? await store.append([LogEntry(seq: i, at: at(Int64(i)), actor: .client, event: .input(.answer("\(s)-\(i)")))],
+                                                to: "c\(s)", status: .inProgress, locale: "ja", record: nil, at: at(Int64(i)).epochMillis)
+                    }
+                }
             }
         }
         for s in 0..<sessions {
@@ -206,20 +235,24 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
             #expect(log.count == perSession + 1)
             #expect(log.last?.event == .input(.answer("\(s)-\(perSession)")))
         }
+        let after = db.asyncCommitStats
+        #expect(after.writes - before.writes == sessions * perSession)
+        #expect(after.commits - before.commits < sessions * perSession, "concurrent appends share transactions")
     }
 
-    @Test func oneFailingAppendDoesNotFailTheOthersInItsBatch() throws {
+    @Test func oneFailingAppendDoesNotFailTheOthersInItsBatch() async throws {
         let db = try IntakeDatabase.inMemory()
+        let store = db.store
         var gen = Counter(n: 3)
         let info = SessionInfo(id: "ok", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja",
                                status: .inProgress, startedAt: 0, updatedAt: 0)
-        try db.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
-                      token: ResumeToken.random(using: &gen))
-        // seq 0 again: a primary-key conflict, for this request only.
-        #expect(throws: (any Error).self) {
-            try db.append([LogEntry(seq: 0, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
+        try await store.create(info, first: LogEntry(seq: 0, at: at(0), actor: .client, event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                               token: ResumeToken.random(using: &gen))
+        // seq 0 again: refused (out of order), for this request only.
+        await #expect(throws: (any Error).self) {
+            try await store.append([LogEntry(seq: 0, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
         }
-        try db.append([LogEntry(seq: 1, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
+        try await store.append([LogEntry(seq: 1, at: at(1), actor: .client, event: .suspend)], to: "ok", status: .suspended, locale: "ja", record: nil, at: 1)
         #expect(try db.log(of: "ok").count == 2)
     }
 }
@@ -227,28 +260,27 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
 @Suite struct MonthlyReportTests {
     @Test func consultationsClientsAndFoundWorkPerOffice() async throws {
         let db = try IntakeDatabase.inMemory()
-        // The sessions, through the synchronous runner (in an async test, its async overloads would be chosen).
-        func holdConsultations() throws {
-            let intake = SessionRunner(engine: try engine(), store: db)
-            let followup = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db)
+        func holdConsultations() async throws {
+            let intake = SessionRunner(engine: try engine(), store: db.store)
+            let followup = SessionRunner(engine: Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog), store: db.store)
             func token() -> ResumeToken { ResumeToken.random() }
             // November 2026 (office time): client A twice, client B once, A's follow-up; one consultation in October.
             // Each consultation answers at least its first question (a session left before any answer is not one).
             let consultations: [(String, String, String, Int64)] = [("a1", "A", "川越", 0), ("a2", "A", "川越", 60 * 24), ("b1", "B", "川越", 60 * 48),
                                                                     ("c1", "C", "所沢", -60 * 24 * 40)]
             for (id, client, office, minutes) in consultations {
-                var (s, _) = try intake.start(id: id, token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: client, office: office, at: at(minutes))
-                _ = try intake.handle(.answer("はい"), in: &s, actor: .client, at: at(minutes))
+                var (s, _) = try await intake.start(id: id, token: token(), locale: "ja", mode: .kiosk, actor: .client, clientID: client, office: office, at: at(minutes))
+                _ = try await intake.handle(.answer("はい"), in: &s, actor: .client, at: at(minutes))
             }
-            var (f, _) = try followup.start(id: "f1", token: token(), locale: "en", mode: .counselor, actor: .counselor("佐藤"),
+            var (f, _) = try await followup.start(id: "f1", token: token(), locale: "en", mode: .counselor, actor: .counselor("佐藤"),
                                             clientID: "A", office: "川越", at: at(60 * 72))
             for a in ["yes", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"] {
                 let event = LineInputEvent.of(a)
-                _ = try followup.handle(event, in: &f, actor: .counselor("佐藤"), at: at(60 * 72 + 1))
+                _ = try await followup.handle(event, in: &f, actor: .counselor("佐藤"), at: at(60 * 72 + 1))
             }
             #expect(try db.session("f1")?.status == .complete)
         }
-        try holdConsultations()
+        try await holdConsultations()
         let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)
         #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 4, clients: 2, foundWork: 1)])
         #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house")])
@@ -292,19 +324,19 @@ enum LineInputEvent {
         return project
     }
 
-    @Test func aSessionSuspendedUnderAnOlderVersionResumesUnderTheNewOne() throws {
+    @Test func aSessionSuspendedUnderAnOlderVersionResumesUnderTheNewOne() async throws {
         let db = try IntakeDatabase.inMemory()
-        let v1 = SessionRunner(engine: try engine(), store: db)
+        let v1 = SessionRunner(engine: try engine(), store: db.store)
         let token = ResumeToken.random()
-        var (session, _) = try v1.start(id: "m1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        var (session, _) = try await v1.start(id: "m1", token: token, locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", "山田 花子", "やまだ はなこ", "平成6年7月15日", "川越市"] {
-            _ = try v1.handle(.answer(a), in: &session, actor: .client, at: at(1))
+            _ = try await v1.handle(.answer(a), in: &session, actor: .client, at: at(1))
         }
-        try v1.suspend(&session, actor: .client, at: at(2))
+        try await v1.suspend(&session, actor: .client, at: at(2))
 
         let next = try Self.nextVersion()
-        let v2 = SessionRunner(engine: Engine(dialog: try #require(next.dialogs["intake"]), catalog: next.catalog), store: db)
-        let (moved, effects) = try v2.resume(token: token, mode: .kiosk, actor: .client, at: at(60))
+        let v2 = SessionRunner(engine: Engine(dialog: try #require(next.dialogs["intake"]), catalog: next.catalog), store: db.store)
+        let (moved, effects) = try await v2.resume(token: token, mode: .kiosk, actor: .client, at: at(60))
         if case .notice(let m)? = effects.first {
             #expect(m.key == "engine.dialog_changed")
             #expect(m.text == "質問の内容が新しくなりました。これまでの答えはそのまま使い、続きからお聞きします。")
@@ -336,14 +368,14 @@ enum LineInputEvent {
         return path
     }
 
-    @Test func withAKeyTheFilesHoldNoAnswerAndTheDataReadsBack() throws {
+    @Test func withAKeyTheFilesHoldNoAnswerAndTheDataReadsBack() async throws {
         let path = tempFile()
         let key = try keyFile()
         let db = try IntakeDatabase.open(path: path, cipher: try Cipher(keyFile: key))
-        let r = SessionRunner(engine: try engine(), store: db)
-        var (session, _) = try r.start(id: "e1", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        let r = SessionRunner(engine: try engine(), store: db.store)
+        var (session, _) = try await r.start(id: "e1", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
         let secret = "ZQXJ-暗号化される回答-\(UUID().uuidString)"
-        for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", secret] { _ = try r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
+        for a in ["はい", "はい", "5", "3", "5", "1", "いいえ", secret] { _ = try await r.handle(.answer(a), in: &session, actor: .client, at: at(1)) }
         for file in [path, path + "-wal"] {
             let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file) holds the answer in clear")
@@ -371,30 +403,31 @@ enum LineInputEvent {
 
 @Suite struct LaterVisitTests {
     /// A finished session with `record` as its record, for client `client`.
-    func finished(_ db: IntakeDatabase, _ id: String, client: String, dialog: String, minutes: Int64, record: JSON) throws {
+    func finished(_ db: IntakeDatabase, _ id: String, client: String, dialog: String, minutes: Int64, record: JSON) async throws {
         let info = SessionInfo(id: id, clientID: client, dialogID: dialog, dialogVersion: "1.0.0", mode: .counselor, locale: "ja",
                                status: .inProgress, startedAt: at(minutes).epochMillis, updatedAt: at(minutes).epochMillis)
-        try db.create(info, first: LogEntry(seq: 0, at: at(minutes), actor: .client, event: .start(dialog: dialog, version: "1.0.0", locale: "ja", mode: .counselor)),
-                      token: ResumeToken.random())
-        try db.append([], to: id, status: .complete, locale: "ja", record: record, at: at(minutes).epochMillis)
+        try await db.store.create(info, first: LogEntry(seq: 0, at: at(minutes), actor: .client,
+                                                        event: .start(dialog: dialog, version: "1.0.0", locale: "ja", mode: .counselor)),
+                                  token: ResumeToken.random())
+        try await db.store.append([], to: id, status: .complete, locale: "ja", record: record, at: at(minutes).epochMillis)
     }
 
     func record(_ answers: [(String, JSON)], declined: [String] = []) -> JSON {
         .object([("status", .string("complete")), ("answers", .object(answers)), ("declined", .array(declined.map(JSON.string)))])
     }
 
-    @Test func eachModuleComesFromTheNewestRecordThatHoldsIt() throws {
+    @Test func eachModuleComesFromTheNewestRecordThatHoldsIt() async throws {
         let db = try IntakeDatabase.inMemory()
         let followup = try #require(project.dialogs["followup"])
-        try finished(db, "old", client: "A", dialog: "intake", minutes: 0, record: record([
+        try await finished(db, "old", client: "A", dialog: "intake", minutes: 0, record: record([
             ("plan", .object([("plan_now", .string("work_now")), ("lifework", .int(2))])),
             ("wishes", .object([("days_per_week", .int(5)), ("area", .string("川越市"))])),
         ], declined: ["area"]))
-        try finished(db, "new", client: "A", dialog: "followup", minutes: 60, record: record([
+        try await finished(db, "new", client: "A", dialog: "followup", minutes: 60, record: record([
             ("followup", .object([("found_work", .bool(false))])),
             ("plan", .object([("plan_now", .string("cannot_think"))])),
         ]))
-        try finished(db, "other", client: "B", dialog: "intake", minutes: 90, record: record([
+        try await finished(db, "other", client: "B", dialog: "intake", minutes: 90, record: record([
             ("wishes", .object([("days_per_week", .int(1))])),
         ]))
         let carried = try #require(try db.carried(forClient: "A", into: followup))
@@ -410,30 +443,30 @@ enum LineInputEvent {
         #expect(try db.carried(forClient: "nobody", into: followup) == nil)
     }
 
-    @Test func aLaterVisitReplaysFromItsLogAndResumesAsOne() throws {
+    @Test func aLaterVisitReplaysFromItsLogAndResumesAsOne() async throws {
         let db = try IntakeDatabase.inMemory()
         let followup = Engine(dialog: try #require(project.dialogs["followup"]), catalog: project.catalog)
-        try finished(db, "old", client: "A", dialog: "intake", minutes: -60 * 24 * 30, record: record([
+        try await finished(db, "old", client: "A", dialog: "intake", minutes: -60 * 24 * 30, record: record([
             ("plan", .object([("lifework", .int(2)), ("plan_now", .string("work_now")), ("future_work", .string("事務")),
                               ("training_interest", .string("not_now")), ("next_steps", .string("求人を見る")),
                               ("job_ad_sources", .array([.string("internet")]))])),
         ]))
-        let runner = SessionRunner(engine: followup, store: db)
+        let runner = SessionRunner(engine: followup, store: db.store)
         let carried = try db.carried(forClient: "A", into: followup.dialog)
-        var (s, effects) = try runner.start(id: "v1", token: ResumeToken.random(), locale: "ja", mode: .counselor,
+        var (s, effects) = try await runner.start(id: "v1", token: ResumeToken.random(), locale: "ja", mode: .counselor,
                                            actor: .counselor("佐藤"), clientID: "A", carrying: carried, at: at(0))
         #expect(effects.first.map { if case .notice(let m) = $0 { m.key } else { "" } } == "engine.revisit.started")
         for a in ["no", "", "2", "4", "", "", "", "", ""] {
-            effects = try runner.handle(.answer(a), in: &s, actor: .counselor("佐藤"), at: at(1))
+            effects = try await runner.handle(.answer(a), in: &s, actor: .counselor("佐藤"), at: at(1))
         }
         // The log alone gives the same session back (the carried answers are in its first entry).
         #expect(try runner.replay(try db.log(of: "v1")) == s.state)
         #expect(s.state.answers[Path("lifework")]?.answer == .value(.int(4)))
         #expect(s.state.answers[Path("future_work")]?.answer == .value(.text("事務")))
         // Suspended and resumed: still a later visit, at the same question.
-        try runner.suspend(&s, actor: .counselor("佐藤"), at: at(2))
+        try await runner.suspend(&s, actor: .counselor("佐藤"), at: at(2))
         let info = try #require(try db.session("v1"))
-        let (back, shown) = try runner.resume(info, mode: .counselor, actor: .counselor("佐藤"), at: at(3))
+        let (back, shown) = try await runner.resume(info, mode: .counselor, actor: .counselor("佐藤"), at: at(3))
         #expect(back.state.revisit == s.state.revisit)
         #expect(shown == followup.current(s.state))
     }

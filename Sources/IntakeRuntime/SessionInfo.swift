@@ -36,22 +36,3 @@ public struct SessionInfo: Sendable, Equatable, Codable {
         self.office = office
     }
 }
-
-/// The blocking store of the counselor's terminal and the tests (SQLite's `IntakeDatabase`): the
-/// session log only, until the REPL runs on the async `Store` (Store.swift), which covers everything.
-/// Every write is durable when it returns: an answer is on disk before the
-/// next question is shown or sent (the durability contract).
-public protocol SessionStore: Sendable {
-    /// A new session, its first log entry and the digest of its resume token.
-    func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) throws
-    /// Appends log entries and updates what the session list shows (status, locale, time, and the
-    /// record when it finished).
-    func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
-                record: JSON?, at: Int64) throws
-    func log(of session: String) throws -> [LogEntry]
-    func session(_ id: String) throws -> SessionInfo?
-    /// The session a resume token opens, if any (compared by digest).
-    func session(resuming token: ResumeToken) throws -> SessionInfo?
-    /// The session moved to another version of its dialog.
-    func setDialogVersion(_ version: String, of session: String) throws
-}

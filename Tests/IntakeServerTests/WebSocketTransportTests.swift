@@ -190,8 +190,21 @@ import Testing
         let line = try await server.connect()
         try await line.send(json: [("op", .string("quit"))])
         _ = await line.until("bye")
-        let held = try await server.connect()
-        _ = try await startJSON(held)
+        #expect(await line.waitClosed())
+        // The line's slot comes back a moment after its client sees the close: until then a new
+        // connection is (rightly) refused. Take the one slot once it is free.
+        var held: LineClient?
+        for _ in 0..<50 where held == nil {
+            let c = try await server.connect()
+            try await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("id", .int(1))])
+            if let first = await c.nextJSON(timeout: .seconds(10)), first["type"] == .string("session") {
+                held = c
+            } else {
+                await c.close()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(held != nil, "the slot came back")
         let socket = try await server.connectWebSocket()
         let refused = await socket.nextJSON()
         #expect(refused?["type"] == .string("bye"))

@@ -147,8 +147,7 @@ import Testing
         #expect(end != nil)
         #expect(await p.waitClosed())
         // The session is finished, not a new one started.
-        let store = try IntakeDatabase.open(path: server.database)
-        let sessions = try store.sessions()
+        let sessions = try await server.store.sessions()
         #expect(sessions.count == 1)
         #expect(sessions.first?.status == .complete)
         try await server.stop()

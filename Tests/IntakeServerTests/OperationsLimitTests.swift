@@ -32,8 +32,7 @@ import Testing
         // Another address (another office's router) is not affected.
         #expect(try await Self.tryStart(server, from: "127.0.0.2")?["type"] == .string("session"))
         // Only the admitted starts were stored.
-        let store = try IntakeDatabase.open(path: server.database)
-        #expect(try store.sessions().count == 4)
+        #expect(try await server.store.sessions().count == 4)
         try await server.stop()
     }
 
@@ -53,16 +52,16 @@ import Testing
         let bye = await c.until("bye")
         #expect(bye?["reason"] == .string("session_too_long"))
         #expect(await c.waitClosed())
-        let store = try IntakeDatabase.open(path: server.database)
+        let store = server.store
         // The log stopped at the maximum (and the suspension that followed it).
-        #expect(try store.log(of: session).count <= 101)
-        #expect(try store.session(session)?.status == .suspended)
+        #expect(try await store.log(of: session).count <= 101)
+        #expect(try await store.session(session)?.status == .suspended)
         // Its token does not bring it back: replaying it would cost every other kiosk.
         let again = try await server.connect()
         try await again.send(json: [("op", .string("resume")), ("token", .string(token)), ("id", .int(1))])
         let m = await again.until("error")
         #expect(m?["code"] == .string("session_too_long"))
-        #expect(try store.log(of: session).count <= 101)
+        #expect(try await store.log(of: session).count <= 101)
         try await server.stop()
     }
 

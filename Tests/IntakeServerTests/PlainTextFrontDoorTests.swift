@@ -125,8 +125,7 @@ import Testing
         let end = String(decoding: Array(c.text.utf8).dropFirst(seen), as: UTF8.self)
         #expect(end == "ご利用ありがとうございました。\n")
         // Nothing was started.
-        let store = try IntakeDatabase.open(path: server.database)
-        #expect(try store.sessions().isEmpty)
+        #expect(try await server.store.sessions().isEmpty)
         // `:lang en` (the command she will see in the help) starts in English.
         let d = try await RawClient.connect(port: server.port)
         try await d.send(":lang en")

@@ -59,11 +59,10 @@ func startJSON(_ c: LineClient, dialog: String = "followup", locale: String = "j
         #expect(bye?["type"] == .string("bye"))
         #expect(bye?["reason"] == .string("done"))
         #expect(await c.waitClosed())
+        #expect(try await server.store.session(session)?.status == .complete)
+        #expect(try await server.store.session(session)?.mode == .kiosk)
+        #expect(try await server.store.record(of: session) != nil)
         try await server.stop()
-        let db = try IntakeDatabase.open(path: server.database)
-        #expect(try db.session(session)?.status == .complete)
-        #expect(try db.session(session)?.mode == .kiosk)
-        #expect(try db.record(of: session) != nil)
     }
 
     @Test func aWholeIntakeInPlainText() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakePostgres
 import IntakeRuntime
 import IntakeServer
 import IntakeStore
@@ -21,6 +22,11 @@ func tempDatabase() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("intake-serve-\(UUID().uuidString).sqlite").path
 }
 
+/// `INTAKE_TEST_SERVER_STORE=postgres` (with INTAKE_TEST_POSTGRES): the in-process servers of the
+/// protocol tests run on a fresh PostgreSQL database instead of a SQLite file (`.ci/run` runs the
+/// server suites a second time so), and every test inspects what was stored through `store`.
+let serverStoreIsPostgres = ProcessInfo.processInfo.environment["INTAKE_TEST_SERVER_STORE"] == "postgres"
+
 /// The first conversation of Dialogs/tests/personas-1.yaml (愛子, a whole intake at a kiosk):
 /// (question expected, line typed), the last one `:finish` at the review.
 let personaSteps: [(question: String?, line: String)] = {
@@ -39,11 +45,30 @@ let personaSteps: [(question: String?, line: String)] = {
 final class TestServer: Sendable {
     let server: KioskServer
     let port: Int
+    /// Where it stores: a SQLite file's path, or a PostgreSQL database's URL.
     let database: String
+    /// What it stores in, behind the protocol (for a test to look at what was stored).
+    let store: any Store
     private let task: Task<Void, any Error>
 
-    static func start(database: String = tempDatabase(), _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        try await start(database: database, store: nil, configure)
+    /// A server on a new database (a SQLite file; PostgreSQL under INTAKE_TEST_SERVER_STORE=postgres),
+    /// or on `database` again (a restart).
+    static func start(database: String? = nil, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        if database?.hasPrefix("postgres") == true || (database == nil && serverStoreIsPostgres) {
+            let url: String
+            if let database { url = database } else {
+                guard let admin = ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES"] else {
+                    throw PostgresMissing()
+                }
+                url = try await PostgresScratch.create(admin: admin).url
+            }
+            return try await start(database: url, store: try await PostgresStore.open(url: url, maximumConnections: 6), configure)
+        }
+        return try await start(database: database ?? tempDatabase(), store: nil, configure)
+    }
+
+    struct PostgresMissing: Error, CustomStringConvertible {
+        var description: String { "INTAKE_TEST_SERVER_STORE=postgres needs INTAKE_TEST_POSTGRES (Tests/Postgres/cluster start DIR)" }
     }
 
     /// A server on `store` (any store: another instance's database, PostgreSQL) instead of a SQLite file.
@@ -51,7 +76,8 @@ final class TestServer: Sendable {
         try await start(database: "", store: store, configure)
     }
 
-    private static func start(database: String, store: (any Store)?, _ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
+    private static func start(database: String, store given: (any Store)?, _ configure: (inout ServerConfiguration) -> Void) async throws -> TestServer {
+        let store = try given ?? IntakeDatabase.open(path: database).store
         var config = ServerConfiguration()
         config.port = 0
         config.dialog = "intake"
@@ -60,7 +86,7 @@ final class TestServer: Sendable {
         config.greetAfter = nil
         configure(&config)
         let logger = Logger(label: "intake.serve.test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let server = try KioskServer(project: project, store: try store ?? IntakeDatabase.open(path: database).store, configuration: config, logger: logger)
+        let server = try KioskServer(project: project, store: store, configuration: config, logger: logger)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let (httpStream, httpContinuation) = AsyncStream<Int>.makeStream()
         let task = Task {
@@ -78,11 +104,11 @@ final class TestServer: Sendable {
         if config.http != nil {
             for await p in httpStream { httpPort = p }
         }
-        return TestServer(server: server, port: port, httpPort: httpPort, database: database, task: task)
+        return TestServer(server: server, port: port, httpPort: httpPort, database: database, store: store, task: task)
     }
 
     /// A server with the page and the WebSocket too (`intake serve --http 0`).
-    static func startWithPage(database: String = tempDatabase(), _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    static func startWithPage(database: String? = nil, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         let page = try KioskPage(directory: packageRoot.appendingPathComponent("Sources/IntakeServer/Kiosk"),
                                  catalog: project.catalog, settings: KioskPage.Settings())
         return try await start(database: database) { config in
@@ -95,8 +121,9 @@ final class TestServer: Sendable {
 
     let httpPort: Int?
 
-    private init(server: KioskServer, port: Int, httpPort: Int?, database: String, task: Task<Void, any Error>) {
+    private init(server: KioskServer, port: Int, httpPort: Int?, database: String, store: any Store, task: Task<Void, any Error>) {
         self.server = server
+        self.store = store
         self.port = port
         self.httpPort = httpPort
         self.database = database
@@ -113,6 +140,7 @@ final class TestServer: Sendable {
     func stop() async throws {
         server.shutdown()
         try await task.value
+        if let postgres = store as? PostgresStore { await postgres.close() }
     }
 
     func connect() async throws -> LineClient {

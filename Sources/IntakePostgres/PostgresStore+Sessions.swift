@@ -42,15 +42,7 @@ struct StoredSession: Sendable {
 
     /// Checks the row against its hash (when the chain can be checked) and makes it a SessionInfo.
     func checked(_ chain: Chain?) throws -> SessionInfo {
-        if let chain, !unchained {
-            guard let hash, hash == chain.hash(row) else { throw RuntimeError.damaged(session: row.id) }
-        }
-        guard let mode = SessionState.Mode(rawValue: row.mode), let status = SessionInfo.Status(rawValue: row.status) else {
-            throw RuntimeError.damaged(session: row.id)
-        }
-        return SessionInfo(id: row.id, clientID: row.clientId, dialogID: row.dialogId, dialogVersion: row.dialogVersion, mode: mode,
-                           locale: row.locale, status: status, startedAt: row.startedAt, updatedAt: row.updatedAt,
-                           counselor: row.counselor, office: row.office)
+        try row.checked(hash: hash, unchained: unchained, chain: chain)
     }
 }
 

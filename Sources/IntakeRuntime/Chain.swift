@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IntakeEngine
 
 /// The hash chain of the event log (tamper evidence). Each event's `hash` is an HMAC-SHA256 over
 /// the hash of the event before it and the event's row exactly as stored (session id, seq, time,
@@ -136,5 +137,23 @@ package struct Chain: Sendable {
         private mutating func length(_ n: Int) {
             withUnsafeBytes(of: UInt64(n).bigEndian) { bytes += $0 }
         }
+    }
+}
+
+extension Chain.Session {
+    /// A stored session row, checked against its hash (when the chain can be checked and the row
+    /// was recorded after chains existed), as the session list shows it. A hash that does not match,
+    /// or a mode or status this intake does not know, is `RuntimeError.damaged` — the rule every store
+    /// applies to every row it reads.
+    package func checked(hash: Data?, unchained: Bool, chain: Chain?) throws -> SessionInfo {
+        if let chain, !unchained {
+            guard let hash, hash == chain.hash(self) else { throw RuntimeError.damaged(session: id) }
+        }
+        guard let mode = SessionState.Mode(rawValue: mode), let status = SessionInfo.Status(rawValue: status) else {
+            throw RuntimeError.damaged(session: id)
+        }
+        return SessionInfo(id: id, clientID: clientId, dialogID: dialogId, dialogVersion: dialogVersion, mode: mode,
+                           locale: locale, status: status, startedAt: startedAt, updatedAt: updatedAt,
+                           counselor: counselor, office: office)
     }
 }

@@ -50,8 +50,12 @@ import Testing
         let server = try await TestServer.start { $0.greetAfter = Self.greetAfter }
         // Its first line goes out as soon as the connection is up, as a kiosk app's does.
         let c = try await RawClient.connect(port: server.port, saying: #"{"op":"start","dialog":"intake","locale":"ja"}"#)
-        // Well past the greeting's 1.5 s.
-        try await Task.sleep(for: .milliseconds(2500))
+        // Its reply (the session and the first question), and then well past the greeting's 1.5 s
+        // (however slowly a loaded machine answers).
+        let began = ContinuousClock.now
+        _ = await c.text(until: { $0.hasSuffix("\n") && $0.split(separator: "\n").count >= 2 }, timeout: .seconds(30))
+        let waited = ContinuousClock.now - began
+        if waited < .milliseconds(2500) { try await Task.sleep(for: .milliseconds(2500) - waited) }
         let text = c.text
         #expect(text.hasSuffix("\n"), "every message a whole line, no prompt")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -296,7 +300,7 @@ final class RawClient: Sendable {
 
     /// The next reply of a plain-text connection: what arrived after `seen` bytes, up to its
     /// prompt; `seen` moves past it.
-    func reply(after seen: inout Int, timeout: Duration = .seconds(10)) async -> String? {
+    func reply(after seen: inout Int, timeout: Duration = .seconds(30)) async -> String? {
         guard let r = await text(until: { $0.hasSuffix("> ") }, timeout: timeout, after: seen) else { return nil }
         seen += r.utf8.count
         return r

@@ -38,13 +38,42 @@ package enum PostgresScratch {
 
     package struct BadURL: Error {}
 
+    /// One creation at a time (see `create`).
+    actor Gate {
+        private var busy = false
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        func enter() async {
+            if !busy {
+                busy = true
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func leave() {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+    }
+
+    static let gate = Gate()
+
     static let logger = Logger(label: "intake.postgres.scratch", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// A new, empty database beside the one `admin` names (its user needs CREATEDB).
+    /// A new, empty database beside the one `admin` names (its user needs CREATEDB). One at a time
+    /// in a process: CREATE DATABASE writes the template database through the WAL, and dozens at
+    /// once (a parallel test run) make an I/O storm that slows every other test's commits.
     package static func create(admin: String) async throws -> Database {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        _ = try await withConnection(admin) { c in
-            try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+        await gate.enter()
+        do {
+            _ = try await withConnection(admin) { c in
+                try await c.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+            }
+            await gate.leave()
+        } catch {
+            await gate.leave()
+            throw error
         }
         guard var components = URLComponents(string: admin) else { throw BadURL() }
         components.path = "/" + name

@@ -236,7 +236,10 @@ func client(_ shared: Shared) {
         }
         var current: [String: Any]?
         if let t = token {
-            guard line.send("{\"op\":\"resume\",\"token\":\"\(t)\"}"), let s = line.next(), s["type"] as? String == "session" else {
+            let sent = line.send("{\"op\":\"resume\",\"token\":\"\(t)\"}")
+            let reply = sent ? line.next() : nil
+            guard let s = reply, s["type"] as? String == "session" else {
+                if trace { print("resume refused: \(reply?["type"] as? String ?? "closed") \(reply?["code"] as? String ?? "")") }
                 if takeovers { usleep(20_000) }  // the database may be down a while
                 continue
             }
@@ -277,7 +280,13 @@ func client(_ shared: Shared) {
             guard let r = reply, let sent = inFlight else { return }
             let type = r["type"] as? String
             if type == "warning" || type == "bye" { return }
-            if type == "error", r["code"] as? String == "storage_failed" { shared.with { $0.kioskFailed += 1 } }
+            if type == "error", r["code"] as? String == "storage_failed" {
+                shared.with { $0.kioskFailed += 1 }
+                // PostgreSQL: a connection lost while its COMMIT was under way leaves the outcome
+                // unknown (the server restarting): the answer stays in flight, and the resumption
+                // says whether it was stored (never counted as acknowledged unless it was).
+                if takeovers { return }
+            }
             if type != "error", !(type == "question" && r["question"] as? String == sent.question) {
                 shared.with { sh in
                     sh.acknowledged += 1

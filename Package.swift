@@ -110,7 +110,8 @@ let package = Package(
         // Crash under load: `intake serve` killed with SIGKILL at random while kiosk clients answer;
         // every acknowledged answer must be in the database and every session resume where it stood.
         .executableTarget(name: "IntakeCrash", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", .product(name: "GRDB", package: "GRDB.swift"),
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakePostgres", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .executableTarget(name: "IntakeBench", dependencies: [
             "IntakeEngine", "IntakeDialogs", "IntakeTesting",

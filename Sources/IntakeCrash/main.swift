@@ -3,8 +3,10 @@ import Glibc
 import GRDB
 import IntakeDialogs
 import IntakeEngine
+import IntakePostgres
 import IntakeRuntime
 import IntakeStore
+import PostgresNIO
 
 // Crash under load: runs `intake serve` as a child on a database file, C kiosk clients answering a
 // dialog against it, and kills the server with SIGKILL at random moments, restarting it on the same
@@ -24,6 +26,25 @@ import IntakeStore
 // --sabotage checks the checker: after each kill, the two newest log entries of the session that
 // wrote last are deleted before the restart (as a server that replied before committing would lose
 // them), and the run must then report lost answers or wrong resumptions, and exit 1.
+//
+// --postgres ADMIN_URL runs the same on PostgreSQL: a fresh scratch database beside the one the URL
+// names (its user needs CREATEDB; the password from PGPASSFILE / PGPASSWORD), --instances N (default
+// 2) `intake serve` children on it, each on its own port. Every (re)connection of a client goes to an
+// instance picked at random, so resumes move sessions across instances; each kill SIGKILLs a random
+// instance and restarts it. Now and then a client walks away from its kiosk with an answer in flight
+// and resumes at another one (a takeover, on either instance), then tries one more answer on the old
+// connection: that one must never be acknowledged. --pg-restarts N stops the PostgreSQL server itself
+// N times during the run (`pg_ctl stop -m immediate`) and starts it again a second later, with
+// --pg-data DIR --pg-ctl PATH --pg-options OPTS (default: INTAKE_TEST_PG_DATA, INTAKE_TEST_PG_CTL,
+// INTAKE_TEST_PG_OPTIONS, which Tests/Postgres/cluster prints; run as the `postgres` user when root).
+// While it is down the instances answer `storage_failed` (not acknowledged; the clients retry).
+// The checks, through PostgresStore (not GRDB): every acknowledged answer in its session's replayed
+// log; every resumption at the right question; `verify()` clean; and no session live on two
+// connections — an answer acknowledged on a connection after its session was resumed on another
+// fails, and in each session's log the acknowledged inputs, in the order they were acknowledged,
+// stand in log order with a `resume` entry between any two acknowledged on different connections
+// and none between two acknowledged on the same one (after a resume, nothing from the old holder).
+// --sabotage deletes the two newest events of the session that wrote last after each kill.
 
 struct Options {
     var binary = ".build/release/intake"
@@ -35,6 +56,13 @@ struct Options {
     var counselors = 0
     /// Seconds the clients go on after the last kill (with --kills 0: a load run without crashes).
     var seconds = 1.0
+    /// PostgreSQL: the admin URL (a scratch database is made beside it), instances, server restarts.
+    var postgres: String?
+    var instances = 2
+    var pgRestarts = 0
+    var pgData = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_DATA"]
+    var pgCtl = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_CTL"]
+    var pgOptions = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_OPTIONS"]
 }
 
 func options() -> Options {
@@ -50,8 +78,15 @@ func options() -> Options {
         case "--sabotage": o.sabotage = true
         case "--counselors": o.counselors = args.next().flatMap(Int.init) ?? o.counselors
         case "--seconds": o.seconds = args.next().flatMap(Double.init) ?? o.seconds
+        case "--postgres": o.postgres = args.next()
+        case "--instances": o.instances = args.next().flatMap(Int.init) ?? o.instances
+        case "--pg-restarts": o.pgRestarts = args.next().flatMap(Int.init) ?? o.pgRestarts
+        case "--pg-data": o.pgData = args.next()
+        case "--pg-ctl": o.pgCtl = args.next()
+        case "--pg-options": o.pgOptions = args.next()
         default:
             print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--counselors N] [--seconds S] [--sabotage]")
+            print("                   [--postgres ADMIN_URL [--instances N] [--pg-restarts N [--pg-data DIR] [--pg-ctl PATH] [--pg-options OPTS]]]")
             exit(64)
         }
     }
@@ -61,7 +96,18 @@ func options() -> Options {
 /// Everything the clients and the killer share; every access holds `lock`.
 final class Shared: @unchecked Sendable {
     let lock = NSLock()
-    var port = 0
+    /// The instances' ports (one on SQLite); a client picks one at random for each connection.
+    var ports: [Int] = []
+    /// PostgreSQL mode: clients also take their sessions over from another kiosk now and then.
+    var takeovers = false
+    /// Per session: every acknowledged input, in the order acknowledged, with the connection
+    /// ("epoch", numbered per client) it was acknowledged on.
+    var acks: [String: [(epoch: Int, question: String)]] = [:]
+    var takeoverAttempts = 0
+    /// `bye resumed_elsewhere` seen on the old connection of a takeover.
+    var takenOver = 0
+    /// A session live on two connections, as a client saw it.
+    var doubleLive: [String] = []
     var stop = false
     var acknowledged = 0
     var wrongResumes: [String] = []
@@ -179,14 +225,26 @@ func client(_ shared: Shared) {
     /// Questions of this session whose answers were acknowledged: a resumption must never stand at one.
     var answered: Set<String> = []
     var attempt = 0
+    /// The connection the session runs on now (a new one at each start or resume).
+    var epoch = 0
+    let takeovers = shared.with { $0.takeovers }
+    func randomPort() -> Int { shared.with { $0.ports.randomElement() ?? 0 } }
     while !shared.with({ $0.stop }) {
-        guard let line = Line(port: shared.with { $0.port }) else {
+        guard var line = Line(port: randomPort()) else {
             usleep(50_000)
             continue
         }
         var current: [String: Any]?
         if let t = token {
-            guard line.send("{\"op\":\"resume\",\"token\":\"\(t)\"}"), let s = line.next(), s["type"] as? String == "session" else { continue }
+            let sent = line.send("{\"op\":\"resume\",\"token\":\"\(t)\"}")
+            let reply = sent ? line.next() : nil
+            guard let s = reply, s["type"] as? String == "session" else {
+                if trace { print("resume refused: \(reply?["type"] as? String ?? "closed") \(reply?["code"] as? String ?? "")") }
+                if takeovers { usleep(20_000) }  // the database may be down a while
+                continue
+            }
+            let previous = epoch
+            epoch += 1
             current = line.standing()
             let at = current?["question"] as? String
             shared.with { sh in
@@ -198,29 +256,42 @@ func client(_ shared: Shared) {
                     sh.wrongResumes.append("\(session ?? "?"): at \(at), whose answer was acknowledged")
                 } else if let inFlight, at != inFlight.question {
                     sh.answers[session ?? "", default: []].append(inFlight)  // committed without its reply
+                    sh.acks[session ?? "", default: []].append((previous, inFlight.question))
                 } else if at != shown, inFlight == nil, current?["type"] as? String == "question" {
                     sh.wrongResumes.append("\(session ?? "?"): at \(at ?? "-"), expected \(shown ?? "-")")
                 }
             }
             inFlight = nil
         } else {
-            guard line.send("{\"op\":\"start\",\"locale\":\"ja\"}"), let s = line.next(), s["type"] as? String == "session" else { continue }
+            guard line.send("{\"op\":\"start\",\"locale\":\"ja\"}"), let s = line.next(), s["type"] as? String == "session" else {
+                if takeovers { usleep(20_000) }
+                continue
+            }
             token = s["token"] as? String
             session = s["session"] as? String
+            epoch += 1
             shared.with { $0.started += 1 }
             current = line.standing()
         }
         /// A reply came: the answer in flight is acknowledged — unless it was refused (the same
-        /// question again, or an error) or waits for a confirmation.
-        func acknowledge(_ reply: [String: Any]?) {
+        /// question again, or an error), waits for a confirmation, or the connection was told its
+        /// session went elsewhere (`bye`: nothing written).
+        func acknowledge(_ reply: [String: Any]?, on connection: Int) {
             guard let r = reply, let sent = inFlight else { return }
             let type = r["type"] as? String
-            if type == "warning" { return }
-            if type == "error", r["code"] as? String == "storage_failed" { shared.with { $0.kioskFailed += 1 } }
+            if type == "warning" || type == "bye" { return }
+            if type == "error", r["code"] as? String == "storage_failed" {
+                shared.with { $0.kioskFailed += 1 }
+                // PostgreSQL: a connection lost while its COMMIT was under way leaves the outcome
+                // unknown (the server restarting): the answer stays in flight, and the resumption
+                // says whether it was stored (never counted as acknowledged unless it was).
+                if takeovers { return }
+            }
             if type != "error", !(type == "question" && r["question"] as? String == sent.question) {
                 shared.with { sh in
                     sh.acknowledged += 1
                     sh.answers[session ?? "", default: []].append(sent)
+                    sh.acks[session ?? "", default: []].append((connection, sent.question))
                 }
                 answered.insert(sent.question)
             }
@@ -237,13 +308,65 @@ func client(_ shared: Shared) {
                 inFlight = (q, text)
                 shared.with { $0.kioskAttempted += 1 }
                 guard line.send("{\"op\":\"answer\",\"question\":\"\(q)\",\"text\":\"\(text)\"}") else { current = nil; break }
+                if takeovers, Int.random(in: 0..<16) == 0, let t = token, let other = Line(port: randomPort()) {
+                    // The client walks away with this answer in flight and resumes at another kiosk
+                    // (on either instance); the old connection must give the session up.
+                    shared.with { $0.takeoverAttempts += 1 }
+                    guard other.send("{\"op\":\"resume\",\"token\":\"\(t)\"}"), let s = other.next(), s["type"] as? String == "session" else {
+                        current = line.standing()
+                        acknowledge(current, on: epoch)
+                        break
+                    }
+                    let old = line, oldEpoch = epoch
+                    epoch += 1
+                    let resumed = other.standing()
+                    let reply = old.standing()
+                    acknowledge(reply, on: oldEpoch)
+                    let at = resumed?["type"] as? String == "question" ? resumed?["question"] as? String : nil
+                    shared.with { sh in
+                        sh.resumes += 1
+                        if let at, at == q, answered.contains(q) {
+                            sh.doubleLive.append("\(session ?? "?"): the answer to \(q) was acknowledged on the old connection, but the session resumed on the new one stands at \(q)")
+                        } else if let at, answered.contains(at) {
+                            sh.wrongResumes.append("\(session ?? "?"): at \(at), whose answer was acknowledged (takeover)")
+                        } else if let sent = inFlight, reply?["type"] as? String != "warning", let at, at != sent.question {
+                            sh.answers[session ?? "", default: []].append(sent)  // committed without its reply
+                            sh.acks[session ?? "", default: []].append((oldEpoch, sent.question))
+                            answered.insert(sent.question)
+                        }
+                        if reply?["type"] as? String == "bye", reply?["reason"] as? String == "resumed_elsewhere" { sh.takenOver += 1 }
+                    }
+                    if reply?["type"] as? String != "warning" { inFlight = nil }
+                    // One more answer on the old connection, which may not have heard yet: it must
+                    // never be acknowledged (the new connection holds the session).
+                    if reply?["type"] as? String == "question", let q2 = reply?["question"] as? String, let r = reply {
+                        let stale = answerText(r, attempt: 0)
+                        if old.send("{\"op\":\"answer\",\"question\":\"\(q2)\",\"text\":\"\(stale)\"}") {
+                            let r2 = old.standing()
+                            let type = r2?["type"] as? String
+                            shared.with { sh in
+                                switch type {
+                                case nil, "error": break
+                                case "bye":
+                                    if r2?["reason"] as? String == "resumed_elsewhere" { sh.takenOver += 1 }
+                                case "question" where r2?["question"] as? String == q2: break
+                                default:
+                                    sh.doubleLive.append("\(session ?? "?"): an answer to \(q2) acknowledged (\(type ?? "?")) on a connection after its session was resumed on another")
+                                }
+                            }
+                        }
+                    }
+                    line = other
+                    current = resumed
+                    break
+                }
                 current = line.standing()
-                acknowledge(current)
+                acknowledge(current, on: epoch)
             case "warning":
                 // The answer waits for the confirmation; its reply acknowledges it.
                 guard line.send("{\"op\":\"confirm\"}") else { current = nil; break }
                 current = line.standing()
-                acknowledge(current)
+                acknowledge(current, on: epoch)
             case "review":
                 guard line.send("{\"op\":\"finish\"}") else { current = nil; break }
                 current = line.standing()
@@ -348,7 +471,249 @@ func startServer(_ o: Options, db: String) -> (Process, Int)? {
     return (p, port)
 }
 
+// MARK: - PostgreSQL
+
+/// Runs async work from this synchronous tool (the main thread waits; the work runs detached).
+final class Outcome<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
+
+func blocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let outcome = Outcome<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { outcome.result = .success(try await body()) } catch { outcome.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    guard let result = outcome.result else { throw CancellationError() }
+    return try result.get()
+}
+
+/// Runs a command to its end (as the cluster's owner, `postgres`, when this runs as root); whether it
+/// succeeded. Spawned and reaped here (posix_spawn, waitpid): Foundation's Process never saw
+/// `pg_ctl start` end, whose server lives on after it.
+func runCommand(_ arguments: [String], asOwner: Bool) -> Bool {
+    let argv = (asOwner && getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []) + arguments
+    guard let path = argv.first else { return false }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let cArgs = argv.map { strdup($0) } + [nil]
+    defer { for a in cArgs { free(a) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, path, &actions, nil, cArgs, environ) == 0 else { return false }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        if errno != EINTR { return false }
+    }
+    return status == 0
+}
+
+/// In a session's log, the acknowledged inputs (in the order acknowledged, each with the connection
+/// it was acknowledged on) found in log order: each is the next input entry that changed its
+/// question's answer. Between two acknowledged on the same connection there may be no `resume`
+/// entry (someone else took the session and the old holder still wrote); between two on different
+/// connections there must be one. What breaks either, or is not found, is reported.
+func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], dialog: Dialog, session: String) -> [String] {
+    var problems: [String] = []
+    var position = -1
+    var previousEpoch: Int?
+    for (epoch, question) in acks {
+        guard let path = dialog.parsePath(question) else {
+            problems.append("\(session) \(question): not a question of the dialog")
+            continue
+        }
+        var found: Int?
+        for i in (position + 1)..<max(position + 1, log.count) {
+            guard case .input = log[i].event, log[i].answers?.contains(where: { $0.path == path }) == true else { continue }
+            found = i
+            break
+        }
+        guard let index = found else {
+            problems.append("\(session) \(question): acknowledged, not in its log after the input acknowledged before it")
+            continue
+        }
+        let resumes = log[(position + 1)..<index].count { entry in
+            if case .resume = entry.event { return true }
+            return false
+        }
+        if let previousEpoch, previousEpoch == epoch, resumes > 0 {
+            problems.append("\(session) \(question): acknowledged on a connection after the session was resumed on another (\(resumes) resume entries before it)")
+        } else if let previousEpoch, previousEpoch != epoch, resumes == 0 {
+            problems.append("\(session) \(question): acknowledged on a new connection, with no resume entry since the old one's last input")
+        }
+        position = index
+        previousEpoch = epoch
+    }
+    return problems
+}
+
+func startPostgresServer(_ o: Options, url: String) -> (Process, Int)? {
+    startServer(o, db: url)
+}
+
+func runPostgres(_ o: Options, admin: String) -> Never {
+    if o.pgRestarts > 0, o.pgData == nil || o.pgCtl == nil || o.pgOptions == nil {
+        print("--pg-restarts needs --pg-data, --pg-ctl and --pg-options (or INTAKE_TEST_PG_DATA, INTAKE_TEST_PG_CTL, INTAKE_TEST_PG_OPTIONS from Tests/Postgres/cluster)")
+        exit(64)
+    }
+    let scratch: PostgresScratch.Database
+    do {
+        scratch = try blocking { try await PostgresScratch.create(admin: admin) }
+    } catch {
+        print("could not create a scratch database beside \(admin): \(String(reflecting: type(of: error)))")
+        exit(1)
+    }
+    let url = scratch.url
+    let shared = Shared()
+    shared.takeovers = true
+    var servers: [Process] = []
+    for _ in 0..<max(1, o.instances) {
+        guard let (server, port) = startPostgresServer(o, url: url) else {
+            print("could not start \(o.binary) serve on \(url)")
+            _ = try? blocking { await scratch.drop() }
+            exit(1)
+        }
+        servers.append(server)
+        shared.with { $0.ports.append(port) }
+    }
+    let threads = (0..<o.sessions).map { _ in Thread { client(shared) } }
+    for t in threads { t.stackSize = 512 * 1024; t.start() }
+    var generator = SystemRandomNumberGenerator()
+    enum Action { case kill, pgRestart }
+    let actions = (Array(repeating: Action.kill, count: o.kills) + Array(repeating: Action.pgRestart, count: o.pgRestarts)).shuffled(using: &generator)
+    var kills = 0, pgRestarts = 0, exitedOnTheirOwn = 0, sabotaged = 0
+    let started = Date()
+    func fail(_ message: String) -> Never {
+        print(message)
+        shared.with { $0.stop = true }
+        for s in servers { kill(s.processIdentifier, SIGKILL) }
+        _ = try? blocking { await scratch.drop() }
+        exit(1)
+    }
+    for action in actions {
+        usleep(UInt32.random(in: 200_000...900_000, using: &generator))
+        switch action {
+        case .kill:
+            let i = Int.random(in: 0..<servers.count, using: &generator)
+            kill(servers[i].processIdentifier, SIGKILL)
+            servers[i].waitUntilExit()
+            kills += 1
+            if o.sabotage {
+                // The two newest entries of the session that wrote last are lost, as if never written.
+                do {
+                    _ = try blocking {
+                        try await scratch.sql("""
+                            DELETE FROM event WHERE (session_id, seq) IN (
+                              SELECT session_id, seq FROM event
+                              WHERE session_id = (SELECT session_id FROM event ORDER BY at DESC, seq DESC LIMIT 1)
+                              ORDER BY seq DESC LIMIT 2)
+                            """)
+                    }
+                    sabotaged += 1
+                } catch {
+                    fail("could not sabotage the database: \(String(reflecting: type(of: error)))")
+                }
+            }
+            guard let (next, port) = startPostgresServer(o, url: url) else { fail("could not restart an instance") }
+            servers[i] = next
+            shared.with { $0.ports[i] = port }
+        case .pgRestart:
+            guard let data = o.pgData, let ctl = o.pgCtl, let options = o.pgOptions else { fail("no --pg-data") }
+            guard runCommand([ctl, "-D", data, "-m", "immediate", "-w", "stop"], asOwner: true) else { fail("pg_ctl stop failed") }
+            usleep(1_000_000)
+            guard runCommand([ctl, "-D", data, "-l", data + "/server.log", "-w", "-t", "60", "-o", options, "start"], asOwner: true) else {
+                fail("pg_ctl start failed")
+            }
+            pgRestarts += 1
+        }
+        // An instance that ended without being killed (it must ride out the database's restarts).
+        for i in servers.indices where !servers[i].isRunning {
+            exitedOnTheirOwn += 1
+            guard let (next, port) = startPostgresServer(o, url: url) else { fail("could not restart an instance") }
+            servers[i] = next
+            shared.with { $0.ports[i] = port }
+        }
+    }
+    usleep(UInt32(o.seconds * 1_000_000))
+    shared.with { $0.stop = true }
+    for s in servers where s.isRunning {
+        kill(s.processIdentifier, SIGKILL)
+        s.waitUntilExit()
+    }
+    while threads.contains(where: { !$0.isFinished }) { usleep(20_000) }
+    let seconds = Date().timeIntervalSince(started)
+
+    // The checks, read through the PostgreSQL store.
+    let project = Project.load(paths: [o.dialogs])
+    guard let dialog = project.dialogs[o.dialog] else { fail("unknown dialog \(o.dialog)") }
+    let (answers, acks) = shared.with { ($0.answers, $0.acks) }
+    struct Findings: Sendable {
+        var checked = 0
+        var lost: [String] = []
+        var interleaved: [String] = []
+        var damaged = 0
+        var sessions = 0
+        var events = 0
+    }
+    let catalog = project.catalog
+    let findings: Findings
+    do {
+        findings = try blocking {
+            let store = try await scratch.open()
+            var f = Findings()
+            let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: catalog), store: store)
+            // The log's hash chain must hold in every session (a log cut short or edited breaks it).
+            let verification = try await store.verify()
+            f.sessions = verification.intact.count + verification.damaged.count
+            f.events = verification.intact.reduce(0) { $0 + $1.entries }
+            f.damaged = verification.damaged.count
+            for id in verification.damaged { f.lost.append("\(id) (log damaged: its hash chain does not hold)") }
+            for id in verification.orphans { f.lost.append("\(id) (log entries without a session)") }
+            for (session, sent) in answers {
+                guard let log = try? await store.log(of: session) else { continue }  // damaged: counted above
+                let state = try runner.replay(log)
+                for (question, _) in sent {
+                    f.checked += 1
+                    guard let path = dialog.parsePath(question), state.answers[path] != nil else {
+                        f.lost.append("\(session) \(question)")
+                        continue
+                    }
+                }
+                f.interleaved += interleavings(log, acks: acks[session] ?? [], dialog: dialog, session: session)
+            }
+            await store.close()
+            return f
+        }
+    } catch {
+        fail("could not read the database back: \(String(reflecting: error))")
+    }
+    _ = try? blocking { await scratch.drop() }
+    let s = shared.with { ($0.started, $0.completed, $0.acknowledged, $0.resumes, $0.wrongResumes, $0.kioskAttempted, $0.kioskFailed) }
+    let t = shared.with { ($0.takeoverAttempts, $0.takenOver, $0.doubleLive) }
+    print("PostgreSQL, \(max(1, o.instances)) instances, \(o.sessions) clients, \(String(format: "%.0f", seconds)) s\(o.sabotage ? ", sabotaged after each kill (\(sabotaged))" : "")")
+    print("")
+    print("| kills | pg restarts | sessions started | completed | answers acknowledged | answers checked | answers lost | resumes | wrong resumes |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| \(kills) | \(pgRestarts) | \(s.0) | \(s.1) | \(s.2) | \(findings.checked) | \(findings.lost.count) | \(s.3) | \(s.4.count) |")
+    print("")
+    print("| answers attempted | storage_failed | takeovers | old connection told resumed_elsewhere | live on two connections | log order broken | sessions (damaged) | events | instances that exited on their own |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| \(s.5) | \(s.6) | \(t.0) | \(t.1) | \(t.2.count) | \(findings.interleaved.count) | \(findings.sessions) (\(findings.damaged)) | \(findings.events) | \(exitedOnTheirOwn) |")
+    for l in findings.lost.prefix(10) { print("lost: \(l)") }
+    for w in s.4.prefix(10) { print("wrong resume: \(w)") }
+    for d in t.2.prefix(10) { print("live on two connections: \(d)") }
+    for i in findings.interleaved.prefix(10) { print("log order: \(i)") }
+    let ok = findings.lost.isEmpty && s.4.isEmpty && t.2.isEmpty && findings.interleaved.isEmpty && exitedOnTheirOwn == 0
+    exit(ok ? 0 : 1)
+}
+
 let o = options()
+if let admin = o.postgres { runPostgres(o, admin: admin) }
 let dir = NSTemporaryDirectory() + "intake-crash-\(getpid())"
 try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 let db = dir + "/intake.sqlite"
@@ -357,7 +722,7 @@ guard var (server, port) = startServer(o, db: db) else {
     print("could not start \(o.binary) serve")
     exit(1)
 }
-shared.with { $0.port = port }
+shared.with { $0.ports = [port] }
 let threads = (0..<o.sessions).map { _ in Thread { client(shared) } }
     + (0..<o.counselors).map { n in Thread { counselor(n + 1, o, db: db, shared) } }
 for t in threads { t.stackSize = 512 * 1024; t.start() }
@@ -393,7 +758,7 @@ for _ in 0..<o.kills {
         exit(1)
     }
     server = next
-    shared.with { $0.port = newPort }
+    shared.with { $0.ports = [newPort] }
 }
 usleep(UInt32(o.seconds * 1_000_000))
 shared.with { $0.stop = true }

@@ -90,7 +90,8 @@ let package = Package(
         ]),
         // Load generator for the kiosk line service: C scripted sessions against a raw line echo baseline.
         .executableTarget(name: "IntakeLoad", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakeServer",
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore", "IntakeServer", "IntakePostgres",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

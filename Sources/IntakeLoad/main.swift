@@ -7,6 +7,9 @@
 //           starts the next one;
 //   websocket — the same kiosk sessions over the page's WebSocket (`intake serve --http`), one JSON
 //           message per frame (in-process server only);
+//   kiosk pg ×N — with --postgres: the same kiosk sessions against N `intake serve` processes (the
+//           release binary beside this one) on one scratch PostgreSQL database, the C clients spread
+//           over the instances (client i on instance i mod N);
 //   echo  — C connections to a tiny NIO line echo server using the same framing (KioskLineDecoder),
 //           each sending a line and waiting for it back: the physical baseline.
 // A turn is one client line and the server's reply up to where the session stands (the next
@@ -14,6 +17,7 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakePostgres
 import IntakeRuntime
 import IntakeServer
 import IntakeStore
@@ -22,6 +26,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import PostgresNIO
 
 struct Options {
     var sessions = [1, 100, 1000]
@@ -37,6 +42,11 @@ struct Options {
     /// Offered turns per second over all sessions (open loop); nil: each session sends its next line
     /// as soon as the reply came (closed loop, the default).
     var rate: Double?
+    /// A PostgreSQL URL whose user may create databases: the kiosk pg phases run on a scratch
+    /// database beside it (dropped at the end).
+    var postgres: String?
+    /// How many `intake serve` instances the kiosk pg phases run (each count its own phase).
+    var instances = [1, 2]
 }
 
 /// The help text; exits with `code` (2: the command line was wrong).
@@ -44,18 +54,23 @@ func usage(_ code: Int32 = 0) -> Never {
     print("""
     usage: IntakeLoad [--sessions 1,100,1000] [--seconds 5] [--dialog followup|intake] [--connect HOST:PORT]
                       [--db FILE] [--dialogs DIR] [--only PHASE] [--on-loop] [--rate TURNS_PER_SECOND]
+                      [--postgres ADMIN_URL [--instances 1,2]]
       --sessions  the values of C (concurrent sessions), each run in turn
       --seconds   how long each phase measures (after every connection is open)
       --dialog    the dialog each kiosk session answers (default followup)
       --connect   an `intake serve` already running (default: a server in this process, fresh database)
       --db        the database of the in-process server (default: a new file in the temporary folder);
                   never a real one: each run adds its test sessions (and the durable echo's) to it
-      --only      kiosk|websocket|durable|echo: run only that phase (for profiling one of them)
+      --only      kiosk|websocket|pg1|pg2|durable|echo: run only that phase (for profiling one of them)
       --on-loop   run each server connection's task on its event loop, not Swift's global executor
       --rate      offer this many turns per second over all C sessions (open loop: each session sends
                   at random gaps, a Poisson stream, and a turn's latency counts from when it was due,
                   so a server that falls behind is charged for the wait); default: closed loop, each
                   session's next line as soon as the reply came
+      --postgres  also run the kiosk sessions on PostgreSQL: a scratch database beside the one this URL
+                  names (its user needs CREATEDB; the password from PGPASSWORD or PGPASSFILE), with
+                  `intake serve` processes (the binary beside this one: build it with the same -c) on it
+      --instances 1, 2 or 1,2 (default): a kiosk pg phase with that many serve instances each
     """)
     exit(code)
 }
@@ -76,6 +91,13 @@ func parseOptions() -> Options {
             o.only = only
         case "--on-loop": o.onLoop = true
         case "--rate": o.rate = Double(args.popFirst() ?? "").flatMap { $0 > 0 ? $0 : nil }
+        case "--postgres":
+            guard let url = args.popFirst() else { usage(2) }
+            o.postgres = url
+        case "--instances":
+            let counts = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+            guard !counts.isEmpty, counts.allSatisfy({ $0 == 1 || $0 == 2 }) else { usage(2) }
+            o.instances = counts
         case "--connect":
             let parts = (args.popFirst() ?? "").split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]) else { usage(2) }
@@ -93,6 +115,9 @@ struct PhaseResult {
     var turns = 0
     var errors = 0
     var latencies: [Int] = []   // nanoseconds
+    /// What the phase's sampler counted over the measured window (end minus start), e.g. other
+    /// processes' CPU seconds and the database's counters.
+    var sampled: [Double] = []
     var elapsed = 0.0
     var sessionsDone = 0
     /// CPU seconds the process used during the measured window.
@@ -124,6 +149,10 @@ enum Phase: String, CaseIterable {
     case kiosk
     /// The same, over the page's WebSocket.
     case websocket
+    /// The kiosk on PostgreSQL, one `intake serve` process.
+    case pg1
+    /// The kiosk on PostgreSQL, two `intake serve` processes on the same database.
+    case pg2
     /// A line echoed once it is committed to the same store (no engine, no JSON).
     case durable
     /// A line echoed (the physical baseline).
@@ -133,6 +162,8 @@ enum Phase: String, CaseIterable {
         switch self {
         case .durable: return "durable echo"
         case .websocket: return "kiosk ws"
+        case .pg1: return "kiosk pg ×1"
+        case .pg2: return "kiosk pg ×2"
         default: return rawValue
         }
     }
@@ -483,8 +514,9 @@ func echoSession(port: Int, pacer: Pacer, start: ContinuousClock.Instant, end: C
 // MARK: - Running the phases
 
 /// One phase at C sessions: each runs `body` with its own pacer, all measuring the same window.
-func measure(_ c: Int, seconds: Double, rate: Double?,
-           _ body: @escaping @Sendable (Pacer, ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
+/// `sample` is read when the window opens and when it closes (the differences land in `sampled`).
+func measure(_ c: Int, seconds: Double, rate: Double?, sample: @escaping @Sendable () async -> [Double] = { [] },
+           _ body: @escaping @Sendable (Int, Pacer, ContinuousClock.Instant, ContinuousClock.Instant) async -> PhaseResult) async -> PhaseResult {
     // Time to open every connection first (they are opened concurrently), then measure.
     let start = ContinuousClock.now + .milliseconds(500 + c * 3)
     let end = start + .milliseconds(Int(seconds * 1000))
@@ -494,18 +526,21 @@ func measure(_ c: Int, seconds: Double, rate: Double?,
     let cpu = Task {
         await sleep(until: start)
         let before = processCPUSeconds()
+        let sampledBefore = await sample()
         await sleep(until: end)
-        return processCPUSeconds() - before
+        let after = processCPUSeconds()
+        let sampledAfter = await sample()
+        return (after - before, zip(sampledAfter, sampledBefore).map { $0 - $1 })
     }
     await withTaskGroup(of: PhaseResult.self) { group in
         for i in 0..<c {
             let pacer = Pacer(rate: rate, index: i, count: c, start: start)
-            group.addTask { await body(pacer, start, end) }
+            group.addTask { await body(i, pacer, start, end) }
         }
         for await r in group { total.merge(r) }
     }
     total.elapsed = seconds
-    total.cpu = await cpu.value
+    (total.cpu, total.sampled) = await cpu.value
     return total
 }
 
@@ -583,12 +618,42 @@ let durableTask = Task {
     if let (server, _) = durableEcho, let store { await serveDurableEcho(server, store: store, onLoop: options.onLoop) }
 }
 
+// The kiosk on PostgreSQL: a scratch database, and `intake serve` processes on it.
+var postgresRun: PostgresRun?
+var serveProcesses: [Process] = []
+if let admin = options.postgres {
+    let binary = (Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("intake").path) ?? "intake"
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        FileHandle.standardError.write(Data("no intake binary beside IntakeLoad (\(binary)): build it with the same -c first\n".utf8))
+        exit(1)
+    }
+    let database = try await PostgresScratch.create(admin: admin)
+    var addresses: [SocketAddress] = []
+    var pids: [Int32] = []
+    for i in 0..<(options.instances.max() ?? 1) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("intake-load-serve-\(i + 1)-\(database.name).log").path
+        let (process, address) = try launchServe(binary: binary, url: database.url, dialog: options.dialog, dialogs: options.dialogs, log: log)
+        serveProcesses.append(process)
+        addresses.append(address)
+        pids.append(process.processIdentifier)
+        print("intake serve \(i + 1) (pid \(process.processIdentifier)) on \(address), log \(log)")
+    }
+    let statements = (try? await database.sql("SELECT count(*) FROM pg_stat_statements")) != nil
+    let postmaster = await findPostmaster(database)
+    postgresRun = PostgresRun(database: database, addresses: addresses, servePIDs: pids, postmaster: postmaster, statements: statements)
+    print("PostgreSQL: scratch database \(database.name) (synchronous_commit on), postmaster "
+          + (postmaster.map { "pid \($0)" } ?? "not on this machine (its CPU not counted)")
+          + (statements ? ", pg_stat_statements on" : ", no pg_stat_statements (statements per turn not counted)"))
+}
+
 print("dialog \(options.dialog), \(options.seconds) s per phase, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
       + (options.rate.map { "open loop: \(fmt($0, 0)) turns/s offered over the C sessions" } ?? "closed loop"))
 print("""
 phases: kiosk = the kiosk server, every answer durable before its reply; kiosk ws = the same over the
-page's WebSocket (one JSON message per frame); durable echo = a line echoed
-once it is committed to the same store (no engine, no JSON); echo = a line echoed (the physical baseline).
+page's WebSocket (one JSON message per frame); kiosk pg ×N = the kiosk on PostgreSQL, N intake serve
+processes (CPU µs/turn there: clients, serve processes and PostgreSQL together; writes/commit: turns
+per write transaction); durable echo = a line echoed once it is committed to the same store (no
+engine, no JSON); echo = a line echoed (the physical baseline).
 """)
 print("    C | phase        | turns/s | p50 ms | p99 ms | errors | sessions done | writes/commit | CPU µs/turn | of echo")
 print("------|--------------|---------|--------|--------|--------|---------------|---------------|-------------|--------")
@@ -601,45 +666,69 @@ for c in options.sessions {
         let result: PhaseResult
         switch phase {
         case .kiosk:
-            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { _, pacer, start, end in
                 await kioskSession(address: address, dialog: dialog, pacer: pacer, start: start, end: end)
             }
         case .websocket:
             guard let httpTarget else { continue }
             let web = try SocketAddress(ipAddress: "127.0.0.1", port: httpTarget)
-            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { _, pacer, start, end in
                 await kioskSession(address: web, dialog: dialog, pacer: pacer, start: start, end: end, webSocket: true)
+            }
+        case .pg1, .pg2:
+            let n = phase == .pg1 ? 1 : 2
+            guard let pg = postgresRun, options.instances.contains(n), pg.addresses.count >= n else { continue }
+            let addresses = Array(pg.addresses.prefix(n))
+            result = await measure(c, seconds: options.seconds, rate: options.rate, sample: { await pg.sample() }) { i, pacer, start, end in
+                await kioskSession(address: addresses[i % n], dialog: dialog, pacer: pacer, start: start, end: end)
             }
         case .durable:
             guard let (_, durablePort) = durableEcho else { continue }
-            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { _, pacer, start, end in
                 await echoSession(port: durablePort, pacer: pacer, start: start, end: end)
             }
         case .echo:
-            result = await measure(c, seconds: options.seconds, rate: options.rate) { pacer, start, end in
+            result = await measure(c, seconds: options.seconds, rate: options.rate) { _, pacer, start, end in
                 await echoSession(port: echoPort, pacer: pacer, start: start, end: end)
             }
         }
         // Let quitting sessions' suspensions land before the next phase runs.
         try await Task.sleep(for: .milliseconds(500))
         var batch = "—"
-        if phase != .echo, let before, let after = store?.asyncCommitStats, after.commits > before.commits {
+        if phase == .pg1 || phase == .pg2 {
+            let transactions = result.sampled[PostgresRun.Sampled.transactions.rawValue]
+            if transactions > 0 { batch = fmt(Double(result.turns) / transactions) }
+        } else if phase != .echo, let before, let after = store?.asyncCommitStats, after.commits > before.commits {
             batch = fmt(Double(after.writes - before.writes) / Double(after.commits - before.commits))
         }
         rows.append((phase: phase, result: result, batch: batch))
     }
     let echo = rows.first { $0.phase == .echo }?.result
+    var costs: [String] = []
     for (phase, r, batch) in rows {
+        var cpuPerTurn = r.cpuPerTurn
+        if phase == .pg1 || phase == .pg2, r.turns > 0 {
+            func perTurn(_ s: PostgresRun.Sampled, _ scale: Double = 1e6) -> Double { r.sampled[s.rawValue] * scale / Double(r.turns) }
+            let serve = perTurn(.serve1) + perTurn(.serve2), postgres = perTurn(.postgres)
+            cpuPerTurn += serve + postgres
+            let transactions = r.sampled[PostgresRun.Sampled.transactions.rawValue] / r.elapsed
+            costs.append("\(String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c)) | \(phase.label): CPU µs/turn "
+                         + "clients \(fmt(r.cpuPerTurn, 0)), intake serve \(fmt(serve, 0)), postgres \(fmt(postgres, 0)); "
+                         + "write transactions/s \(fmt(transactions, 0)); statements/turn \(fmt(perTurn(.statements, 1), 2)); "
+                         + "statement execution µs/turn \(fmt(perTurn(.executionMillis, 1e3), 0)); WAL bytes/turn \(fmt(perTurn(.walBytes, 1), 0))")
+        }
         // Open loop: every phase is offered the same turns, so only latency compares.
         let ofEcho = options.rate == nil ? echo.map { $0.perSecond > 0 ? fmt(r.perSecond / $0.perSecond, 2) : "—" } ?? "—" : "—"
         let cells = [
             String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c),
             phase.label.padding(toLength: 12, withPad: " ", startingAt: 0),
             fmt(r.perSecond, 0), fmt(r.percentile(0.5), 2), fmt(r.percentile(0.99), 2), String(r.errors),
-            phase == .kiosk || phase == .websocket ? String(r.sessionsDone) : "—", batch, fmt(r.cpuPerTurn, 0), ofEcho,
+            phase == .kiosk || phase == .websocket || phase == .pg1 || phase == .pg2 ? String(r.sessionsDone) : "—", batch,
+            fmt(cpuPerTurn, 0), ofEcho,
         ]
         print(cells.joined(separator: " | "))
     }
+    for line in costs { print(line) }
     fflush(nil)
 }
 kiosk?.shutdown()
@@ -648,3 +737,8 @@ echoServer.channel.close(promise: nil)
 if let (server, _) = durableEcho { server.channel.close(promise: nil) }
 await echoTask.value
 await durableTask.value
+for process in serveProcesses {
+    process.terminate()
+    process.waitUntilExit()
+}
+await postgresRun?.database.drop()

@@ -7,43 +7,44 @@ import PostgresNIO
 extension PostgresStore {
     // MARK: - Limits shared by every instance
 
-    /// `RateLimit.apply` in one transaction, the address's row locked (`FOR UPDATE`) so that two
-    /// instances counting the same address at once count both attempts. Windows that have ended are
-    /// deleted as others are counted, skipping rows another transaction holds (two instances
-    /// pruning each other's rows could otherwise deadlock).
+    /// `RateLimit.apply` in one transaction of one statement: an upsert that restarts an ended
+    /// window, counts the attempt (an admit only while under the limit) and returns the new count.
+    /// The address's row is locked by that statement until the commit, so two instances counting the
+    /// same address at once count both attempts, and it is held for one round trip and the commit
+    /// only (kiosks behind one NAT router share an address: a row held over several statements made
+    /// their starts queue behind each other, each waiting out the others' round trips). Windows that
+    /// have ended are deleted in the same statement as others are counted, skipping rows another
+    /// transaction holds (two instances pruning each other's rows could otherwise deadlock).
     public func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool {
         let logger = self.logger
-        @Sendable func current(_ row: PostgresRow?) throws -> (windowStart: Int64, count: Int)? {
-            try row.map { try $0.decode((Int64, Int64).self) }.map { (windowStart: $0.0, count: Int($0.1)) }
-        }
         if counting == .check {
             let row = try await client.withConnection { c in
                 try await c.query("SELECT window_start, count FROM rate_limit WHERE kind = \(rule.kind) AND address = \(address)",
                                   logger: logger).collect().first
             }
-            return rule.apply(try current(row), counting: .check, at: at).allowed
+            let current = try row.map { try $0.decode((Int64, Int64).self) }.map { (windowStart: $0.0, count: Int($0.1)) }
+            return rule.apply(current, counting: .check, at: at).allowed
         }
-        return try await write { c in
+        // An admit past the limit changes nothing: the row's own count decides (a window that has
+        // ended counts from zero again); a failure is always counted.
+        let admit = counting == .admit
+        let counted = try await write { c in
             try await c.query("""
-                DELETE FROM rate_limit WHERE ctid IN (
-                  SELECT ctid FROM rate_limit WHERE kind = \(rule.kind) AND window_start <= \(at - rule.window) AND address <> \(address)
-                  FOR UPDATE SKIP LOCKED)
-                """, logger: logger)
-            try await c.query("""
-                INSERT INTO rate_limit (kind, address, window_start, count) VALUES (\(rule.kind), \(address), \(at), 0)
-                ON CONFLICT (kind, address) DO NOTHING
-                """, logger: logger)
-            let row = try await c.query("SELECT window_start, count FROM rate_limit WHERE kind = \(rule.kind) AND address = \(address) FOR UPDATE",
-                                        logger: logger).collect().first
-            let (write, allowed) = rule.apply(try current(row), counting: counting, at: at)
-            if let write {
-                try await c.query("""
-                    UPDATE rate_limit SET window_start = \(write.windowStart), count = \(Int64(write.count))
-                    WHERE kind = \(rule.kind) AND address = \(address)
-                    """, logger: logger)
-            }
-            return allowed
+                WITH pruned AS (
+                  DELETE FROM rate_limit WHERE ctid IN (
+                    SELECT ctid FROM rate_limit WHERE kind = \(rule.kind) AND window_start <= \(at - rule.window) AND address <> \(address)
+                    FOR UPDATE SKIP LOCKED))
+                INSERT INTO rate_limit AS r (kind, address, window_start, count) VALUES (\(rule.kind), \(address), \(at), 1)
+                ON CONFLICT (kind, address) DO UPDATE SET
+                  window_start = CASE WHEN \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start THEN \(at) ELSE r.window_start END,
+                  count = CASE WHEN \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start THEN 1 ELSE r.count + 1 END
+                WHERE NOT \(admit) OR \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start OR r.count < \(Int64(rule.limit))
+                RETURNING count
+                """, logger: logger).collect().first.map { try $0.decode(Int64.self) }
         }
+        // No row back: an admit past the limit (nothing counted).
+        guard let counted else { return false }
+        return admit ? counted <= Int64(rule.limit) : counted < Int64(rule.limit)
     }
 }
 

@@ -2,6 +2,7 @@
 // machine spends on a turn there (each process's CPU from /proc, the database's own counters).
 import Foundation
 import IntakePostgres
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -80,12 +81,12 @@ func clusterCPU(_ postmaster: Int32) -> Double {
 }
 
 /// The postmaster of the server `database` is on, if it runs on this machine: the parent of the
-/// backend serving a connection.
+/// backend serving a connection (read while the connection is open: its backend ends with it).
 func findPostmaster(_ database: PostgresScratch.Database) async -> Int32? {
-    guard let rows = try? await database.sql("SELECT pg_backend_pid()"),
-          let pid = try? rows.first?.decode(Int32.self),
-          let stat = procStat(pid) else { return nil }
-    return stat.ppid
+    try? await PostgresScratch.withConnection(database.url) { c in
+        let rows = try await c.query("SELECT pg_backend_pid()", logger: Logger(label: "intake.load")).collect()
+        return try rows.first.flatMap { procStat(try $0.decode(Int32.self))?.ppid }
+    }
 }
 
 struct ServeFailed: Error, CustomStringConvertible {

@@ -294,6 +294,23 @@ final class Connection {
             return damaged(id)
         } catch RuntimeError.takenOver {
             return takenOverElsewhere()
+        } catch StoreError.outOfOrder {
+            // The store holds more of this session than this connection knows: an earlier commit
+            // whose reply was lost (the database server's connection broke during COMMIT, and the
+            // kiosk was told storage_failed) did land. Go on from what is stored: the session is
+            // read again from its log, and the kiosk is shown where it stands (this input, sent
+            // for a question no longer asked, is not stored).
+            logger.notice("the store holds more of this session than the connection knew: continuing from the store")
+            do {
+                let (running, effects) = try await current.runner.resume(token: current.token, mode: .kiosk, actor: .client, at: now())
+                current.running = running
+                live = current
+                locale = current.locale
+                return after(effects, Reply())
+            } catch {
+                logger.error("session could not be read again", metadata: ["error": "\(storageErrorDescription(error))"])
+                return self.error("storage_failed")
+            }
         } catch {
             logger.error("event could not be stored", metadata: ["op": "\(Self.opName(event))", "error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")

@@ -48,12 +48,23 @@ enum IntegrityMessages {
 func reportingDamage<T>(database path: String = "", _ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch StoreError.damagedFile {
+    } catch {
+        throw damageReported(error, database: path)
+    }
+}
+
+/// What a command throws for `error`: damage named on standard error and exit 1; any other error
+/// as it is (the one rule of both forms of `reportingDamage`).
+func damageReported(_ error: any Error, database path: String) -> any Error {
+    switch error {
+    case StoreError.damagedFile:
         printError(IntegrityMessages.text("damaged_file", ["db": path]))
-        throw ExitCode(1)
-    } catch RuntimeError.damaged(let id) {
-        throw IntegrityMessages.damaged([id])
-    } catch StoreError.damagedSessions(let ids) {
-        throw IntegrityMessages.damaged(ids)
+        return ExitCode(1)
+    case RuntimeError.damaged(let id):
+        return IntegrityMessages.damaged([id])
+    case StoreError.damagedSessions(let ids):
+        return IntegrityMessages.damaged(ids)
+    default:
+        return error
     }
 }

@@ -370,9 +370,17 @@ extension SessionInfo.Status: ExpressibleByArgument {}
 func withRecords<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch Cipher.Failure.needsKey {
-        throw ValidationError("the records in this database are sealed: give the key file with --key FILE")
-    } catch Cipher.Failure.cannotOpen {
-        throw ValidationError("the records do not open with this key file")
+    } catch {
+        throw keyRefusal(error)
+    }
+}
+
+/// A sealed record that does not open, as a usage error; any other error as it is (the one rule of
+/// both forms of `withRecords`).
+func keyRefusal(_ error: any Error) -> any Error {
+    switch error {
+    case Cipher.Failure.needsKey: return ValidationError("the records in this database are sealed: give the key file with --key FILE")
+    case Cipher.Failure.cannotOpen: return ValidationError("the records do not open with this key file")
+    default: return error
     }
 }

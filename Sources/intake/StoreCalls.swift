@@ -12,13 +12,8 @@ import IntakeRuntime
 func reportingDamage<T>(database path: String = "", _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch StoreError.damagedFile {
-        printError(IntegrityMessages.text("damaged_file", ["db": path]))
-        throw ExitCode(1)
-    } catch RuntimeError.damaged(let id) {
-        throw IntegrityMessages.damaged([id])
-    } catch StoreError.damagedSessions(let ids) {
-        throw IntegrityMessages.damaged(ids)
+    } catch {
+        throw damageReported(error, database: path)
     }
 }
 
@@ -27,10 +22,8 @@ func reportingDamage<T>(database path: String = "", _ body: () async throws -> T
 func withRecords<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch Cipher.Failure.needsKey {
-        throw ValidationError("the records in this database are sealed: give the key file with --key FILE")
-    } catch Cipher.Failure.cannotOpen {
-        throw ValidationError("the records do not open with this key file")
+    } catch {
+        throw keyRefusal(error)
     }
 }
 

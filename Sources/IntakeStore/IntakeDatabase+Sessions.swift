@@ -100,14 +100,6 @@ extension IntakeDatabase {
         }
     }
 
-    /// A later visit of `client` under `dialog`: the answers her finished records carry (each
-    /// section from the newest record that holds it), from the newest record; nil when she has none.
-    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
-        let records = try records(ofClient: client)
-        guard let newest = records.first else { return nil }
-        let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
-        return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))
-    }
 
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what
     /// was deleted, when and by whom — and nothing of the data. The deleted pages are overwritten

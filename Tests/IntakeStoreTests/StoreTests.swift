@@ -430,7 +430,7 @@ enum LineInputEvent {
         try await finished(db, "other", client: "B", dialog: "intake", minutes: 90, record: record([
             ("wishes", .object([("days_per_week", .int(1))])),
         ]))
-        let carried = try #require(try db.carried(forClient: "A", into: followup))
+        let carried = try #require(try await db.store.carried(forClient: "A", into: followup))
         #expect(carried.previous == "new")
         #expect(carried.previousDate == "2026-11-23")
         // plan from the newer record only (its lifework is not mixed in from the older one).
@@ -440,7 +440,7 @@ enum LineInputEvent {
         #expect(carried.answers[Path("days_per_week")] == .value(.int(5)))
         #expect(carried.answers[Path("area")] == .declined)
         #expect(carried.answers[Path("found_work")] == nil)
-        #expect(try db.carried(forClient: "nobody", into: followup) == nil)
+        #expect(try await db.store.carried(forClient: "nobody", into: followup) == nil)
     }
 
     @Test func aLaterVisitReplaysFromItsLogAndResumesAsOne() async throws {
@@ -452,7 +452,7 @@ enum LineInputEvent {
                               ("job_ad_sources", .array([.string("internet")]))])),
         ]))
         let runner = SessionRunner(engine: followup, store: db.store)
-        let carried = try db.carried(forClient: "A", into: followup.dialog)
+        let carried = try await db.store.carried(forClient: "A", into: followup.dialog)
         var (s, effects) = try await runner.start(id: "v1", token: ResumeToken.random(), locale: "ja", mode: .counselor,
                                            actor: .counselor("佐藤"), clientID: "A", carrying: carried, at: at(0))
         #expect(effects.first.map { if case .notice(let m) = $0 { m.key } else { "" } } == "engine.revisit.started")

@@ -59,7 +59,7 @@ import Testing
             config.maxConnectionsPerAddress = 4
             // Long enough that the four held below cannot expire (and free a slot) before the fifth
             // is refused, even when the test process's event loops are slowed by its other suites.
-            config.http?.requestTimeout = .seconds(10)
+            config.http?.requestTimeout = .seconds(30)
         }
         let port = try #require(server.httpPort)
         var held: [RawClient] = []
@@ -71,8 +71,8 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         let fifth = try await RawClient.connect(port: port)
         // Closed well before any request deadline could have closed it (so by the limit, not the time).
-        #expect(await fifth.waitClosed(timeout: .seconds(7)), "a fifth unfinished connection from the address is closed at once")
-        for c in held { #expect(await c.waitClosed(timeout: .seconds(20)), "closed when its request head did not come in time") }
+        #expect(await fifth.waitClosed(timeout: .seconds(20)), "a fifth unfinished connection from the address is closed at once")
+        for c in held { #expect(await c.waitClosed(timeout: .seconds(45)), "closed when its request head did not come in time") }
         // Their slots come back (the server releases each as it closes, a moment after the client
         // sees the close), and finished requests and the page's socket are not held up.
         var page: (status: String, headers: [String: String], body: String)?

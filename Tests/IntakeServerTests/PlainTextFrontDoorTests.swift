@@ -21,8 +21,10 @@ import Testing
     @Test func aSilentConnectionIsShownHowToBeginInThreeLanguages() async throws {
         #expect(Self.greetAfter == .milliseconds(1500))
         let server = try await TestServer.start { $0.greetAfter = Self.greetAfter }
-        let c = try await RawClient.connect(port: server.port)
+        // From before the connect: the client's connect may complete late on a busy event loop (it
+        // shares the loops with the server), while the server's wait began at its accept.
         let opened = ContinuousClock.now
+        let c = try await RawClient.connect(port: server.port)
         let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(15)),
                                     "no greeting within 15 s (1.5 s on an idle server; the full suite loads both cores)")
         let waited = ContinuousClock.now - opened

@@ -7,14 +7,10 @@ import PostgresNIO
 extension PostgresStore {
     // MARK: - Limits shared by every instance
 
-    /// `RateLimit.apply` in one transaction of one statement: an upsert that restarts an ended
-    /// window, counts the attempt (an admit only while under the limit) and returns the new count.
-    /// The address's row is locked by that statement until the commit, so two instances counting the
-    /// same address at once count both attempts, and it is held for one round trip and the commit
-    /// only (kiosks behind one NAT router share an address: a row held over several statements made
-    /// their starts queue behind each other, each waiting out the others' round trips). Windows that
-    /// have ended are deleted in the same statement as others are counted, skipping rows another
-    /// transaction holds (two instances pruning each other's rows could otherwise deadlock).
+    /// `RateLimit.apply` against the address's row in the database, so that every instance counts
+    /// into the same window. A check only reads. Counted attempts go through the store's
+    /// `PostgresLimiter`: the attempts for one address that arrive together are counted in one
+    /// transaction, in the order they arrived.
     public func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool {
         let logger = self.logger
         if counting == .check {
@@ -25,27 +21,113 @@ extension PostgresStore {
             let current = try row.map { try $0.decode((Int64, Int64).self) }.map { (windowStart: $0.0, count: Int($0.1)) }
             return rule.apply(current, counting: .check, at: at).allowed
         }
-        // An admit past the limit changes nothing: the row's own count decides (a window that has
-        // ended counts from zero again); a failure is always counted.
-        let admit = counting == .admit
-        let counted = try await write { c in
-            try await c.query("""
-                WITH pruned AS (
-                  DELETE FROM rate_limit WHERE ctid IN (
-                    SELECT ctid FROM rate_limit WHERE kind = \(rule.kind) AND window_start <= \(at - rule.window) AND address <> \(address)
-                    FOR UPDATE SKIP LOCKED))
-                INSERT INTO rate_limit AS r (kind, address, window_start, count) VALUES (\(rule.kind), \(address), \(at), 1)
-                ON CONFLICT (kind, address) DO UPDATE SET
-                  window_start = CASE WHEN \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start THEN \(at) ELSE r.window_start END,
-                  count = CASE WHEN \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start THEN 1 ELSE r.count + 1 END
-                WHERE NOT \(admit) OR \(at) - r.window_start >= \(rule.window) OR \(at) < r.window_start OR r.count < \(Int64(rule.limit))
-                RETURNING count
-                """, logger: logger).collect().first.map { try $0.decode(Int64.self) }
-        }
-        // No row back: an admit past the limit (nothing counted).
-        guard let counted else { return false }
-        return admit ? counted <= Int64(rule.limit) : counted < Int64(rule.limit)
+        return try await limiter.count(rule, address: address, counting: counting, at: at)
     }
+}
+
+/// Counts attempts into the shared `rate_limit` rows, grouping the attempts for one (kind, address)
+/// that arrive while that address's previous group is being counted: each group is one transaction
+/// that locks the address's row (an upsert that creates it if missing, so two instances never both
+/// start from "no row"), applies `RateLimit.apply` to each attempt in arrival order, writes the
+/// row's new state and commits; then each caller has its own answer.
+///
+/// Kiosks behind one NAT router share an address. Counted one transaction each, their starts
+/// queued on that one row lock, each waiting out the others' commits (100 kiosks starting at once
+/// waited up to 150 ms); grouped, a burst costs a few transactions, and the rule and its exactness
+/// are unchanged: every attempt is counted, in order, in a committed transaction, before its
+/// caller is answered.
+actor PostgresLimiter {
+    private struct Key: Hashable {
+        var kind: String
+        var address: String
+    }
+
+    private struct Attempt {
+        var rule: RateLimit
+        var counting: RateLimit.Counting
+        var at: Int64
+        var done: CheckedContinuation<Bool, any Error>
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private var waiting: [Key: [Attempt]] = [:]
+    private var counting: Set<Key> = []
+
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Counts one attempt (`.admit` or `.failure`); returns once it is committed.
+    func count(_ rule: RateLimit, address: String, counting how: RateLimit.Counting, at: Int64) async throws -> Bool {
+        let key = Key(kind: rule.kind, address: address)
+        return try await withCheckedThrowingContinuation { (done: CheckedContinuation<Bool, any Error>) in
+            waiting[key, default: []].append(Attempt(rule: rule, counting: how, at: at, done: done))
+            if !counting.contains(key) {
+                counting.insert(key)
+                Task { await self.drain(key) }
+            }
+        }
+    }
+
+    private func drain(_ key: Key) async {
+        while let group = waiting.removeValue(forKey: key), !group.isEmpty {
+            do {
+                let answers = try await Self.apply(group.map { ($0.rule, $0.counting, $0.at) }, key: key, client: client, logger: logger)
+                for (attempt, allowed) in zip(group, answers) { attempt.done.resume(returning: allowed) }
+            } catch {
+                for attempt in group { attempt.done.resume(throwing: error) }
+            }
+        }
+        counting.remove(key)
+    }
+
+    /// One transaction for a group of attempts at one address, oldest first.
+    private static func apply(_ attempts: [(rule: RateLimit, counting: RateLimit.Counting, at: Int64)], key: Key,
+                              client: PostgresClient, logger: Logger) async throws -> [Bool] {
+        guard let first = attempts.first else { return [] }
+        return try await client.withConnection { c in
+            try await PostgresStore.transaction(c, logger: logger) { c in
+                // Windows that have ended are deleted as others are counted, skipping rows another
+                // transaction holds (two instances pruning each other's rows could otherwise
+                // deadlock). The address's own row is created if missing and locked either way.
+                let row = try await c.query("""
+                    WITH pruned AS (
+                      DELETE FROM rate_limit WHERE ctid IN (
+                        SELECT ctid FROM rate_limit WHERE kind = \(key.kind) AND window_start <= \(first.at - first.rule.window)
+                          AND address <> \(key.address)
+                        FOR UPDATE SKIP LOCKED))
+                    INSERT INTO rate_limit AS r (kind, address, window_start, count) VALUES (\(key.kind), \(key.address), \(first.at), 0)
+                    ON CONFLICT (kind, address) DO UPDATE SET count = r.count
+                    RETURNING window_start, count
+                    """, logger: logger).collect().first
+                guard let (windowStart, count) = try row?.decode((Int64, Int64).self) else {
+                    throw PostgresLimitError()
+                }
+                var current = (windowStart: windowStart, count: Int(count))
+                var changed = false
+                var answers: [Bool] = []
+                for attempt in attempts {
+                    let (write, allowed) = attempt.rule.apply(current, counting: attempt.counting, at: attempt.at)
+                    if let write { current = write; changed = true }
+                    answers.append(allowed)
+                }
+                if changed {
+                    try await c.query("""
+                        UPDATE rate_limit SET window_start = \(current.windowStart), count = \(Int64(current.count))
+                        WHERE kind = \(key.kind) AND address = \(key.address)
+                        """, logger: logger)
+                }
+                return answers
+            }
+        }
+    }
+}
+
+/// The upsert that locks an address's row returned no row (it always returns one).
+struct PostgresLimitError: Error, CustomStringConvertible {
+    var description: String { "the rate limit's row could not be read" }
 }
 
 extension PostgresStore: StoreCopying {

@@ -29,9 +29,10 @@ public final class PostgresStore: Store, Sendable {
     let client: PostgresClient
     let logger: Logger
     let committer: PostgresCommitter
+    let limiter: PostgresLimiter
     private let running: Task<Void, Never>
 
-    private init(target: PostgresTarget, client: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger,
+    private init(target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger,
                  started: AsyncStream<Void>.Continuation) {
         instance = UUID().uuidString
         self.target = target
@@ -40,10 +41,14 @@ public final class PostgresStore: Store, Sendable {
         self.sealed = sealed
         self.logger = logger
         chain = sealed ? cipher.map(Chain.init(cipher:)) : .unkeyed
-        committer = PostgresCommitter(client: client, logger: logger)
+        committer = PostgresCommitter(client: writer, logger: logger)
+        limiter = PostgresLimiter(client: client, logger: logger)
         running = Task {
             started.finish()
-            await client.run()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await writer.run() }
+            }
         }
     }
 
@@ -111,11 +116,20 @@ public final class PostgresStore: Store, Sendable {
             : PostgresClient.Configuration(host: target.host, port: target.port, username: target.user, password: target.password,
                                            database: target.database, tls: tls)
         config.options.additionalStartupParameters = startupParameters
-        config.options.maximumConnections = maximumConnections
+        // The committer has connections of its own: a burst of reads or of starts counting their
+        // address's limit (which wait on that address's row) never makes answers wait for a
+        // connection. Both pools keep a few connections open, so the first turns after a start or
+        // a database restart do not wait for connections to be made and logged in.
+        var writerConfig = config
+        writerConfig.options.maximumConnections = 2
+        writerConfig.options.minimumConnections = 1
+        config.options.maximumConnections = max(1, maximumConnections)
+        config.options.minimumConnections = min(4, max(1, maximumConnections))
         let client = PostgresClient(configuration: config, backgroundLogger: quiet)
+        let writer = PostgresClient(configuration: writerConfig, backgroundLogger: quiet)
         // The pool serves leases once `run()` runs: the store is handed out after its task started.
         let (started, continuation) = AsyncStream<Void>.makeStream()
-        let store = PostgresStore(target: target, client: client, cipher: cipher, sealed: isSealed, logger: quiet, started: continuation)
+        let store = PostgresStore(target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, logger: quiet, started: continuation)
         for await _ in started {}
         return store
     }

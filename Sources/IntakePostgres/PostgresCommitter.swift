@@ -41,17 +41,35 @@ enum PendingWrite: Sendable {
 /// `synchronous_commit = on`) instead of paying one each. The callers are suspended, never blocked,
 /// until their transaction has committed (or failed).
 ///
-/// A batch costs a few round trips whatever its size: one `SELECT … FOR UPDATE` locks every
-/// appended-to session's row (in id order, so two instances' batches never deadlock) and reads its
-/// newest entry; the checks (lease, order, chain) and the hashes are computed here; one INSERT
-/// writes every entry and one UPDATE every session row (arrays through `unnest`). An append that
-/// fails its checks (taken over, out of order, damaged) fails alone before anything is written; if
-/// a statement fails, each write is retried alone, so one bad write fails only its own caller.
+/// A batch is three round trips in the common case: BEGIN, one statement, COMMIT. The committer
+/// remembers each session row it wrote last (`Written`: the row, its newest entry and the row
+/// version's `xmin`), so an append to such a row is checked and hashed here and written by one
+/// statement for the whole batch, which updates each row only if it is still the version this
+/// instance wrote (same `xmin`: nobody updated it since — no takeover, no edit) and its newest
+/// entry is still the one remembered (none removed or added), and inserts the entries of the rows
+/// it updated. Any other write — a new session, a resume, a row this instance has not written or
+/// that changed — takes the locking path in the same transaction: one `SELECT … FOR UPDATE` locks
+/// every such row (in id order, so two instances' batches never deadlock) and reads its newest
+/// entry, the checks (lease, order, chain, the row's hash) are made here, one INSERT writes every
+/// entry and one UPDATE every row (arrays through `unnest`). An append that fails its checks fails
+/// alone before anything of it is written; if a statement fails, each write is retried alone on the
+/// locking path, so one bad write fails only its own caller.
 actor PostgresCommitter {
     struct Job {
         let write: PendingWrite
         let done: CheckedContinuation<Void, any Error>
     }
+
+    /// A session row as this instance last wrote it, with its newest entry and the row version's
+    /// transaction id (`xmin`).
+    struct Written: Sendable {
+        var locked: Locked
+        var xmin: String
+    }
+
+    /// How many rows are remembered at most (a row is remembered from its session's start or the
+    /// first append this instance makes to it).
+    static let remembered = 20_000
 
     private let client: PostgresClient
     private let logger: Logger
@@ -59,6 +77,7 @@ actor PostgresCommitter {
     private var draining = false
     private var commits = 0
     private var committedWrites = 0
+    private var written: [String: Written] = [:]
 
     init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -74,89 +93,262 @@ actor PostgresCommitter {
             pending.append(Job(write: write, done: done))
             if !draining {
                 draining = true
-                Task { await self.drain() }
+                // Above the sessions' own work: a batch's every step (each round trip's reply) would
+                // otherwise wait for a thread behind the turns of every connection, and every
+                // waiting answer with it.
+                Task(priority: .high) { await self.drain() }
             }
         }
     }
 
+    /// Commits batch after batch on one connection, held while writes keep coming. (Two batches on
+    /// their way at once, each on its own connection, was measured: more CPU a turn, smaller
+    /// batches, no shorter waits on two cores — BENCHMARKS.md.)
     private func drain() async {
         while !pending.isEmpty {
-            // Writes that arrive while this batch commits wait for the next one.
-            let batch = pending
-            pending = []
-            let outcomes = await commit(batch.map(\.write))
-            for (job, outcome) in zip(batch, outcomes) { job.done.resume(with: outcome) }
+            do {
+                try await client.withConnection { c in
+                    while let batch = self.nextBatch() {
+                        // A failed transaction may have been a lost connection: the next batch leases again.
+                        guard await self.commit(batch, on: c) else { return }
+                    }
+                }
+            } catch {
+                // No connection to be had: the writes waiting fail, each caller is told.
+                let batch = pending
+                pending = []
+                for job in batch { forget(job.write.session); job.done.resume(throwing: error) }
+            }
         }
         draining = false
     }
 
-    private func commit(_ writes: [PendingWrite]) async -> [Result<Void, any Error>] {
-        let client = self.client, logger = self.logger
+    /// The writes waiting now (those that arrive while they commit wait for the next batch).
+    private func nextBatch() -> [Job]? {
+        guard !pending.isEmpty else { return nil }
+        defer { pending = [] }
+        return pending
+    }
+
+    /// Commits `batch` in one transaction on `c` and answers its callers; false when that
+    /// transaction failed (its writes were then retried one by one on connections of their own).
+    private func commit(_ batch: [Job], on c: PostgresConnection) async -> Bool {
+        let writes = batch.map(\.write)
+        let logger = self.logger
+        var known: [String: Written] = [:]
+        for write in writes {
+            if case .append(let a) = write, !a.takesOver, let w = written[write.session] { known[a.session] = w }
+        }
         do {
-            let outcomes = try await client.withConnection { c in
-                try await PostgresStore.transaction(c, logger: logger) { c in try await Self.apply(writes, on: c, logger: logger) }
+            let (outcomes, after) = try await PostgresStore.transaction(c, logger: logger) { c in
+                try await Self.apply(writes, known: known, on: c, logger: logger)
             }
-            record(outcomes)
-            return outcomes
+            record(writes, outcomes, after)
+            for (job, outcome) in zip(batch, outcomes) { job.done.resume(with: outcome) }
+            return true
         } catch {
-            if writes.count == 1 { return [.failure(error)] }
+            for write in writes { forget(write.session) }
+            if writes.count == 1 {
+                batch[0].done.resume(throwing: error)
+                return false
+            }
         }
         // A statement failed: each write alone, so that it fails only its own caller.
-        var outcomes: [Result<Void, any Error>] = []
-        for write in writes {
+        for job in batch {
             do {
-                let outcome = try await client.withConnection { c in
-                    try await PostgresStore.transaction(c, logger: logger) { c in try await Self.apply([write], on: c, logger: logger) }
+                let (outcome, after) = try await client.withConnection { c in
+                    try await PostgresStore.transaction(c, logger: logger) { c in try await Self.apply([job.write], known: [:], on: c, logger: logger) }
                 }
-                record(outcome)
-                outcomes.append(outcome[0])
+                record([job.write], outcome, after)
+                job.done.resume(with: outcome[0])
             } catch {
-                outcomes.append(.failure(error))
+                job.done.resume(throwing: error)
             }
         }
-        return outcomes
+        return false
     }
 
-    private func record(_ outcomes: [Result<Void, any Error>]) {
+    private func record(_ writes: [PendingWrite], _ outcomes: [Result<Void, any Error>], _ after: [String: Written]) {
         commits += 1
-        committedWrites += outcomes.filter { if case .success = $0 { true } else { false } }.count
+        for (write, outcome) in zip(writes, outcomes) {
+            if case .success = outcome, let w = after[write.session] {
+                committedWrites += 1
+                written[write.session] = w
+            } else {
+                if case .success = outcome { committedWrites += 1 }
+                forget(write.session)
+            }
+        }
+        // Past the bound every row is forgotten (most are of sessions that have ended); a live
+        // session's next append takes the locking path once and is remembered again.
+        if written.count > Self.remembered { written.removeAll(keepingCapacity: true) }
     }
 
-    /// A session row as the batch sees it: locked, checked, with its newest entry.
-    private struct Locked {
+    private func forget(_ session: String) {
+        written[session] = nil
+    }
+
+    /// A session row as the batch sees it: locked (or remembered), checked, with its newest entry.
+    struct Locked: Sendable {
         var stored: StoredSession
         var lastSeq: Int64
         var previous: Data?
         var changed = false
     }
 
-    /// Writes `writes` in the current transaction; an append that fails its checks has its own
-    /// failure in the result and writes nothing. Throws when a statement fails.
-    static func apply(_ writes: [PendingWrite], on c: PostgresConnection, logger: Logger) async throws -> [Result<Void, any Error>] {
-        var outcomes: [Result<Void, any Error>] = Array(repeating: .success(()), count: writes.count)
-        var events: [(session: String, entry: SealedEntry, hash: Data?)] = []
+    typealias NewEvent = (session: String, entry: SealedEntry, hash: Data?)
 
-        // New sessions: their rows one by one (rare beside answers), their first entries with the rest.
-        for case .create(let n) in writes {
-            let info = n.info
-            if let client = info.clientID {
-                try await c.query("INSERT INTO client (id, created_at, office) VALUES (\(client), \(info.startedAt), \(info.office)) ON CONFLICT (id) DO NOTHING",
-                                  logger: logger)
-            }
-            let head = n.chain.hash(n.first.chained(info.id), after: nil)
-            let row = Chain.Session(id: info.id, clientId: info.clientID, dialogId: info.dialogID, dialogVersion: info.dialogVersion,
-                                    mode: info.mode.rawValue, locale: info.locale, status: info.status.rawValue, startedAt: info.startedAt,
-                                    updatedAt: info.updatedAt, counselor: info.counselor, office: info.office, tokenDigest: n.digest,
-                                    record: nil, head: head)
-            try await c.query("""
-                INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at,
-                                     counselor, office, token_digest, head, hash, holder)
-                VALUES (\(info.id), \(info.clientID), \(info.dialogID), \(info.dialogVersion), \(info.mode.rawValue), \(info.locale),
-                        \(info.status.rawValue), \(info.startedAt), \(info.updatedAt), \(info.counselor), \(info.office), \(ByteBuffer.of(n.digest)),
-                        \(ByteBuffer.of(head)), \(ByteBuffer.of(n.chain.hash(row))), \(n.holder))
-                """, logger: logger)
-            events.append((info.id, n.first, head))
+    /// `a`'s entries after `s`: their hashes and the row as it will be. Throws when an entry is not
+    /// after the newest.
+    static func advance(_ s: Locked, with a: PendingWrite.Append) throws -> (Locked, [NewEvent]) {
+        var s = s
+        let unchained = s.stored.unchained
+        var new: [NewEvent] = []
+        for e in a.entries {
+            guard e.seq > s.lastSeq else { throw StoreError.outOfOrder(session: a.session) }
+            s.lastSeq = e.seq
+            let hash = unchained ? nil : a.chain.hash(e.chained(a.session), after: s.previous)
+            new.append((a.session, e, hash))
+            s.previous = hash
         }
+        s.stored.row.status = a.status
+        s.stored.row.locale = a.locale
+        s.stored.row.updatedAt = a.at
+        if let record = a.record { s.stored.row.record = record }
+        if !unchained, !a.entries.isEmpty { s.stored.row.head = s.previous }
+        s.stored.hash = unchained ? nil : a.chain.hash(s.stored.row)
+        if a.takesOver { s.stored.holder = a.holder }
+        s.changed = true
+        return (s, new)
+    }
+
+    /// Writes `writes` in the current transaction; an append that fails its checks has its own
+    /// failure in the result and writes nothing. Throws when a statement fails. Returns, beside the
+    /// outcomes, each written session's row as it now is.
+    static func apply(_ writes: [PendingWrite], known: [String: Written], on c: PostgresConnection,
+                      logger: Logger) async throws -> ([Result<Void, any Error>], [String: Written]) {
+        var after: [String: Written] = [:]
+        var locking: [Int] = []
+        var fast: [(index: Int, row: Locked, events: [NewEvent], expected: Written)] = []
+        var created: [(row: Locked, info: SessionInfo, first: NewEvent)] = []
+        for (i, write) in writes.enumerated() {
+            switch write {
+            case .create(let n):
+                let info = n.info
+                let head = n.chain.hash(n.first.chained(info.id), after: nil)
+                let row = Chain.Session(id: info.id, clientId: info.clientID, dialogId: info.dialogID, dialogVersion: info.dialogVersion,
+                                        mode: info.mode.rawValue, locale: info.locale, status: info.status.rawValue, startedAt: info.startedAt,
+                                        updatedAt: info.updatedAt, counselor: info.counselor, office: info.office, tokenDigest: n.digest,
+                                        record: nil, head: head)
+                let stored = StoredSession(row: row, hash: n.chain.hash(row), unchained: false, holder: n.holder)
+                created.append((Locked(stored: stored, lastSeq: n.first.seq, previous: head), info, (info.id, n.first, head)))
+            case .append(let a):
+                if let w = known[a.session], let (row, events) = try? advance(w.locked, with: a) {
+                    fast.append((i, row, events, w))
+                } else {
+                    locking.append(i)
+                }
+            }
+        }
+        if !fast.isEmpty || !created.isEmpty {
+            // One statement: the new sessions' clients and rows, the remembered rows updated where
+            // they are still as this instance wrote them, and the entries of the rows written.
+            let events = created.map(\.first) + fast.flatMap(\.events)
+            let new = created.map(\.row.stored)
+            let clients = created.compactMap { c in c.info.clientID.map { (id: $0, at: c.info.startedAt, office: c.info.office) } }
+            let statement = BatchStatement(query: Self.batchQuery(clients: clients, new: new, fast: fast.map { ($0.row.stored, $0.expected) }, events: events))
+            var versions: [String: String] = [:]
+            for try await (id, xmin) in try await c.execute(statement, logger: logger) {
+                versions[id] = xmin
+            }
+            for c in created {
+                // Every new row is inserted (or the statement failed): its version is remembered.
+                if let xmin = versions[c.row.stored.row.id] { after[c.row.stored.row.id] = Written(locked: c.row, xmin: xmin) }
+            }
+            for f in fast {
+                var row = f.row
+                row.changed = false
+                if let xmin = versions[row.stored.row.id] {
+                    after[row.stored.row.id] = Written(locked: row, xmin: xmin)
+                } else {
+                    // The row changed since this instance wrote it: the locking path decides.
+                    locking.append(f.index)
+                }
+            }
+        }
+        var outcomes: [Result<Void, any Error>] = Array(repeating: .success(()), count: writes.count)
+        if !locking.isEmpty {
+            locking.sort()
+            let (lockedOutcomes, lockedAfter) = try await applyLocking(locking.map { writes[$0] }, on: c, logger: logger)
+            for (i, outcome) in zip(locking, lockedOutcomes) { outcomes[i] = outcome }
+            after.merge(lockedAfter) { _, new in new }
+        }
+        return (outcomes, after)
+    }
+
+    /// The batch statement: new sessions (their clients, rows and first entries) and appends to
+    /// remembered rows. Its text is the same for every batch (the values travel as arrays), so it
+    /// is prepared once per connection (`BatchStatement`) and planned once, not per batch.
+    static func batchQuery(clients: [(id: String, at: Int64, office: String?)], new: [StoredSession],
+                           fast: [(stored: StoredSession, expected: Written)], events: [NewEvent]) -> PostgresQuery {
+        let rows = fast.map(\.stored)
+        return """
+                WITH nc AS (
+                  INSERT INTO client (id, created_at, office)
+                  SELECT c.id, c.created_at, CASE WHEN c.has_office THEN c.office END
+                  FROM unnest(\(clients.map(\.id))::text[], \(clients.map(\.at))::bigint[], \(clients.map { $0.office ?? "" })::text[],
+                              \(clients.map { $0.office != nil })::bool[]) AS c(id, created_at, office, has_office)
+                  ON CONFLICT (id) DO NOTHING),
+                ns AS (
+                  INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at,
+                                       counselor, office, token_digest, head, hash, holder)
+                  SELECT n.id, CASE WHEN n.has_client THEN n.client_id END, n.dialog_id, n.dialog_version, n.mode, n.locale, n.status,
+                         n.started_at, n.updated_at, CASE WHEN n.has_counselor THEN n.counselor END, CASE WHEN n.has_office THEN n.office END,
+                         n.token_digest, n.head, n.hash, n.holder
+                  FROM unnest(\(new.map(\.row.id))::text[], \(new.map { $0.row.clientId ?? "" })::text[], \(new.map { $0.row.clientId != nil })::bool[],
+                              \(new.map(\.row.dialogId))::text[], \(new.map(\.row.dialogVersion))::text[], \(new.map(\.row.mode))::text[],
+                              \(new.map(\.row.locale))::text[], \(new.map(\.row.status))::text[], \(new.map(\.row.startedAt))::bigint[],
+                              \(new.map(\.row.updatedAt))::bigint[], \(new.map { $0.row.counselor ?? "" })::text[], \(new.map { $0.row.counselor != nil })::bool[],
+                              \(new.map { $0.row.office ?? "" })::text[], \(new.map { $0.row.office != nil })::bool[],
+                              \(new.map { ByteBuffer.of($0.row.tokenDigest) })::bytea[], \(new.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[],
+                              \(new.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[], \(new.map { $0.holder ?? "" })::text[])
+                       AS n(id, client_id, has_client, dialog_id, dialog_version, mode, locale, status, started_at, updated_at,
+                            counselor, has_counselor, office, has_office, token_digest, head, hash, holder)
+                  RETURNING id, xmin::text AS xmin),
+                v AS (
+                  SELECT * FROM unnest(\(rows.map(\.row.id))::text[], \(fast.map(\.expected.xmin))::text[],
+                                       \(fast.map(\.expected.locked.lastSeq))::bigint[], \(fast.map { ByteBuffer.of($0.expected.locked.previous ?? Data()) })::bytea[],
+                                       \(rows.map(\.row.status))::text[], \(rows.map(\.row.locale))::text[], \(rows.map(\.row.updatedAt))::bigint[],
+                                       \(rows.map { $0.row.record ?? "" })::text[], \(rows.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[],
+                                       \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[])
+                    AS v(id, xmin, last_seq, last_hash, status, locale, updated_at, record, head, hash)),
+                upd AS (
+                  UPDATE session AS s SET status = v.status, locale = v.locale, updated_at = v.updated_at, record = NULLIF(v.record, ''),
+                                          head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea)
+                  FROM v
+                  WHERE s.id = v.id AND s.xmin = v.xmin::xid
+                    AND (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1) = v.last_seq
+                    AND (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1)
+                        IS NOT DISTINCT FROM NULLIF(v.last_hash, '\\x'::bytea)
+                  RETURNING s.id, s.xmin::text AS xmin),
+                ins AS (
+                  INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)
+                  SELECT e.session_id, e.seq, e.at, e.utc_offset, e.actor, e.event, NULLIF(e.answers, ''), NULLIF(e.hash, '\\x'::bytea)
+                  FROM unnest(\(events.map(\.session))::text[], \(events.map(\.entry.seq))::bigint[], \(events.map(\.entry.at))::bigint[],
+                              \(events.map(\.entry.utcOffset))::bigint[], \(events.map(\.entry.actor))::text[], \(events.map(\.entry.event))::text[],
+                              \(events.map { $0.entry.answers ?? "" })::text[], \(events.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[])
+                       AS e(session_id, seq, at, utc_offset, actor, event, answers, hash)
+                  WHERE e.session_id IN (SELECT id FROM upd UNION ALL SELECT id FROM ns))
+                SELECT id, xmin FROM upd UNION ALL SELECT id, xmin FROM ns
+                """
+    }
+
+    /// The locking path for appends: each row read under `FOR UPDATE` and checked in full.
+    static func applyLocking(_ writes: [PendingWrite], on c: PostgresConnection,
+                             logger: Logger) async throws -> ([Result<Void, any Error>], [String: Written]) {
+        var outcomes: [Result<Void, any Error>] = Array(repeating: .success(()), count: writes.count)
+        var events: [NewEvent] = []
+        var after: [String: Written] = [:]
 
         // Appends: every row locked at once, in id order, with its newest entry's seq and hash.
         let ids = Array(Set(writes.compactMap { if case .append(let a) = $0 { a.session } else { nil } })).sorted()
@@ -186,33 +378,17 @@ actor PostgresCommitter {
             guard case .append(let a) = write else { continue }
             do {
                 // No such session (deleted meanwhile): not stored, and the client is told.
-                guard var s = try locked[a.session]?.get() else { throw RuntimeError.takenOver }
+                guard let s = try locked[a.session]?.get() else { throw RuntimeError.takenOver }
                 // The lease before anything else: another instance resumed the session since this one took it.
                 if !a.takesOver, s.stored.holder != a.holder { throw RuntimeError.takenOver }
-                let unchained = s.stored.unchained
-                if !unchained {
+                if !s.stored.unchained {
                     _ = try s.stored.checked(a.chain)
                     // The chain goes on from the entry the row names as newest: entries cut off
                     // from its end are damage, not laundered by a new head.
                     if s.previous != s.stored.row.head { throw RuntimeError.damaged(session: a.session) }
                 }
-                var new: [(String, SealedEntry, Data?)] = []
-                for e in a.entries {
-                    guard e.seq > s.lastSeq else { throw StoreError.outOfOrder(session: a.session) }
-                    s.lastSeq = e.seq
-                    let hash = unchained ? nil : a.chain.hash(e.chained(a.session), after: s.previous)
-                    new.append((a.session, e, hash))
-                    s.previous = hash
-                }
-                s.stored.row.status = a.status
-                s.stored.row.locale = a.locale
-                s.stored.row.updatedAt = a.at
-                if let record = a.record { s.stored.row.record = record }
-                if !unchained, !a.entries.isEmpty { s.stored.row.head = s.previous }
-                s.stored.hash = unchained ? nil : a.chain.hash(s.stored.row)
-                if a.takesOver { s.stored.holder = a.holder }
-                s.changed = true
-                locked[a.session] = .success(s)
+                let (next, new) = try advance(s, with: a)
+                locked[a.session] = .success(next)
                 events += new
             } catch {
                 outcomes[i] = .failure(error)
@@ -231,19 +407,36 @@ actor PostgresCommitter {
                 """, logger: logger)
         }
         // Every changed session row in one statement.
-        let changed = locked.values.compactMap { try? $0.get() }.filter(\.changed).map(\.stored)
+        let changed = locked.values.compactMap { try? $0.get() }.filter(\.changed)
         if !changed.isEmpty {
-            try await c.query("""
+            let rows = changed.map(\.stored)
+            let updated = try await c.query("""
                 UPDATE session AS s SET status = v.status, locale = v.locale, updated_at = v.updated_at, record = NULLIF(v.record, ''),
                                         head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea), holder = NULLIF(v.holder, '')
-                FROM unnest(\(changed.map(\.row.id))::text[], \(changed.map(\.row.status))::text[], \(changed.map(\.row.locale))::text[],
-                            \(changed.map(\.row.updatedAt))::bigint[], \(changed.map { $0.row.record ?? "" })::text[],
-                            \(changed.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[], \(changed.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[],
-                            \(changed.map { $0.holder ?? "" })::text[])
+                FROM unnest(\(rows.map(\.row.id))::text[], \(rows.map(\.row.status))::text[], \(rows.map(\.row.locale))::text[],
+                            \(rows.map(\.row.updatedAt))::bigint[], \(rows.map { $0.row.record ?? "" })::text[],
+                            \(rows.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[], \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[],
+                            \(rows.map { $0.holder ?? "" })::text[])
                      AS v(id, status, locale, updated_at, record, head, hash, holder)
                 WHERE s.id = v.id
-                """, logger: logger)
+                RETURNING s.id, s.xmin::text
+                """, logger: logger).collect()
+            var byID: [String: Locked] = [:]
+            for var s in changed { s.changed = false; byID[s.stored.row.id] = s }
+            for row in updated {
+                if let (id, xmin) = try? row.decode((String, String).self), let s = byID[id] { after[id] = Written(locked: s, xmin: xmin) }
+            }
         }
-        return outcomes
+        return (outcomes, after)
     }
+}
+
+/// The batch statement, prepared once per connection.
+struct BatchStatement: PostgresPreparedStatement {
+    typealias Row = (String, String)
+    static let sql = PostgresCommitter.batchQuery(clients: [], new: [], fast: [], events: []).sql
+    let query: PostgresQuery
+
+    func makeBindings() throws -> PostgresBindings { query.binds }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, String).self) }
 }

@@ -78,6 +78,15 @@ enum PostgresSchema {
             "CREATE TABLE rate_limit (kind text NOT NULL, address text NOT NULL, window_start bigint NOT NULL, count bigint NOT NULL, PRIMARY KEY (kind, address))",
             "CREATE INDEX rate_limit_by_window ON rate_limit (kind, window_start)",
         ]),
+        ("pg3: answers update a session row in place", [
+            // Every answer updates its session's row. With no index on a column an answer changes
+            // (updated_at was one) and room left in each page, PostgreSQL writes the new version
+            // beside the old one without touching any index (a heap-only tuple): five index
+            // entries and their WAL fewer per answer. The retention queries that read updated_at
+            // find their few candidates through the status index.
+            "DROP INDEX session_updated_at",
+            "ALTER TABLE session SET (fillfactor = 70)",
+        ]),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

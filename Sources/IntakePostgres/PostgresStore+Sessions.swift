@@ -20,6 +20,10 @@ struct StoredSession: Sendable {
         """
     static let select = "SELECT \(columns) FROM session s"
 
+    init(row: Chain.Session, hash: Data?, unchained: Bool, holder: String?) {
+        (self.row, self.hash, self.unchained, self.holder) = (row, hash, unchained, holder)
+    }
+
     /// Reads a row; a row that cannot be read throws `damaged` with its id (or its row's place).
     init(_ r: PostgresRow) throws {
         let id = try? r.decode(String.self)

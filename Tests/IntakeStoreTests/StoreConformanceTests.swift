@@ -244,6 +244,76 @@ import Testing
         }
     }
 
+    /// Entries cut off the end of a session's log behind the store's back: the next append — by
+    /// the instance that wrote the entries, which may remember the row — is refused as damage, and
+    /// nothing of it is written.
+    @Test(arguments: StoreKind.all) func anAppendAfterEntriesWereCutOffIsRefusedAsDamage(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("cut"), first: Self.start(), token: Self.token(73))
+            try await store.append([Self.answer(1, "q", .int(1))], to: "cut", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            try await store.append([Self.answer(2, "r", .int(2))], to: "cut", status: .inProgress, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+            try await s.cutNewestEvent("cut")
+            await #expect(throws: RuntimeError.damaged(session: "cut")) {
+                try await store.append([Self.answer(3, "s", .int(3))], to: "cut", status: .inProgress, locale: "ja", record: nil, at: Self.at(3).epochMillis)
+            }
+            // Nor is the cut laundered by an append that goes on from the entry now newest.
+            await #expect(throws: RuntimeError.damaged(session: "cut")) {
+                try await store.append([Self.answer(2, "r", .int(5))], to: "cut", status: .inProgress, locale: "ja", record: nil, at: Self.at(3).epochMillis)
+            }
+            let other = try await s.reopen()
+            #expect(try await other.verify().damaged == ["cut"])
+        }
+    }
+
+    /// A session row edited behind the store's back (its locale, its hash left as it was): the next
+    /// append by the instance that last wrote the row is refused as damage, nothing written.
+    @Test(arguments: StoreKind.all) func anAppendToARowEditedBehindTheStoresBackIsRefused(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("row"), first: Self.start(), token: Self.token(74))
+            try await store.append([Self.answer(1, "q", .int(1))], to: "row", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            try await s.editRow("row")
+            await #expect(throws: RuntimeError.damaged(session: "row")) {
+                try await store.append([Self.answer(2, "r", .int(2))], to: "row", status: .inProgress, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+            }
+            let other = try await s.reopen()
+            await #expect(throws: RuntimeError.damaged(session: "row")) { try await other.session("row") }
+            #expect(try await other.verify().damaged == ["row"])
+        }
+    }
+
+    /// Attempts from one address that arrive at once (the same moment), on two instances, are each
+    /// counted once, in a committed transaction: of 30 starts with a limit of 10 exactly 10 are
+    /// admitted, and of five wrong tokens with a limit of 3 exactly the first two may go on.
+    @Test(arguments: StoreKind.all) func attemptsThatArriveAtOnceAreEachCountedOnce(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let one = s.store, two = try await s.reopen()
+            let starts = RateLimit(kind: "start", limit: 10, window: 60_000)
+            let t = Self.t0
+            let admitted = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<30 {
+                    let store: any Store = i % 2 == 0 ? one : two
+                    group.addTask { try await store.limit(starts, address: "10.0.0.9", counting: .admit, at: t) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(admitted == 10)
+            #expect(try await one.limit(starts, address: "10.0.0.9", counting: .check, at: t + 10) == false)
+            let guesses = RateLimit(kind: "wrong_token", limit: 3, window: 600_000)
+            let mayGoOn = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<5 {
+                    let store: any Store = i % 2 == 0 ? one : two
+                    group.addTask { try await store.limit(guesses, address: "10.0.0.9", counting: .failure, at: t) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(mayGoOn == 2)
+            #expect(try await two.limit(guesses, address: "10.0.0.9", counting: .check, at: t + 10) == false)
+            #expect(try await two.limit(guesses, address: "10.0.0.10", counting: .check, at: t + 10), "another address counts apart")
+        }
+    }
+
     /// Limits per client address are counted in the store: a second instance on the same database
     /// sees the first one's count, and a window that has ended starts again.
     @Test(arguments: StoreKind.all) func rateLimitsAreSharedByEveryInstance(_ kind: StoreKind) async throws {

@@ -15,6 +15,10 @@ struct StoreUnderTest: Sendable {
     let reopen: @Sendable () async throws -> any Store
     /// Overwrites the stored text of one event of a session (an edit behind the store's back).
     let damageEvent: @Sendable (_ session: String, _ seq: Int) async throws -> Void
+    /// Deletes a session's newest event (entries cut off the end of its log).
+    let cutNewestEvent: @Sendable (_ session: String) async throws -> Void
+    /// Changes a session row's locale without its hash (an edit of the row behind the store's back).
+    let editRow: @Sendable (_ session: String) async throws -> Void
     let cleanup: @Sendable () async -> Void
 }
 
@@ -69,6 +73,12 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
             damageEvent: { session, seq in
                 _ = try await db.sql(["UPDATE event SET event = '{\"suspend\":{}}' WHERE session_id = '\(session)' AND seq = \(seq)"])
             },
+            cutNewestEvent: { session in
+                _ = try await db.sql(["DELETE FROM event WHERE session_id = '\(session)' AND seq = (SELECT max(seq) FROM event WHERE session_id = '\(session)')"])
+            },
+            editRow: { session in
+                _ = try await db.sql(["UPDATE session SET locale = 'en' WHERE id = '\(session)'"])
+            },
             cleanup: {
                 await store.close()
                 for o in await others.all { await o.close() }
@@ -103,6 +113,19 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
                 try await other.writer.write { db in
                     try db.execute(sql: "UPDATE event SET event = ? WHERE sessionId = ? AND seq = ?",
                                    arguments: [#"{"suspend":{}}"#, session, seq])
+                }
+            },
+            cutNewestEvent: { session in
+                let other = try IntakeDatabase.open(path: path, cipher: cipher)
+                try await other.writer.write { db in
+                    try db.execute(sql: "DELETE FROM event WHERE sessionId = ? AND seq = (SELECT max(seq) FROM event WHERE sessionId = ?)",
+                                   arguments: [session, session])
+                }
+            },
+            editRow: { session in
+                let other = try IntakeDatabase.open(path: path, cipher: cipher)
+                try await other.writer.write { db in
+                    try db.execute(sql: "UPDATE session SET locale = 'en' WHERE id = ?", arguments: [session])
                 }
             },
             cleanup: {

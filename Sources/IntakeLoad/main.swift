@@ -115,6 +115,9 @@ struct PhaseResult {
     var turns = 0
     var errors = 0
     var latencies: [Int] = []   // nanoseconds
+    /// The latencies of session starts alone (also in `latencies`): a start counts the address's
+    /// start limit and creates the session's row before its reply.
+    var startLatencies: [Int] = []
     /// What the phase's sampler counted over the measured window (end minus start), e.g. other
     /// processes' CPU seconds and the database's counters.
     var sampled: [Double] = []
@@ -130,16 +133,36 @@ struct PhaseResult {
         turns += o.turns
         errors += o.errors
         latencies += o.latencies
+        startLatencies += o.startLatencies
         sessionsDone += o.sessionsDone
     }
 
     var perSecond: Double { elapsed > 0 ? Double(turns) / elapsed : 0 }
 
-    func percentile(_ p: Double) -> Double {
+    func percentile(_ p: Double) -> Double { Self.percentile(p, of: latencies) }
+
+    static func percentile(_ p: Double, of latencies: [Int]) -> Double {
         guard !latencies.isEmpty else { return .nan }
         let sorted = latencies.sorted()
         let i = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
         return Double(sorted[max(0, i)]) / 1e6
+    }
+
+    /// "starts p50/p99 (n); other turns p50/p99" for the kiosk phases.
+    var byKind: String? {
+        guard !startLatencies.isEmpty else { return nil }
+        var others = latencies
+        // Each start's latency once out of the whole (the same values).
+        var counts: [Int: Int] = [:]
+        for l in startLatencies { counts[l, default: 0] += 1 }
+        others.removeAll { l in
+            guard let n = counts[l], n > 0 else { return false }
+            counts[l] = n - 1
+            return true
+        }
+        return "starts p50 \(fmt(Self.percentile(0.5, of: startLatencies), 2)) / p99 \(fmt(Self.percentile(0.99, of: startLatencies), 2)) ms "
+            + "(\(startLatencies.count) of \(latencies.count) turns); other turns p50 \(fmt(Self.percentile(0.5, of: others), 2)) / "
+            + "p99 \(fmt(Self.percentile(0.99, of: others), 2)) ms"
     }
 }
 
@@ -370,7 +393,7 @@ func kioskSession(address: SocketAddress, dialog: String, pacer: Pacer, start: C
                     first = false
                     await sleep(until: start)
                 }
-                func turn(_ line: String) async throws -> Standing {
+                func turn(_ line: String, starts: Bool = false) async throws -> Standing {
                     let t0 = await pacer.due()
                     try await outbound.write(ByteBuffer(string: line + "\n"))
                     let s = try await readStanding(&it)
@@ -379,10 +402,11 @@ func kioskSession(address: SocketAddress, dialog: String, pacer: Pacer, start: C
                     if t1 <= end && t0 >= start {
                         r.turns += 1
                         r.latencies.append(nanos(t1 - t0))
+                        if starts { r.startLatencies.append(nanos(t1 - t0)) }
                     }
                     return s
                 }
-                var standing = try await turn("{\"op\":\"start\",\"dialog\":\"\(dialog)\",\"locale\":\"ja\"}")
+                var standing = try await turn("{\"op\":\"start\",\"dialog\":\"\(dialog)\",\"locale\":\"ja\"}", starts: true)
                 var attempt = 0
                 while ContinuousClock.now < end {
                     switch standing {
@@ -727,6 +751,7 @@ for c in options.sessions {
             fmt(cpuPerTurn, 0), ofEcho,
         ]
         print(cells.joined(separator: " | "))
+        if let split = r.byKind { costs.append("\(String(repeating: " ", count: max(0, 5 - String(c).count)) + String(c)) | \(phase.label): \(split)") }
     }
     for line in costs { print(line) }
     fflush(nil)

@@ -110,6 +110,8 @@ final class Shared: @unchecked Sendable {
     var doubleLive: [String] = []
     var stop = false
     var acknowledged = 0
+    /// When each answer was acknowledged (for the pause after a database restart).
+    var acknowledgedAt: [Date] = []
     var wrongResumes: [String] = []
     var resumes = 0
     var completed = 0
@@ -290,6 +292,7 @@ func client(_ shared: Shared) {
             if type != "error", !(type == "question" && r["question"] as? String == sent.question) {
                 shared.with { sh in
                     sh.acknowledged += 1
+                    sh.acknowledgedAt.append(Date())
                     sh.answers[session ?? "", default: []].append(sent)
                     sh.acks[session ?? "", default: []].append((connection, sent.question))
                 }
@@ -587,6 +590,8 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     enum Action { case kill, pgRestart }
     let actions = (Array(repeating: Action.kill, count: o.kills) + Array(repeating: Action.pgRestart, count: o.pgRestarts)).shuffled(using: &generator)
     var kills = 0, pgRestarts = 0, exitedOnTheirOwn = 0, sabotaged = 0
+    /// When each database restart began (the server stopped) and when it was back up.
+    var restartTimes: [(stopped: Date, back: Date)] = []
     let started = Date()
     func fail(_ message: String) -> Never {
         print(message)
@@ -624,11 +629,13 @@ func runPostgres(_ o: Options, admin: String) -> Never {
             shared.with { $0.ports[i] = port }
         case .pgRestart:
             guard let data = o.pgData, let ctl = o.pgCtl, let options = o.pgOptions else { fail("no --pg-data") }
+            let stopped = Date()
             guard runCommand([ctl, "-D", data, "-m", "immediate", "-w", "stop"], asOwner: true) else { fail("pg_ctl stop failed") }
             usleep(1_000_000)
             guard runCommand([ctl, "-D", data, "-l", data + "/server.log", "-w", "-t", "60", "-o", options, "start"], asOwner: true) else {
                 fail("pg_ctl start failed")
             }
+            restartTimes.append((stopped, Date()))
             pgRestarts += 1
         }
         // An instance that ended without being killed (it must ride out the database's restarts).
@@ -704,6 +711,13 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     print("| answers attempted | storage_failed | takeovers | old connection told resumed_elsewhere | live on two connections | log order broken | sessions (damaged) | events | instances that exited on their own |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("| \(s.5) | \(s.6) | \(t.0) | \(t.1) | \(t.2.count) | \(findings.interleaved.count) | \(findings.sessions) (\(findings.damaged)) | \(findings.events) | \(exitedOnTheirOwn) |")
+    // How long kiosks waited: from the database being back up to the next acknowledged answer.
+    let acknowledgedAt = shared.with { $0.acknowledgedAt }.sorted()
+    for (n, r) in restartTimes.enumerated() {
+        let next = acknowledgedAt.first { $0 > r.back }
+        print("pg restart \(n + 1): down \(String(format: "%.1f", r.back.timeIntervalSince(r.stopped))) s; the next answer acknowledged "
+              + (next.map { String(format: "%.2f s after it was back", $0.timeIntervalSince(r.back)) } ?? "never"))
+    }
     for l in findings.lost.prefix(10) { print("lost: \(l)") }
     for w in s.4.prefix(10) { print("wrong resume: \(w)") }
     for d in t.2.prefix(10) { print("live on two connections: \(d)") }

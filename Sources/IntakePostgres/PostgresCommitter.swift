@@ -41,19 +41,22 @@ enum PendingWrite: Sendable {
 /// `synchronous_commit = on`) instead of paying one each. The callers are suspended, never blocked,
 /// until their transaction has committed (or failed).
 ///
-/// A batch is three round trips in the common case: BEGIN, one statement, COMMIT. The committer
-/// remembers each session row it wrote last (`Written`: the row, its newest entry and the row
-/// version's `xmin`), so an append to such a row is checked and hashed here and written by one
-/// statement for the whole batch, which updates each row only if it is still the version this
-/// instance wrote (same `xmin`: nobody updated it since — no takeover, no edit) and its newest
-/// entry is still the one remembered (none removed or added), and inserts the entries of the rows
-/// it updated. Any other write — a new session, a resume, a row this instance has not written or
-/// that changed — takes the locking path in the same transaction: one `SELECT … FOR UPDATE` locks
-/// every such row (in id order, so two instances' batches never deadlock) and reads its newest
-/// entry, the checks (lease, order, chain, the row's hash) are made here, one INSERT writes every
-/// entry and one UPDATE every row (arrays through `unnest`). An append that fails its checks fails
-/// alone before anything of it is written; if a statement fails, each write is retried alone on the
-/// locking path, so one bad write fails only its own caller.
+/// A batch is three round trips in the common case: BEGIN, one statement, COMMIT. Every write goes
+/// through that one statement (`batchQuery`, prepared once per connection): it inserts new sessions
+/// (their clients, rows and first entries) and updates each appended-to row only if it is still the
+/// version expected (same `xmin`: nobody updated it since — no takeover, no edit) and its newest
+/// entry is still the one expected (none removed or added), inserting the entries of the rows it
+/// wrote. The committer remembers each row it wrote last (`Written`: the row, its newest entry and
+/// the row version's `xmin`), so an append to such a row is checked and hashed here and expects
+/// that version. Any other append — a resume, a row this instance has not written or that changed,
+/// a session written twice in one batch — takes the locking path, in the same transaction after
+/// the statement for the rest: one `SELECT … FOR UPDATE` locks every such row (in id order) and
+/// reads it with its newest entry and version, the checks (lease, order, chain, the row's hash) are
+/// made here, and the statement then writes them expecting the version read. An append that fails
+/// its checks fails alone before anything of it is written; if a statement fails, each write is
+/// retried alone, so one bad write fails only its own caller. (Two instances each taking over a
+/// session the other is answering in the same moment can wait on each other's rows: PostgreSQL
+/// ends one transaction after `deadlock_timeout`, and its writes are retried one by one.)
 actor PostgresCommitter {
     struct Job {
         let write: PendingWrite
@@ -109,8 +112,13 @@ actor PostgresCommitter {
             do {
                 try await client.withConnection { c in
                     while let batch = self.nextBatch() {
-                        // A failed transaction may have been a lost connection: the next batch leases again.
-                        guard await self.commit(batch, on: c) else { return }
+                        // A failed transaction may have been a lost connection, or one that can no
+                        // longer run the batch statement (a failed prepare stays failed for the
+                        // connection's life): it is closed, and the next batch leases a new one.
+                        guard await self.commit(batch, on: c) else {
+                            try? await c.close()
+                            return
+                        }
                     }
                 }
             } catch {
@@ -231,7 +239,14 @@ actor PostgresCommitter {
         var locking: [Int] = []
         var fast: [(index: Int, row: Locked, events: [NewEvent], expected: Written)] = []
         var created: [(row: Locked, info: SessionInfo, first: NewEvent)] = []
+        // A session written twice in one batch (rare: a takeover on this instance while an answer
+        // was on its way): the second write takes the locking path, which reads the first.
+        var seen: Set<String> = []
         for (i, write) in writes.enumerated() {
+            guard seen.insert(write.session).inserted else {
+                locking.append(i)
+                continue
+            }
             switch write {
             case .create(let n):
                 let info = n.info
@@ -320,11 +335,11 @@ actor PostgresCommitter {
                                        \(fast.map(\.expected.locked.lastSeq))::bigint[], \(fast.map { ByteBuffer.of($0.expected.locked.previous ?? Data()) })::bytea[],
                                        \(rows.map(\.row.status))::text[], \(rows.map(\.row.locale))::text[], \(rows.map(\.row.updatedAt))::bigint[],
                                        \(rows.map { $0.row.record ?? "" })::text[], \(rows.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[],
-                                       \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[])
-                    AS v(id, xmin, last_seq, last_hash, status, locale, updated_at, record, head, hash)),
+                                       \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[], \(rows.map { $0.holder ?? "" })::text[])
+                    AS v(id, xmin, last_seq, last_hash, status, locale, updated_at, record, head, hash, holder)),
                 upd AS (
                   UPDATE session AS s SET status = v.status, locale = v.locale, updated_at = v.updated_at, record = NULLIF(v.record, ''),
-                                          head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea)
+                                          head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea), holder = NULLIF(v.holder, '')
                   FROM v
                   WHERE s.id = v.id AND s.xmin = v.xmin::xid
                     AND (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1) = v.last_seq
@@ -343,28 +358,32 @@ actor PostgresCommitter {
                 """
     }
 
-    /// The locking path for appends: each row read under `FOR UPDATE` and checked in full.
+    /// The locking path for appends: each row read under `FOR UPDATE` and checked in full (lease,
+    /// row hash, chain head, order), then written by the batch statement like a remembered row —
+    /// the version just read is the one expected, which holds while the lock does.
     static func applyLocking(_ writes: [PendingWrite], on c: PostgresConnection,
                              logger: Logger) async throws -> ([Result<Void, any Error>], [String: Written]) {
         var outcomes: [Result<Void, any Error>] = Array(repeating: .success(()), count: writes.count)
-        var events: [NewEvent] = []
         var after: [String: Written] = [:]
 
-        // Appends: every row locked at once, in id order, with its newest entry's seq and hash.
+        // Every row locked at once, in id order, with its newest entry's seq and hash and its version.
         let ids = Array(Set(writes.compactMap { if case .append(let a) = $0 { a.session } else { nil } })).sorted()
         var locked: [String: Result<Locked, any Error>] = [:]
+        var versions: [String: String] = [:]
         if !ids.isEmpty {
             let rows = try await c.query("""
                 SELECT \(unescaped: StoredSession.columns),
                   (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1),
-                  (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1)
+                  (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1),
+                  s.xmin::text
                 FROM session s WHERE s.id = ANY(\(ids)) ORDER BY s.id FOR UPDATE OF s
                 """, logger: logger).collect()
             for row in rows {
                 guard let id = try? row.decode(String.self) else { continue }
+                let columns = row.makeRandomAccess()
+                versions[id] = try? columns[20].decode(String.self)
                 locked[id] = Result {
                     let stored = try StoredSession(row)
-                    let columns = row.makeRandomAccess()
                     do {
                         let seq = try columns[18].decode(Int64?.self)
                         return Locked(stored: stored, lastSeq: seq ?? .min, previous: seq == nil ? nil : try columns[19].decode(Data?.self))
@@ -374,6 +393,10 @@ actor PostgresCommitter {
                 }
             }
         }
+        // Each row as locked (before this batch's entries), in the order first appended to.
+        var before: [String: Locked] = [:]
+        var order: [String] = []
+        var events: [NewEvent] = []
         for (i, write) in writes.enumerated() {
             guard case .append(let a) = write else { continue }
             do {
@@ -388,43 +411,37 @@ actor PostgresCommitter {
                     if s.previous != s.stored.row.head { throw RuntimeError.damaged(session: a.session) }
                 }
                 let (next, new) = try advance(s, with: a)
+                if before[a.session] == nil {
+                    before[a.session] = s
+                    order.append(a.session)
+                }
                 locked[a.session] = .success(next)
                 events += new
             } catch {
                 outcomes[i] = .failure(error)
             }
         }
-
-        // Every entry in one statement (NULL travels as an empty value: no stored value is empty).
-        if !events.isEmpty {
-            try await c.query("""
-                INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)
-                SELECT v.session_id, v.seq, v.at, v.utc_offset, v.actor, v.event, NULLIF(v.answers, ''), NULLIF(v.hash, '\\x'::bytea)
-                FROM unnest(\(events.map(\.session))::text[], \(events.map(\.entry.seq))::bigint[], \(events.map(\.entry.at))::bigint[],
-                            \(events.map(\.entry.utcOffset))::bigint[], \(events.map(\.entry.actor))::text[], \(events.map(\.entry.event))::text[],
-                            \(events.map { $0.entry.answers ?? "" })::text[], \(events.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[])
-                     AS v(session_id, seq, at, utc_offset, actor, event, answers, hash)
-                """, logger: logger)
+        guard !order.isEmpty else { return (outcomes, after) }
+        let rows = order.compactMap { id -> (stored: StoredSession, expected: Written)? in
+            guard let xmin = versions[id], let base = before[id], let now = try? locked[id]?.get() else { return nil }
+            return (now.stored, Written(locked: base, xmin: xmin))
         }
-        // Every changed session row in one statement.
-        let changed = locked.values.compactMap { try? $0.get() }.filter(\.changed)
-        if !changed.isEmpty {
-            let rows = changed.map(\.stored)
-            let updated = try await c.query("""
-                UPDATE session AS s SET status = v.status, locale = v.locale, updated_at = v.updated_at, record = NULLIF(v.record, ''),
-                                        head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea), holder = NULLIF(v.holder, '')
-                FROM unnest(\(rows.map(\.row.id))::text[], \(rows.map(\.row.status))::text[], \(rows.map(\.row.locale))::text[],
-                            \(rows.map(\.row.updatedAt))::bigint[], \(rows.map { $0.row.record ?? "" })::text[],
-                            \(rows.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[], \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[],
-                            \(rows.map { $0.holder ?? "" })::text[])
-                     AS v(id, status, locale, updated_at, record, head, hash, holder)
-                WHERE s.id = v.id
-                RETURNING s.id, s.xmin::text
-                """, logger: logger).collect()
-            var byID: [String: Locked] = [:]
-            for var s in changed { s.changed = false; byID[s.stored.row.id] = s }
-            for row in updated {
-                if let (id, xmin) = try? row.decode((String, String).self), let s = byID[id] { after[id] = Written(locked: s, xmin: xmin) }
+        let statement = BatchStatement(query: batchQuery(clients: [], new: [], fast: rows, events: events))
+        var written: [String: String] = [:]
+        for try await (id, xmin) in try await c.execute(statement, logger: logger) {
+            written[id] = xmin
+        }
+        for id in order {
+            if let xmin = written[id], var s = try? locked[id]?.get() {
+                s.changed = false
+                after[id] = Written(locked: s, xmin: xmin)
+            }
+        }
+        // A row locked and checked here but not written: an entry was added to its log behind the
+        // store's back meanwhile (without its row). Nothing of it was written; it is damage.
+        for (i, write) in writes.enumerated() {
+            if case .append(let a) = write, case .success = outcomes[i], written[a.session] == nil {
+                outcomes[i] = .failure(RuntimeError.damaged(session: a.session))
             }
         }
         return (outcomes, after)

@@ -257,8 +257,11 @@ public final class PostgresStore: Store, Sendable {
             return true
         case "no":
             // The newest entry sealed in a database that says it is not: its bookkeeping was changed.
+            // (The newest session by its start: started_at is indexed, updated_at is not since pg3.)
             if let row = try await c.query("""
-                SELECT e.event FROM session s JOIN event e ON e.session_id = s.id ORDER BY s.updated_at DESC, e.seq DESC LIMIT 1
+                SELECT e.event FROM event e
+                WHERE e.session_id = (SELECT s.id FROM session s ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
+                ORDER BY e.seq DESC LIMIT 1
                 """, logger: logger).collect().first {
                 guard let newest = try? row.decode(String.self) else { throw StoreError.damagedDatabase }
                 if newest.hasPrefix(Cipher.prefix) { throw StoreError.damagedDatabase }

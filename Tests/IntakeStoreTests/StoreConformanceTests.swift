@@ -266,6 +266,43 @@ import Testing
         }
     }
 
+    /// Appends to one session that arrive together (the same batch, on a store that groups
+    /// commits): each is written after the other or refused as out of order — never both written
+    /// from the same newest entry. The chain holds and the log has exactly the appends that returned.
+    @Test(arguments: StoreKind.all) func appendsToOneSessionThatArriveTogetherKeepItsChain(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            try await store.create(Self.info("pair"), first: Self.start(), token: Self.token(75))
+            try await store.append([Self.answer(1, "q", .int(1))], to: "pair", status: .inProgress, locale: "ja", record: nil, at: Self.at(1).epochMillis)
+            var stored = [0, 1]
+            var next = 2
+            for _ in 0..<15 {
+                let a = next, b = next + 1
+                let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                    for seq in [a, b] {
+                        group.addTask {
+                            do {
+                                try await store.append([Self.answer(seq, "q\(seq)", .int(seq))], to: "pair", status: .inProgress, locale: "ja",
+                                                       record: nil, at: Self.at(Int64(seq)).epochMillis)
+                                return (seq, true)
+                            } catch {
+                                return (seq, false)
+                            }
+                        }
+                    }
+                    return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+                }
+                #expect(outcomes[a] == true || outcomes[b] == true, "one of two appends after the newest is written")
+                stored += [a, b].filter { outcomes[$0] == true }
+                next += 2
+            }
+            let other = try await s.reopen()
+            let verification = try await other.verify()
+            #expect(verification.damaged.isEmpty)
+            #expect(try await other.log(of: "pair").map(\.seq) == stored)
+        }
+    }
+
     /// A session row edited behind the store's back (its locale, its hash left as it was): the next
     /// append by the instance that last wrote the row is refused as damage, nothing written.
     @Test(arguments: StoreKind.all) func anAppendToARowEditedBehindTheStoresBackIsRefused(_ kind: StoreKind) async throws {

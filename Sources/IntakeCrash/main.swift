@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Glibc
 import GRDB
@@ -454,6 +455,9 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
     }
 }
 
+/// Each started server's log file.
+let serveLogs = Mutex<[ObjectIdentifier: String]>([:])
+
 func startServer(_ o: Options, db: String) -> (Process, Int)? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: o.binary)
@@ -462,7 +466,12 @@ func startServer(_ o: Options, db: String) -> (Process, Int)? {
                    "--max-connections-per-address", "4096", "--max-starts-per-address", "1000000"]
     let out = Pipe()
     p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
+    // Its log (no answers in it: the server never logs them), kept where an instance that ends on
+    // its own can be looked into.
+    let log = NSTemporaryDirectory() + "intake-crash-serve-\(getpid())-\(UUID().uuidString.prefix(8)).log"
+    FileManager.default.createFile(atPath: log, contents: nil)
+    p.standardError = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+    serveLogs.withLock { $0[ObjectIdentifier(p)] = log }
     do { try p.run() } catch { return nil }
     var text = ""
     while !text.contains("\n") {
@@ -641,6 +650,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
         // An instance that ended without being killed (it must ride out the database's restarts).
         for i in servers.indices where !servers[i].isRunning {
             exitedOnTheirOwn += 1
+            print("an instance ended on its own (status \(servers[i].terminationStatus)); its log: \(serveLogs.withLock { $0[ObjectIdentifier(servers[i])] } ?? "?")")
             guard let (next, port) = startPostgresServer(o, url: url) else { fail("could not restart an instance") }
             servers[i] = next
             shared.with { $0.ports[i] = port }

@@ -12,9 +12,10 @@ import PostgresNIO
 ///   role or database default can turn it off), and opening refuses a server with `fsync` off: a
 ///   write is on the server's disk when its call returns. Creates and appends go through a
 ///   committer that puts every waiting write into one transaction (group commit).
-/// - Leases: `session.holder` is the store's `instance`. An append locks its session's row
-///   (`SELECT … FOR UPDATE`) in its transaction and checks the holder under that lock, so two
-///   instances can never both append; a resume or migrate entry takes the lease.
+/// - Leases: `session.holder` is the store's `instance`. An append writes its session's row only
+///   if the row is still the version this instance wrote last, or after locking it
+///   (`SELECT … FOR UPDATE`) and checking the holder under that lock, so two instances can never
+///   both append; a resume or migrate entry takes the lease.
 /// - Damage (a row edited, a value that does not decode or open, a broken chain) is
 ///   `RuntimeError.damaged(session:)`, never a crash and never data.
 public final class PostgresStore: Store, Sendable {
@@ -118,13 +119,12 @@ public final class PostgresStore: Store, Sendable {
         config.options.additionalStartupParameters = startupParameters
         // The committer has connections of its own: a burst of reads or of starts counting their
         // address's limit (which wait on that address's row) never makes answers wait for a
-        // connection. Both pools keep a few connections open, so the first turns after a start or
-        // a database restart do not wait for connections to be made and logged in.
+        // connection. (No minimum kept open: postgres-nio 1.33.2's pool fails a precondition —
+        // the process ends — when a lease is asked for while fewer than its minimum are up, as
+        // after a database restart. IntakeCrash found it.)
         var writerConfig = config
         writerConfig.options.maximumConnections = 2
-        writerConfig.options.minimumConnections = 1
         config.options.maximumConnections = max(1, maximumConnections)
-        config.options.minimumConnections = min(4, max(1, maximumConnections))
         let client = PostgresClient(configuration: config, backgroundLogger: quiet)
         let writer = PostgresClient(configuration: writerConfig, backgroundLogger: quiet)
         // The pool serves leases once `run()` runs: the store is handed out after its task started.

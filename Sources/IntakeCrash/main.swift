@@ -726,7 +726,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     for (n, r) in restartTimes.enumerated() {
         let next = acknowledgedAt.first { $0 > r.back }
         print("pg restart \(n + 1): down \(String(format: "%.1f", r.back.timeIntervalSince(r.stopped))) s; the next answer acknowledged "
-              + (next.map { String(format: "%.2f s after it was back", $0.timeIntervalSince(r.back)) } ?? "never"))
+              + (next.map { String(format: "%.2f s after it was back", $0.timeIntervalSince(r.back)) } ?? "— none before the run ended"))
     }
     for l in findings.lost.prefix(10) { print("lost: \(l)") }
     for w in s.4.prefix(10) { print("wrong resume: \(w)") }

@@ -118,6 +118,8 @@ struct PhaseResult {
     /// The latencies of session starts alone (also in `latencies`): a start counts the address's
     /// start limit and creates the session's row before its reply.
     var startLatencies: [Int] = []
+    /// The latencies of every other turn (also in `latencies`).
+    var otherLatencies: [Int] = []
     /// What the phase's sampler counted over the measured window (end minus start), e.g. other
     /// processes' CPU seconds and the database's counters.
     var sampled: [Double] = []
@@ -134,6 +136,7 @@ struct PhaseResult {
         errors += o.errors
         latencies += o.latencies
         startLatencies += o.startLatencies
+        otherLatencies += o.otherLatencies
         sessionsDone += o.sessionsDone
     }
 
@@ -151,15 +154,7 @@ struct PhaseResult {
     /// "starts p50/p99 (n); other turns p50/p99" for the kiosk phases.
     var byKind: String? {
         guard !startLatencies.isEmpty else { return nil }
-        var others = latencies
-        // Each start's latency once out of the whole (the same values).
-        var counts: [Int: Int] = [:]
-        for l in startLatencies { counts[l, default: 0] += 1 }
-        others.removeAll { l in
-            guard let n = counts[l], n > 0 else { return false }
-            counts[l] = n - 1
-            return true
-        }
+        let others = otherLatencies
         return "starts p50 \(fmt(Self.percentile(0.5, of: startLatencies), 2)) / p99 \(fmt(Self.percentile(0.99, of: startLatencies), 2)) ms "
             + "(\(startLatencies.count) of \(latencies.count) turns); other turns p50 \(fmt(Self.percentile(0.5, of: others), 2)) / "
             + "p99 \(fmt(Self.percentile(0.99, of: others), 2)) ms"
@@ -402,7 +397,7 @@ func kioskSession(address: SocketAddress, dialog: String, pacer: Pacer, start: C
                     if t1 <= end && t0 >= start {
                         r.turns += 1
                         r.latencies.append(nanos(t1 - t0))
-                        if starts { r.startLatencies.append(nanos(t1 - t0)) }
+                        if starts { r.startLatencies.append(nanos(t1 - t0)) } else { r.otherLatencies.append(nanos(t1 - t0)) }
                     }
                     return s
                 }

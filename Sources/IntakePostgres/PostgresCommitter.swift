@@ -201,7 +201,6 @@ actor PostgresCommitter {
         var stored: StoredSession
         var lastSeq: Int64
         var previous: Data?
-        var changed = false
     }
 
     typealias NewEvent = (session: String, entry: SealedEntry, hash: Data?)
@@ -226,7 +225,6 @@ actor PostgresCommitter {
         if !unchained, !a.entries.isEmpty { s.stored.row.head = s.previous }
         s.stored.hash = unchained ? nil : a.chain.hash(s.stored.row)
         if a.takesOver { s.stored.holder = a.holder }
-        s.changed = true
         return (s, new)
     }
 
@@ -281,8 +279,7 @@ actor PostgresCommitter {
                 if let xmin = versions[c.row.stored.row.id] { after[c.row.stored.row.id] = Written(locked: c.row, xmin: xmin) }
             }
             for f in fast {
-                var row = f.row
-                row.changed = false
+                let row = f.row
                 if let xmin = versions[row.stored.row.id] {
                     after[row.stored.row.id] = Written(locked: row, xmin: xmin)
                 } else {
@@ -432,8 +429,7 @@ actor PostgresCommitter {
             written[id] = xmin
         }
         for id in order {
-            if let xmin = written[id], var s = try? locked[id]?.get() {
-                s.changed = false
+            if let xmin = written[id], let s = try? locked[id]?.get() {
                 after[id] = Written(locked: s, xmin: xmin)
             }
         }

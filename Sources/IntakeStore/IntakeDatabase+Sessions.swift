@@ -100,7 +100,6 @@ extension IntakeDatabase {
         }
     }
 
-
     /// Deletes a session and its log at the client's request, leaving an audit entry that says what
     /// was deleted, when and by whom — and nothing of the data. The deleted pages are overwritten
     /// (secure_delete) and the WAL is checkpointed, so the data is gone from the files.

@@ -14,6 +14,8 @@ enum PendingWrite: Sendable {
         var first: SealedEntry
         var holder: String
         var chain: Chain
+        /// Counted against its address's start limit in the same transaction (refused past it).
+        var admission: RateLimit.Admission? = nil
     }
 
     struct Append: Sendable {
@@ -237,10 +239,12 @@ actor PostgresCommitter {
         var locking: [Int] = []
         var fast: [(index: Int, row: Locked, events: [NewEvent], expected: Written)] = []
         var created: [(row: Locked, info: SessionInfo, first: NewEvent)] = []
+        let (refused, limits) = try await admit(writes, on: c, logger: logger)
         // A session written twice in one batch (rare: a takeover on this instance while an answer
         // was on its way): the second write takes the locking path, which reads the first.
         var seen: Set<String> = []
         for (i, write) in writes.enumerated() {
+            guard !refused.contains(i) else { continue }
             guard seen.insert(write.session).inserted else {
                 locking.append(i)
                 continue
@@ -263,13 +267,15 @@ actor PostgresCommitter {
                 }
             }
         }
-        if !fast.isEmpty || !created.isEmpty {
-            // One statement: the new sessions' clients and rows, the remembered rows updated where
-            // they are still as this instance wrote them, and the entries of the rows written.
+        if !fast.isEmpty || !created.isEmpty || !limits.isEmpty {
+            // One statement: the start limits' counts, the new sessions' clients and rows, the
+            // remembered rows updated where they are still as this instance wrote them, and the
+            // entries of the rows written.
             let events = created.map(\.first) + fast.flatMap(\.events)
             let new = created.map(\.row.stored)
             let clients = created.compactMap { c in c.info.clientID.map { (id: $0, at: c.info.startedAt, office: c.info.office) } }
-            let statement = BatchStatement(query: Self.batchQuery(clients: clients, new: new, fast: fast.map { ($0.row.stored, $0.expected) }, events: events))
+            let statement = BatchStatement(query: Self.batchQuery(limits: limits, clients: clients, new: new,
+                                                                  fast: fast.map { ($0.row.stored, $0.expected) }, events: events))
             var versions: [String: String] = [:]
             for try await (id, xmin) in try await c.execute(statement, logger: logger) {
                 versions[id] = xmin
@@ -289,6 +295,7 @@ actor PostgresCommitter {
             }
         }
         var outcomes: [Result<Void, any Error>] = Array(repeating: .success(()), count: writes.count)
+        for i in refused { outcomes[i] = .failure(RateLimit.Refused()) }
         if !locking.isEmpty {
             locking.sort()
             let (lockedOutcomes, lockedAfter) = try await applyLocking(locking.map { writes[$0] }, on: c, logger: logger)
@@ -298,14 +305,81 @@ actor PostgresCommitter {
         return (outcomes, after)
     }
 
+    /// A start limit's row as the batch writes it.
+    typealias Limited = (kind: String, address: String, windowStart: Int64, count: Int64)
+
+    /// The batch's starts that are under a limit: their addresses' rows created if missing and
+    /// locked (in key order, so that two instances' batches never wait on each other in a cycle),
+    /// then each start counted in arrival order by `RateLimit.apply`, the rule every store applies.
+    /// Returns the starts refused (not created, not counted) and the rows to write. Windows that
+    /// have ended are deleted as others are counted, skipping rows another transaction holds.
+    static func admit(_ writes: [PendingWrite], on c: PostgresConnection, logger: Logger) async throws -> (refused: Set<Int>, limits: [Limited]) {
+        struct Key: Hashable, Comparable {
+            var kind: String
+            var address: String
+            static func < (a: Key, b: Key) -> Bool { (a.kind, a.address) < (b.kind, b.address) }
+        }
+        var attempts: [(index: Int, key: Key, admission: RateLimit.Admission)] = []
+        var first: [Key: RateLimit.Admission] = [:]
+        for (i, write) in writes.enumerated() {
+            guard case .create(let n) = write, let a = n.admission else { continue }
+            let key = Key(kind: a.rule.kind, address: a.address)
+            attempts.append((i, key, a))
+            if first[key] == nil { first[key] = a }
+        }
+        guard !attempts.isEmpty else { return ([], []) }
+        let firsts = first.sorted { $0.key < $1.key }
+        let keys = firsts.map(\.key), starts = firsts.map(\.value)
+        let rows = try await c.query("""
+            WITH k AS (
+              SELECT * FROM unnest(\(keys.map(\.kind))::text[], \(keys.map(\.address))::text[], \(starts.map(\.at))::bigint[],
+                                   \(starts.map { $0.at - $0.rule.window })::bigint[]) AS k(kind, address, at, ended)),
+            pruned AS (
+              DELETE FROM rate_limit WHERE ctid IN (
+                SELECT r.ctid FROM rate_limit r JOIN k ON r.kind = k.kind AND r.window_start <= k.ended
+                WHERE NOT EXISTS (SELECT 1 FROM k AS own WHERE own.kind = r.kind AND own.address = r.address)
+                FOR UPDATE OF r SKIP LOCKED))
+            INSERT INTO rate_limit AS r (kind, address, window_start, count)
+            SELECT kind, address, at, 0 FROM k ORDER BY kind, address
+            ON CONFLICT (kind, address) DO UPDATE SET count = r.count
+            RETURNING kind, address, window_start, count
+            """, logger: logger).collect()
+        var current: [Key: (windowStart: Int64, count: Int)] = [:]
+        for row in rows {
+            let (kind, address, windowStart, count) = try row.decode((String, String, Int64, Int64).self)
+            current[Key(kind: kind, address: address)] = (windowStart, Int(count))
+        }
+        var changed: Set<Key> = []
+        var refused: Set<Int> = []
+        for attempt in attempts {
+            // Every key's row was returned (the upsert always returns it); one missing is not counted from zero.
+            guard let row = current[attempt.key] else { throw PostgresLimitError() }
+            let (write, allowed) = attempt.admission.rule.apply(row, counting: .admit, at: attempt.admission.at)
+            if let write {
+                current[attempt.key] = write
+                changed.insert(attempt.key)
+            }
+            if !allowed { refused.insert(attempt.index) }
+        }
+        let limits = changed.sorted().compactMap { key in
+            current[key].map { (kind: key.kind, address: key.address, windowStart: $0.windowStart, count: Int64($0.count)) }
+        }
+        return (refused, limits)
+    }
+
     /// The batch statement: new sessions (their clients, rows and first entries) and appends to
     /// remembered rows. Its text is the same for every batch (the values travel as arrays), so it
     /// is prepared once per connection (`BatchStatement`) and planned once, not per batch.
-    static func batchQuery(clients: [(id: String, at: Int64, office: String?)], new: [StoredSession],
+    static func batchQuery(limits: [Limited] = [], clients: [(id: String, at: Int64, office: String?)], new: [StoredSession],
                            fast: [(stored: StoredSession, expected: Written)], events: [NewEvent]) -> PostgresQuery {
         let rows = fast.map(\.stored)
         return """
-                WITH nc AS (
+                WITH rl AS (
+                  UPDATE rate_limit AS r SET window_start = l.window_start, count = l.count
+                  FROM unnest(\(limits.map(\.kind))::text[], \(limits.map(\.address))::text[], \(limits.map(\.windowStart))::bigint[],
+                              \(limits.map(\.count))::bigint[]) AS l(kind, address, window_start, count)
+                  WHERE r.kind = l.kind AND r.address = l.address),
+                nc AS (
                   INSERT INTO client (id, created_at, office)
                   SELECT c.id, c.created_at, CASE WHEN c.has_office THEN c.office END
                   FROM unnest(\(clients.map(\.id))::text[], \(clients.map(\.at))::bigint[], \(clients.map { $0.office ?? "" })::text[],

@@ -72,6 +72,15 @@ extension PostgresStore {
         try await committer.submit(.create(.init(info: info, digest: Data(token.digest), first: entry, holder: instance, chain: try writeChain)))
     }
 
+    /// The start counted and the session created in the same shared transaction
+    /// (`PostgresCommitter`): a start costs one commit, not two, and a start that is not
+    /// created is not counted.
+    public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken, admitting: RateLimit.Admission) async throws {
+        let entry = try sealed(first, of: info.id)
+        try await committer.submit(.create(.init(info: info, digest: Data(token.digest), first: entry, holder: instance, chain: try writeChain,
+                                                 admission: admitting)))
+    }
+
     /// Appends entries after the session's newest, in a transaction shared with every write
     /// waiting meanwhile (`PostgresCommitter`): the row is locked (`FOR UPDATE`) and its lease
     /// checked under the lock, so two instances can never both append.

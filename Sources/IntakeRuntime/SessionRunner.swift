@@ -48,12 +48,18 @@ public struct SessionRunner: Sendable {
 
     /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).
     /// `carrying`: a later visit, starting from the client's last record (see `Engine.start`).
+    /// `admitting`: the start counts against its address's limit, and past it throws
+    /// `RateLimit.Refused` with nothing stored.
     public func start(id: String, token: ResumeToken, locale: String, mode: SessionState.Mode, actor: Actor,
                       clientID: String? = nil, office: String? = nil, carrying: Carried? = nil,
-                      at now: Moment) async throws -> (RunningSession, [Effect]) {
+                      admitting: RateLimit.Admission? = nil, at now: Moment) async throws -> (RunningSession, [Effect]) {
         let (info, first, step) = opening(id: id, locale: locale, mode: mode, actor: actor, clientID: clientID,
                                           office: office, carrying: carrying, at: now)
-        try await store.create(info, first: first, token: token)
+        if let admitting {
+            try await store.create(info, first: first, token: token, admitting: admitting)
+        } else {
+            try await store.create(info, first: first, token: token)
+        }
         return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
     }
 

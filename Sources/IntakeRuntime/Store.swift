@@ -131,6 +131,11 @@ public protocol Store: Sendable {
     /// A new session (holding its lease), its first log entry and the digest of its resume token;
     /// the client row when the session names one.
     func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws
+    /// A new session as `create`, if the address starting it is under its limit: the start counted
+    /// (`RateLimit.Counting.admit`) and the session created. At the limit it throws
+    /// `RateLimit.Refused`, and nothing is created. (By default the two steps one after the other;
+    /// a store may do both in one transaction.)
+    func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken, admitting: RateLimit.Admission) async throws
     /// Appends log entries and updates what the session list shows (status, locale, time, and the
     /// record when it finished). An entry that resumes or migrates the session takes its lease;
     /// any other append from an instance that does not hold the lease is `RuntimeError.takenOver`
@@ -194,6 +199,11 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken, admitting a: RateLimit.Admission) async throws {
+        guard try await limit(a.rule, address: a.address, counting: .admit, at: a.at) else { throw RateLimit.Refused() }
+        try await create(info, first: first, token: token)
+    }
+
     /// Sessions matching `filter`; any damaged one is `StoreError.damagedSessions` naming them all
     /// (use `listSessions` to have the others).
     public func sessions(_ filter: SessionFilter = .all) async throws -> [SessionInfo] {
@@ -238,12 +248,36 @@ public struct RateLimit: Sendable, Equatable {
         case failure
     }
 
+    /// A session start from `address` at `at` (epoch ms), to be admitted under `rule`.
+    public struct Admission: Sendable, Equatable {
+        public var rule: RateLimit
+        public var address: String
+        public var at: Int64
+
+        public init(rule: RateLimit, address: String, at: Int64) {
+            self.rule = rule
+            self.address = address
+            self.at = at
+        }
+    }
+
+    /// A start refused: its address is at its limit for the window.
+    public struct Refused: Error, Equatable {
+        public init() {}
+    }
+
     /// The rule every store applies, inside one transaction: the row the address has (`windowStart`,
     /// `count`; nil: none), what to write back (nil: nothing), and the answer.
+    ///
+    /// An attempt timed a little before its window's start counts in that window: attempts are
+    /// timed as they arrive and counted as their turn comes, so concurrent ones (or another
+    /// instance's, on a clock a little behind) reach the row out of order — starting the window
+    /// again for them would let a burst reset its own count. Only a window that starts a whole
+    /// window's length after the attempt (a clock set back) starts again.
     public func apply(_ row: (windowStart: Int64, count: Int)?, counting: Counting, at: Int64)
         -> (write: (windowStart: Int64, count: Int)?, allowed: Bool) {
         var current = row ?? (at, 0)
-        if at - current.windowStart >= window || at < current.windowStart { current = (at, 0) }
+        if at - current.windowStart >= window || current.windowStart - at >= window { current = (at, 0) }
         switch counting {
         case .check:
             return (nil, current.count < limit)

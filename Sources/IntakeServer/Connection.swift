@@ -149,16 +149,12 @@ final class Connection {
     func start(dialog: String?, locale requested: String) async -> Reply {
         guard live == nil else { return error("session_active") }
         guard let runner = context.runner(dialog ?? context.configuration.dialog, style: furigana) else { return error("unknown_dialog") }
-        // Every start costs a row and a commit: an address may start only so many in a window.
-        guard await context.allowed(context.starts, address, .admit) else {
-            // Said in the language asked for: the session that would have set it does not start.
-            if catalog.locales.contains(requested) { locale = requested }
-            logger.warning("start refused: too many starts from this address", metadata: ["address": "\(address)"])
-            return error("too_many_starts", key: "operations.serve.error.too_many_starts")
-        }
         let (token, id) = ResumeToken.forNewSession()
         do {
-            let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client, at: now())
+            // Every start costs a row and a commit: an address may start only so many in a window,
+            // counted with the session's creation (in one transaction where the store can).
+            let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client,
+                                                            admitting: context.admission(context.starts, address), at: now())
             _ = context.registry.claim(id, by: channel)
             live = Live(runner: runner, running: running, token: token)
             locale = running.state.locale
@@ -175,6 +171,11 @@ final class Connection {
                 reply.lines.append(catalog.text("serve.started", running.state.locale, ["token": token.description]))
             }
             return after(effects, reply)
+        } catch is RateLimit.Refused {
+            // Said in the language asked for: the session that would have set it does not start.
+            if catalog.locales.contains(requested) { locale = requested }
+            logger.warning("start refused: too many starts from this address", metadata: ["address": "\(address)"])
+            return error("too_many_starts", key: "operations.serve.error.too_many_starts")
         } catch {
             logger.error("session could not start", metadata: ["error": "\(storageErrorDescription(error))"])
             return self.error("storage_failed")

@@ -323,11 +323,16 @@ struct ServerContext: Sendable {
     /// A store that cannot count refuses (fail closed: a limit that cannot be checked is not lifted).
     func allowed(_ rule: RateLimit, _ address: String, _ counting: RateLimit.Counting) async -> Bool {
         do {
-            return try await store.limit(rule, address: address, counting: counting, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            return try await store.limit(rule, address: address, counting: counting, at: admission(rule, address).at)
         } catch {
             logger.error("rate limit could not be read", metadata: ["kind": "\(rule.kind)", "error": "\(storageErrorDescription(error))"])
             return false
         }
+    }
+
+    /// A session start from `address` now, to be admitted under `rule` (`SessionRunner.start`).
+    func admission(_ rule: RateLimit, _ address: String) -> RateLimit.Admission {
+        RateLimit.Admission(rule: rule, address: address, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
     }
 
     /// A number for each connection, for the logs.

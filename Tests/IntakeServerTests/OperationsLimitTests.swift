@@ -118,6 +118,14 @@ import Testing
         // The window ends: the address may start again.
         #expect(admit(601_000))
         #expect(row?.windowStart == 601_000 && row?.count == 1)
+        // Attempts counted out of the order they were timed in (concurrent, or an instance whose
+        // clock is a little behind) count in the window: they do not start it again.
+        #expect(admit(600_990))
+        #expect(!admit(600_980), "the third in the window, timed before its start")
+        #expect(row?.windowStart == 601_000 && row?.count == 2)
+        // A clock set back by more than a window starts a new one.
+        #expect(admit(1_000))
+        #expect(row?.windowStart == 1_000 && row?.count == 1)
     }
 }
 

@@ -351,6 +351,51 @@ import Testing
         }
     }
 
+    /// Starts admitted under their address's limit as they are created: of 30 arriving at once on
+    /// two instances (with answers to another session in the same moment), exactly the limit's
+    /// worth are created; every other one is refused and leaves nothing stored.
+    @Test(arguments: StoreKind.all) func startsAdmittedAsTheyAreCreatedStopAtTheLimit(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let one = s.store, two = try await s.reopen()
+            let starts = RateLimit(kind: "start", limit: 10, window: 60_000)
+            let t = Self.t0
+            try await one.create(Self.info("busy"), first: Self.start(), token: Self.token(99))
+            let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for i in 0..<30 {
+                    let store: any Store = i % 2 == 0 ? one : two
+                    let id = "start-\(i)"
+                    group.addTask {
+                        do {
+                            try await store.create(Self.info(id), first: Self.start(), token: Self.token(UInt8(i)),
+                                                   admitting: RateLimit.Admission(rule: starts, address: "10.0.0.7", at: t + Int64(i)))
+                            return (id, true)
+                        } catch is RateLimit.Refused {
+                            return (id, false)
+                        }
+                    }
+                }
+                group.addTask {
+                    for seq in 1...5 {
+                        try await one.append([Self.answer(seq, "q\(seq)", .text("x"))], to: "busy", status: .inProgress, locale: "ja", record: nil, at: t)
+                    }
+                    return ("busy", false)
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            let admitted = outcomes.filter { $0.key != "busy" && $0.value }.map(\.key)
+            #expect(admitted.count == 10)
+            for (id, created) in outcomes where id != "busy" {
+                #expect((try await two.session(id) != nil) == created, "\(id): stored exactly when admitted")
+            }
+            #expect(try await one.log(of: "busy").count == 6)
+            #expect(try await two.limit(starts, address: "10.0.0.7", counting: .check, at: t + 100) == false)
+            #expect(try await two.limit(starts, address: "10.0.0.8", counting: .check, at: t + 100), "another address counts apart")
+            try await one.create(Self.info("later"), first: Self.start(), token: Self.token(200),
+                                 admitting: RateLimit.Admission(rule: starts, address: "10.0.0.7", at: t + 60_030))
+            #expect(try await one.session("later") != nil, "the window ended")
+        }
+    }
+
     /// Limits per client address are counted in the store: a second instance on the same database
     /// sees the first one's count, and a window that has ended starts again.
     @Test(arguments: StoreKind.all) func rateLimitsAreSharedByEveryInstance(_ kind: StoreKind) async throws {

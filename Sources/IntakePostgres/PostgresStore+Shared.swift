@@ -31,11 +31,12 @@ extension PostgresStore {
 /// start from "no row"), applies `RateLimit.apply` to each attempt in arrival order, writes the
 /// row's new state and commits; then each caller has its own answer.
 ///
-/// Kiosks behind one NAT router share an address. Counted one transaction each, their starts
+/// Kiosks behind one NAT router share an address. Counted one transaction each, their attempts
 /// queued on that one row lock, each waiting out the others' commits (100 kiosks starting at once
 /// waited up to 150 ms); grouped, a burst costs a few transactions, and the rule and its exactness
 /// are unchanged: every attempt is counted, in order, in a committed transaction, before its
-/// caller is answered.
+/// caller is answered. (A kiosk's start is counted by the committer instead, in the transaction
+/// that creates its session: `PostgresCommitter.admit`.)
 actor PostgresLimiter {
     private struct Key: Hashable {
         var kind: String

@@ -407,15 +407,15 @@ actor PostgresCommitter {
                                        \(rows.map(\.row.status))::text[], \(rows.map(\.row.locale))::text[], \(rows.map(\.row.updatedAt))::bigint[],
                                        \(rows.map { $0.row.record ?? "" })::text[], \(rows.map { ByteBuffer.of($0.row.head ?? Data()) })::bytea[],
                                        \(rows.map { ByteBuffer.of($0.hash ?? Data()) })::bytea[], \(rows.map { $0.holder ?? "" })::text[])
-                    AS v(id, xmin, last_seq, last_hash, status, locale, updated_at, record, head, hash, holder)
-                  LEFT JOIN LATERAL (SELECT e.seq AS now_seq, e.hash AS now_hash FROM event e
-                                     WHERE e.session_id = v.id ORDER BY e.seq DESC LIMIT 1) AS newest ON true),
+                    AS v(id, xmin, last_seq, last_hash, status, locale, updated_at, record, head, hash, holder)),
                 upd AS (
                   UPDATE session AS s SET status = v.status, locale = v.locale, updated_at = v.updated_at, record = NULLIF(v.record, ''),
                                           head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea), holder = NULLIF(v.holder, '')
                   FROM v
-                  WHERE s.id = v.id AND s.xmin = v.xmin::xid
-                    AND v.now_seq = v.last_seq AND v.now_hash IS NOT DISTINCT FROM NULLIF(v.last_hash, '\\x'::bytea)
+                  WHERE s.id = ANY(\(rows.map(\.row.id))::text[]) AND s.id = v.id AND s.xmin = v.xmin::xid
+                    AND (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1) = v.last_seq
+                    AND (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1)
+                        IS NOT DISTINCT FROM NULLIF(v.last_hash, '\\x'::bytea)
                   RETURNING s.id, s.xmin::text AS xmin),
                 ins AS (
                   INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)

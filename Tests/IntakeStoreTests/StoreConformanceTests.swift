@@ -175,6 +175,54 @@ import Testing
         }
     }
 
+    /// A takeover racing the old holder's answers (a client resuming on another instance while her
+    /// old connection still sends): every answer the old holder was told is stored is in the log
+    /// before the resume entry, and none comes after it.
+    @Test(arguments: StoreKind.all) func answersRacingATakeoverAreStoredBeforeItOrRefused(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let one = s.store, two = try await s.reopen()
+            for n in 0..<12 {
+                let id = "race-\(n)"
+                try await one.create(Self.info(id), first: Self.start(), token: Self.token(UInt8(n)))
+                let holder = Task { () -> [Int] in
+                    var acknowledged: [Int] = []
+                    for seq in 1...40 {
+                        do {
+                            try await one.append([Self.answer(seq, "q\(seq)", .int(seq))], to: id, status: .inProgress, locale: "ja",
+                                                 record: nil, at: Self.t0 + Int64(seq))
+                            acknowledged.append(seq)
+                        } catch {
+                            break
+                        }
+                    }
+                    return acknowledged
+                }
+                // The resume comes after the newest entry it read; an answer landing meanwhile makes it try again.
+                try await Task.sleep(for: .milliseconds(n % 4 * 3))
+                var resumedAt: Int?
+                for _ in 0..<200 where resumedAt == nil {
+                    let seq = try await two.log(of: id).count
+                    do {
+                        try await two.append([LogEntry(seq: seq, at: Self.at(2), actor: .client, event: .resume(mode: .kiosk))], to: id,
+                                             status: .inProgress, locale: "ja", record: nil, at: Self.at(2).epochMillis)
+                        resumedAt = seq
+                    } catch {
+                        continue
+                    }
+                }
+                let acknowledged = await holder.value
+                let log = try await two.log(of: id)
+                let resume = try #require(resumedAt)
+                #expect(log.count >= resume + 1 && log[resume].event == .resume(mode: .kiosk), "\(id): the resume is where it was written")
+                for seq in acknowledged {
+                    #expect(seq < resume, "\(id): answer \(seq) acknowledged to the old holder after the takeover at \(resume)")
+                    #expect(seq < log.count && log[seq].answers?.first?.path == Path("q\(seq)"), "\(id): acknowledged answer \(seq) is stored")
+                }
+                #expect(log.count == resume + 1, "\(id): nothing after the resume")
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.all) func deletionLeavesAnAuditEntryAndNothingOfTheData(_ kind: StoreKind) async throws {
         try await Self.with(kind) { s in
             let store = s.store

@@ -206,8 +206,9 @@ import Testing
         }
         #expect(held != nil, "the slot came back")
         let socket = try await server.connectWebSocket()
-        let refused = await socket.nextJSON()
-        #expect(refused?["type"] == .string("bye"), "registry holds \(server.server.context.registry.count), peak \(server.server.context.registry.peak); got \(String(describing: refused))")
+        let started = ContinuousClock.now
+        let refused = await socket.nextJSON(timeout: .seconds(90))
+        #expect(refused?["type"] == .string("bye"), "after \(ContinuousClock.now - started): registry holds \(server.server.context.registry.count), peak \(server.server.context.registry.peak); got \(String(describing: refused))")
         #expect(refused?["reason"] == .string("max_connections"))
         #expect(await socket.waitClosed())
         withExtendedLifetime(held) {}

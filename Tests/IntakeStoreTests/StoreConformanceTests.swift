@@ -181,12 +181,12 @@ import Testing
     @Test(arguments: StoreKind.all) func answersRacingATakeoverAreStoredBeforeItOrRefused(_ kind: StoreKind) async throws {
         try await Self.with(kind) { s in
             let one = s.store, two = try await s.reopen()
-            for n in 0..<12 {
+            for n in 0..<8 {
                 let id = "race-\(n)"
                 try await one.create(Self.info(id), first: Self.start(), token: Self.token(UInt8(n)))
                 let holder = Task { () -> [Int] in
                     var acknowledged: [Int] = []
-                    for seq in 1...40 {
+                    for seq in 1...25 {
                         do {
                             try await one.append([Self.answer(seq, "q\(seq)", .int(seq))], to: id, status: .inProgress, locale: "ja",
                                                  record: nil, at: Self.t0 + Int64(seq))

@@ -36,7 +36,7 @@ import Testing
                         try? await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("id", .int(1))])
                         var outcome = "no answer"
                         read: while true {
-                            switch await c.next(timeout: .seconds(10)) {
+                            switch await c.next(timeout: .seconds(30)) {
                             case .line(let l):
                                 if l.contains(#""type":"session""#) { outcome = "started"; break read }
                                 if l.contains("too_many_starts") { outcome = "refused: too_many_starts"; break read }
@@ -72,7 +72,7 @@ import Testing
                 _ = await untilStanding(feeder)
             }
             guard (try? await feeder.send(json: [("op", .string("review")), ("id", .int(i))])) != nil else { break }
-            while let m = await feeder.nextJSON(timeout: .seconds(10)) {
+            while let m = await feeder.nextJSON(timeout: .seconds(30)) {
                 if m["type"] == .string("review") { accepted += 1; continue feed }
                 if m["type"] == .string("error") { refusedCode = m["code"]?.string; break feed }
             }
@@ -94,7 +94,7 @@ import Testing
             let c = try await LineClient.connect(port: port)
             // A refused connection may be closed before this line goes out.
             try? await c.send("{malformed")
-            guard case .line(let l) = await c.next(timeout: .seconds(10)) else { connectionsRefused += 1; continue }
+            guard case .line(let l) = await c.next(timeout: .seconds(30)) else { connectionsRefused += 1; continue }
             if l.contains("malformed_json") { held.append(c) } else { connectionsRefused += 1; await c.close() }
         }
         // A real kiosk at another address runs a whole intake meanwhile.

@@ -28,7 +28,7 @@ import Testing
         let request = "GET /ws HTTP/1.1\r\nHost: \(h)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: \(origin ?? "http://" + h)\r\n\r\n"
         try await c.send(bytes: Array(request.utf8))
-        let head = await c.text(until: { $0.contains("\r\n\r\n") }, timeout: .seconds(10)) ?? ""
+        let head = await c.text(until: { $0.contains("\r\n\r\n") }, timeout: .seconds(30)) ?? ""
         return (c, String(head.prefix { $0 != "\r" }))
     }
 
@@ -105,7 +105,7 @@ import Testing
         try await c.send(bytes: Array(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nHost: attacker.example\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
             + "Origin: http://127.0.0.1:\(port)\r\n\r\n").utf8))
-        #expect(await c.text(until: { $0.contains("\r\n\r\n") }, timeout: .seconds(10))?.hasPrefix("HTTP/1.1 403") == true)
+        #expect(await c.text(until: { $0.contains("\r\n\r\n") }, timeout: .seconds(30))?.hasPrefix("HTTP/1.1 403") == true)
         try await server.stop()
     }
 
@@ -160,7 +160,7 @@ import Testing
             let skip = c.bytes.count
             try? await c.send(bytes: bytes)
             #expect(await Self.closeCode(c, after: skip) == code, "\(name)")
-            #expect(await c.waitClosed(timeout: .seconds(5)), "\(name)")
+            #expect(await c.waitClosed(timeout: .seconds(30)), "\(name)")
         }
         try await server.stop()
     }

@@ -69,7 +69,7 @@ import Testing
         #expect(await second.until("session")?["resumed"] == .bool(true))
         #expect(await untilStanding(second)?["question"] == .string("changes"))
         // The first kiosk is told, without having to act, and closed.
-        let bye = await first.until("bye", timeout: .seconds(10))
+        let bye = await first.until("bye", timeout: .seconds(30))
         #expect(bye?["reason"] == .string("resumed_elsewhere"))
         #expect(await first.waitClosed())
         // The session goes on at the second, and holds its lease.

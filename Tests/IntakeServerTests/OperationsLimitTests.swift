@@ -14,7 +14,7 @@ import Testing
         let c = try await LineClient.connect(port: server.port, from: local)
         defer { Task { await c.close() } }
         try await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("locale", .string("en")), ("id", .int(1))])
-        while let m = await c.nextJSON(timeout: .seconds(10)) {
+        while let m = await c.nextJSON(timeout: .seconds(30)) {
             if m["type"] == .string("session") || m["type"] == .string("error") { return m }
         }
         return nil
@@ -44,8 +44,8 @@ import Testing
         var refusal: JSON?
         for i in 0..<150 {
             try await c.send(json: [("op", .string("review")), ("id", .int(i))])
-            var m = await c.nextJSON(timeout: .seconds(10))
-            while let line = m, line["type"] != .string("review"), line["type"] != .string("error") { m = await c.nextJSON(timeout: .seconds(10)) }
+            var m = await c.nextJSON(timeout: .seconds(30))
+            while let line = m, line["type"] != .string("review"), line["type"] != .string("error") { m = await c.nextJSON(timeout: .seconds(30)) }
             if m?["type"] == .string("error") { refusal = m; break }
         }
         #expect(refusal?["code"] == .string("session_too_long"))
@@ -174,7 +174,7 @@ import Testing
         for i in 0..<200 {
             // Every event is logged, a refused answer too: each of these writes ~3 KB.
             try await c.send(json: [("op", .string("answer")), ("text", .string(secret)), ("id", .int(i))])
-            while let m = await c.nextJSON(timeout: .seconds(10)) {
+            while let m = await c.nextJSON(timeout: .seconds(30)) {
                 if m["type"] == .string("error"), m["code"] == .string("storage_failed") { failed = m; break }
                 if m["type"] == .string("question") || m["type"] == .string("review") { break }
             }

@@ -25,7 +25,7 @@ import Testing
         // shares the loops with the server), while the server's wait began at its accept.
         let opened = ContinuousClock.now
         let c = try await RawClient.connect(port: server.port)
-        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(15)),
+        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(30)),
                                     "no greeting within 15 s (1.5 s on an idle server; the full suite loads both cores)")
         let waited = ContinuousClock.now - opened
         #expect(waited >= .milliseconds(1200), "the greeting waits for a client to speak first: \(waited)")
@@ -42,7 +42,7 @@ import Testing
 
         // Enter alone begins in Japanese.
         try await c.send("")
-        let started = try #require(await c.text(until: { $0.hasSuffix("> ") && $0.contains("問回答") }, timeout: .seconds(10), after: greeting.utf8.count))
+        let started = try #require(await c.text(until: { $0.hasSuffix("> ") && $0.contains("問回答") }, timeout: .seconds(30), after: greeting.utf8.count))
         #expect(started.contains("受付を始めます"))
         #expect(started.contains("この相談の内容を記録して"))
         try await server.stop()
@@ -71,9 +71,9 @@ import Testing
     @Test func aClientThatSendsJSONAfterTheGreetingStillGetsJSON() async throws {
         let server = try await TestServer.start { $0.greetAfter = .milliseconds(200) }
         let c = try await RawClient.connect(port: server.port)
-        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(15)))
+        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(30)))
         try await c.send(#"{"op":"start","dialog":"intake","locale":"en","id":1}"#)
-        let after = try #require(await c.text(until: { $0.contains(#""type":"question""#) && $0.hasSuffix("\n") }, timeout: .seconds(10),
+        let after = try #require(await c.text(until: { $0.contains(#""type":"question""#) && $0.hasSuffix("\n") }, timeout: .seconds(30),
                                               after: greeting.utf8.count))
         // The greeting's prompt line is ended first; then JSON lines, each whole.
         #expect(after.hasPrefix("\n{"), "\(after)")
@@ -181,7 +181,7 @@ import Testing
         let (p, port, _, _) = try await ServeCommandTests.serve(db: tempDatabase(), ["--greet-after", "0.3"])
         defer { kill(p.processIdentifier, SIGKILL) }
         let c = try await RawClient.connect(port: port)
-        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(15)))
+        let greeting = try #require(await c.text(until: { $0.hasSuffix("> ") }, timeout: .seconds(30)))
         for mark in Self.greetingMarks { #expect(greeting.contains(mark)) }
         // `--greet-after 0`: a silent connection is told nothing.
         let (q, port0, _, _) = try await ServeCommandTests.serve(db: tempDatabase())
@@ -308,7 +308,7 @@ final class RawClient: Sendable {
         return r
     }
 
-    func waitClosed(timeout: Duration = .seconds(15)) async -> Bool {
+    func waitClosed(timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if received.withLockedValue({ $0.closed }) { return true }

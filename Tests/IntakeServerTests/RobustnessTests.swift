@@ -140,7 +140,7 @@ import Testing
         let c = try await server.connect()
         let (_, token, _) = try await startJSON(c)
         try await c.send(bytes: Array("{\"op\":\"ans".utf8))
-        let bye = await c.nextJSON(timeout: .seconds(10))
+        let bye = await c.nextJSON(timeout: .seconds(30))
         #expect(bye?["reason"] == .string("idle"))
         #expect(bye?["token"]?.string == token)
         #expect(await c.waitClosed())

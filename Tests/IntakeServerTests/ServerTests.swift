@@ -159,7 +159,7 @@ func startJSON(_ c: LineClient, dialog: String = "followup", locale: String = "j
         let lines = try #require(await c.lines(until: "to go"))
         // The opening, wrapped at 72 columns, names the resume number (never cut).
         let token = try #require(lines.joined(separator: " ").firstMatch(of: /resume number ([0-9A-Z-]{32})/)?.output.1)
-        let end = try #require(await c.lines(until: String(token), timeout: .seconds(4)))
+        let end = try #require(await c.lines(until: String(token), timeout: .seconds(30)))
         #expect(end.suffix(2).joined(separator: " ").contains("Nothing happened for a while"), "\(end)")
         #expect(await c.waitClosed())
         try await server.stop()

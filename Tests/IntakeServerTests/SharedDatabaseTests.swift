@@ -114,7 +114,7 @@ import Testing
         counselor.write("本人より：変わりない")
         #expect(await counselor.output(contains: "仕事はどのくらい大きなものですか", timeout: 30))
         // The kiosk, still connected and showing the question, is told without having to act.
-        let bye = await kiosk.until("bye", timeout: .seconds(10))
+        let bye = await kiosk.until("bye", timeout: .seconds(30))
         #expect(bye?["reason"] == .string("resumed_elsewhere"))
         #expect(bye?["message"] == .string("この受付は別の端末で再開されました。"))
         #expect(bye?["token"] == nil)

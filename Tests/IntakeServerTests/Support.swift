@@ -265,7 +265,7 @@ final class LineClient: Sendable {
     }
 
     /// Waits for the server to close the connection (skipping lines).
-    func waitClosed(timeout: Duration = .seconds(15)) async -> Bool {
+    func waitClosed(timeout: Duration = .seconds(30)) async -> Bool {
         while true {
             switch await next(timeout: timeout) {
             case .closed: return true
@@ -406,7 +406,7 @@ func httpGet(port: Int, _ path: String, method: String = "GET", headers: [String
     let request = ([ "\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)"] + headers + ["", ""]).joined(separator: "\r\n")
     try await c.send(bytes: Array(request.utf8))
     var lines: [String] = []
-    while case .line(let l) = await c.next(timeout: .seconds(10)) { lines.append(l) }
+    while case .line(let l) = await c.next(timeout: .seconds(30)) { lines.append(l) }
     let status = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
     var fields: [String: String] = [:]
     var rest = lines.dropFirst()

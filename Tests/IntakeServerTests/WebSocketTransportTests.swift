@@ -114,7 +114,7 @@ import Testing
         #expect(await c.nextJSON()?["code"] == .string("line_too_long"))
         try await c.send(json: [("op", .string("repeat"))])
         #expect(await untilStanding(c)?["question"] == first?["question"])
-        let bye = await c.until("bye", timeout: .seconds(10))
+        let bye = await c.until("bye", timeout: .seconds(30))
         #expect(bye?["reason"] == .string("idle"))
         #expect(bye?["token"]?.string == token)
         #expect(await c.waitClosed())
@@ -197,7 +197,7 @@ import Testing
         for _ in 0..<50 where held == nil {
             let c = try await server.connect()
             try await c.send(json: [("op", .string("start")), ("dialog", .string("followup")), ("id", .int(1))])
-            if let first = await c.nextJSON(timeout: .seconds(10)), first["type"] == .string("session") {
+            if let first = await c.nextJSON(timeout: .seconds(30)), first["type"] == .string("session") {
                 held = c
             } else {
                 await c.close()

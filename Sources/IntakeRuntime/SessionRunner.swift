@@ -4,8 +4,8 @@ import IntakeEngine
 public struct RunningSession: Sendable {
     public let id: String
     public internal(set) var state: SessionState
-    /// The next log sequence number.
-    var seq: Int
+    /// The next log sequence number (the entries this session's runner knows are before it).
+    public internal(set) var seq: Int
 }
 
 public enum RuntimeError: Error, Equatable, Sendable {

@@ -301,6 +301,22 @@ final class Connection {
             // kiosk was told storage_failed) did land. Go on from what is stored: the session is
             // read again from its log, and the kiosk is shown where it stands (this input, sent
             // for a question no longer asked, is not stored).
+            // Unless what it holds beyond includes a resumption: another connection took the
+            // session over meanwhile (on this same server the lease cannot tell the two apart),
+            // and this one must not take it back.
+            do {
+                let log = try await current.runner.store.log(of: current.running.id)
+                let resumedSince = log.dropFirst(current.running.seq).contains { entry in
+                    switch entry.event {
+                    case .resume, .migrate: return true
+                    default: return false
+                    }
+                }
+                if resumedSince { return takenOverElsewhere() }
+            } catch {
+                logger.error("session could not be read again", metadata: ["error": "\(storageErrorDescription(error))"])
+                return self.error("storage_failed")
+            }
             logger.notice("the store holds more of this session than the connection knew: continuing from the store")
             do {
                 let (running, effects) = try await current.runner.resume(token: current.token, mode: .kiosk, actor: .client, at: now())

@@ -33,4 +33,25 @@ import Testing
         #expect(inputs.count == 3, "found_work, changes once, lifework")
         try await server.stop()
     }
+
+    /// The store ahead of the connection because another connection resumed the session (here, on
+    /// the same server, in the moment before this one was told): this connection's answer is not
+    /// stored, it is told the session was resumed elsewhere, and it does not take the session back.
+    @Test func aConnectionBehindAResumptionDoesNotTakeTheSessionBack() async throws {
+        let server = try await TestServer.start()
+        let c = try await server.connect()
+        let (session, _, q1) = try await startJSON(c)
+        #expect(q1?["question"] == .string("found_work"))
+        let log = try await server.store.log(of: session)
+        let at = Moment(epochMillis: (log.last?.at.epochMillis ?? 0) + 1000, utcOffsetMinutes: 540)
+        try await server.store.append([LogEntry(seq: log.count, at: at, actor: .client, event: .resume(mode: .kiosk))],
+                                       to: session, status: .inProgress, locale: "ja", record: nil, at: at.epochMillis)
+        try await c.send(json: [("op", .string("answer")), ("question", .string("found_work")), ("text", .string("いいえ"))])
+        let bye = await c.until("bye")
+        #expect(bye?["reason"] == .string("resumed_elsewhere"), "\(String(describing: bye))")
+        #expect(await c.waitClosed())
+        let after = try await server.store.log(of: session)
+        #expect(after.count == log.count + 1, "nothing stored after the other connection's resumption")
+        try await server.stop()
+    }
 }

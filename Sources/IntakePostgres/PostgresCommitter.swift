@@ -273,7 +273,7 @@ actor PostgresCommitter {
             // entries of the rows written.
             let events = created.map(\.first) + fast.flatMap(\.events)
             let new = created.map(\.row.stored)
-            let clients = created.compactMap { c in c.info.clientID.map { (id: $0, at: c.info.startedAt, office: c.info.office) } }
+            let clients = created.compactMap { c in c.info.client.map { (key: $0, at: c.info.startedAt) } }
             let statement = BatchStatement(query: Self.batchQuery(limits: limits, clients: clients, new: new,
                                                                   fast: fast.map { ($0.row.stored, $0.expected) }, events: events))
             var versions: [String: String] = [:]
@@ -370,7 +370,7 @@ actor PostgresCommitter {
     /// The batch statement: new sessions (their clients, rows and first entries) and appends to
     /// remembered rows. Its text is the same for every batch (the values travel as arrays), so it
     /// is prepared once per connection (`BatchStatement`) and planned once, not per batch.
-    static func batchQuery(limits: [Limited] = [], clients: [(id: String, at: Int64, office: String?)], new: [StoredSession],
+    static func batchQuery(limits: [Limited] = [], clients: [(key: ClientKey, at: Int64)], new: [StoredSession],
                            fast: [(stored: StoredSession, expected: Written)], events: [NewEvent]) -> PostgresQuery {
         let rows = fast.map(\.stored)
         return """
@@ -380,11 +380,9 @@ actor PostgresCommitter {
                               \(limits.map(\.count))::bigint[]) AS l(kind, address, window_start, count)
                   WHERE r.kind = l.kind AND r.address = l.address),
                 nc AS (
-                  INSERT INTO client (id, created_at, office)
-                  SELECT c.id, c.created_at, CASE WHEN c.has_office THEN c.office END
-                  FROM unnest(\(clients.map(\.id))::text[], \(clients.map(\.at))::bigint[], \(clients.map { $0.office ?? "" })::text[],
-                              \(clients.map { $0.office != nil })::bool[]) AS c(id, created_at, office, has_office)
-                  ON CONFLICT (id) DO NOTHING),
+                  INSERT INTO client (office, id, created_at)
+                  SELECT * FROM unnest(\(clients.map(\.key.office))::text[], \(clients.map(\.key.number))::text[], \(clients.map(\.at))::bigint[])
+                  ON CONFLICT (office, id) DO NOTHING),
                 ns AS (
                   INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at,
                                        counselor, office, token_digest, head, hash, holder)

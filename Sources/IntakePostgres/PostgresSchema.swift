@@ -87,6 +87,37 @@ enum PostgresSchema {
             "DROP INDEX session_updated_at",
             "ALTER TABLE session SET (fillfactor = 70)",
         ]),
+        ("pg4: clients belong to an office", [
+            // A client is (office, number): two offices' client "1024" are two people. The old
+            // table held one row per number, with the office of her first session; each (office,
+            // number) her sessions name becomes a client, since her first session in that office
+            // (the old row's time where its office is that one). A number no session names any
+            // more keeps its row. Sessions without an office belong to the unnamed office, ''.
+            // The session's reference to the old key goes with the old table: a session names its
+            // client by its own office and number.
+            """
+            CREATE TABLE client_by_office (
+                office text NOT NULL,
+                id text NOT NULL,
+                created_at bigint NOT NULL,
+                PRIMARY KEY (office, id))
+            """,
+            """
+            INSERT INTO client_by_office (office, id, created_at)
+            SELECT g.office, g.id, coalesce((SELECT c.created_at FROM client c WHERE c.id = g.id AND coalesce(c.office, '') = g.office), g.first)
+            FROM (SELECT coalesce(office, '') AS office, client_id AS id, min(started_at) AS first
+                  FROM session WHERE client_id IS NOT NULL GROUP BY 1, 2) AS g
+            """,
+            """
+            INSERT INTO client_by_office (office, id, created_at)
+            SELECT coalesce(c.office, ''), c.id, c.created_at FROM client c
+            WHERE NOT EXISTS (SELECT 1 FROM session s WHERE s.client_id = c.id)
+            ON CONFLICT DO NOTHING
+            """,
+            "DROP TABLE client CASCADE",
+            "ALTER TABLE client_by_office RENAME TO client",
+            "ALTER INDEX client_by_office_pkey RENAME TO client_pkey",
+        ]),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

@@ -14,11 +14,13 @@ extension PostgresStore {
         return try openedRecord(stored)
     }
 
-    public func records(ofClient client: String) async throws -> [FinishedRecord] {
+    public func records(ofClient client: ClientKey) async throws -> [FinishedRecord] {
         let logger = self.logger, chain = self.chain
+        let (office, number) = (client.office, client.number)
         let rows = try await self.client.withConnection { c in
             try await c.query("""
-                \(unescaped: StoredSession.select) WHERE s.client_id = \(client) AND s.status = 'complete' AND s.record IS NOT NULL
+                \(unescaped: StoredSession.select) WHERE s.client_id = \(number) AND coalesce(s.office, '') = \(office)
+                  AND s.status = 'complete' AND s.record IS NOT NULL
                 ORDER BY s.started_at DESC, s.id
                 """, logger: logger).collect()
         }

@@ -146,13 +146,14 @@ extension PostgresStore: StoreCopying {
         let logger = self.logger
         guard let row = try await sessionRow(session) else { return nil }
         let stored = try StoredSession(row)
-        var client: (createdAt: Int64, office: String?)?
+        var clientSince: Int64?
         if let id = stored.row.clientId {
+            let office = stored.row.office ?? ""
             let c = try await self.client.withConnection { c in
-                try await c.query("SELECT created_at, office FROM client WHERE id = \(id)", logger: logger).collect().first
+                try await c.query("SELECT created_at FROM client WHERE office = \(office) AND id = \(id)", logger: logger).collect().first
             }
             if let c {
-                do { client = try c.decode((Int64, String?).self) } catch { throw RuntimeError.damaged(session: session) }
+                do { clientSince = try c.decode(Int64.self) } catch { throw RuntimeError.damaged(session: session) }
             }
         }
         let rows = try await self.client.withConnection { c in
@@ -168,15 +169,16 @@ extension PostgresStore: StoreCopying {
                 throw RuntimeError.damaged(session: session)
             }
         }
-        return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, client: client, events: events)
+        return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events)
     }
 
     package func insertCopy(_ copy: StoredSessionCopy) async throws {
         let logger = self.logger
         try await write { c in
             let r = copy.row
-            if let client = r.clientId, let cr = copy.client {
-                try await c.query("INSERT INTO client (id, created_at, office) VALUES (\(client), \(cr.createdAt), \(cr.office)) ON CONFLICT (id) DO NOTHING",
+            if let client = r.clientId {
+                let (office, since) = (r.office ?? "", copy.clientSince ?? r.startedAt)
+                try await c.query("INSERT INTO client (office, id, created_at) VALUES (\(office), \(client), \(since)) ON CONFLICT (office, id) DO NOTHING",
                                   logger: logger)
             }
             try await c.query("""

@@ -13,7 +13,9 @@ import IntakeEngine
 /// Injection"). Numbers are written as numbers: a negative number stays `-2` (a cell the export
 /// writes from a JSON number holds only digits, a sign and a point, so it cannot be a formula).
 public enum CSVExport {
-    public static func table(dialog: Dialog, records: [(session: String, record: JSON)], bom: Bool = false) -> String {
+    /// Each row names its session and whose record it is: the office and the client's number there
+    /// (a number alone does not say who she is when a database holds several offices).
+    public static func table(dialog: Dialog, records: [ExportedRecord], bom: Bool = false) -> String {
         var columns: [(header: String, id: String, indices: [Int])] = []
         func addColumns(_ items: [Item], _ prefix: String, _ indices: [Int], _ counts: (String, [Int]) -> Int) {
             for item in items {
@@ -31,16 +33,17 @@ public enum CSVExport {
         addColumns(dialog.items, "", []) { group, outer in
             records.map { dialog.recordInstances($0.record["answers"] ?? .object([]), group: group, outer: outer) }.max() ?? 0
         }
-        let fixed = ["session", "dialog", "version", "status", "started", "finished"]
+        let fixed = ["session", "office", "client", "dialog", "version", "status", "started", "finished"]
         var out = bom ? "\u{FEFF}" : ""
         out += (fixed + columns.map(\.header)).map(quote).joined(separator: ",") + "\r\n"
-        for (session, record) in records {
+        for exported in records {
+            let record = exported.record
             let answers = record["answers"] ?? .object([])
             var declined: Set<String> = []
             if case .array(let items)? = record["declined"] {
                 for case .string(let d) in items { declined.insert(d) }
             }
-            var row = [session, text(record["dialog"]?["id"]), text(record["dialog"]?["version"]), text(record["status"]),
+            var row = [exported.session, exported.office ?? "", exported.client ?? "", text(record["dialog"]?["id"]), text(record["dialog"]?["version"]), text(record["status"]),
                        text(record["started"]), text(record["finished"])].map(inert)
             for c in columns {
                 if let v = dialog.recordValue(answers, c.id, indices: c.indices) {
@@ -90,5 +93,21 @@ public enum CSVExport {
     static func quote(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || s.hasPrefix(" ") || s.hasSuffix(" ") else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// A finished record as it is exported: its session, whose record it is (her office and her number
+/// there, when the session names them) and the record.
+public struct ExportedRecord: Sendable, Equatable {
+    public var session: String
+    public var office: String?
+    public var client: String?
+    public var record: JSON
+
+    public init(session: String, office: String? = nil, client: String? = nil, record: JSON) {
+        self.session = session
+        self.office = office
+        self.client = client
+        self.record = record
     }
 }

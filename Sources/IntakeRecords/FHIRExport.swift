@@ -1,3 +1,4 @@
+import Foundation
 import IntakeEngine
 
 /// FHIR R4: a dialog as a `Questionnaire`, a record as a `QuestionnaireResponse` (linkId = the
@@ -84,13 +85,29 @@ public enum FHIRExport {
     }
 
     /// A collection Bundle of the dialog's Questionnaire and the responses.
-    public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [(session: String, record: JSON)]) -> JSON {
-        let entries = [questionnaire(dialog, catalog: catalog, locale: locale)] + records.map { response($0.record, session: $0.session, dialog: dialog) }
+    public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [ExportedRecord]) -> JSON {
+        let entries = [questionnaire(dialog, catalog: catalog, locale: locale)] + records.map { r in
+            var response = response(r.record, session: r.session, dialog: dialog)
+            // Whose answers these are: her number, in the system of her office's numbers.
+            if case .object(var members) = response, let client = r.client {
+                let identifier: JSON = .object([("system", .string(subjectSystem(office: r.office))), ("value", .string(client))])
+                members.insert(("subject", .object([("identifier", identifier)])), at: min(members.count, 4))
+                response = .object(members)
+            }
+            return response
+        }
         return .object([("resourceType", .string("Bundle")), ("type", .string("collection")),
                         ("entry", .array(entries.map { .object([("resource", $0)]) }))])
     }
 
     static func url(_ dialog: Dialog) -> String { "urn:intake:questionnaire:\(dialog.id)" }
+
+    /// The identifier system of an office's client numbers (the unnamed office: `urn:intake:client`).
+    static func subjectSystem(office: String?) -> String {
+        guard let office, !office.isEmpty else { return "urn:intake:client" }
+        let encoded = office.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? office
+        return "urn:intake:office:\(encoded):client"
+    }
 
     static func system(_ dialog: Dialog, _ question: String) -> String { "urn:intake:\(dialog.id):\(question)" }
 

@@ -25,6 +25,8 @@ public struct MonthlyReport: Sendable, Equatable {
 
     public struct Change: Sendable, Equatable {
         public var session: String
+        /// The office the visit was at (`-`: none named): the client number is that office's.
+        public var office: String
         public var client: String?
         public var date: String
         public var dialogID: String
@@ -34,9 +36,10 @@ public struct MonthlyReport: Sendable, Equatable {
         /// At a later visit: every answer that differs from her last record.
         public var changed: [Changed] = []
 
-        public init(session: String, client: String?, date: String, dialogID: String, foundWork: Bool?, changes: String?,
+        public init(session: String, office: String = "-", client: String?, date: String, dialogID: String, foundWork: Bool?, changes: String?,
                     changed: [Changed] = []) {
             self.session = session
+            self.office = office
             self.client = client
             self.date = date
             self.dialogID = dialogID
@@ -84,13 +87,15 @@ extension MonthlyReport {
     /// its sessions started in the month, those abandoned before any answer, and the records of the
     /// others. A damaged session (in the listing, or its record) refuses the whole report
     /// (`StoreError.damagedSessions`, `RuntimeError.damaged`): its counts would be wrong.
-    public static func make(from store: any Store, year: Int, month: Int, utcOffsetMinutes: Int = 540) async throws -> MonthlyReport {
+    /// `office`: that office's counts and list only (nil: every office, the prefecture's view).
+    public static func make(from store: any Store, year: Int, month: Int, office: String? = nil,
+                            utcOffsetMinutes: Int = 540) async throws -> MonthlyReport {
         guard let (from, to) = bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
             return MonthlyReport(counts: [], changes: [])
         }
         // A session abandoned before any answer was not a consultation.
         let abandoned = try await store.abandonedSessions(startedFrom: from, to: to)
-        let sessions = try await store.sessions(SessionFilter(from: from, to: to))
+        let sessions = try await store.sessions(SessionFilter(from: from, to: to, office: office))
         // Every consultation's record is read (a damaged one refuses the report, the oldest named
         // first), in the order the report counts them.
         let counted = sessions.filter { !abandoned.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }.map(\.id)
@@ -132,13 +137,15 @@ extension MonthlyReport {
             let found: Bool? = { if case .bool(let b)? = answers?["found_work"] { return b } else { return nil } }()
             if found == true { byOffice[office, default: (0, [], [])].found.insert(client) }
             let said: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
-            changes.append(MonthlyReport.Change(session: s.id, client: s.clientID,
+            changes.append(MonthlyReport.Change(session: s.id, office: office, client: s.clientID,
                                                 date: Moment(epochMillis: s.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso,
                                                 dialogID: s.dialogID, foundWork: found, changes: said, changed: changed))
         }
         let counts = byOffice.keys.sorted().compactMap { office in
             byOffice[office].map { MonthlyReport.Counts(office: office, consultations: $0.consultations, clients: $0.clients.count, foundWork: $0.found.count) }
         }
-        self.init(counts: counts, changes: changes)
+        // The follow-up list office by office (a client number means something only in its office).
+        let ordered = changes.enumerated().sorted { ($0.element.office, $0.offset) < ($1.element.office, $1.offset) }.map(\.element)
+        self.init(counts: counts, changes: ordered)
     }
 }

@@ -35,4 +35,23 @@ public struct SessionInfo: Sendable, Equatable, Codable {
         self.counselor = counselor
         self.office = office
     }
+
+    /// The client this session belongs to (nil: it names none): her office and her number there.
+    public var client: ClientKey? { clientID.map { ClientKey(office: office, number: $0) } }
+}
+
+/// Who a client is: the office she is a client of and the number that office gave her. Two offices
+/// that both have a client "1024" have two clients: carried-over answers, "what changed" and the
+/// monthly list never cross from one to the other. A session without an office (a single office's
+/// database, `--office` not given) belongs to the unnamed office, `""`.
+public struct ClientKey: Hashable, Sendable, Comparable {
+    public var office: String
+    public var number: String
+
+    public init(office: String?, number: String) {
+        self.office = office ?? ""
+        self.number = number
+    }
+
+    public static func < (a: ClientKey, b: ClientKey) -> Bool { (a.office, a.number) < (b.office, b.number) }
 }

@@ -163,8 +163,9 @@ public protocol Store: Sendable {
 
     /// The record of a finished session (nil: none, or not finished), checked with its row.
     func record(of session: String) async throws -> JSON?
-    /// A client's finished records (status complete, with a record), newest first.
-    func records(ofClient client: String) async throws -> [FinishedRecord]
+    /// A client's finished records (status complete, with a record), newest first: only her
+    /// office's (another office's client of the same number is another person).
+    func records(ofClient client: ClientKey) async throws -> [FinishedRecord]
 
     // MARK: Audit, deletion, retention
 
@@ -214,7 +215,7 @@ extension Store {
 
     /// A later visit of `client` under `dialog`: the answers her finished records carry (each
     /// section from the newest record that holds it), from the newest record; nil when she has none.
-    public func carried(forClient client: String, into dialog: Dialog, utcOffsetMinutes: Int = 540) async throws -> Carried? {
+    public func carried(forClient client: ClientKey, into dialog: Dialog, utcOffsetMinutes: Int = 540) async throws -> Carried? {
         let records = try await records(ofClient: client)
         guard let newest = records.first else { return nil }
         let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso

@@ -20,15 +20,16 @@ package struct StoredSessionCopy: Sendable {
     package var hash: Data?
     /// Recorded before hash chains existed (not checked, in either store).
     package var unchained: Bool
-    /// The client row the session names (when it names one): its first visit's time and office.
-    package var client: (createdAt: Int64, office: String?)?
+    /// When the client the session names (her office and number) was first seen, from her row
+    /// (nil: the session names none, or her row is missing: the session's start stands in).
+    package var clientSince: Int64?
     package var events: [StoredEventCopy]
 
-    package init(row: Chain.Session, hash: Data?, unchained: Bool, client: (createdAt: Int64, office: String?)?, events: [StoredEventCopy]) {
+    package init(row: Chain.Session, hash: Data?, unchained: Bool, clientSince: Int64?, events: [StoredEventCopy]) {
         self.row = row
         self.hash = hash
         self.unchained = unchained
-        self.client = client
+        self.clientSince = clientSince
         self.events = events
     }
 }

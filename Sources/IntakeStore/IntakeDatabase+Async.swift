@@ -13,9 +13,9 @@ extension IntakeDatabase {
         let chain = try writeChain
         let holder = instance
         try await commitThread.write { db in
-            if let client = info.clientID {
-                try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)",
-                               arguments: [client, info.startedAt, info.office])
+            if let client = info.client {
+                try db.execute(sql: "INSERT OR IGNORE INTO client (office, id, createdAt) VALUES (?, ?, ?)",
+                               arguments: [client.office, client.number, info.startedAt])
             }
             try Self.insertSession(db, info, digest: digest, first: entry, chain: chain, holder: holder)
         }

@@ -85,10 +85,11 @@ extension IntakeDatabase {
     }
 
     /// A client's finished records (status complete, with a record), newest first, each checked with its row.
-    public func records(ofClient client: String) throws -> [FinishedRecord] {
+    public func records(ofClient client: ClientKey) throws -> [FinishedRecord] {
         let rows = try writer.read { db in
-            try Row.fetchAll(db, sql: StoredSession.select + " WHERE clientId = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id",
-                             arguments: [client]).map(StoredSession.init)
+            try Row.fetchAll(db, sql: StoredSession.select + """
+                 WHERE clientId = ? AND coalesce(office, '') = ? AND status = 'complete' AND record IS NOT NULL ORDER BY startedAt DESC, id
+                """, arguments: [client.number, client.office]).map(StoredSession.init)
         }
         return try rows.map { stored in
             let id = stored.row.id

@@ -164,6 +164,45 @@ public struct IntakeDatabase: Sendable {
             }
             try db.create(index: "rate_limit_by_window", on: "rate_limit", columns: ["kind", "windowStart"])
         }
+        migrator.registerMigration("v6: clients belong to an office") { db in
+            // A client is (office, number): two offices' client "1024" are two people. The old
+            // table held one row per number, with the office of her first session; each (office,
+            // number) her sessions name becomes a client, since her first session in that office
+            // (the old row's time where its office is that one). A number no session names any
+            // more keeps its row. Sessions without an office belong to the unnamed office, ''.
+            try db.execute(sql: """
+                CREATE TABLE client_by_office ("office" TEXT NOT NULL, "id" TEXT NOT NULL, "createdAt" INTEGER NOT NULL,
+                                               PRIMARY KEY ("office", "id"))
+                """)
+            try db.execute(sql: """
+                INSERT INTO client_by_office (office, id, createdAt)
+                SELECT g.office, g.id, coalesce((SELECT c.createdAt FROM client c WHERE c.id = g.id AND coalesce(c.office, '') = g.office), g.first)
+                FROM (SELECT coalesce(office, '') AS office, clientId AS id, min(startedAt) AS first
+                      FROM session WHERE clientId IS NOT NULL GROUP BY 1, 2) AS g
+                """)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO client_by_office (office, id, createdAt)
+                SELECT coalesce(office, ''), id, createdAt FROM client WHERE id NOT IN (SELECT clientId FROM session WHERE clientId IS NOT NULL)
+                """)
+            // The session's reference to the old key goes (SQLite changes a reference only by
+            // building the table again, rows in the order written): a session names its client by
+            // its own office and number.
+            try db.execute(sql: """
+                CREATE TABLE session_rebuilt ("id" TEXT PRIMARY KEY NOT NULL, "clientId" TEXT, "dialogId" TEXT NOT NULL,
+                  "dialogVersion" TEXT NOT NULL, "mode" TEXT NOT NULL, "locale" TEXT NOT NULL, "status" TEXT NOT NULL,
+                  "startedAt" INTEGER NOT NULL, "updatedAt" INTEGER NOT NULL, "counselor" TEXT, "office" TEXT,
+                  "tokenDigest" BLOB NOT NULL UNIQUE, "record" TEXT, "holder" TEXT, "head" BLOB, "hash" BLOB)
+                """)
+            let columns = "id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt, counselor, office, tokenDigest, record, holder, head, hash"
+            try db.execute(sql: "INSERT INTO session_rebuilt (\(columns)) SELECT \(columns) FROM session ORDER BY rowid")
+            try db.execute(sql: "DROP TABLE session")
+            try db.execute(sql: "ALTER TABLE session_rebuilt RENAME TO session")
+            try db.execute(sql: #"CREATE INDEX "session_on_status" ON "session"("status")"#)
+            try db.execute(sql: #"CREATE INDEX "session_on_startedAt" ON "session"("startedAt")"#)
+            try db.execute(sql: #"CREATE INDEX "session_by_client" ON "session"("clientId")"#)
+            try db.execute(sql: "DROP TABLE client")
+            try db.execute(sql: "ALTER TABLE client_by_office RENAME TO client")
+        }
         return migrator
     }
 

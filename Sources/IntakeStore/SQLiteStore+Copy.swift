@@ -13,9 +13,10 @@ extension SQLiteStore: StoreCopying {
         try await database.commitThread.read { db -> StoredSessionCopy? in
             guard let row = try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]) else { return nil }
             let stored = try StoredSession(row)
-            var client: (createdAt: Int64, office: String?)?
-            if let id = stored.row.clientId, let c = try Row.fetchOne(db, sql: "SELECT createdAt, office FROM client WHERE id = ?", arguments: [id]) {
-                do { client = (try c.strictInt("createdAt"), try c.strictOptionalText("office")) } catch { throw RuntimeError.damaged(session: session) }
+            var clientSince: Int64?
+            if let id = stored.row.clientId,
+               let c = try Row.fetchOne(db, sql: "SELECT createdAt FROM client WHERE office = ? AND id = ?", arguments: [stored.row.office ?? "", id]) {
+                do { clientSince = try c.strictInt("createdAt") } catch { throw RuntimeError.damaged(session: session) }
             }
             var events: [StoredEventCopy] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, at, utcOffset, actor, event, answers, hash FROM event WHERE sessionId = ? ORDER BY seq",
@@ -30,15 +31,16 @@ extension SQLiteStore: StoreCopying {
                     throw RuntimeError.damaged(session: session)
                 }
             }
-            return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, client: client, events: events)
+            return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events)
         }
     }
 
     package func insertCopy(_ copy: StoredSessionCopy) async throws {
         try await database.commitThread.write { db in
             let r = copy.row
-            if let client = r.clientId, let c = copy.client {
-                try db.execute(sql: "INSERT OR IGNORE INTO client (id, createdAt, office) VALUES (?, ?, ?)", arguments: [client, c.createdAt, c.office])
+            if let client = r.clientId {
+                try db.execute(sql: "INSERT OR IGNORE INTO client (office, id, createdAt) VALUES (?, ?, ?)",
+                               arguments: [r.office ?? "", client, copy.clientSince ?? r.startedAt])
             }
             try db.execute(sql: """
                 INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt,

@@ -64,7 +64,7 @@ public struct SQLiteStore: Store {
         return try await offThePool { try database.recordJSON(of: session) }
     }
 
-    public func records(ofClient client: String) async throws -> [FinishedRecord] {
+    public func records(ofClient client: ClientKey) async throws -> [FinishedRecord] {
         let database = self.database
         return try await offThePool { try database.records(ofClient: client) }
     }

@@ -255,7 +255,9 @@ struct RecordsCommand: ParsableCommand {
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
-                let records: [(session: String, record: JSON)] = records.filter { $0.session.dialogID == dialog }.map { ($0.session.id, $0.record) }
+                let records = records.filter { $0.session.dialogID == dialog }.map {
+                    ExportedRecord(session: $0.session.id, office: $0.session.office, client: $0.session.clientID, record: $0.record)
+                }
                 if format == .csv {
                     print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
                 } else {

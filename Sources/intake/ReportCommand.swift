@@ -13,6 +13,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "The month, YYYY-MM.")
     var month: String
 
+    @Option(help: "Only this office's counts and follow-ups (default: every office in the database, one row each).")
+    var office: String?
+
     @Option(help: "Where the dialogs and locales are (for the wording).")
     var dialogs = "Dialogs"
 
@@ -33,7 +36,7 @@ struct ReportCommand: AsyncParsableCommand {
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try await reportingDamage(database: database.db) {
             try await store.checkStorage()
-            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m) }
+            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office) }
         }
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
@@ -49,7 +52,9 @@ struct ReportCommand: AsyncParsableCommand {
             print("")
             for c in report.changes {
                 let found = c.foundWork.map { catalog.text($0 ? "engine.yes" : "engine.no", lang) } ?? "—"
-                print("- \(c.date) \(c.client ?? c.session): \(catalog.text("report.found_work", lang)) \(found)" + (c.changes.map { "; \($0)" } ?? ""))
+                // A client number is her office's: with the office beside it when the visit names one.
+                let who = c.client.map { c.office == "-" ? $0 : "\(c.office) \($0)" } ?? c.session
+                print("- \(c.date) \(who): \(catalog.text("report.found_work", lang)) \(found)" + (c.changes.map { "; \($0)" } ?? ""))
                 // What differs from her last record, question by question, in words.
                 let dialog = loaded.dialogs[c.dialogID]
                 let engine = dialog.map { Engine(dialog: $0, catalog: catalog) }

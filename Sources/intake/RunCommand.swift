@@ -44,10 +44,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
     var counselor: String?
 
-    @Option(help: "The client this consultation belongs to (an office's client number), for visits and the monthly report.")
+    @Option(help: "The client this consultation belongs to: her number in the office given by --office (two offices' same number are two clients), for visits and the monthly report.")
     var client: String?
 
-    @Option(help: "The office (for the monthly report per office).")
+    @Option(help: "The office: the client's number is this office's, and the monthly report counts per office.")
     var office: String?
 
     @Flag(help: "With --client: ask everything afresh, not starting from the client's last record.")
@@ -189,7 +189,7 @@ struct SessionOpening {
         let (token, id) = ResumeToken.forNewSession()
         // A client who was here before: each section of her last record is shown for her to confirm or change.
         let dialog = engine.dialog
-        let carrying = try client.flatMap { client in fresh ? nil : try waitFor { try await store.carried(forClient: client, into: dialog) } }
+        let carrying = try client.flatMap { client in fresh ? nil : try waitFor { try await store.carried(forClient: ClientKey(office: office, number: client), into: dialog) } }
         let (running, effects) = try runner.startWaiting(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,

@@ -37,8 +37,8 @@ struct PostgresOperationsTests {
         try await store.create(info("s-open", client: "c-1", minute: 2 * day), first: start(2 * day), token: .random())
         #expect(try await store.record(of: "s-old") == .object([("name", .string("s-old"))]))
         #expect(try await store.record(of: "s-open") == nil)
-        #expect(try await store.records(ofClient: "c-1").map(\.session.id) == ["s-new", "s-old"])
-        #expect(try await store.records(ofClient: "c-2").isEmpty)
+        #expect(try await store.records(ofClient: ClientKey(office: nil, number: "c-1")).map(\.session.id) == ["s-new", "s-old"])
+        #expect(try await store.records(ofClient: ClientKey(office: nil, number: "c-2")).isEmpty)
         #expect(try await store.sessions(SessionFilter(client: "c-1")).map(\.id) == ["s-open", "s-new", "s-old"])
     }
 
@@ -51,7 +51,7 @@ struct PostgresOperationsTests {
                                at: at(1).epochMillis)
         _ = try await db.sql(#"UPDATE session SET record = '{"x":"forged"}' WHERE id = 's-1'"#)
         await #expect(throws: RuntimeError.damaged(session: "s-1")) { _ = try await store.record(of: "s-1") }
-        await #expect(throws: RuntimeError.damaged(session: "s-1")) { _ = try await store.records(ofClient: "c-1") }
+        await #expect(throws: RuntimeError.damaged(session: "s-1")) { _ = try await store.records(ofClient: ClientKey(office: nil, number: "c-1")) }
         await store.close()
     }
 

@@ -64,6 +64,36 @@ struct PostgresStoreTests {
         await fourth.close()
     }
 
+    /// A database from before clients belonged to an office (pg3): one client row per number, and
+    /// sessions of two offices naming the same number. After pg4 each office has its own client.
+    @Test func aDatabaseFromBeforeGivesEachOfficeItsOwnClient() async throws {
+        let db = try await PostgresTestDatabase.database()
+        defer { Task { await db.drop() } }
+        let old = PostgresSchema.migrations.prefix { $0.name != "pg4: clients belong to an office" }
+        #expect(old.count == 3)
+        _ = try await db.sql(["CREATE TABLE schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"]
+                             + old.flatMap { m in m.sql + ["INSERT INTO schema_migration (name) VALUES ('\(m.name)')"] })
+        _ = try await db.sql("INSERT INTO client (id, created_at, office) VALUES ('1024', 100, '川越'), ('77', 50, NULL), ('gone', 10, 'さいたま')")
+        for (i, (id, client, office, at)) in [("k1", "1024", "'川越'", 100), ("s1", "1024", "'さいたま'", 200), ("k2", "1024", "'川越'", 300),
+                                               ("n1", "77", "NULL", 50)].enumerated() {
+            _ = try await db.sql("""
+                INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at, office, token_digest, record)
+                VALUES ('\(id)', '\(client)', 'intake', '1', 'counselor', 'ja', 'complete', \(at), \(at), \(office), '\\x0\(i)', '{"id":"\(id)"}')
+                """, "INSERT INTO unchained_session (id) VALUES ('\(id)')")
+        }
+        let store = try await db.open()
+        let clients = try await db.sql("SELECT office, id, created_at FROM client ORDER BY office, id").map { row in
+            let (office, id, at) = try row.decode((String, String, Int64).self)
+            return "\(office)|\(id)|\(at)"
+        }
+        #expect(clients == ["|77|50", "さいたま|1024|200", "さいたま|gone|10", "川越|1024|100"])
+        #expect(try await store.records(ofClient: ClientKey(office: "川越", number: "1024")).map(\.session.id) == ["k2", "k1"])
+        #expect(try await store.records(ofClient: ClientKey(office: "さいたま", number: "1024")).map(\.session.id) == ["s1"])
+        #expect(try await store.records(ofClient: ClientKey(office: nil, number: "77")).map(\.session.id) == ["n1"])
+        try await store.checkStorage()
+        await store.close()
+    }
+
     @Test func everyConnectionCommitsSynchronously() async throws {
         let db = try await PostgresTestDatabase.database()
         defer { Task { await db.drop() } }

@@ -10,11 +10,11 @@ import Testing
         .deletingLastPathComponent().appendingPathComponent("Dialogs").path])
 
     /// The records of every intake conversation in Dialogs/tests.
-    static func records() throws -> [(session: String, record: JSON)] {
+    static func records() throws -> [ExportedRecord] {
         let runner = ConversationRunner(project: project)
         return project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
             .filter { ($0.dialog ?? "intake") == "intake" }
-            .compactMap { c in runner.run(c).record.map { ("\(c.source.line)", $0.json) } }
+            .compactMap { c in runner.run(c).record.map { ExportedRecord(session: "\(c.source.line)", record: $0.json) } }
     }
 
     /// Parses CSV with Python's csv module (as pandas and LibreOffice read it) into rows of cells.
@@ -37,15 +37,15 @@ import Testing
         let dialog = try #require(Self.project.dialogs["intake"])
         #expect(records.count > 10)
         let csv = CSVExport.table(dialog: dialog, records: records, bom: true)
-        #expect(csv.hasPrefix("\u{FEFF}session,dialog,version,status,started,finished,consent_record,"))
+        #expect(csv.hasPrefix("\u{FEFF}session,office,client,dialog,version,status,started,finished,consent_record,"))
         let rows = try Self.parseWithPython(csv)
         #expect(rows.count == records.count + 1)
         let header = rows[0]
         #expect(Set(rows.map(\.count)) == [header.count], "every row has every column")
         // Every cell reads back as the record holds it.
-        for (row, (_, record)) in zip(rows.dropFirst(), records) {
-            let answers = record["answers"] ?? .object([])
-            for (i, column) in header.enumerated().dropFirst(6) {
+        for (row, exported) in zip(rows.dropFirst(), records) {
+            let answers = exported.record["answers"] ?? .object([])
+            for (i, column) in header.enumerated().dropFirst(8) {
                 guard let path = dialog.parsePath(column) else { Issue.record("column \(column)"); continue }
                 let value = dialog.recordValue(answers, path.id, indices: path.indices)
                 if let value { #expect(row[i] == CSVExport.cell(value), "\(column)") }
@@ -71,10 +71,31 @@ import Testing
                                     ("status", .string("complete")),
                                     ("answers", .object([("family", .object([("name", .string("=HYPERLINK(\"http://x.invalid\")")),
                                                                              ("children_count", .int(-1))]))]))])
-        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [("s-1", record)]))
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: record)]))
         let name = try #require(rows[0].firstIndex(of: "name"))
         let count = try #require(rows[0].firstIndex(of: "children_count"))
         #expect(rows[1][name] == "'=HYPERLINK(\"http://x.invalid\")")
         #expect(rows[1][count] == "-1")
+    }
+
+    /// Each row says whose record it is: two offices' client "1024" are told apart by the office
+    /// column; a client number or office is data like any answer (never a formula).
+    @Test func eachRowNamesItsOfficeAndClient() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([("status", .string("complete")), ("answers", .object([]))])
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [
+            ExportedRecord(session: "k", office: "川越", client: "1024", record: record),
+            ExportedRecord(session: "s", office: "さいたま", client: "1024", record: record),
+            ExportedRecord(session: "n", record: record),
+            ExportedRecord(session: "x", office: "=cmd", client: "+1", record: record),
+        ]))
+        #expect(Array(rows[0].prefix(3)) == ["session", "office", "client"])
+        #expect(rows.dropFirst().map { Array($0.prefix(3)) } == [["k", "川越", "1024"], ["s", "さいたま", "1024"], ["n", "", ""], ["x", "'=cmd", "'+1"]])
+        let bundle = FHIRExport.bundle(dialog, catalog: Self.project.catalog, locale: "ja", records: [
+            ExportedRecord(session: "k", office: "川越", client: "1024", record: record), ExportedRecord(session: "n", record: record)])
+        guard case .array(let entries)? = bundle["entry"] else { Issue.record("no entries"); return }
+        #expect(entries[1]["resource"]?["subject"]?["identifier"]?["value"] == .string("1024"))
+        #expect(entries[1]["resource"]?["subject"]?["identifier"]?["system"] == .string("urn:intake:office:%E5%B7%9D%E8%B6%8A:client"))
+        #expect(entries[2]["resource"]?["subject"] == nil, "no client named: no subject")
     }
 }

@@ -50,8 +50,8 @@ import Testing
             MonthlyReport.Counts(office: "川越", consultations: 6, clients: 3, foundWork: 1),
         ])
         #expect(report.changes == [
-            MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house"),
-            MonthlyReport.Change(session: "f2", client: "B", date: "2026-11-27", dialogID: "followup", foundWork: false, changes: nil),
+            MonthlyReport.Change(session: "f1", office: "川越", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house"),
+            MonthlyReport.Change(session: "f2", office: "川越", client: "B", date: "2026-11-27", dialogID: "followup", foundWork: false, changes: nil),
         ])
         let october = MonthlyReport(year: 2026, month: 10, sessions: sessions, abandoned: ["x1"], records: records)
         #expect(october.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
@@ -77,10 +77,28 @@ import Testing
         let changed = [MonthlyReport.Changed(question: "family.children", before: .int(1), after: .int(2)),
                        MonthlyReport.Changed(question: "work.hours", before: .null, after: .string("20"))]
         #expect(report.changes == [
-            MonthlyReport.Change(session: "v1", client: "A", date: "2026-11-10", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
-            MonthlyReport.Change(session: "v2", client: "A", date: "2026-11-20", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
+            MonthlyReport.Change(session: "v1", office: "川越", client: "A", date: "2026-11-10", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
+            MonthlyReport.Change(session: "v2", office: "川越", client: "A", date: "2026-11-20", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
         ])
         #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 2, clients: 1, foundWork: 0)])
+    }
+
+    @Test func twoOfficesClientOfTheSameNumberAreCountedAndListedApart() {
+        // Client "A" of さいたま and client "A" of 川越 are two people: one client each, and only
+        // 川越's found work. The follow-up list is office by office.
+        let sessions = [
+            Self.session("k1", client: "A", office: "川越", at: Self.jst(2026, 11, 2)),
+            Self.session("s1", client: "A", office: "さいたま", at: Self.jst(2026, 11, 3)),
+            Self.session("kf", client: "A", office: "川越", dialog: "followup", at: Self.jst(2026, 11, 20)),
+            Self.session("sf", client: "A", office: "さいたま", dialog: "followup", at: Self.jst(2026, 11, 21)),
+        ]
+        let records: [String: JSON] = ["kf": Self.followup(found: true, said: nil), "sf": Self.followup(found: false, said: nil)]
+        let report = MonthlyReport(year: 2026, month: 11, sessions: sessions, abandoned: [], records: records)
+        #expect(report.counts == [
+            MonthlyReport.Counts(office: "さいたま", consultations: 2, clients: 1, foundWork: 0),
+            MonthlyReport.Counts(office: "川越", consultations: 2, clients: 1, foundWork: 1),
+        ])
+        #expect(report.changes.map { "\($0.office) \($0.client ?? "") \($0.foundWork == true)" } == ["さいたま A false", "川越 A true"])
     }
 
     @Test func aMonthThatDoesNotExistIsAnEmptyReport() {

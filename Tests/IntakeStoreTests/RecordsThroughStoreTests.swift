@@ -89,7 +89,7 @@ import Testing
             try await store.create(C.info("x1", client: "X", minutes: 30), first: C.start(minutes: 30), token: C.token(50))
             let report = try await MonthlyReport.make(from: store, year: 2026, month: 11)
             #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 3, clients: 2, foundWork: 1)])
-            #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-18", dialogID: "followup",
+            #expect(report.changes == [MonthlyReport.Change(session: "f1", office: "川越", client: "A", date: "2026-11-18", dialogID: "followup",
                                                             foundWork: true, changes: "moved")])
             let december = try await MonthlyReport.make(from: store, year: 2026, month: 12)
             #expect(december.counts == [MonthlyReport.Counts(office: "川越", consultations: 1, clients: 1, foundWork: 0)])

@@ -87,10 +87,47 @@ import Testing
             #expect(try await store.record(of: "v-1") == record)
             #expect(try await store.record(of: "v-3") == nil)
             #expect(try await store.session("v-1")?.status == .complete)
-            let visits = try await store.records(ofClient: "77")
+            let visits = try await store.records(ofClient: ClientKey(office: "川越", number: "77"))
             #expect(visits.map(\.session.id) == ["v-2", "v-1"])
             #expect(visits.last?.record == record)
-            #expect(try await store.records(ofClient: "78").isEmpty)
+            #expect(try await store.records(ofClient: ClientKey(office: "川越", number: "78")).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func twoOfficesClientsOfTheSameNumberAreTwoPeople(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            let followup = try #require(StoreTestProject.project.dialogs["followup"])
+            // Client "1024" of 川越 and client "1024" of さいたま, and a "1024" of no named office:
+            // each with her own intake, then a follow-up started in each office.
+            let people: [(id: String, office: String?, area: String, days: Int)] =
+                [("k", "川越", "川越市", 5), ("s", "さいたま", "さいたま市", 2), ("n", nil, "所沢市", 3)]
+            for (i, p) in people.enumerated() {
+                try await store.create(Self.info("\(p.id)-intake", client: "1024", office: p.office, minutes: Int64(i)),
+                                       first: Self.start(minutes: Int64(i)), token: Self.token(UInt8(60 + i)))
+                let record: JSON = .object([("status", .string("complete")), ("answers", .object([
+                    ("wishes", .object([("days_per_week", .int(p.days)), ("area", .string(p.area))]))]))])
+                try await store.append([Self.answer(1, "area", .text(p.area), minutes: Int64(i) + 1)], to: "\(p.id)-intake", status: .complete,
+                                       locale: "ja", record: record, at: Self.at(Int64(i) + 1).epochMillis)
+            }
+            for p in people {
+                let key = ClientKey(office: p.office, number: "1024")
+                #expect(try await store.records(ofClient: key).map(\.session.id) == ["\(p.id)-intake"])
+                let carried = try #require(try await store.carried(forClient: key, into: followup))
+                #expect(carried.previous == "\(p.id)-intake", "\(key): her own office's record, not the newest of any office")
+                #expect(carried.answers[Path("area")] == .value(.text(p.area)))
+                #expect(carried.answers[Path("days_per_week")] == .value(.int(p.days)))
+            }
+            #expect(try await store.records(ofClient: ClientKey(office: "所沢", number: "1024")).isEmpty)
+            #expect(try await store.carried(forClient: ClientKey(office: "所沢", number: "1024"), into: followup) == nil)
+            // A second visit in one office does not make the other's client her.
+            try await store.create(Self.info("k-followup", client: "1024", office: "川越", minutes: 30), first: Self.start(minutes: 30), token: Self.token(70))
+            try await store.append([Self.answer(1, "area", .text("川越市"), minutes: 31)], to: "k-followup", status: .complete, locale: "ja",
+                                   record: .object([("answers", .object([("wishes", .object([("area", .string("川越市"))]))]))]),
+                                   at: Self.at(31).epochMillis)
+            #expect(try await store.records(ofClient: ClientKey(office: "川越", number: "1024")).map(\.session.id) == ["k-followup", "k-intake"])
+            #expect(try await store.records(ofClient: ClientKey(office: "さいたま", number: "1024")).map(\.session.id) == ["s-intake"])
+            #expect(try await store.verify().damaged.isEmpty)
         }
     }
 
@@ -233,7 +270,7 @@ import Testing
             #expect(try await store.session("d") == nil)
             #expect(try await store.log(of: "d") == [])
             #expect(try await store.record(of: "d") == nil)
-            #expect(try await store.records(ofClient: "5").isEmpty)
+            #expect(try await store.records(ofClient: ClientKey(office: "川越", number: "5")).isEmpty)
             #expect(try await store.session(resuming: Self.token(51)) == nil)
             let audit = try await store.audit()
             #expect(audit.map(\.action) == ["delete-session"])
@@ -489,7 +526,7 @@ import Testing
             #expect(try await target.sessions().map(\.id).sorted() == ["k-1", "k-2", "other-office"])
             #expect(try await target.log(of: "k-1") == source.log(of: "k-1"))
             #expect(try await target.record(of: "k-1") == .object([("name", .string("山田 花子"))]))
-            #expect(try await target.records(ofClient: "1024").map(\.session.id) == ["k-1"])
+            #expect(try await target.records(ofClient: ClientKey(office: "川越", number: "1024")).map(\.session.id) == ["k-1"])
             #expect(try await target.session(resuming: Self.token(92))?.id == "k-2", "her resume number still works")
             #expect(try await target.audit().map(\.action) == ["delete-session", "copy-in"])
             let heads = try await target.verify().intact.filter { $0.id.hasPrefix("k-") }

@@ -44,11 +44,63 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let first = try IntakeDatabase.open(path: path)
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
         #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log", "v3: the process a session is live in", "v4: sealed databases, hash-chained log",
-                           "v5: limits shared by every instance"])
+                           "v5: limits shared by every instance", "v6: clients belong to an office"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
         #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "rate_limit", "session", "unchained_session"])
+    }
+}
+
+@Suite struct ClientsByOfficeMigrationTests {
+    /// A database from before clients belonged to an office (v5): one client row per number, whose
+    /// office was that of her first session, and sessions of two offices naming the same number.
+    @Test func aDatabaseFromBeforeGivesEachOfficeItsOwnClient() async throws {
+        let path = tempFile()
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try IntakeDatabase.migrator.migrate(queue, upTo: "v5: limits shared by every instance")
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO client (id, createdAt, office) VALUES ('1024', 100, '川越'), ('77', 50, NULL), ('gone', 10, 'さいたま')")
+                let sessions: [(String, String?, String?, Int64)] = [("k1", "1024", "川越", 100), ("s1", "1024", "さいたま", 200),
+                                                                    ("k2", "1024", "川越", 300), ("n1", "77", nil, 50), ("x", nil, "川越", 60)]
+                for (i, (id, client, office, at)) in sessions.enumerated() {
+                    try db.execute(sql: """
+                        INSERT INTO session (id, clientId, dialogId, dialogVersion, mode, locale, status, startedAt, updatedAt, office, tokenDigest, record)
+                        VALUES (?, ?, 'intake', '1', 'counselor', 'ja', 'complete', ?, ?, ?, ?, ?)
+                        """, arguments: [id, client, at, at, office, Data([UInt8(i)]), #"{"id":"\#(id)"}"#])
+                    try db.execute(sql: "INSERT INTO unchained_session (id) VALUES (?)", arguments: [id])
+                    try db.execute(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event) VALUES (?, 0, ?, 540, 'client', '{}')",
+                                   arguments: [id, at])
+                }
+            }
+        }
+        let database = try IntakeDatabase.open(path: path)
+        let clients = try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT office, id, createdAt FROM client ORDER BY office, id").map {
+                "\($0["office"] as String)|\($0["id"] as String)|\($0["createdAt"] as Int64)"
+            }
+        }
+        // 川越's 1024 keeps her row's time; さいたま's 1024 is a new client since her first session
+        // there; 77 of no named office; a number no session names any more keeps its row.
+        #expect(clients == ["|77|50", "さいたま|1024|200", "さいたま|gone|10", "川越|1024|100"])
+        let kawagoe = try database.records(ofClient: ClientKey(office: "川越", number: "1024")).map(\.session.id)
+        #expect(kawagoe == ["k2", "k1"])
+        #expect(try database.records(ofClient: ClientKey(office: "さいたま", number: "1024")).map(\.session.id) == ["s1"])
+        #expect(try database.records(ofClient: ClientKey(office: nil, number: "77")).map(\.session.id) == ["n1"])
+        // Every session and its log are still there, in the order written.
+        let ids = try await database.writer.read { try String.fetchAll($0, sql: "SELECT id FROM session ORDER BY rowid") }
+        #expect(ids == ["k1", "s1", "k2", "n1", "x"])
+        #expect(try await database.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event") } == 5)
+        let fk = try await database.writer.read { try Row.fetchAll($0, sql: "PRAGMA foreign_key_check") }
+        #expect(fk.isEmpty)
+        // A new session of a client of the same number in a third office is a third client.
+        let third = SessionInfo(id: "t1", clientID: "1024", dialogID: "intake", dialogVersion: "1", mode: .counselor, locale: "ja",
+                                status: .inProgress, startedAt: 400, updatedAt: 400, office: "所沢")
+        try await database.store.create(third, first: LogEntry(seq: 0, at: Moment(epochMillis: 400, utcOffsetMinutes: 540), actor: .client,
+                                                    event: .start(dialog: "intake", version: "1", locale: "ja", mode: .counselor)),
+                            token: ResumeToken.random())
+        #expect(try await database.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM client WHERE id = '1024'") } == 3)
     }
 }
 
@@ -133,7 +185,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         func holder(of session: String) async throws -> String? { try await inner.holder(of: session) }
         func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String] { try await inner.sessionsHeldElsewhere(sessions) }
         func record(of session: String) async throws -> JSON? { try await inner.record(of: session) }
-        func records(ofClient client: String) async throws -> [FinishedRecord] { try await inner.records(ofClient: client) }
+        func records(ofClient client: ClientKey) async throws -> [FinishedRecord] { try await inner.records(ofClient: client) }
         func audit() async throws -> [AuditEntry] { try await inner.audit() }
         func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool { try await inner.deleteSession(id, by: actor, at: at) }
         func abandonedSessions(updatedBefore: Int64) async throws -> [String] { try await inner.abandonedSessions(updatedBefore: updatedBefore) }
@@ -283,7 +335,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         try await holdConsultations()
         let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)
         #expect(report.counts == [MonthlyReport.Counts(office: "川越", consultations: 4, clients: 2, foundWork: 1)])
-        #expect(report.changes == [MonthlyReport.Change(session: "f1", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house")])
+        #expect(report.changes == [MonthlyReport.Change(session: "f1", office: "川越", client: "A", date: "2026-11-26", dialogID: "followup", foundWork: true, changes: "moved house")])
         let october = try await MonthlyReport.make(from: db.store, year: 2026, month: 10)
         #expect(october.counts == [MonthlyReport.Counts(office: "所沢", consultations: 1, clients: 1, foundWork: 0)])
     }
@@ -430,7 +482,7 @@ enum LineInputEvent {
         try await finished(db, "other", client: "B", dialog: "intake", minutes: 90, record: record([
             ("wishes", .object([("days_per_week", .int(1))])),
         ]))
-        let carried = try #require(try await db.store.carried(forClient: "A", into: followup))
+        let carried = try #require(try await db.store.carried(forClient: ClientKey(office: nil, number: "A"), into: followup))
         #expect(carried.previous == "new")
         #expect(carried.previousDate == "2026-11-23")
         // plan from the newer record only (its lifework is not mixed in from the older one).
@@ -440,7 +492,7 @@ enum LineInputEvent {
         #expect(carried.answers[Path("days_per_week")] == .value(.int(5)))
         #expect(carried.answers[Path("area")] == .declined)
         #expect(carried.answers[Path("found_work")] == nil)
-        #expect(try await db.store.carried(forClient: "nobody", into: followup) == nil)
+        #expect(try await db.store.carried(forClient: ClientKey(office: nil, number: "nobody"), into: followup) == nil)
     }
 
     @Test func aLaterVisitReplaysFromItsLogAndResumesAsOne() async throws {
@@ -452,7 +504,7 @@ enum LineInputEvent {
                               ("job_ad_sources", .array([.string("internet")]))])),
         ]))
         let runner = SessionRunner(engine: followup, store: db.store)
-        let carried = try await db.store.carried(forClient: "A", into: followup.dialog)
+        let carried = try await db.store.carried(forClient: ClientKey(office: nil, number: "A"), into: followup.dialog)
         var (s, effects) = try await runner.start(id: "v1", token: ResumeToken.random(), locale: "ja", mode: .counselor,
                                            actor: .counselor("佐藤"), clientID: "A", carrying: carried, at: at(0))
         #expect(effects.first.map { if case .notice(let m) = $0 { m.key } else { "" } } == "engine.revisit.started")

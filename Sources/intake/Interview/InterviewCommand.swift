@@ -28,10 +28,10 @@ struct InterviewCommand: ParsableCommand {
     @Option(help: "The counselor's name (asked for when not given); recorded with every answer.")
     var counselor: String?
 
-    @Option(help: "The client's number: a later visit starts from her last record.")
+    @Option(help: "The client's number in the office given by --office: a later visit starts from her last record there.")
     var client: String?
 
-    @Option(help: "The office (for the monthly report).")
+    @Option(help: "The office: the client's number is this office's, and the monthly report counts per office.")
     var office: String?
 
     @Flag(help: "With --client: ask everything afresh, not starting from her last record.")

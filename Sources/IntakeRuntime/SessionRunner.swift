@@ -6,6 +6,10 @@ public struct RunningSession: Sendable {
     public internal(set) var state: SessionState
     /// The next log sequence number (the entries this session's runner knows are before it).
     public internal(set) var seq: Int
+    /// Whose session it is (from its row): the office, and the client's number there. The record
+    /// names them.
+    public internal(set) var office: String? = nil
+    public internal(set) var clientID: String? = nil
 }
 
 public enum RuntimeError: Error, Equatable, Sendable {
@@ -60,7 +64,7 @@ public struct SessionRunner: Sendable {
         } else {
             try await store.create(info, first: first, token: token)
         }
-        return (RunningSession(id: id, state: step.state, seq: 1), step.effects)
+        return (RunningSession(id: id, state: step.state, seq: 1, office: office, clientID: clientID), step.effects)
     }
 
     /// Handles one event: logs it, then returns what to show. If logging fails, the session is
@@ -73,7 +77,7 @@ public struct SessionRunner: Sendable {
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
-                               record: recordIfFinished(step.state), at: now.epochMillis)
+                               record: recordIfFinished(step.state, of: session), at: now.epochMillis)
         session.state = step.state
         session.seq += 1
         return step.effects
@@ -116,13 +120,13 @@ public struct SessionRunner: Sendable {
         if info.dialogVersion != engine.dialog.version {
             let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
             try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
-                                   record: recordIfFinished(session.state), at: now.epochMillis)
+                                   record: recordIfFinished(session.state, of: session), at: now.epochMillis)
             try await store.setDialogVersion(engine.dialog.version, of: info.id)
             return (session, effects)
         }
         let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
         try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
-                               record: recordIfFinished(session.state), at: now.epochMillis)
+                               record: recordIfFinished(session.state, of: session), at: now.epochMillis)
         return (session, effects)
     }
 
@@ -150,7 +154,7 @@ public struct SessionRunner: Sendable {
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
                              answers: LogEntry.changes(from: state.answers, to: step.state.answers))
-        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID), step.effects, entry)
     }
 
     /// What a move to the dialog's new version computes, before it is written.
@@ -167,7 +171,7 @@ public struct SessionRunner: Sendable {
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
                              answers: LogEntry.changes(from: [:], to: step.state.answers))
-        return (RunningSession(id: info.id, state: step.state, seq: seq + 1), step.effects, entry)
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID), step.effects, entry)
     }
 
     /// Every answer as the log leaves it: the last migration's answers, then each change after it.
@@ -252,7 +256,17 @@ public struct SessionRunner: Sendable {
         return false
     }
 
-    func recordIfFinished(_ state: SessionState) -> JSON? {
-        isFinished(state) ? engine.record(state).json : nil
+    /// The record of a finished `state` of `session`, naming whose it is: her office and her
+    /// number there (after `mode`; neither when the session names none, as in a test conversation).
+    func recordIfFinished(_ state: SessionState, of session: RunningSession) -> JSON? {
+        guard isFinished(state) else { return nil }
+        let json = engine.record(state).json
+        guard case .object(var members) = json, session.office != nil || session.clientID != nil else { return json }
+        let at = (members.firstIndex { $0.0 == "mode" } ?? members.count - 1) + 1
+        var subject: [(String, JSON)] = []
+        if let office = session.office { subject.append(("office", .string(office))) }
+        if let client = session.clientID { subject.append(("client", .string(client))) }
+        members.insert(contentsOf: subject, at: min(at, members.count))
+        return .object(members)
     }
 }

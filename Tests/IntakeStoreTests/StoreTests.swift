@@ -331,6 +331,11 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
                 _ = try await followup.handle(event, in: &f, actor: .counselor("佐藤"), at: at(60 * 72 + 1))
             }
             #expect(try db.session("f1")?.status == .complete)
+            // The record names whose it is, after its mode: 川越's client A.
+            let record = try #require(try await db.store.record(of: "f1"))
+            guard case .object(let members) = record else { Issue.record("not an object"); return }
+            #expect(Array(members.map(\.0).prefix(6)) == ["dialog", "status", "locale", "mode", "office", "client"])
+            #expect(record["office"] == .string("川越") && record["client"] == .string("A"))
         }
         try await holdConsultations()
         let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)

@@ -4,8 +4,9 @@ import IntakeRuntime
 import IntakeStore
 import Testing
 
-/// Reading is audited (issue 16) on a sealed database opened only for reading.
-@Suite struct SealedReadAuditTests {
+/// Reading is audited (issue 16): what the conformance suite cannot say through one store of each
+/// kind — a sealed database opened only for reading, and a read whose rows cannot all be written.
+@Suite struct ReadAuditStoreTests {
     /// A sealed database read with its key (or without it: ids, times and the audit trail are not
     /// sealed) still takes the audit rows of the records read through it.
     @Test func aSealedDatabaseOpenedForReadingRecordsReads() async throws {
@@ -39,5 +40,22 @@ import Testing
             #expect(try await reading[1].accessHistory(of: "z-1").count == 2)
             await cleanup()
         }
+    }
+
+    /// The rows of one read are one transaction: when one of them cannot be written, none is, and
+    /// the caller (which prints only after) is told.
+    @Test func aReadIsRecordedWhollyOrNotAtAll() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-atomic-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let db = try IntakeDatabase.open(path: path)
+        try await StoreConformanceTests.finished(db.store, ["y-1", "y-2"], secret: "秘密", tokens: 140)
+        try await db.writer.write { c in
+            try c.execute(sql: "CREATE TRIGGER refuse_y2 BEFORE INSERT ON audit WHEN NEW.session = 'y-2' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        }
+        await #expect(throws: (any Error).self) {
+            try await db.store.recordReads(["y-1", "y-2"], kind: "export:json", by: "kawada", at: StoreConformanceTests.at(10).epochMillis)
+        }
+        #expect(try await db.store.audit().isEmpty)
+        #expect(try await db.store.accessHistory(of: "y-1").isEmpty)
     }
 }

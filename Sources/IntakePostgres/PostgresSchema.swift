@@ -118,6 +118,13 @@ enum PostgresSchema {
             "ALTER TABLE client_by_office RENAME TO client",
             "ALTER INDEX client_by_office_pkey RENAME TO client_pkey",
         ]),
+        ("pg5: who read which record", [
+            // The session an audit entry is about (a record shown, printed as a sheet, exported,
+            // listed): the access history of one session. No foreign key: the history stays when
+            // the session is deleted.
+            "ALTER TABLE audit ADD COLUMN session text",
+            "CREATE INDEX audit_by_session ON audit (session)",
+        ]),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

@@ -44,15 +44,39 @@ extension PostgresStore {
     public func audit() async throws -> [AuditEntry] {
         let logger = self.logger
         let rows = try await client.withConnection { c in
-            try await c.query("SELECT id, at, actor, action, detail FROM audit ORDER BY id", logger: logger).collect()
+            try await c.query("SELECT id, at, actor, action, detail, session FROM audit ORDER BY id", logger: logger).collect()
         }
-        return try rows.map { row in
-            do {
-                let (_, at, actor, action, detail) = try row.decode((Int64, Int64, String, String, String).self)
-                return AuditEntry(at: at, actor: actor, action: action, detail: detail)
-            } catch {
-                throw RuntimeError.damaged(session: "audit \((try? row.decode(Int64.self)).map(String.init) ?? "?")")
-            }
+        return try rows.map(Self.auditEntry)
+    }
+
+    public func recordReads(_ sessions: [String], kind: String, by actor: String, at: Int64) async throws {
+        // Audit rows are not sealed data: written whether or not the key was given.
+        guard !sessions.isEmpty else { return }
+        let logger = self.logger
+        try await write { c in
+            try await c.query("""
+                INSERT INTO audit (at, actor, action, detail, session)
+                SELECT \(at), \(actor), \(AuditEntry.read), \(kind), u.session FROM unnest(\(sessions)::text[]) WITH ORDINALITY AS u(session, n)
+                ORDER BY u.n
+                """, logger: logger)
+        }
+    }
+
+    public func accessHistory(of session: String) async throws -> [AuditEntry] {
+        let logger = self.logger
+        let rows = try await client.withConnection { c in
+            try await c.query("SELECT id, at, actor, action, detail, session FROM audit WHERE session = \(session) ORDER BY id", logger: logger).collect()
+        }
+        return try rows.map(Self.auditEntry)
+    }
+
+    /// An audit row (id, at, actor, action, detail, session); one that does not read is damage named by its id.
+    static func auditEntry(_ row: PostgresRow) throws -> AuditEntry {
+        do {
+            let (_, at, actor, action, detail, session) = try row.decode((Int64, Int64, String, String, String, String?).self)
+            return AuditEntry(at: at, actor: actor, action: action, detail: detail, session: session)
+        } catch {
+            throw RuntimeError.damaged(session: "audit \((try? row.decode(Int64.self)).map(String.init) ?? "?")")
         }
     }
 

@@ -202,7 +202,9 @@ extension PostgresStore: StoreCopying {
         let logger = self.logger
         try await write { c in
             for e in entries {
-                try await c.query("INSERT INTO audit (at, actor, action, detail) VALUES (\(e.at), \(e.actor), \(e.action), \(e.detail))", logger: logger)
+                try await c.query("""
+                    INSERT INTO audit (at, actor, action, detail, session) VALUES (\(e.at), \(e.actor), \(e.action), \(e.detail), \(e.session))
+                    """, logger: logger)
             }
         }
     }

@@ -20,6 +20,9 @@ import PostgresNIO
 ///   `RuntimeError.damaged(session:)`, never a crash and never data.
 public final class PostgresStore: Store, Sendable {
     public let instance: String
+    /// The database login (`current_user`, read at opening): the actor of the audit entries for
+    /// the records read through this store.
+    public let identity: String
     public let cipher: Cipher?
     /// The database is sealed (it says so in `meta`, with its key's fingerprint).
     public let sealed: Bool
@@ -33,9 +36,10 @@ public final class PostgresStore: Store, Sendable {
     let limiter: PostgresLimiter
     private let running: Task<Void, Never>
 
-    private init(target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool, logger: Logger,
-                 started: AsyncStream<Void>.Continuation) {
+    private init(target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool, identity: String,
+                 logger: Logger, started: AsyncStream<Void>.Continuation) {
         instance = UUID().uuidString
+        self.identity = identity
         self.target = target
         self.client = client
         self.cipher = cipher
@@ -98,9 +102,11 @@ public final class PostgresStore: Store, Sendable {
             throw classify(error, target: target)
         }
         let isSealed: Bool
+        let identity: String
         do {
             defer { Task { try? await connection.close() } }
             try await checkDurable(connection, logger: quiet, target: target)
+            identity = try await login(connection, logger: quiet, target: target)
             try await PostgresSchema.migrate(connection, logger: quiet, target: target.description)
             isSealed = try await transaction(connection, logger: quiet) { c in
                 try await checkSeal(c, cipher: cipher, access: access, logger: quiet)
@@ -129,7 +135,8 @@ public final class PostgresStore: Store, Sendable {
         let writer = PostgresClient(configuration: writerConfig, backgroundLogger: quiet)
         // The pool serves leases once `run()` runs: the store is handed out after its task started.
         let (started, continuation) = AsyncStream<Void>.makeStream()
-        let store = PostgresStore(target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, logger: quiet, started: continuation)
+        let store = PostgresStore(target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, identity: identity,
+                                  logger: quiet, started: continuation)
         for await _ in started {}
         return store
     }
@@ -181,6 +188,14 @@ public final class PostgresStore: Store, Sendable {
                 throw PostgresOpenError(.notDurable, target: target.description, detail: "\(setting) is \(value ?? "unknown"): it must be on")
             }
         }
+    }
+
+    /// The login the server knows this connection by (`current_user`): who reads, in the audit trail.
+    static func login(_ c: PostgresConnection, logger: Logger, target: PostgresTarget) async throws -> String {
+        guard let name = try await c.query("SELECT current_user::text", logger: logger).collect().first?.decode(String.self), !name.isEmpty else {
+            throw PostgresOpenError(.other, target: target.description, detail: "current_user did not read")
+        }
+        return name
     }
 
     /// What a failure to connect or to set up the schema means for the operator.

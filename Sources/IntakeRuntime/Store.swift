@@ -66,13 +66,21 @@ public struct AuditEntry: Sendable, Equatable {
     public var actor: String
     public var action: String
     public var detail: String
+    /// The session the entry is about (a record read: see `Store.recordReads`); nil for entries
+    /// about the store as a whole. Kept when the session is deleted: the access history outlives
+    /// the data.
+    public var session: String?
 
-    public init(at: Int64, actor: String, action: String, detail: String) {
+    public init(at: Int64, actor: String, action: String, detail: String, session: String? = nil) {
         self.at = at
         self.actor = actor
         self.action = action
         self.detail = detail
+        self.session = session
     }
+
+    /// The action of an entry that says a record was read (its kind of output is the detail).
+    public static let read = "read"
 }
 
 /// What `records verify` finds in a whole store.
@@ -125,6 +133,10 @@ public protocol Store: Sendable {
     /// This opening of the store (a random id): the lease holder it writes on the sessions it
     /// starts or resumes.
     var instance: String { get }
+    /// Who is reading and writing through this opening, for the audit trail: the database login
+    /// (PostgreSQL), or the operating-system account that runs the process (SQLite). Read once at
+    /// opening; never a name typed on a command line.
+    var identity: String { get }
 
     // MARK: Sessions and their event log
 
@@ -171,6 +183,15 @@ public protocol Store: Sendable {
 
     /// The audit trail, oldest first.
     func audit() async throws -> [AuditEntry]
+    /// Records that `actor` read the records of `sessions` at `at`, as output of `kind` ("show",
+    /// "sheet:record", "export:csv", "list"): one audit entry per session (action `AuditEntry.read`,
+    /// the kind as detail, the session as subject), all in one transaction; nothing of the data.
+    /// An empty list writes nothing. A caller writes this before it shows the data, and shows
+    /// nothing when it throws.
+    func recordReads(_ sessions: [String], kind: String, by actor: String, at: Int64) async throws
+    /// The audit entries about `session` (who read it, when, as what), oldest first; they stay
+    /// after the session is deleted.
+    func accessHistory(of session: String) async throws -> [AuditEntry]
     /// Deletes a session and its log, leaving an audit entry that says what was deleted, when and
     /// by whom (and nothing of the data); false when there was no such session.
     func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool

@@ -3,6 +3,10 @@ import GRDB
 import IntakeEngine
 import IntakeRuntime
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The blocking reads of the session store (the verification, the tools, `SQLiteStore` on a thread
 /// of its own), the SQL they share with the async reads, and deletion. A session is written
 /// (created, appended to, moved to a new dialog version) only through the commit thread
@@ -119,19 +123,45 @@ extension IntakeDatabase {
         return deleted
     }
 
-    /// The audit trail, oldest first.
     /// The audit trail, oldest first (a row that does not read is `StoreError.damaged` named by its row id).
-    public func audit() throws -> [(at: Int64, actor: String, action: String, detail: String)] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, at, actor, action, detail FROM audit ORDER BY id").map { row in
-                do {
-                    return (at: try row.strictInt("at"), actor: try row.strictText("actor"), action: try row.strictText("action"),
-                            detail: try row.strictText("detail"))
-                } catch {
-                    throw RuntimeError.damaged(session: "audit \((try? row.strictInt("id")).map(String.init) ?? "?")")
-                }
+    public func audit() throws -> [AuditEntry] {
+        try writer.read { db in try Self.audit(db, of: nil) }
+    }
+
+    static let auditColumns = "SELECT id, at, actor, action, detail, session FROM audit"
+
+    /// The audit entries, oldest first: all of them, or those about `session`.
+    static func audit(_ db: Database, of session: String?) throws -> [AuditEntry] {
+        let rows = try session.map { try Row.fetchAll(db, sql: auditColumns + " WHERE session = ? ORDER BY id", arguments: [$0]) }
+            ?? Row.fetchAll(db, sql: auditColumns + " ORDER BY id")
+        return try rows.map { row in
+            do {
+                return AuditEntry(at: try row.strictInt("at"), actor: try row.strictText("actor"), action: try row.strictText("action"),
+                                  detail: try row.strictText("detail"), session: try row.strictOptionalText("session"))
+            } catch {
+                throw RuntimeError.damaged(session: "audit \((try? row.strictInt("id")).map(String.init) ?? "?")")
             }
         }
+    }
+
+    /// One audit entry per session read (see `Store.recordReads`), in the transaction of `db`.
+    static func insertReads(_ db: Database, _ sessions: [String], kind: String, by actor: String, at: Int64) throws {
+        let insert = try db.makeStatement(sql: "INSERT INTO audit (at, actor, action, detail, session) VALUES (?, ?, ?, ?, ?)")
+        for session in sessions { try insert.execute(arguments: [at, actor, AuditEntry.read, kind, session]) }
+    }
+
+    /// The operating-system account the process runs as (its effective user id's name; the number
+    /// when the system has no name for it). Not `$USER`, which any process can set.
+    static func operatingSystemAccount() -> String {
+        let uid = geteuid()
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        if getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name {
+            let text = String(cString: name)
+            if !text.isEmpty { return text }
+        }
+        return "uid \(uid)"
     }
 
     /// The stored text of an event: `JSONEncoder`'s form, written by hand (`LogEvent.storedJSON`).

@@ -27,6 +27,10 @@ public struct IntakeDatabase: Sendable {
     /// that a session is live in one process at a time (see `IntakeDatabase+Sharing.swift`).
     public let instance: String
 
+    /// Who this process runs as (the operating-system account): the actor of the audit entries
+    /// for the records it reads (`Store.identity`).
+    public let identity: String
+
     /// Opens (or creates) the database file and brings its schema up to date. The file (and its
     /// `-wal` and `-shm`) is only the owner's (0600). Fails with a `StoreOpenError` that says why.
     /// A sealed database opened for writing needs its key; a wrong key is refused for reading too (`StoreError`).
@@ -71,6 +75,7 @@ public struct IntakeDatabase: Sendable {
         self.writer = writer
         self.cipher = cipher
         instance = UUID().uuidString
+        identity = Self.operatingSystemAccount()
         commitThread = AsyncCommitter(writer)
         try Self.migrator.migrate(writer)
         sealed = try writer.write { db in try Self.checkSeal(db, cipher: cipher, access: access) }
@@ -202,6 +207,13 @@ public struct IntakeDatabase: Sendable {
             try db.execute(sql: #"CREATE INDEX "session_by_client" ON "session"("clientId")"#)
             try db.execute(sql: "DROP TABLE client")
             try db.execute(sql: "ALTER TABLE client_by_office RENAME TO client")
+        }
+        migrator.registerMigration("v7: who read which record") { db in
+            // The session an audit entry is about (a record shown, printed as a sheet, exported,
+            // listed): the access history of one session. No foreign key: the history stays when
+            // the session is deleted.
+            try db.alter(table: "audit") { t in t.add(column: "session", .text) }
+            try db.create(index: "audit_by_session", on: "audit", columns: ["session"])
         }
         return migrator
     }

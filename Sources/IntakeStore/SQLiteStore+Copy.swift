@@ -58,8 +58,8 @@ extension SQLiteStore: StoreCopying {
 
     package func appendAudit(_ entries: [AuditEntry]) async throws {
         try await database.commitThread.write { db in
-            let insert = try db.makeStatement(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)")
-            for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.detail]) }
+            let insert = try db.makeStatement(sql: "INSERT INTO audit (at, actor, action, detail, session) VALUES (?, ?, ?, ?, ?)")
+            for e in entries { try insert.execute(arguments: [e.at, e.actor, e.action, e.detail, e.session]) }
         }
     }
 }

@@ -19,6 +19,8 @@ public struct SQLiteStore: Store {
 
     public var instance: String { database.instance }
 
+    public var identity: String { database.identity }
+
     public func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws {
         try await database.createDurably(info, first: first, token: token)
     }
@@ -71,7 +73,17 @@ public struct SQLiteStore: Store {
 
     public func audit() async throws -> [AuditEntry] {
         let database = self.database
-        return try await offThePool { try database.audit().map { AuditEntry(at: $0.at, actor: $0.actor, action: $0.action, detail: $0.detail) } }
+        return try await offThePool { try database.audit() }
+    }
+
+    public func recordReads(_ sessions: [String], kind: String, by actor: String, at: Int64) async throws {
+        // Audit rows are not sealed data: written whether or not the key was given.
+        guard !sessions.isEmpty else { return }
+        try await database.commitThread.write { db in try IntakeDatabase.insertReads(db, sessions, kind: kind, by: actor, at: at) }
+    }
+
+    public func accessHistory(of session: String) async throws -> [AuditEntry] {
+        try await database.commitThread.read { db in try IntakeDatabase.audit(db, of: session) }
     }
 
     public func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool {

@@ -120,7 +120,7 @@ struct RecordsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "Lists, shows, exports and deletes stored sessions and records.",
-        subcommands: [List.self, Show.self, Sheet.self, Export.self, Delete.self, Verify.self, Purge.self]
+        subcommands: [List.self, Show.self, Sheet.self, Export.self, Access.self, Delete.self, Verify.self, Purge.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -156,13 +156,16 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let store = try await database.openStore()
+            let messages = Messages()
+            let store = try await database.openStore(messages)
             guard let record = try await reportingDamage({
                 guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
                 return try await withRecords { try await store.record(of: id) }
             }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
+            // Who reads it is in the audit trail before anything of it is shown.
+            try await ReadAudit.record([id], kind: "show", in: store, messages: messages)
             // The same JSON, with what a terminal would act on written as escapes.
             print(ControlCharacters.escapingInJSON(record.rendered()))
         }
@@ -189,7 +192,8 @@ struct RecordsCommand: ParsableCommand {
 
         func run() async throws {
             let loaded = try project.loadRunnable([dialogs])
-            let store = try await database.openStore(project.messages(dialogs))
+            let messages = project.messages(dialogs)
+            let store = try await database.openStore(messages)
             // A record that does not read as JSON is damage (`RuntimeError.damaged`), named as such.
             guard let json = try await reportingDamage({
                 guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
@@ -197,7 +201,12 @@ struct RecordsCommand: ParsableCommand {
             }) else {
                 throw ValidationError("session '\(id)' has no record yet (not finished)")
             }
-            try SheetCommand.print(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
+            let outcome = try SheetCommand.render(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
+            // A sheet that is printed is a read of the record, audited first; one withheld shows nothing of it.
+            if !outcome.sheets.isEmpty {
+                try await ReadAudit.record([id], kind: "sheet:" + kind, in: store, messages: messages)
+            }
+            try SheetCommand.emit(outcome)
         }
     }
 
@@ -225,7 +234,8 @@ struct RecordsCommand: ParsableCommand {
         /// damaged session is named on standard error and the command exits 1 (an export never
         /// silently omits a record).
         func run() async throws {
-            let store = try await database.openStore(project.messages(dialogs))
+            let messages = project.messages(dialogs)
+            let store = try await database.openStore(messages)
             // A damaged page or index can hide a whole row: the storage is checked first.
             try await reportingDamage(database: database.db) { try await store.checkStorage() }
             let list = try await store.listSessions(.all)
@@ -242,16 +252,21 @@ struct RecordsCommand: ParsableCommand {
                     }
                 }
             }
-            try exportRecords(records)
+            let (exported, output) = try exportRecords(records)
+            // Every record in the output is a read, in the audit trail (one transaction) before any is printed.
+            try await ReadAudit.record(exported, kind: "export:" + format.rawValue, in: store, messages: messages)
+            print(output, terminator: "")
             if !damaged.isEmpty { throw IntegrityMessages.damaged(damaged) }
         }
 
-        private func exportRecords(_ records: [FinishedRecord]) throws {
+        /// The sessions whose records the export holds, and the export's text.
+        private func exportRecords(_ records: [FinishedRecord]) throws -> (sessions: [String], text: String) {
             switch format {
             case .ndjson:
-                for r in records { print(ControlCharacters.escapingInJSON(r.record.rendered())) }
+                return (records.map(\.session.id), records.map { ControlCharacters.escapingInJSON($0.record.rendered()) + "\n" }.joined())
             case .json:
-                print("[" + records.map { ControlCharacters.escapingInJSON($0.record.rendered()) }.joined(separator: ",\n") + "]")
+                return (records.map(\.session.id),
+                        "[" + records.map { ControlCharacters.escapingInJSON($0.record.rendered()) }.joined(separator: ",\n") + "]\n")
             case .csv, .fhir:
                 let project = try self.project.loadRunnable([dialogs])
                 guard let d = project.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
@@ -259,9 +274,9 @@ struct RecordsCommand: ParsableCommand {
                     ExportedRecord(session: $0.session.id, office: $0.session.office, client: $0.session.clientID, record: $0.record)
                 }
                 if format == .csv {
-                    print(CSVExport.table(dialog: d, records: records, bom: bom), terminator: "")
+                    return (records.map(\.session), CSVExport.table(dialog: d, records: records, bom: bom))
                 } else {
-                    print(FHIRExport.bundle(d, catalog: project.catalog, locale: "ja", records: records).rendered(pretty: true))
+                    return (records.map(\.session), FHIRExport.bundle(d, catalog: project.catalog, locale: "ja", records: records).rendered(pretty: true) + "\n")
                 }
             }
         }

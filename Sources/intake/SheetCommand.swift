@@ -41,6 +41,12 @@ struct SheetCommand: ParsableCommand {
     /// Prints the sheets of `kind` for a record; a referral the client did not consent to is named on
     /// standard error, not printed (exit 3 when nothing was printed).
     static func print(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws {
+        try emit(render(kind, of: json, named: name, locale: locale, loaded))
+    }
+
+    /// The sheets of `kind` for a record, rendered and not yet printed (a stored record's read is
+    /// audited between the two: `records sheet`, the REPL's `:sheet`).
+    static func render(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws -> SheetOutcome {
         guard case .string(let dialogID)? = json["dialog"]?["id"], let dialog = loaded.dialogs[dialogID] else {
             throw ValidationError("\(name) is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
         }
@@ -53,7 +59,11 @@ struct SheetCommand: ParsableCommand {
         guard loaded.catalog.strings[locale] != nil else {
             throw ValidationError("no locale '\(locale)'; use one of \(loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", "))")
         }
-        let outcome = SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
+        return SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
+    }
+
+    /// Prints rendered sheets; what was withheld is named on standard error (exit 3 when nothing was printed).
+    static func emit(_ outcome: SheetOutcome) throws {
         Swift.print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
         for w in outcome.withheld { printError(w) }
         if outcome.sheets.isEmpty { throw ExitCode(3) }

@@ -13,9 +13,9 @@ import Testing
         let id = try #require(try CLI.run(["records", "list"], in: dir).lines.first?.split(separator: "\t").first.map(String.init))
         let shown = try CLI.run(["records", "show", id], in: dir)
         #expect(shown.status == 0)
-        // The engine's order (dialog, status, locale, mode, started, …), not sorted keys.
+        // The engine's order (dialog, status, locale, mode, whose record it is, started, …), not sorted keys.
         #expect(shown.stdout.hasPrefix(#"{"dialog":{"id":"followup","version":"#))
-        #expect(shown.stdout.contains(#""status":"complete","locale":"ja","mode":"counselor","started":"#))
+        #expect(shown.stdout.contains(#""status":"complete","locale":"ja","mode":"counselor","client":"A","started":"#))
         let ndjson = try CLI.run(["export", "--format", "ndjson"], in: dir)
         #expect(ndjson.stdout == shown.stdout)
         let json = try CLI.run(["records", "export", "--format", "json"], in: dir)

@@ -585,3 +585,67 @@ enum StoreTestProject {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
 }
+
+/// Reading is audited (issue 16): a read of a record is an audit entry about its session — who
+/// (the store's identity or a given actor), when, what kind of output — and nothing of the data;
+/// a session's access history comes oldest first, outlives the session, and moves with a copy.
+extension StoreConformanceTests {
+    /// Three finished sessions of one client, each record holding `secret`.
+    static func finished(_ store: any Store, _ ids: [String], secret: String, tokens: UInt8) async throws {
+        for (i, id) in ids.enumerated() {
+            try await store.create(Self.info(id, client: "77", minutes: Int64(i)), first: Self.start(minutes: Int64(i)), token: Self.token(tokens + UInt8(i)))
+            try await store.append([Self.answer(1, "name", .text(secret), minutes: Int64(i) + 1)], to: id, status: .complete, locale: "ja",
+                                   record: .object([("name", .string(secret))]), at: Self.at(Int64(i) + 1).epochMillis)
+        }
+    }
+
+    @Test(arguments: StoreKind.all) func readsAreRecordedPerSessionOldestFirstAndOutliveTheSession(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let store = s.store
+            #expect(!store.identity.isEmpty)
+            try await Self.finished(store, ["a-1", "a-2", "a-3"], secret: "秘密の名前", tokens: 110)
+            try await store.recordReads([], kind: "show", by: "nobody", at: Self.at(10).epochMillis)
+            #expect(try await store.audit().isEmpty, "an empty read writes nothing")
+            try await store.recordReads(["a-1"], kind: "show", by: "kawada", at: Self.at(11).epochMillis)
+            try await store.recordReads(["a-1", "a-2", "a-3"], kind: "export:csv", by: "suzuki", at: Self.at(12).epochMillis)
+            try await store.recordReads(["a-2"], kind: "sheet:record", by: store.identity, at: Self.at(13).epochMillis)
+            #expect(try await store.accessHistory(of: "a-1") == [
+                AuditEntry(at: Self.at(11).epochMillis, actor: "kawada", action: AuditEntry.read, detail: "show", session: "a-1"),
+                AuditEntry(at: Self.at(12).epochMillis, actor: "suzuki", action: AuditEntry.read, detail: "export:csv", session: "a-1"),
+            ])
+            #expect(try await store.accessHistory(of: "a-2").map(\.detail) == ["export:csv", "sheet:record"])
+            #expect(try await store.accessHistory(of: "a-2").last?.actor == store.identity)
+            #expect(try await store.accessHistory(of: "a-3").map(\.at) == [Self.at(12).epochMillis])
+            #expect(try await store.accessHistory(of: "nope") == [])
+            // One row per record read, in the order read; the whole trail carries each row's subject.
+            #expect(try await store.audit().map(\.session) == ["a-1", "a-1", "a-2", "a-3", "a-2"])
+            // Deleted at her request: her record goes, who read it stays.
+            #expect(try await store.deleteSession("a-1", by: .counselor("佐藤"), at: Self.at(14).epochMillis))
+            #expect(try await store.record(of: "a-1") == nil)
+            #expect(try await store.accessHistory(of: "a-1").map(\.actor) == ["kawada", "suzuki"])
+            #expect(try await store.audit().last?.action == "delete-session")
+            // Another opening (another process or machine) reads the same history.
+            let other = try await s.reopen()
+            #expect(try await other.accessHistory(of: "a-2") == store.accessHistory(of: "a-2"))
+            // Nothing of the data in any audit row.
+            #expect(try await store.audit().allSatisfy { !"\($0)".contains("秘密") })
+        }
+    }
+
+    /// An office's database copied in (`intake db copy`) keeps who read which record.
+    @Test(arguments: StoreKind.all) func aCopyCarriesTheAccessHistory(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-copy-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let source = try IntakeDatabase.open(path: path, cipher: s.cipher).store
+            try await Self.finished(source, ["c-1", "c-2"], secret: "秘密", tokens: 120)
+            try await source.recordReads(["c-1", "c-2"], kind: "export:ndjson", by: "kawada", at: Self.at(10).epochMillis)
+            try await source.recordReads(["c-2"], kind: "show", by: "suzuki", at: Self.at(11).epochMillis)
+            #expect(try await source.deleteSession("c-1", by: .counselor("佐藤"), at: Self.at(12).epochMillis))
+            _ = try await StoreCopy.copy(from: source, to: s.store, by: .counselor("admin"), at: Self.at(20).epochMillis, describing: "kawagoe.sqlite")
+            #expect(try await s.store.accessHistory(of: "c-1") == source.accessHistory(of: "c-1"))
+            #expect(try await s.store.accessHistory(of: "c-2").map(\.detail) == ["export:ndjson", "show"])
+            #expect(try await s.store.audit().map(\.session) == [ "c-1", "c-2", "c-2", nil, nil])
+        }
+    }
+}

@@ -44,7 +44,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let first = try IntakeDatabase.open(path: path)
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
         #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log", "v3: the process a session is live in", "v4: sealed databases, hash-chained log",
-                           "v5: limits shared by every instance", "v6: clients belong to an office"])
+                           "v5: limits shared by every instance", "v6: clients belong to an office", "v7: who read which record"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
@@ -175,6 +175,7 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         struct Full: Error {}
         let inner: any Store
         var instance: String { inner.instance }
+        var identity: String { inner.identity }
         func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws { try await inner.create(info, first: first, token: token) }
         func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) async throws { throw Full() }
         func setDialogVersion(_ version: String, of session: String) async throws { try await inner.setDialogVersion(version, of: session) }
@@ -187,6 +188,10 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         func record(of session: String) async throws -> JSON? { try await inner.record(of: session) }
         func records(ofClient client: ClientKey) async throws -> [FinishedRecord] { try await inner.records(ofClient: client) }
         func audit() async throws -> [AuditEntry] { try await inner.audit() }
+        func recordReads(_ sessions: [String], kind: String, by actor: String, at: Int64) async throws {
+            try await inner.recordReads(sessions, kind: kind, by: actor, at: at)
+        }
+        func accessHistory(of session: String) async throws -> [AuditEntry] { try await inner.accessHistory(of: session) }
         func deleteSession(_ id: String, by actor: Actor, at: Int64) async throws -> Bool { try await inner.deleteSession(id, by: actor, at: at) }
         func abandonedSessions(updatedBefore: Int64) async throws -> [String] { try await inner.abandonedSessions(updatedBefore: updatedBefore) }
         func abandonedSessions(startedFrom from: Int64, to: Int64) async throws -> Set<String> {

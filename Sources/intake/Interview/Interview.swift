@@ -240,10 +240,12 @@ struct Interview {
         guard let store = session.store, let list = try? waitFor({ try await store.listSessions(.all) }) else { return }
         // A damaged session is named, and the others listed.
         for id in list.damaged { out.say(catalog.text("integrity.damaged", locale, ["id": id])) }
-        let sessions = list.sessions
+        let sessions = Array(list.sessions.prefix(50))
         guard !sessions.isEmpty else { return out.say(catalog.text("repl.no_records", locale)) }
+        // Each session listed (its client's number shows) is a read in the audit trail first.
+        guard recordRead(sessions.map(\.id), kind: "list") else { return }
         var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
-        for s in sessions.prefix(50) {
+        for s in sessions {
             let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
             let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
             lines.append(ControlCharacters.visible("  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(s.counselor ?? "—")"))
@@ -260,11 +262,25 @@ struct Interview {
             return out.say(catalog.text("repl.sheet_unknown", locale, ["kind": kind, "kinds": kinds.joined(separator: ", ")]))
         }
         do {
-            try SheetCommand.print(kind, of: record, named: "this session", locale: "ja", project)
+            let outcome = try SheetCommand.render(kind, of: record, named: "this session", locale: "ja", project)
+            // The session's record printed is a read in the audit trail first (a withheld sheet shows nothing of it).
+            if !outcome.sheets.isEmpty, let id = session.running?.id {
+                guard recordRead([id], kind: "sheet:" + kind) else { return }
+            }
+            try SheetCommand.emit(outcome)
             fflush(nil)
         } catch {
             // A withheld sheet was named on standard error: nothing more to say.
         }
+    }
+
+    /// Writes the read of `sessions` to the audit trail (as the store's identity, at the wall
+    /// clock's time); false, having told the counselor, when it could not be written.
+    private func recordRead(_ sessions: [String], kind: String) -> Bool {
+        guard let store = session.store else { return true }
+        let out = self.out, catalog = self.catalog, locale = self.locale
+        return ReadAudit.recordWaiting(sessions, kind: kind, in: store, say: { out.say($0) },
+                                       text: { catalog.text($0, locale, $1) }, at: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     /// Suspends this session and continues the one a token opens (a client's, from a kiosk).

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// Issue 16, "reading is audited", as an office meets it: every command that shows a stored record
+/// leaves who, when and as what in the audit trail first, and `records access` answers "who
+/// looked at her record?" — with nothing of the record in it.
+@Suite struct ReadAuditCommandTests {
+    func scratch() throws -> (dir: URL, db: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return (dir, dir.appendingPathComponent("intake.sqlite").path)
+    }
+
+    /// The operating-system account the tests (and so the binary) run as.
+    static var account: String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
+    }
+
+    /// Sessions stopped at the consent question (each one has a record), ids oldest first.
+    func stoppedSessions(_ count: Int, db: String, key: String? = nil) throws -> [String] {
+        for _ in 0..<count {
+            let run = try CLI.run(["run", "--db", db, "--today", "2026-11-23"] + (key.map { ["--key", $0] } ?? []), stdin: Data("いいえ\n".utf8))
+            #expect(run.status == 2, "\(run.stderr)")
+        }
+        let list = try CLI.run(["records", "list", "--db", db] + (key.map { ["--key", $0] } ?? []))
+        return list.lines.compactMap { $0.split(separator: "\t").first.map(String.init) }.reversed()
+    }
+
+    /// One line per access: office time, who, what kind.
+    func accesses(_ id: String, db: String) throws -> [[String]] {
+        let out = try CLI.run(["records", "access", id, "--db", db])
+        #expect(out.status == 0, "\(out.stderr)")
+        return out.lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    @Test func aRecordShownIsInItsAccessHistoryWithWhoWhenAndWhatKind() throws {
+        let (_, db) = try scratch()
+        let id = try #require(try stoppedSessions(1, db: db).first)
+        let none = try CLI.run(["records", "access", id, "--db", db])
+        #expect(none.status == 0 && none.stdout.isEmpty)
+        #expect(none.stderr.contains("No reading of session \(id) is recorded."))
+        let shown = try CLI.run(["records", "show", id, "--db", db])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("\"status\":\"stopped\""))
+        let history = try accesses(id, db: db)
+        #expect(history.count == 1)
+        let line = try #require(history.first)
+        #expect(line.count == 3)
+        #expect(line[0].range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+09:00$"#, options: .regularExpression) != nil, "office time: \(line[0])")
+        #expect(line[1] == Self.account, "the operating-system account, not a name typed anywhere")
+        #expect(line[2] == "show")
+        // A second look is a second line, after the first.
+        #expect(try CLI.run(["records", "show", id, "--db", db]).status == 0)
+        #expect(try accesses(id, db: db).map { $0[2] } == ["show", "show"])
+        // A sheet printed from it is a read of its kind.
+        let sheet = try CLI.run(["records", "sheet", id, "--kind", "record", "--db", db])
+        #expect(sheet.status == 0 && sheet.lines.first == "# 就労相談記録票")
+        #expect(try accesses(id, db: db).map { $0[2] } == ["show", "show", "sheet:record"])
+        // Listing the access history is not a read of the record.
+        #expect(try accesses(id, db: db).count == 3)
+    }
+
+    @Test func anExportLeavesOneEntryPerExportedRecordAndTheHistoryOutlivesTheSession() throws {
+        let (_, db) = try scratch()
+        let ids = try stoppedSessions(3, db: db)
+        #expect(ids.count == 3)
+        let export = try CLI.run(["records", "export", "--format", "ndjson", "--db", db])
+        #expect(export.status == 0)
+        #expect(export.lines.count == 3)
+        let csv = try CLI.run(["export", "--format", "csv", "--dialog", "intake", "--db", db])
+        #expect(csv.status == 0)
+        for id in ids {
+            #expect(try accesses(id, db: db).map { $0[2] } == ["export:ndjson", "export:csv"], "\(id)")
+        }
+        // Records of another dialog are not in a csv of this one, and not read by it.
+        #expect(try CLI.run(["export", "--format", "csv", "--dialog", "followup", "--db", db]).status == 0)
+        #expect(try accesses(ids[0], db: db).count == 2)
+        // Deleted at her request: the record goes; who read it, and when, stays (and nothing of it).
+        #expect(try CLI.run(["records", "delete", ids[0], "--by", "佐藤", "--db", db]).status == 0)
+        let after = try CLI.run(["records", "access", ids[0], "--db", db])
+        #expect(after.lines.count == 2)
+        #expect(!after.stdout.contains("いいえ") && !after.stdout.contains("stopped"))
+    }
+
+    @Test func aSealedDatabaseRecordsReadsWithTheKeyAndListsThemWithoutIt() throws {
+        let (dir, db) = try scratch()
+        let key = dir.appendingPathComponent("intake.key").path
+        #expect(try CLI.run(["new-key", key]).status == 0)
+        let id = try #require(try stoppedSessions(1, db: db, key: key).first)
+        let shown = try CLI.run(["records", "show", id, "--db", db, "--key", key])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        // Without the key the record does not open, and nothing is recorded as read.
+        #expect(try CLI.run(["records", "show", id, "--db", db]).status != 0)
+        // The audit trail is not sealed: its history reads without the key.
+        #expect(try accesses(id, db: db).map { $0[2] } == ["show"])
+    }
+
+    /// Fail closed: when the audit entry cannot be written, nothing of the record is printed, and
+    /// the command says why.
+    @Test func aReadThatCannotBeAuditedShowsNothing() throws {
+        let (_, db) = try scratch()
+        let ids = try stoppedSessions(2, db: db)
+        let id = try #require(ids.first)
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let shown = try CLI.run(["records", "show", id, "--db", db])
+        #expect(shown.status == 74)
+        #expect(shown.stdout.isEmpty)
+        #expect(shown.stderr.contains("Nothing is shown: this reading could not be written to the audit trail"))
+        let export = try CLI.run(["records", "export", "--db", db])
+        #expect(export.status == 74)
+        #expect(export.stdout.isEmpty)
+        #expect(!shown.stderr.contains("いいえ") && !export.stderr.contains("いいえ"))
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        #expect(try accesses(id, db: db).isEmpty)
+    }
+
+    /// The counselor's REPL: `:records` lists sessions (a read of each one listed), `:sheet` prints
+    /// the session's record as a sheet (a read of it); both as the account that runs the REPL.
+    @Test func theREPLsListAndSheetAreAuditedAsTheAccountThatRunsIt() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        let earlier = try #require(try stoppedSessions(1, db: db).first)
+        let out = try CLI.run(["--counselor", "佐藤", "--today", "2026-11-23"],
+                              stdin: Data("はい\nはい\n:records\n:sheet\n:suspend\n".utf8), in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("# 就労相談記録票"))
+        let ids = try CLI.run(["records", "list", "--db", db]).lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
+        let current = try #require(ids.first { $0 != earlier })
+        #expect(try accesses(earlier, db: db).map { Array($0.dropFirst()) } == [[Self.account, "list"]])
+        #expect(try accesses(current, db: db).map { Array($0.dropFirst()) } == [[Self.account, "list"], [Self.account, "sheet:record"]])
+    }
+
+    /// Fail closed in the REPL: the counselor is told, nothing of the list or the sheet is shown,
+    /// and the interview goes on.
+    @Test func theREPLShowsNoListOrSheetItCannotAudit() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        let earlier = try #require(try stoppedSessions(1, db: db).first)
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let out = try CLI.run(["--counselor", "佐藤", "--today", "2026-11-23"],
+                              stdin: Data("はい\nはい\n:records\n:sheet\n:suspend\n".utf8), in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.components(separatedBy: "表示しません：この閲覧を監査記録に書き込めませんでした").count == 3, "\(out.stdout)")
+        #expect(!out.stdout.contains("面談の一覧"))
+        #expect(!out.stdout.contains(earlier))
+        #expect(!out.stdout.contains("# 就労相談記録票"))
+        #expect(out.lines.last?.hasPrefix("中断しました。続きは再開番号 ") == true)
+    }
+
+    /// Edits the database with SQLite outside intake (the binary has no such command), through a
+    /// tiny Python as `IntegrityCommandTests` does.
+    func sqlite(_ db: String, _ statement: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1], isolation_level=None)
+            c.execute(sys.argv[2])
+            c.close()
+            """, db, statement]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+}

@@ -31,9 +31,6 @@ struct DBCommand: AsyncParsableCommand {
         @Option(help: "The key file both databases are sealed with, when they are.")
         var key: String?
 
-        @Option(help: "Who runs the copy (named in the target's audit trail).")
-        var by: String = NSUserName()
-
         func run() async throws {
             let messages = Messages()
             // Opening creates a database that is not there: the source must already be.
@@ -44,7 +41,7 @@ struct DBCommand: AsyncParsableCommand {
             let source = try await DatabaseOptions.openAny(from, key: key, access: .read, messages: messages)
             let target = try await DatabaseOptions.openAny(to, key: key, access: .write, messages: messages)
             do {
-                let report = try await StoreCopy.copy(from: source, to: target, by: .counselor(by),
+                let report = try await StoreCopy.copy(from: source, to: target, by: .counselor(target.identity),
                                                       at: Int64((Date().timeIntervalSince1970 * 1000).rounded()), describing: from)
                 print(messages.text("dbcopy.done", ["sessions": String(report.sessions), "events": String(report.events),
                                                     "audit": String(report.auditEntries), "from": from, "to": to]))

@@ -129,7 +129,7 @@ struct RecordsCommand: ParsableCommand {
         @Option(help: "Only sessions of this status: in_progress, suspended, complete, stopped.")
         var status: SessionInfo.Status?
 
-        @Option(help: "Only sessions of this counselor.")
+        @Option(help: "Only sessions of this counselor: her database login (PostgreSQL) or operating-system account (SQLite).")
         var counselor: String?
 
         @OptionGroup var database: DatabaseOptions
@@ -284,13 +284,10 @@ struct RecordsCommand: ParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deletes a session and its log at the client's request; the audit trail says what, when and by whom.")
+            abstract: "Deletes a session and its log at the client's request; the audit trail says what, when and by whom (the database login, or the operating-system account).")
 
         @Argument(help: "The session id.")
         var id: String
-
-        @Option(help: "Who deletes (a counselor's name), for the audit trail.")
-        var by: String
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var project: ProjectOptions
@@ -299,7 +296,7 @@ struct RecordsCommand: ParsableCommand {
             let store = try await database.openStore(access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             do {
-                guard try await store.deleteSession(id, by: .counselor(by), at: now) else { throw ValidationError("no session '\(id)'") }
+                guard try await store.deleteSession(id, by: .counselor(store.identity), at: now) else { throw ValidationError("no session '\(id)'") }
             } catch StoreError.checkpointBlocked {
                 // Deleted, but the WAL could not be emptied while other processes kept using the file.
                 let catalog = project.load(["Dialogs"]).catalog
@@ -348,9 +345,6 @@ extension RecordsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Deletes the sessions abandoned before any answer once the office's retention period has passed (abandoned_session_days in Dialogs/office.yaml, default 30); the audit trail says how many, when and by whom.")
 
-        @Option(help: "Who purges (a person's or a scheduled job's name), for the audit trail.")
-        var by: String
-
         @Option(help: "Days untouched after which an abandoned session goes (default: the office's abandoned_session_days).")
         var olderThan: Int?
 
@@ -375,7 +369,7 @@ extension RecordsCommand {
             let messages = project.messages(dialogs)
             let store = try await database.openStore(messages, access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let count = try await store.purgeAbandoned(olderThanDays: days, by: .counselor(by), at: now)
+            let count = try await store.purgeAbandoned(olderThanDays: days, by: .counselor(store.identity), at: now)
             print(messages.text(count > 0 ? "operations.purge.done" : "operations.purge.none", ["count": String(count), "days": String(days)]))
         }
     }

@@ -41,7 +41,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A counselor resumes a session chosen from `intake records list` by its id (with --db and --counselor).")
     var resumeSession: String?
 
-    @Option(help: "The counselor running the interview (recorded with each answer); without it, the client.")
+    @Option(help: "A counselor runs the interview (a display name): each answer is recorded as hers, under the database login (PostgreSQL) or the operating-system account (SQLite) — never a typed name; without it, the client.")
     var counselor: String?
 
     @Option(help: "The client this consultation belongs to: her number in the office given by --office (two offices' same number are two clients), for visits and the monthly report.")
@@ -70,10 +70,10 @@ struct RunCommand: ParsableCommand {
         }
         let engine = Engine(dialog: d, catalog: loaded.catalog)
         let renderer = LineRenderer(catalog: loaded.catalog)
-        let actor: Actor = counselor.map { .counselor($0) } ?? .client
         let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: counselor,
                                      client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode)
-        var session = try opening.open(engine, actor: actor, now: clock.now())
+        var session = try opening.open(engine, counselorActs: counselor != nil, now: clock.now())
+        let actor = session.actor
         renderer.show(session.effects, locale: session.state.locale)
         lines: while let line = readLine(strippingNewline: true) {
             switch LineInput.parse(line) {
@@ -134,6 +134,7 @@ struct SessionOpening {
     var key: String?
     var resume: String?
     var resumeSession: String?
+    /// The counselor's display name (shown, never stored: her identity is the store's).
     var counselor: String?
     var client: String?
     var office: String?
@@ -141,27 +142,32 @@ struct SessionOpening {
     var locale: String
     var mode: SessionState.Mode
 
-    /// A damaged session (or a damaged last record of the client) is named, exit 1.
-    func open(_ engine: Engine, actor: Actor, now: Moment) throws -> LineSession {
-        try reportingDamage { try openChecked(engine, actor: actor, now: now) }
+    /// A damaged session (or a damaged last record of the client) is named, exit 1. `counselorActs`:
+    /// a counselor is at the keyboard, and what she does is recorded under the store's identity
+    /// (the database login, or the operating-system account); otherwise the client.
+    func open(_ engine: Engine, counselorActs: Bool, now: Moment) throws -> LineSession {
+        try reportingDamage { try openChecked(engine, counselorActs: counselorActs, now: now) }
     }
 
-    private func openChecked(_ engine: Engine, actor: Actor, now: Moment) throws -> LineSession {
+    private func openChecked(_ engine: Engine, counselorActs: Bool, now: Moment) throws -> LineSession {
         guard let db else {
             if resume != nil { throw ValidationError("--resume needs --db") }
             let step = engine.start(locale: locale, mode: mode, at: now)
-            return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects)
+            // Nothing is stored: the actor is never written.
+            let actor: Actor = counselorActs ? .counselor(counselor ?? "") : .client
+            return LineSession(engine: engine, runner: nil, running: nil, token: nil, state: step.state, effects: step.effects, actor: actor)
         }
         let messages = Messages(catalog: engine.catalog, locale: locale)
         let store = try waitFor { [key] in try await DatabaseOptions.openAny(db, key: key, access: .write, messages: messages) }
         let runner = SessionRunner(engine: engine, store: store)
+        let actor: Actor = counselorActs ? .counselor(store.identity) : .client
         if let id = resumeSession {
-            guard counselor != nil else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
+            guard counselorActs else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }
             do {
                 let (running, effects) = try runner.resumeWaiting(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects,
-                                   store: store)
+                                   actor: actor, store: store)
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
@@ -175,7 +181,7 @@ struct SessionOpening {
             do {
                 let (running, effects) = try runner.resumeWaiting(token: token, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
-                                   store: store)
+                                   actor: actor, store: store)
             } catch RuntimeError.unknownToken {
                 throw ValidationError("no suspended session for that token")
             } catch RuntimeError.finished {
@@ -193,7 +199,7 @@ struct SessionOpening {
         let (running, effects) = try runner.startWaiting(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
-                                   store: store)
+                                   actor: actor, store: store)
     }
 }
 
@@ -213,6 +219,8 @@ struct LineSession {
     let token: ResumeToken?
     var state: SessionState
     let effects: [Effect]
+    /// Who acts in this session: the client, or a counselor under the store's identity.
+    let actor: Actor
     /// The database the session is kept in, behind the `Store` protocol (what the REPL lists);
     /// nil when nothing is stored.
     var store: (any Store)? = nil

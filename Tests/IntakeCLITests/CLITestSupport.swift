@@ -56,6 +56,13 @@ struct CLI {
     }
 
     /// A fresh copy of Dialogs/ and Locales/ in a temporary folder, for tests that write files.
+    /// The operating-system account the tests (and so the binary) run as: on SQLite, the identity
+    /// a counselor's answers, deletions and reads are recorded under.
+    static var account: String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "uid \(geteuid())" }
+        return String(cString: name)
+    }
+
     static func scratchProject() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

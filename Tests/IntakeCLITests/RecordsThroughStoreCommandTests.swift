@@ -29,6 +29,6 @@ import Testing
         #expect(out.status == 0, "\(out.stderr)")
         let id = try #require(try CLI.run(["records", "list"], in: dir).lines.first?.split(separator: "\t").first.map(String.init))
         #expect(out.stdout.contains("面談の一覧（新しい順、回答は表示しません）："))
-        #expect(out.lines.contains { $0.hasPrefix("  \(id)  2026-11-23") && $0.contains("followup") && $0.hasSuffix("佐藤") })
+        #expect(out.lines.contains { $0.hasPrefix("  \(id)  2026-11-23") && $0.contains("followup") && $0.hasSuffix(CLI.account) })
     }
 }

@@ -35,7 +35,7 @@ import Testing
         #expect(wrong.stderr.contains("no suspended session for that token"))
 
         let id = fields[0]
-        let deleted = try CLI.run(["records", "delete", id, "--by", "佐藤", "--db", db])
+        let deleted = try CLI.run(["records", "delete", id, "--db", db])
         #expect(deleted.lines == ["deleted \(id)"])
         #expect(try CLI.run(["records", "list", "--db", db]).lines.isEmpty)
     }

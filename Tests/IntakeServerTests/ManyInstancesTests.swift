@@ -101,4 +101,29 @@ import Testing
         try await b.stop()
         await cleanup()
     }
+
+    /// Issue 16: on PostgreSQL a counselor is her database login (`current_user`), whatever name
+    /// she gives with `--counselor`: the session, each event she writes and her deletion carry it.
+    @Test(.enabled(if: admin != nil || required, "PostgreSQL tests skipped: set INTAKE_TEST_POSTGRES (Tests/Postgres/cluster start DIR)"))
+    func aCounselorIsHerDatabaseLoginNotATypedName() async throws {
+        guard let admin = Self.admin else {
+            if Self.required { Issue.record("PostgreSQL is missing") }
+            return
+        }
+        let db = try await PostgresScratch.create(admin: admin)
+        let store = try await db.open()
+        let run = try await Child.run(["run", "--db", db.url, "--counselor", "なりすまし", "--mode", "counselor", "--today", "2026-11-23"],
+                                      input: ["はい", "はい"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let session = try #require(try await store.sessions().first)
+        #expect(store.identity == "intake", "the test cluster's login")
+        #expect(session.counselor == store.identity)
+        let actors: Set<Actor> = Set(try await store.log(of: session.id).map { (entry: LogEntry) in entry.actor })
+        #expect(actors == [Actor.counselor(store.identity)])
+        let deleted = try await Child.run(["records", "delete", session.id, "--db", db.url])
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(try await store.audit().last.map { "\($0.actor) \($0.action)" } == "counselor:intake delete-session")
+        await store.close()
+        await db.drop()
+    }
 }

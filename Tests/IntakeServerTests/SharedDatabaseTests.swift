@@ -69,7 +69,7 @@ import Testing
         // Deletions at a client's request, an export and a report, while the kiosks go on.
         while tally.finished.count < 5 && Date() < stop { usleep(50_000) }
         for id in tally.finished.prefix(5) {
-            outcome.deletions.append(Child.runInBackground(["records", "delete", id, "--by", "佐藤", "--db", db]).wait())
+            outcome.deletions.append(Child.runInBackground(["records", "delete", id, "--db", db]).wait())
         }
         outcome.export = Child.runInBackground(["export", "--format", "ndjson", "--db", db]).wait()
         outcome.report = Child.runInBackground(["report", "--month", "2026-11", "--db", db]).wait()

@@ -11,7 +11,6 @@ struct Interview {
     let engine: Engine
     let project: Project
     var session: LineSession
-    let counselor: String
     var clock: Clock
     var out: Output
     let terminal: Bool
@@ -20,11 +19,10 @@ struct Interview {
     /// Ctrl-C pressed on an empty line just before.
     private var interruptedOnce = false
 
-    init(engine: Engine, project: Project, session: LineSession, counselor: String, clock: Clock, out: Output, terminal: Bool) {
+    init(engine: Engine, project: Project, session: LineSession, clock: Clock, out: Output, terminal: Bool) {
         self.engine = engine
         self.project = project
         self.session = session
-        self.counselor = counselor
         self.clock = clock
         self.out = out
         self.terminal = terminal
@@ -32,7 +30,8 @@ struct Interview {
 
     var catalog: Catalog { project.catalog }
     var locale: String { session.state.locale }
-    var actor: Actor { .counselor(counselor) }
+    /// The counselor at the keyboard, under the store's identity (never a typed name).
+    var actor: Actor { session.actor }
 
     /// REPL-only commands (the engine's come from `LineInput`), with their aliases.
     static let replCommands: [(names: [String], canonical: String)] = [
@@ -300,7 +299,7 @@ struct Interview {
                 // The one left behind was resumed elsewhere meanwhile: it is not this terminal's to suspend.
             }
             session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
-                                  store: session.store)
+                                  actor: session.actor, store: session.store)
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)
         } catch RuntimeError.unknownToken {

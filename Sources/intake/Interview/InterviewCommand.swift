@@ -25,7 +25,7 @@ struct InterviewCommand: ParsableCommand {
     @Option(help: "A key file (from `intake new-key`): answers are sealed with it in the database.")
     var key: String?
 
-    @Option(help: "The counselor's name (asked for when not given); recorded with every answer.")
+    @Option(help: "The counselor's name as shown on the screen. What she does is recorded under her database login (PostgreSQL) or her operating-system account (SQLite), never under a typed name.")
     var counselor: String?
 
     @Option(help: "The client's number in the office given by --office: a later visit starts from her last record there.")
@@ -67,24 +67,18 @@ struct InterviewCommand: ParsableCommand {
         let terminal = isatty(0) == 1 && isatty(1) == 1
         var source: any LineSource = terminal ? ReadlineSource(historyFile: historyPath()) : PlainSource()
         let out = Output(screen: CounselorScreen(catalog: loaded.catalog, width: terminal ? FileHandle.columns() : 80))
-        // The counselor is named: by flag, or asked first.
-        var name = counselor?.trimmingCharacters(in: .whitespaces) ?? ""
-        if name.isEmpty {
-            guard case .line(let typed) = source.read(prompt: loaded.catalog.text("repl.counselor_prompt", locale)) else {
-                throw ValidationError(loaded.catalog.text("repl.counselor_needed", locale))
-            }
-            name = typed.trimmingCharacters(in: .whitespaces)
-            if !terminal { out.say("") }
-        }
-        guard !name.isEmpty, name.count <= 80 else { throw ValidationError(loaded.catalog.text("repl.counselor_needed", locale)) }
+        // Who she is comes from the store (her login, or the operating-system account); the name is only shown.
+        let display = counselor?.trimmingCharacters(in: .whitespaces).prefix(80)
         let engine = Engine(dialog: d, catalog: loaded.catalog)
-        let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: name,
+        let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: display.map(String.init),
                                      client: client, office: office, fresh: fresh, locale: locale, mode: .counselor)
-        let session = try opening.open(engine, actor: .counselor(name), now: clock.now())
-        var interview = Interview(engine: engine, project: loaded, session: session, counselor: name, clock: clock,
-                                  out: out, terminal: terminal)
+        let session = try opening.open(engine, counselorActs: true, now: clock.now())
+        var interview = Interview(engine: engine, project: loaded, session: session, clock: clock, out: out, terminal: terminal)
+        let identity: String = { if case .counselor(let id) = session.actor { return id } else { return "" } }()
+        let shown = [display.map(String.init), identity].compactMap { $0?.isEmpty == false ? $0 : nil }
         out.say(loaded.catalog.text("repl.welcome", session.state.locale,
-                                    ["dialog": loaded.catalog.text(d.title, session.state.locale), "counselor": name]))
+                                    ["dialog": loaded.catalog.text(d.title, session.state.locale),
+                                     "counselor": shown.count == 2 && shown[0] != shown[1] ? "\(shown[0])（\(shown[1])）" : (shown.first ?? "—")]))
         try interview.opened(session.effects, resumed: resume != nil || resumeSession != nil)
         try interview.loop(&source)
     }

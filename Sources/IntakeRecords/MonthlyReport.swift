@@ -8,6 +8,9 @@ import IntakeRuntime
 public struct MonthlyReport: Sendable, Equatable {
     public struct Counts: Sendable, Equatable {
         public var office: String
+        /// The counselor (her identity) whose consultations these are, in a report per counselor;
+        /// nil in a report per office. A kiosk consultation nobody took over has none (`-`).
+        public var counselor: String? = nil
         /// 延べ件数: every consultation held in the month.
         public var consultations: Int
         /// 実件数: distinct clients (a consultation without a client number counts as one client).
@@ -15,8 +18,9 @@ public struct MonthlyReport: Sendable, Equatable {
         /// 就業件数: distinct clients whose follow-up in the month says they found work.
         public var foundWork: Int
 
-        public init(office: String, consultations: Int, clients: Int, foundWork: Int) {
+        public init(office: String, counselor: String? = nil, consultations: Int, clients: Int, foundWork: Int) {
             self.office = office
+            self.counselor = counselor
             self.consultations = consultations
             self.clients = clients
             self.foundWork = foundWork
@@ -65,6 +69,14 @@ public struct MonthlyReport: Sendable, Equatable {
     public var counts: [Counts]
     public var changes: [Change]
 
+    /// Every row together (the prefecture's view): a client is her office's, so the distinct
+    /// clients of different offices add up; in a report per counselor, a client seen by two
+    /// counselors of one office counts once per counselor.
+    public var total: Counts {
+        Counts(office: "", consultations: counts.reduce(0) { $0 + $1.consultations }, clients: counts.reduce(0) { $0 + $1.clients },
+               foundWork: counts.reduce(0) { $0 + $1.foundWork })
+    }
+
     public init(counts: [Counts], changes: [Change]) {
         self.counts = counts
         self.changes = changes
@@ -88,7 +100,7 @@ extension MonthlyReport {
     /// others. A damaged session (in the listing, or its record) refuses the whole report
     /// (`StoreError.damagedSessions`, `RuntimeError.damaged`): its counts would be wrong.
     /// `office`: that office's counts and list only (nil: every office, the prefecture's view).
-    public static func make(from store: any Store, year: Int, month: Int, office: String? = nil,
+    public static func make(from store: any Store, year: Int, month: Int, office: String? = nil, perCounselor: Bool = false,
                             utcOffsetMinutes: Int = 540) async throws -> MonthlyReport {
         guard let (from, to) = bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
             return MonthlyReport(counts: [], changes: [])
@@ -104,27 +116,34 @@ extension MonthlyReport {
             if let record = try result.get() { records[id] = record }
         }
         return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned,
-                             records: records)
+                             records: records, perCounselor: perCounselor)
     }
 
     /// The report for the month of `year`/`month` in the office's time zone, from `sessions` (those
     /// not started in the month are left out), the ids of those `abandoned` before any answer, and
     /// the finished sessions' `records` by session id. A pure function: the same data, the same report.
+    /// `perCounselor`: a row per office and counselor (who took the consultation), not per office.
     public init(year: Int, month: Int, utcOffsetMinutes: Int = 540, sessions: [SessionInfo], abandoned: Set<String>,
-                records: [String: JSON]) {
+                records: [String: JSON], perCounselor: Bool = false) {
         guard let (from, to) = Self.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
             self.init(counts: [], changes: [])
             return
         }
         let sessions = sessions.filter { $0.startedAt >= from && $0.startedAt < to && !abandoned.contains($0.id) }
             .sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
-        var byOffice: [String: (consultations: Int, clients: Set<String>, found: Set<String>)] = [:]
+        struct Row: Hashable, Comparable {
+            var office: String
+            var counselor: String?
+            static func < (a: Row, b: Row) -> Bool { (a.office, a.counselor ?? "") < (b.office, b.counselor ?? "") }
+        }
+        var byOffice: [Row: (consultations: Int, clients: Set<String>, found: Set<String>)] = [:]
         var changes: [MonthlyReport.Change] = []
         for s in sessions {
             let office = s.office ?? "-"
+            let row = Row(office: office, counselor: perCounselor ? (s.counselor ?? "-") : nil)
             let client = s.clientID ?? "session:" + s.id
-            byOffice[office, default: (0, [], [])].consultations += 1
-            byOffice[office, default: (0, [], [])].clients.insert(client)
+            byOffice[row, default: (0, [], [])].consultations += 1
+            byOffice[row, default: (0, [], [])].clients.insert(client)
             guard let record = records[s.id], s.dialogID == "followup" || record["visit"] != nil else { continue }
             var changed: [MonthlyReport.Changed] = []
             if case .array(let list)? = record["visit"]?["changes"] {
@@ -135,14 +154,17 @@ extension MonthlyReport {
             }
             let answers = record["answers"]?["followup"]
             let found: Bool? = { if case .bool(let b)? = answers?["found_work"] { return b } else { return nil } }()
-            if found == true { byOffice[office, default: (0, [], [])].found.insert(client) }
+            if found == true { byOffice[row, default: (0, [], [])].found.insert(client) }
             let said: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
             changes.append(MonthlyReport.Change(session: s.id, office: office, client: s.clientID,
                                                 date: Moment(epochMillis: s.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso,
                                                 dialogID: s.dialogID, foundWork: found, changes: said, changed: changed))
         }
-        let counts = byOffice.keys.sorted().compactMap { office in
-            byOffice[office].map { MonthlyReport.Counts(office: office, consultations: $0.consultations, clients: $0.clients.count, foundWork: $0.found.count) }
+        let counts = byOffice.keys.sorted().compactMap { row in
+            byOffice[row].map {
+                MonthlyReport.Counts(office: row.office, counselor: row.counselor, consultations: $0.consultations, clients: $0.clients.count,
+                                     foundWork: $0.found.count)
+            }
         }
         // The follow-up list office by office (a client number means something only in its office).
         let ordered = changes.enumerated().sorted { ($0.element.office, $0.offset) < ($1.element.office, $1.offset) }.map(\.element)

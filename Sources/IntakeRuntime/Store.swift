@@ -237,7 +237,14 @@ extension Store {
     /// A later visit of `client` under `dialog`: the answers her finished records carry (each
     /// section from the newest record that holds it), from the newest record; nil when she has none.
     public func carried(forClient client: ClientKey, into dialog: Dialog, utcOffsetMinutes: Int = 540) async throws -> Carried? {
-        let records = try await records(ofClient: client)
+        Carried.from(try await records(ofClient: client), into: dialog, utcOffsetMinutes: utcOffsetMinutes)
+    }
+}
+
+extension Carried {
+    /// A later visit under `dialog` from a client's finished `records` (newest first): the answers
+    /// they carry (each section from the newest record that holds it); nil when there are none.
+    public static func from(_ records: [FinishedRecord], into dialog: Dialog, utcOffsetMinutes: Int = 540) -> Carried? {
         guard let newest = records.first else { return nil }
         let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
         return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))

@@ -13,8 +13,11 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "The month, YYYY-MM.")
     var month: String
 
-    @Option(help: "Only this office's counts and follow-ups (default: every office in the database, one row each).")
+    @Option(help: "Only this office's counts and follow-ups (default: every office in the database, one row each, and their total).")
     var office: String?
+
+    @Flag(help: "A row per counselor (her login, or the operating-system account) within each office.")
+    var perCounselor = false
 
     @Option(help: "Where the dialogs and locales are (for the wording).")
     var dialogs = "Dialogs"
@@ -36,16 +39,31 @@ struct ReportCommand: AsyncParsableCommand {
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try await reportingDamage(database: database.db) {
             try await store.checkStorage()
-            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office) }
+            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office, perCounselor: perCounselor) }
         }
+        // The follow-up list shows what clients answered: who read it is audited first (as
+        // `report`), and nothing is printed when it cannot be. The counts show no one's answers.
+        try await ReadAudit.record(report.changes.map(\.session), kind: "report", in: store, messages: project.messages(dialogs))
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
         let lang = project.messageLocale
         print(catalog.text("report.title", lang, ["month": month]))
         print("")
-        print("| \(catalog.text("report.office", lang)) | \(catalog.text("report.consultations", lang)) | \(catalog.text("report.clients", lang)) | \(catalog.text("report.found_work", lang)) |")
-        print("|---|---:|---:|---:|")
-        for c in report.counts { print("| \(c.office) | \(c.consultations) | \(c.clients) | \(c.foundWork) |") }
+        let who = perCounselor ? [catalog.text("report.counselor", lang)] : []
+        let header = [catalog.text("report.office", lang)] + who
+            + ["report.consultations", "report.clients", "report.found_work"].map { catalog.text($0, lang) }
+        print("| " + header.joined(separator: " | ") + " |")
+        print("|---|" + (perCounselor ? "---|" : "") + "---:|---:|---:|")
+        for c in report.counts {
+            print("| " + ([c.office] + (perCounselor ? [c.counselor ?? "-"] : []) + [c.consultations, c.clients, c.foundWork].map(String.init))
+                .joined(separator: " | ") + " |")
+        }
+        // Several rows: their total (the prefecture's view over every office in the database).
+        if report.counts.count > 1 {
+            let t = report.total
+            print("| " + ([catalog.text("report.total", lang)] + (perCounselor ? [""] : []) + [t.consultations, t.clients, t.foundWork].map(String.init))
+                .joined(separator: " | ") + " |")
+        }
         if !report.changes.isEmpty {
             print("")
             print(catalog.text("report.changes", lang))

@@ -195,7 +195,15 @@ struct SessionOpening {
         let (token, id) = ResumeToken.forNewSession()
         // A client who was here before: each section of her last record is shown for her to confirm or change.
         let dialog = engine.dialog
-        let carrying = try client.flatMap { client in fresh ? nil : try waitFor { try await store.carried(forClient: ClientKey(office: office, number: client), into: dialog) } }
+        // Her last records' answers are shown to whoever runs the session: the read is audited first
+        // (as `visit`), and nothing is shown when it cannot be.
+        let carrying = try client.flatMap { client -> Carried? in
+            guard !fresh else { return nil }
+            let records = try waitFor { try await store.records(ofClient: ClientKey(office: office, number: client)) }
+            guard !records.isEmpty else { return nil }
+            try waitFor { try await ReadAudit.record(records.map(\.session.id), kind: "visit", in: store, messages: messages) }
+            return Carried.from(records, into: dialog)
+        }
         let (running, effects) = try runner.startWaiting(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)
         return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,

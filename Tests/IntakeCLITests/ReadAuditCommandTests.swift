@@ -79,6 +79,30 @@ import Testing
         #expect(!after.stdout.contains("いいえ") && !after.stdout.contains("stopped"))
     }
 
+    /// Her last records shown at a later visit, and the monthly list of what changed, show her
+    /// answers too: each is in the access history (as `visit`, as `report`).
+    @Test func aLaterVisitAndTheMonthlyListAreReadsOfHerRecords() throws {
+        let dir = try CLI.scratchProject()
+        let answers = ["はい", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"]
+        let first = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--counselor", "佐藤", "--client", "A", "--office", "川越",
+                                 "--today", "2026-11-23"], stdin: Data((answers.joined(separator: "\n") + "\n").utf8), in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        #expect(try accesses(id, db: db).isEmpty)
+        // Another office's client A is someone else: her visit reads nothing of this record.
+        _ = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--counselor", "鈴木", "--client", "A", "--office", "さいたま",
+                         "--today", "2026-11-24"], stdin: Data(), in: dir)
+        #expect(try accesses(id, db: db).isEmpty)
+        _ = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--counselor", "佐藤", "--client", "A", "--office", "川越",
+                         "--today", "2026-11-25"], stdin: Data(), in: dir)
+        #expect(try accesses(id, db: db).map { Array($0[1...2]) } == [[CLI.account, "visit"]])
+        let report = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("moved house"))
+        #expect(try accesses(id, db: db).map { $0[2] } == ["visit", "report"])
+    }
+
     @Test func aSealedDatabaseRecordsReadsWithTheKeyAndListsThemWithoutIt() throws {
         let (dir, db) = try scratch()
         let key = dir.appendingPathComponent("intake.key").path

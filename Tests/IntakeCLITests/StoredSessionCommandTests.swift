@@ -68,6 +68,31 @@ import Testing
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("'2026-13' is not a month written YYYY-MM"))
     }
+
+    /// Issue 16: one office, every office with their total (the prefecture's view), per counselor.
+    /// Client "X" of さいたま is not 川越's client "X".
+    @Test func theMonthlyCountsForOneOfficeEveryOfficeAndPerCounselor() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("intake-cli-\(UUID().uuidString).sqlite").path
+        for (client, office, counselor) in [("X", "川越", true), ("X", "川越", false), ("Y", "川越", true), ("X", "さいたま", true)] {
+            let run = try CLI.run(["run", "--db", db, "--client", client, "--office", office, "--today", "2026-11-23"]
+                                  + (counselor ? ["--counselor", "誰でも"] : []), stdin: Data("いいえ\n".utf8))
+            #expect(run.status == 2, "\(run.stderr)")
+        }
+        let all = try CLI.run(["report", "--month", "2026-11", "--db", db, "--lang", "en"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(Array(all.lines.drop { !$0.hasPrefix("| Office") }.prefix(5))
+                == ["| Office | Consultations | Clients | Found work |", "|---|---:|---:|---:|", "| さいたま | 1 | 1 | 0 |",
+                    "| 川越 | 3 | 2 | 0 |", "| Total (every office) | 4 | 3 | 0 |"])
+        let one = try CLI.run(["report", "--month", "2026-11", "--office", "さいたま", "--db", db, "--lang", "en"])
+        #expect(one.lines.contains("| さいたま | 1 | 1 | 0 |") && !one.stdout.contains("川越") && !one.stdout.contains("Total"))
+        let per = try CLI.run(["report", "--month", "2026-11", "--per-counselor", "--db", db, "--lang", "en"])
+        #expect(per.lines.contains("| Office | Counselor | Consultations | Clients | Found work |"))
+        // A counselor is her identity (the account running the command), never the name she typed.
+        #expect(per.lines.contains("| 川越 | \(CLI.account) | 2 | 2 | 0 |"), "\(per.stdout)")
+        #expect(per.lines.contains("| 川越 | - | 1 | 1 | 0 |"))
+        #expect(per.lines.contains("| さいたま | \(CLI.account) | 1 | 1 | 0 |"))
+        #expect(!per.stdout.contains("誰でも"))
+    }
 }
 
 @Suite struct StoredRecordSheetTests {

@@ -203,10 +203,11 @@ struct RecordsCommand: ParsableCommand {
             }
             let outcome = try SheetCommand.render(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
             // A sheet that is printed is a read of the record, audited first; one withheld shows nothing of it.
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
             if !outcome.sheets.isEmpty {
-                try await ReadAudit.record([id], kind: "sheet:" + kind, in: store, messages: messages)
+                try await ReadAudit.record([id], kind: "sheet:" + kind, in: store, messages: messages, at: now)
             }
-            try SheetCommand.emit(outcome)
+            try SheetCommand.emit(outcome, footer: SheetCommand.printedBy(store.identity, session: id, at: now, locale: locale, loaded))
         }
     }
 

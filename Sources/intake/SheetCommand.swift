@@ -46,6 +46,14 @@ struct SheetCommand: ParsableCommand {
 
     /// The sheets of `kind` for a record, rendered and not yet printed (a stored record's read is
     /// audited between the two: `records sheet`, the REPL's `:sheet`).
+    /// The line closing a sheet of stored record `session`: who printed it (the store's identity,
+    /// never a typed name) and when (office time) — the same as its entry in the access history.
+    static func printedBy(_ identity: String, session: String, at: Int64, locale: String, _ loaded: Project) -> String {
+        let time = String(Moment(epochMillis: at).iso.prefix(16)).replacingOccurrences(of: "T", with: " ")
+        return loaded.catalog.text("sheet.printed", locale, ["who": ControlCharacters.visible(identity), "time": time,
+                                                           "session": ControlCharacters.visible(session)])
+    }
+
     static func render(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws -> SheetOutcome {
         guard case .string(let dialogID)? = json["dialog"]?["id"], let dialog = loaded.dialogs[dialogID] else {
             throw ValidationError("\(name) is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
@@ -62,9 +70,11 @@ struct SheetCommand: ParsableCommand {
         return SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
     }
 
-    /// Prints rendered sheets; what was withheld is named on standard error (exit 3 when nothing was printed).
-    static func emit(_ outcome: SheetOutcome) throws {
-        Swift.print(outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n"), terminator: "")
+    /// Prints rendered sheets; what was withheld is named on standard error (exit 3 when nothing was
+    /// printed). `footer`: a line closing each sheet (a stored record's: who printed it, when).
+    static func emit(_ outcome: SheetOutcome, footer: String? = nil) throws {
+        let sheets = outcome.sheets.map { sheet in footer.map { sheet.markdown + "\n" + $0 + "\n" } ?? sheet.markdown }
+        Swift.print(sheets.joined(separator: "\n---\n\n"), terminator: "")
         for w in outcome.withheld { printError(w) }
         if outcome.sheets.isEmpty { throw ExitCode(3) }
     }

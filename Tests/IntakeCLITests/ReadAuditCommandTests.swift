@@ -53,6 +53,9 @@ import Testing
         let sheet = try CLI.run(["records", "sheet", id, "--kind", "record", "--db", db])
         #expect(sheet.status == 0 && sheet.lines.first == "# 就労相談記録票")
         #expect(try accesses(id, db: db).map { $0[2] } == ["show", "show", "sheet:record"])
+        // The sheet says who printed it and when: the same identity and minute as its access entry.
+        let printedAt = try accesses(id, db: db)[2][0].prefix(16).replacingOccurrences(of: "T", with: " ")
+        #expect(sheet.lines.last == "出力：\(Self.account)（\(printedAt)、記録 \(id)）", "\(sheet.stdout)")
         // Listing the access history is not a read of the record.
         #expect(try accesses(id, db: db).count == 3)
     }

@@ -263,10 +263,13 @@ struct Interview {
         do {
             let outcome = try SheetCommand.render(kind, of: record, named: "this session", locale: "ja", project)
             // The session's record printed is a read in the audit trail first (a withheld sheet shows nothing of it).
-            if !outcome.sheets.isEmpty, let id = session.running?.id {
-                guard recordRead([id], kind: "sheet:" + kind) else { return }
+            var footer: String?
+            if !outcome.sheets.isEmpty, let id = session.running?.id, let store = session.store {
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                guard recordRead([id], kind: "sheet:" + kind, at: now) else { return }
+                footer = SheetCommand.printedBy(store.identity, session: id, at: now, locale: "ja", project)
             }
-            try SheetCommand.emit(outcome)
+            try SheetCommand.emit(outcome, footer: footer)
             fflush(nil)
         } catch {
             // A withheld sheet was named on standard error: nothing more to say.
@@ -275,11 +278,11 @@ struct Interview {
 
     /// Writes the read of `sessions` to the audit trail (as the store's identity, at the wall
     /// clock's time); false, having told the counselor, when it could not be written.
-    private func recordRead(_ sessions: [String], kind: String) -> Bool {
+    private func recordRead(_ sessions: [String], kind: String, at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> Bool {
         guard let store = session.store else { return true }
         let out = self.out, catalog = self.catalog, locale = self.locale
         return ReadAudit.recordWaiting(sessions, kind: kind, in: store, say: { out.say($0) },
-                                       text: { catalog.text($0, locale, $1) }, at: Int64(Date().timeIntervalSince1970 * 1000))
+                                       text: { catalog.text($0, locale, $1) }, at: now)
     }
 
     /// Suspends this session and continues the one a token opens (a client's, from a kiosk).

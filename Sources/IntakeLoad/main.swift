@@ -637,8 +637,10 @@ let durableTask = Task {
     if let (server, _) = durableEcho, let store { await serveDurableEcho(server, store: store, onLoop: options.onLoop) }
 }
 
-// The kiosk on PostgreSQL: a scratch database, and `intake serve` processes on it.
+// The kiosk on PostgreSQL: a scratch database, and `intake serve` processes on it (their logs in a
+// folder of the run's own, removed at the end: the table is the result, the logs are for a crash).
 var postgresRun: PostgresRun?
+var serveLogFolder = FileManager.default.temporaryDirectory
 var serveProcesses: [Process] = []
 if let admin = options.postgres {
     let binary = (Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("intake").path) ?? "intake"
@@ -647,10 +649,12 @@ if let admin = options.postgres {
         exit(1)
     }
     let database = try await PostgresScratch.create(admin: admin)
+    serveLogFolder = FileManager.default.temporaryDirectory.appendingPathComponent("intake-load-\(database.name)")
+    try? FileManager.default.createDirectory(at: serveLogFolder, withIntermediateDirectories: true)
     var addresses: [SocketAddress] = []
     var pids: [Int32] = []
     for i in 0..<(options.instances.max() ?? 1) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("intake-load-serve-\(i + 1)-\(database.name).log").path
+        let log = serveLogFolder.appendingPathComponent("serve-\(i + 1).log").path
         let (process, address) = try launchServe(binary: binary, url: database.url, dialog: options.dialog, dialogs: options.dialogs, log: log)
         serveProcesses.append(process)
         addresses.append(address)
@@ -757,8 +761,17 @@ echoServer.channel.close(promise: nil)
 if let (server, _) = durableEcho { server.channel.close(promise: nil) }
 await echoTask.value
 await durableTask.value
+var instanceFailed = false
 for process in serveProcesses {
+    if !process.isRunning { instanceFailed = true }
     process.terminate()
     process.waitUntilExit()
 }
 await postgresRun?.database.drop()
+if postgresRun != nil {
+    if instanceFailed {
+        print("an intake serve instance ended before the run did: its log is in \(serveLogFolder.path)")
+    } else {
+        try? FileManager.default.removeItem(at: serveLogFolder)
+    }
+}

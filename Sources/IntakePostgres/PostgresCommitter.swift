@@ -314,11 +314,7 @@ actor PostgresCommitter {
     /// Returns the starts refused (not created, not counted) and the rows to write. Windows that
     /// have ended are deleted as others are counted, skipping rows another transaction holds.
     static func admit(_ writes: [PendingWrite], on c: PostgresConnection, logger: Logger) async throws -> (refused: Set<Int>, limits: [Limited]) {
-        struct Key: Hashable, Comparable {
-            var kind: String
-            var address: String
-            static func < (a: Key, b: Key) -> Bool { (a.kind, a.address) < (b.kind, b.address) }
-        }
+        typealias Key = RateLimitRow
         var attempts: [(index: Int, key: Key, admission: RateLimit.Admission)] = []
         var first: [Key: RateLimit.Admission] = [:]
         for (i, write) in writes.enumerated() {

@@ -25,6 +25,15 @@ extension PostgresStore {
     }
 }
 
+/// The `rate_limit` row of one kind of attempt from one address; rows are locked in this order
+/// (kind, then address) by every transaction that locks more than one, so two never deadlock.
+struct RateLimitRow: Hashable, Comparable {
+    var kind: String
+    var address: String
+
+    static func < (a: RateLimitRow, b: RateLimitRow) -> Bool { (a.kind, a.address) < (b.kind, b.address) }
+}
+
 /// Counts attempts into the shared `rate_limit` rows, grouping the attempts for one (kind, address)
 /// that arrive while that address's previous group is being counted: each group is one transaction
 /// that locks the address's row (an upsert that creates it if missing, so two instances never both
@@ -38,10 +47,7 @@ extension PostgresStore {
 /// caller is answered. (A kiosk's start is counted by the committer instead, in the transaction
 /// that creates its session: `PostgresCommitter.admit`.)
 actor PostgresLimiter {
-    private struct Key: Hashable {
-        var kind: String
-        var address: String
-    }
+    typealias Key = RateLimitRow
 
     private struct Attempt {
         var rule: RateLimit

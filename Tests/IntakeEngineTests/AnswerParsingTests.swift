@@ -257,3 +257,33 @@ import Testing
         #expect(YesNoParser.parse(input) == nil)
     }
 }
+
+// MARK: - As people type them (issue 17)
+
+@Suite struct TypedFormsTests {
+    @Test func countersInHiragana() {
+        #expect(NumberParser.parseInteger("4さい") == 4)
+        #expect(NumberParser.parseInteger("２にん") == 2)
+        #expect(NumberParser.parseInteger("3まんえん") == 30_000)
+        #expect(NumberParser.parseInteger("15ふん") == 15)
+        #expect(NumberParser.parseInteger("2しゅうかん") == 2)
+        #expect(NumberParser.parseInteger("さい") == nil)
+        #expect(NumberParser.parseInteger("4さいさい") == nil)
+    }
+
+    @Test func aDayItsMonthDoesNotHave() {
+        #expect(DateParser.impossibleDay("2026年2月30日").map { [$0.month, $0.day] } == [2, 30])
+        #expect(DateParser.impossibleDay("2023-02-29").map { [$0.month, $0.day] } == [2, 29])
+        #expect(DateParser.impossibleDay("2024-02-29") == nil, "a leap year has it")
+        #expect(DateParser.impossibleDay("2026年13月1日") == nil, "no such month: unreadable, not a missing day")
+        #expect(DateParser.impossibleDay("2026年4月32日") == nil)
+        #expect(DateParser.impossibleDay("きのう") == nil)
+    }
+
+    @Test func warekiInHiragana() {
+        #expect(DateParser.parse("へいせい 2ねん 4がつ 1にち")?.iso == "1990-04-01")
+        #expect(DateParser.parse("しょうわ 60ねん 12がつ 3にち")?.iso == "1985-12-03")
+        #expect(DateParser.parseYearMonth("へいせい 31ねん 4がつ").map { [$0.year, $0.month] } == [2019, 4])
+        #expect(DateParser.parse("れいわ 1ねん 4がつ 1にち") == nil, "before 令和 began")
+    }
+}

@@ -320,7 +320,7 @@ private extension JSON {
 
     @Test func integers() {
         let kind = QuestionKind.integer(min: 0, max: 5)
-        for text in ["3", "３", " ３ ", "３人", "三", "3歳"] {
+        for text in ["3", "３", " ３ ", "３人", "三", "3歳", "3さい", "３にん", "3 にん"] {
             #expect(typed(text, into: kind).0 == .value(.int(3)), "\(text)")
         }
         #expect(typed("abc", into: kind) == (nil, ["engine.invalid.integer"]))
@@ -350,7 +350,15 @@ private extension JSON {
         }
         #expect(typed("令和元年5月1日", into: kind).0 == .value(.date(try #require(CivilDate(iso: "2019-05-01")))))
         #expect(typed("平成32年1月1日", into: kind) == (nil, ["engine.invalid.date"]))
-        #expect(typed("1993/2/30", into: kind) == (nil, ["engine.invalid.date"]))
+        // A day its month does not have is said as such (not "could not read").
+        #expect(typed("1993/2/30", into: kind) == (nil, ["engine.invalid.no_such_day"]))
+        #expect(typed("令和7年4月31日", into: kind) == (nil, ["engine.invalid.no_such_day"]))
+        #expect(typed("1993/13/1", into: kind) == (nil, ["engine.invalid.date"]))
+        // 和暦 in hiragana, as typed in やさしい日本語, with or without the word spaces.
+        #expect(typed("へいせい 5ねん 4がつ 1にち", into: kind).0 == expected)
+        #expect(typed("へいせい5ねん4がつ1にち", into: kind).0 == expected)
+        #expect(typed("れいわ がんねん 5がつ 1にち", into: kind).0 == .value(.date(try #require(CivilDate(iso: "2019-05-01")))))
+        #expect(typed("へいせい 32ねん 1がつ 1にち", into: kind) == (nil, ["engine.invalid.date"]))
         #expect(typed("1899-12-31", into: kind) == (nil, ["engine.invalid.min"]))
     }
 
@@ -371,6 +379,11 @@ private extension JSON {
         #expect(typed("死別", into: kind, locale: "en").0 == .value(.choice("bereavement")))
         #expect(typed("5", into: kind) == (nil, ["engine.invalid.choice"]))
         #expect(typed("離", into: kind) == (nil, ["engine.invalid.choice"]))
+        // The beginning of one label is that label; a beginning shared by two labels is not an answer.
+        #expect(typed("その", into: kind).0 == .value(.choice("other")))
+        #expect(typed("Death", into: kind, locale: "en").0 == .value(.choice("bereavement")))
+        #expect(typed("Ne", into: kind, locale: "en").0 == .value(.choice("unmarried")))
+        #expect(typed("D", into: kind, locale: "en") == (nil, ["engine.invalid.choice"]), "one letter is too little")
         var run = Run(Dialogs.one(kind))
         #expect(run.effects.prompt?.choices.map(\.number) == [1, 2, 3, 4])
         #expect(run.effects.prompt?.choices.map(\.label) == ["離婚", "死別", "未婚", "その他"])
@@ -384,6 +397,7 @@ private extension JSON {
             #expect(typed(text, into: kind).0 == hw, "\(text)")
         }
         #expect(typed("4", into: kind).0 == .value(.choices(["nothing"])))
+        #expect(typed("ハロー、生活", into: kind).0 == hw, "each pick by the beginning of its label")
         #expect(typed("どれもいらない", into: kind).0 == .value(.choices(["nothing"])))
         #expect(typed("1,2,3", into: kind).0 == .value(.choices(["hellowork", "center", "welfare"])))
         #expect(typed("1,4", into: kind) == (nil, ["engine.invalid.exclusive"]))

@@ -24,6 +24,16 @@ public enum DateParser {
         return CivilDate(year: parts.year, month: parts.month, day: d)
     }
 
+    /// A date whose parts read (a year, a month 1–12 and a day 1–31) but whose day the month does
+    /// not have ("2026年2月30日", "令和7年4月31日"): its month and day, to say that day does not exist.
+    public static func impossibleDay(_ raw: String) -> (month: Int, day: Int)? {
+        guard parse(raw) == nil, let parts = components(raw, withDay: true), let day = parts.day,
+              (1...12).contains(parts.month), (1...31).contains(day) else { return nil }
+        let year = parts.era.map { $0.offset + parts.year } ?? parts.year
+        guard (1...9999).contains(year), day > CivilDate.daysInMonth(year: year, month: parts.month) else { return nil }
+        return (parts.month, day)
+    }
+
     /// Year and month only (for work history "from/to year-month"): "2019-04", "2019/4", "2019.4", "2019年4月",
     /// "201904", "平成31年4月", "H31.4", "令和元年5月". A wareki year-month is accepted when at least one day
     /// of that month lies inside the era (平成31年4月 and 令和元年5月 are valid, 令和1年4月 is not).
@@ -64,11 +74,17 @@ public enum DateParser {
     }
 
     static let eras: [Era] = [
-        Era(name: "明治", offset: 1867, start: (1873, 1, 1), end: (1912, 7, 29), spellings: ["明治", "明", "m"]),
-        Era(name: "大正", offset: 1911, start: (1912, 7, 30), end: (1926, 12, 24), spellings: ["大正", "大", "t"]),
-        Era(name: "昭和", offset: 1925, start: (1926, 12, 25), end: (1989, 1, 7), spellings: ["昭和", "昭", "s"]),
-        Era(name: "平成", offset: 1988, start: (1989, 1, 8), end: (2019, 4, 30), spellings: ["平成", "平", "h"]),
-        Era(name: "令和", offset: 2018, start: (2019, 5, 1), end: (9999, 12, 31), spellings: ["令和", "令", "r"]),
+        Era(name: "明治", offset: 1867, start: (1873, 1, 1), end: (1912, 7, 29), spellings: ["明治", "めいじ", "明", "m"]),
+        Era(name: "大正", offset: 1911, start: (1912, 7, 30), end: (1926, 12, 24), spellings: ["大正", "たいしょう", "大", "t"]),
+        Era(name: "昭和", offset: 1925, start: (1926, 12, 25), end: (1989, 1, 7), spellings: ["昭和", "しょうわ", "昭", "s"]),
+        Era(name: "平成", offset: 1988, start: (1989, 1, 8), end: (2019, 4, 30), spellings: ["平成", "へいせい", "平", "h"]),
+        Era(name: "令和", offset: 2018, start: (2019, 5, 1), end: (9999, 12, 31), spellings: ["令和", "れいわ", "令", "r"]),
+    ]
+
+    /// The words of a date written in hiragana (やさしい日本語: "へいせい 2ねん 4がつ 1にち"),
+    /// longest first where one begins another.
+    static let kanaWords: [(spelling: [Character], token: Token)] = [
+        (Array("がんねん"), Token.gan), (Array("ねん"), Token.nen), (Array("がつ"), Token.tsuki), (Array("にち"), Token.nichi),
     ]
 
     // MARK: - Tokenizing
@@ -107,6 +123,13 @@ public enum DateParser {
             case "元": tokens.append(.gan)
             case "-", "/", ".": tokens.append(.separator(c))
             default:
+                for word in kanaWords where i + word.spelling.count <= chars.count && Array(chars[i..<(i + word.spelling.count)]) == word.spelling {
+                    tokens.append(word.token)
+                    // 元年 in kana is one word: 元 and 年.
+                    if word.token == .gan { tokens.append(.nen) }
+                    i += word.spelling.count
+                    continue outer
+                }
                 // Longest spelling first ("令和" before "令").
                 for (index, era) in eras.enumerated() {
                     for spelling in era.spellings {

@@ -2,7 +2,8 @@
 public enum NumberParser {
     /// Integers as typed: "3", "３", " 12 ", "1,000", "１，０００", "-2", "+5", optionally followed by one unit word
     /// (spaces before it allowed): 歳 才 人 円 万円 (×10000) 万 (×10000) 分 日 日間 時間 年 年間 か月 ヶ月 ヵ月 カ月 ケ月 箇月
-    /// 回 件 社 週 週間 時 — e.g. "4歳", "1,000円", "25万円" → 250000, "15分".
+    /// 回 件 社 週 週間 時, or the same in hiragana (さい にん えん まんえん ふん …) — e.g. "4歳", "4さい",
+    /// "1,000円", "25万円" → 250000, "15分".
     /// Kanji numerals 〇一二三四五六七八九十 for 0...99 ("三", "十二", "二十五") are accepted too (unsigned).
     /// Commas must group thousands ("1,000", "12,345,678"; not "1,00").
     /// Rejects anything else ("3abc", "1.5", "", "--3", overflow beyond Int range).
@@ -45,6 +46,10 @@ public enum NumberParser {
         ("万", 10_000), ("歳", 1), ("才", 1), ("人", 1), ("円", 1), ("分", 1), ("日", 1),
         ("年", 1), ("回", 1), ("件", 1), ("社", 1), ("週", 1), ("時", 1),
         (" years", 1), (" year", 1), (" yen", 1), ("yen", 1), (" minutes", 1), (" hours", 1), (" days", 1),
+        // The same counters in hiragana, as typed in やさしい日本語 ("4さい", "２にん").
+        ("まんえん", 10_000), ("しゅうかん", 1), ("ねんかん", 1), ("かげつ", 1), ("じかん", 1), ("にちかん", 1),
+        ("まん", 10_000), ("さい", 1), ("にん", 1), ("えん", 1), ("ふん", 1), ("ぷん", 1), ("にち", 1), ("ねん", 1),
+        ("かい", 1), ("けん", 1), ("しゃ", 1), ("しゅう", 1), ("じ", 1),
     ]
 
     /// Folds, then removes at most one trailing unit word. Returns the bare number text and the multiplier.

@@ -20,7 +20,13 @@ extension Engine {
             guard let b = parseYesNo(text, state) else { return .failure(Problem(key: "engine.invalid.yesno")) }
             return .success(.bool(b))
         case .date:
-            guard let d = DateParser.parse(text) else { return .failure(Problem(key: "engine.invalid.date")) }
+            guard let d = DateParser.parse(text) else {
+                // A date that reads, on a day its month does not have: said as such, not as unreadable.
+                if let (month, day) = DateParser.impossibleDay(text) {
+                    return .failure(Problem(key: "engine.invalid.no_such_day", args: ["month": String(month), "day": String(day)]))
+                }
+                return .failure(Problem(key: "engine.invalid.date"))
+            }
             return .success(.date(d))
         case .month:
             guard let m = DateParser.parseYearMonth(text) else { return .failure(Problem(key: "engine.invalid.month")) }
@@ -92,7 +98,7 @@ extension Engine {
             // A label in the session's language, in any language, the value itself, or a label's
             // words before its bracketed explanation (「時給」 for 「時給（1時間いくら）」).
             return table.byLocale[state.locale]?[wanted] ?? table.anyLocale[wanted] ?? table.values[wanted]
-                ?? table.shortByLocale[state.locale]?[wanted]
+                ?? table.shortByLocale[state.locale]?[wanted] ?? table.abbreviated(wanted, locale: state.locale)
         }
         if let c = choices.first(where: { catalog.typedForms($0.label, state.locale).contains { TextFolding.fold($0).lowercased() == wanted } }) {
             return c.value

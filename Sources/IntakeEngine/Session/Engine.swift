@@ -59,6 +59,22 @@ public struct Engine: Sendable {
         var anyLocale: [String: String] = [:]
         var shortByLocale: [String: [String: String]] = [:]
         var values: [String: String] = [:]
+
+        /// A label of the session's language typed as people shorten it: without the word spaces
+        /// of やさしい日本語 ("しごとを さがす" as "しごとをさがす"), or its beginning ("パート" for
+        /// "パート・アルバイト", "民間の賃貸" for "民間の賃貸住宅") when that beginning is at least
+        /// two characters long and begins the labels of one choice only.
+        func abbreviated(_ wanted: String, locale: String) -> String? {
+            let typed = wanted.filter { $0 != " " }
+            guard typed.count >= 2, let labels = byLocale[locale] else { return nil }
+            var exact: Set<String> = [], begun: Set<String> = []
+            for (label, value) in labels {
+                let compact = label.filter { $0 != " " }
+                if compact == typed { exact.insert(value) } else if compact.hasPrefix(typed) { begun.insert(value) }
+            }
+            if exact.count == 1 { return exact.first }
+            return exact.isEmpty && begun.count == 1 ? begun.first : nil
+        }
     }
 
     /// `paths` in dialog order (each path's order key computed once).

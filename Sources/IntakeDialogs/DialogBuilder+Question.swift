@@ -21,7 +21,7 @@ extension DialogBuilder {
         switch kindName {
         case "text":
             kind = .text(maxLength: r.int(m["max_length"], "max_length"))
-            limitKeys = ["max_length"]
+            limitKeys = ["max_length", "format"]
         case "integer":
             let lo = r.int(m["min"], "min"), hi = r.int(m["max"], "max")
             if let lo, let hi, lo > hi { r.error("min-above-max", ["min": String(lo), "max": String(hi)], at: m["min"] ?? node) }
@@ -61,7 +61,16 @@ extension DialogBuilder {
             r.error("unknown-kind", args, at: kindNode)
             return nil
         }
-        for key in ["min", "max", "max_length", "choices", "min_picks", "max_picks"] where m[key] != nil && !limitKeys.contains(key) {
+        var format: TextFormat?
+        if let n = m["format"], let name = r.string(n, "format"), limitKeys.contains("format") {
+            format = TextFormat(rawValue: name)
+            if format == nil {
+                var args = ["format": name]
+                if let s = Spelling.closest(to: name, in: TextFormat.allCases.map(\.rawValue)) { args["suggestion"] = s }
+                r.error("unknown-format", args, at: n)
+            }
+        }
+        for key in ["min", "max", "max_length", "format", "choices", "min_picks", "max_picks"] where m[key] != nil && !limitKeys.contains(key) {
             if let n = m[key] { r.error("key-not-for-kind", ["key": key, "kind": kindName], at: n) }
         }
         let audienceName = r.string(m["audience"], "audience") ?? "all"
@@ -87,7 +96,7 @@ extension DialogBuilder {
         }
         return .question(Question(id: id, kind: kind, text: text, help: help, required: r.bool(m["required"], "required") ?? true,
                                   declinable: r.bool(m["decline"], "decline") ?? false, audience: audience,
-                                  personal: r.bool(m["personal"], "personal") ?? false, when: when,
+                                  personal: r.bool(m["personal"], "personal") ?? false, format: format, when: when,
                                   checks: checks, source: r.ref(idNode)))
     }
 

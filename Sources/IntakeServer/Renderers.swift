@@ -27,6 +27,7 @@ struct JSONRenderer {
                 ]
                 if let min = p.min { m.append(("min", Self.limit(min, kind: p.kind))) }
                 if let max = p.max { m.append(("max", Self.limit(max, kind: p.kind))) }
+                if let format = p.format { m.append(("format", .string(format))) }
                 if let current = p.current { m.append(("current", .string(current))) }
                 if !p.previous.isEmpty {
                     m.append(("previous", .array(p.previous.map { .object([("question", .string($0.question)), ("answer", .string($0.answer))]) })))

@@ -152,6 +152,17 @@ private let structureCases: [LintCase] = [
         "DIR/Dialogs/main.yaml:7:10: error: 'min' does not apply to a 'text' question",
         "DIR/Dialogs/main.yaml:10:17: error: 'max_length' does not apply to a 'integer' question",
     ]),
+    LintCase("unknown-format, and format on a question that is not text", dialog("""
+          - id: phone
+            kind: text
+            format: phon
+          - id: n
+            kind: integer
+            format: email
+        """), keys: ["t.phone", "t.n"], [
+        "DIR/Dialogs/main.yaml:7:13: error: unknown text format 'phon' (phone or email) (did you mean 'phone'?)",
+        "DIR/Dialogs/main.yaml:10:13: error: 'format' does not apply to a 'integer' question",
+    ]),
     LintCase("min-above-max", dialog("""
           - id: n
             kind: integer

@@ -286,4 +286,23 @@ import Testing
         #expect(DateParser.parseYearMonth("へいせい 31ねん 4がつ").map { [$0.year, $0.month] } == [2019, 4])
         #expect(DateParser.parse("れいわ 1ねん 4がつ 1にち") == nil, "before 令和 began")
     }
+
+    @Test func phoneNumbersAndAddressesInHalfWidth() {
+        for (typed, stored) in [("090-1234-5678", "090-1234-5678"), ("０９０ー１２３４ー５６７８", "090-1234-5678"),
+                                ("０９０－１２３４－５６７８", "090-1234-5678"), ("09012345678", "09012345678"),
+                                ("049 (123) 4567", "049 (123) 4567"), ("０４９２２２１１１１", "0492221111")] {
+            #expect(TextFormat.phone.normalize(typed) == stored, "\(typed)")
+        }
+        for bad in ["090-1234", "1234567890", "090-1234-56789", "電話なし", "090-1234-5678 内線2", "+81 90 1234 5678"] {
+            #expect(TextFormat.phone.normalize(bad) == nil, "\(bad)")
+        }
+        for (typed, stored) in [("hanako@example.jp", "hanako@example.jp"), ("ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ", "hanako@example.jp"),
+                                ("a.b+c@mail.example.co.jp", "a.b+c@mail.example.co.jp")] {
+            #expect(TextFormat.email.normalize(typed) == stored, "\(typed)")
+        }
+        for bad in ["hanako.example.jp", "@example.jp", "hanako@", "hanako@example", "a@b@example.jp", "hanako @example.jp",
+                    "hanako@example..jp", "はなこ@example.jp"] {
+            #expect(TextFormat.email.normalize(bad) == nil, "\(bad)")
+        }
+    }
 }

@@ -93,7 +93,12 @@ import Testing
         case "month":
             return .string("2015-0\(1 + attempt % 9)")
         default:
-            return .string(["はい", "テスト", "とくになし"][attempt % 3])
+            // A text of a shape the message names: one of that shape.
+            switch q["format"]?.string {
+            case "phone": return .string("090-1234-5678")
+            case "email": return .string("hanako@example.jp")
+            default: return .string(["はい", "テスト", "とくになし"][attempt % 3])
+            }
         }
     }
 }

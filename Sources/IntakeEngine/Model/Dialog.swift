@@ -107,13 +107,15 @@ public final class Question: Sendable {
     public let audience: Audience
     /// Identifies the client or reaches her (name, birth date, phone…): never on anonymous sheets.
     public let personal: Bool
+    /// A text answer's shape (a phone number, an e-mail address): normalised as typed and checked.
+    public let format: TextFormat?
     public let when: Expr?
     public let checks: [Check]
     public let source: SourceRef
 
     public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
-                declinable: Bool = false, audience: Audience = .all, personal: Bool = false, when: Expr? = nil,
-                checks: [Check] = [], source: SourceRef = .unknown) {
+                declinable: Bool = false, audience: Audience = .all, personal: Bool = false, format: TextFormat? = nil,
+                when: Expr? = nil, checks: [Check] = [], source: SourceRef = .unknown) {
         self.id = id
         self.kind = kind
         self.text = text
@@ -122,9 +124,38 @@ public final class Question: Sendable {
         self.declinable = declinable
         self.audience = audience
         self.personal = personal
+        self.format = format
         self.when = when
         self.checks = checks
         self.source = source
+    }
+}
+
+/// The shape of a text answer that reaches someone: typed in full-width or half-width, stored in
+/// half-width, refused with an example when it cannot be one.
+public enum TextFormat: String, Sendable, CaseIterable {
+    /// A Japanese phone number: 10 or 11 digits, beginning with 0, hyphens, spaces and brackets as typed.
+    case phone
+    /// An e-mail address: one @, something before it, a domain with a dot after it, no spaces.
+    case email
+
+    /// The answer as stored (half-width), or nil when it is not of this shape.
+    public func normalize(_ typed: String) -> String? {
+        // Full-width ASCII to half-width, and the long-vowel mark an IME gives for a hyphen.
+        let text = String(TextFolding.fold(typed).map { $0 == "ー" || $0 == "―" || $0 == "‐" ? "-" : $0 })
+        switch self {
+        case .phone:
+            guard text.allSatisfy({ $0.isASCII && ($0.isNumber || "-() ".contains($0)) }) else { return nil }
+            let digits = text.filter(\.isNumber)
+            guard digits.first == "0", (10...11).contains(digits.count) else { return nil }
+            return text
+        case .email:
+            let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !text.contains(" "), text.allSatisfy(\.isASCII) else { return nil }
+            let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+            guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }) else { return nil }
+            return text
+        }
     }
 }
 

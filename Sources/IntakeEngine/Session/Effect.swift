@@ -41,6 +41,9 @@ public struct Prompt: Equatable, Sendable {
     public var max: String?
     /// At a later visit, "is this still right?" shows what the last record says (empty otherwise).
     public var previous: [AnswerLine] = []
+    /// A text question's shape (`phone`, `email`): what a screen offers (a phone keypad) and what
+    /// the answer must be.
+    public var format: String? = nil
 }
 
 public struct ChoiceOption: Equatable, Sendable {

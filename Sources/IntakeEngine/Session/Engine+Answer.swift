@@ -66,6 +66,12 @@ extension Engine {
         }
         guard let q = dialog.index.question(path.id) else { return }
         switch coerce(v, to: q.kind) {
+        case .success(.text(let s)) where q.format != nil:
+            // A phone number or an e-mail address sent as a value is read as if typed.
+            guard let format = q.format, let normalized = format.normalize(s) else {
+                return reject("engine.invalid." + (q.format?.rawValue ?? "type"), [:], &state, into: &effects)
+            }
+            accept(.text(normalized), for: q, at: path, &state, now: now, into: &effects)
         case .success(let typed): accept(typed, for: q, at: path, &state, now: now, into: &effects)
         case .failure(let problem): reject(problem.key, problem.args, &state, into: &effects)
         }

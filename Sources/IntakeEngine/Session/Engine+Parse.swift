@@ -9,6 +9,11 @@ extension Engine {
     func parse(_ text: String, as kind: QuestionKind, _ state: SessionState, question: String? = nil) -> Result<Value, Problem> {
         switch kind {
         case .text:
+            // A phone number or an e-mail address: stored in half-width, refused with an example.
+            if let q = question, let format = dialog.index.question(q)?.format {
+                guard let normalized = format.normalize(text) else { return .failure(Problem(key: "engine.invalid." + format.rawValue)) }
+                return .success(.text(normalized))
+            }
             return .success(.text(text))
         case .integer:
             guard let i = NumberParser.parseInteger(text) else { return .failure(Problem(key: "engine.invalid.integer")) }

@@ -33,7 +33,7 @@ extension Engine {
         return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(q.text, state, args),
                       help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, args), choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
-                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi)
+                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue)
     }
 
     private func current(_ p: Path, _ state: SessionState) -> String? {

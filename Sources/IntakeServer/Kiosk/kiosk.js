@@ -808,7 +808,10 @@
     const long = !(q.max != null && Number(q.max) <= 60);
     const input = el(long ? 'textarea' : 'input', {
       id: 'answer-input', class: 'text-input', autocomplete: 'off', spellcheck: 'false', rows: long ? '3' : null,
-      type: long ? null : 'text', maxlength: q.max != null ? String(q.max) : null,
+      type: long ? null : (q.format === 'phone' ? 'tel' : q.format === 'email' ? 'email' : 'text'),
+      // A phone number on the digit keypad, an address on the keyboard with @.
+      inputmode: q.format === 'phone' ? 'tel' : q.format === 'email' ? 'email' : null,
+      maxlength: q.max != null ? String(q.max) : null,
     });
     if (q.current != null) input.value = plain(q.current, false);
     const submit = () => {

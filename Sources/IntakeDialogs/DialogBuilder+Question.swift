@@ -42,7 +42,7 @@ extension DialogBuilder {
             limitKeys = []
         case "month":
             kind = .month
-            limitKeys = []
+            limitKeys = ["open_ended"]
         case "choice", "multi":
             let choices = readChoices(m["choices"], textKey: text, at: node, &r)
             if kindName == "choice" {
@@ -70,7 +70,11 @@ extension DialogBuilder {
                 r.error("unknown-format", args, at: n)
             }
         }
-        for key in ["min", "max", "max_length", "format", "choices", "min_picks", "max_picks"] where m[key] != nil && !limitKeys.contains(key) {
+        let openEnded = limitKeys.contains("open_ended") ? (r.bool(m["open_ended"], "open_ended") ?? false) : false
+        if openEnded, r.bool(m["required"], "required") ?? true, let n = m["open_ended"] {
+            r.error("open-ended-required", [:], at: n)
+        }
+        for key in ["min", "max", "max_length", "format", "open_ended", "choices", "min_picks", "max_picks"] where m[key] != nil && !limitKeys.contains(key) {
             if let n = m[key] { r.error("key-not-for-kind", ["key": key, "kind": kindName], at: n) }
         }
         let audienceName = r.string(m["audience"], "audience") ?? "all"
@@ -96,7 +100,8 @@ extension DialogBuilder {
         }
         return .question(Question(id: id, kind: kind, text: text, help: help, required: r.bool(m["required"], "required") ?? true,
                                   declinable: r.bool(m["decline"], "decline") ?? false, audience: audience,
-                                  personal: r.bool(m["personal"], "personal") ?? false, format: format, when: when,
+                                  personal: r.bool(m["personal"], "personal") ?? false, format: format,
+                                  openEnded: openEnded, when: when,
                                   checks: checks, source: r.ref(idNode)))
     }
 

@@ -163,6 +163,17 @@ private let structureCases: [LintCase] = [
         "DIR/Dialogs/main.yaml:7:13: error: unknown text format 'phon' (phone or email) (did you mean 'phone'?)",
         "DIR/Dialogs/main.yaml:10:13: error: 'format' does not apply to a 'integer' question",
     ]),
+    LintCase("open_ended on a required month, and on a question that is not a month", dialog("""
+          - id: until
+            kind: month
+            open_ended: true
+          - id: n
+            kind: integer
+            open_ended: true
+        """), keys: ["t.until", "t.n"], [
+        "DIR/Dialogs/main.yaml:7:17: error: an open_ended question must be optional (required: false): typing 現在 leaves it open",
+        "DIR/Dialogs/main.yaml:10:17: error: 'open_ended' does not apply to a 'integer' question",
+    ]),
     LintCase("min-above-max", dialog("""
           - id: n
             kind: integer

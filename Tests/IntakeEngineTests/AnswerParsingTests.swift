@@ -305,4 +305,16 @@ import Testing
             #expect(TextFormat.email.normalize(bad) == nil, "\(bad)")
         }
     }
+
+    @Test func aYearIn和暦() {
+        #expect(DateParser.parseEraYear("平成30年") == 2018)
+        #expect(DateParser.parseEraYear("H30") == 2018)
+        #expect(DateParser.parseEraYear("令和元年") == 2019)
+        #expect(DateParser.parseEraYear("れいわ がんねん") == 2019)
+        #expect(DateParser.parseEraYear("へいせい 27ねん") == 2015)
+        #expect(DateParser.parseEraYear("昭和64年") == 1989, "a week of 1989 was 昭和")
+        #expect(DateParser.parseEraYear("平成32年") == nil)
+        #expect(DateParser.parseEraYear("平成30年4月") == nil, "a month is not a year")
+        #expect(DateParser.parseEraYear("2018") == nil)
+    }
 }

@@ -325,6 +325,9 @@ private extension JSON {
         }
         #expect(typed("abc", into: kind) == (nil, ["engine.invalid.integer"]))
         #expect(typed("2.5", into: kind) == (nil, ["engine.invalid.integer"]))
+        // A year in 和暦 is a year: here out of range, said as such.
+        #expect(typed("平成30年", into: kind) == (nil, ["engine.invalid.range"]))
+        #expect(typed("平成30年", into: .integer(min: 1950, max: nil)).0 == .value(.int(2018)))
         #expect(typed("６", into: kind) == (nil, ["engine.invalid.range"]))
         #expect(typed("-1", into: kind) == (nil, ["engine.invalid.range"]))
         var run = Run(Dialogs.one(kind))

@@ -109,13 +109,16 @@ public final class Question: Sendable {
     public let personal: Bool
     /// A text answer's shape (a phone number, an e-mail address): normalised as typed and checked.
     public let format: TextFormat?
+    /// An end that may still be running (a month question, optional): "現在", "いま" leave it open
+    /// (skipped, as Enter does) instead of being refused as no date.
+    public let openEnded: Bool
     public let when: Expr?
     public let checks: [Check]
     public let source: SourceRef
 
     public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
                 declinable: Bool = false, audience: Audience = .all, personal: Bool = false, format: TextFormat? = nil,
-                when: Expr? = nil, checks: [Check] = [], source: SourceRef = .unknown) {
+                openEnded: Bool = false, when: Expr? = nil, checks: [Check] = [], source: SourceRef = .unknown) {
         self.id = id
         self.kind = kind
         self.text = text
@@ -125,6 +128,7 @@ public final class Question: Sendable {
         self.audience = audience
         self.personal = personal
         self.format = format
+        self.openEnded = openEnded
         self.when = when
         self.checks = checks
         self.source = source

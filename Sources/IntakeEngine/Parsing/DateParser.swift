@@ -24,6 +24,22 @@ public enum DateParser {
         return CivilDate(year: parts.year, month: parts.month, day: d)
     }
 
+    /// A year in 和暦 as typed: "平成30年", "平成30", "H30", "令和元年", "へいせい 30ねん" → the
+    /// Gregorian year, when some day of it lies in that era (昭和64年 is 1989; 平成32年 is none).
+    public static func parseEraYear(_ raw: String) -> Int? {
+        guard let tokens = tokenize(raw), tokens.count == 2 || tokens.count == 3, case .era(let index) = tokens[0] else { return nil }
+        let year: Int
+        switch tokens[1] {
+        case .number(let v, let digits) where digits <= 2 && v >= 1: year = v
+        case .gan: year = 1
+        default: return nil
+        }
+        if tokens.count == 3 { guard tokens[2] == .nen else { return nil } }
+        let era = eras[index], y = era.offset + year
+        guard (y, 12, 31) >= era.start, (y, 1, 1) <= era.end else { return nil }
+        return y
+    }
+
     /// A date whose parts read (a year, a month 1–12 and a day 1–31) but whose day the month does
     /// not have ("2026年2月30日", "令和7年4月31日"): its month and day, to say that day does not exist.
     public static func impossibleDay(_ raw: String) -> (month: Int, day: Int)? {

@@ -36,6 +36,11 @@ extension Engine {
             return
         }
         guard let q = dialog.index.question(path.id) else { return }
+        if q.openEnded, !q.required, isOngoingWord(text, state) {
+            // "現在": an end still running is no date: left open, as Enter leaves it.
+            skip(&state, at: now, into: &effects)
+            return
+        }
         if isDeclineWord(text, state) {
             // Also on a question that cannot be declined: say so, rather than store 答えない as the answer.
             decline(&state, at: now, into: &effects)

@@ -16,7 +16,10 @@ extension Engine {
             }
             return .success(.text(text))
         case .integer:
-            guard let i = NumberParser.parseInteger(text) else { return .failure(Problem(key: "engine.invalid.integer")) }
+            // A year may be typed in 和暦 ("平成30年", "H30", "へいせい30ねん"): it is that year.
+            guard let i = NumberParser.parseInteger(text) ?? DateParser.parseEraYear(text) else {
+                return .failure(Problem(key: "engine.invalid.integer"))
+            }
             return .success(.int(i))
         case .decimal:
             guard let d = NumberParser.parseDecimal(text) else { return .failure(Problem(key: "engine.invalid.decimal")) }
@@ -129,6 +132,14 @@ extension Engine {
     func isDeclineWord(_ text: String, _ state: SessionState) -> Bool {
         let folded = TextFolding.fold(text).lowercased()
         return declineWords[state.locale]?.contains(folded) == true || declineWords[catalog.fallback]?.contains(folded) == true
+    }
+
+    /// "現在", "いま", "now", … as listed under `engine.ongoing.words` (the session's language, then the fallback's).
+    func isOngoingWord(_ text: String, _ state: SessionState) -> Bool {
+        let folded = TextFolding.fold(text).lowercased()
+        return [state.locale, catalog.fallback].contains { locale in
+            catalog.optionalText("engine.ongoing.words", locale)?.split(separator: "|").contains { TextFolding.fold(String($0)).lowercased() == folded } == true
+        }
     }
 
     /// `2019-04`

@@ -149,7 +149,7 @@ private enum TestCatalog {
         "family.child_age": "{n}人目のお子さんは何歳？", "family.child_age.adult": "20歳以上です。",
         "family.care": "{n}人目のお子さんの預け先は？", "care.daycare": "保育所", "care.relatives": "親族", "care.none": "預け先なし",
         "family.support": "利用したい支援は？", "support.hellowork": "ハローワーク", "support.center": "支援センター",
-        "support.welfare": "生活保護", "support.nothing": "どれもいらない",
+        "support.welfare": "生活保護", "support.nothing": "どれもいらない", "reason.divorce.also": "離別|りこん",
         "work.title": "仕事", "work.hours": "何時間働きたい？", "work.income": "収入は？", "work.has_history": "働いた経験は？",
         "work.jobs": "{n}つ目の仕事", "work.jobs.more": "{n}つ目の仕事を追加しますか？", "work.employer": "勤め先は？",
         "work.tasks": "仕事内容{n}", "work.tasks.more": "仕事内容を追加しますか？（{n}つ目）", "work.task": "どんなことを？",
@@ -177,6 +177,8 @@ private enum TestCatalog {
             catalog.set(key, ja[key] ?? "ja:\(key)", in: "ja")
             catalog.set(key, en[key] ?? "en:\(key)", in: "en")
         }
+        // Short forms of labels (no dialog names them: they go with their label).
+        for (key, text) in ja where key.hasSuffix(".also") { catalog.set(key, text, in: "ja") }
         return catalog
     }
 }
@@ -384,6 +386,9 @@ private extension JSON {
         #expect(typed("離", into: kind) == (nil, ["engine.invalid.choice"]))
         // The beginning of one label is that label; a beginning shared by two labels is not an answer.
         #expect(typed("その", into: kind).0 == .value(.choice("other")))
+        // The short forms a locale lists for a label (`LABEL.also`) name its choice.
+        #expect(typed("離別", into: kind).0 == .value(.choice("divorce")))
+        #expect(typed("りこん", into: kind).0 == .value(.choice("divorce")))
         #expect(typed("Death", into: kind, locale: "en").0 == .value(.choice("bereavement")))
         #expect(typed("Ne", into: kind, locale: "en").0 == .value(.choice("unmarried")))
         #expect(typed("D", into: kind, locale: "en") == (nil, ["engine.invalid.choice"]), "one letter is too little")

@@ -39,6 +39,11 @@ public struct Engine: Sendable {
                     // is taken from the first two, whose brackets are the label's own.
                     let forms = catalog.typedForms(c.label, locale).map { TextFolding.fold($0).lowercased() }
                     for label in forms where own[label] == nil { own[label] = c.value }
+                    // Short forms people use for it (`LABEL.also`, separated by `|`: 高卒 for 高校).
+                    for also in (catalog.strings[locale]?[c.label + ".also"] ?? "").split(separator: "|") {
+                        let form = TextFolding.fold(String(also)).lowercased()
+                        if !form.isEmpty, own[form] == nil { own[form] = c.value }
+                    }
                     for label in Set(forms.prefix(2).map(Engine.shortLabel)) { short[label, default: []].append(c.value) }
                 }
                 table.byLocale[locale] = own

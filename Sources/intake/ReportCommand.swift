@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeRecords
@@ -10,8 +11,8 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list."
     )
 
-    @Option(help: "The month, YYYY-MM.")
-    var month: String
+    @Option(help: "The month, YYYY-MM (default: this month, office time).")
+    var month: String?
 
     @Option(help: "Only this office's counts and follow-ups (default: every office in the database, one row each, and their total).")
     var office: String?
@@ -31,6 +32,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // This month in the office's time (Japan), whatever the machine's time zone.
+        let month = self.month ?? String(Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540).localDate.iso.prefix(7))
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
@@ -46,7 +49,8 @@ struct ReportCommand: AsyncParsableCommand {
         try await ReadAudit.record(report.changes.map(\.session), kind: "report", in: store, messages: project.messages(dialogs))
         let loaded = project.load([dialogs])
         let catalog = loaded.catalog
-        let lang = project.messageLocale
+        // An office's document: in Japanese unless --lang asks otherwise (not the shell's LANG).
+        let lang = project.language ?? "ja"
         print(catalog.text("report.title", lang, ["month": month]))
         print("")
         let who = perCounselor ? [catalog.text("report.counselor", lang)] : []

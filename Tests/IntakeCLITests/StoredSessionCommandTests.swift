@@ -64,6 +64,12 @@ import Testing
         #expect(out.lines.first == "Monthly report, 2026-11")
         #expect(out.lines.contains("| Office | Consultations | Clients | Found work |"))
         #expect(out.lines.contains("| 川越 | 3 | 2 | 0 |"))
+        // An office's document: Japanese whatever the shell's LANG (the tests run with LANG=C), and
+        // this month when none is named.
+        let office = try CLI.run(["report", "--month", "2026-11", "--db", db])
+        #expect(office.lines.first == "2026-11 の月次報告")
+        let now = try CLI.run(["report", "--db", db])
+        #expect(now.status == 0 && now.lines.first?.hasSuffix(" の月次報告") == true && now.lines.first?.hasPrefix("20") == true)
         let bad = try CLI.run(["report", "--month", "2026-13", "--db", db])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("'2026-13' is not a month written YYYY-MM"))

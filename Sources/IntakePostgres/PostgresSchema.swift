@@ -125,6 +125,7 @@ enum PostgresSchema {
             "ALTER TABLE audit ADD COLUMN session text",
             "CREATE INDEX audit_by_session ON audit (session)",
         ]),
+        ("pg6: roles and row-level security", PostgresRoles.migration),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.
@@ -137,8 +138,14 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection, logger: Logger, target: String) async throws {
         try await PostgresStore.transaction(connection, logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-            try await c.query("CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                              logger: logger)
+            // Only when missing: a role that is not the owner (a counselor, the kiosk service) may
+            // not create tables, and opens a database whose every migration is applied without DDL.
+            let exists = try await c.query("SELECT to_regclass('schema_migration') IS NOT NULL", logger: logger)
+                .collect().first?.decode(Bool.self) ?? false
+            if !exists {
+                try await c.query("CREATE TABLE schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                                  logger: logger)
+            }
             // Another program's tables beside no intake history: not ours to migrate.
             let applied = try await appliedMigrations(c, logger: logger)
             if applied.isEmpty {

@@ -1,0 +1,276 @@
+import Foundation
+import IntakePostgres
+import IntakeRuntime
+import PostgresNIO
+import Testing
+
+/// Logins made for one test, each a member of one intake role, dropped afterwards. Names are unique
+/// per test (roles are the whole cluster's); each has a random password, given in its URL.
+actor TestLogins {
+    let db: PostgresTestDatabase.Database
+    private var made: [String] = []
+
+    init(_ db: PostgresTestDatabase.Database) { self.db = db }
+
+    struct BadURL: Error {}
+
+    /// A new login (no role yet): its name and a URL to the test database as it.
+    func make(_ prefix: String) async throws -> (name: String, url: String) {
+        let name = "it_\(prefix)_" + UUID().uuidString.prefix(8).lowercased()
+        let password = UUID().uuidString
+        _ = try await db.sql("CREATE ROLE \(name) LOGIN PASSWORD '\(password)'")
+        made.append(name)
+        return (name, try url(as: name, password: password))
+    }
+
+    func url(as name: String, password: String) throws -> String {
+        guard var components = URLComponents(string: db.url) else { throw BadURL() }
+        components.user = name
+        components.password = password
+        guard let url = components.string else { throw BadURL() }
+        return url
+    }
+
+    /// A login that is a member of `role` (granted through the owner's store, as `intake db grant` does).
+    func make(_ role: PostgresRole, office: String?, owner: PostgresStore) async throws -> (name: String, url: String) {
+        let login = try await make(role.rawValue)
+        try await owner.grant(role, to: login.name, office: office, at: 1_795_000_000_000)
+        return login
+    }
+
+    func remember(_ name: String) { made.append(name) }
+
+    /// Drops the database, then the logins.
+    func dropAll() async {
+        await db.drop()
+        for name in made {
+            _ = try? await PostgresTestDatabase.withConnection(PostgresTestDatabase.url ?? "") { c in
+                let statement = try await c.query("SELECT format('DROP ROLE IF EXISTS %I', \(name)::text)", logger: PostgresTestDatabase.logger)
+                    .collect().first?.decode(String.self) ?? ""
+                try await c.query(PostgresQuery(unsafeSQL: statement), logger: PostgresTestDatabase.logger)
+            }
+        }
+    }
+}
+
+/// Access follows role, enforced by PostgreSQL (issue 16): plain SQL as each role, not intake's code.
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+struct PostgresRolesTests {
+    /// Rows written as the owner: a finished record and an unfinished one in 川越 (one of them a
+    /// kiosk's), a finished record in 所沢, and a finished kiosk record in 川越.
+    static let rows = [
+        "INSERT INTO client (office, id, created_at) VALUES ('川越', '1024', 0), ('所沢', '1024', 0)",
+        """
+        INSERT INTO session (id, client_id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at, office, token_digest, record) VALUES
+          ('kawagoe-done', '1024', 'intake', '1', 'counselor', 'ja', 'complete', 0, 0, '川越', '\\x01', 'record of 川越'),
+          ('tokorozawa-done', '1024', 'intake', '1', 'counselor', 'ja', 'complete', 0, 0, '所沢', '\\x02', 'record of 所沢'),
+          ('kiosk-done', NULL, 'intake', '1', 'kiosk', 'ja', 'complete', 0, 0, '川越', '\\x03', 'record of a kiosk'),
+          ('kiosk-open', NULL, 'intake', '1', 'kiosk', 'ja', 'in_progress', 0, 0, '川越', '\\x04', NULL)
+        """,
+        """
+        INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES
+          ('kawagoe-done', 0, 0, 0, 'c', 'start'), ('tokorozawa-done', 0, 0, 0, 'c', 'start'),
+          ('kiosk-done', 0, 0, 0, 'c', 'start'), ('kiosk-open', 0, 0, 0, 'c', 'start')
+        """,
+        "INSERT INTO audit (at, actor, action, detail, session) VALUES (0, 'x', 'read', 'show', 'kawagoe-done'), (0, 'x', 'read', 'show', 'tokorozawa-done')",
+    ]
+
+    /// Runs `sql` as the login at `url`; its rows' first column as text, or the SQLSTATE it failed with.
+    static func run(_ url: String, _ sql: String) async -> Result<[String], SQLFailure> {
+        do {
+            return .success(try await PostgresTestDatabase.withConnection(url) { c in
+                try await c.query(PostgresQuery(unsafeSQL: sql), logger: PostgresTestDatabase.logger).collect().map { row in
+                    (try? row.decode(Int64.self)).map(String.init) ?? (try? row.decode(String.self)) ?? "?"
+                }
+            })
+        } catch let error as PSQLError {
+            return .failure(SQLFailure(state: error.serverInfo?[.sqlState] ?? "?"))
+        } catch {
+            return .failure(SQLFailure(state: "\(type(of: error))"))
+        }
+    }
+
+    struct SQLFailure: Error, Equatable { var state: String }
+    /// insufficient_privilege: no grant, or a new row that a policy refuses.
+    static let refused = Result<[String], SQLFailure>.failure(SQLFailure(state: "42501"))
+
+    static func ok(_ values: String...) -> Result<[String], SQLFailure> { .success(values) }
+
+    @Test func eachRoleReadsAndWritesOnlyWhatTheDatabaseLetsIt() async throws {
+        let db = try await PostgresTestDatabase.database()
+        let logins = TestLogins(db)
+        do {
+            let owner = try await db.open()
+            _ = try await db.sql(Self.rows)
+            let kawagoe = try await logins.make(.counselor, office: "川越", owner: owner)
+            let tokorozawa = try await logins.make(.counselor, office: "所沢", owner: owner)
+            let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
+            let kiosk = try await logins.make(.kiosk, office: nil, owner: owner)
+            let deleter = try await logins.make(.deleter, office: nil, owner: owner)
+            await owner.close()
+
+            // A counselor of 川越 reads her office's records and logs, never 所沢's.
+            #expect(await Self.run(kawagoe.url, "SELECT record FROM session WHERE id = 'tokorozawa-done'") == Self.ok())
+            #expect(await Self.run(kawagoe.url, "SELECT count(*) FROM event WHERE session_id = 'tokorozawa-done'") == Self.ok("0"))
+            #expect(await Self.run(kawagoe.url, "SELECT record FROM session WHERE id = 'kawagoe-done'") == Self.ok("record of 川越"))
+            #expect(await Self.run(kawagoe.url, "SELECT id FROM session ORDER BY id") == Self.ok("kawagoe-done", "kiosk-done", "kiosk-open"))
+            #expect(await Self.run(kawagoe.url, "SELECT office FROM client") == Self.ok("川越"))
+            #expect(await Self.run(tokorozawa.url, "SELECT record FROM session") == Self.ok("record of 所沢"))
+            // …nor writes them: another office's row is not hers to change, to start or to append to.
+            #expect(await Self.run(kawagoe.url, "UPDATE session SET record = 'x' WHERE id = 'tokorozawa-done' RETURNING id") == Self.ok())
+            #expect(await Self.run(kawagoe.url, """
+                INSERT INTO session (id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at, office, token_digest)
+                VALUES ('mine', 'intake', '1', 'counselor', 'ja', 'in_progress', 0, 0, '所沢', '\\x09')
+                """) == Self.refused)
+            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('tokorozawa-done', 1, 0, 0, 'c', 'x')")
+                    == Self.refused)
+            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kawagoe-done', 1, 0, 0, 'c', 'x')")
+                    == Self.ok())
+            // Her office's audit trail only.
+            #expect(await Self.run(kawagoe.url, "SELECT session FROM audit") == Self.ok("kawagoe-done"))
+
+            // A supervisor reads both offices' records and logs, and writes none.
+            #expect(await Self.run(supervisor.url, "SELECT record FROM session WHERE status = 'complete' AND mode = 'counselor' ORDER BY id")
+                    == Self.ok("record of 川越", "record of 所沢"))
+            #expect(await Self.run(supervisor.url, "SELECT count(*) FROM event") == Self.ok("5"))
+            #expect(await Self.run(supervisor.url, "SELECT count(*) FROM audit WHERE action = 'read'") == Self.ok("2"))
+            #expect(await Self.run(supervisor.url, "UPDATE session SET record = 'x'") == Self.refused)
+
+            // The kiosk reads no finished record, not even a kiosk's, nor its log; it sees the
+            // unfinished kiosk sessions (to resume them), and no client.
+            #expect(await Self.run(kiosk.url, "SELECT record FROM session WHERE record IS NOT NULL") == Self.ok())
+            #expect(await Self.run(kiosk.url, "SELECT id FROM session") == Self.ok("kiosk-open"))
+            #expect(await Self.run(kiosk.url, "SELECT DISTINCT session_id FROM event") == Self.ok("kiosk-open"))
+            #expect(await Self.run(kiosk.url, "SELECT created_at FROM client") == Self.refused)
+            #expect(await Self.run(kiosk.url, "SELECT id FROM client") == Self.ok())
+            #expect(await Self.run(kiosk.url, "SELECT count(*) FROM audit") == Self.refused)
+            // It cannot reopen a finished one, nor append to it.
+            #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'in_progress' WHERE id = 'kiosk-done' RETURNING id") == Self.ok())
+            #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-done', 1, 0, 0, 'c', 'x')")
+                    == Self.refused)
+            // It finishes the one it answers (an UPDATE that sees the row it writes), and from then on sees it no more.
+            #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'complete', record = 'done' WHERE id = 'kiosk-open' RETURNING id")
+                    == Self.ok("kiosk-open"))
+            #expect(await Self.run(kiosk.url, "SELECT id FROM session") == Self.ok())
+            #expect(await Self.run(kiosk.url, "SELECT count(*) FROM event") == Self.ok("0"))
+
+            // Deleting: the deleter only.
+            #expect(await Self.run(kawagoe.url, "DELETE FROM session WHERE id = 'kawagoe-done'") == Self.refused)
+            #expect(await Self.run(kawagoe.url, "DELETE FROM event WHERE session_id = 'kawagoe-done'") == Self.refused)
+            #expect(await Self.run(supervisor.url, "DELETE FROM session WHERE id = 'kawagoe-done'") == Self.refused)
+            #expect(await Self.run(kiosk.url, "DELETE FROM session") == Self.refused)
+            #expect(await Self.run(deleter.url, "DELETE FROM session WHERE id = 'tokorozawa-done' RETURNING id") == Self.ok("tokorozawa-done"))
+
+            // Audit rows: inserted by every role, changed or removed by none.
+            for login in [kawagoe, supervisor, kiosk, deleter] {
+                #expect(await Self.run(login.url, "INSERT INTO audit (at, actor, action, detail) VALUES (1, current_user, 'read', 'x')") == Self.ok())
+                #expect(await Self.run(login.url, "UPDATE audit SET detail = 'y'") == Self.refused)
+                #expect(await Self.run(login.url, "DELETE FROM audit") == Self.refused)
+                #expect(await Self.run(login.url, "TRUNCATE audit") == Self.refused)
+                // Nobody but the owner changes the schema.
+                #expect(await Self.run(login.url, "ALTER TABLE session DISABLE ROW LEVEL SECURITY") == Self.refused)
+                #expect(await Self.run(login.url, "DROP POLICY session_office ON session") == Self.refused)
+                #expect(await Self.run(login.url, "CREATE TABLE mine (x int)") == Self.refused)
+                // …nor its own office.
+                #expect(await Self.run(login.url, "UPDATE staff SET office = '所沢'") == Self.refused)
+            }
+            #expect(await Self.run(db.url, "SELECT count(*) FROM audit WHERE action = 'read'") == Self.ok("6"))
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
+    /// A role that is not the owner opens the store (every migration applied: no DDL), as itself.
+    @Test func aRoleOpensTheStoreWithoutChangingTheSchema() async throws {
+        let db = try await PostgresTestDatabase.database()
+        let logins = TestLogins(db)
+        do {
+            let owner = try await db.open()
+            let counselor = try await logins.make(.counselor, office: "川越", owner: owner)
+            let kiosk = try await logins.make(.kiosk, office: nil, owner: owner)
+            await owner.close()
+            for login in [counselor, kiosk] {
+                let store = try await PostgresStore.open(url: login.url)
+                #expect(store.identity == login.name)
+                #expect(try await store.listSessions(SessionFilter()).sessions.isEmpty)
+                await store.close()
+            }
+            // A database not yet migrated cannot be migrated by a role: it says so.
+            let fresh = try await PostgresTestDatabase.database()
+            await #expect {
+                _ = try await PostgresStore.open(url: counselor.url.replacingOccurrences(of: "/" + db.name, with: "/" + fresh.name))
+            } throws: { error in
+                (error as? PostgresOpenError)?.cause == .noPermission
+            }
+            #expect(try await fresh.sql("SELECT to_regclass('schema_migration') IS NULL").first?.decode(Bool.self) == true)
+            await fresh.drop()
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
+    /// `grant` quotes the login (PostgreSQL's format('%I')), and refuses an unknown login, a
+    /// counselor without an office, and anyone but the owner.
+    @Test func grantQuotesTheLoginAndRefusesWhatItMust() async throws {
+        let db = try await PostgresTestDatabase.database()
+        let logins = TestLogins(db)
+        do {
+            let owner = try await db.open()
+            let hostile = "x\"; DROP TABLE session; --" + UUID().uuidString.prefix(6)
+            _ = try await db.sql("CREATE ROLE \"\(hostile.replacingOccurrences(of: "\"", with: "\"\""))\" LOGIN")
+            await logins.remember(hostile)
+            try await owner.grant(.counselor, to: hostile, office: "川越", at: 1)
+            #expect(try await db.sql("SELECT count(*) FROM session").first?.decode(Int64.self) == 0)
+            #expect(try await db.sql("SELECT pg_has_role('\(hostile.replacingOccurrences(of: "'", with: "''"))', 'intake_counselor', 'MEMBER')")
+                .first?.decode(Bool.self) == true)
+            let staff = try await owner.staff()
+            #expect(staff.contains(StaffMember(login: hostile, office: "川越", roles: [.counselor])))
+            #expect(try await owner.audit().map(\.action).contains("grant-role"))
+
+            await #expect(throws: PostgresGrantError.noSuchLogin) {
+                try await owner.grant(.kiosk, to: "nobody_" + UUID().uuidString.prefix(8), office: nil, at: 1)
+            }
+            let plain = try await logins.make("plain")
+            await #expect(throws: PostgresGrantError.officeRequired) {
+                try await owner.grant(.counselor, to: plain.name, office: nil, at: 1)
+            }
+            let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
+            let asSupervisor = try await PostgresStore.open(url: supervisor.url)
+            await #expect(throws: PostgresGrantError.notPermitted) {
+                try await asSupervisor.grant(.supervisor, to: plain.name, office: nil, at: 1)
+            }
+            #expect(try await db.sql("SELECT pg_has_role('\(plain.name)', 'intake_supervisor', 'MEMBER')").first?.decode(Bool.self) == false)
+            await asSupervisor.close()
+            await owner.close()
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
+    /// Roles are the cluster's: several databases migrating at once each create them if missing,
+    /// and none fails because another did first.
+    @Test func databasesMigratingAtOnceShareTheRoles() async throws {
+        var dbs: [PostgresTestDatabase.Database] = []
+        for _ in 0..<4 { dbs.append(try await PostgresTestDatabase.database()) }
+        let all = dbs
+        defer { Task { for db in all { await db.drop() } } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for db in all {
+                group.addTask {
+                    let store = try await db.open()
+                    await store.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+        for db in all {
+            #expect(try await db.sql("SELECT count(*) FROM pg_policies WHERE tablename = 'session'").first?.decode(Int64.self) == 7)
+        }
+    }
+}

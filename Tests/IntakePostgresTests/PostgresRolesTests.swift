@@ -1,4 +1,5 @@
 import Foundation
+import IntakeEngine
 import IntakePostgres
 import IntakeRuntime
 import PostgresNIO
@@ -206,6 +207,83 @@ struct PostgresRolesTests {
             }
             #expect(try await fresh.sql("SELECT to_regclass('schema_migration') IS NULL").first?.decode(Bool.self) == true)
             await fresh.drop()
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
+    /// intake's own SQL (the committer's batch statement, resume, reads, the audit, deletion and the
+    /// purge) works as each role, within its reach, through the store as the commands use it.
+    @Test func theStoreWorksAsEachRoleWithinItsReach() async throws {
+        let db = try await PostgresTestDatabase.database()
+        let logins = TestLogins(db)
+        let t0: Int64 = 1_795_000_000_000
+        func info(_ id: String, office: String?, client: String? = nil) -> SessionInfo {
+            SessionInfo(id: id, clientID: client, dialogID: "intake", dialogVersion: "1", mode: .counselor, locale: "ja", status: .inProgress,
+                        startedAt: t0, updatedAt: t0, counselor: "川田", office: office)
+        }
+        func entry(_ seq: Int, _ text: String?) -> LogEntry {
+            let moment = Moment(epochMillis: t0 + Int64(seq) * 60_000, utcOffsetMinutes: 540)
+            guard let text else {
+                return LogEntry(seq: 0, at: moment, actor: .counselor("川田"), event: .start(dialog: "intake", version: "1", locale: "ja", mode: .counselor))
+            }
+            return LogEntry(seq: seq, at: moment, actor: .counselor("川田"), event: .input(.answer(text)),
+                            answers: [AnswerChange(path: Path("name"), entry: AnswerEntry(.value(.text(text)), at: moment.epochMillis))])
+        }
+        do {
+            let owner = try await db.open()
+            let kawagoe = try await logins.make(.counselor, office: "川越", owner: owner)
+            let tokorozawa = try await logins.make(.counselor, office: "所沢", owner: owner)
+            let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
+            let deleter = try await logins.make(.deleter, office: nil, owner: owner)
+            // An abandoned session of 所沢 for the purge.
+            try await owner.create(info("abandoned", office: "所沢"), first: entry(0, nil), token: ResumeToken.random())
+            await owner.close()
+
+            // A counselor of 川越 starts, answers and finishes a session of her office, with a client.
+            let c = try await PostgresStore.open(url: kawagoe.url)
+            let token = ResumeToken.random()
+            try await c.create(info("k-1", office: "川越", client: "1024"), first: entry(0, nil), token: token)
+            try await c.append([entry(1, "花子")], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 60_000)
+            #expect(try await c.session(resuming: token)?.id == "k-1")
+            try await c.append([entry(2, "はなこ")], to: "k-1", status: .complete, locale: "ja",
+                               record: .object([("name", .string("はなこ"))]), at: t0 + 120_000)
+            #expect(try await c.record(of: "k-1") == .object([("name", .string("はなこ"))]))
+            #expect(try await c.log(of: "k-1").count == 3)
+            // …not one of another office (the database refuses the row), and she sees none of theirs.
+            await #expect(throws: (any Error).self) {
+                try await c.create(info("k-2", office: "所沢"), first: entry(0, nil), token: ResumeToken.random())
+            }
+            #expect(try await c.session("abandoned") == nil)
+            #expect(try await c.listSessions(SessionFilter()).sessions.map(\.id) == ["k-1"])
+            // She may not delete.
+            await #expect(throws: (any Error).self) { _ = try await c.deleteSession("k-1", by: .counselor("川田"), at: t0) }
+            await c.close()
+
+            // The counselor of 所沢 does not see 川越's session, nor resume it by its token.
+            let t = try await PostgresStore.open(url: tokorozawa.url)
+            #expect(try await t.session("k-1") == nil)
+            #expect(try await t.session(resuming: token) == nil)
+            #expect(try await t.record(of: "k-1") == nil)
+            await t.close()
+
+            // The supervisor reads every office's, and the read is audited as her login.
+            let s = try await PostgresStore.open(url: supervisor.url)
+            #expect(try await s.listSessions(SessionFilter()).sessions.map(\.id).sorted() == ["abandoned", "k-1"])
+            #expect(try await s.record(of: "k-1") != nil)
+            try await s.recordReads(["k-1"], kind: "show", by: s.identity, at: t0)
+            #expect(try await s.accessHistory(of: "k-1").map(\.actor) == [supervisor.name])
+            await #expect(throws: (any Error).self) { _ = try await s.deleteSession("k-1", by: .counselor("x"), at: t0) }
+            await s.close()
+
+            // The deleter deletes and purges.
+            let d = try await PostgresStore.open(url: deleter.url)
+            #expect(try await d.purgeAbandoned(olderThanDays: 1, by: .counselor(deleter.name), at: t0 + 3 * 86_400_000) == 1)
+            #expect(try await d.deleteSession("k-1", by: .counselor(deleter.name), at: t0))
+            #expect(try await d.listSessions(SessionFilter()).sessions.isEmpty)
+            await d.close()
         } catch {
             await logins.dropAll()
             throw error

@@ -129,18 +129,20 @@ extension PostgresRoles {
           WITH CHECK (coalesce(office, '') = (SELECT st.office FROM staff st WHERE st.login = current_user::text))
         """,
         "CREATE POLICY session_read_all ON session FOR SELECT TO intake_supervisor, intake_deleter USING (true)",
-        // The kiosk sees kiosk sessions that are not finished. An UPDATE that reads its rows (ours
-        // all do: WHERE, RETURNING) must also see the row it writes, so the row a statement is
-        // finishing stays visible to that statement: it was not finished as stored before it.
-        // Every later statement sees it finished, and it is hidden.
+        // The kiosk sees kiosk sessions that are not finished (complete, or stopped: both may hold
+        // a record). An UPDATE that reads its rows (ours all do: WHERE, RETURNING) must also see
+        // the row it writes, so the row a statement is finishing stays visible to that statement:
+        // it was not finished as stored before it. Every later statement sees it finished, and it
+        // is hidden.
         """
         CREATE POLICY session_kiosk_read ON session FOR SELECT TO intake_kiosk
-          USING (mode = 'kiosk' AND (status <> 'complete' OR intake_stored_status(id) IS DISTINCT FROM 'complete'))
+          USING (mode = 'kiosk' AND (status NOT IN ('complete', 'stopped')
+                                     OR coalesce(intake_stored_status(id), '') NOT IN ('complete', 'stopped')))
         """,
         "CREATE POLICY session_kiosk_start ON session FOR INSERT TO intake_kiosk WITH CHECK (mode = 'kiosk')",
         """
         CREATE POLICY session_kiosk_answer ON session FOR UPDATE TO intake_kiosk
-          USING (mode = 'kiosk' AND status <> 'complete') WITH CHECK (mode = 'kiosk')
+          USING (mode = 'kiosk' AND status NOT IN ('complete', 'stopped')) WITH CHECK (mode = 'kiosk')
         """,
         "CREATE POLICY session_delete ON session FOR DELETE TO intake_deleter USING (true)",
         "CREATE POLICY session_lock ON session FOR UPDATE TO intake_deleter USING (true) WITH CHECK (true)",

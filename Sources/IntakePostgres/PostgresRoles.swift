@@ -216,6 +216,28 @@ extension PostgresStore {
         }
     }
 
+    /// Takes `role` away from `login` (a counselor's `staff` row, her office, goes with it), with an
+    /// audit entry. Quoted as `grant` is; the same refusals.
+    public func revoke(_ role: PostgresRole, from login: String, at: Int64) async throws {
+        let logger = self.logger, identity = self.identity
+        do {
+            try await write { c in
+                let found = try await c.query("SELECT 1 FROM pg_roles WHERE rolname = \(login)", logger: logger).collect()
+                guard !found.isEmpty else { throw PostgresGrantError.noSuchLogin }
+                guard let statement = try await c.query("SELECT format('REVOKE %I FROM %I', \(role.groupRole)::text, \(login)::text)", logger: logger)
+                    .collect().first?.decode(String.self) else { throw PostgresGrantError.notPermitted }
+                try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                if role == .counselor {
+                    try await c.query("DELETE FROM staff WHERE login = \(login)", logger: logger)
+                }
+                try await c.query("INSERT INTO audit (at, actor, action, detail) VALUES (\(at), \(identity), 'revoke-role', \("\(role.groupRole) from \(login)"))",
+                                  logger: logger)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+            throw PostgresGrantError.notPermitted
+        }
+    }
+
     /// Every login that is a member of an intake role or has a `staff` row, with its office and roles.
     public func staff() async throws -> [StaffMember] {
         let logger = self.logger

@@ -162,14 +162,24 @@ enum PostgresSchema {
             }
         }
         for migration in migrations {
-            try await PostgresStore.transaction(connection, logger: logger) { c in
-                try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-                let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
-                guard done.isEmpty else { return }
-                for statement in migration.sql {
-                    try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            do {
+                try await PostgresStore.transaction(connection, logger: logger) { c in
+                    try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+                    let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
+                    guard done.isEmpty else { return }
+                    for statement in migration.sql {
+                        try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await c.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
                 }
-                try await c.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+                // A login that is not the owner, on a database an update of intake has not migrated
+                // yet; or an owner without CREATEROLE where pg6's roles do not exist yet.
+                var detail = "migration '\(migration.name)' must be run by the owner of intake's tables"
+                if migration.name.hasPrefix("pg6") {
+                    detail += "; it creates the roles intake_counselor, intake_supervisor, intake_kiosk and intake_deleter when missing: give the owner CREATEROLE or create them as a superuser first"
+                }
+                throw PostgresOpenError(.noPermission, target: target, detail: detail)
             }
         }
     }

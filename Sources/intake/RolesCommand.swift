@@ -63,6 +63,42 @@ extension DBCommand {
         }
     }
 
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Takes an intake role away from a PostgreSQL login (a counselor's office goes with it). Run by the owner of intake's tables."
+        )
+
+        @Argument(help: "The PostgreSQL login.")
+        var login: String
+
+        @Option(help: "counselor, supervisor, kiosk or deleter.")
+        var role: PostgresRole
+
+        @Option(help: "The database: postgres://OWNER@HOST:PORT/DATABASE (or $INTAKE_DB).")
+        var db = StoreLocation.defaultDB
+
+        func run() async throws {
+            let messages = Messages()
+            let store = try await DBCommand.openShared(db, messages: messages)
+            do {
+                try await store.revoke(role, from: login, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+            } catch let error as PostgresGrantError {
+                switch error {
+                case .noSuchLogin:
+                    printError(messages.text("roles.no_such_login", ["login": login]))
+                    throw ExitCode(67)
+                case .officeRequired, .notPermitted:
+                    printError(messages.text("roles.not_permitted", ["target": store.target.description, "identity": store.identity]))
+                    throw ExitCode(77)
+                }
+            } catch {
+                printError(messages.text("roles.failed", ["error": storageErrorDescription(error)]))
+                throw ExitCode(74)
+            }
+            print(messages.text("roles.revoked", ["login": login, "role": role.rawValue]))
+        }
+    }
+
     struct Staff: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lists the logins that have an intake role, with their office and roles. Run by the owner or a supervisor."

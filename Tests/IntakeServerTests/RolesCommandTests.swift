@@ -22,7 +22,10 @@ import Testing
 
             let staff = try await Child.run(["db", "staff", "--db", db.url])
             #expect(staff.status == 0, "\(staff.stderr)")
-            #expect(staff.stdout.split(separator: "\n").map(String.init) == ["login\toffice\troles", "\(login)\t川越\tcounselor"])
+            // (Roles are the server's: other tests' logins may be listed too, as they may use this database.)
+            let lines = staff.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "login\toffice\troles")
+            #expect(lines.filter { $0.hasPrefix(login + "\t") } == ["\(login)\t川越\tcounselor"])
 
             let noOffice = try await Child.run(["db", "grant", login, "--role", "counselor", "--db", db.url])
             #expect(noOffice.status == 64)
@@ -41,6 +44,14 @@ import Testing
             #expect(refused.status == 77)
             #expect(refused.stderr.contains("The database refused: \(login) may not grant roles"))
             #expect(try await db.sql("SELECT pg_has_role('\(login)', 'intake_supervisor', 'MEMBER')").first?.decode(Bool.self) == false)
+
+            // Her role taken away: her office goes with it, and the database shows her nothing.
+            let revoked = try await Child.run(["db", "revoke", login, "--role", "counselor", "--db", db.url])
+            #expect(revoked.status == 0, "\(revoked.stderr)")
+            #expect(revoked.stdout == "\(login) is no longer a counselor in this database.\n")
+            #expect(try await db.sql("SELECT pg_has_role('\(login)', 'intake_counselor', 'MEMBER')").first?.decode(Bool.self) == false)
+            let after = try await Child.run(["db", "staff", "--db", db.url])
+            #expect(!after.stdout.contains(login), "\(after.stdout)")
 
             let sqlite = try await Child.run(["db", "grant", login, "--role", "kiosk", "--db", tempDatabase()])
             #expect(sqlite.status == 64)

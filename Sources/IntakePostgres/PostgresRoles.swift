@@ -52,19 +52,10 @@ extension PostgresRoles {
     /// cluster migrating at once (the test suite's scratch databases) may both try; the loser's
     /// `duplicate_object` (or the catalog's `unique_violation`) is caught, not an error.
     static let migration: [String] = [
+        createRoles,
         """
         DO $$
-        DECLARE r text;
         BEGIN
-          FOREACH r IN ARRAY ARRAY['intake_counselor', 'intake_supervisor', 'intake_kiosk', 'intake_deleter'] LOOP
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-              BEGIN
-                EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-              EXCEPTION WHEN duplicate_object OR unique_violation THEN
-                NULL;
-              END;
-            END IF;
-          END LOOP;
           EXECUTE format('GRANT USAGE ON SCHEMA %I TO intake_counselor, intake_supervisor, intake_kiosk, intake_deleter', current_schema());
         END
         $$
@@ -184,7 +175,45 @@ extension PostgresRoles {
 }
 
 /// The roles' SQL: the migration above, and what the owner runs to add people.
-public enum PostgresRoles {}
+public enum PostgresRoles {
+    /// The four group roles, each created unless it exists. Part of pg6 (frozen with it), and also
+    /// run alone, committed, just before pg6 (`ensureRoles`): a role that another database's
+    /// migration created while this one was waiting for it is only seen by a later transaction —
+    /// pg6's grants to it, in the same transaction as a CREATE that lost the race, fail with
+    /// "role does not exist" (measured: four databases of a fresh cluster migrating at once).
+    static let createRoles = """
+        DO $$
+        DECLARE r text;
+        BEGIN
+          FOREACH r IN ARRAY ARRAY['intake_counselor', 'intake_supervisor', 'intake_kiosk', 'intake_deleter'] LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+              BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+              EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+              END;
+            END IF;
+          END LOOP;
+        END
+        $$
+        """
+
+    /// Creates the group roles that are missing, in transactions of their own (retried when another
+    /// database's migration created one meanwhile), before pg6 runs.
+    static func ensureRoles(_ connection: PostgresConnection, logger: Logger) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await PostgresStore.transaction(connection, logger: logger) { c in
+                    try await c.query(PostgresQuery(unsafeSQL: createRoles), logger: logger)
+                }
+                return
+            } catch let error as PSQLError where ["23505", "42710"].contains(error.serverInfo?[.sqlState] ?? "") && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+}
 
 extension PostgresStore {
     /// Makes the login `login` (which must exist in the cluster) a member of `role`'s group role and,

@@ -163,6 +163,10 @@ enum PostgresSchema {
         }
         for migration in migrations {
             do {
+                if migration.name.hasPrefix("pg6") {
+                    let done = try await connection.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
+                    if done.isEmpty { try await PostgresRoles.ensureRoles(connection, logger: logger) }
+                }
                 try await PostgresStore.transaction(connection, logger: logger) { c in
                     try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
                     let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()

@@ -95,7 +95,10 @@ extension PostgresRoles {
         // Kiosk: starts, answers, resumes. Its sessions have no client: it holds INSERT and SELECT on
         // client's key only because the shared write statement names the table (ON CONFLICT (office,
         // id)); no policy lets it see or add a row.
-        "GRANT SELECT, INSERT, UPDATE ON session TO intake_kiosk",
+        // It changes only what an answer, a resume or a move to a new dialog version changes: never
+        // a session's id, office, mode, client, counselor, start or resume number's digest.
+        "GRANT SELECT, INSERT ON session TO intake_kiosk",
+        "GRANT UPDATE (status, locale, updated_at, record, head, hash, holder, dialog_version) ON session TO intake_kiosk",
         "GRANT SELECT, INSERT ON event TO intake_kiosk",
         "GRANT INSERT, SELECT (office, id) ON client TO intake_kiosk",
         // Deleter: reads and deletes. The purge locks the rows it deletes (FOR UPDATE, which needs

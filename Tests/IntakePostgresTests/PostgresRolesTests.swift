@@ -151,6 +151,8 @@ struct PostgresRolesTests {
             #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'in_progress' WHERE id = 'kiosk-stopped' RETURNING id") == Self.ok())
             #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-done', 1, 0, 0, 'c', 'x')")
                     == Self.refused)
+            // It changes nothing an answer does not change: not a session's office.
+            #expect(await Self.run(kiosk.url, "UPDATE session SET office = '所沢' WHERE id = 'kiosk-open'") == Self.refused)
             // It finishes the one it answers (an UPDATE that sees the row it writes), and from then on sees it no more.
             #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'complete', record = 'done' WHERE id = 'kiosk-open' RETURNING id")
                     == Self.ok("kiosk-open"))

@@ -47,6 +47,9 @@ import Testing
         let db = try await PostgresScratch.create(admin: admin)
         let login = "it_kiosk_" + UUID().uuidString.prefix(8).lowercased()
         let password = UUID().uuidString
+        // Killed if the test fails half way (a server left running as the kiosk login would keep
+        // its database from being dropped).
+        var servers: [Process] = []
         do {
             let owner = try await db.open()
             _ = try await db.sql("CREATE ROLE \(login) LOGIN PASSWORD '\(password)'")
@@ -57,6 +60,7 @@ import Testing
             let kioskURL = try #require(components.string)
 
             let (server, port, err) = try await Self.serve(db: kioskURL, environment: ["PGPASSWORD": password])
+            servers.append(server)
             Thread { _ = err.fileHandleForReading.readDataToEndOfFile() }.start()
 
             // A whole intake at the kiosk, suspended half way and resumed on another connection by its token.
@@ -114,6 +118,7 @@ import Testing
             // Its token no longer finds it at a kiosk: for the kiosk login a finished session is not
             // there at all (an unknown token, counted as a wrong guess, where the owner would say "finished").
             let (again, port2, err2) = try await Self.serve(db: kioskURL, environment: ["PGPASSWORD": password])
+            servers.append(again)
             Thread { _ = err2.fileHandleForReading.readDataToEndOfFile() }.start()
             let third = try await LineClient.connect(port: port2)
             try await third.send(json: [("op", .string("resume")), ("token", .string(token))])
@@ -123,7 +128,12 @@ import Testing
             kill(again.processIdentifier, SIGTERM)
             #expect(await ServeCommandTests.exitStatus(again) == 0)
         } catch {
+            for p in servers where p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                _ = await ServeCommandTests.exitStatus(p)
+            }
             await Self.cleanUp(db, login: login, admin: admin)
+            Issue.record("\(String(reflecting: error))")
             throw error
         }
         await Self.cleanUp(db, login: login, admin: admin)

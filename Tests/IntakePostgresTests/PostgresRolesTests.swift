@@ -218,6 +218,41 @@ struct PostgresRolesTests {
         await logins.dropAll()
     }
 
+    /// A sealed database: the owner seals it, the kiosk service opens it with the key and writes
+    /// sealed answers; without the key it may not write, as on any store.
+    @Test func theKioskWritesASealedDatabaseWithItsKey() async throws {
+        let db = try await PostgresTestDatabase.database()
+        let logins = TestLogins(db)
+        let keyPath = FileManager.default.temporaryDirectory.appendingPathComponent("intake-roles-key-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: keyPath) }
+        do {
+            try Cipher.newKeyFile(at: keyPath)
+            let cipher = try Cipher(keyFile: keyPath)
+            let owner = try await db.open(cipher: cipher)
+            #expect(owner.sealed)
+            let kiosk = try await logins.make(.kiosk, office: nil, owner: owner)
+            await owner.close()
+            await #expect(throws: StoreError.sealedNeedsKey) { _ = try await PostgresStore.open(url: kiosk.url) }
+            let store = try await PostgresStore.open(url: kiosk.url, cipher: cipher)
+            let moment = Moment(epochMillis: 1_795_000_000_000, utcOffsetMinutes: 540)
+            let info = SessionInfo(id: "sealed-1", dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja", status: .inProgress,
+                                   startedAt: moment.epochMillis, updatedAt: moment.epochMillis)
+            try await store.create(info, first: LogEntry(seq: 0, at: moment, actor: .client,
+                                                         event: .start(dialog: "intake", version: "1", locale: "ja", mode: .kiosk)),
+                                   token: ResumeToken.random())
+            try await store.append([LogEntry(seq: 1, at: moment, actor: .client, event: .input(.answer("秘密")),
+                                             answers: [AnswerChange(path: Path("name"), entry: AnswerEntry(.value(.text("秘密")), at: moment.epochMillis))])],
+                                   to: "sealed-1", status: .inProgress, locale: "ja", record: nil, at: moment.epochMillis)
+            #expect(try await store.log(of: "sealed-1").count == 2)
+            await store.close()
+            #expect(try await db.sql("SELECT count(*) FROM event WHERE answers LIKE '%秘密%'").first?.decode(Int64.self) == 0)
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
     /// intake's own SQL (the committer's batch statement, resume, reads, the audit, deletion and the
     /// purge) works as each role, within its reach, through the store as the commands use it.
     @Test func theStoreWorksAsEachRoleWithinItsReach() async throws {

@@ -50,7 +50,8 @@ extension PostgresRoles {
     /// pg6, frozen once shipped (a change is a new migration). Statements run in one transaction as
     /// the owner. Roles are cluster-wide: they are created only if missing, and two databases of one
     /// cluster migrating at once (the test suite's scratch databases) may both try; the loser's
-    /// `duplicate_object` (or the catalog's `unique_violation`) is caught, not an error.
+    /// `duplicate_object` (or the catalog's `unique_violation`) is caught, not an error, and
+    /// `ensureRoles` has created them, committed, before this transaction begins.
     static let migration: [String] = [
         createRoles,
         """

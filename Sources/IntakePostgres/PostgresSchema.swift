@@ -125,6 +125,7 @@ enum PostgresSchema {
             "ALTER TABLE audit ADD COLUMN session text",
             "CREATE INDEX audit_by_session ON audit (session)",
         ]),
+        ("pg6: roles and row-level security", PostgresRoles.migration),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.
@@ -137,8 +138,14 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection, logger: Logger, target: String) async throws {
         try await PostgresStore.transaction(connection, logger: logger) { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-            try await c.query("CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                              logger: logger)
+            // Only when missing: a role that is not the owner (a counselor, the kiosk service) may
+            // not create tables, and opens a database whose every migration is applied without DDL.
+            let exists = try await c.query("SELECT to_regclass('schema_migration') IS NOT NULL", logger: logger)
+                .collect().first?.decode(Bool.self) ?? false
+            if !exists {
+                try await c.query("CREATE TABLE schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                                  logger: logger)
+            }
             // Another program's tables beside no intake history: not ours to migrate.
             let applied = try await appliedMigrations(c, logger: logger)
             if applied.isEmpty {
@@ -155,14 +162,28 @@ enum PostgresSchema {
             }
         }
         for migration in migrations {
-            try await PostgresStore.transaction(connection, logger: logger) { c in
-                try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
-                let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
-                guard done.isEmpty else { return }
-                for statement in migration.sql {
-                    try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            do {
+                if migration.name.hasPrefix("pg6") {
+                    let done = try await connection.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
+                    if done.isEmpty { try await PostgresRoles.ensureRoles(connection, logger: logger) }
                 }
-                try await c.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+                try await PostgresStore.transaction(connection, logger: logger) { c in
+                    try await c.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+                    let done = try await c.query("SELECT 1 FROM schema_migration WHERE name = \(migration.name)", logger: logger).collect()
+                    guard done.isEmpty else { return }
+                    for statement in migration.sql {
+                        try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await c.query("INSERT INTO schema_migration (name) VALUES (\(migration.name))", logger: logger)
+                }
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+                // A login that is not the owner, on a database an update of intake has not migrated
+                // yet; or an owner without CREATEROLE where pg6's roles do not exist yet.
+                var detail = "migration '\(migration.name)' must be run by the owner of intake's tables"
+                if migration.name.hasPrefix("pg6") {
+                    detail += "; it creates the roles intake_counselor, intake_supervisor, intake_kiosk and intake_deleter when missing: give the owner CREATEROLE or create them as a superuser first"
+                }
+                throw PostgresOpenError(.noPermission, target: target, detail: detail)
             }
         }
     }

@@ -81,6 +81,23 @@ package enum PostgresScratch {
         return Database(name: name, url: url, admin: admin)
     }
 
+    /// Runs `statements` as the URL's user (a test acting as one login with plain SQL); the last
+    /// one's rows, their first column as text (NULL: nil). A refusal is the server's error.
+    package static func texts(_ url: String, _ statements: [String]) async throws -> [String?] {
+        try await withConnection(url) { c in
+            var last: [String?] = []
+            for s in statements {
+                last = try await c.query(PostgresQuery(unsafeSQL: s), logger: logger).collect().map { try $0.decode(String?.self) }
+            }
+            return last
+        }
+    }
+
+    /// The SQLSTATE of a server's refusal (42501: not permitted), or nil for any other error.
+    package static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
     package static func withConnection<T: Sendable>(_ url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let target = try PostgresTarget.resolve(url: url)
         let config = target.isUnixSocket

@@ -237,7 +237,11 @@ public final class PostgresStore: Store, Sendable {
     /// without sessions seals it. `meta` is locked (FOR UPDATE) so two first openings do not race.
     static func checkSeal(_ c: PostgresConnection, cipher: Cipher?, access: DatabaseAccess, logger: Logger) async throws -> Bool {
         var meta: [String: String] = [:]
-        for row in try await c.query("SELECT key, value FROM meta ORDER BY key FOR UPDATE", logger: logger).collect() {
+        // Locked by a role that may seal (the owner). The intake roles may only read `meta` (a
+        // lock needs UPDATE): they never seal, and their attempt to is refused by the database.
+        let mayLock = try await c.query("SELECT has_table_privilege('meta', 'UPDATE')", logger: logger).collect().first?.decode(Bool.self) ?? false
+        let lock: PostgresQuery = mayLock ? "SELECT key, value FROM meta ORDER BY key FOR UPDATE" : "SELECT key, value FROM meta ORDER BY key"
+        for row in try await c.query(lock, logger: logger).collect() {
             guard let (key, value) = try? row.decode((String, String).self) else { throw StoreError.damagedDatabase }
             if meta[key] == nil { meta[key] = value }
         }

@@ -7,8 +7,8 @@ import IntakeStore
 struct DBCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Moves an office's database into another (e.g. into the shared database of several offices).",
-        subcommands: [Copy.self]
+        abstract: "Moves an office's database into another (e.g. into the shared database of several offices), and says who may do what in a shared one.",
+        subcommands: [Copy.self, Grant.self, Revoke.self, Staff.self]
     )
 
     struct Copy: AsyncParsableCommand {

@@ -162,9 +162,17 @@ struct PostgresOperationsTests {
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES_SOCKET"] != nil, "INTAKE_TEST_POSTGRES_SOCKET is not set"))
     func aUnixSocketFolderIsAHost() async throws {
-        let url = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES_SOCKET"])
+        // A scratch database over the socket, not the cluster's own intake_test: opening migrates,
+        // and a test of one branch must not migrate the database every branch's tests share.
+        let socket = try #require(ProcessInfo.processInfo.environment["INTAKE_TEST_POSTGRES_SOCKET"])
+        let db = try await PostgresTestDatabase.database()
+        defer { Task { await db.drop() } }
+        var components = try #require(URLComponents(string: socket))
+        components.path = "/" + db.name
+        let url = try #require(components.string)
         let store = try await PostgresStore.open(url: url)
         #expect(store.target.isUnixSocket)
+        #expect(store.target.database == db.name)
         _ = try await store.sessions()
         await store.close()
     }

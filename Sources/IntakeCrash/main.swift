@@ -64,6 +64,9 @@ struct Options {
     var pgData = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_DATA"]
     var pgCtl = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_CTL"]
     var pgOptions = ProcessInfo.processInfo.environment["INTAKE_TEST_PG_OPTIONS"]
+    /// The instances connect as a login of their own, a member of intake_kiosk only (issue 16): the
+    /// roles are in force while they are killed and the database restarts.
+    var kioskRole = false
 }
 
 func options() -> Options {
@@ -85,9 +88,10 @@ func options() -> Options {
         case "--pg-data": o.pgData = args.next()
         case "--pg-ctl": o.pgCtl = args.next()
         case "--pg-options": o.pgOptions = args.next()
+        case "--kiosk-role": o.kioskRole = true
         default:
             print("usage: IntakeCrash [--binary PATH] [--kills N] [--sessions C] [--dialog ID] [--dialogs DIR] [--counselors N] [--seconds S] [--sabotage]")
-            print("                   [--postgres ADMIN_URL [--instances N] [--pg-restarts N [--pg-data DIR] [--pg-ctl PATH] [--pg-options OPTS]]]")
+            print("                   [--postgres ADMIN_URL [--instances N] [--kiosk-role] [--pg-restarts N [--pg-data DIR] [--pg-ctl PATH] [--pg-options OPTS]]]")
             exit(64)
         }
     }
@@ -458,9 +462,10 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
 /// Each started server's log file.
 let serveLogs = Mutex<[ObjectIdentifier: String]>([:])
 
-func startServer(_ o: Options, db: String) -> (Process, Int)? {
+func startServer(_ o: Options, db: String, environment: [String: String] = [:]) -> (Process, Int)? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: o.binary)
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     p.arguments = ["serve", "--port", "0", "--db", db, "--dialog", o.dialog, "--dialogs", o.dialogs, "--max-connections", "4096",
                    // Every client is 127.0.0.1: the per-address limits are not what this measures.
                    "--max-connections-per-address", "4096", "--max-starts-per-address", "1000000"]
@@ -564,8 +569,34 @@ func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], di
     return problems
 }
 
+/// The instances' URL and the environment they need: the scratch database as its owner, or with
+/// --kiosk-role as a kiosk login made for this run (its password in PGPASSWORD, never on a command line).
+nonisolated(unsafe) var serveLogin: (url: String, environment: [String: String], login: String?) = ("", [:], nil)
+
 func startPostgresServer(_ o: Options, url: String) -> (Process, Int)? {
-    startServer(o, db: url)
+    startServer(o, db: serveLogin.login == nil ? url : serveLogin.url, environment: serveLogin.environment)
+}
+
+/// A login that is a member of intake_kiosk only, on the scratch database (migrated by its owner
+/// first: a kiosk login may not change the schema).
+func makeKioskLogin(_ scratch: PostgresScratch.Database) throws -> (url: String, environment: [String: String], login: String?) {
+    let login = "crash_kiosk_" + UUID().uuidString.prefix(8).lowercased()
+    let password = UUID().uuidString
+    try blocking {
+        let owner = try await scratch.open()
+        _ = try await scratch.sql("CREATE ROLE \(login) LOGIN PASSWORD '\(password)'")
+        try await owner.grant(.kiosk, to: login, office: nil, at: Int64(Date().timeIntervalSince1970 * 1000))
+        await owner.close()
+    }
+    guard var components = URLComponents(string: scratch.url) else { throw CocoaError(.fileReadInvalidFileName) }
+    components.user = login
+    return (components.string ?? scratch.url, ["PGPASSWORD": password], login)
+}
+
+/// Drops the run's kiosk login (after its database: a role with privileges there cannot go first).
+func dropKioskLogin(admin: String) {
+    guard let login = serveLogin.login else { return }
+    _ = try? blocking { try await PostgresScratch.texts(admin, ["DROP ROLE IF EXISTS \(login)"]) }
 }
 
 func runPostgres(_ o: Options, admin: String) -> Never {
@@ -581,13 +612,23 @@ func runPostgres(_ o: Options, admin: String) -> Never {
         exit(1)
     }
     let url = scratch.url
+    if o.kioskRole {
+        do {
+            serveLogin = try makeKioskLogin(scratch)
+            print("intake serve instances run as the kiosk login \(serveLogin.login ?? "?") (a member of intake_kiosk only)")
+        } catch {
+            print("could not make a kiosk login (the admin URL's user needs CREATEROLE): \(String(reflecting: error))")
+            _ = try? blocking { await scratch.drop() }; dropKioskLogin(admin: admin)
+            exit(1)
+        }
+    }
     let shared = Shared()
     shared.takeovers = true
     var servers: [Process] = []
     for _ in 0..<max(1, o.instances) {
         guard let (server, port) = startPostgresServer(o, url: url) else {
             print("could not start \(o.binary) serve on \(url)")
-            _ = try? blocking { await scratch.drop() }
+            _ = try? blocking { await scratch.drop() }; dropKioskLogin(admin: admin)
             exit(1)
         }
         servers.append(server)
@@ -606,7 +647,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
         print(message)
         shared.with { $0.stop = true }
         for s in servers { kill(s.processIdentifier, SIGKILL) }
-        _ = try? blocking { await scratch.drop() }
+        _ = try? blocking { await scratch.drop() }; dropKioskLogin(admin: admin)
         exit(1)
     }
     for action in actions {
@@ -709,7 +750,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     } catch {
         fail("could not read the database back: \(String(reflecting: error))")
     }
-    _ = try? blocking { await scratch.drop() }
+    _ = try? blocking { await scratch.drop() }; dropKioskLogin(admin: admin)
     let s = shared.with { ($0.started, $0.completed, $0.acknowledged, $0.resumes, $0.wrongResumes, $0.kioskAttempted, $0.kioskFailed) }
     let t = shared.with { ($0.takeoverAttempts, $0.takenOver, $0.doubleLive) }
     print("PostgreSQL, \(max(1, o.instances)) instances, \(o.sessions) clients, \(String(format: "%.0f", seconds)) s\(o.sabotage ? ", sabotaged after each kill (\(sabotaged))" : "")")

@@ -95,9 +95,11 @@ struct ServeFailed: Error, CustomStringConvertible {
 
 /// Starts `intake serve` (`binary`) on `url`, any free port, limits per address off (every load
 /// client comes from 127.0.0.1); its log goes to `log`. Returns once it says where it listens.
-func launchServe(binary: String, url: String, dialog: String, dialogs: String, log: String) throws -> (Process, SocketAddress) {
+func launchServe(binary: String, url: String, dialog: String, dialogs: String, log: String,
+                 environment: [String: String] = [:]) throws -> (Process, SocketAddress) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     process.arguments = ["serve", "--db", url, "--port", "0", "--dialog", dialog, "--dialogs", dialogs,
                          "--max-connections", "100000", "--max-connections-per-address", "100000",
                          "--max-starts-per-address", "1000000000", "--greet-after", "0"]

@@ -47,6 +47,9 @@ struct Options {
     var postgres: String?
     /// How many `intake serve` instances the kiosk pg phases run (each count its own phase).
     var instances = [1, 2]
+    /// The serve instances connect as a kiosk login (a member of intake_kiosk only): the roles and
+    /// row-level security are in force, as in an office that follows README.
+    var kioskRole = false
 }
 
 /// The help text; exits with `code` (2: the command line was wrong).
@@ -54,7 +57,7 @@ func usage(_ code: Int32 = 0) -> Never {
     print("""
     usage: IntakeLoad [--sessions 1,100,1000] [--seconds 5] [--dialog followup|intake] [--connect HOST:PORT]
                       [--db FILE] [--dialogs DIR] [--only PHASE] [--on-loop] [--rate TURNS_PER_SECOND]
-                      [--postgres ADMIN_URL [--instances 1,2]]
+                      [--postgres ADMIN_URL [--instances 1,2] [--kiosk-role]]
       --sessions  the values of C (concurrent sessions), each run in turn
       --seconds   how long each phase measures (after every connection is open)
       --dialog    the dialog each kiosk session answers (default followup)
@@ -71,6 +74,8 @@ func usage(_ code: Int32 = 0) -> Never {
                   names (its user needs CREATEDB; the password from PGPASSWORD or PGPASSFILE), with
                   `intake serve` processes (the binary beside this one: build it with the same -c) on it
       --instances 1, 2 or 1,2 (default): a kiosk pg phase with that many serve instances each
+      --kiosk-role the serve instances connect as a login made for the run, a member of intake_kiosk
+                  only (the admin URL's user needs CREATEROLE), so that row-level security is in force
     """)
     exit(code)
 }
@@ -94,6 +99,7 @@ func parseOptions() -> Options {
         case "--postgres":
             guard let url = args.popFirst() else { usage(2) }
             o.postgres = url
+        case "--kiosk-role": o.kioskRole = true
         case "--instances":
             let counts = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
             guard !counts.isEmpty, counts.allSatisfy({ $0 == 1 || $0 == 2 }) else { usage(2) }
@@ -641,6 +647,8 @@ let durableTask = Task {
 // folder of the run's own, removed at the end: the table is the result, the logs are for a crash).
 var postgresRun: PostgresRun?
 var serveLogFolder = FileManager.default.temporaryDirectory
+/// With --kiosk-role, the login the instances use (dropped at the end, after its database).
+var kioskLogin: String?
 var serveProcesses: [Process] = []
 if let admin = options.postgres {
     let binary = (Bundle.main.executableURL?.deletingLastPathComponent().appendingPathComponent("intake").path) ?? "intake"
@@ -653,9 +661,25 @@ if let admin = options.postgres {
     try? FileManager.default.createDirectory(at: serveLogFolder, withIntermediateDirectories: true)
     var addresses: [SocketAddress] = []
     var pids: [Int32] = []
+    var serveURL = database.url, serveEnvironment: [String: String] = [:]
+    if options.kioskRole {
+        // Migrated by its owner first (a kiosk login may not change the schema), then a login of the run's own.
+        kioskLogin = "load_kiosk_" + UUID().uuidString.prefix(8).lowercased()
+        let password = UUID().uuidString
+        let owner = try await database.open()
+        _ = try await database.sql("CREATE ROLE \(kioskLogin ?? "") LOGIN PASSWORD '\(password)'")
+        try await owner.grant(.kiosk, to: kioskLogin ?? "", office: nil, at: Int64(Date().timeIntervalSince1970 * 1000))
+        await owner.close()
+        var components = URLComponents(string: database.url)
+        components?.user = kioskLogin
+        serveURL = components?.string ?? database.url
+        serveEnvironment = ["PGPASSWORD": password]
+        print("intake serve instances connect as the kiosk login \(kioskLogin ?? "") (a member of intake_kiosk only)")
+    }
     for i in 0..<(options.instances.max() ?? 1) {
         let log = serveLogFolder.appendingPathComponent("serve-\(i + 1).log").path
-        let (process, address) = try launchServe(binary: binary, url: database.url, dialog: options.dialog, dialogs: options.dialogs, log: log)
+        let (process, address) = try launchServe(binary: binary, url: serveURL, dialog: options.dialog, dialogs: options.dialogs, log: log,
+                                                 environment: serveEnvironment)
         serveProcesses.append(process)
         addresses.append(address)
         pids.append(process.processIdentifier)
@@ -768,6 +792,9 @@ for process in serveProcesses {
     process.waitUntilExit()
 }
 await postgresRun?.database.drop()
+if let login = kioskLogin, let admin = options.postgres {
+    _ = try? await PostgresScratch.texts(admin, ["DROP ROLE IF EXISTS \(login)"])
+}
 if postgresRun != nil {
     if instanceFailed {
         print("an intake serve instance ended before the run did: its log is in \(serveLogFolder.path)")

@@ -154,6 +154,7 @@ final class Connection {
             // Every start costs a row and a commit: an address may start only so many in a window,
             // counted with the session's creation (in one transaction where the store can).
             let (running, effects) = try await runner.start(id: id, token: token, locale: requested, mode: .kiosk, actor: .client,
+                                                            office: context.configuration.office,
                                                             admitting: context.admission(context.starts, address), at: now())
             _ = context.registry.claim(id, by: channel)
             live = Live(runner: runner, running: running, token: token)

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var port = 7070
     /// The dialog a `start` without `dialog` (and every plain-text session) runs.
     public var dialog = "intake"
+    /// The office whose kiosks these are: the sessions started here are its (nil: the unnamed
+    /// office). On a shared PostgreSQL database, that office's counselors take them over.
+    public var office: String?
     /// No line for this long: the session is suspended and the connection closed.
     public var idleTimeout: TimeAmount = .seconds(600)
     public var maxConnections = 1024

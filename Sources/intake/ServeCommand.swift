@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The dialog a session runs unless a JSON `start` names another.")
     var dialog = "intake"
 
+    @Option(help: "The office whose kiosks these are: the sessions started here are its, and its counselors take them over (default: the unnamed office).")
+    var office: String?
+
     @Option(help: "Where the dialogs are.")
     var dialogs = "Dialogs"
 
@@ -125,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.host = host
         config.port = port
         config.dialog = dialog
+        config.office = office
         config.idleTimeout = .seconds(Int64(idleTimeout))
         config.maxConnections = maxConnections
         config.maxLineBytes = maxLineBytes

@@ -82,6 +82,21 @@ func startJSON(_ c: LineClient, dialog: String = "followup", locale: String = "j
         try await server.stop()
     }
 
+    /// Issue 16: the kiosks of an office (`intake serve --office`) start that office's sessions, so
+    /// that its counselors (and only they, on a shared database) take them over.
+    @Test func aKioskServiceOfAnOfficeStartsThatOfficesSessions() async throws {
+        let server = try await TestServer.start { $0.office = "川越" }
+        let c = try await server.connect()
+        let (session, _, _) = try await startJSON(c)
+        #expect(try await server.store.session(session)?.office == "川越")
+        try await server.stop()
+        let unnamed = try await TestServer.start()
+        let d = try await unnamed.connect()
+        let (other, _, _) = try await startJSON(d)
+        #expect(try await unnamed.store.session(other)?.office == nil)
+        try await unnamed.stop()
+    }
+
     @Test func aRefusedConsentEndsTheIntakeAtOnce() async throws {
         let server = try await TestServer.start()
         let c = try await server.connect()

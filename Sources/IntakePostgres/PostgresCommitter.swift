@@ -366,6 +366,13 @@ actor PostgresCommitter {
     /// The batch statement: new sessions (their clients, rows and first entries) and appends to
     /// remembered rows. Its text is the same for every batch (the values travel as arrays), so it
     /// is prepared once per connection (`BatchStatement`) and planned once, not per batch.
+    ///
+    /// A remembered row is updated only if it is still as this instance wrote it (its `xmin`) and
+    /// its log still ends with the entry this batch chains to: that entry is there with its hash,
+    /// and none after it (a log cut short, or written past, takes the locking path, which names the
+    /// damage). Both are lookups by the log's key, one row or none: reading "the newest entry" with
+    /// ORDER BY … LIMIT 1 instead was planned, under the kiosk role's row-level security, as a read
+    /// of every entry of the session with a policy check on each — PostgreSQL's CPU per turn doubled.
     static func batchQuery(limits: [Limited] = [], clients: [(key: ClientKey, at: Int64)], new: [StoredSession],
                            fast: [(stored: StoredSession, expected: Written)], events: [NewEvent]) -> PostgresQuery {
         let rows = fast.map(\.stored)
@@ -407,9 +414,9 @@ actor PostgresCommitter {
                                           head = NULLIF(v.head, '\\x'::bytea), hash = NULLIF(v.hash, '\\x'::bytea), holder = NULLIF(v.holder, '')
                   FROM v
                   WHERE s.id = ANY(\(rows.map(\.row.id))::text[]) AND s.id = v.id AND s.xmin = v.xmin::xid
-                    AND (SELECT e.seq FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1) = v.last_seq
-                    AND (SELECT e.hash FROM event e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT 1)
-                        IS NOT DISTINCT FROM NULLIF(v.last_hash, '\\x'::bytea)
+                    AND EXISTS (SELECT 1 FROM event e WHERE e.session_id = s.id AND e.seq = v.last_seq
+                                  AND e.hash IS NOT DISTINCT FROM NULLIF(v.last_hash, '\\x'::bytea))
+                    AND NOT EXISTS (SELECT 1 FROM event e WHERE e.session_id = s.id AND e.seq > v.last_seq)
                   RETURNING s.id, s.xmin::text AS xmin),
                 ins AS (
                   INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)

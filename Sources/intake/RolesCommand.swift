@@ -36,23 +36,8 @@ extension DBCommand {
         func run() async throws {
             let messages = Messages()
             let store = try await DBCommand.openShared(db, messages: messages)
-            do {
+            try await DBCommand.saying(messages, login: login, store: store) {
                 try await store.grant(role, to: login, office: office, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
-            } catch let error as PostgresGrantError {
-                switch error {
-                case .noSuchLogin:
-                    printError(messages.text("roles.no_such_login", ["login": login]))
-                    throw ExitCode(67)  // EX_NOUSER
-                case .officeRequired:
-                    printError(messages.text("roles.office_required"))
-                    throw ExitCode(64)  // EX_USAGE
-                case .notPermitted:
-                    printError(messages.text("roles.not_permitted", ["target": store.target.description, "identity": store.identity]))
-                    throw ExitCode(77)  // EX_NOPERM
-                }
-            } catch {
-                printError(messages.text("roles.failed", ["error": storageErrorDescription(error)]))
-                throw ExitCode(74)
             }
             if let office {
                 print(messages.text("roles.granted_office", ["login": login, "role": role.rawValue,
@@ -80,20 +65,8 @@ extension DBCommand {
         func run() async throws {
             let messages = Messages()
             let store = try await DBCommand.openShared(db, messages: messages)
-            do {
+            try await DBCommand.saying(messages, login: login, store: store) {
                 try await store.revoke(role, from: login, at: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
-            } catch let error as PostgresGrantError {
-                switch error {
-                case .noSuchLogin:
-                    printError(messages.text("roles.no_such_login", ["login": login]))
-                    throw ExitCode(67)
-                case .officeRequired, .notPermitted:
-                    printError(messages.text("roles.not_permitted", ["target": store.target.description, "identity": store.identity]))
-                    throw ExitCode(77)
-                }
-            } catch {
-                printError(messages.text("roles.failed", ["error": storageErrorDescription(error)]))
-                throw ExitCode(74)
             }
             print(messages.text("roles.revoked", ["login": login, "role": role.rawValue]))
         }
@@ -137,5 +110,31 @@ extension DBCommand {
             throw ExitCode(64)
         }
         return try await DatabaseOptions.openPostgres(url, key: nil, access: .read, messages: messages)
+    }
+}
+
+extension DBCommand {
+    /// Runs a grant or a revoke; a refusal is said in the user's language, with an exit code for its
+    /// cause (sysexits.h): no such login 67, a counselor without her office 64, not allowed 77,
+    /// anything else 74.
+    static func saying(_ messages: Messages, login: String, store: PostgresStore, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as PostgresGrantError {
+            switch error {
+            case .noSuchLogin:
+                printError(messages.text("roles.no_such_login", ["login": login]))
+                throw ExitCode(67)  // EX_NOUSER
+            case .officeRequired:
+                printError(messages.text("roles.office_required"))
+                throw ExitCode(64)  // EX_USAGE
+            case .notPermitted:
+                printError(messages.text("roles.not_permitted", ["target": store.target.description, "identity": store.identity]))
+                throw ExitCode(77)  // EX_NOPERM
+            }
+        } catch {
+            printError(messages.text("roles.failed", ["error": storageErrorDescription(error)]))
+            throw ExitCode(74)
+        }
     }
 }

@@ -297,6 +297,8 @@ class KioskBrowserTests(unittest.TestCase):
         k.start()
         k.follow(conv["steps"], until="phone")
         self.assertEqual(k.question_id(), "phone")
+        # A phone number is typed on the phone keypad (the question says its format).
+        self.assertEqual(k.d.find_element(By.ID, "answer-input").get_attribute("inputmode"), "tel")
         first.crash()
         k.wait(lambda: k.screen() == "lost", what="the lost-connection screen")
         self.assertEqual(k.d.find_element(By.CSS_SELECTOR, "#main [role=alert]").get_attribute("role"), "alert")

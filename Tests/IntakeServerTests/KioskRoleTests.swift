@@ -15,29 +15,7 @@ import Testing
 
     /// `intake serve --db URL` as a child with `environment` added (the login's PGPASSWORD).
     static func serve(db: String, environment: [String: String]) async throws -> (Process, Int, Pipe) {
-        let p = Process()
-        p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? ServeCommandTests.binary
-        p.arguments = ["serve", "--port", "0", "--db", db, "--greet-after", "0"]
-        p.currentDirectoryURL = packageRoot
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let first: String = await withCheckedContinuation { c in
-            Thread {
-                var data = Data()
-                while !data.contains(10) {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    data += chunk
-                }
-                c.resume(returning: String(decoding: data, as: UTF8.self))
-            }.start()
-        }
-        let line = first.split(separator: "\n").first.map(String.init) ?? ""
-        #expect(line.hasPrefix("listening on 127.0.0.1:"), "intake serve as the kiosk login did not start: \(first)")
-        let port = try #require(Int(line.split(separator: ":").last ?? ""))
+        let (p, port, _, err) = try await ServeCommandTests.serve(db: db, environment: environment)
         return (p, port, err)
     }
 

@@ -13,11 +13,13 @@ import Testing
         return packageRoot.appendingPathComponent(".build/debug/intake")
     }
 
-    /// `intake serve --port 0 --db DB` as a child; returns it, its port and its pipes.
+    /// `intake serve --port 0 --db DB` as a child (with `environment` added: a login's
+    /// PGPASSWORD); returns it, its port and its pipes.
     /// INTAKE_BINARY: measure another build (e.g. .build/release/intake) with the same tests.
-    static func serve(db: String, _ extra: [String] = []) async throws -> (Process, Int, Pipe, Pipe) {
+    static func serve(db: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws -> (Process, Int, Pipe, Pipe) {
         let p = Process()
         p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? Self.binary
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         // No greeting: these clients speak first, but on a loaded machine one may take longer than
         // 1.5 s to (PlainTextFrontDoorTests is about the greeting).
         p.arguments = ["serve", "--port", "0", "--db", db, "--greet-after", "0"] + extra

@@ -808,8 +808,9 @@
     const long = !(q.max != null && Number(q.max) <= 60);
     const input = el(long ? 'textarea' : 'input', {
       id: 'answer-input', class: 'text-input', autocomplete: 'off', spellcheck: 'false', rows: long ? '3' : null,
-      type: long ? null : (q.format === 'phone' ? 'tel' : q.format === 'email' ? 'email' : 'text'),
-      // A phone number on the digit keypad, an address on the keyboard with @.
+      type: long ? null : 'text',
+      // A phone number on the digit keypad, an address on the keyboard with @ (the input stays
+      // type text: autocomplete off, nothing kept by the browser, whatever the field holds).
       inputmode: q.format === 'phone' ? 'tel' : q.format === 'email' ? 'email' : null,
       maxlength: q.max != null ? String(q.max) : null,
     });

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IntakeEngine
 import IntakePostgres
 import IntakeRuntime
 import IntakeStore
@@ -97,7 +98,8 @@ extension DBCommand {
             print(messages.text("roles.staff_header"))
             for m in members {
                 let office = m.office.map { $0.isEmpty ? messages.text("roles.unnamed_office") : $0 } ?? "-"
-                print(messages.text("roles.staff_row", ["login": m.login, "office": office,
+                // Names read from the database are shown, never acted on by the terminal.
+                print(messages.text("roles.staff_row", ["login": ControlCharacters.visible(m.login), "office": ControlCharacters.visible(office),
                                                         "roles": m.roles.map(\.rawValue).joined(separator: ", ")]))
             }
         }

@@ -137,9 +137,7 @@ extension Engine {
     /// "現在", "いま", "now", … as listed under `engine.ongoing.words` (the session's language, then the fallback's).
     func isOngoingWord(_ text: String, _ state: SessionState) -> Bool {
         let folded = TextFolding.fold(text).lowercased()
-        return [state.locale, catalog.fallback].contains { locale in
-            catalog.optionalText("engine.ongoing.words", locale)?.split(separator: "|").contains { TextFolding.fold(String($0)).lowercased() == folded } == true
-        }
+        return ongoingWords[state.locale]?.contains(folded) == true || ongoingWords[catalog.fallback]?.contains(folded) == true
     }
 
     /// `2019-04`

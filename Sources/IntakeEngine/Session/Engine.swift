@@ -7,6 +7,8 @@ public struct Engine: Sendable {
     public let catalog: Catalog
     /// Folded "prefer not to answer" words, by locale (read once, not at every answer).
     let declineWords: [String: Set<String>]
+    /// `engine.ongoing.words` per locale, folded (an open-ended end still running).
+    let ongoingWords: [String: Set<String>]
     /// Folded choice labels of every locale → choice value, by question id.
     let choiceLabels: [String: ChoiceLabels]
     /// Start the walk after a forward answer at that answer (the same effects, less work); tests
@@ -17,13 +19,17 @@ public struct Engine: Sendable {
         self.dialog = dialog
         self.catalog = catalog
         self.resumesWalks = resumesWalks
-        var words: [String: Set<String>] = [:]
-        for locale in catalog.locales {
-            words[locale] = Set(catalog.text("engine.decline.words", locale).split(separator: "|").map {
-                TextFolding.fold(String($0)).lowercased()
-            })
+        func words(_ key: String) -> [String: Set<String>] {
+            var words: [String: Set<String>] = [:]
+            for locale in catalog.locales {
+                words[locale] = Set(catalog.text(key, locale).split(separator: "|").map {
+                    TextFolding.fold(String($0)).lowercased()
+                })
+            }
+            return words
         }
-        declineWords = words
+        declineWords = words("engine.decline.words")
+        ongoingWords = words("engine.ongoing.words")
         // Per question: the session's locale's labels first, then any locale's, then the short
         // forms (before a bracketed explanation) when they are unambiguous.
         var labels: [String: ChoiceLabels] = [:]

@@ -98,6 +98,25 @@ extension PostgresStore {
                                                  at: at, holder: instance, takesOver: takesOver, chain: try writeChain)))
     }
 
+    public func markPrivate(_ session: String, at: Int64) async throws {
+        let logger = self.logger
+        try await write { c in
+            try await c.query("""
+                INSERT INTO private_session (session_id, counselor, marked_at)
+                SELECT id, counselor, \(at) FROM session WHERE id = \(session)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func privacy(of session: String) async throws -> Privacy? {
+        let logger = self.logger
+        let rows = try await read { c in
+            try await c.query("SELECT counselor FROM private_session WHERE session_id = \(session)", logger: logger).collect()
+        }
+        return try rows.first.map { Privacy(counselor: try $0.decode(String?.self)) }
+    }
+
     public func setDialogVersion(_ version: String, of session: String) async throws {
         let chain = try writeChain
         let logger = self.logger
@@ -131,7 +150,10 @@ extension PostgresStore {
         let chain = self.chain, logger = self.logger
         let digest = ByteBuffer(bytes: token.digest)
         let row = try await client.withConnection { c in
-            try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
+            // A counselor who is given a private kiosk session's token claims it (it becomes
+            // private to her); for anyone else, and for any other session, this does nothing.
+            try await c.query("SELECT intake_claim_private(\(digest))", logger: logger)
+            return try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
         }
         return try row.map { try StoredSession($0).checked(chain) }
     }

@@ -272,6 +272,49 @@ extension PostgresRoles {
     ]
 }
 
+extension PostgresRoles {
+    /// pg8, frozen once shipped: the kiosk login sees only the kiosk sessions its own instance holds
+    /// (the lease, `holder`, against the `intake.holder` every connection of an intake store gives
+    /// at its start), so it cannot list the others'. A resume by token takes the lease first
+    /// (`intake_kiosk_take`, a SECURITY DEFINER function that moves it only for a kiosk login, only
+    /// for an unfinished kiosk session whose token digest it was given): from then on that
+    /// instance sees the session, and the one that held it sees it no more (its next write is
+    /// refused as taken over, as a resume elsewhere always made it).
+    static let kioskHoldsWhatItSees: [String] = [
+        """
+        DO $$
+        BEGIN
+          EXECUTE format($f$
+            CREATE FUNCTION intake_kiosk_take(digest bytea) RETURNS void
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'UPDATE session SET holder = current_setting(''intake.holder'', true)
+                WHERE token_digest = $1 AND mode = ''kiosk'' AND status NOT IN (''complete'', ''stopped'')
+                  AND coalesce(current_setting(''intake.holder'', true), '''') <> ''''
+                  AND holder IS DISTINCT FROM current_setting(''intake.holder'', true)
+                  AND pg_has_role(session_user, ''intake_kiosk'', ''MEMBER'')'
+            $f$, current_schema());
+        END
+        $$
+        """,
+        "REVOKE ALL ON FUNCTION intake_kiosk_take(bytea) FROM PUBLIC",
+        // Every role may call it (every resume by token does); it moves the lease for a kiosk login only.
+        "GRANT EXECUTE ON FUNCTION intake_kiosk_take(bytea) TO intake_counselor, intake_supervisor, intake_kiosk, intake_deleter",
+        "DROP POLICY session_kiosk_read ON session",
+        """
+        CREATE POLICY session_kiosk_read ON session FOR SELECT TO intake_kiosk
+          USING (mode = 'kiosk' AND holder = current_setting('intake.holder', true)
+                 AND (status NOT IN ('complete', 'stopped')
+                      OR coalesce(intake_stored_status(id), '') NOT IN ('complete', 'stopped')))
+        """,
+        "DROP POLICY session_kiosk_answer ON session",
+        """
+        CREATE POLICY session_kiosk_answer ON session FOR UPDATE TO intake_kiosk
+          USING (mode = 'kiosk' AND status NOT IN ('complete', 'stopped') AND holder = current_setting('intake.holder', true))
+          WITH CHECK (mode = 'kiosk')
+        """,
+    ]
+}
+
 /// The roles' SQL: the migration above, and what the owner runs to add people.
 public enum PostgresRoles {
     /// The four group roles, each created unless it exists. Part of pg6 (frozen with it), and also

@@ -152,7 +152,9 @@ extension PostgresStore {
         let row = try await client.withConnection { c in
             // A counselor who is given a private kiosk session's token claims it (it becomes
             // private to her); for anyone else, and for any other session, this does nothing.
-            try await c.query("SELECT intake_claim_private(\(digest))", logger: logger)
+            // A kiosk login sees only the sessions its instance holds: the token takes the lease
+            // first (for any other login this does nothing; the resume's entry takes it as always).
+            try await c.query("SELECT intake_claim_private(\(digest)), intake_kiosk_take(\(digest))", logger: logger)
             return try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
         }
         return try row.map { try StoredSession($0).checked(chain) }
@@ -193,8 +195,14 @@ extension PostgresStore {
             var found: [String] = []
             for start in stride(from: 0, to: sessions.count, by: 1_000) {
                 let ids = Array(sessions[start..<min(start + 1_000, sessions.count)])
-                for row in try await c.query("SELECT id FROM session WHERE id = ANY(\(ids)) AND holder IS DISTINCT FROM \(instance)",
-                                             logger: logger).collect() {
+                // Held by another instance: stored (`intake_stored_status` reads past row security)
+                // and not held here — for a kiosk login, whose policy shows only what its instance
+                // holds, a session taken elsewhere is one it no longer sees.
+                for row in try await c.query("""
+                    SELECT x FROM unnest(\(ids)::text[]) AS x
+                    WHERE NOT EXISTS (SELECT 1 FROM session s WHERE s.id = x AND s.holder = \(instance))
+                      AND intake_stored_status(x) IS NOT NULL
+                    """, logger: logger).collect() {
                     found.append(try row.decode(String.self))
                 }
             }

@@ -120,6 +120,25 @@ import Testing
         #expect(try accesses(id, db: db).map { $0[2] } == ["show"])
     }
 
+    /// Issue 17: a list that shows a client (her number, her name) is a read: when that cannot be
+    /// audited, nothing is listed.
+    @Test func aListThatShowsAClientIsNotPrintedWhenItCannotBeAudited() throws {
+        let (_, db) = try scratch()
+        let run = try CLI.run(["run", "--db", db, "--client", "7", "--office", "川越", "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
+        #expect(run.status == 2, "\(run.stderr)")
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let list = try CLI.run(["records", "list", "--db", db])
+        #expect(list.status == 74)
+        #expect(list.stdout.isEmpty)
+        #expect(list.stderr.contains("Nothing is shown: this reading could not be written to the audit trail"))
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        let again = try CLI.run(["records", "list", "--db", db])
+        #expect(again.status == 0)
+        let id = try #require(again.lines.first?.split(separator: "\t").first.map(String.init))
+        #expect(again.lines.first?.split(separator: "\t").map(String.init).suffix(3) == ["7", "-", "-"])
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
+    }
+
     /// Fail closed: when the audit entry cannot be written, nothing of the record is printed, and
     /// the command says why.
     @Test func aReadThatCannotBeAuditedShowsNothing() throws {

@@ -90,4 +90,27 @@ import Testing
         #expect(listed.prefix(3).filter { $0.contains("  —  —  ") }.count == 1, "\(listed)")
         #expect(out.stdout.contains("当てはまる面談はありません。"))
     }
+
+    /// A sealed database lists its sessions without the key, but not the names in its sealed
+    /// answers: with the key they show; without it the list says why, and a name is not searched.
+    @Test func aSealedDatabaseShowsAndSearchesNamesOnlyWithItsKey() throws {
+        let dir = try CLI.scratchProject()
+        let key = dir.appendingPathComponent("intake.key").path
+        #expect(try CLI.run(["new-key", key]).status == 0)
+        let run = try CLI.run(["--key", key, "--client", "1024", "--office", "川越", "--today", "2026-11-23"],
+                              stdin: Data(((Self.upToName("山田 花子", "やまだ はなこ") + [":suspend"]).joined(separator: "\n") + "\n").utf8), in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let keyed = try CLI.run(["records", "list", "--key", key, "--name", "やまだ"], in: dir)
+        #expect(keyed.status == 0, "\(keyed.stderr)")
+        #expect(Self.rows(keyed).map { Array($0.suffix(3)) } == [["1024", "山田 花子", "やまだ はなこ"]])
+        let bare = try CLI.run(["records", "list"], in: dir)
+        #expect(bare.status == 0)
+        #expect(Self.rows(bare).map { Array($0.suffix(3)) } == [["1024", "-", "-"]])
+        #expect(bare.stderr.contains("Names are sealed and no key was given"))
+        #expect(Self.rows(try CLI.run(["records", "list", "1024"], in: dir)).count == 1)
+        let search = try CLI.run(["records", "list", "--name", "やまだ"], in: dir)
+        #expect(search.status != 0)
+        #expect(search.stdout.isEmpty)
+        #expect(search.stderr.contains("sealed: give the key file with --key FILE"))
+    }
 }

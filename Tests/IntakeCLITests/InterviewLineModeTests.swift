@@ -121,7 +121,9 @@ import Testing
         // A session with no name yet says so, in the session's language.
         let en = try interview(["yes", ":suspend"], ["--locale", "en"], in: dir)
         #expect(en.status == 0)
-        let id2 = try #require(try CLI.run(["records", "list"], in: dir).lines.first?.split(separator: "\t").first.map(String.init))
+        // (Both started at the same noon: the other one in the list.)
+        let id2 = try #require(try CLI.run(["records", "list"], in: dir).lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
+            .first { $0 != id })
         let resumed = try interview([":quit"], ["--resume-session", id2], in: dir)
         let unwrapped = resumed.stdout.replacingOccurrences(of: "\n", with: " ")
         #expect(unwrapped.contains("Resuming: record \(id2), name not given yet, 1 of about "), "\(resumed.stdout)")

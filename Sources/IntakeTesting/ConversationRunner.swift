@@ -110,7 +110,7 @@ public struct ConversationRunner: Sendable {
                 record(last, into: &p, engine.dialog)
             }
         }
-        for step in c.steps {
+        for (n, step) in c.steps.enumerated() {
             now.epochMillis += 60_000
             if restoring {
                 do {
@@ -135,8 +135,13 @@ public struct ConversationRunner: Sendable {
                 }
                 input = i
             case .command(let i, _):
-                // Finishing: an optional question added at the very end is passed over first.
-                if case .event(.finish) = i { passOver() }
+                // Finishing: an optional question added at the very end is passed over first —
+                // unless the conversation means to finish too early (its next step checks the refusal).
+                let checksRefusal: Bool = {
+                    guard n + 1 < c.steps.count, case .expect(let kind, _, _) = c.steps[n + 1] else { return false }
+                    return kind == "invalid"
+                }()
+                if case .event(.finish) = i, !checksRefusal { passOver() }
                 input = i
             case .expect(let kind, let values, let source):
                 if let problem = check(kind, values, last) {

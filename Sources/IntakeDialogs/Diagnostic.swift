@@ -22,16 +22,15 @@ public struct Diagnostic: Error, Sendable, Equatable {
 
     /// `Dialogs/family.yaml:12:5: error: unknown question 'childs' (did you mean 'children'?)`
     public func rendered(_ catalog: Catalog, locale: String) -> String {
-        var message = catalog.text("lint." + code, locale, args)
+        var message = BuiltInMessages.text(catalog, "lint." + code, locale, args)
         if message == "lint." + code {
             // Locales unreadable or missing the wording: still say something precise.
             message = code + (args.isEmpty ? "" : " " + args.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
         if let s = args["suggestion"] {
-            let hint = catalog.text("lint.did-you-mean", locale, ["suggestion": s])
-            message += hint == "lint.did-you-mean" ? " (did you mean '\(s)'?)" : hint
+            message += BuiltInMessages.text(catalog, "lint.did-you-mean", locale, ["suggestion": s])
         }
-        let severity = catalog.text("lint.severity." + self.severity.rawValue, locale)
+        let severity = BuiltInMessages.text(catalog, "lint.severity." + self.severity.rawValue, locale)
         let word = severity.hasPrefix("lint.") ? self.severity.rawValue : severity
         return "\(source): \(word): \(message)"
     }

@@ -25,7 +25,10 @@ extension Project {
         sources = sources.filter { ($0.file as NSString).deletingLastPathComponent == directory }
             + sources.filter { ($0.file as NSString).deletingLastPathComponent != directory }
         if sources.isEmpty {
-            diagnostics.append(Diagnostic(.error, "no-locales", ["folder": directory], at: SourceRef(file: directory, line: 1, column: 1)))
+            let none = Diagnostic(.error, "no-locales", ["folder": directory], at: SourceRef(file: directory, line: 1, column: 1))
+            diagnostics.append(none)
+            // Every text would be missing: this is said alone, as a file that cannot be read is.
+            unreadableFiles.append(none)
             return
         }
         var all: [String: [String: String]] = [:]

@@ -20,13 +20,19 @@ public struct Project: Sendable {
     public var officeSettings: [String: Value] = [:]
     /// The text of every YAML file read, by path (for diagnostics inside multi-line scalars).
     var texts: [String: String] = [:]
+    /// The files that could not be read as YAML (syntax, encoding, missing): each one's diagnostic.
+    var unreadableFiles: [Diagnostic] = []
 
     public init() {}
 
     /// Loads dialogs from `paths` (files or folders, searched for `*.yaml`) and locales from
     /// `localesDirectory` (default: `Locales` beside the first folder given, else `./Locales`).
-    public static func load(paths: [String], localesDirectory: String? = nil) -> Project {
+    /// Without dialog paths (or with the default `Dialogs`) and without a locales folder, `location`
+    /// says where they are (the environment, the config file, the binary's resources).
+    public static func load(paths given: [String], localesDirectory givenLocales: String? = nil,
+                            location: ProjectLocation = .current()) -> Project {
         var project = Project()
+        let (paths, localesDirectory) = location.resolve(given, locales: givenLocales, problems: &project.diagnostics)
         let files = yamlFiles(in: paths)
         var parsed: [String: Node] = [:]
         var modules: Set<String> = []
@@ -87,8 +93,15 @@ public struct Project: Sendable {
             project.diagnostics.append(Diagnostic(.warning, "module-not-included", at: SourceRef(file: file, line: 1, column: 1)))
         }
         project.diagnostics = project.diagnostics.sortedBySource()
+        // A file that cannot be read as YAML is reported alone: what else would be said (missing
+        // translations, unknown modules, never-asked questions) follows from it and hides it.
+        if !project.unreadableFiles.isEmpty { project.diagnostics = project.unreadableFiles.sortedBySource() }
         return project
     }
+
+    /// Whether the diagnostics are only those of files that could not be read as YAML (the other
+    /// checks did not count: `intake lint` says so).
+    public var stoppedAtUnreadableFiles: Bool { !unreadableFiles.isEmpty }
 
     /// The dialog to run: `id` if given, else `intake`, else the only one.
     public func dialog(_ id: String?) -> Dialog? {
@@ -137,6 +150,7 @@ public struct Project: Sendable {
             return read.node
         case .failure(let d):
             diagnostics.append(d)
+            unreadableFiles.append(d)
             return nil
         }
     }
@@ -150,6 +164,9 @@ public struct Project: Sendable {
     public static func readYAMLWithText(_ file: String) -> Result<(node: Node, text: String), Diagnostic> {
         let start = SourceRef(file: file, line: 1, column: 1)
         guard let data = FileManager.default.contents(atPath: file) else {
+            guard FileManager.default.fileExists(atPath: file) else {
+                return .failure(Diagnostic(.error, "no-such-path", ["path": file], at: start))
+            }
             return .failure(Diagnostic(.error, "unreadable-file", at: start))
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -163,16 +180,16 @@ public struct Project: Sendable {
             }
             return .success((node, text))
         } catch let e as YamlError {
-            return .failure(yamlDiagnostic(e, file: file))
+            return .failure(yamlDiagnostic(e, file: file, text: text))
         } catch {
             return .failure(Diagnostic(.error, "yaml-syntax", ["problem": "\(error)"], at: start))
         }
     }
 
-    static func yamlDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
+    static func yamlDiagnostic(_ e: YamlError, file: String, text: String = "") -> Diagnostic {
         switch e {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return Diagnostic(.error, "yaml-syntax", ["problem": problem], at: SourceRef(file: file, line: mark.line, column: mark.column))
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            return YAMLProblem(problem: problem, context: context, mark: mark, text: text).diagnostic(file: file)
         case let .duplicatedKeysInMapping(duplicates, context):
             return Diagnostic(.error, "duplicate-key", ["key": duplicates.joined(separator: ", ")],
                               at: SourceRef(file: file, line: context.mark.line, column: context.mark.column))

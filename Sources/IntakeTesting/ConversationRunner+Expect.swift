@@ -2,6 +2,10 @@ import IntakeDialogs
 import IntakeEngine
 
 extension ConversationRunner {
+    /// How a failure that `--update` can rewrite begins: the conversation ran to its end and only
+    /// its `expect:` block disagrees.
+    static let recordDiffers = "the record differs"
+
     /// The session's outcome as a full `expect:` block.
     func actualExpectation(_ state: SessionState, _ record: Record, _ engine: Engine) -> Conversation.Expectation {
         let dialog = engine.dialog
@@ -36,7 +40,14 @@ extension ConversationRunner {
     }
 
     /// nil when `actual` meets `expected`; else a line diff of the expect block.
-    func compare(_ expected: Conversation.Expectation, _ actual: Conversation.Expectation) -> String? {
+    /// `passedOver`: optional questions the conversation does not name, skipped by the runner: not
+    /// expected in `skipped:` (a question added to the dialog does not break the conversation).
+    func compare(_ expected: Conversation.Expectation, _ actual: Conversation.Expectation, passedOver: Set<String> = []) -> String? {
+        var actual = actual
+        if let skipped = actual.skipped {
+            let listed = Set(expected.skipped ?? [])
+            actual.skipped = skipped.filter { !passedOver.contains($0) || listed.contains($0) }
+        }
         var shown = actual
         // Answers: only the ones the author listed are checked, so show only those (and any missing).
         let actualAnswers = Dictionary(actual.answers, uniquingKeysWith: { a, _ in a })
@@ -60,7 +71,7 @@ extension ConversationRunner {
             e[keyPath: kp] = e[keyPath: kp]?.sorted()
             shown[keyPath: kp] = shown[keyPath: kp]?.sorted()
         }
-        return "the record differs from expect: (- expected, + actual)\n"
+        return Self.recordDiffers + " from expect: (- expected, + actual)\n"
             + Diff.lines(expected: ExpectationWriter.lines(e, indent: 0), actual: ExpectationWriter.lines(shown, indent: 0))
     }
 }

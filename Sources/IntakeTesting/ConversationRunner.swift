@@ -15,6 +15,10 @@ public struct ConversationResult: Sendable {
     public var actual: Conversation.Expectation
     /// The session's record (also when it did not finish), for `intake test --records`.
     public var record: Record?
+    /// Optional questions the dialog asked that no step of the conversation names, passed over
+    /// with Enter (display paths, in order): a question added to the dialog since the
+    /// conversation was written. Shown beside its result; not counted in `expect: skipped`.
+    public var passedOver: [String] = []
     public var passed: Bool { failure == nil }
 }
 
@@ -33,6 +37,7 @@ public struct ConversationRunner: Sendable {
         var failure: String?
         var transcript: [String] = []
         var asked: Set<String> = []
+        var passedOver: [String] = []
     }
 
     /// `carrying`: a later visit, from the record of the conversation `c.previous` names.
@@ -47,6 +52,7 @@ public struct ConversationRunner: Sendable {
         let engine = Engine(dialog: dialog, catalog: project.catalog)
         let straight = pass(c, engine, carrying: carrying, restoring: false)
         result.asked = straight.asked
+        result.passedOver = straight.passedOver
         if let f = straight.failure {
             result.failure = f + "\n" + tail(straight.transcript)
             return result
@@ -71,7 +77,7 @@ public struct ConversationRunner: Sendable {
         result.suggestions = record.suggestions
         result.actual = actualExpectation(state, record, engine)
         if let expected = c.expect {
-            result.failure = compare(expected, result.actual)
+            result.failure = compare(expected, result.actual, passedOver: Set(straight.passedOver))
         }
         return result
     }
@@ -84,7 +90,27 @@ public struct ConversationRunner: Sendable {
         var last = first.effects
         p.effects.append(last)
         record(last, into: &p, engine.dialog)
-        for step in c.steps {
+        let named = Set(c.steps.compactMap { step -> String? in
+            if case .answer(let q, _, _) = step { return q } else { return nil }
+        })
+        /// An optional question the conversation does not know (no step names it), showing now:
+        /// passed over with Enter, as a person who has nothing to say to it would.
+        func passOver() {
+            var guardCount = 0
+            while guardCount < 100, case .ask(let prompt)? = last.last, !prompt.required, prompt.current == nil,
+                  !prompt.path.isPrompt, !named.contains(prompt.display) {
+                guardCount += 1
+                p.passedOver.append(prompt.display)
+                p.transcript.append("  > (Enter: '\(prompt.display)' is optional and no step names it)")
+                now.epochMillis += 1_000
+                let next = engine.handle(.answer(""), state, at: now)
+                state = next.state
+                last = next.effects
+                p.effects.append(last)
+                record(last, into: &p, engine.dialog)
+            }
+        }
+        for (n, step) in c.steps.enumerated() {
             now.epochMillis += 60_000
             if restoring {
                 do {
@@ -98,6 +124,7 @@ public struct ConversationRunner: Sendable {
             var input: LineInput?
             switch step {
             case .answer(let question, let i, let source):
+                if case .ask(let prompt)? = last.last, prompt.display != question { passOver() }
                 guard case .ask(let prompt)? = last.last else {
                     p.failure = "\(source): expected question '\(question)', but the dialog is \(position(last))"
                     return p
@@ -108,6 +135,13 @@ public struct ConversationRunner: Sendable {
                 }
                 input = i
             case .command(let i, _):
+                // Finishing: an optional question added at the very end is passed over first —
+                // unless the conversation means to finish too early (its next step checks the refusal).
+                let checksRefusal: Bool = {
+                    guard n + 1 < c.steps.count, case .expect(let kind, _, _) = c.steps[n + 1] else { return false }
+                    return kind == "invalid"
+                }()
+                if case .event(.finish) = i, !checksRefusal { passOver() }
                 input = i
             case .expect(let kind, let values, let source):
                 if let problem = check(kind, values, last) {

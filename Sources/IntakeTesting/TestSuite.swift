@@ -55,10 +55,13 @@ public struct TestSuite: Sendable {
             suite.diagnostics += diagnostics
             let results = conversations.map { result($0) }
             suite.results += results
-            if update, diagnostics.errorCount == 0, results.contains(where: { !$0.passed || $0.conversation.expect != $0.actual }) {
-                // Only expectations are rewritten: a conversation that fails before its end keeps its file as it is.
+            if update, diagnostics.errorCount == 0, results.contains(where: { !$0.passed || $0.conversation.expect == nil }) {
+                // Only the expectations that failed are rewritten (and a conversation without one gets
+                // its first): a passing conversation keeps its block as its author wrote it, and one that
+                // fails before its end keeps its file as it is.
                 let rewritable = results.filter {
-                    ($0.failure == nil || $0.failure?.hasPrefix("the record differs") == true) && $0.conversation.expect != $0.actual
+                    $0.failure?.hasPrefix(ConversationRunner.recordDiffers) == true
+                        || ($0.failure == nil && $0.conversation.expect == nil && $0.record != nil)
                 }
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
                 let updated = ExpectUpdater.rewrite(text, rewritable.map { ($0.conversation, $0.actual) },

@@ -5,10 +5,22 @@ import IntakeEngine
 /// build on the same wording).
 struct LineRenderer {
     let catalog: Catalog
+    /// Everything shown goes to standard error instead of standard output: `intake run --print-record`
+    /// keeps standard output for the record alone (`> record.json`), and at a terminal standard error
+    /// is the screen, so the person still sees every question.
+    var toStandardError = false
 
     /// Every line goes through here: a client's text is shown, never acted on (`ControlCharacters`).
     func say(_ s: String) {
-        print(ControlCharacters.visible(s, keepingLineFeeds: true))
+        write(ControlCharacters.visible(s, keepingLineFeeds: true) + "\n")
+    }
+
+    private func write(_ s: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(s.utf8))
+        } else {
+            print(s, terminator: "")
+        }
     }
 
     func show(_ effects: [Effect], locale: String) {
@@ -71,7 +83,7 @@ struct LineRenderer {
     /// The "> " marker, only for a person at a terminal (scripts read cleaner output without it).
     private func prompt() {
         guard isatty(0) == 1 else { return }
-        print("> ", terminator: "")
+        write("> ")
         fflush(nil)
     }
 }

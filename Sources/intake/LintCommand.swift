@@ -16,9 +16,8 @@ struct LintCommand: ParsableCommand {
         let loaded = project.load(paths)
         let locale = project.messageLocale
         for d in loaded.diagnostics { print(d.rendered(loaded.catalog, locale: locale)) }
-        let summary = loaded.catalog.text("lint.summary", locale, ["errors": String(loaded.diagnostics.errorCount),
-                                                                     "warnings": String(loaded.diagnostics.warningCount)])
-        print(summary.hasPrefix("lint.") ? "\(loaded.diagnostics.errorCount) errors, \(loaded.diagnostics.warningCount) warnings" : summary)
+        print(BuiltInMessages.text(loaded.catalog, "lint.summary", locale, ["errors": String(loaded.diagnostics.errorCount),
+                                                                           "warnings": String(loaded.diagnostics.warningCount)]))
         if loaded.diagnostics.errorCount > 0 { throw ExitCode(1) }
     }
 }

@@ -5,7 +5,7 @@ import IntakeEngine
 
 /// Where the dialogs and locales are, and the language of messages.
 struct ProjectOptions: ParsableArguments {
-    @Option(name: .long, help: "The folder of locale files (default: Locales beside the dialogs folder).")
+    @Option(name: .long, help: "The folder of locale files (default: INTAKE_LOCALES or the config file's, else Locales beside the dialogs folder; README: Where intake finds its dialogs and locales).")
     var locales: String?
 
     @Option(name: .customLong("lang"), help: "Language of messages: ja or en (default: from LANG).")

@@ -26,7 +26,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where the dialogs are.")
     var dialogs = "Dialogs"
 
-    @Flag(help: "Print the finished record as JSON.")
+    @Flag(help: "Print the finished record as JSON, alone on standard output (the questions and messages then go to standard error), so `> record.json` holds just the record.")
     var printRecord = false
 
     @Option(help: "Keep the session in this database (every answer on disk before the next question); without it nothing is stored.")
@@ -69,7 +69,7 @@ struct RunCommand: ParsableCommand {
             clock.fixed = Moment.noon(of: date)
         }
         let engine = Engine(dialog: d, catalog: loaded.catalog)
-        let renderer = LineRenderer(catalog: loaded.catalog)
+        let renderer = LineRenderer(catalog: loaded.catalog, toStandardError: printRecord)
         let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: counselor,
                                      client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode)
         var session = try opening.open(engine, counselorActs: counselor != nil, now: clock.now())

@@ -25,14 +25,21 @@ struct CLI {
     /// Writing to a child that already exited must fail the write, not kill the test runner.
     static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    static func run(_ args: [String], stdin: Data = Data(), in directory: URL = packageRoot) throws -> Output {
+    /// `environment`: variables set for this run, over the test's own. Where intake finds its
+    /// dialogs is never taken from the developer's environment or config file, only from these.
+    static func run(_ args: [String], stdin: Data = Data(), in directory: URL = packageRoot,
+                    environment: [String: String] = [:], executable: URL? = nil) throws -> Output {
         _ = ignoreBrokenPipes
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable ?? binary
         p.arguments = args
         p.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["LANG"] = "C"
+        env["INTAKE_DIALOGS"] = nil
+        env["INTAKE_LOCALES"] = nil
+        env["XDG_CONFIG_HOME"] = "/nonexistent/intake-tests-config"
+        env.merge(environment) { _, new in new }
         p.environment = env
         let input = Pipe(), out = Pipe(), err = Pipe()
         p.standardInput = input

@@ -903,7 +903,9 @@ private let module = """
     let fixture = try Fixture([:])
     let missing = fixture.dir + "/Dialogs/missing.yaml"
     let project = Project.load(paths: [missing], localesDirectory: fixture.dir + "/Locales")
-    #expect(project.diagnostics.map { $0.rendered(project.catalog, locale: "en") } == ["\(missing):1:1: error: cannot read this file"])
+    #expect(project.diagnostics.map { $0.rendered(project.catalog, locale: "en") } == [
+        "\(missing):1:1: error: there is no file or folder '\(missing)': name the folder of dialogs with --dialogs or the environment variable INTAKE_DIALOGS",
+    ])
 }
 
 @Test func noLocalesStillRendersSomethingPrecise() throws {
@@ -911,8 +913,14 @@ private let module = """
     let folder = fixture.dir + "/Nothing"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let project = Project.load(paths: [fixture.dir + "/Dialogs"], localesDirectory: folder)
-    // With no wording loaded, a diagnostic falls back to its code and arguments.
-    #expect(project.diagnostics.map { $0.rendered(project.catalog, locale: "en") } == ["\(folder):1:1: error: no-locales folder=\(folder)"])
+    // With no wording loaded, intake's own words about it are built in: a sentence, alone (no
+    // missing translation of every text follows it), in English and Japanese.
+    #expect(project.diagnostics.map { $0.rendered(project.catalog, locale: "en") } == [
+        "\(folder):1:1: error: no .yaml files in the locales folder '\(folder)': name the folder with --locales or the environment variable INTAKE_LOCALES",
+    ])
+    #expect(project.diagnostics.map { $0.rendered(project.catalog, locale: "ja") } == [
+        "\(folder):1:1: エラー: ロケールのフォルダ '\(folder)' に .yaml がありません。--locales か環境変数 INTAKE_LOCALES でフォルダを指定してください",
+    ])
 }
 
 @Test func unknownFileKind() throws {
@@ -938,9 +946,10 @@ private let module = """
         "Dialogs/tab.yaml": "format: 1\nsection: g\nitems:\n\t- id: a\n",
     ])
     #expect(fixture.lines() == [
-        "DIR/Dialogs/flow.yaml:5:1: error: YAML syntax error: did not find expected ',' or '}'",
-        "DIR/Dialogs/main.yaml:4:9: error: YAML syntax error: mapping values are not allowed in this context",
-        "DIR/Dialogs/tab.yaml:4:1: error: YAML syntax error: found character that cannot start any token",
+        // Where the brace opened (YAML notices only at the end of the file).
+        "DIR/Dialogs/flow.yaml:4:3: error: the bracket that starts here is not closed (YAML: did not find expected ',' or '}')",
+        "DIR/Dialogs/main.yaml:4:9: error: a ': ' inside a value: put the whole value in quotes \"…\" (YAML: mapping values are not allowed in this context)",
+        "DIR/Dialogs/tab.yaml:4:1: error: a tab in the indentation: YAML indents with spaces (YAML: found character that cannot start any token)",
     ].map(fixture.expand))
 }
 
@@ -1022,7 +1031,10 @@ private struct Garbage {
     let project = fixture.load()
     for name in bytes.keys {
         let file = fixture.dir + "/" + name
-        #expect(project.diagnostics.contains { $0.source.file == file && $0.severity == .error }, "no error for \(name)")
+        // A file that reads as YAML has its errors said once the others read too: alone, then.
+        let alone = project.diagnostics.contains { $0.source.file == file } ? project
+            : Project.load(paths: [file], localesDirectory: fixture.dir + "/Locales")
+        #expect(alone.diagnostics.contains { $0.source.file == file && $0.severity == .error }, "no error for \(name)")
     }
 }
 
@@ -1250,5 +1262,85 @@ private func furiganaFixture(_ files: [String: String]) throws -> Fixture {
     #expect(reading.text("family.name", "ja-easy") == "あなたの なまえを おしえてください")
     for locale in ["ja", "en"] {
         #expect((project.catalog.strings[locale] ?? [:]).values.filter(Furigana.hasGroups).isEmpty, "\(locale)")
+    }
+}
+
+// MARK: - A file that is not valid YAML is reported first and alone (issue 17)
+
+/// A dialog of two questions in a module, `m.yaml`, whose third question's `kind:` is indented one
+/// space less than its `id:` (line 9).
+private let misindentedModule = """
+    format: 1
+    section: m
+    items:
+      - id: a
+        kind: text
+      - id: b
+        kind: yesno
+      - id: c
+       kind: integer
+      - id: d
+        kind: text
+    """
+
+@Test func anIndentationErrorIsTheOnlyErrorReported() throws {
+    let fixture = try Fixture([
+        "Dialogs/main.yaml": dialog("  - id: x\n    kind: text\n  - include: modules/m.yaml"),
+        "Dialogs/modules/m.yaml": misindentedModule,
+        // Another file's own problem waits until the YAML reads.
+        "Dialogs/other.yaml": dialog("  - id: y\n    kind: txt").replacingOccurrences(of: "dialog: t", with: "dialog: u"),
+    ], keys: ["t.x"])
+    #expect(fixture.lines() == [
+        "DIR/Dialogs/modules/m.yaml:9:4: error: the indentation does not match the lines around it: lines at the same level start with the same number of spaces (YAML: did not find expected '-' indicator)",
+    ].map(fixture.expand))
+}
+
+@Test func aQuoteInsideAQuotedLocaleStringIsReportedAloneWhereTheStringBegins() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: ["t.a"])
+    let en = fixture.dir + "/Locales/en.yaml"
+    let text = try String(contentsOfFile: en, encoding: .utf8)
+    let line = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    try (text + "t.b: \"She said \"yes\" at once\"\nt.c: fine\n").write(toFile: en, atomically: true, encoding: .utf8)
+    #expect(fixture.lines() == [
+        "\(en):\(line):6: error: text follows a quoted value: inside the quotes write \\\" for \", or use ' outside (YAML: did not find expected key)",
+    ])
+}
+
+@Test func aQuoteLeftOpenIsReportedOnItsOwnLineNotWhereYAMLNoticed() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: ["t.a"])
+    let ja = fixture.dir + "/Locales/ja.yaml"
+    let text = try String(contentsOfFile: ja, encoding: .utf8)
+    let line = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    // The quote of t.b is never closed: YAML reads on to t.c's opening quote and stops there.
+    try (text + "t.b: \"はい\nt.c: \"いいえ\"\n").write(toFile: ja, atomically: true, encoding: .utf8)
+    let project = fixture.load()
+    #expect(project.diagnostics.count == 1)
+    #expect(project.diagnostics.first?.source.line == line)
+    #expect(project.diagnostics.first?.source.column == 6)
+    #expect(project.diagnostics.first?.code == "yaml-quote-inside")
+    // In Japanese too, although ja.yaml (the Japanese wording) is the file that cannot be read.
+    #expect(project.diagnostics.first?.rendered(project.catalog, locale: "ja").hasSuffix(
+        "エラー: 引用符で囲んだ値のあとに、まだ文字があります。値の中の \" は \\\" と書くか、外側を ' にしてください（YAML：did not find expected key）") == true)
+}
+
+@Test func aQuoteNeverClosedBeforeTheEndIsReportedWhereItOpens() throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": dialog("  - id: a\n    kind: text")], keys: ["t.a"])
+    let en = fixture.dir + "/Locales/en.yaml"
+    let text = try String(contentsOfFile: en, encoding: .utf8)
+    let line = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    try (text + "t.b: \"never closed\nt.c: fine\n").write(toFile: en, atomically: true, encoding: .utf8)
+    let project = fixture.load()
+    #expect(project.diagnostics.map(\.code) == ["yaml-unclosed-quote"])
+    #expect(project.diagnostics.first?.source.line == line)
+    #expect(project.diagnostics.first?.source.column == 6)
+}
+
+@Test func theBuiltInMessagesSayWhatTheLocalesSay() throws {
+    let project = Project.load(paths: [packageRoot + "/Dialogs"], localesDirectory: packageRoot + "/Locales")
+    for key in BuiltInMessages.keys {
+        for locale in ["ja", "en"] {
+            #expect(project.catalog.has(key, in: locale), "\(key) in \(locale)")
+            #expect(BuiltInMessages.text(key, locale) == project.catalog.text(key, locale), "\(key) in \(locale)")
+        }
     }
 }

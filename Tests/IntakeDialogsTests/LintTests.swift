@@ -637,6 +637,22 @@ private let expressionCases: [LintCase] = [
         """), [
         "DIR/Dialogs/main.yaml:25:27: error: 'reason' has no choice 'divorse' (did you mean 'divorce'?)",
     ]),
+    LintCase("errors in private_when point into it", exprDialog("""
+          - id: q
+            kind: yesno
+        """, tail: """
+        private_when: not qq
+        """), [
+        "DIR/Dialogs/main.yaml:23:19: error: unknown question 'qq' (did you mean 'q'?)",
+    ]),
+    LintCase("private_when must be a condition", exprDialog("""
+          - id: q
+            kind: yesno
+        """, tail: """
+        private_when: age + 1
+        """), [
+        "DIR/Dialogs/main.yaml:23:19: error: expected yes/no but this is integer",
+    ]),
     LintCase("columns count characters, not bytes", exprDialog("""
           - id: q
             kind: yesno

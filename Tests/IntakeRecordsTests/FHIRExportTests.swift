@@ -78,9 +78,11 @@ import Testing
         var found: [String: JSON] = [:]
         func walk(_ j: JSON?, _ trail: String) {
             guard case .array(let items)? = j else { return }
-            for (i, item) in items.enumerated() {
+            var instance = 0
+            for item in items {
                 guard case .string(let id)? = item["linkId"] else { continue }
-                let here = trail + "/" + id + (id == "children" ? "[\(i)]" : "")
+                let here = trail + "/" + id + (id == "children" ? "[\(instance)]" : "")
+                if id == "children" { instance += 1 }
                 found[here] = item
                 walk(item["item"], here)
             }

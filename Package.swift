@@ -140,7 +140,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "IntakePostgresTests", dependencies: [
-            "IntakePostgres", "IntakeRuntime", "IntakeEngine",
+            "IntakePostgres", "IntakeRuntime", "IntakeEngine", "IntakeDialogs",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

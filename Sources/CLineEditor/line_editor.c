@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -185,4 +186,38 @@ int le_columns(void) {
     const char *env = getenv("COLUMNS");
     int n = env ? atoi(env) : 0;
     return n > 0 ? n : 80;
+}
+
+int le_rows(void) {
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return ws.ws_row;
+    const char *env = getenv("LINES");
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : 24;
+}
+
+int le_read_key(const char *prompt) {
+    FILE *out = rl_outstream ? rl_outstream : stdout;
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    fputs(prompt, out);
+    fflush(out);
+    struct termios saved;
+    int raw_mode = tcgetattr(fd, &saved) == 0;
+    if (raw_mode) {
+        struct termios raw = saved;
+        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
+        raw.c_cc[VMIN] = 1;
+        raw.c_cc[VTIME] = 0;
+        tcsetattr(fd, TCSANOW, &raw);
+    }
+    unsigned char c = 0;
+    ssize_t n;
+    do { n = read(fd, &c, 1); } while (n < 0 && errno == EINTR);
+    if (raw_mode) {
+        tcflush(fd, TCIFLUSH);
+        tcsetattr(fd, TCSANOW, &saved);
+    }
+    fputs("\r\033[K", out);
+    fflush(out);
+    return n == 1 ? (int)c : -1;
 }

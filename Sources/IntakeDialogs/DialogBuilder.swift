@@ -55,7 +55,7 @@ struct DialogBuilder {
         var r = YAMLReader(file: root, text: texts[root])
         defer { diagnostics += r.diagnostics }
         includeStack = [root]
-        guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions", "renamed"],
+        guard let m = r.members(node, allowed: ["format", "dialog", "version", "title", "settings", "items", "computed", "suggestions", "renamed", "private_when"],
                                 what: "dialog") else { return nil }
         checkFormat(m["format"], &r, at: node)
         guard let id = r.string(m["dialog"], "dialog") else { return nil }
@@ -71,6 +71,9 @@ struct DialogBuilder {
         var dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
                             suggestions: suggestions, settings: settings, source: r.ref(node))
         dialog.renames = readRenames(m["renamed"], dialog, &r)
+        if let node = m["private_when"] {
+            dialog.privateWhen = expr(node, "private_when", &r, scope: [], role: .suggestion, owner: nil, expected: .bool)
+        }
         diagnostics += r.diagnostics
         r.diagnostics = []
         checkSemantics(dialog)

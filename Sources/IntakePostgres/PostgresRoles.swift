@@ -178,6 +178,143 @@ extension PostgresRoles {
     ]
 }
 
+extension PostgresRoles {
+    /// pg7, frozen once shipped: a client who said no to sharing among counselors (the dialog's
+    /// `private_when`) is read only by the counselor who took her interview, and by a supervisor.
+    ///
+    /// - `private_session` names each such session and the counselor it is private to (NULL: a
+    ///   kiosk session, which no counselor took: no counselor reads it until one of its office
+    ///   claims it with the client's resume token, `intake_claim_private`). It goes with its
+    ///   session. Nobody but the owner changes or removes a row of it: once private, always private.
+    /// - A counselor's policy on `session` hides a private session that is not hers; its log and
+    ///   its access history follow (their policies read `session` under hers). `intake_hidden`
+    ///   reads `private_session` past its row security; it is given the caller's `current_user`
+    ///   (inside it, `current_user` is the owner).
+    /// - A session of a client one of whose sessions is private is private too from its start
+    ///   (a later visit, a second intake), to the counselor who starts it.
+    static let privateSessions: [String] = [
+        """
+        CREATE TABLE private_session (
+          session_id text PRIMARY KEY REFERENCES session(id) ON DELETE CASCADE,
+          counselor text,
+          marked_at bigint NOT NULL)
+        """,
+        """
+        DO $$
+        BEGIN
+          EXECUTE format($f$
+            CREATE FUNCTION intake_hidden(session_id text, session_counselor text, reader text) RETURNS boolean
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'SELECT EXISTS (SELECT 1 FROM private_session p WHERE p.session_id = $1
+                                 AND coalesce(p.counselor, $2, '''') <> $3)'
+            $f$, current_schema());
+          EXECUTE format($f$
+            CREATE FUNCTION intake_claim_private(digest bytea) RETURNS void
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'UPDATE private_session p SET counselor = session_user::text
+                FROM session s
+                WHERE s.id = p.session_id AND s.token_digest = $1 AND p.counselor IS NULL AND s.counselor IS NULL
+                  AND pg_has_role(session_user, ''intake_counselor'', ''MEMBER'')
+                  AND coalesce(s.office, '''') = (SELECT st.office FROM staff st WHERE st.login = session_user::text)'
+            $f$, current_schema());
+          EXECUTE format($f$
+            CREATE FUNCTION intake_inherit_private() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'BEGIN
+                  IF EXISTS (SELECT 1 FROM private_session p JOIN session s ON s.id = p.session_id
+                             WHERE s.client_id = NEW.client_id AND coalesce(s.office, '''') = coalesce(NEW.office, '''')
+                               AND s.id <> NEW.id) THEN
+                    INSERT INTO private_session (session_id, counselor, marked_at)
+                    VALUES (NEW.id, NEW.counselor, NEW.started_at) ON CONFLICT DO NOTHING;
+                  END IF;
+                  RETURN NULL;
+                END'
+            $f$, current_schema());
+        END
+        $$
+        """,
+        "CREATE INDEX session_by_client_id ON session (client_id) WHERE client_id IS NOT NULL",
+        """
+        CREATE TRIGGER session_inherits_private AFTER INSERT ON session
+          FOR EACH ROW WHEN (NEW.client_id IS NOT NULL) EXECUTE FUNCTION intake_inherit_private()
+        """,
+        "REVOKE ALL ON FUNCTION intake_hidden(text, text, text) FROM PUBLIC",
+        "REVOKE ALL ON FUNCTION intake_claim_private(bytea) FROM PUBLIC",
+        "REVOKE ALL ON FUNCTION intake_inherit_private() FROM PUBLIC",
+        "GRANT EXECUTE ON FUNCTION intake_hidden(text, text, text) TO intake_counselor",
+        // Every role may call it (every resume by token does); it claims for a counselor only.
+        "GRANT EXECUTE ON FUNCTION intake_claim_private(bytea) TO intake_counselor, intake_supervisor, intake_kiosk, intake_deleter",
+
+        "ALTER TABLE private_session ENABLE ROW LEVEL SECURITY",
+        // Marked by whoever writes the session (its counselor, the kiosk), for a session they see,
+        // private to the counselor the session names: marking hides a session from others, never
+        // from the counselor who took it.
+        "GRANT INSERT ON private_session TO intake_counselor, intake_kiosk",
+        "GRANT SELECT ON private_session TO intake_counselor, intake_supervisor, intake_deleter",
+        """
+        CREATE POLICY private_mark ON private_session FOR INSERT TO intake_counselor, intake_kiosk
+          WITH CHECK (EXISTS (SELECT 1 FROM session s WHERE s.id = private_session.session_id
+                                AND s.counselor IS NOT DISTINCT FROM private_session.counselor))
+        """,
+        """
+        CREATE POLICY private_own ON private_session FOR SELECT TO intake_counselor
+          USING (EXISTS (SELECT 1 FROM session s WHERE s.id = private_session.session_id))
+        """,
+        "CREATE POLICY private_read_all ON private_session FOR SELECT TO intake_supervisor, intake_deleter USING (true)",
+
+        "DROP POLICY session_office ON session",
+        """
+        CREATE POLICY session_office ON session FOR ALL TO intake_counselor
+          USING (coalesce(office, '') = (SELECT st.office FROM staff st WHERE st.login = current_user::text)
+                 AND NOT intake_hidden(id, counselor, current_user::text))
+          WITH CHECK (coalesce(office, '') = (SELECT st.office FROM staff st WHERE st.login = current_user::text))
+        """,
+    ]
+}
+
+extension PostgresRoles {
+    /// pg8, frozen once shipped: the kiosk login sees only the kiosk sessions its own instance holds
+    /// (the lease, `holder`, against the `intake.holder` every connection of an intake store gives
+    /// at its start), so it cannot list the others'. A resume by token takes the lease first
+    /// (`intake_kiosk_take`, a SECURITY DEFINER function that moves it only for a kiosk login, only
+    /// for an unfinished kiosk session whose token digest it was given): from then on that
+    /// instance sees the session, and the one that held it sees it no more (its next write is
+    /// refused as taken over, as a resume elsewhere always made it).
+    static let kioskHoldsWhatItSees: [String] = [
+        """
+        DO $$
+        BEGIN
+          EXECUTE format($f$
+            CREATE FUNCTION intake_kiosk_take(digest bytea) RETURNS void
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'UPDATE session SET holder = current_setting(''intake.holder'', true)
+                WHERE token_digest = $1 AND mode = ''kiosk'' AND status NOT IN (''complete'', ''stopped'')
+                  AND coalesce(current_setting(''intake.holder'', true), '''') <> ''''
+                  AND holder IS DISTINCT FROM current_setting(''intake.holder'', true)
+                  AND pg_has_role(session_user, ''intake_kiosk'', ''MEMBER'')'
+            $f$, current_schema());
+        END
+        $$
+        """,
+        "REVOKE ALL ON FUNCTION intake_kiosk_take(bytea) FROM PUBLIC",
+        // Every role may call it (every resume by token does); it moves the lease for a kiosk login only.
+        "GRANT EXECUTE ON FUNCTION intake_kiosk_take(bytea) TO intake_counselor, intake_supervisor, intake_kiosk, intake_deleter",
+        "DROP POLICY session_kiosk_read ON session",
+        """
+        CREATE POLICY session_kiosk_read ON session FOR SELECT TO intake_kiosk
+          USING (mode = 'kiosk' AND holder = current_setting('intake.holder', true)
+                 AND (status NOT IN ('complete', 'stopped')
+                      OR coalesce(intake_stored_status(id), '') NOT IN ('complete', 'stopped')))
+        """,
+        "DROP POLICY session_kiosk_answer ON session",
+        """
+        CREATE POLICY session_kiosk_answer ON session FOR UPDATE TO intake_kiosk
+          USING (mode = 'kiosk' AND status NOT IN ('complete', 'stopped') AND holder = current_setting('intake.holder', true))
+          WITH CHECK (mode = 'kiosk')
+        """,
+    ]
+}
+
 /// The roles' SQL: the migration above, and what the owner runs to add people.
 public enum PostgresRoles {
     /// The four group roles, each created unless it exists. Part of pg6 (frozen with it), and also

@@ -126,6 +126,8 @@ enum PostgresSchema {
             "CREATE INDEX audit_by_session ON audit (session)",
         ]),
         ("pg6: roles and row-level security", PostgresRoles.migration),
+        ("pg7: records private to their counselor", PostgresRoles.privateSessions),
+        ("pg8: the kiosk sees only the sessions it holds", PostgresRoles.kioskHoldsWhatItSees),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

@@ -98,6 +98,25 @@ extension PostgresStore {
                                                  at: at, holder: instance, takesOver: takesOver, chain: try writeChain)))
     }
 
+    public func markPrivate(_ session: String, at: Int64) async throws {
+        let logger = self.logger
+        try await write { c in
+            try await c.query("""
+                INSERT INTO private_session (session_id, counselor, marked_at)
+                SELECT id, counselor, \(at) FROM session WHERE id = \(session)
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func privacy(of session: String) async throws -> Privacy? {
+        let logger = self.logger
+        let rows = try await read { c in
+            try await c.query("SELECT counselor FROM private_session WHERE session_id = \(session)", logger: logger).collect()
+        }
+        return try rows.first.map { Privacy(counselor: try $0.decode(String?.self)) }
+    }
+
     public func setDialogVersion(_ version: String, of session: String) async throws {
         let chain = try writeChain
         let logger = self.logger
@@ -131,7 +150,12 @@ extension PostgresStore {
         let chain = self.chain, logger = self.logger
         let digest = ByteBuffer(bytes: token.digest)
         let row = try await client.withConnection { c in
-            try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
+            // A counselor who is given a private kiosk session's token claims it (it becomes
+            // private to her); for anyone else, and for any other session, this does nothing.
+            // A kiosk login sees only the sessions its instance holds: the token takes the lease
+            // first (for any other login this does nothing; the resume's entry takes it as always).
+            try await c.query("SELECT intake_claim_private(\(digest)), intake_kiosk_take(\(digest))", logger: logger)
+            return try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
         }
         return try row.map { try StoredSession($0).checked(chain) }
     }
@@ -171,8 +195,14 @@ extension PostgresStore {
             var found: [String] = []
             for start in stride(from: 0, to: sessions.count, by: 1_000) {
                 let ids = Array(sessions[start..<min(start + 1_000, sessions.count)])
-                for row in try await c.query("SELECT id FROM session WHERE id = ANY(\(ids)) AND holder IS DISTINCT FROM \(instance)",
-                                             logger: logger).collect() {
+                // Held by another instance: stored (`intake_stored_status` reads past row security)
+                // and not held here — for a kiosk login, whose policy shows only what its instance
+                // holds, a session taken elsewhere is one it no longer sees.
+                for row in try await c.query("""
+                    SELECT x FROM unnest(\(ids)::text[]) AS x
+                    WHERE NOT EXISTS (SELECT 1 FROM session s WHERE s.id = x AND s.holder = \(instance))
+                      AND intake_stored_status(x) IS NOT NULL
+                    """, logger: logger).collect() {
                     found.append(try row.decode(String.self))
                 }
             }

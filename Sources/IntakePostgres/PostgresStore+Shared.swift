@@ -175,7 +175,18 @@ extension PostgresStore: StoreCopying {
                 throw RuntimeError.damaged(session: session)
             }
         }
-        return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events)
+        let marked = try await self.client.withConnection { c in
+            try await c.query("SELECT counselor, marked_at FROM private_session WHERE session_id = \(session)", logger: logger).collect().first
+        }
+        var privacy: Privacy?, privateSince: Int64?
+        if let marked {
+            do {
+                let (counselor, since) = try marked.decode((String?, Int64).self)
+                (privacy, privateSince) = (Privacy(counselor: counselor), since)
+            } catch { throw RuntimeError.damaged(session: session) }
+        }
+        return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events,
+                                 privacy: privacy, privateSince: privateSince)
     }
 
     package func insertCopy(_ copy: StoredSessionCopy) async throws {
@@ -199,6 +210,13 @@ extension PostgresStore: StoreCopying {
                 try await c.query("""
                     INSERT INTO event (session_id, seq, at, utc_offset, actor, event, answers, hash)
                     VALUES (\(r.id), \(v.seq), \(v.at), \(v.utcOffset), \(v.actor), \(v.event), \(v.answers), \(e.hash))
+                    """, logger: logger)
+            }
+            if let privacy = copy.privacy {
+                let since = copy.privateSince ?? r.startedAt
+                try await c.query("""
+                    INSERT INTO private_session (session_id, counselor, marked_at) VALUES (\(r.id), \(privacy.counselor), \(since))
+                    ON CONFLICT (session_id) DO UPDATE SET counselor = excluded.counselor, marked_at = excluded.marked_at
                     """, logger: logger)
             }
         }

@@ -36,9 +36,9 @@ public final class PostgresStore: Store, Sendable {
     let limiter: PostgresLimiter
     private let running: Task<Void, Never>
 
-    private init(target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool, identity: String,
-                 logger: Logger, started: AsyncStream<Void>.Continuation) {
-        instance = UUID().uuidString
+    private init(instance: String, target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool,
+                 identity: String, logger: Logger, started: AsyncStream<Void>.Continuation) {
+        self.instance = instance
         self.identity = identity
         self.target = target
         self.client = client
@@ -122,7 +122,10 @@ public final class PostgresStore: Store, Sendable {
             ? PostgresClient.Configuration(unixSocketPath: target.socketPath, username: target.user, password: target.password, database: target.database)
             : PostgresClient.Configuration(host: target.host, port: target.port, username: target.user, password: target.password,
                                            database: target.database, tls: tls)
-        config.options.additionalStartupParameters = startupParameters
+        // Every connection of the pools says which instance it is (`intake.holder`): the kiosk
+        // role's policies show a kiosk login only the sessions its own instance holds (pg8).
+        let instance = UUID().uuidString
+        config.options.additionalStartupParameters = startupParameters + [("intake.holder", instance)]
         // The committer has connections of its own: a burst of reads or of starts counting their
         // address's limit (which wait on that address's row) never makes answers wait for a
         // connection. (No minimum kept open: postgres-nio 1.33.2's pool fails a precondition —
@@ -135,7 +138,7 @@ public final class PostgresStore: Store, Sendable {
         let writer = PostgresClient(configuration: writerConfig, backgroundLogger: quiet)
         // The pool serves leases once `run()` runs: the store is handed out after its task started.
         let (started, continuation) = AsyncStream<Void>.makeStream()
-        let store = PostgresStore(target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, identity: identity,
+        let store = PostgresStore(instance: instance, target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, identity: identity,
                                   logger: quiet, started: continuation)
         for await _ in started {}
         return store

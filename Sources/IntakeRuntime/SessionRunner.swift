@@ -10,6 +10,8 @@ public struct RunningSession: Sendable {
     /// names them.
     public internal(set) var office: String? = nil
     public internal(set) var clientID: String? = nil
+    /// The store was told the session is private (the dialog's `private_when` held).
+    public internal(set) var isPrivate = false
 }
 
 public enum RuntimeError: Error, Equatable, Sendable {
@@ -64,7 +66,17 @@ public struct SessionRunner: Sendable {
         } else {
             try await store.create(info, first: first, token: token)
         }
-        return (RunningSession(id: id, state: step.state, seq: 1, office: office, clientID: clientID), step.effects)
+        var session = RunningSession(id: id, state: step.state, seq: 1, office: office, clientID: clientID)
+        try await markIfPrivate(&session, at: now)
+        return (session, step.effects)
+    }
+
+    /// Tells the store the session is private once the dialog's `private_when` holds over `state`
+    /// (before the answer that made it hold is written: if this fails, that answer is not taken).
+    func markIfPrivate(_ session: inout RunningSession, state: SessionState? = nil, at now: Moment) async throws {
+        guard !session.isPrivate, engine.isPrivate(state ?? session.state) else { return }
+        try await store.markPrivate(session.id, at: now.epochMillis)
+        session.isPrivate = true
     }
 
     /// Handles one event: logs it, then returns what to show. If logging fails, the session is
@@ -74,6 +86,7 @@ public struct SessionRunner: Sendable {
         // Refused text (control characters) changes nothing and is not logged.
         if let refused = engine.refusal(event, session.state) { return refused.effects }
         let step = engine.replaying(event, session.state, at: now)
+        try await markIfPrivate(&session, state: step.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
@@ -118,13 +131,15 @@ public struct SessionRunner: Sendable {
         let log = try await store.log(of: info.id)
         guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
-            let (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
+            var (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
+            try await markIfPrivate(&session, at: now)
             try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                    record: recordIfFinished(session.state, of: session), at: now.epochMillis)
             try await store.setDialogVersion(engine.dialog.version, of: info.id)
             return (session, effects)
         }
-        let (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
+        var (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
+        try await markIfPrivate(&session, at: now)
         try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                record: recordIfFinished(session.state, of: session), at: now.epochMillis)
         return (session, effects)

@@ -34,6 +34,13 @@ public struct SessionFilter: Sendable, Equatable {
 /// are damaged (their rows do not read or do not match their hashes): one damaged session never
 /// hides the others. A damaged session is listed as damaged whatever the filter (its filtered
 /// values cannot be trusted).
+/// A private session's reader: the counselor it is private to (nil: none yet, a kiosk session
+/// nobody has claimed — only a supervisor reads it).
+public struct Privacy: Sendable, Equatable {
+    public var counselor: String?
+    public init(counselor: String?) { self.counselor = counselor }
+}
+
 public struct SessionList: Sendable, Equatable {
     public var sessions: [SessionInfo]
     public var damaged: [String]
@@ -163,6 +170,16 @@ public protocol Store: Sendable {
     func session(resuming token: ResumeToken) async throws -> SessionInfo?
     /// Sessions matching `filter`, newest first, and the damaged ones apart.
     func listSessions(_ filter: SessionFilter) async throws -> SessionList
+
+    /// Marks `session` private: its client said no to sharing among counselors (the dialog's
+    /// `private_when` came to hold). It is private to the counselor the session names (none: a
+    /// kiosk session, until a counselor claims it with her resume token); on PostgreSQL row-level
+    /// security then hides it, its log and its access history from every other counselor (a
+    /// supervisor still reads it). Once marked, it stays marked. Called before the answer that
+    /// makes it private is written: a failure writes nothing of that answer.
+    func markPrivate(_ session: String, at: Int64) async throws
+    /// Whether `session` is marked private, and to whom (nil: not private).
+    func privacy(of session: String) async throws -> Privacy?
 
     // MARK: Leases
 

@@ -24,8 +24,14 @@ package struct StoredSessionCopy: Sendable {
     /// (nil: the session names none, or her row is missing: the session's start stands in).
     package var clientSince: Int64?
     package var events: [StoredEventCopy]
+    /// Private to its counselor (`Store.markPrivate`), since when (nil: not private).
+    package var privacy: Privacy?
+    package var privateSince: Int64?
 
-    package init(row: Chain.Session, hash: Data?, unchained: Bool, clientSince: Int64?, events: [StoredEventCopy]) {
+    package init(row: Chain.Session, hash: Data?, unchained: Bool, clientSince: Int64?, events: [StoredEventCopy],
+                 privacy: Privacy? = nil, privateSince: Int64? = nil) {
+        self.privacy = privacy
+        self.privateSince = privateSince
         self.row = row
         self.hash = hash
         self.unchained = unchained

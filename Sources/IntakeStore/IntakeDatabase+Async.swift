@@ -49,6 +49,28 @@ extension IntakeDatabase {
         return try await commitThread.read { db in try Self.session(db, id: id, chain: chain) }
     }
 
+    /// Marks a session private to its counselor (her row's), once; durably, before the answer
+    /// that makes it private is written.
+    public func markPrivateDurably(_ session: String, at: Int64) async throws {
+        try await commitThread.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO private_session (sessionId, counselor, markedAt)
+                SELECT id, counselor, ? FROM session WHERE id = ?
+                """, arguments: [at, session])
+        }
+    }
+
+    /// Whether a session is marked private, and to whom (nil: not private; `.some(nil)`: to no
+    /// counselor yet). Read through the commit thread, after every write it has committed.
+    public func privacyAsync(of session: String) async throws -> String?? {
+        try await commitThread.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT counselor FROM private_session WHERE sessionId = ?", arguments: [session]) else {
+                return String??.none
+            }
+            return .some(try row.strictOptionalText("counselor"))
+        }
+    }
+
     public func setDialogVersionDurably(_ version: String, of session: String) async throws {
         let chain = try writeChain
         try await commitThread.write { db in try Self.updateDialogVersion(db, version, of: session, chain: chain) }

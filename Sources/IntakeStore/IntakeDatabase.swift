@@ -215,6 +215,30 @@ public struct IntakeDatabase: Sendable {
             try db.alter(table: "audit") { t in t.add(column: "session", .text) }
             try db.create(index: "audit_by_session", on: "audit", columns: ["session"])
         }
+        migrator.registerMigration("v8: records private to their counselor") { db in
+            // A session whose client said no to sharing among counselors (the dialog's
+            // `private_when`), and the counselor it is private to (nil: taken at a kiosk, by no
+            // counselor yet). Goes with its session. A SQLite file is one office's: nothing here
+            // keeps another account that can open the file from reading it (SECURITY.md).
+            try db.execute(sql: """
+                CREATE TABLE private_session (
+                  sessionId TEXT PRIMARY KEY NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                  counselor TEXT,
+                  markedAt INTEGER NOT NULL)
+                """)
+            // A later session of a client one of whose sessions is private is private from its
+            // start, to the counselor who starts it (as on PostgreSQL).
+            try db.execute(sql: """
+                CREATE TRIGGER session_inherits_private AFTER INSERT ON session WHEN NEW.clientId IS NOT NULL
+                BEGIN
+                  INSERT OR IGNORE INTO private_session (sessionId, counselor, markedAt)
+                  SELECT NEW.id, NEW.counselor, NEW.startedAt
+                  WHERE EXISTS (SELECT 1 FROM private_session p JOIN session s ON s.id = p.sessionId
+                                WHERE s.clientId = NEW.clientId AND coalesce(s.office, '') = coalesce(NEW.office, '')
+                                  AND s.id <> NEW.id);
+                END
+                """)
+        }
         return migrator
     }
 

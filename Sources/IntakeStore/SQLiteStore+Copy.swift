@@ -31,7 +31,15 @@ extension SQLiteStore: StoreCopying {
                     throw RuntimeError.damaged(session: session)
                 }
             }
-            return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events)
+            var privacy: Privacy?, privateSince: Int64?
+            if let p = try Row.fetchOne(db, sql: "SELECT counselor, markedAt FROM private_session WHERE sessionId = ?", arguments: [session]) {
+                do {
+                    privacy = Privacy(counselor: try p.strictOptionalText("counselor"))
+                    privateSince = try p.strictInt("markedAt")
+                } catch { throw RuntimeError.damaged(session: session) }
+            }
+            return StoredSessionCopy(row: stored.row, hash: stored.hash, unchained: stored.unchained, clientSince: clientSince, events: events,
+                                     privacy: privacy, privateSince: privateSince)
         }
     }
 
@@ -52,6 +60,10 @@ extension SQLiteStore: StoreCopying {
             let insert = try db.makeStatement(sql: "INSERT INTO event (sessionId, seq, at, utcOffset, actor, event, answers, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             for e in copy.events {
                 try insert.execute(arguments: [r.id, e.event.seq, e.event.at, e.event.utcOffset, e.event.actor, e.event.event, e.event.answers, e.hash])
+            }
+            if let privacy = copy.privacy {
+                try db.execute(sql: "INSERT OR REPLACE INTO private_session (sessionId, counselor, markedAt) VALUES (?, ?, ?)",
+                               arguments: [r.id, privacy.counselor, copy.privateSince ?? r.startedAt])
             }
         }
     }

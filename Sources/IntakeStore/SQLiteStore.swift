@@ -30,6 +30,14 @@ public struct SQLiteStore: Store {
         try await database.appendDurably(entries, to: session, status: status, locale: locale, record: record, at: at)
     }
 
+    public func markPrivate(_ session: String, at: Int64) async throws {
+        try await database.markPrivateDurably(session, at: at)
+    }
+
+    public func privacy(of session: String) async throws -> Privacy? {
+        try await database.privacyAsync(of: session).map(Privacy.init(counselor:))
+    }
+
     public func setDialogVersion(_ version: String, of session: String) async throws {
         try await database.setDialogVersionDurably(version, of: session)
     }

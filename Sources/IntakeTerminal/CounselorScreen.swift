@@ -30,10 +30,7 @@ public struct CounselorScreen: Sendable {
             case .notice(let m): out += wrap(m.text)
             case .review(let r):
                 out += review(r, locale)
-                if r.final {
-                    out += wrap(catalog.text("engine.review.finish_or_edit", locale))
-                    out += wrap(catalog.text("run.finish_hint", locale))
-                }
+                out += reviewHints(r, locale)
             case .done(let r):
                 let status = catalog.optionalText("run.status." + r.status, locale) ?? r.status
                 out += wrap(catalog.text("run.done", locale, ["status": status]))
@@ -77,11 +74,19 @@ public struct CounselorScreen: Sendable {
         return wrap("  " + h, hanging: "  ")
     }
 
-    public func review(_ r: Review, _ locale: String) -> [String] {
-        var out = wrap(catalog.text("run.review", locale))
+    /// What follows a final review: finish, or edit by number or words.
+    public func reviewHints(_ r: Review, _ locale: String) -> [String] {
+        guard r.final else { return [] }
+        return wrap(catalog.text("engine.review.finish_or_edit", locale)) + wrap(catalog.text("run.finish_hint", locale))
+    }
+
+    /// The answers under their sections, numbered as `:edit` takes them; under `title` (default:
+    /// "the answers so far"); only the lines `keeping` keeps (default: all).
+    public func review(_ r: Review, _ locale: String, title: String? = nil, keeping: (AnswerLine) -> Bool = { _ in true }) -> [String] {
+        var out = wrap(title ?? catalog.text("run.review", locale))
         var heading: [String] = []
         let mark = catalog.text("repl.client_mark", locale)
-        for l in r.lines {
+        for l in r.lines where keeping(l) {
             if l.context != heading {
                 heading = l.context
                 out += wrap("  [" + heading.joined(separator: " › ") + "]")

@@ -124,7 +124,12 @@ struct RecordsCommand: ParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lists sessions, newest first (no answers).")
+        static let configuration = CommandConfiguration(
+            abstract: "Lists sessions, newest first, with the client's number, name and kana (no other answers); finds a client by number or name.",
+            discussion: "Columns (TAB): id, started, status, dialog, version, mode, locale, counselor, client number, name, kana. A list that shows a client's number or name is a read in the audit trail (kind \"list\"), written before it is printed.")
+
+        @Argument(help: "Find a client: her number, or part of her name or kana (hiragana or katakana, either width).")
+        var search: String?
 
         @Option(help: "Only sessions of this status: in_progress, suspended, complete, stopped.")
         var status: SessionInfo.Status?
@@ -132,18 +137,50 @@ struct RecordsCommand: ParsableCommand {
         @Option(help: "Only sessions of this counselor: her database login (PostgreSQL) or operating-system account (SQLite).")
         var counselor: String?
 
+        @Option(help: "Only this client's sessions: her number in the office.")
+        var client: String?
+
+        @Option(help: "Only clients whose name or kana holds this (hiragana or katakana, either width).")
+        var name: String?
+
+        @Option(help: "Where the dialogs are (for the messages' wording).")
+        var dialogs = "Dialogs"
+
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var project: ProjectOptions
 
         func run() async throws {
-            let store = try await database.openStore()
+            let messages = project.messages(dialogs)
+            let store = try await database.openStore(messages)
             // A damaged session is named on standard error (exit 1); the others are listed.
             let list = try await store.listSessions(SessionFilter(status: status, counselor: counselor))
-            for s in list.sessions {
+            let found = try await ClientListing.names(of: list.sessions, in: store)
+            let query = search.map { TextFolding.fold($0) }.flatMap { $0.isEmpty ? nil : $0 }
+            if found.sealed && (name != nil || query.map { !$0.allSatisfy(\.isNumber) } == true) {
+                // A name cannot be searched in answers that do not open.
+                throw keyRefusal(Cipher.Failure.needsKey)
+            }
+            let damaged = Set(found.damaged)
+            let shown = list.sessions.filter {
+                !damaged.contains($0.id)
+                    && ClientListing.matches($0, found.names[$0.id], client: client, nameQuery: name, any: query)
+            }
+            // A row that names a client (her number, her name) is a read, audited before it is printed.
+            let naming = shown.filter { $0.clientID != nil || found.names[$0.id] != nil }.map(\.id)
+            try await ReadAudit.record(naming, kind: "list", in: store, messages: messages)
+            for s in shown {
                 let started = Moment(epochMillis: s.startedAt).iso
-                print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-"]
+                let who = found.names[s.id]
+                print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-",
+                       s.clientID ?? "-", who?.name ?? "-", who?.kana ?? "-"]
                     .map { ControlCharacters.visible($0) }.joined(separator: "\t"))
             }
-            if !list.damaged.isEmpty { throw IntegrityMessages.damaged(list.damaged) }
+            if found.sealed { printError(messages.text("terminal.records.names_sealed")) }
+            if shown.isEmpty && (client != nil || name != nil || query != nil) {
+                printError(messages.text("terminal.records.none_found"))
+            }
+            let allDamaged = list.damaged + found.damaged
+            if !allDamaged.isEmpty { throw IntegrityMessages.damaged(allDamaged) }
         }
     }
 

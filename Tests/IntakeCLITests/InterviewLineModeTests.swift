@@ -29,7 +29,7 @@ import Testing
         #expect(text.contains("    3. What kind of work is it? → Part-time"))            // :review
         #expect(text.contains("  (current answer: Yes; Enter keeps it)"))                // :edit 1
         #expect(text.contains("日本語で表示します。"))
-        #expect(text.contains("面談の一覧（新しい順、回答は表示しません）："))             // :records
+        #expect(text.contains("面談の一覧（新しい順。お名前と番号のほかの回答は表示しません）："))  // :records
         #expect(text.contains("この面談にはシートがありません。"))                        // :sheet
         #expect(text.contains(":suspend 中断（再開番号を表示）"))                          // :help
         #expect(text.contains("「:bogus」というコマンドはありません。"))
@@ -57,7 +57,8 @@ import Testing
         let out = try interview(["はい", ":quit"], ["--counselor", "佐藤 花子"], in: dir)
         #expect(out.stdout.contains("（相談員：佐藤 花子（\(CLI.account)））"), "\(out.stdout)")
         let listed = try CLI.run(["records", "list"], in: dir)
-        #expect(listed.lines.first?.hasSuffix("\t\(CLI.account)") == true, "\(listed.stdout)")
+        // The counselor column (the eighth): her account.
+        #expect(listed.lines.first?.split(separator: "\t").dropFirst(7).first.map(String.init) == CLI.account, "\(listed.stdout)")
         #expect(!listed.stdout.contains("佐藤"))
         // Without a name nothing is asked: the interview starts at its first question.
         let plain = try interview([":quit"], in: dir)
@@ -92,5 +93,77 @@ import Testing
         #expect(other.stdout.contains("その面談は「followup」の質問です。intake --dialog followup で再開してください。"))
         let flag = try interview([], ["--resume", token3, "--counselor", "佐藤"], in: dir)
         #expect(flag.stderr.contains("that session runs the dialog 'followup': give --dialog followup"))
+    }
+
+    /// Issue 17: a resumed session says whose it is and how far it got before its first question:
+    /// the record, the client's name (kana) and number, how many answered, when the last answer
+    /// was given — and no other answer.
+    @Test func aResumedSessionSaysWhoAndHowFarBeforeTheFirstQuestion() throws {
+        let dir = try CLI.scratchProject()
+        let first = try interview(RecordsThroughStoreCommandTests.upToName("山田 花子", "やまだ はなこ") + [":suspend"],
+                                  ["--client", "1024", "--office", "川越", "--counselor", "佐藤"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let id = try #require(try CLI.run(["records", "list"], in: dir).lines.first?.split(separator: "\t").first.map(String.init))
+        let out = try interview([":quit"], ["--resume-session", id, "--counselor", "佐藤"], in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        // (Wrapped at 80 columns: read as one line, up to the question that follows it.)
+        let flat = out.stdout.replacingOccurrences(of: "\n", with: "")
+        let start = try #require(flat.range(of: "再開："))
+        let end = try #require(flat.range(of: "[ご家族のこと]", range: start.upperBound..<flat.endIndex))
+        let banner = String(flat[start.lowerBound..<end.lowerBound])
+        #expect(banner.hasPrefix("再開：記録 \(id)、お名前（かな）山田 花子（やまだ はなこ）（相談者番号 1024）、約"), "\(banner)")
+        #expect(banner.hasSuffix("問中10問回答済み、最後の回答 2026-11-23 12:00"), "\(banner)")
+        for answer in ["090", "ハローワーク", "携帯電話", "平日"] { #expect(!banner.contains(answer)) }
+        // Before the first question (the next one: her birth date).
+        let bannerAt = try #require(out.stdout.range(of: "再開：記録"))
+        let questionAt = try #require(out.stdout.range(of: "生年月日を教えてください"))
+        #expect(bannerAt.lowerBound < questionAt.lowerBound)
+        // A session with no name yet says so, in the session's language.
+        let en = try interview(["yes", ":suspend"], ["--locale", "en"], in: dir)
+        #expect(en.status == 0)
+        // (Both started at the same noon: the other one in the list.)
+        let id2 = try #require(try CLI.run(["records", "list"], in: dir).lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
+            .first { $0 != id })
+        let resumed = try interview([":quit"], ["--resume-session", id2], in: dir)
+        let unwrapped = resumed.stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(unwrapped.contains("Resuming: record \(id2), name not given yet, 1 of about "), "\(resumed.stdout)")
+        #expect(unwrapped.contains(" questions answered, last answer 2026-11-23 12:00"), "\(resumed.stdout)")
+    }
+
+    /// Issue 17: `:edit` takes a question's words or label as well as its review number and id;
+    /// after an edit from the final review only what changed is shown, not the whole review.
+    @Test func editTakesTheQuestionsWordsAndShowsOnlyWhatChanged() throws {
+        let dir = try CLI.scratchProject()
+        let answers = ["はい", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2"]
+        let out = try interview(answers + [":edit 勤め先", "XYZ", ":edit 教えてください", ":edit 3", "", ":review", ":finish"],
+                                ["--dialog", "followup", "--counselor", "佐藤", "--client", "A"], in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        let text = out.stdout
+        #expect(out.lines.contains("受付が終わりました（完了）。"), "\(text)")
+        // The words: the one question that holds them is asked again, its answer given before shown.
+        #expect(text.contains("（いまの答え：ABC Care。Enter でそのまま）"))
+        // The final review is shown in full once, and again only on :review.
+        #expect(text.components(separatedBy: "これまでの答え：").count - 1 == 2, "\(text)")
+        let afterEdit = try #require(text.components(separatedBy: "直した答え（全体は :review）：").dropFirst().first)
+        let changed = afterEdit.components(separatedBy: "答えはすべて入力されました").first ?? ""
+        #expect(changed.contains("    4. 勤め先の名前を教えてください（答えなくてもかまいません） → XYZ"), "\(changed)")
+        #expect(!changed.contains("3. "), "only the changed line: \(changed)")
+        // Words several questions hold: listed with their numbers, nothing edited.
+        #expect(text.contains("「教えてください」に当てはまる質問が"))
+        #expect(out.lines.contains { $0.hasPrefix("  2. ") && $0.contains("働き始めた日（または始める日）を教えてください") })
+        // A review number whose answer is kept: nothing changed, and that is all it says.
+        #expect(text.contains("答えは変わりませんでした（全体は :review）。"))
+        // Line mode never pages.
+        #expect(!text.contains("Enter：次へ"))
+    }
+
+    /// A question's label (the short name a sheet gives it) finds it too: 氏名 is the name question.
+    @Test func editTakesAQuestionsLabel() throws {
+        let dir = try CLI.scratchProject()
+        let out = try interview(RecordsThroughStoreCommandTests.upToName("山田 花子", "やまだ はなこ") + [":edit 氏名", "山田 はな", ":records", ":suspend"],
+                                ["--client", "1024", "--office", "川越", "--counselor", "佐藤"], in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("（いまの答え：山田 花子。Enter でそのまま）"), "\(out.stdout)")
+        #expect(out.lines.contains { $0.contains("  1024  山田 はな（やまだ はなこ）  ") }, "\(out.stdout)")
     }
 }

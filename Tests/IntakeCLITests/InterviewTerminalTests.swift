@@ -77,10 +77,15 @@ import Testing
         #expect(t.answer(":note 元夫から連絡あり\r", expecting: "メモを記録しました"))
         #expect(t.answer(":review\r", expecting: "これまでの答え"))
         #expect(t.answer(":resume 0000-0000-0000-0000-0000-0000-00\r", expecting: "その再開番号の面談はありません"))
+        #expect(t.answer(":records やまだ\r", expecting: "当てはまる面談はありません"))
+        #expect(t.answer(":records\r", expecting: "面談の一覧"))
         #expect(t.answer(":back\r", expecting: "Enter でそのまま"))
         #expect(t.answer("\u{04}", expecting: "中断しました"))
         #expect(t.exitStatus() == 0)
         let history = try String(contentsOfFile: s.history, encoding: .utf8)
+        // A search for a client by name is not kept; the plain list is.
+        #expect(!history.contains("やまだ"))
+        #expect(history.contains(":records"))
         #expect(history.contains(":review"))
         #expect(history.contains(":back"))
         #expect(!history.contains("はい"))
@@ -119,5 +124,40 @@ import Testing
         let resumed = try CLI.run(["--db", s.db, "--resume-session", id, "--counselor", "佐藤", "--today", "2026-11-23"], in: s.dir)
         #expect(resumed.stdout.contains(Self.second))
         #expect(resumed.stdout.contains("1 / 約"))
+    }
+
+    /// Issue 17: a review longer than the terminal shows a page at a time, each page within the
+    /// terminal's rows; Enter shows the next, q stops — and the question still shows.
+    @Test func aLongReviewPagesAndQStopsIt() throws {
+        let s = try setup()
+        let rows = 12
+        let t = try PseudoTerminal(["--counselor", "佐藤", "--today", "2026-11-23", "--history", s.history], in: s.dir, columns: 80, rows: rows)
+        #expect(t.waitFor(Self.first))
+        for (i, a) in RecordsThroughStoreCommandTests.upToName("山田 花子", "やまだ はなこ").enumerated() {
+            #expect(t.answer(a + "\r", expecting: "  \(i + 1) / 約"), "answer \(i + 1): \(t.screen)")
+        }
+        let question = "生年月日を教えてください"
+        let m = t.mark
+        #expect(t.answer(":review\r", expecting: "Enter：次へ"))
+        #expect(!t.screen[m...].contains("やまだ はなこ"), "the last answer is on a later page")
+        #expect(t.answer("q", expecting: question))
+        #expect(!t.screen[m...].contains("やまだ はなこ"), "q left out the rest of the review")
+        // Again, to the end with Enter: every page fits the terminal.
+        #expect(t.waitForInput())
+        let m2 = t.mark
+        #expect(t.answer(":review\r", expecting: "Enter：次へ"))
+        for _ in 0..<6 where !t.screen[m2...].contains(question) {
+            t.waitForInput()
+            t.type("\r")
+            t.waitFor(question, after: m2, timeout: 2)
+        }
+        #expect(t.screen[m2...].contains("やまだ はなこ"))
+        #expect(t.screen[m2...].contains(question))
+        let pages = t.screen[m2...].components(separatedBy: "q：やめる --")
+        #expect(pages.count >= 2)
+        // (The first holds the line typed, the others what the prompt's row shows after the key.)
+        for page in pages { #expect(page.split(separator: "\n", omittingEmptySubsequences: false).count <= rows, "\(pages)") }
+        #expect(t.answer("\u{04}", expecting: "中断しました"))
+        #expect(t.exitStatus() == 0)
     }
 }

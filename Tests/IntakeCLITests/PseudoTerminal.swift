@@ -11,11 +11,11 @@ final class PseudoTerminal {
     private(set) var screen = ""
     private var raw = Data()
 
-    init(_ args: [String], in directory: URL, columns: Int = 80, environment: [String: String] = [:]) throws {
+    init(_ args: [String], in directory: URL, columns: Int = 80, rows: Int = 24, environment: [String: String] = [:]) throws {
         var name = [CChar](repeating: 0, count: 256)
         master = pt_open(&name, name.count)
         guard master >= 0 else { throw POSIXError(.ENOTTY) }
-        _ = pt_set_size(master, Int32(columns), 24)
+        _ = pt_set_size(master, Int32(columns), Int32(rows))
         let slave = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var env = ProcessInfo.processInfo.environment
         env["TERM"] = "xterm"

@@ -91,19 +91,20 @@ import Testing
                                  "--today", "2026-11-23"], stdin: Data((answers.joined(separator: "\n") + "\n").utf8), in: dir)
         #expect(first.status == 0, "\(first.stderr)")
         let db = dir.appendingPathComponent("intake.sqlite").path
+        // The list shows her client number: that is a read too (issue 17).
         let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
-        #expect(try accesses(id, db: db).isEmpty)
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
         // Another office's client A is someone else: her visit reads nothing of this record.
         _ = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--counselor", "鈴木", "--client", "A", "--office", "さいたま",
                          "--today", "2026-11-24"], stdin: Data(), in: dir)
-        #expect(try accesses(id, db: db).isEmpty)
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
         _ = try CLI.run(["run", "--db", "intake.sqlite", "--dialog", "followup", "--counselor", "佐藤", "--client", "A", "--office", "川越",
                          "--today", "2026-11-25"], stdin: Data(), in: dir)
-        #expect(try accesses(id, db: db).map { Array($0[1...2]) } == [[CLI.account, "visit"]])
+        #expect(try accesses(id, db: db).map { Array($0[1...2]) } == [[CLI.account, "list"], [CLI.account, "visit"]])
         let report = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.stdout.contains("moved house"))
-        #expect(try accesses(id, db: db).map { $0[2] } == ["visit", "report"])
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list", "visit", "report"])
     }
 
     @Test func aSealedDatabaseRecordsReadsWithTheKeyAndListsThemWithoutIt() throws {
@@ -117,6 +118,25 @@ import Testing
         #expect(try CLI.run(["records", "show", id, "--db", db]).status != 0)
         // The audit trail is not sealed: its history reads without the key.
         #expect(try accesses(id, db: db).map { $0[2] } == ["show"])
+    }
+
+    /// Issue 17: a list that shows a client (her number, her name) is a read: when that cannot be
+    /// audited, nothing is listed.
+    @Test func aListThatShowsAClientIsNotPrintedWhenItCannotBeAudited() throws {
+        let (_, db) = try scratch()
+        let run = try CLI.run(["run", "--db", db, "--client", "7", "--office", "川越", "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8))
+        #expect(run.status == 2, "\(run.stderr)")
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let list = try CLI.run(["records", "list", "--db", db])
+        #expect(list.status == 74)
+        #expect(list.stdout.isEmpty)
+        #expect(list.stderr.contains("Nothing is shown: this reading could not be written to the audit trail"))
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        let again = try CLI.run(["records", "list", "--db", db])
+        #expect(again.status == 0)
+        let id = try #require(again.lines.first?.split(separator: "\t").first.map(String.init))
+        #expect(again.lines.first?.split(separator: "\t").map(String.init).suffix(3) == ["7", "-", "-"])
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
     }
 
     /// Fail closed: when the audit entry cannot be written, nothing of the record is printed, and

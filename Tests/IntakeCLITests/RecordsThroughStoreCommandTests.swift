@@ -28,7 +28,89 @@ import Testing
                               stdin: Data(":records\n:suspend\n".utf8), in: dir)
         #expect(out.status == 0, "\(out.stderr)")
         let id = try #require(try CLI.run(["records", "list"], in: dir).lines.first?.split(separator: "\t").first.map(String.init))
-        #expect(out.stdout.contains("面談の一覧（新しい順、回答は表示しません）："))
+        #expect(out.stdout.contains("面談の一覧（新しい順。お名前と番号のほかの回答は表示しません）："))
         #expect(out.lines.contains { $0.hasPrefix("  \(id)  2026-11-23") && $0.contains("followup") && $0.hasSuffix(CLI.account) })
+    }
+
+    /// The intake dialog's answers in a counselor's interview up to the client's name and kana.
+    static func upToName(_ name: String, _ kana: String) -> [String] {
+        ["はい", "はい", "ハローワーク", "伝えてよい", "携帯電話", "090-1234-5678", "平日の昼間", "いいえ", name, kana]
+    }
+
+    /// Two clients interviewed up to their names and suspended, in a fresh project.
+    static func twoClients() throws -> URL {
+        let dir = try CLI.scratchProject()
+        for (client, name, kana) in [("1024", "山田 花子", "やまだ はなこ"), ("2048", "田中 愛子", "タナカ アイコ")] {
+            let run = try CLI.run(["--client", client, "--office", "川越", "--counselor", "佐藤", "--today", "2026-11-23"],
+                                  stdin: Data(((upToName(name, kana) + [":suspend"]).joined(separator: "\n") + "\n").utf8), in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("生年月日を教えてください"), "the name and kana were taken: \(run.stdout)")
+        }
+        return dir
+    }
+
+    static func rows(_ out: CLI.Output) -> [[String]] {
+        out.lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    @Test func theListShowsEachClientsNumberNameAndKanaAndFindsHerByEither() throws {
+        let dir = try Self.twoClients()
+        let all = try CLI.run(["records", "list"], in: dir)
+        #expect(all.status == 0, "\(all.stderr)")
+        // The last three columns: her number, name, kana (both started at the same noon: in either order).
+        #expect(Set(Self.rows(all).map { Array($0.suffix(3)) }) == [["2048", "田中 愛子", "タナカ アイコ"], ["1024", "山田 花子", "やまだ はなこ"]])
+        let yamada = try #require(Self.rows(all).first { $0.suffix(3).first == "1024" }?.first)
+        // By number (full-width digits as typed), by name, by kana in the other script and width.
+        for search in [["--client", "1024"], ["１０２４"], ["--name", "山田"], ["--name", "ﾔﾏﾀﾞ"], ["ヤマダ"], ["はなこ"]] {
+            let found = try CLI.run(["records", "list"] + search, in: dir)
+            #expect(found.status == 0)
+            #expect(Self.rows(found).map(\.first) == [yamada], "\(search): \(found.stdout)")
+        }
+        // たなか finds the client whose kana was typed in katakana.
+        #expect(Self.rows(try CLI.run(["records", "list", "たなか"], in: dir)).map { $0.suffix(3).first } == ["2048"])
+        let none = try CLI.run(["records", "list", "--name", "佐々木"], in: dir)
+        #expect(none.status == 0 && none.stdout.isEmpty)
+        #expect(none.stderr.contains("No interview matches."))
+        // Every listing that showed her name is in her access history; one that did not show her is not.
+        let access = try CLI.run(["records", "access", yamada], in: dir)
+        #expect(access.lines.count == 7, "\(access.stdout)")
+        #expect(access.lines.allSatisfy { $0.hasSuffix("\t\(CLI.account)\tlist") })
+    }
+
+    @Test func theREPLListsAndFindsClientsByNumberOrName() throws {
+        let dir = try Self.twoClients()
+        let out = try CLI.run(["--counselor", "佐藤", "--today", "2026-11-23"],
+                              stdin: Data(":records\n:records やまだ\n:records 2048\n:records 佐々木\n:quit\n".utf8), in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        let listed = out.lines.filter { $0.hasPrefix("  s-") }
+        // The new session (no name yet), then both clients; then each search finds one.
+        #expect(listed.count == 5, "\(out.stdout)")
+        #expect(listed.filter { $0.contains("  1024  山田 花子（やまだ はなこ）  ") }.count == 2)
+        #expect(listed.filter { $0.contains("  2048  田中 愛子（タナカ アイコ）  ") }.count == 2)
+        #expect(listed.prefix(3).filter { $0.contains("  —  —  ") }.count == 1, "\(listed)")
+        #expect(out.stdout.contains("当てはまる面談はありません。"))
+    }
+
+    /// A sealed database lists its sessions without the key, but not the names in its sealed
+    /// answers: with the key they show; without it the list says why, and a name is not searched.
+    @Test func aSealedDatabaseShowsAndSearchesNamesOnlyWithItsKey() throws {
+        let dir = try CLI.scratchProject()
+        let key = dir.appendingPathComponent("intake.key").path
+        #expect(try CLI.run(["new-key", key]).status == 0)
+        let run = try CLI.run(["--key", key, "--client", "1024", "--office", "川越", "--today", "2026-11-23"],
+                              stdin: Data(((Self.upToName("山田 花子", "やまだ はなこ") + [":suspend"]).joined(separator: "\n") + "\n").utf8), in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let keyed = try CLI.run(["records", "list", "--key", key, "--name", "やまだ"], in: dir)
+        #expect(keyed.status == 0, "\(keyed.stderr)")
+        #expect(Self.rows(keyed).map { Array($0.suffix(3)) } == [["1024", "山田 花子", "やまだ はなこ"]])
+        let bare = try CLI.run(["records", "list"], in: dir)
+        #expect(bare.status == 0)
+        #expect(Self.rows(bare).map { Array($0.suffix(3)) } == [["1024", "-", "-"]])
+        #expect(bare.stderr.contains("Names are sealed and no key was given"))
+        #expect(Self.rows(try CLI.run(["records", "list", "1024"], in: dir)).count == 1)
+        let search = try CLI.run(["records", "list", "--name", "やまだ"], in: dir)
+        #expect(search.status != 0)
+        #expect(search.stdout.isEmpty)
+        #expect(search.stderr.contains("sealed: give the key file with --key FILE"))
     }
 }

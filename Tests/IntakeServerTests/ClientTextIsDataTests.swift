@@ -236,8 +236,8 @@ import Testing
         guard case .array(let answers)? = review?["answers"] else { Issue.record("no review"); return }
         #expect(answers.contains { $0["answer"] == .string(hostile) })
 
-        // The counselor's terminal (the REPL, line mode): the handover review, the review, a sheet.
-        let repl = try Self.intake(["--db", database, "--resume-session", id, "--counselor", "佐藤"], stdin: ":review\n:sheet\n:quit\n")
+        // The counselor's terminal (the REPL, line mode): the handover review, the review, a sheet, the list.
+        let repl = try Self.intake(["--db", database, "--resume-session", id, "--counselor", "佐藤"], stdin: ":review\n:sheet\n:records\n:quit\n")
         #expect(repl.status == 0, "\(repl.err)")
         #expect(Self.unsafe(repl.out).isEmpty, "the REPL printed \(Self.unsafe(repl.out))")
         #expect(repl.out.contains("␛[2J"))

@@ -649,3 +649,53 @@ extension StoreConformanceTests {
         }
     }
 }
+
+/// A client who says no to sharing among counselors (issue 16): the store is told before her
+/// answer is written, the mark names the counselor who took the interview, a later session of the
+/// same client (her office's number) is private from its start, and a copy carries the mark.
+extension StoreConformanceTests {
+    @Test(arguments: StoreKind.all) func aClientWhoSaysNoToSharingIsPrivateToHerCounselor(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let project = StoreTestProject.project
+            let intake = try #require(project.dialogs["intake"]), followup = try #require(project.dialogs["followup"])
+            let runner = SessionRunner(engine: Engine(dialog: intake, catalog: project.catalog), store: s.store)
+            var (session, _) = try await runner.start(id: "p-1", token: Self.token(61), locale: "ja", mode: .counselor, actor: .counselor("佐藤"),
+                                                      clientID: "5150", office: "川越", at: Self.at(0))
+            #expect(session.state.current == Path("consent_record"))
+            _ = try await runner.handle(.answer("はい"), in: &session, actor: .client, at: Self.at(1))
+            #expect(session.state.current == Path("share_counselors"))
+            #expect(try await s.store.privacy(of: "p-1") == nil)
+            _ = try await runner.handle(.answer("いいえ"), in: &session, actor: .client, at: Self.at(2))
+            #expect(try await s.store.privacy(of: "p-1") == Privacy(counselor: "佐藤"))
+            #expect(session.isPrivate)
+
+            // The same number in another office is another person: not private.
+            let other = SessionRunner(engine: Engine(dialog: followup, catalog: project.catalog), store: s.store)
+            _ = try await other.start(id: "p-2", token: Self.token(62), locale: "ja", mode: .counselor, actor: .counselor("田中"),
+                                      clientID: "5150", office: "所沢", at: Self.at(3))
+            #expect(try await s.store.privacy(of: "p-2") == nil)
+            // Her later visit in 川越 is private from its start, to whoever takes it.
+            _ = try await other.start(id: "p-3", token: Self.token(63), locale: "ja", mode: .counselor, actor: .counselor("鈴木"),
+                                      clientID: "5150", office: "川越", at: Self.at(4))
+            #expect(try await s.store.privacy(of: "p-3") == Privacy(counselor: "鈴木"))
+
+            // Changing her answer back does not lift the mark (once private, always private).
+            _ = try await runner.handle(.back, in: &session, actor: .client, at: Self.at(5))
+            _ = try await runner.handle(.answer("はい"), in: &session, actor: .client, at: Self.at(6))
+            #expect(try await s.store.privacy(of: "p-1") == Privacy(counselor: "佐藤"))
+
+            // An office's file copied in keeps the mark.
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-private-\(UUID().uuidString).sqlite").path
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            let source = try IntakeDatabase.open(path: path, cipher: s.cipher).store
+            let kiosk = SessionRunner(engine: Engine(dialog: intake, catalog: project.catalog), store: source)
+            var (k, _) = try await kiosk.start(id: "p-kiosk", token: Self.token(64), locale: "ja", mode: .kiosk, actor: .client,
+                                               office: "川越", at: Self.at(7))
+            _ = try await kiosk.handle(.answer("はい"), in: &k, actor: .client, at: Self.at(8))
+            _ = try await kiosk.handle(.answer("いいえ"), in: &k, actor: .client, at: Self.at(9))
+            #expect(try await source.privacy(of: "p-kiosk") == Privacy(counselor: nil), "taken at a kiosk: private to no counselor yet")
+            _ = try await StoreCopy.copy(from: source, to: s.store, by: .counselor("admin"), at: Self.at(10).epochMillis, describing: "kawagoe.sqlite")
+            #expect(try await s.store.privacy(of: "p-kiosk") == Privacy(counselor: nil))
+        }
+    }
+}

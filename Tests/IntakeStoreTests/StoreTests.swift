@@ -44,11 +44,12 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let first = try IntakeDatabase.open(path: path)
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
         #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log", "v3: the process a session is live in", "v4: sealed databases, hash-chained log",
-                           "v5: limits shared by every instance", "v6: clients belong to an office", "v7: who read which record"])
+                           "v5: limits shared by every instance", "v6: clients belong to an office", "v7: who read which record",
+                           "v8: records private to their counselor"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
-        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "rate_limit", "session", "unchained_session"])
+        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "private_session", "rate_limit", "session", "unchained_session"])
     }
 }
 
@@ -174,10 +175,20 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
     struct FailingStore: Store {
         struct Full: Error {}
         let inner: any Store
+        /// Only the mark of a private session fails (appends go through).
+        var onlyMarkFails = false
         var instance: String { inner.instance }
         var identity: String { inner.identity }
         func create(_ info: SessionInfo, first: LogEntry, token: ResumeToken) async throws { try await inner.create(info, first: first, token: token) }
-        func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) async throws { throw Full() }
+        func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String, record: JSON?, at: Int64) async throws {
+            guard onlyMarkFails else { throw Full() }
+            try await inner.append(entries, to: session, status: status, locale: locale, record: record, at: at)
+        }
+        func markPrivate(_ session: String, at: Int64) async throws {
+            if onlyMarkFails { throw Full() }
+            try await inner.markPrivate(session, at: at)
+        }
+        func privacy(of session: String) async throws -> Privacy? { try await inner.privacy(of: session) }
         func setDialogVersion(_ version: String, of session: String) async throws { try await inner.setDialogVersion(version, of: session) }
         func log(of session: String) async throws -> [LogEntry] { try await inner.log(of: session) }
         func session(_ id: String) async throws -> SessionInfo? { try await inner.session(id) }
@@ -205,6 +216,24 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         }
         func checkStorage() async throws { try await inner.checkStorage() }
         func verify() async throws -> Verification { try await inner.verify() }
+    }
+
+    /// The mark that makes a session private is written before the answer that calls for it: if
+    /// it cannot be, her "no" is not taken (nothing of it is stored, the question is asked again).
+    @Test func whenTheSessionCannotBeMarkedPrivateHerNoIsNotTaken() async throws {
+        let db = try IntakeDatabase.inMemory()
+        let project = StoreTestProject.project
+        let intake = try #require(project.dialogs["intake"])
+        let r = SessionRunner(engine: Engine(dialog: intake, catalog: project.catalog), store: FailingStore(inner: db.store, onlyMarkFails: true))
+        var (session, _) = try await r.start(id: "s6", token: ResumeToken.random(), locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+        _ = try await r.handle(.answer("はい"), in: &session, actor: .client, at: at(1))
+        let before = session.state
+        await #expect(throws: FailingStore.Full.self) {
+            _ = try await r.handle(.answer("いいえ"), in: &session, actor: .client, at: at(2))
+        }
+        #expect(session.state == before)
+        #expect(try await db.store.log(of: "s6").count == 2)
+        #expect(try await db.store.privacy(of: "s6") == nil)
     }
 
     @Test func whenTheLogCannotBeWrittenTheAnswerIsNotAccepted() async throws {

@@ -22,5 +22,11 @@ int le_history_load(const char *path);
 int le_history_append(const char *path, int max);
 /// The terminal's width in columns (80 when it cannot be told).
 int le_columns(void);
+/// The terminal's height in rows (24 when it cannot be told).
+int le_rows(void);
+/// Shows `prompt`, reads one key without echo (no Enter needed; Ctrl-C and Ctrl-D are keys here),
+/// discards the rest of a multibyte key, and erases the prompt. The key's first byte, or -1 when
+/// the terminal went away.
+int le_read_key(const char *prompt);
 
 #endif

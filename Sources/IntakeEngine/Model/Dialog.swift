@@ -14,6 +14,10 @@ public struct Dialog: Sendable {
     /// Question ids renamed since earlier versions (old → new), followed when a session taken
     /// under an earlier version resumes under this one.
     public var renames: [String: String] = [:]
+    /// When this holds over a session's answers, her record is private to the counselor who took
+    /// it (and a supervisor): the client said no to sharing among counselors (`private_when:`).
+    /// The store is told before the answer that makes it hold is written (`SessionRunner`).
+    public var privateWhen: Expr? = nil
     public var source: SourceRef
     /// Every question, group and computed value by id, built once.
     public private(set) var index: DialogIndex

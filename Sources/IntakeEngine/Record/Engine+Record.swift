@@ -115,3 +115,14 @@ extension Engine {
         return out
     }
 }
+
+extension Engine {
+    /// Whether the dialog's `private_when` holds over `state`'s answers: the record is private to
+    /// the counselor who took it (and a supervisor). False when the dialog declares none, and when
+    /// the condition cannot be decided (an unanswered or declined question).
+    public func isPrivate(_ state: SessionState) -> Bool {
+        guard let condition = dialog.privateWhen else { return false }
+        var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        return ev.holds(condition, in: .root)
+    }
+}

@@ -18,6 +18,10 @@ struct Interview {
     private var awaitingReason = false
     /// Ctrl-C pressed on an empty line just before.
     private var interruptedOnce = false
+    /// At a terminal: a review longer than the screen is shown a page at a time (nil: line mode).
+    var pager: Pager?
+    /// The final review last shown: after an edit only what changed is shown again.
+    private var lastReview: [AnswerLine]?
 
     init(engine: Engine, project: Project, session: LineSession, clock: Clock, out: Output, terminal: Bool) {
         self.engine = engine
@@ -41,23 +45,53 @@ struct Interview {
         (["sheet", "シート"], "sheet"),
     ]
 
-    /// Commands kept in the history file: none carries client data (`:note`, `:confirm REASON`
-    /// and `:resume TOKEN` do, or a secret, and are never kept; answers never are).
+    /// Commands kept in the history file: none carries client data (`:note`, `:confirm REASON`,
+    /// `:records NAME` and `:resume TOKEN` do, or a secret, and are never kept; answers never are).
     static let rememberable: Set<String> = ["back", "review", "edit", "skip", "decline", "confirm", "add", "remove", "lang",
                                             "finish", "repeat", "help", "quit", "suspend", "records", "sheet"]
 
     /// The first screen: at a handover, what the client answered herself, marked as hers.
     mutating func opened(_ effects: [Effect], resumed: Bool) throws {
+        if resumed { out.say(resumedBanner(effects)) }
         if resumed, let running = session.running, let store = session.store {
             let id = running.id
             let marked = clientAnswers(try waitFor { try await store.log(of: id) })
             if !marked.isEmpty {
                 out.screen.clientAnswered = marked
                 out.say(catalog.text("repl.handover", locale))
-                out.show(out.screen.review(engine.review(session.state), locale))
+                page([(out.screen.review(engine.review(session.state), locale), true)])
             }
         }
         show(effects)
+    }
+
+    /// Who and how far, before the first question of a resumed session: the record's id, the
+    /// client's name and kana (and number), how many questions are answered, when the last answer
+    /// was given. No other answer is shown.
+    mutating func resumedBanner(_ effects: [Effect]) -> String {
+        let state = session.state
+        func text(_ p: Path) -> String? {
+            guard case .value(.text(let t))? = state.answers[p]?.answer else { return nil }
+            let trimmed = t.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty ? nil : trimmed
+        }
+        let name = ClientName(name: text(Path(ClientName.nameID)), kana: text(Path(ClientName.kanaID)))
+        var who = name.isEmpty ? catalog.text("terminal.resume.no_name", locale)
+            : catalog.text("terminal.resume.name", locale, ["name": ClientListing.shown(name)])
+        if let number = session.running?.clientID {
+            who += catalog.text("terminal.resume.number", locale, ["number": number])
+        }
+        let prompt = effects.lazy.compactMap { e -> Prompt? in if case .ask(let p) = e { return p }; return nil }.first
+        let answered = prompt?.answered ?? engine.review(state).lines.count
+        let total = prompt.map { $0.answered + $0.remaining } ?? answered
+        let last = state.answers.filter { !$0.key.isPrompt }.values.map(\.at).max().map {
+            let iso = Moment(epochMillis: $0, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
+            return String(iso.prefix(16)).replacingOccurrences(of: "T", with: " ")
+        } ?? catalog.text("terminal.resume.no_answer", locale)
+        return catalog.text("terminal.resume.banner", locale, [
+            "id": session.running?.id ?? "—", "client": who,
+            "answered": String(answered), "total": String(total), "last": last,
+        ])
     }
 
     /// Display paths whose current answer the client gave (the last change to each was hers).
@@ -123,7 +157,8 @@ struct Interview {
         }
         awaitingReason = false
         if let (command, argument) = replCommand(trimmed) {
-            if Self.rememberable.contains(command) { source.remember(trimmed) }
+            // `:records NAME` searches for a client: her name is never kept.
+            if Self.rememberable.contains(command) && (command != "records" || argument.isEmpty) { source.remember(trimmed) }
             return try runReplCommand(command, argument)
         }
         let input = LineInput.parse(line)
@@ -132,6 +167,12 @@ struct Interview {
             source.remember(trimmed)
         }
         switch input {
+        case .event(.edit(let target)):
+            switch editTarget(target) {
+            case .asTyped: try apply(.edit(target))
+            case .path(let path): try apply(.edit(path))
+            case .listed: break
+            }
         case .event(let e):
             try apply(e)
         case .help:
@@ -161,11 +202,98 @@ struct Interview {
             throw ExitCode(session.stop(after: error, actor: actor, at: clock.now(), catalog: catalog, say: { out.say($0) }))
         }
         if effects.contains(where: { if case .warn = $0 { true } else { false } }) { awaitingReason = true }
-        show(effects)
+        switch event {
+        case .review, .locale, .repeatQuestion: show(effects)
+        default: show(effects, onlyChanges: true)
+        }
     }
 
-    private func show(_ effects: [Effect]) {
-        out.show(out.screen.lines(effects, locale: locale))
+    /// Shows the effects; a review a page at a time. With `onlyChanges`, a final review that
+    /// follows one shown before shows only the answers that changed since (an edit does not
+    /// reprint the whole review).
+    private mutating func show(_ effects: [Effect], onlyChanges: Bool = false) {
+        var blocks: [(lines: [String], skippable: Bool)] = []
+        for e in effects {
+            guard case .review(let r) = e else {
+                blocks.append((out.screen.lines([e], locale: locale), false))
+                continue
+            }
+            if r.final, onlyChanges, let before = lastReview {
+                let unchanged = Set(before.map { [$0.path, $0.answer] })
+                let changed: (AnswerLine) -> Bool = { !unchanged.contains([$0.path, $0.answer]) }
+                blocks.append((!r.lines.contains(where: changed) ? out.screen.wrap(catalog.text("terminal.review.unchanged", locale))
+                               : out.screen.review(r, locale, title: catalog.text("terminal.review.changed", locale), keeping: changed), false))
+            } else {
+                blocks.append((out.screen.review(r, locale), true))
+            }
+            blocks.append((out.screen.reviewHints(r, locale), false))
+            lastReview = r.final ? r.lines : nil
+        }
+        page(blocks)
+    }
+
+    /// Prints the lines; at a terminal, when they are longer than it, a page at a time with a
+    /// prompt between pages. Stopping (q) leaves out the rest of the skippable lines (the review),
+    /// never what follows it (the question).
+    private func page(_ blocks: [(lines: [String], skippable: Bool)]) {
+        let all = blocks.flatMap { b in b.lines.map { ($0, b.skippable) } }
+        // Only a review pages (a question is shown whole, as it always was).
+        guard let pager, blocks.contains(where: \.skippable), all.count > max(pager.rows() - 1, 1) else { return out.show(all.map(\.0)) }
+        let height = max(pager.rows() - 2, 3)
+        var start = 0
+        while start < all.count {
+            let end = min(start + height, all.count)
+            out.show(all[start..<end].map(\.0))
+            start = end
+            guard start < all.count else { return }
+            let prompt = catalog.text("terminal.more", locale, ["shown": String(start), "total": String(all.count)])
+            if !pager.more(prompt + " ") {
+                return out.show(all[start...].filter { !$0.1 }.map(\.0))
+            }
+        }
+    }
+
+    /// How `:edit TARGET` names its question.
+    enum EditTarget: Equatable {
+        /// As the engine takes it: a review number, a path, or nothing it knows (it says so).
+        case asTyped
+        /// The question whose words (in the current locale) or label hold the target: its path.
+        case path(String)
+        /// Several questions hold the words: they were listed, nothing is edited.
+        case listed
+    }
+
+    /// A review number or a question's path goes to the engine as typed; else the target is
+    /// looked for in the review's questions (their text in the current locale, and their short
+    /// label), compared as names are (kana, width and case folded): one that holds it is edited,
+    /// several are listed with their numbers.
+    func editTarget(_ target: String) -> EditTarget {
+        let typed = TextFolding.fold(target)
+        if Int(typed) != nil { return .asTyped }
+        if let p = engine.dialog.parsePath(typed), engine.dialog.index.entries[p.groupOfMorePrompt ?? p.id] != nil { return .asTyped }
+        let query = ClientName.folded(typed)
+        guard !query.isEmpty else { return .asTyped }
+        let lines = engine.review(session.state).lines
+        func words(_ l: AnswerLine) -> [String] {
+            var w = [ClientName.folded(l.question)]
+            if let id = engine.dialog.parsePath(l.path)?.id, let label = catalog.optionalText("sheet.label." + id, locale) {
+                w.append(ClientName.folded(label))
+            }
+            return w
+        }
+        let exact = lines.filter { words($0).contains(query) }
+        let found = exact.count == 1 ? exact : lines.filter { words($0).contains { $0.contains(query) } }
+        if found.count == 1, let only = found.first { return .path(only.path) }
+        guard found.count > 1 else { return .asTyped }
+        out.say(catalog.text("terminal.edit.ambiguous", locale, ["target": target, "count": String(found.count)]))
+        var shown: [String] = []
+        for l in found.prefix(20) {
+            let n = "\(l.number). "
+            let context = l.context.isEmpty ? "" : "[" + l.context.joined(separator: " › ") + "] "
+            shown += out.screen.wrap("  " + n + context + l.question, hanging: "  " + String(repeating: " ", count: n.count))
+        }
+        out.show(shown)
+        return .listed
     }
 
     private func currentPrompt() -> Prompt? {
@@ -202,7 +330,7 @@ struct Interview {
             try leave()
             return false
         case "records":
-            listRecords()
+            listRecords(argument)
         case "sheet":
             printSheet(argument.isEmpty ? "record" : argument)
         case "resume":
@@ -235,19 +363,43 @@ struct Interview {
         }
     }
 
-    private mutating func listRecords() {
-        guard let store = session.store, let list = try? waitFor({ try await store.listSessions(.all) }) else { return }
+    /// The stored sessions, newest first, with the client's number and name (kana); `search`
+    /// (her number, or part of her name or kana) keeps only hers.
+    private mutating func listRecords(_ search: String) {
+        guard let store = session.store else { return }
+        let query = TextFolding.fold(search)
+        let found: (list: SessionList, names: ClientListing.Names)
+        do {
+            // Without a search only the fifty shown are read for names.
+            let searching = !query.isEmpty
+            found = try waitFor {
+                let list = try await store.listSessions(.all)
+                return (list, try await ClientListing.names(of: searching ? list.sessions : Array(list.sessions.prefix(50)), in: store))
+            }
+        } catch {
+            return
+        }
         // A damaged session is named, and the others listed.
-        for id in list.damaged { out.say(catalog.text("integrity.damaged", locale, ["id": id])) }
-        let sessions = Array(list.sessions.prefix(50))
-        guard !sessions.isEmpty else { return out.say(catalog.text("repl.no_records", locale)) }
-        // Each session listed (its client's number shows) is a read in the audit trail first.
+        for id in found.list.damaged + found.names.damaged { out.say(catalog.text("integrity.damaged", locale, ["id": id])) }
+        if found.names.sealed { out.say(catalog.text("terminal.records.names_sealed", locale)) }
+        let damaged = Set(found.names.damaged)
+        let matching = found.list.sessions.filter {
+            !damaged.contains($0.id)
+                && ClientListing.matches($0, found.names.names[$0.id], client: nil, nameQuery: nil, any: query.isEmpty ? nil : query)
+        }
+        let sessions = Array(matching.prefix(50))
+        guard !sessions.isEmpty else {
+            return out.say(catalog.text(query.isEmpty ? "repl.no_records" : "terminal.records.none_found", locale))
+        }
+        // Each session listed (its client's number and name show) is a read in the audit trail first.
         guard recordRead(sessions.map(\.id), kind: "list") else { return }
         var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
         for s in sessions {
             let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
             let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
-            lines.append(ControlCharacters.visible("  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(s.counselor ?? "—")"))
+            let who = ClientListing.shown(found.names.names[s.id])
+            lines.append(ControlCharacters.visible(
+                "  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(who)  \(s.counselor ?? "—")"))
         }
         out.show(lines)
     }
@@ -303,6 +455,7 @@ struct Interview {
             }
             session = LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
                                   actor: session.actor, store: session.store)
+            lastReview = nil
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)
         } catch RuntimeError.unknownToken {

@@ -74,6 +74,8 @@ struct InterviewCommand: ParsableCommand {
                                      client: client, office: office, fresh: fresh, locale: locale, mode: .counselor)
         let session = try opening.open(engine, counselorActs: true, now: clock.now())
         var interview = Interview(engine: engine, project: loaded, session: session, clock: clock, out: out, terminal: terminal)
+        // A long review a page at a time at a terminal; line by line for scripts.
+        interview.pager = terminal ? .terminal : nil
         let identity: String = { if case .counselor(let id) = session.actor { return id } else { return "" } }()
         let shown = [display.map(String.init), identity].compactMap { $0?.isEmpty == false ? $0 : nil }
         out.say(loaded.catalog.text("repl.welcome", session.state.locale,

@@ -71,3 +71,19 @@ struct PlainSource: LineSource {
 extension FileHandle {
     static func columns() -> Int { Int(le_columns()) }
 }
+
+/// A long screen (a review) a page at a time, at a terminal only: its height, and a key after each
+/// page (Enter or space: the next page; q, Esc, Ctrl-C, Ctrl-D: stop).
+struct Pager: Sendable {
+    /// The terminal's height in rows, read each time (the window may have been resized).
+    var rows: @Sendable () -> Int
+    /// Shows the prompt, waits for one key: true to go on.
+    var more: @Sendable (String) -> Bool
+
+    /// The terminal of the process (readline's; its height from the terminal size).
+    static let terminal = Pager(rows: { Int(le_rows()) }, more: { prompt in
+        let key = le_read_key(prompt)
+        // q Q, Esc, Ctrl-C, Ctrl-D, or the terminal gone: stop.
+        return ![Int32(-1), 0x71, 0x51, 0x1B, 0x03, 0x04].contains(key)
+    })
+}

@@ -24,6 +24,11 @@ extension Project {
                     r.error("setting-type", ["name": key, "found": text], at: v)
                     continue
                 }
+                // A time zone or language that does not exist (`Project+Office.swift`).
+                if let problem = officeSettingProblem(key, text) {
+                    r.error(problem.code, problem.args, at: v)
+                    continue
+                }
                 officeSettings[key] = value
                 continue
             }
@@ -47,7 +52,8 @@ extension Project {
     /// Settings that belong to the office, not to a dialog, with a value of their type.
     /// `abandoned_session_days`: sessions abandoned before any answer are purged (`intake records
     /// purge`) once untouched for this many days.
-    static let officeSettingTypes: [String: Value] = ["abandoned_session_days": .int(30)]
+    static let officeSettingTypes: [String: Value] = ["abandoned_session_days": .int(30),
+                                                      "time_zone": .text(Project.defaultTimeZone), "language": .text(Project.defaultLanguage)]
 
     /// The office's retention period for abandoned sessions, in days (default 30).
     public var abandonedSessionDays: Int {

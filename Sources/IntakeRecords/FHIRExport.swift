@@ -3,22 +3,33 @@ import IntakeEngine
 
 /// FHIR R4: a dialog as a `Questionnaire`, a record as a `QuestionnaireResponse` (linkId = the
 /// question id; typed answers; a repeat group's instances as repeated items with the group's
-/// linkId, each holding its questions). Conditions and checks are not carried over (FHIR's
-/// `enableWhen` cannot say most of them); the record keeps what was asked.
+/// linkId, each holding its questions). A declined answer (答えない) is an item without an answer
+/// that carries the `data-absent-reason` extension, `asked-declined`. A simple condition becomes
+/// `enableWhen` (`FHIRExport+EnableWhen.swift`); the others, and checks, are not carried over
+/// (the record keeps what was asked). Every time (`authored`) is in the office's time zone with
+/// its offset (`OfficeTime`).
 public enum FHIRExport {
     public static func questionnaire(_ dialog: Dialog, catalog: Catalog, locale: String) -> JSON {
-        func items(_ list: [Item]) -> [JSON] {
+        // A simple `when:` as enableWhen (`FHIRExport+EnableWhen.swift`); any other is left out.
+        func conditions(_ when: Expr?, _ groups: [String]) -> [(String, JSON)] {
+            guard let when, let found = enableWhen(when, dialog: dialog, groups: groups) else { return [] }
+            return [("enableWhen", .array(found.conditions))] + (found.behavior.map { [("enableBehavior", .string($0))] } ?? [])
+        }
+        func items(_ list: [Item], _ groups: [String]) -> [JSON] {
             list.compactMap { item -> JSON? in
                 switch item {
                 case .section(let s):
                     return .object([("linkId", .string(s.id)), ("text", .string(catalog.text(s.title, locale))),
-                                    ("type", .string("group")), ("item", .array(items(s.items)))])
+                                    ("type", .string("group"))] + conditions(s.when, groups) + [("item", .array(items(s.items, groups)))])
                 case .group(let g):
                     return .object([("linkId", .string(g.id)), ("text", .string(catalog.text(g.title, locale, ["n": "n"]))),
-                                    ("type", .string("group")), ("repeats", .bool(true)), ("item", .array(items(g.items)))])
+                                    ("type", .string("group"))] + conditions(g.when, groups)
+                                   + [("repeats", .bool(true)), ("item", .array(items(g.items, groups + [g.id])))])
                 case .question(let q):
                     var o: [(String, JSON)] = [("linkId", .string(q.id)), ("text", .string(catalog.text(q.text, locale, ["n": "n"]))),
-                                               ("type", .string(type(q.kind))), ("required", .bool(q.required))]
+                                               ("type", .string(type(q.kind)))]
+                    o += conditions(q.when, groups)
+                    o.append(("required", .bool(q.required)))
                     if case .multi = q.kind { o.append(("repeats", .bool(true))) }
                     let choices = q.kind.choices
                     if !choices.isEmpty {
@@ -41,24 +52,34 @@ public enum FHIRExport {
             ("name", .string(dialog.id)),
             ("title", .string(catalog.text(dialog.title, locale))),
             ("status", .string("active")),
-            ("item", .array(items(dialog.items))),
+            ("item", .array(items(dialog.items, []))),
         ])
     }
 
-    public static func response(_ record: JSON, session: String, dialog: Dialog) -> JSON {
+    public static func response(_ record: JSON, session: String, dialog: Dialog, time: OfficeTime = .tokyo) -> JSON {
         let answers = record["answers"] ?? .object([])
-        func items(_ list: [Item], _ node: JSON) -> [JSON] {
+        var declined: Set<String> = []
+        if case .array(let list)? = record["declined"] {
+            for case .string(let d) in list { declined.insert(d) }
+        }
+        func items(_ list: [Item], _ node: JSON, _ indices: [Int]) -> [JSON] {
             list.flatMap { item -> [JSON] in
                 switch item {
                 case .section(let s):
-                    guard let inner = node[s.id] else { return [] }
-                    let children = items(s.items, inner)
+                    // A section whose every question was declined has no answers, but is not empty.
+                    let children = items(s.items, node[s.id] ?? .object([]), indices)
                     return children.isEmpty ? [] : [.object([("linkId", .string(s.id)), ("item", .array(children))])]
                 case .group(let g):
                     guard case .array(let instances)? = node[g.id] else { return [] }
-                    return instances.map { .object([("linkId", .string(g.id)), ("item", .array(items(g.items, $0)))]) }
+                    return instances.enumerated().map { i, instance in
+                        .object([("linkId", .string(g.id)), ("item", .array(items(g.items, instance, indices + [i])))])
+                    }
                 case .question(let q):
-                    guard let v = node[q.id] else { return [] }
+                    guard let v = node[q.id] else {
+                        // Asked and declined (答えない): said so, rather than left out.
+                        guard declined.contains(dialog.display(Path(q.id, indices))) else { return [] }
+                        return [.object([("linkId", .string(q.id)), ("extension", .array([declinedExtension]))])]
+                    }
                     let values = answerValues(v, q, dialog)
                     return values.isEmpty ? [] : [.object([("linkId", .string(q.id)), ("answer", .array(values))])]
                 case .end:
@@ -79,15 +100,16 @@ public enum FHIRExport {
             ("questionnaire", .string(url(dialog) + "|" + version(record, dialog))),
             ("status", .string(status)),
         ]
-        if case .string(let t)? = record["finished"] ?? record["started"] { o.append(("authored", .string(t))) }
-        o.append(("item", .array(items(dialog.items, answers))))
+        // One convention for every time: the office's zone, with its offset (`OfficeTime`).
+        if case .string(let t)? = record["finished"] ?? record["started"] { o.append(("authored", .string(time.iso(rewriting: t) ?? t))) }
+        o.append(("item", .array(items(dialog.items, answers, []))))
         return .object(o)
     }
 
     /// A collection Bundle of the dialog's Questionnaire and the responses.
-    public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [ExportedRecord]) -> JSON {
+    public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [ExportedRecord], time: OfficeTime = .tokyo) -> JSON {
         let entries = [questionnaire(dialog, catalog: catalog, locale: locale)] + records.map { r in
-            var response = response(r.record, session: r.session, dialog: dialog)
+            var response = response(r.record, session: r.session, dialog: dialog, time: time)
             // Whose answers these are: her number, in the system of her office's numbers.
             if case .object(var members) = response, let client = r.client {
                 let identifier: JSON = .object([("system", .string(subjectSystem(office: r.office))), ("value", .string(client))])
@@ -101,6 +123,11 @@ public enum FHIRExport {
     }
 
     static func url(_ dialog: Dialog) -> String { "urn:intake:questionnaire:\(dialog.id)" }
+
+    /// R4's QuestionnaireResponse item has no dataAbsentReason element: the standard extension
+    /// says why an item has no answer (asked, and declined: 答えない).
+    static let declinedExtension: JSON = .object([("url", .string("http://hl7.org/fhir/StructureDefinition/data-absent-reason")),
+                                                  ("valueCode", .string("asked-declined"))])
 
     /// The identifier system of an office's client numbers (the unnamed office: `urn:intake:client`).
     static func subjectSystem(office: String?) -> String {

@@ -3,8 +3,8 @@ import IntakeRuntime
 
 /// The monthly counts a counselor reports (DOMAIN.md): consultations as 延べ件数 (all of them) and
 /// 実件数 (distinct clients), and 就業件数 (clients who found work, from follow-up records), per office;
-/// with the list of follow-ups and what changed. Sessions abandoned before any answer are not
-/// consultations and are not counted.
+/// with the list of follow-ups and what changed. Sessions abandoned before the first real answer
+/// are not consultations and are not counted (`isAbandoned`).
 public struct MonthlyReport: Sendable, Equatable {
     public struct Counts: Sendable, Equatable {
         public var office: String
@@ -87,27 +87,76 @@ extension MonthlyReport {
     /// The month of `year`/`month` in the office's time zone (`utcOffsetMinutes`) as epoch
     /// milliseconds [from, to); nil when there is no such month.
     public static func bounds(year: Int, month: Int, utcOffsetMinutes: Int) -> (from: Int64, to: Int64)? {
+        bounds(year: year, month: month, time: OfficeTime(fixedOffsetMinutes: utcOffsetMinutes))
+    }
+
+    /// The month of `year`/`month` in the office's time zone as epoch milliseconds [from, to) —
+    /// from its first midnight to the next month's (a change of offset within the month is followed);
+    /// nil when there is no such month.
+    public static func bounds(year: Int, month: Int, time: OfficeTime) -> (from: Int64, to: Int64)? {
         guard let first = CivilDate(year: year, month: month, day: 1),
               let next = month == 12 ? CivilDate(year: year + 1, month: 1, day: 1) : CivilDate(year: year, month: month + 1, day: 1) else {
             return nil
         }
-        func start(_ d: CivilDate) -> Int64 { (Int64(d.daysSinceEpoch) * 86_400 - Int64(utcOffsetMinutes) * 60) * 1000 }
-        return (start(first), start(next))
+        return (time.startOfDay(first), time.startOfDay(next))
+    }
+
+    /// The questions of `dialog`'s consent gate: those before its first `end` (intake: "may we
+    /// record this?", whose no ends the dialog). Answering them alone is not a consultation.
+    public static func consentGate(of dialog: Dialog) -> Set<String> {
+        var gate: Set<String> = []
+        func walk(_ items: [Item]) -> Bool {
+            for item in items {
+                switch item {
+                case .question(let q): gate.insert(q.id)
+                case .section(let s): if walk(s.items) { return true }
+                case .group(let g): if walk(g.items) { return true }
+                case .end: return true
+                }
+            }
+            return false
+        }
+        // A dialog without an end has no gate: every answer is a real one.
+        return walk(dialog.items) ? gate : []
+    }
+
+    /// Whether an unfinished session was abandoned before its first real answer: no event a person
+    /// made (`input`: an answer, a decline, an edit) gave an answer (a value, or 答えない) to a
+    /// question of `dialog` outside its consent gate. Answers brought forward from a last record
+    /// (the start) or carried across a new dialog version (`migrate`), "add another?" prompts and
+    /// a part's "still right?" are not answers she gave. Without the dialog, any answer counts.
+    public static func isAbandoned(_ log: [LogEntry], dialog: Dialog?) -> Bool {
+        let gate = dialog.map(consentGate) ?? []
+        for entry in log where entry.seq > 0 {
+            guard case .input = entry.event else { continue }
+            for change in entry.answers ?? [] {
+                guard let given = change.entry?.answer, given != .skipped, !change.path.isPrompt, !gate.contains(change.path.id) else { continue }
+                if let dialog, dialog.index.question(change.path.id) == nil { continue }
+                return false
+            }
+        }
+        return true
     }
 
     /// The report for the month of `year`/`month` in the office's time zone, read from `store`:
-    /// its sessions started in the month, those abandoned before any answer, and the records of the
-    /// others. A damaged session (in the listing, or its record) refuses the whole report
-    /// (`StoreError.damagedSessions`, `RuntimeError.damaged`): its counts would be wrong.
+    /// its sessions started in the month, those abandoned before the first real answer (with no
+    /// answer at all, as the store finds them; unfinished ones whose log holds none but the consent
+    /// gate's, by `isAbandoned` on the `dialogs`), and the records of the others. A damaged session
+    /// (in the listing, its log or its record) refuses the whole report (`StoreError.damagedSessions`,
+    /// `RuntimeError.damaged`): its counts would be wrong.
     /// `office`: that office's counts and list only (nil: every office, the prefecture's view).
     public static func make(from store: any Store, year: Int, month: Int, office: String? = nil, perCounselor: Bool = false,
-                            utcOffsetMinutes: Int = 540) async throws -> MonthlyReport {
-        guard let (from, to) = bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+                            time: OfficeTime = .tokyo, dialogs: [String: Dialog] = [:]) async throws -> MonthlyReport {
+        guard let (from, to) = bounds(year: year, month: month, time: time) else {
             return MonthlyReport(counts: [], changes: [])
         }
         // A session abandoned before any answer was not a consultation.
-        let abandoned = try await store.abandonedSessions(startedFrom: from, to: to)
+        var abandoned = try await store.abandonedSessions(startedFrom: from, to: to)
         let sessions = try await store.sessions(SessionFilter(from: from, to: to, office: office))
+        // Nor was one left after the consent gate alone: the unfinished ones' logs say.
+        for s in sessions where (s.status == .inProgress || s.status == .suspended) && !abandoned.contains(s.id) {
+            if isAbandoned(try await store.log(of: s.id), dialog: dialogs[s.dialogID]) { abandoned.insert(s.id) }
+        }
         // Every consultation's record is read (a damaged one refuses the report, the oldest named
         // first), in the order the report counts them.
         let counted = sessions.filter { !abandoned.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }.map(\.id)
@@ -115,17 +164,24 @@ extension MonthlyReport {
         for (id, result) in zip(counted, await store.records(of: counted)) {
             if let record = try result.get() { records[id] = record }
         }
-        return MonthlyReport(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes, sessions: sessions, abandoned: abandoned,
+        return MonthlyReport(year: year, month: month, time: time, sessions: sessions, abandoned: abandoned,
                              records: records, perCounselor: perCounselor)
+    }
+
+    /// As `init(year:month:time:…)`, in a zone of a fixed offset from UTC (`utcOffsetMinutes`).
+    public init(year: Int, month: Int, utcOffsetMinutes: Int = 540, sessions: [SessionInfo], abandoned: Set<String>,
+                records: [String: JSON], perCounselor: Bool = false) {
+        self.init(year: year, month: month, time: OfficeTime(fixedOffsetMinutes: utcOffsetMinutes), sessions: sessions,
+                  abandoned: abandoned, records: records, perCounselor: perCounselor)
     }
 
     /// The report for the month of `year`/`month` in the office's time zone, from `sessions` (those
     /// not started in the month are left out), the ids of those `abandoned` before any answer, and
     /// the finished sessions' `records` by session id. A pure function: the same data, the same report.
     /// `perCounselor`: a row per office and counselor (who took the consultation), not per office.
-    public init(year: Int, month: Int, utcOffsetMinutes: Int = 540, sessions: [SessionInfo], abandoned: Set<String>,
+    public init(year: Int, month: Int, time: OfficeTime, sessions: [SessionInfo], abandoned: Set<String>,
                 records: [String: JSON], perCounselor: Bool = false) {
-        guard let (from, to) = Self.bounds(year: year, month: month, utcOffsetMinutes: utcOffsetMinutes) else {
+        guard let (from, to) = Self.bounds(year: year, month: month, time: time) else {
             self.init(counts: [], changes: [])
             return
         }
@@ -157,7 +213,7 @@ extension MonthlyReport {
             if found == true { byOffice[row, default: (0, [], [])].found.insert(client) }
             let said: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
             changes.append(MonthlyReport.Change(session: s.id, office: office, client: s.clientID,
-                                                date: Moment(epochMillis: s.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso,
+                                                date: time.moment(s.startedAt).localDate.iso,
                                                 dialogID: s.dialogID, foundWork: found, changes: said, changed: changed))
         }
         let counts = byOffice.keys.sorted().compactMap { row in

@@ -8,7 +8,10 @@ import IntakeRuntime
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list."
+        abstract: "The monthly counts: consultations (延べ件数), distinct clients (実件数), found work (就業件数), and the follow-up list.",
+        discussion: """
+            The month and the dates are the office's (Dialogs/office.yaml `time_zone`, default Asia/Tokyo), and the report             is written in the office's language (`language`, default ja) unless --lang says otherwise — never from the             shell's LANG. A consultation is a session started in the month, except one abandoned before the first real             answer: never finished (in progress or suspended) with no answer given (a value or 答えない) to any question             but the dialog's consent gate (the questions before its first end: "may we record this?"). Answers brought             forward from a last record are not answers given. A session the dialog ended (consent refused: handed over             to a counselor) is a consultation.
+            """
     )
 
     @Option(help: "The month, YYYY-MM (default: this month, office time).")
@@ -32,8 +35,10 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // This month in the office's time (Japan), whatever the machine's time zone.
-        let month = self.month ?? String(Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: 540).localDate.iso.prefix(7))
+        let loaded = project.load([dialogs])
+        // This month in the office's time zone, whatever the machine's.
+        let time = OfficeTime(loaded.officeTimeZone)
+        let month = self.month ?? String(time.moment(Int64(Date().timeIntervalSince1970 * 1000)).localDate.iso.prefix(7))
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
             throw ValidationError("'\(month)' is not a month written YYYY-MM")
@@ -42,15 +47,15 @@ struct ReportCommand: AsyncParsableCommand {
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try await reportingDamage(database: database.db) {
             try await store.checkStorage()
-            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office, perCounselor: perCounselor) }
+            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office, perCounselor: perCounselor,
+                                                                  time: time, dialogs: loaded.dialogs) }
         }
         // The follow-up list shows what clients answered: who read it is audited first (as
         // `report`), and nothing is printed when it cannot be. The counts show no one's answers.
         try await ReadAudit.record(report.changes.map(\.session), kind: "report", in: store, messages: project.messages(dialogs))
-        let loaded = project.load([dialogs])
         let catalog = loaded.catalog
-        // An office's document: in Japanese unless --lang asks otherwise (not the shell's LANG).
-        let lang = project.language ?? "ja"
+        // An office's document: in the office's language unless --lang asks otherwise (not the shell's LANG).
+        let lang = project.language ?? loaded.officeLanguage
         print(catalog.text("report.title", lang, ["month": month]))
         print("")
         let who = perCounselor ? [catalog.text("report.counselor", lang)] : []

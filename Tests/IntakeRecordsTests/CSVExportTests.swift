@@ -37,15 +37,16 @@ import Testing
         let dialog = try #require(Self.project.dialogs["intake"])
         #expect(records.count > 10)
         let csv = CSVExport.table(dialog: dialog, records: records, bom: true)
-        #expect(csv.hasPrefix("\u{FEFF}session,office,client,dialog,version,status,started,finished,consent_record,"))
+        #expect(csv.hasPrefix("\u{FEFF}session,office,client,counselor,dialog,version,status,started,finished,consent_record,"))
         let rows = try Self.parseWithPython(csv)
         #expect(rows.count == records.count + 1)
         let header = rows[0]
         #expect(Set(rows.map(\.count)) == [header.count], "every row has every column")
+        #expect(Array(header.suffix(2)) == ["suggestions", "notes"])
         // Every cell reads back as the record holds it.
         for (row, exported) in zip(rows.dropFirst(), records) {
             let answers = exported.record["answers"] ?? .object([])
-            for (i, column) in header.enumerated().dropFirst(8) {
+            for (i, column) in header.enumerated().dropFirst(9).dropLast(2) {
                 guard let path = dialog.parsePath(column) else { Issue.record("column \(column)"); continue }
                 let value = dialog.recordValue(answers, path.id, indices: path.indices)
                 if let value { #expect(row[i] == CSVExport.cell(value), "\(column)") }
@@ -53,6 +54,147 @@ import Testing
         }
         #expect(header.contains("children[2].age"))
         #expect(header.contains("jobs[4].employer"))
+    }
+
+    /// The columns come from the dialog, not from the records: the same header for a month with
+    /// no record, one with a single small family and every conversation's records; a repeat group
+    /// reaches the dialog's maximum (children: 10; the childcare group that follows the children
+    /// as many; jobs: 10), and no further.
+    @Test func theHeaderIsTheSameEveryMonthWhateverWasAnswered() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        func header(_ records: [ExportedRecord]) throws -> [String] {
+            try Self.parseWithPython(CSVExport.table(dialog: dialog, records: records)).first ?? []
+        }
+        let none = try header([])
+        let all = try Self.records()
+        #expect(try header(all) == none)
+        #expect(try header(Array(all.prefix(1))) == none)
+        let children = try #require(dialog.index.group("children"))
+        #expect(none.contains("children[\(children.max)].age"))
+        #expect(!none.contains("children[\(children.max + 1)].age"))
+        #expect(none.contains("care[\(children.max)].evening_care"))
+        #expect(!none.contains("care[\(children.max + 1)].evening_care"))
+        let jobs = try #require(dialog.index.group("jobs"))
+        #expect(none.contains("jobs[\(jobs.max)].employer"))
+        #expect(none.filter { $0.hasPrefix("job_inventory[") && $0.hasSuffix("].tasks") }.count == jobs.max)
+        #expect(Set(none).count == none.count, "no column twice")
+    }
+
+    /// Labels mode, for people and Excel: the office's words for headers (the sheets' short labels,
+    /// else the question; a group's instance named), choices, yes/no, statuses and 答えない; times as
+    /// Excel reads them. The same columns as the codes, in the same order.
+    @Test func theLabelsModeSpeaksTheOfficesLanguage() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let labels = CSVExport.Labels(catalog: Self.project.catalog, locale: "ja",
+                                      short: ["name": "sheet.label.name", "age": "sheet.label.child_age"])
+        let record: JSON = .object([
+            ("dialog", .object([("id", .string("intake")), ("version", .string("1.0.0"))])),
+            ("status", .string("complete")), ("started", .string("2026-11-23T01:41:07Z")), ("finished", .string("2026-11-23T10:59:00+09:00")),
+            ("answers", .object([("consent", .object([("consent_record", .bool(true)), ("contact_methods", .array([.string("mobile"), .string("email")]))])),
+                                 ("family", .object([("name", .string("山田 花子")), ("housing", .string("rent")),
+                                                     ("children", .array([.object([("age", .int(4))])]))]))])),
+            ("declined", .array([.string("income_sources")])),
+        ])
+        let options = CSVExport.Options(bom: true, labels: labels)
+        let csv = CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", office: "川越", client: "1024", counselor: "sato", record: record)],
+                                  options: options)
+        #expect(csv.hasPrefix("\u{FEFF}"))
+        let rows = try Self.parseWithPython(csv)
+        let codes = CSVExport.header(dialog: dialog)
+        #expect(rows[0].count == codes.count)
+        #expect(Array(rows[0].prefix(9)) == ["セッション", "窓口", "相談者番号", "相談員", "質問票", "版", "状態", "開始日時", "終了日時"])
+        func cell(_ code: String) -> String? {
+            codes.firstIndex(of: code).map { rows[1][$0] }
+        }
+        func head(_ code: String) -> String? {
+            codes.firstIndex(of: code).map { rows[0][$0] }
+        }
+        #expect(head("name") == "氏名")
+        #expect(head("children[1].age") == "1人目のお子さん：年齢")
+        #expect(head("children[2].age") == "2人目のお子さん：年齢")
+        // Without a short label, the question's own text; it says which child, so no group title before it.
+        #expect(head("children[1].stage") == Self.project.catalog.text("family.stage", "ja", ["n": "1"]))
+        #expect(Set(rows[0]).count == rows[0].count, "no header twice")
+        #expect(cell("status") == "完了")
+        #expect(cell("started") == "2026-11-23 10:41:07", "office time, as Excel reads a date and time")
+        #expect(cell("finished") == "2026-11-23 10:59:00")
+        #expect(cell("counselor") == "sato")
+        #expect(cell("consent_record") == "はい")
+        #expect(cell("housing") == Self.project.catalog.text("family.housing.rent", "ja"))
+        #expect(cell("contact_methods") == ["mobile", "email"].map { Self.project.catalog.text("consent.contact_methods.\($0)", "ja") }.joined(separator: "、"))
+        #expect(cell("income_sources") == "答えない")
+        #expect(cell("children[1].age") == "4")
+        #expect(cell("children[2].age") == "")
+        // Codes: the same cells as stored, times ISO 8601 in the office's zone.
+        let coded = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: record)]))
+        #expect(coded[1][codes.firstIndex(of: "started") ?? 0] == "2026-11-23T10:41:07+09:00")
+        #expect(coded[1][codes.firstIndex(of: "housing") ?? 0] == "rent")
+        #expect(coded[1][codes.firstIndex(of: "income_sources") ?? 0] == "(declined)")
+        #expect(coded[1][codes.firstIndex(of: "consent_record") ?? 0] == "true")
+    }
+
+    /// Times are the office's, whatever zone the session was taken in: another office's zone gives
+    /// its own offset (and its summer time).
+    @Test func timesAreWrittenInTheOfficesTimeZone() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([("status", .string("complete")), ("started", .string("2026-07-01T09:00:00+09:00")),
+                                    ("finished", .string("2026-12-01T00:30:00.250Z")), ("answers", .object([]))])
+        let newYork = OfficeTime(try #require(TimeZone(identifier: "America/New_York")))
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)],
+                                                             options: CSVExport.Options(time: newYork)))
+        #expect(rows[1][7] == "2026-06-30T20:00:00-04:00")
+        #expect(rows[1][8] == "2026-11-30T19:30:00-05:00")
+        let tokyo = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)]))
+        #expect(tokyo[1][8] == "2026-12-01T09:30:00+09:00")
+        #expect(OfficeTime.epochMillis("2026-11-23T10:41:07+09:00") == OfficeTime.epochMillis("2026-11-23T01:41:07Z"))
+        for bad in ["2026-11-23", "2026-11-23T10:41:07", "2026-11-23T25:00:00Z", "2026-11-23T10:41:07+0900", "x"] {
+            #expect(OfficeTime.epochMillis(bad) == nil, "\(bad)")
+        }
+        // The office's day begins at its midnight (New York: 05:00 UTC in winter, 04:00 in summer).
+        #expect(newYork.startOfDay(try #require(CivilDate(year: 2026, month: 12, day: 1))) == (OfficeTime.epochMillis("2026-12-01T05:00:00Z") ?? 0))
+        #expect(newYork.startOfDay(try #require(CivilDate(year: 2026, month: 7, day: 1))) == (OfficeTime.epochMillis("2026-07-01T04:00:00Z") ?? 0))
+        #expect(OfficeTime.tokyo.startOfDay(try #require(CivilDate(year: 2026, month: 12, day: 1))) == (OfficeTime.epochMillis("2026-11-30T15:00:00Z") ?? 0))
+    }
+
+    /// The counselor's notes, the suggestions and who took the session are columns too; a note is
+    /// the counselor's text and a suggestion's sentence the office's, and both are made inert.
+    @Test func notesSuggestionsAndTheCounselorAreColumns() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([
+            ("status", .string("complete")), ("answers", .object([])),
+            ("suggestions", .array([.object([("id", .string("hellowork")), ("message", .string("suggest.hellowork")), ("text", .string("x"))]),
+                                    .object([("id", .string("legal_consultation")), ("message", .string("suggest.legal_consultation"))])])),
+            ("notes", .array([.object([("question", .string("housing")), ("text", .string("=家賃の滞納あり")), ("at", .string("2026-11-23T10:00:00+09:00"))]),
+                              .object([("question", .null), ("text", .string("次回は来月"))])])),
+        ])
+        let one = [ExportedRecord(session: "s", counselor: "sato", record: record)]
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: one))
+        #expect(rows[1][3] == "sato")
+        #expect(rows[1].suffix(2) == ["hellowork;legal_consultation", "housing: =家賃の滞納あり\n次回は来月"])
+        let labels = CSVExport.Labels(catalog: Self.project.catalog, locale: "ja")
+        let worded = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: one, options: CSVExport.Options(labels: labels)))
+        #expect(Array(worded[0].suffix(2)) == ["ご案内", "相談員メモ（:note）"])
+        #expect(worded[1].suffix(2).first == ["hellowork", "legal_consultation"].map { Self.project.catalog.text("suggest.\($0)", "ja") }.joined(separator: "\n"))
+        #expect(worded[1].last == Self.project.catalog.text("family.housing", "ja") + ": =家賃の滞納あり\n次回は来月")
+        // A note that would start a formula gets its leading quote.
+        let first = [ExportedRecord(session: "s", record: .object([("notes", .array([.object([("text", .string("=1+1"))])]))]))]
+        #expect(try Self.parseWithPython(CSVExport.table(dialog: dialog, records: first))[1].last == "'=1+1")
+    }
+
+    /// Headers and labels are cells like any other: a locale string that would start a formula
+    /// (an office's own wording, a translation) gets its leading quote.
+    @Test func headersAndLabelsAreMadeInertToo() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        var catalog = Self.project.catalog
+        catalog.set("export.column.session", "=HYPERLINK(\"http://x.invalid\")", in: "ja")
+        catalog.set("family.housing.rent", "+賃貸", in: "ja")
+        catalog.set("sheet.label.name", "@氏名", in: "ja")
+        let record: JSON = .object([("status", .string("complete")), ("answers", .object([("family", .object([("housing", .string("rent"))]))]))])
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)],
+                                                             options: CSVExport.Options(labels: CSVExport.Labels(catalog: catalog, locale: "ja", short: ["name": "sheet.label.name"]))))
+        #expect(rows[0][0] == "'=HYPERLINK(\"http://x.invalid\")")
+        #expect(rows[0].contains("'@氏名"))
+        #expect(rows[1].contains("'+賃貸"))
     }
 
     /// OWASP "CSV Injection": a text cell that would start a formula gets a leading `'`; numbers
@@ -89,7 +231,7 @@ import Testing
             ExportedRecord(session: "n", record: record),
             ExportedRecord(session: "x", office: "=cmd", client: "+1", record: record),
         ]))
-        #expect(Array(rows[0].prefix(3)) == ["session", "office", "client"])
+        #expect(Array(rows[0].prefix(4)) == ["session", "office", "client", "counselor"])
         #expect(rows.dropFirst().map { Array($0.prefix(3)) } == [["k", "川越", "1024"], ["s", "さいたま", "1024"], ["n", "", ""], ["x", "'=cmd", "'+1"]])
         let bundle = FHIRExport.bundle(dialog, catalog: Self.project.catalog, locale: "ja", records: [
             ExportedRecord(session: "k", office: "川越", client: "1024", record: record), ExportedRecord(session: "n", record: record)])

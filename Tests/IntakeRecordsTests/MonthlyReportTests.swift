@@ -1,3 +1,4 @@
+import IntakeDialogs
 import IntakeEngine
 import IntakeRecords
 import IntakeRuntime
@@ -108,5 +109,44 @@ import Testing
         let bounds = MonthlyReport.bounds(year: 2026, month: 12, utcOffsetMinutes: 540)
         #expect(bounds?.from == Self.jst(2026, 12, 1, 0, 0))
         #expect(bounds?.to == Self.jst(2027, 1, 1, 0, 0))
+    }
+}
+
+/// Which unfinished sessions were abandoned before the first real answer, from their logs.
+@Suite struct AbandonedBeforeTheFirstRealAnswerTests {
+    static let dialog = CSVExportTests.project.dialogs["intake"]
+
+    static func entry(_ seq: Int, _ event: LogEvent, _ answers: [(String, Answer)] = []) -> LogEntry {
+        LogEntry(seq: seq, at: Moment(epochMillis: Int64(seq) * 1000), actor: .client, event: event,
+                 answers: answers.isEmpty ? nil : answers.map { AnswerChange(path: Path($0.0, []), entry: AnswerEntry($0.1, at: 0)) })
+    }
+
+    static let start = entry(0, .start(dialog: "intake", version: "1.0.0", locale: "ja", mode: .kiosk))
+
+    @Test func theConsentGateIsWhatComesBeforeTheDialogsFirstEnd() throws {
+        #expect(MonthlyReport.consentGate(of: try #require(Self.dialog)) == ["consent_record"])
+        // A dialog without an end has no gate.
+        #expect(MonthlyReport.consentGate(of: try #require(CSVExportTests.project.dialogs["followup"])) == [])
+    }
+
+    @Test func onlyAnAnswerBeyondTheConsentGateMakesAConsultation() throws {
+        let dialog = try #require(Self.dialog)
+        // Pressed start and left; said yes to recording and left; suspended and resumed without a word.
+        #expect(MonthlyReport.isAbandoned([Self.start], dialog: dialog))
+        #expect(MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.answer("はい")), [("consent_record", .value(.bool(true)))])], dialog: dialog))
+        #expect(MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.answer("はい")), [("consent_record", .value(.bool(true)))]),
+                                           Self.entry(2, .suspend), Self.entry(3, .resume(mode: .kiosk))], dialog: dialog))
+        // An optional question left empty is not an answer given.
+        #expect(MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.skip), [("phone", .skipped)])], dialog: dialog))
+        // Answers brought forward from her last record (the start) or carried to a new version are not hers today.
+        let carried = LogEntry(seq: 0, at: Moment(epochMillis: 0), actor: .client, event: Self.start.event,
+                               answers: [AnswerChange(path: Path("name", []), entry: AnswerEntry(.value(.text("花子")), at: 0))])
+        #expect(MonthlyReport.isAbandoned([carried, Self.entry(1, .migrate(from: "0.9", to: "1.0.0"), [("name", .value(.text("花子")))])], dialog: dialog))
+        // The next answer is real, and so is 答えない.
+        #expect(!MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.answer("はい")), [("consent_record", .value(.bool(true)))]),
+                                            Self.entry(2, .input(.answer("はい")), [("share_counselors", .value(.bool(true)))])], dialog: dialog))
+        #expect(!MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.decline), [("share_outside", .declined)])], dialog: dialog))
+        // Without its dialog, any answer counts (as before).
+        #expect(!MonthlyReport.isAbandoned([Self.start, Self.entry(1, .input(.answer("はい")), [("consent_record", .value(.bool(true)))])], dialog: nil))
     }
 }

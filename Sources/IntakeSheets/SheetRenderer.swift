@@ -222,7 +222,7 @@ public struct SheetRenderer: Sendable {
     private func suggestionItem(_ s: Fired, _ record: JSON, _ locale: String) -> SheetDocument.Item {
         var text = s.json["text"].flatMap { if case .string(let t) = $0 { return t } else { return nil } } ?? s.id
         if record["locale"] != .string(locale), case .string(let key)? = s.json["message"] {
-            text = catalog.text(key, locale)
+            text = filled(catalog.text(key, locale), record)
         }
         guard case .object(let because)? = s.json["because"], !because.isEmpty else { return .init(text: text) }
         let reasons = because.compactMap { (path, json) -> String? in
@@ -232,6 +232,30 @@ public struct SheetRenderer: Sendable {
             return "\(label) → \(shown)"
         }
         return .init(text: text, detail: catalog.text("sheet.because", locale) + " " + reasons.joined(separator: "／"))
+    }
+
+    /// A suggestion's text in another locale than the record's: its `{settings.NAME}` (a local
+    /// resource) and `{computed.NAME}` placeholders filled from the dialog and the record.
+    private func filled(_ template: String, _ record: JSON) -> String {
+        guard template.contains("{") else { return template }
+        var args: [String: String] = [:]
+        for (name, v) in dialog.settings {
+            switch v {
+            case .text(let s): args["settings." + name] = s
+            case .int(let i): args["settings." + name] = String(i)
+            default: break
+            }
+        }
+        if case .object(let computed)? = record["computed"] {
+            for (name, v) in computed {
+                switch v {
+                case .string(let s): args["computed." + name] = s
+                case .int(let i): args["computed." + name] = String(i)
+                default: break
+                }
+            }
+        }
+        return Catalog.fill(template, args)
     }
 
     /// The counselor's remarks (`:note`), in the order made, each with when and on which question.

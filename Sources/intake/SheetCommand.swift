@@ -40,10 +40,8 @@ struct SheetCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: record) else {
             throw ValidationError("cannot read the record '\(record)'")
         }
-        let json: JSON
-        do {
-            json = try JSONDecoder().decode(JSON.self, from: data)
-        } catch {
+        // Read in the order written: a suggestion's reasons stay in the order the record gives them.
+        guard let text = String(data: data, encoding: .utf8), let json = try? JSON(parsing: text, keepingOrder: true) else {
             throw ValidationError("'\(record)' is not a JSON record")
         }
         try Self.print(kind, of: json, named: "'\(record)'", locale: locale, format: format, loaded)

@@ -57,21 +57,29 @@ struct SheetLoader {
             r.error("sheet-consent-multi", ["field": consent], at: m["consent"] ?? node)
             return nil
         }
-        var bodies: [(String, String)] = []
+        // A body, or a list of the bodies that handle the suggestion in order of preference.
+        var bodies: [(String, [String])] = []
         if case .mapping(let pairs)? = m["bodies"] {
             for (k, v) in pairs {
-                guard let suggestion = k.scalar?.string, let body = v.scalar?.string else { continue }
+                guard let suggestion = k.scalar?.string else { continue }
+                let targets: [Node]
+                if case .sequence(let items) = v { targets = Array(items) } else { targets = [v] }
                 if !dialog.suggestions.contains(where: { $0.id == suggestion }) {
                     var args = ["id": suggestion]
                     if let s = Spelling.closest(to: suggestion, in: dialog.suggestions.map(\.id)) { args["suggestion"] = s }
                     r.error("sheet-unknown-suggestion", args, at: k)
                 }
-                if !values.contains(body) {
-                    var args = ["value": body, "question": consent]
-                    if let s = Spelling.closest(to: body, in: values) { args["suggestion"] = s }
-                    r.error("expr-unknown-choice", args, at: v)
+                var names: [String] = []
+                for t in targets {
+                    guard let body = r.string(t, "body") else { continue }
+                    if !values.contains(body) {
+                        var args = ["value": body, "question": consent]
+                        if let s = Spelling.closest(to: body, in: values) { args["suggestion"] = s }
+                        r.error("expr-unknown-choice", args, at: t)
+                    }
+                    names.append(body)
                 }
-                bodies.append((suggestion, body))
+                if names.isEmpty { r.error("expected-string", ["key": suggestion], at: v) } else { bodies.append((suggestion, names)) }
             }
         } else {
             r.error("expected-mapping", ["what": "bodies"], at: m["bodies"] ?? node)
@@ -80,7 +88,7 @@ struct SheetLoader {
     }
 
     private mutating func readBlock(_ node: Node, _ dialog: Dialog, anonymous: Bool) -> SheetDefinition.Block? {
-        guard let m = r.members(node, allowed: ["heading", "rows", "table", "columns", "suggestions", "text"], what: "block") else { return nil }
+        guard let m = r.members(node, allowed: ["heading", "rows", "table", "columns", "suggestions", "notes", "text"], what: "block") else { return nil }
         let heading = r.string(m["heading"], "heading")
         if let h = heading { need(h, at: m["heading"] ?? node) }
         if let t = m["table"], let group = r.string(t, "table") {
@@ -95,6 +103,7 @@ struct SheetLoader {
             return .table(heading: heading, group: group, columns: columns)
         }
         if m["suggestions"] != nil { return .suggestions(heading: heading) }
+        if m["notes"] != nil { return .notes(heading: heading) }
         if let t = m["text"], let key = r.string(t, "text") {
             need(key, at: t)
             return .text(heading: heading, key: key)
@@ -104,28 +113,61 @@ struct SheetLoader {
     }
 
     private mutating func readRow(_ node: Node, _ dialog: Dialog, anonymous: Bool, table: String?) -> SheetDefinition.Row? {
-        guard let m = r.members(node, allowed: ["field", "label", "show"], what: "row"),
-              let f = r.string(m["field"], "field"), let label = r.string(m["label"], "label") else { return nil }
+        guard let m = r.members(node, allowed: ["field", "label", "show", "unit", "optional", "if_picked"], what: "row"),
+              let label = r.string(m["label"], "label") else { return nil }
+        // A field, or a list of fields of which the first answered one is shown.
+        let fieldNodes: [Node]
+        if case .sequence(let items)? = m["field"] { fieldNodes = Array(items) } else { fieldNodes = m["field"].map { [$0] } ?? [] }
+        var fields: [String] = []
+        for n in fieldNodes { if let f = r.string(n, "field") { fields.append(f) } }
+        guard !fields.isEmpty else { return nil }
         need(label, at: m["label"] ?? node)
         var show = SheetDefinition.Show.value
         if let s = m["show"], let name = r.string(s, "show") {
             if let v = SheetDefinition.Show(rawValue: name) { show = v } else { r.error("sheet-unknown-show", ["show": name], at: s) }
         }
-        let at = m["field"] ?? node
-        if f.hasPrefix("$") {
-            if !["$date", "$body"].contains(f) { r.error("sheet-unknown-field", ["field": f], at: at) }
-        } else if field(f, in: dialog, at: at, anonymous: anonymous) {
-            let groups = dialog.index.entries[f]?.groups ?? []
-            if let table {
-                // A column belongs to the table's group, or to a group that follows it, or stands outside groups.
-                if let inner = groups.last, !dialog.index.sameInstances(inner, table) || groups.count > 1 {
-                    r.error("sheet-column-group", ["field": f, "group": table], at: at)
+        var unit: String?
+        if let n = m["unit"], let u = r.string(n, "unit") {
+            if field(u, in: dialog, at: n, anonymous: anonymous) {
+                if case .single? = dialog.index.question(u)?.kind {} else { r.error("sheet-unit-choice", ["field": u], at: n) }
+            }
+            unit = u
+        }
+        let optional = m["optional"].flatMap { r.bool($0, "optional") } ?? false
+        // `if_picked: { contact_methods: post }`: the row shows only when that choice was picked.
+        var ifPicked: (question: String, choice: String)?
+        if let n = m["if_picked"] {
+            if case .mapping(let pairs) = n, pairs.count == 1, let (k, v) = pairs.first,
+               let q = r.string(k, "if_picked"), let c = r.string(v, "if_picked") {
+                if field(q, in: dialog, at: k, anonymous: anonymous), let kind = dialog.index.question(q)?.kind {
+                    let values = kind.choices.map(\.value)
+                    if !values.contains(c) {
+                        var args = ["value": c, "question": q]
+                        if let s = Spelling.closest(to: c, in: values) { args["suggestion"] = s }
+                        r.error("expr-unknown-choice", args, at: v)
+                    }
                 }
-            } else if let g = groups.last {
-                r.error("sheet-field-in-group", ["field": f, "group": g], at: at)
+                ifPicked = (q, c)
+            } else {
+                r.error("expected-mapping", ["what": "if_picked"], at: n)
             }
         }
-        return SheetDefinition.Row(field: f, label: label, show: show, source: r.ref(node))
+        for (f, at) in zip(fields, fieldNodes) {
+            if f.hasPrefix("$") {
+                if !["$date", "$body", "$counselor"].contains(f) { r.error("sheet-unknown-field", ["field": f], at: at) }
+            } else if field(f, in: dialog, at: at, anonymous: anonymous) {
+                let groups = dialog.index.entries[f]?.groups ?? []
+                if let table {
+                    // A column belongs to the table's group, or to a group that follows it, or stands outside groups.
+                    if let inner = groups.last, !dialog.index.sameInstances(inner, table) || groups.count > 1 {
+                        r.error("sheet-column-group", ["field": f, "group": table], at: at)
+                    }
+                } else if let g = groups.last {
+                    r.error("sheet-field-in-group", ["field": f, "group": g], at: at)
+                }
+            }
+        }
+        return SheetDefinition.Row(fields: fields, label: label, show: show, unit: unit, optional: optional, ifPicked: ifPicked, source: r.ref(node))
     }
 
     /// Whether `id` is a question of the dialog (reported otherwise), and allowed on this sheet.

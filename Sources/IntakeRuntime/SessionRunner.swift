@@ -12,6 +12,9 @@ public struct RunningSession: Sendable {
     public internal(set) var clientID: String? = nil
     /// The store was told the session is private (the dialog's `private_when` held).
     public internal(set) var isPrivate = false
+    /// The counselor (her identity) who started the session, from its row; the record names her
+    /// (the 就労相談記録票's 相談員).
+    public internal(set) var counselor: String? = nil
 }
 
 public enum RuntimeError: Error, Equatable, Sendable {
@@ -66,7 +69,7 @@ public struct SessionRunner: Sendable {
         } else {
             try await store.create(info, first: first, token: token)
         }
-        var session = RunningSession(id: id, state: step.state, seq: 1, office: office, clientID: clientID)
+        var session = RunningSession(id: id, state: step.state, seq: 1, office: office, clientID: clientID, counselor: info.counselor)
         try await markIfPrivate(&session, at: now)
         return (session, step.effects)
     }
@@ -169,7 +172,8 @@ public struct SessionRunner: Sendable {
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
                              answers: LogEntry.changes(from: state.answers, to: step.state.answers))
-        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID), step.effects, entry)
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
+                               counselor: info.counselor), step.effects, entry)
     }
 
     /// What a move to the dialog's new version computes, before it is written.
@@ -186,7 +190,8 @@ public struct SessionRunner: Sendable {
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
                              answers: LogEntry.changes(from: [:], to: step.state.answers))
-        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID), step.effects, entry)
+        return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
+                               counselor: info.counselor), step.effects, entry)
     }
 
     /// Every answer as the log leaves it: the last migration's answers, then each change after it.
@@ -272,15 +277,17 @@ public struct SessionRunner: Sendable {
     }
 
     /// The record of a finished `state` of `session`, naming whose it is: her office and her
-    /// number there (after `mode`; neither when the session names none, as in a test conversation).
+    /// number there, and the counselor who took it (after `mode`; none of them when the session
+    /// names none, as in a test conversation).
     func recordIfFinished(_ state: SessionState, of session: RunningSession) -> JSON? {
         guard isFinished(state) else { return nil }
         let json = engine.record(state).json
-        guard case .object(var members) = json, session.office != nil || session.clientID != nil else { return json }
+        guard case .object(var members) = json, session.office != nil || session.clientID != nil || session.counselor != nil else { return json }
         let at = (members.firstIndex { $0.0 == "mode" } ?? members.count - 1) + 1
         var subject: [(String, JSON)] = []
         if let office = session.office { subject.append(("office", .string(office))) }
         if let client = session.clientID { subject.append(("client", .string(client))) }
+        if let counselor = session.counselor, !counselor.isEmpty { subject.append(("counselor", .string(counselor))) }
         members.insert(contentsOf: subject, at: min(at, members.count))
         return .object(members)
     }

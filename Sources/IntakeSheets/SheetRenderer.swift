@@ -1,9 +1,18 @@
 import IntakeEngine
 
-/// One rendered sheet: Markdown that prints well on A4 (headings, two-column tables).
+/// One rendered sheet: its document, and the document as Markdown that prints well on A4
+/// (headings, two-column tables). `SheetHTML` writes the same document as a printable page.
 public struct RenderedSheet: Sendable, Equatable {
     public var title: String
     public var markdown: String
+    public var document: SheetDocument
+
+    public init(document: SheetDocument) {
+        self.document = document
+        // Printed or shown on a terminal: a client's text never acts on either (`ControlCharacters`).
+        title = ControlCharacters.visible(document.title)
+        markdown = ControlCharacters.visible(document.markdown, keepingLineFeeds: true)
+    }
 }
 
 /// What rendering a sheet gave: the sheets, and what was left out and why (for the counselor).
@@ -39,20 +48,26 @@ public struct SheetRenderer: Sendable {
             }
             return []
         }()
-        var sheets: [RenderedSheet] = []
-        var withheld: [String] = []
-        var bodies: [String] = []
-        for (suggestion, body) in referral.bodies where fired.contains(where: { $0.id == suggestion }) && !bodies.contains(body) {
-            bodies.append(body)
-        }
-        for body in bodies {
-            let reasons = referral.bodies.filter { $0.body == body }.compactMap { pair in fired.first { $0.id == pair.suggestion } }
-            let bodyName = choiceLabel(referral.consent, body, locale)
-            if consented.contains(body) {
-                sheets.append(page(sheet, record, locale, body: bodyName, reasons: reasons))
+        // Each suggestion that fired goes to the first body that handles it and that the client
+        // consented to; when she consented to none of them, each is named as withheld.
+        var routes: [(body: String, suggestion: Fired)] = []
+        var refused: [String] = []
+        for (suggestion, bodies) in referral.bodies {
+            guard let f = fired.first(where: { $0.id == suggestion }) else { continue }
+            if let body = bodies.first(where: { consented.contains($0) }) {
+                routes.append((body, f))
             } else {
-                withheld.append(catalog.text("sheet.withheld.no_consent", locale, ["body": bodyName]))
+                for b in bodies where !refused.contains(b) { refused.append(b) }
             }
+        }
+        var bodies: [String] = []
+        for r in routes where !bodies.contains(r.body) { bodies.append(r.body) }
+        let sheets = bodies.map { body in
+            page(sheet, record, locale, body: choiceLabel(referral.consent, body, locale),
+                 reasons: routes.filter { $0.body == body }.map(\.suggestion))
+        }
+        let withheld = refused.filter { !bodies.contains($0) }.map {
+            catalog.text("sheet.withheld.no_consent", locale, ["body": choiceLabel(referral.consent, $0, locale)])
         }
         return SheetOutcome(sheets: sheets, withheld: withheld)
     }
@@ -77,106 +92,183 @@ public struct SheetRenderer: Sendable {
 
     private func page(_ sheet: SheetDefinition, _ record: JSON, _ locale: String, body: String?, reasons: [Fired]) -> RenderedSheet {
         let title = catalog.text(sheet.title, locale) + (body.map { "（\($0)）" } ?? "")
-        var out = "# \(title)\n"
+        let none = catalog.text("sheet.none", locale)
+        var sections: [SheetDocument.Section] = []
         for block in sheet.blocks {
             switch block {
             case .rows(let heading, let rows):
-                out += heading.map { "\n## \(catalog.text($0, locale))\n" } ?? ""
-                out += "\n| \(catalog.text("sheet.column.item", locale)) | \(catalog.text("sheet.column.content", locale)) |\n|---|---|\n"
-                for row in rows where !(sheet.anonymous && isPersonal(row.field)) {
-                    out += "| \(cell(catalog.text(row.label, locale))) | \(cell(value(row, record, locale, body: body, indices: []))) |\n"
+                let header = [catalog.text("sheet.column.item", locale), catalog.text("sheet.column.content", locale)]
+                let shown: [[String]] = rows.filter { !(sheet.anonymous && isPersonal($0)) }.compactMap { row in
+                    value(row, record, locale, body: body, indices: []).map { [catalog.text(row.label, locale), $0] }
                 }
+                sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .pairs(header: header, rows: shown)))
             case .table(let heading, let group, let columns):
-                out += heading.map { "\n## \(catalog.text($0, locale))\n" } ?? ""
-                let shown = columns.filter { !(sheet.anonymous && isPersonal($0.field)) }
+                let shown = columns.filter { !(sheet.anonymous && isPersonal($0)) }
                 let n = dialog.recordInstances(record["answers"] ?? .object([]), group: group)
-                if n == 0 {
-                    out += "\n" + catalog.text("sheet.none", locale) + "\n"
-                    continue
-                }
-                out += "\n| # | " + shown.map { cell(catalog.text($0.label, locale)) }.joined(separator: " | ") + " |\n"
-                out += "|---|" + String(repeating: "---|", count: shown.count) + "\n"
-                for i in 0..<n {
-                    out += "| \(i + 1) | " + shown.map { cell(value($0, record, locale, body: body, indices: [i])) }.joined(separator: " | ") + " |\n"
-                }
+                let content: SheetDocument.Content = n == 0 ? .empty(none) : .table(
+                    header: ["#"] + shown.map { catalog.text($0.label, locale) },
+                    rows: (0..<n).map { i in [String(i + 1)] + shown.map { value($0, record, locale, body: body, indices: [i]) ?? none } })
+                sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: content))
             case .suggestions(let heading):
-                out += heading.map { "\n## \(catalog.text($0, locale))\n" } ?? ""
-                let items = body == nil ? firedSuggestions(record) : reasons
-                if items.isEmpty { out += "\n" + catalog.text("sheet.none", locale) + "\n" }
-                out += "\n"
-                for s in items { out += "- " + suggestionLine(s, record, locale) + "\n" }
+                let items = (body == nil ? firedSuggestions(record) : reasons).map { suggestionItem($0, record, locale) }
+                sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .items(items, empty: none)))
+            case .notes(let heading):
+                sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .items(notes(record, locale), empty: none)))
             case .text(let heading, let key):
-                out += heading.map { "\n## \(catalog.text($0, locale))\n" } ?? ""
-                out += "\n" + catalog.text(key, locale) + "\n"
+                sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .text(catalog.text(key, locale))))
             }
         }
-        // Printed or shown on a terminal: a client's text never acts on either (`ControlCharacters`).
-        return RenderedSheet(title: ControlCharacters.visible(title), markdown: ControlCharacters.visible(out, keepingLineFeeds: true))
+        return RenderedSheet(document: SheetDocument(title: title, sections: sections))
     }
 
-    func isPersonal(_ field: String) -> Bool {
-        dialog.index.question(field)?.personal ?? false
+    func isPersonal(_ row: SheetDefinition.Row) -> Bool {
+        row.fields.contains { dialog.index.question($0)?.personal ?? false }
     }
 
-    /// A field's value in words, or 答えない / a dash.
-    func value(_ row: SheetDefinition.Row, _ record: JSON, _ locale: String, body: String?, indices: [Int]) -> String {
+    /// A row's value in words: the first of its fields with an answer, or 答えない when it was
+    /// declined; a dash when none was — or nothing, for an optional row.
+    func value(_ row: SheetDefinition.Row, _ record: JSON, _ locale: String, body: String?, indices: [Int]) -> String? {
+        if let (question, choice) = row.ifPicked {
+            switch dialog.recordValue(record["answers"] ?? .object([]), question) {
+            case .array(let picked)? where picked.contains(.string(choice)): break
+            case .string(choice)?: break
+            default: return row.optional ? nil : "—"
+            }
+        }
         switch row.field {
         case "$date":
             guard case .string(let started)? = record["started"], let d = CivilDate(iso: String(started.prefix(10))) else { return "—" }
             return date(d, locale)
         case "$body":
             return body ?? "—"
+        case "$counselor":
+            // The identity that took the interview, as the stored record names it (never a typed name).
+            guard case .string(let who)? = record["counselor"], !who.isEmpty else { return row.optional ? nil : "—" }
+            return who
         default:
             break
         }
         let answers = record["answers"] ?? .object([])
-        let depth = dialog.index.entries[row.field]?.groups.count ?? 0
-        let at = Array(indices.prefix(depth))
-        if let json = dialog.recordValue(answers, row.field, indices: at), let v = dialog.answerValue(json, question: row.field) {
-            if row.show == .age, case .date(let born) = v, case .string(let started)? = record["started"],
-               let on = CivilDate(iso: String(started.prefix(10))) {
+        for field in row.fields {
+            let depth = dialog.index.entries[field]?.groups.count ?? 0
+            let at = Array(indices.prefix(depth))
+            if let json = dialog.recordValue(answers, field, indices: at), let v = dialog.answerValue(json, question: field) {
+                return words(v, row, field: field, record, locale, indices: at)
+            }
+            let display = dialog.display(Path(field, at))
+            if case .array(let declined)? = record["declined"], declined.contains(.string(display)) {
+                return catalog.text("engine.declined", locale)
+            }
+        }
+        return row.optional ? nil : "—"
+    }
+
+    private func words(_ v: Value, _ row: SheetDefinition.Row, field: String, _ record: JSON, _ locale: String, indices: [Int]) -> String {
+        switch (row.show, v) {
+        case (.age, .date(let born)):
+            if case .string(let started)? = record["started"], let on = CivilDate(iso: String(started.prefix(10))) {
                 return catalog.text("sheet.date_age", locale, ["date": date(born, locale), "age": String(born.years(until: on))])
             }
-            if case .date(let d) = v { return date(d, locale) }
-            return engine.words(.value(v), question: row.field, locale: locale)
+        case (.amount, .int(let n)):
+            return amount(n, unit: row.unit, record, locale, indices: indices)
+        case (_, .date(let d)):
+            return date(d, locale)
+        default:
+            break
         }
-        let display = dialog.display(Path(row.field, at))
-        if case .array(let declined)? = record["declined"], declined.contains(.string(display)) {
-            return catalog.text("engine.declined", locale)
+        if case .date(let d) = v { return date(d, locale) }
+        return engine.words(.value(v), question: field, locale: locale)
+    }
+
+    /// An amount of yen with its digits grouped, and its unit as answered beside it: 時給 1,150円.
+    /// The unit's words are `sheet.amount.<choice>`; a unit without them is shown by its label,
+    /// no unit (not asked, declined) as the amount alone.
+    func amount(_ n: Int, unit: String?, _ record: JSON, _ locale: String, indices: [Int]) -> String {
+        let figure = Self.grouped(n)
+        if let unit, let q = dialog.index.question(unit) {
+            let at = Array(indices.prefix(dialog.index.entries[unit]?.groups.count ?? 0))
+            if case .string(let choice)? = dialog.recordValue(record["answers"] ?? .object([]), unit, indices: at) {
+                let key = "sheet.amount.\(choice)"
+                if catalog.has(key, in: locale) { return catalog.text(key, locale, ["amount": figure]) }
+                if let c = q.kind.choices.first(where: { $0.value == choice }) {
+                    return catalog.text("sheet.amount.with_unit", locale, ["amount": figure, "unit": catalog.text(c.label, locale)])
+                }
+            }
         }
-        return "—"
+        return catalog.text("sheet.amount.plain", locale, ["amount": figure])
+    }
+
+    /// 1150 → "1,150"; 220000 → "220,000".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
     }
 
     func date(_ d: CivilDate, _ locale: String) -> String {
         locale.hasPrefix("ja") ? (DateParser.wareki(d).map { "\($0)（\(d.iso)）" } ?? d.iso) : d.iso
     }
 
-    private func suggestionLine(_ s: Fired, _ record: JSON, _ locale: String) -> String {
+    /// A question's words on a sheet, for a path as the record writes it (`children[2].age`).
+    private func questionLabel(_ display: String, _ locale: String) -> String? {
+        guard let p = dialog.parsePath(display), let q = dialog.index.question(p.id) else { return nil }
+        return catalog.text(q.text, locale, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
+    }
+
+    private func suggestionItem(_ s: Fired, _ record: JSON, _ locale: String) -> SheetDocument.Item {
         var text = s.json["text"].flatMap { if case .string(let t) = $0 { return t } else { return nil } } ?? s.id
         if record["locale"] != .string(locale), case .string(let key)? = s.json["message"] {
-            text = catalog.text(key, locale)
+            text = filled(catalog.text(key, locale), record)
         }
-        guard case .object(let because)? = s.json["because"], !because.isEmpty else { return text }
+        guard case .object(let because)? = s.json["because"], !because.isEmpty else { return .init(text: text) }
         let reasons = because.compactMap { (path, json) -> String? in
-            guard let p = dialog.parsePath(path), let q = dialog.index.question(p.id) else { return nil }
+            guard let p = dialog.parsePath(path), let label = questionLabel(path, locale) else { return nil }
             let shown = dialog.answerValue(json, question: p.id).map { engine.words(.value($0), question: p.id, locale: locale) }
                 ?? catalog.text("sheet.none", locale)
-            let label = catalog.text(q.text, locale, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
             return "\(label) → \(shown)"
         }
-        return text + "  \n  " + catalog.text("sheet.because", locale) + " " + reasons.joined(separator: "／")
+        return .init(text: text, detail: catalog.text("sheet.because", locale) + " " + reasons.joined(separator: "／"))
     }
 
-    /// Table cells hold one line and no column separator.
-    func cell(_ s: String) -> String {
-        s.replacingAll("|", with: "｜").replacingAll("\n", with: " / ")
+    /// A suggestion's text in another locale than the record's: its `{settings.NAME}` (a local
+    /// resource) and `{computed.NAME}` placeholders filled from the dialog and the record.
+    private func filled(_ template: String, _ record: JSON) -> String {
+        guard template.contains("{") else { return template }
+        var args: [String: String] = [:]
+        for (name, v) in dialog.settings {
+            switch v {
+            case .text(let s): args["settings." + name] = s
+            case .int(let i): args["settings." + name] = String(i)
+            default: break
+            }
+        }
+        if case .object(let computed)? = record["computed"] {
+            for (name, v) in computed {
+                switch v {
+                case .string(let s): args["computed." + name] = s
+                case .int(let i): args["computed." + name] = String(i)
+                default: break
+                }
+            }
+        }
+        return Catalog.fill(template, args)
     }
-}
 
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
+    /// The counselor's remarks (`:note`), in the order made, each with when and on which question.
+    private func notes(_ record: JSON, _ locale: String) -> [SheetDocument.Item] {
+        guard case .array(let notes)? = record["notes"] else { return [] }
+        return notes.compactMap { note in
+            guard case .string(let text)? = note["text"] else { return nil }
+            var time = ""
+            if case .string(let at)? = note["at"] { time = String(at.prefix(16)).replacingAll("T", with: " ") }
+            if case .string(let display)? = note["question"], let label = questionLabel(display, locale) {
+                return .init(text: text, detail: catalog.text("sheet.note.on", locale, ["time": time, "question": label]))
+            }
+            return .init(text: text, detail: catalog.text("sheet.note.general", locale, ["time": time]))
+        }
     }
 }

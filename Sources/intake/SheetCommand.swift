@@ -7,8 +7,16 @@ import IntakeSheets
 struct SheetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sheet",
-        abstract: "Prints a sheet of a finished record as Markdown (record, trial, request, referral, inventory)."
+        abstract: "Prints a sheet of a finished record as Markdown or as a printable A4 page (record, trial, request, referral, inventory)."
     )
+
+    /// What a sheet is written as.
+    enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        /// Markdown (the default): headings and tables, for a terminal, a file or a converter.
+        case markdown
+        /// One self-contained HTML page that prints on A4 from any browser (`SheetHTML`).
+        case html
+    }
 
     @Option(help: "The sheet: record (就労相談記録票), trial (職場体験シート), request (求人リクエストカード), referral (相談つなぎシート), inventory (棚卸し・職務経歴書).")
     var kind: String
@@ -18,6 +26,9 @@ struct SheetCommand: ParsableCommand {
 
     @Option(help: "Language of the sheet: ja (default: sheets are for the office), en, ja-easy.")
     var locale = "ja"
+
+    @Option(help: "markdown (default), or html: a self-contained A4 page to print from a browser.")
+    var format: Format = .markdown
 
     @Option(help: "Where the dialogs and sheets are.")
     var dialogs = "Dialogs"
@@ -29,19 +40,18 @@ struct SheetCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: record) else {
             throw ValidationError("cannot read the record '\(record)'")
         }
-        let json: JSON
-        do {
-            json = try JSONDecoder().decode(JSON.self, from: data)
-        } catch {
+        // Read in the order written: a suggestion's reasons stay in the order the record gives them.
+        guard let text = String(data: data, encoding: .utf8), let json = try? JSON(parsing: text, keepingOrder: true) else {
             throw ValidationError("'\(record)' is not a JSON record")
         }
-        try Self.print(kind, of: json, named: "'\(record)'", locale: locale, loaded)
+        try Self.print(kind, of: json, named: "'\(record)'", locale: locale, format: format, loaded)
     }
 
     /// Prints the sheets of `kind` for a record; a referral the client did not consent to is named on
     /// standard error, not printed (exit 3 when nothing was printed).
-    static func print(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws {
-        try emit(render(kind, of: json, named: name, locale: locale, loaded))
+    static func print(_ kind: String, of json: JSON, named name: String, locale: String, format: Format = .markdown,
+                      _ loaded: Project) throws {
+        try emit(render(kind, of: json, named: name, locale: locale, loaded), format: format, locale: locale, catalog: loaded.catalog)
     }
 
     /// The sheets of `kind` for a record, rendered and not yet printed (a stored record's read is
@@ -72,9 +82,18 @@ struct SheetCommand: ParsableCommand {
 
     /// Prints rendered sheets; what was withheld is named on standard error (exit 3 when nothing was
     /// printed). `footer`: a line closing each sheet (a stored record's: who printed it, when).
-    static func emit(_ outcome: SheetOutcome, footer: String? = nil) throws {
-        let sheets = outcome.sheets.map { sheet in footer.map { sheet.markdown + "\n" + $0 + "\n" } ?? sheet.markdown }
-        Swift.print(sheets.joined(separator: "\n---\n\n"), terminator: "")
+    /// `format`: Markdown, or one HTML page in `locale` holding every sheet (each from a new page).
+    static func emit(_ outcome: SheetOutcome, footer: String? = nil, format: Format = .markdown, locale: String = "ja",
+                     catalog: Catalog? = nil) throws {
+        switch format {
+        case .markdown:
+            let sheets = outcome.sheets.map { sheet in footer.map { sheet.markdown + "\n" + $0 + "\n" } ?? sheet.markdown }
+            Swift.print(sheets.joined(separator: "\n---\n\n"), terminator: "")
+        case .html:
+            if !outcome.sheets.isEmpty {
+                Swift.print(SheetHTML.page(outcome.sheets, locale: locale, catalog: catalog ?? Catalog(), footer: footer), terminator: "")
+            }
+        }
         for w in outcome.withheld { printError(w) }
         if outcome.sheets.isEmpty { throw ExitCode(3) }
     }

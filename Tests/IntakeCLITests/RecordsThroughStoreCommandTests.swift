@@ -15,7 +15,9 @@ import Testing
         #expect(shown.status == 0)
         // The engine's order (dialog, status, locale, mode, whose record it is, started, …), not sorted keys.
         #expect(shown.stdout.hasPrefix(#"{"dialog":{"id":"followup","version":"#))
-        #expect(shown.stdout.contains(#""status":"complete","locale":"ja","mode":"counselor","client":"A","started":"#))
+        #expect(shown.stdout.contains(#""status":"complete","locale":"ja","mode":"counselor","client":"A","counselor":""#))
+        // The counselor it names is the store's identity (here the operating-system account), never the typed name.
+        #expect(!shown.stdout.contains("佐藤"))
         let ndjson = try CLI.run(["export", "--format", "ndjson"], in: dir)
         #expect(ndjson.stdout == shown.stdout)
         let json = try CLI.run(["records", "export", "--format", "json"], in: dir)

@@ -33,6 +33,36 @@ import Testing
         #expect(out.stderr.contains("ハローワークへのつなぎ：ご本人が情報の共有に同意していないため、相談つなぎシートは印刷しません。"))
     }
 
+    @Test func htmlIsOneSelfContainedA4PageAndMarkdownStaysTheDefault() throws {
+        let dir = try Self.records()
+        let aiko = dir.appendingPathComponent("personas-1-6.json").path
+        let html = try CLI.run(["sheet", "--kind", "referral", "--format", "html", aiko])
+        #expect(html.status == 0)
+        #expect(html.stdout.hasPrefix("<!DOCTYPE html>\n<html lang=\"ja\">"))
+        #expect(html.stdout.contains("@page { size: A4;"))
+        #expect(html.stdout.contains("<title>相談つなぎシート（ハローワーク） ほか 1枚</title>"))
+        #expect(html.stdout.components(separatedBy: "<section class=\"sheet\">").count == 3, "two sheets, each its own section")
+        #expect(html.stdout.contains("<tr><th scope=\"row\">氏名</th><td>田中 愛子</td></tr>"))
+        #expect(html.stdout.hasSuffix("</html>\n"))
+        let markdown = try CLI.run(["sheet", "--kind", "referral", aiko])
+        #expect(markdown.lines.first == "# 相談つなぎシート（ハローワーク）")
+        let bad = try CLI.run(["sheet", "--kind", "record", "--format", "pdf", aiko])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("'pdf'"))
+    }
+
+    @Test func aSheetInAnotherLanguageNamesTheOfficesLocalResources() throws {
+        // Aiko's record is English; printed in Japanese, the マザーズハローワーク suggestion names the
+        // office's place (a setting), not its placeholder.
+        let dir = try Self.records()
+        let out = try CLI.run(["sheet", "--kind", "record", dir.appendingPathComponent("personas-1-145.json").path])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("- 最寄りのマザーズハローワーク（マザーズコーナー）をご案内します。"))
+        #expect(!out.stdout.contains("{settings."))
+        // …and the reasons in the order the record gives them: the plan first, then the children.
+        #expect(out.stdout.contains("理由： いまのお気持ちに近いものを選んでください → すぐに働きたい／1人目のお子さんは何歳ですか？ → 4"))
+    }
+
     @Test func anUnknownKindSuggestsTheClosestOne() throws {
         let dir = try Self.records()
         let out = try CLI.run(["sheet", "--kind", "recrod", dir.appendingPathComponent("personas-1-6.json").path])

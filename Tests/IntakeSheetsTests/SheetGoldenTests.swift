@@ -15,7 +15,7 @@ import Testing
                                       localesDirectory: root.appendingPathComponent("Locales").path)
 
     /// The persona conversations (Dialogs/tests) whose records the sheets are rendered from.
-    static let personas = ["aiko": "愛子 —", "kenji": "健二 —"]
+    static let personas = ["aiko": "愛子 —", "kenji": "健二 —", "maria": "マリア — 同じ答えを通常の日本語で", "misaki": "美咲 —"]
 
     /// The record of a persona's conversation, run through the engine now (so sheets always show
     /// what the current dialogs record).
@@ -31,7 +31,7 @@ import Testing
     static let cases: [(record: String, kind: String, locale: String)] = [
         ("aiko", "record", "ja"), ("aiko", "trial", "ja"), ("aiko", "request", "ja"), ("aiko", "referral", "ja"),
         ("aiko", "inventory", "ja"), ("aiko", "record", "en"), ("kenji", "record", "ja"), ("kenji", "request", "ja"),
-        ("kenji", "referral", "ja"), ("kenji", "inventory", "en"),
+        ("kenji", "referral", "ja"), ("kenji", "inventory", "en"), ("maria", "record", "ja"), ("misaki", "referral", "ja"),
     ]
 
     @Test(arguments: cases.map { "\($0.record)-\($0.kind)-\($0.locale)" })

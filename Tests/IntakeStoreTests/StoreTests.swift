@@ -370,6 +370,8 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
             guard case .object(let members) = record else { Issue.record("not an object"); return }
             #expect(Array(members.map(\.0).prefix(6)) == ["dialog", "status", "locale", "mode", "office", "client"])
             #expect(record["office"] == .string("川越") && record["client"] == .string("A"))
+            // …and the counselor who took it (her identity; the 就労相談記録票's 相談員).
+            #expect(members.map(\.0).dropFirst(6).first == "counselor" && record["counselor"] == .string("佐藤"))
         }
         try await holdConsultations()
         let report = try await MonthlyReport.make(from: db.store, year: 2026, month: 11)

@@ -25,6 +25,9 @@ struct Evaluator {
     static let maxDepth = 256
     /// When non-nil, every answer read is appended (the answers behind a suggestion).
     var reads: [Path]?
+    /// While finding a suggestion's reasons (`because`): `count(g, c)` records the answers of only
+    /// the instances where `c` holds (all of them when it holds in none).
+    var countsMatchingOnly = false
 
     init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
         self.dialog = dialog
@@ -50,6 +53,11 @@ struct Evaluator {
     mutating func instanceCount(_ g: RepeatGroup, outer: [Int]) -> Int {
         budget = Evaluator.maxCost
         return countInstances(g, outer: outer)
+    }
+
+    /// `instanceCount` within an evaluation already under way (its budget goes on).
+    mutating func instanceCountWithinBudget(_ g: RepeatGroup, outer: [Int]) -> Int {
+        countInstances(g, outer: outer)
     }
 
     /// `instanceCount` within an evaluation already under way (its budget goes on). What the count
@@ -160,10 +168,20 @@ struct Evaluator {
         case "count":
             guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }
             var n = 0
+            let matchingOnly = countsMatchingOnly && reads != nil
+            var all: [Path] = [], held: [Path] = []
             try forEachInstance(args[0], in: scope) { ev, s in
-                if try ev.eval(args[1], in: s) == .bool(true) { n += 1 }
+                let before = ev.reads?.count ?? 0
+                let holds = try ev.eval(args[1], in: s) == .bool(true)
+                if holds { n += 1 }
+                if matchingOnly, let r = ev.reads {
+                    all += r[before...]
+                    if holds { held += r[before...] }
+                    ev.reads = Array(r[..<before])
+                }
                 return true
             }
+            if matchingOnly { reads?.append(contentsOf: held.isEmpty ? all : held) }
             return .int(n)
         case "any", "all":
             // any: some instance where the condition holds; all: no instance where it fails.

@@ -94,16 +94,21 @@ extension Engine {
         var shown: String
     }
 
-    /// Suggestion rules that hold, each with the answers its condition read.
+    /// Suggestion rules that hold, each with the answers that made its condition true (`Evaluator.because`:
+    /// only the children who matched, only the side of an `or` that held), else every answer it read.
     func suggestions(_ state: SessionState) -> [Fired] {
         var out: [Fired] = []
         for rule in dialog.suggestions {
             var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
             ev.reads = []
             guard (try? ev.eval(rule.when, in: .root)) == .bool(true) else { continue }
+            let read = ev.reads ?? []
+            ev.reads = nil
+            ev.budget = Evaluator.maxCost
+            let reasons = (try? ev.because(rule.when, in: .root, is: true)) ?? read
             var seen: Set<Path> = []
             var because: [(String, JSON)] = []
-            for p in ev.reads ?? [] where seen.insert(p).inserted {
+            for p in reasons where seen.insert(p).inserted {
                 because.append((dialog.display(p), state.answers[p]?.answer.value?.json ?? .null))
             }
             let text = render(rule.message, state, furigana: Engine.recordFurigana)

@@ -131,8 +131,9 @@ extension RecordsCommand {
                     switch block {
                     case .rows(_, let r): rows = r
                     case .table(_, _, let columns): rows = columns
-                    case .suggestions, .text: rows = []
+                    case .suggestions, .notes, .text: rows = []
                     }
+                    // A row that shows the first answered of several questions labels only the first.
                     for row in rows where out[row.field] == nil && row.show == .value { out[row.field] = row.label }
                 }
             }

@@ -71,7 +71,12 @@ extension Engine {
                 let inner = members(s.items, scope, state, &ev)
                 if !inner.isEmpty { out.append((s.id, .object(inner))) }
             case .question(let q):
-                if let v = state.answers[Path(q.id, scope.indices)]?.answer.value { out.append((q.id, v.json)) }
+                if let a = state.answers[Path(q.id, scope.indices)] {
+                    if let v = a.answer.value { out.append((q.id, v.json)) }
+                } else if let d = q.derive, ev.holds(q.when, in: scope), let v = (try? ev.evaluate(d, in: scope)) ?? nil {
+                    // Not asked because earlier answers decide it (a child's stage from her age).
+                    out.append((q.id, q.coerceDerived(v).json))
+                }
             case .group(let g):
                 // A group that does not apply has no instances (an add-another group would otherwise show `min` empty ones).
                 guard ev.holds(g.when, in: scope) else { continue }

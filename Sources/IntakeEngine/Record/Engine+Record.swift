@@ -109,7 +109,12 @@ extension Engine {
             var seen: Set<Path> = []
             var because: [(String, JSON)] = []
             for p in ev.reads ?? [] where seen.insert(p).inserted {
-                because.append((dialog.display(p), state.answers[p]?.answer.value?.json ?? .null))
+                // A derived answer (a child's stage from her age) shows as the value it stands for.
+                var v = state.answers[p]?.answer.value
+                if state.answers[p] == nil, let q = dialog.index.question(p.id), let d = q.derive {
+                    v = ((try? ev.evaluate(d, in: Scope(indices: p.indices))) ?? nil).map(q.coerceDerived)
+                }
+                because.append((dialog.display(p), v?.json ?? .null))
             }
             let text = render(rule.message, state, furigana: Engine.recordFurigana)
             out.append(Fired(id: rule.id, json: .object([

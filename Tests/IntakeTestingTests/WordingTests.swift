@@ -208,4 +208,45 @@ import Testing
         #expect(!run.asked.contains("seminar_childcare"))
         #expect(run.record?.suggestions.contains("no_pushing") == true)
     }
+
+    // MARK: missing choices and the twilight rule
+
+    @Test func aTenantInArrearsGetsTheHousingSuggestionAndSpousalSupportIsAnIncome() throws {
+        let run = try Self.walk(Self.with(["children_count": "1", "children[1].age": "12", "children[1].stage": "5",
+                                           "reason": "4", "housing": "賃貸だが、家賃を滞納している・退去を求められている",
+                                           "income_sources": "婚姻費用"]))
+        let family = try #require(run.record?.json["answers"]?["family"])
+        #expect(family["housing"] == .string("rent_arrears"))
+        #expect(family["income_sources"] == .array([.string("spousal_support")]))
+        #expect(run.record?.suggestions.contains("housing_support") == true)
+    }
+
+    @Test func aThreeYearOldStillInTheYoungestClassCountsForTwilightCare() throws {
+        let run = try Self.walk(Self.with(["children_count": "1", "children[1].age": "3", "children[1].stage": "1",
+                                           "weekends_ok": "はい"]))
+        #expect(run.record?.json["answers"]?["family"]?["children"] == .array([.object([
+            ("age", .int(3)), ("stage", .string("infant")), ("special_needs", .bool(false))])]))
+        #expect(run.record?.suggestions.contains("twilight_care") == true)
+    }
+
+    // MARK: やさしい日本語
+
+    @Test func easyJapaneseSuggestionsAreAsCompleteAsTheJapanese() throws {
+        let run = try Self.walk(Self.with(["children_count": "1", "children[1].age": "3", "children[1].stage": "1",
+                                           "plan_now": "4", "health": "1", "anxiety": "1"]), locale: "ja-easy")
+        let shown = try #require(run.record?.shown)
+        let fired = try #require(run.record?.suggestions)
+        let noPushing = try #require(fired.firstIndex(of: "no_pushing"))
+        #expect(shown[noPushing].contains("くぎり"), "at the child's next milestone")
+        let catalog = DialogConversationTests.project.catalog
+        #expect(catalog.text("suggest.mothers_hellowork", "ja-easy").contains("{settings.mothers_hellowork_place}"))
+        #expect(catalog.text("suggest.twilight_care", "ja-easy").contains("{settings.twilight_resource}"))
+        #expect(catalog.text("suggest.no_history_path", "ja-easy").contains("つよみを しる セミナー"))
+        // 社会福祉協議会 is explained, not only spelt out in kana.
+        #expect(catalog.text("consent.share_outside.council", "ja-easy").contains("こまりごとを"))
+        #expect(!catalog.text("childcare.current_care.help", "ja-easy").contains("ようじ"))
+        #expect(catalog.text("engine.invalid.min", "ja-easy", ["min": "1"]) == "1か、それより おおきい かず（1いじょう）を いれてください。")
+        #expect(catalog.text("engine.invalid.max", "ja-easy", ["max": "10"]) == "10か、それより ちいさい かず（10いか）を いれてください。")
+        #expect(catalog.text("run.done", "ja-easy", ["status": catalog.text("run.status.complete", "ja-easy")]) == "ありがとう ございました。ぜんぶ こたえました。")
+    }
 }

@@ -4,7 +4,7 @@ import Yams
 
 extension DialogBuilder {
     static let questionKeys = ["id", "kind", "text", "help", "required", "decline", "audience", "personal", "when", "min", "max",
-                               "max_length", "format", "open_ended", "choices", "min_picks", "max_picks", "checks"]
+                               "max_length", "format", "open_ended", "choices", "min_picks", "max_picks", "checks", "derive", "variants"]
     static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date", "month"]
 
     /// Items of a dialog, section or group. `section` is the id that prefixes default locale keys.

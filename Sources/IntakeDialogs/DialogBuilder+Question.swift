@@ -85,6 +85,20 @@ extension DialogBuilder {
             r.error("unknown-audience", args, at: n)
         }
         let when = expr(m["when"], "when", &r, scope: groups, role: .when, owner: id, expected: .bool)
+        // A value that follows from earlier answers: read like a condition (earlier answers only).
+        let derive = expr(m["derive"], "derive", &r, scope: groups, role: .when, owner: id, expected: nil)
+        var variants: [TextVariant] = []
+        for v in r.sequence(m["variants"], "variants") {
+            guard let vm = r.members(v, allowed: ["when", "text"], what: "variant") else { continue }
+            guard let key = r.string(vm["text"], "text") else {
+                if vm["text"] == nil { r.error("missing-key", ["key": "text"], at: v) }
+                continue
+            }
+            need(key, at: r.ref(vm["text"] ?? v))
+            if vm["when"] == nil { r.error("missing-key", ["key": "when"], at: v) }
+            guard let e = expr(vm["when"], "when", &r, scope: groups, role: .when, owner: id, expected: .bool) else { continue }
+            variants.append(TextVariant(when: e, text: key))
+        }
         var checks: [Check] = []
         for c in r.sequence(m["checks"], "checks") {
             guard let cm = r.members(c, allowed: ["expect", "message", "soft"], what: "check") else { continue }
@@ -101,7 +115,7 @@ extension DialogBuilder {
         return .question(Question(id: id, kind: kind, text: text, help: help, required: r.bool(m["required"], "required") ?? true,
                                   declinable: r.bool(m["decline"], "decline") ?? false, audience: audience,
                                   personal: r.bool(m["personal"], "personal") ?? false, format: format,
-                                  openEnded: openEnded, when: when,
+                                  openEnded: openEnded, when: when, derive: derive, variants: variants,
                                   checks: checks, source: r.ref(idNode)))
     }
 

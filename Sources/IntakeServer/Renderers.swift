@@ -141,6 +141,6 @@ struct KioskTextRenderer {
         }
         if p.kind == "yesno" { out.append("  " + p.choices.map { "\($0.number). \($0.label)" }.joined(separator: "  ")) }
         if let current = p.current { out.append("  " + catalog.text("serve.current", locale, ["answer": current])) }
-        if p.declinable { out.append("  " + catalog.text("serve.decline_hint", locale)) }
+        if p.declineHint { out.append("  " + catalog.text("serve.decline_hint", locale)) }
     }
 }

@@ -62,7 +62,7 @@ public struct CounselorScreen: Sendable {
         }
         var hints: [String] = []
         if let current = p.current { hints.append(catalog.text("run.current", locale, ["answer": current])) }
-        if p.declinable { hints.append(catalog.text("run.decline_hint", locale)) }
+        if p.declineHint { hints.append(catalog.text("run.decline_hint", locale)) }
         if p.help != nil { hints.append(catalog.text("repl.help_hint", locale)) }
         for h in hints { out += wrap("  " + h, hanging: "  ") }
         return out

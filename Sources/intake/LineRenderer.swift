@@ -76,7 +76,7 @@ struct LineRenderer {
         for c in p.choices where p.kind == "choice" || p.kind == "multi" { say("  \(c.number). \(c.label)") }
         if p.kind == "yesno" { say("  " + p.choices.map { "\($0.number). \($0.label)" }.joined(separator: "  ")) }
         if let current = p.current { say("  " + catalog.text("run.current", locale, ["answer": current])) }
-        if p.declinable { say("  " + catalog.text("run.decline_hint", locale)) }
+        if p.declineHint { say("  " + catalog.text("run.decline_hint", locale)) }
         prompt()
     }
 

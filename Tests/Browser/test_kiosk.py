@@ -203,8 +203,9 @@ class KioskBrowserTests(unittest.TestCase):
         k.keypad("2")
         k.then(lambda: k.tap("#submit"))
         self.assertEqual(k.question_id(), "children[1].age")
-        k.answer("children[1].age", "4")
-        # A 4-year-old at 小学1〜3年生: a soft check warns; she keeps the answer.
+        k.answer("children[1].age", "3")
+        # A 3-year-old (the stage is asked only where the age does not decide it) at 小学1〜3年生:
+        # a soft check warns; she keeps the answer.
         self.assertEqual(k.question_id(), "children[1].stage")
         k.answer("children[1].stage", "小学1〜3年生")
         k.wait(lambda: k.exists("#feedback.warning #warning-keep"), what="the warning")

@@ -28,6 +28,9 @@ struct Evaluator {
     /// While finding a suggestion's reasons (`because`): `count(g, c)` records the answers of only
     /// the instances where `c` holds (all of them when it holds in none).
     var countsMatchingOnly = false
+    /// Set when a group's count was read while the answer giving it is still to come (the
+    /// remaining-questions estimate counts what depends on it as possibly asked).
+    var unsizedGroup = false
 
     init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
         self.dialog = dialog
@@ -73,6 +76,7 @@ struct Evaluator {
             switch try? eval(e, in: scope) {
             case .int(let i)?: n = i
             case .decimal(let d)?: n = d.isFinite ? Int(d.rounded(.down)) : 0
+            case nil: n = 0; unsizedGroup = true
             default: n = 0
             }
             return Swift.min(Swift.max(n, 0), g.max)
@@ -123,7 +127,12 @@ struct Evaluator {
             guard case .question(let depth) = ref, depth <= scope.indices.count else { throw Failure() }
             let path = Path(n, depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth)))
             reads?.append(path)
-            return answers[path]?.answer.value
+            if let a = answers[path] { return a.answer.value }
+            // Not answered: what follows from earlier answers, when the question says how.
+            if let q = dialog.index.question(n), let d = q.derive {
+                return try eval(d, in: Scope(indices: path.indices)).map(q.coerceDerived)
+            }
+            return nil
         }
         if let c = dialog.index.computed[n] {
             return try eval(c.expr, in: .root)
@@ -160,6 +169,7 @@ struct Evaluator {
     static let arity: [String: ClosedRange<Int>] = [
         "count": 1...2, "any": 2...2, "all": 2...2, "sum": 2...2, "min": 2...2, "max": 2...2, "age": 1...1, "year": 1...1,
         "month": 1...1, "answered": 1...1, "declined": 1...1, "contains": 2...2, "len": 1...1, "if": 3...3, "date": 1...1,
+        "instance": 0...0,
     ]
 
     private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
@@ -243,6 +253,9 @@ struct Evaluator {
             }
         case "if":
             return try eval(args[0], in: scope) == .bool(true) ? eval(args[1], in: scope) : eval(args[2], in: scope)
+        case "instance":
+            // The number (1-based) of the group instance being evaluated in; null outside any.
+            return scope.indices.last.map { .int($0 + 1) }
         case "date":
             guard case .literal(.text(let s)) = args[0].node, let d = CivilDate(iso: s) else { throw Failure() }
             return .date(d)

@@ -123,6 +123,9 @@ extension TypeChecker {
         case "contains":
             guard arity(2...2) else { return .bool }
             return typeOfBinary(.in, args[1], args[0], at: offset)
+        case "instance":
+            _ = arity(0...0)
+            return .int
         case "len":
             guard arity(1...1) else { return .int }
             let t = check(args[0])
@@ -142,7 +145,7 @@ extension TypeChecker {
             }
             return .date
         default:
-            let known = ["count", "any", "all", "sum", "min", "max", "age", "year", "month", "answered", "declined", "contains", "len", "if", "date"]
+            let known = ["count", "any", "all", "sum", "min", "max", "age", "year", "month", "answered", "declined", "contains", "len", "if", "date", "instance"]
             var a = ["function": name]
             if let s = Spelling.closest(to: name, in: known) { a["suggestion"] = s }
             issues.append(ExprIssue("expr-unknown-function", a, at: offset))

@@ -117,12 +117,20 @@ public final class Question: Sendable {
     /// (skipped, as Enter does) instead of being refused as no date.
     public let openEnded: Bool
     public let when: Expr?
+    /// The answer as it follows from earlier answers (a child's school stage from her age): when
+    /// it gives a value, the question is not asked and the value stands in the record; when it is
+    /// null (the earlier answers do not decide it), the question is asked.
+    public let derive: Expr?
+    /// Other wordings of the question, the first whose condition holds replacing `text` (the only
+    /// child as "お子さん", the current job in the present tense).
+    public let variants: [TextVariant]
     public let checks: [Check]
     public let source: SourceRef
 
     public init(id: String, kind: QuestionKind, text: String, help: String? = nil, required: Bool = true,
                 declinable: Bool = false, audience: Audience = .all, personal: Bool = false, format: TextFormat? = nil,
-                openEnded: Bool = false, when: Expr? = nil, checks: [Check] = [], source: SourceRef = .unknown) {
+                openEnded: Bool = false, when: Expr? = nil, derive: Expr? = nil, variants: [TextVariant] = [],
+                checks: [Check] = [], source: SourceRef = .unknown) {
         self.id = id
         self.kind = kind
         self.text = text
@@ -134,8 +142,31 @@ public final class Question: Sendable {
         self.format = format
         self.openEnded = openEnded
         self.when = when
+        self.derive = derive
+        self.variants = variants
         self.checks = checks
         self.source = source
+    }
+
+    /// The derived value in its question's type: a choice's value written as text is that choice.
+    public func coerceDerived(_ v: Value) -> Value {
+        switch (kind, v) {
+        case (.single(let cs), .text(let t)) where cs.contains(where: { $0.value == t }): return .choice(t)
+        case (.text, .choice(let c)): return .text(c)
+        default: return v
+        }
+    }
+}
+
+/// A wording of a question used when `when` holds (in the question's instance).
+public struct TextVariant: Sendable {
+    public var when: Expr
+    /// Locale key of the text.
+    public var text: String
+
+    public init(when: Expr, text: String) {
+        self.when = when
+        self.text = text
     }
 }
 

@@ -71,7 +71,12 @@ extension Engine {
                 let inner = members(s.items, scope, state, &ev)
                 if !inner.isEmpty { out.append((s.id, .object(inner))) }
             case .question(let q):
-                if let v = state.answers[Path(q.id, scope.indices)]?.answer.value { out.append((q.id, v.json)) }
+                if let a = state.answers[Path(q.id, scope.indices)] {
+                    if let v = a.answer.value { out.append((q.id, v.json)) }
+                } else if let d = q.derive, ev.holds(q.when, in: scope), let v = (try? ev.evaluate(d, in: scope)) ?? nil {
+                    // Not asked because earlier answers decide it (a child's stage from her age).
+                    out.append((q.id, q.coerceDerived(v).json))
+                }
             case .group(let g):
                 // A group that does not apply has no instances (an add-another group would otherwise show `min` empty ones).
                 guard ev.holds(g.when, in: scope) else { continue }
@@ -109,7 +114,12 @@ extension Engine {
             var seen: Set<Path> = []
             var because: [(String, JSON)] = []
             for p in reasons where seen.insert(p).inserted {
-                because.append((dialog.display(p), state.answers[p]?.answer.value?.json ?? .null))
+                // A derived answer (a child's stage from her age) shows as the value it stands for.
+                var v = state.answers[p]?.answer.value
+                if state.answers[p] == nil, let q = dialog.index.question(p.id), let d = q.derive {
+                    v = ((try? ev.evaluate(d, in: Scope(indices: p.indices))) ?? nil).map(q.coerceDerived)
+                }
+                because.append((dialog.display(p), v?.json ?? .null))
             }
             let text = render(rule.message, state, furigana: Engine.recordFurigana)
             out.append(Fired(id: rule.id, json: .object([

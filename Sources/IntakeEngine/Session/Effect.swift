@@ -35,7 +35,8 @@ public struct Prompt: Equatable, Sendable {
     /// Section titles and repeat-instance labels, outermost first (e.g. ["世帯", "お子さん（2人目）"]).
     public var context: [String]
     public var answered: Int
-    /// Estimated questions left (repeat groups not yet sized count as one instance).
+    /// Estimated questions left: never more than before, unless an answer added group instances
+    /// (see `Walk.remaining`).
     public var remaining: Int
     public var min: String?
     public var max: String?
@@ -44,6 +45,9 @@ public struct Prompt: Equatable, Sendable {
     /// A text question's shape (`phone`, `email`): what a screen offers (a phone keypad) and what
     /// the answer must be.
     public var format: String? = nil
+    /// Show the "答えない" hint with this question: it may be declined and it is the first such
+    /// question she meets in the session (once said, the hint is not repeated at every question).
+    public var declineHint: Bool = false
 }
 
 public struct ChoiceOption: Equatable, Sendable {

@@ -4,7 +4,11 @@ extension Engine {
         let loc = state.locale
         let n = p.indices.last.map { String($0 + 1) } ?? "1"
         let args = ["n": n]
-        let context = walk.nextContext.map { c in catalog.text(c.key, loc, c.n.map { ["n": String($0)] } ?? [:]) }
+        let context = walk.nextContext.map { c in
+            // A `.one` title (the only instance of a group) falls back to the numbered one.
+            let key = c.key.hasSuffix(".one") && catalog.optionalText(c.key, loc) == nil ? String(c.key.dropLast(4)) : c.key
+            return catalog.text(key, loc, c.n.map { ["n": String($0)] } ?? [:])
+        }
         let yesNo = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.yes", loc)),
                      ChoiceOption(number: 2, value: "no", label: catalog.text("engine.no", loc))]
         if let g = p.groupOfMorePrompt.flatMap({ dialog.index.group($0) }), case .addAnother(let key) = g.count {
@@ -30,10 +34,18 @@ extension Engine {
         case .month: break
         }
         let helpKey = q.help ?? q.text + ".help"
-        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(q.text, state, args),
+        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey(q, p, state), state, args),
                       help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, args), choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
-                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue)
+                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue,
+                      declineHint: q.declinable && !state.answers.keys.contains { dialog.index.question($0.id)?.declinable == true })
+    }
+
+    /// The locale key of the question's words at `p`: the first variant whose condition holds there.
+    func textKey(_ q: Question, _ p: Path, _ state: SessionState) -> String {
+        guard !q.variants.isEmpty else { return q.text }
+        var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        return q.variants.first { ev.holds($0.when, in: Scope(indices: p.indices)) }?.text ?? q.text
     }
 
     private func current(_ p: Path, _ state: SessionState) -> String? {
@@ -63,7 +75,7 @@ extension Engine {
         }
         let question: String
         if let q = dialog.index.question(p.id) {
-            question = catalog.text(q.text, loc, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
+            question = catalog.text(textKey(q, p, state), loc, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
         } else {
             question = dialog.display(p)
         }

@@ -16,11 +16,22 @@ struct Walk {
     /// Of those, how many come after the next question (none, when the person is moving forward).
     var answersAfterNext = 0
     var answered: Int { applyingAnswers }
+    /// An estimate of the questions still to come that does not grow when an answer opens a
+    /// branch: after the next question, an item whose condition cannot be decided yet (it reads
+    /// an answer still to come) counts as asked, and a group whose count is not known yet counts
+    /// its least number of instances. It grows only when an answer adds instances (a number of
+    /// children above one, "add another? — yes").
     var remaining = 0
     /// Context labels (section titles, instance labels as keys + instance number) of the next question.
     var nextContext: [(key: String, n: Int?)] = []
 
     private var found = false
+    /// Where the next question stands in the dialog (its item's order), once found.
+    private var nextOrder = Int.max
+    private var nextIndices: [Int] = []
+    private var nextGroups: [String] = []
+    /// Inside an item that may apply (its condition not decided yet): only counted, never asked.
+    private var speculative = 0
     private var stopped = false
     private var evaluator: Evaluator
     private let state: SessionState
@@ -59,11 +70,14 @@ struct Walk {
     /// prompt that asks for one more.
     private mutating func walkInstances(_ g: RepeatGroup, _ scope: Scope, from: Int, count: Int, _ context: inout [(String, Int?)]) {
         for i in from..<max(from, count) {
+            if stopped { return }
             // The prompt before an instance being resumed into was settled before it.
             if case .addAnother = g.count, i >= g.min, resume == nil {
                 applies(Path.morePrompt(g.id, outer: scope.indices, instance: i))
             }
-            context.append((g.title, i + 1))
+            // The only instance of a counted group ("お子さん", not "1人目のお子さん") where the locale says it.
+            let only = count == 1 && { if case .addAnother = g.count { return false } else { return true } }()
+            context.append((only ? g.title + ".one" : g.title, i + 1))
             walk(g.items, scope.entering(g.id, i), &context)
             context.removeLast()
             if stopped { return }
@@ -73,6 +87,57 @@ struct Walk {
             _ = pending(Path.morePrompt(g.id, outer: scope.indices, instance: count), context)
             context.removeLast()
         }
+        // The count is not known yet (the number of children still to come): its least instances.
+        let least = leastInstances(g)
+        if found, !stopped, count < least {
+            speculative += 1
+            for i in max(from, count)..<least { walk(g.items, scope.entering(g.id, i), &context) }
+            speculative -= 1
+        }
+    }
+
+    /// The fewest instances a group has once its count is known (at least one for a count).
+    private func leastInstances(_ g: RepeatGroup) -> Int {
+        switch g.count {
+        case .from: return max(g.min, 1)
+        case .addAnother: return g.min
+        case .each(let source):
+            guard let other = dialog.index.group(source), other.id != g.id else { return g.min }
+            if case .each = other.count { return g.min }
+            return min(leastInstances(other), g.max)
+        }
+    }
+
+    /// After the next question: whether an item whose condition does not hold now may still apply,
+    /// because the condition reads an answer still to come.
+    private mutating func mayApply(_ e: Expr?, _ scope: Scope) -> Bool {
+        guard found, let e else { return false }
+        evaluator.reads = []
+        evaluator.unsizedGroup = false
+        let v = try? evaluator.evaluate(e, in: scope)
+        let reads = evaluator.reads ?? []
+        evaluator.reads = nil
+        // A group whose number of instances is still to come (`any(children, …)` before the count).
+        if v == .bool(true) || evaluator.unsizedGroup { return true }
+        return reads.contains { r in
+            guard state.answers[r] == nil, let entry = dialog.index.entries[r.id] else { return false }
+            // Not asked, but it follows from earlier answers (a child's stage from her age): known.
+            if let q = dialog.index.question(r.id), let d = q.derive,
+               ((try? evaluator.evaluate(d, in: Scope(indices: r.indices))) ?? nil) != nil { return false }
+            return comesAfterNext(r, entry)
+        }
+    }
+
+    /// Whether an answer's place is at or after the next question in walk order: instances of the
+    /// groups they share first, then the dialog order of their items.
+    private func comesAfterNext(_ r: Path, _ entry: DialogIndex.Entry) -> Bool {
+        var k = 0
+        while k < entry.groups.count, k < nextGroups.count, entry.groups[k] == nextGroups[k],
+              k < r.indices.count, k < nextIndices.count {
+            if r.indices[k] != nextIndices[k] { return r.indices[k] > nextIndices[k] }
+            k += 1
+        }
+        return entry.order >= nextOrder
     }
 
     /// While resuming: whether `item` contains the resume point (or is it).
@@ -86,6 +151,7 @@ struct Walk {
     var allAnswersApply: Bool { applyingAnswers == state.answers.count }
 
     private mutating func applies(_ p: Path) {
+        if speculative > 0 { return }
         if collectRelevant { relevant.insert(p) }
         if state.answers[p] != nil {
             applyingAnswers += 1
@@ -94,6 +160,10 @@ struct Walk {
     }
 
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
+        if speculative > 0 {
+            if state.answers[p] == nil { remaining += 1 }
+            return false
+        }
         if collectRelevant { relevant.insert(p) }
         let given = state.answers[p] != nil
         if given {
@@ -105,6 +175,9 @@ struct Walk {
             if !found {
                 found = true
                 next = .ask(p)
+                nextOrder = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.order ?? Int.max
+                nextIndices = p.indices
+                nextGroups = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.groups ?? []
                 nextContext = context.map { (key: $0.0, n: $0.1) }
             }
             return true
@@ -122,7 +195,14 @@ struct Walk {
             }
             switch item {
             case .section(let s):
-                guard evaluator.holds(s.when, in: scope) else { continue }
+                guard evaluator.holds(s.when, in: scope) else {
+                    if mayApply(s.when, scope) {
+                        speculative += 1
+                        walk(s.items, scope, &context)
+                        speculative -= 1
+                    }
+                    continue
+                }
                 context.append((s.title, nil))
                 // A later visit: "is this still right?" before a module the last record holds.
                 if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
@@ -131,18 +211,31 @@ struct Walk {
                 walk(s.items, scope, &context)
                 context.removeLast()
             case .question(let q):
-                guard evaluator.holds(q.when, in: scope) else { continue }
                 let p = Path(q.id, scope.indices)
+                guard evaluator.holds(q.when, in: scope) else {
+                    if mayApply(q.when, scope), state.answers[p] == nil { remaining += 1 }
+                    continue
+                }
+                // Earlier answers decide it (a child's stage from her age): not asked.
+                if let d = q.derive, ((try? evaluator.evaluate(d, in: scope)) ?? nil) != nil { continue }
                 if !state.mode.mayShow(q) {
                     applies(p)  // keep what a counselor entered; never ask it here
                     continue
                 }
                 _ = pending(p, context)
             case .group(let g):
-                guard evaluator.holds(g.when, in: scope) else { continue }
+                guard evaluator.holds(g.when, in: scope) else {
+                    if mayApply(g.when, scope) {
+                        speculative += 1
+                        walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
+                        speculative -= 1
+                    }
+                    continue
+                }
                 walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
                 if stopped { return }
             case .end(let e):
+                if speculative > 0 { continue }
                 guard evaluator.holds(e.when, in: scope) else { continue }
                 if !found {
                     found = true

@@ -55,7 +55,11 @@ import Testing
         // Aiko's record is English; printed in Japanese, the マザーズハローワーク suggestion names the
         // office's place (a setting), not its placeholder.
         let dir = try Self.records()
-        let out = try CLI.run(["sheet", "--kind", "record", dir.appendingPathComponent("personas-1-145.json").path])
+        // Records are named by the line their conversation starts on.
+        let conversations = try String(contentsOf: CLI.packageRoot.appendingPathComponent("Dialogs/tests/personas-1.yaml"), encoding: .utf8)
+        let line = try #require(conversations.split(separator: "\n", omittingEmptySubsequences: false)
+            .firstIndex { $0.contains("- name: Aiko — the same intake in English") }) + 1
+        let out = try CLI.run(["sheet", "--kind", "record", dir.appendingPathComponent("personas-1-\(line).json").path])
         #expect(out.status == 0)
         #expect(out.stdout.contains("- 最寄りのマザーズハローワーク（マザーズコーナー）をご案内します。"))
         #expect(!out.stdout.contains("{settings."))

@@ -281,6 +281,12 @@ public struct SessionRunner: Sendable {
     /// names none, as in a test conversation).
     func recordIfFinished(_ state: SessionState, of session: RunningSession) -> JSON? {
         guard isFinished(state) else { return nil }
+        return record(state, of: session)
+    }
+
+    /// The record of `state` as it stands (finished or not: a sheet printed mid-interview), naming
+    /// whose it is and who took it, as the stored record will.
+    public func record(_ state: SessionState, of session: RunningSession) -> JSON {
         let json = engine.record(state).json
         guard case .object(var members) = json, session.office != nil || session.clientID != nil || session.counselor != nil else { return json }
         let at = (members.firstIndex { $0.0 == "mode" } ?? members.count - 1) + 1

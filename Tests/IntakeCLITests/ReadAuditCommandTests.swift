@@ -168,6 +168,8 @@ import Testing
                               stdin: Data("はい\nはい\n:records\n:sheet\n:suspend\n".utf8), in: dir)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.contains("# 就労相談記録票"))
+        // The sheet printed mid-interview names who takes it, as the stored record will.
+        #expect(out.stdout.contains("| 相談員 | \(Self.account) |"), "\(out.stdout)")
         let ids = try CLI.run(["records", "list", "--db", db]).lines.compactMap { $0.split(separator: "\t").first.map(String.init) }
         let current = try #require(ids.first { $0 != earlier })
         #expect(try accesses(earlier, db: db).map { Array($0.dropFirst()) } == [[Self.account, "list"]])

@@ -406,7 +406,9 @@ struct Interview {
 
     /// A sheet of the session's record as it stands (also mid-interview).
     private func printSheet(_ kind: String) {
-        let record = engine.record(session.state).json
+        // With a store, the record names her office, number and counselor as the stored one will.
+        let record = session.runner.flatMap { runner in session.running.map { runner.record(session.state, of: $0) } }
+            ?? engine.record(session.state).json
         let kinds = project.sheets.filter { $0.dialog == engine.dialog.id }.map(\.kind).sorted()
         guard !kinds.isEmpty else { return out.say(catalog.text("repl.sheet_none", locale)) }
         guard kinds.contains(kind) else {

@@ -173,7 +173,14 @@ public struct SessionRunner: Sendable {
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
                              answers: LogEntry.changes(from: state.answers, to: step.state.answers))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
-                               counselor: info.counselor), step.effects, entry)
+                               counselor: info.counselor ?? Self.counselor(actor)), step.effects, entry)
+    }
+
+    /// The counselor an actor is (a session started at a kiosk and taken over at a counselor's
+    /// terminal: its record names the counselor who took it over).
+    static func counselor(_ actor: Actor) -> String? {
+        if case .counselor(let name) = actor, !name.isEmpty { return name }
+        return nil
     }
 
     /// What a move to the dialog's new version computes, before it is written.
@@ -191,7 +198,7 @@ public struct SessionRunner: Sendable {
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
                              answers: LogEntry.changes(from: [:], to: step.state.answers))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
-                               counselor: info.counselor), step.effects, entry)
+                               counselor: info.counselor ?? Self.counselor(actor)), step.effects, entry)
     }
 
     /// Every answer as the log leaves it: the last migration's answers, then each change after it.

@@ -699,3 +699,26 @@ extension StoreConformanceTests {
         }
     }
 }
+
+extension StoreConformanceTests {
+    /// A session started at a kiosk and taken over at a counselor's terminal: what it records from
+    /// then on names the counselor who took it over (her sheet's 相談員); one she started names her.
+    @Test(arguments: StoreKind.all) func aKioskSessionTakenOverNamesTheCounselorWhoTookIt(_ kind: StoreKind) async throws {
+        try await Self.with(kind) { s in
+            let project = StoreTestProject.project
+            let dialog = try #require(project.dialogs["followup"])
+            let runner = SessionRunner(engine: Engine(dialog: dialog, catalog: project.catalog), store: s.store)
+            var (session, _) = try await runner.start(id: "t-1", token: Self.token(71), locale: "ja", mode: .kiosk, actor: .client, at: Self.at(0))
+            #expect(session.counselor == nil)
+            _ = try await runner.handle(.answer("はい"), in: &session, actor: .client, at: Self.at(1))
+            try await runner.suspend(&session, actor: .client, at: Self.at(2))
+            let (taken, _) = try await runner.resume(token: Self.token(71), mode: .counselor, actor: .counselor("佐藤"), at: Self.at(3))
+            #expect(taken.counselor == "佐藤")
+            guard case .object(let members) = runner.record(taken.state, of: taken) else { Issue.record("no record object"); return }
+            #expect(members.first { $0.0 == "counselor" }?.1 == .string("佐藤"))
+            let (mine, _) = try await runner.start(id: "t-2", token: Self.token(72), locale: "ja", mode: .counselor, actor: .counselor("鈴木"),
+                                                   at: Self.at(4))
+            #expect(mine.counselor == "鈴木")
+        }
+    }
+}

@@ -15,6 +15,8 @@ import Testing
     struct Run {
         var seen: [Seen] = []
         var record: Record?
+        /// The final review, before finishing.
+        var review: Review?
         var asked: [String] { seen.map(\.prompt.display) }
         func prompt(_ path: String) -> Prompt? { seen.first { $0.prompt.display == path }?.prompt }
     }
@@ -37,6 +39,7 @@ import Testing
             }
             if step.effects.contains(where: { if case .review = $0 { return true } else { return false } }),
                !step.effects.contains(where: { if case .ask = $0 { return true } else { return false } }) {
+                run.review = step.effects.lazy.compactMap { if case .review(let r) = $0 { return r } else { return nil } }.first
                 now.epochMillis += 1_000
                 step = engine.handle(.finish, step.state, at: now)
                 continue
@@ -86,6 +89,9 @@ import Testing
         #expect(!age.context.contains("1人目のお子さん"))
         #expect(run.prompt("care[1].current_care")?.text == "お子さんは、昼間おもにどこで過ごしていますか？")
         #expect(run.prompt("children[1].special_needs")?.text.hasPrefix("お子さんに、") == true)
+        // …and so does the review of her answers.
+        let line = try #require(run.review?.lines.first { $0.path == "children[1].age" })
+        #expect(line.context.contains("お子さん") && !line.context.contains("1人目のお子さん"), "\(line.context)")
     }
 
     @Test func twoChildrenAreCounted() throws {
@@ -93,6 +99,7 @@ import Testing
         #expect(run.prompt("children[1].age")?.text == "1人目のお子さんは何歳ですか？")
         #expect(run.prompt("children[2].age")?.text == "2人目のお子さんは何歳ですか？")
         #expect(run.prompt("children[2].age")?.context.contains("2人目のお子さん") == true)
+        #expect(run.review?.lines.first { $0.path == "children[1].age" }?.context.contains("1人目のお子さん") == true)
     }
 
     // MARK: the stage follows from the age

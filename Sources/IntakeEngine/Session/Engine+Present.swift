@@ -69,8 +69,16 @@ extension Engine {
                 if case .section(let s) = $0.item { return catalog.text(s.title, loc) }
                 return nil
             }
+            var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
             for (i, g) in entry.groups.enumerated() where i < p.indices.count {
-                if let group = dialog.index.group(g) { context.append(catalog.text(group.title, loc, ["n": String(p.indices[i] + 1)])) }
+                guard let group = dialog.index.group(g) else { continue }
+                // The only instance of a counted group reads as it did when asked ("お子さん").
+                var key = group.title
+                if case .addAnother = group.count {} else if ev.instanceCount(group, outer: Array(p.indices.prefix(i))) == 1,
+                                                            catalog.optionalText(group.title + ".one", loc) != nil {
+                    key = group.title + ".one"
+                }
+                context.append(catalog.text(key, loc, ["n": String(p.indices[i] + 1)]))
             }
         }
         let question: String

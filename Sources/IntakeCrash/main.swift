@@ -216,6 +216,7 @@ func answerText(_ q: [String: Any], attempt: Int) -> String {
     case "integer", "decimal": return attempt == 0 ? q["min"] as? String ?? "1" : q["max"] as? String ?? "2"
     case "date": return attempt == 0 ? "令和8年11月1日" : "2026-10-01"
     case "month": return "2020-04"
+    case "time": return attempt == 0 ? "8時半" : "17"
     default: return attempt == 0 ? "テスト入力" : "1"
     }
 }

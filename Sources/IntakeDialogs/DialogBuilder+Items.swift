@@ -5,7 +5,7 @@ import Yams
 extension DialogBuilder {
     static let questionKeys = ["id", "kind", "text", "help", "required", "decline", "audience", "personal", "when", "min", "max",
                                "max_length", "format", "open_ended", "choices", "min_picks", "max_picks", "checks", "derive", "variants"]
-    static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date", "month"]
+    static let kinds = ["text", "integer", "decimal", "yesno", "choice", "multi", "date", "month", "time"]
 
     /// Items of a dialog, section or group. `section` is the id that prefixes default locale keys.
     mutating func readItems(_ nodes: [Node], section: String, groups: [String], reader r: inout YAMLReader) -> [Item] {

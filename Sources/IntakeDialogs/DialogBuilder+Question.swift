@@ -43,6 +43,9 @@ extension DialogBuilder {
         case "month":
             kind = .month
             limitKeys = ["open_ended"]
+        case "time":
+            kind = .time
+            limitKeys = []
         case "choice", "multi":
             let choices = readChoices(m["choices"], textKey: text, at: node, &r)
             if kindName == "choice" {

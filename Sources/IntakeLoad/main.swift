@@ -375,6 +375,7 @@ func answerLine(kind: String, id: String, min: String?, max: String?, attempt: I
     case "integer", "decimal": text = attempt == 0 ? (min ?? "1") : (max ?? "2")
     case "date": text = attempt == 0 ? "令和8年11月1日" : "2026-10-01"
     case "month": text = "2020-04"
+    case "time": text = attempt == 0 ? "9" : "17時半"
     default: text = attempt == 0 ? "テスト入力" : "1"
     }
     return "{\"op\":\"answer\",\"question\":\"\(id)\",\"text\":\"\(text)\"}"

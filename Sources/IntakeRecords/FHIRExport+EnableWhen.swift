@@ -106,7 +106,7 @@ extension FHIRExport {
             }
             // Codings, booleans and texts are equal or not, never ordered here.
             switch q.kind {
-            case .multi, .month: return nil
+            case .multi, .month, .time: return nil
             case .yesNo, .single, .text: if o != .eq && o != .ne { return nil }
             case .integer, .decimal, .date: break
             }

@@ -152,7 +152,15 @@ public enum FHIRExport {
         case .single, .multi: return "choice"
         case .date: return "date"
         case .month: return "string"
+        case .time: return "time"
         }
+    }
+
+    /// A time of day kept as hours (8.5) as FHIR's `time` ("08:30:00").
+    static func fhirTime(_ hours: Double) -> String? {
+        guard let t = TimeParser.time(hours: hours), t.hour < 24 else { return nil }
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return two(t.hour) + ":" + two(t.minute) + ":00"
     }
 
     static func answerValues(_ v: JSON, _ q: Question, _ dialog: Dialog) -> [JSON] {
@@ -165,6 +173,8 @@ public enum FHIRExport {
         case (.decimal, .int(let i)): return [.object([("valueDecimal", .number(Double(i)))])]
         case (.decimal, .number(let d)): return [.object([("valueDecimal", .number(d))])]
         case (.date, .string(let s)): return [.object([("valueDate", .string(s))])]
+        case (.time, .int(let i)): return fhirTime(Double(i)).map { [.object([("valueTime", .string($0))])] } ?? []
+        case (.time, .number(let d)): return fhirTime(d).map { [.object([("valueTime", .string($0))])] } ?? []
         case (.single, .string(let s)): return [coding(s)]
         case (.multi, .array(let items)):
             return items.compactMap { if case .string(let s) = $0 { return coding(s) } else { return nil } }

@@ -251,10 +251,10 @@ class Kiosk:
             for item in re.split(r"[、,，]\s*", text):
                 buttons[self.choice_index(choices, item)].click()
             return self.then(lambda: self.tap("#submit"))
-        if kind in ("integer", "decimal"):
+        if kind in ("integer", "decimal", "time"):
             digits = norm(text).replace(",", "").replace("円", "")
             self.tap('.number-keypad button[data-key="clear"]')
-            if re.fullmatch(r"[0-9.]+", digits):
+            if re.fullmatch(r"[0-9.:]+", digits):
                 self.keypad(digits)
             else:
                 self.d.find_element(By.ID, "answer-input").send_keys(text)

@@ -318,3 +318,30 @@ import Testing
         #expect(DateParser.parseEraYear("2018") == nil)
     }
 }
+
+/// Times of day as people type them (issue 17): whole hours stay integers, minutes make a fraction.
+@Suite struct TimeParsingTests {
+    @Test(arguments: [
+        ("9", 9, 0), ("９", 9, 0), ("9時", 9, 0), ("9じ", 9, 0), ("8時半", 8, 30), ("8じはん", 8, 30), ("8:30", 8, 30),
+        ("８：３０", 8, 30), ("17時30分", 17, 30), ("17時5分", 17, 5), ("午後5時", 17, 0), ("ごご5じはん", 17, 30), ("5pm", 17, 0),
+        ("午前12時", 0, 0), ("午後12時", 12, 0), ("8.5", 8, 30), ("8.25", 8, 15), ("0", 0, 0), ("24", 24, 0), ("24:00", 24, 0), (" 8 : 30 ", 8, 30),
+    ])
+    func accepts(_ text: String, _ hour: Int, _ minute: Int) {
+        #expect(TimeParser.parse(text) == TimeParser.Time(hour: hour, minute: minute), "\(text)")
+    }
+
+    @Test(arguments: ["", "25", "24:30", "8:60", "8:5x", "午後13時", "8時半分", "8.333", "abc", "8時間", "-1", "8::30", "午後"])
+    func refuses(_ text: String) {
+        #expect(TimeParser.parse(text) == nil, "\(text)")
+    }
+
+    @Test func theValueIsHoursAndIsShownAsAClock() {
+        #expect(TimeParser.Time(hour: 9, minute: 0).value == .int(9))
+        #expect(TimeParser.Time(hour: 8, minute: 30).value == .decimal(8.5))
+        #expect(TimeParser.display(.decimal(8.5)) == "8:30")
+        #expect(TimeParser.display(.int(17)) == "17:00")
+        #expect(TimeParser.time(hours: 8.01) == nil, "8.01 hours is not a whole minute")
+        #expect(TimeParser.time(hours: 8.3) == TimeParser.Time(hour: 8, minute: 18))
+        #expect(TimeParser.time(hours: 25) == nil)
+    }
+}

@@ -92,6 +92,9 @@ import Testing
             return .string(q["max"]?.string ?? q["min"]?.string ?? "1990-04-0\(1 + attempt % 9)")
         case "month":
             return .string("2015-0\(1 + attempt % 9)")
+        case "time":
+            // Hours as a number: 8:30, then later ones (a later answer satisfies "to after from").
+            return .number(8.5 + Double(attempt * 9))
         default:
             // A text of a shape the message names: one of that shape.
             switch q["format"]?.string {

@@ -200,6 +200,7 @@ func kioskAnswer(_ q: JSON, attempt: Int) -> String {
     case "integer", "decimal": return attempt == 0 ? "1" : "2"
     case "date": return attempt == 0 ? "令和8年11月1日" : "2026-10-01"
     case "month": return "2020-04"
+    case "time": return attempt == 0 ? "9" : "17時半"
     default: return attempt == 0 ? "テスト入力" : "1"
     }
 }

@@ -67,6 +67,7 @@ import Testing
         case "integer": return "3"
         case "date": return "平成2年1月15日"
         case "month": return "2020-04"
+        case "time": return p.display == "hours_to" ? "17時" : "8時半"
         default: return p.required ? "ふつう" : ""
         }
     }

@@ -208,6 +208,9 @@ public enum QuestionKind: Sendable, Equatable {
     case date(min: CivilDate?, max: CivilDate?)
     /// A year and month (work history: from/to), kept as `YYYY-MM` text.
     case month
+    /// A time of day (working hours from/to): kept as hours, a whole hour an integer (9) and one
+    /// with minutes a fraction (8:30 → 8.5), so that it compares with numbers (`hours_to > 17`).
+    case time
 
     /// The name authors write in `kind:`.
     public var name: String {
@@ -220,6 +223,7 @@ public enum QuestionKind: Sendable, Equatable {
         case .multi: return "multi"
         case .date: return "date"
         case .month: return "month"
+        case .time: return "time"
         }
     }
 
@@ -241,6 +245,7 @@ public enum QuestionKind: Sendable, Equatable {
         case .multi(let c, _, _): return .choices(Set(c.map(\.value)))
         case .date: return .date
         case .month: return .text
+        case .time: return .decimal
         }
     }
 }

@@ -80,6 +80,8 @@ extension Dialog {
         case (.decimal, .int(let i)): return .decimal(Double(i))
         case (.decimal, .number(let d)): return .decimal(d)
         case (.integer, .number(let d)) where d == d.rounded() && abs(d) < 1e15: return .int(Int(d))
+        case (.time, .int(let i)): return TimeParser.time(hours: Double(i))?.value
+        case (.time, .number(let d)): return TimeParser.time(hours: d)?.value
         case (.text, .string(let s)), (.month, .string(let s)): return .text(s)
         case (.single, .string(let s)): return .choice(s)
         case (.date, .string(let s)): return CivilDate(iso: s).map(Value.date)

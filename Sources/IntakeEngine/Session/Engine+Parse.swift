@@ -39,6 +39,9 @@ extension Engine {
         case .month:
             guard let m = DateParser.parseYearMonth(text) else { return .failure(Problem(key: "engine.invalid.month")) }
             return .success(.text(Engine.yearMonth(m.year, m.month)))
+        case .time:
+            guard let t = TimeParser.parse(text) else { return .failure(Problem(key: "engine.invalid.time")) }
+            return .success(t.value)
         case .single(let choices):
             guard let c = matchChoice(text, choices, state, question: question) else {
                 return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
@@ -176,6 +179,15 @@ extension Engine {
         case (.date, .text(let s)):
             guard let d = DateParser.parse(s) else { return .failure(Problem(key: "engine.invalid.date")) }
             return .success(.date(d))
+        case (.time, .int(let h)):
+            guard let t = TimeParser.time(hours: Double(h)) else { return .failure(Problem(key: "engine.invalid.time")) }
+            return .success(t.value)
+        case (.time, .decimal(let d)):
+            guard let t = TimeParser.time(hours: d) else { return .failure(Problem(key: "engine.invalid.time")) }
+            return .success(t.value)
+        case (.time, .text(let s)):
+            guard let t = TimeParser.parse(s) else { return .failure(Problem(key: "engine.invalid.time")) }
+            return .success(t.value)
         case (.month, .text(let s)):
             guard let m = DateParser.parseYearMonth(s) else { return .failure(Problem(key: "engine.invalid.month")) }
             return .success(.text(Engine.yearMonth(m.year, m.month)))

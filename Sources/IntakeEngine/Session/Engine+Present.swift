@@ -31,7 +31,7 @@ extension Engine {
         case .decimal(let a, let b): lo = a.map(format); hi = b.map(format)
         case .date(let a, let b): lo = a?.iso; hi = b?.iso
         case .text(let m): hi = m?.description
-        case .month: break
+        case .month, .time: break
         }
         let helpKey = q.help ?? q.text + ".help"
         return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey(q, p, state), state, args),
@@ -104,6 +104,8 @@ extension Engine {
             func label(_ value: String) -> String {
                 choices.first { $0.value == value }.map { catalog.text($0.label, loc) } ?? value
             }
+            // A time of day as a clock shows it (9:00, 8:30), not as hours.
+            if dialog.index.question(question)?.kind == .time, let shown = TimeParser.display(v) { return shown }
             switch v {
             case .bool(let b): return catalog.text(b ? "engine.yes" : "engine.no", loc)
             case .int(let i): return String(i)

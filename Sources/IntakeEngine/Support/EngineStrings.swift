@@ -8,7 +8,7 @@ public enum EngineStrings {
         "engine.invalid.email", "engine.invalid.exclusive", "engine.invalid.integer", "engine.invalid.month", "engine.invalid.max", "engine.invalid.min",
         "engine.invalid.no_such_day", "engine.invalid.phone", "engine.invalid.pick", "engine.ongoing.words",
         "engine.invalid.picks_max", "engine.invalid.picks_min", "engine.invalid.range", "engine.invalid.required",
-        "engine.invalid.too_long", "engine.invalid.type", "engine.invalid.yesno", "engine.list_separator",
+        "engine.invalid.time", "engine.invalid.too_long", "engine.invalid.type", "engine.invalid.yesno", "engine.list_separator",
         "engine.locale.switched", "engine.locale.unknown", "engine.no", "engine.note.empty", "engine.note.saved",
         "engine.remove.min", "engine.remove.not_possible", "engine.remove.unknown", "engine.review.finish_or_edit", "engine.revisit.change", "engine.revisit.help",
         "engine.revisit.keep", "engine.revisit.question", "engine.revisit.started",

@@ -657,7 +657,8 @@
       case 'choice': return choiceArea(q);
       case 'multi': return multiArea(q);
       case 'integer':
-      case 'decimal': return numberArea(q);
+      case 'decimal':
+      case 'time': return numberArea(q);
       case 'date': return dateArea(q, true);
       case 'month': return dateArea(q, false);
       default: return textArea(q);
@@ -710,7 +711,8 @@
       else target.value += k;
       target.dispatchEvent(new Event('input'));
     };
-    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', decimal ? '.' : null, '0'].filter(k => k !== null);
+    // `decimal`: true (a point key), 'time' (a colon key: 8:30), or false.
+    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', decimal === 'time' ? ':' : decimal ? '.' : null, '0'].filter(k => k !== null);
     return el('div', { class: 'keypad number-keypad', role: 'group', 'aria-label': plain(t('keypad.label'), false) },
       ...keys.map(k => button(k, () => press(k), 'key', { 'data-key': k })),
       button('⌫', () => press('backspace'), 'key', { 'aria-label': plain(t('keypad.backspace'), false), 'data-key': 'backspace' }),
@@ -720,11 +722,13 @@
 
   function numberArea(q) {
     const decimal = q.kind === 'decimal';
+    // A time of day: hours (9) or hours and minutes (8:30, typed with the colon key or as words).
+    const time = q.kind === 'time';
     const input = el('input', {
       id: 'answer-input', class: 'number-input', type: 'text', inputmode: decimal ? 'decimal' : 'numeric',
       autocomplete: 'off', 'aria-describedby': q.min != null && q.max != null ? 'answer-range' : null,
     });
-    if (q.current != null) input.value = toHalfWidth(String(q.current)).replace(/[^0-9.\-]/g, '');
+    if (q.current != null) input.value = toHalfWidth(String(q.current)).replace(time ? /[^0-9:]/g : /[^0-9.\-]/g, '');
     const submit = () => {
       const v = toHalfWidth(input.value.trim()).replace(/[,，]/g, '');
       if (v === '' && !q.required) { sendForQuestion({ op: 'skip' }); return; }
@@ -736,7 +740,7 @@
       el('label', { for: 'answer-input', class: 'field-label', rich: t('number_label') }),
       input,
       q.min != null && q.max != null ? el('p', { class: 'hint', id: 'answer-range', rich: t('range', { min: q.min, max: q.max }) }) : null,
-      numberPad([input], decimal, submit));
+      numberPad([input], time ? 'time' : decimal, submit));
   }
 
   /** Date or month: 和暦 (令和・平成・昭和 + year) or 西暦, then month (and day), with a keypad. */

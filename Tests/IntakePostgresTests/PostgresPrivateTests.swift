@@ -12,16 +12,32 @@ import Testing
 struct PostgresPrivateTests {
     typealias R = PostgresRolesTests
 
-    @Test func aPrivateRecordIsReadOnlyByHerCounselorAndASupervisor() async throws {
+    typealias Login = (name: String, url: String)
+    /// Two counselors of 川越, a supervisor and a kiosk login on a fresh database.
+    struct Staff { var sato, suzuki, supervisor, kiosk: Login }
+
+    /// Runs `body` with the staff's logins; the database and the logins are dropped afterwards.
+    static func withStaff(_ body: (PostgresTestDatabase.Database, Staff) async throws -> Void) async throws {
         let db = try await PostgresTestDatabase.database()
         let logins = TestLogins(db)
         do {
             let owner = try await db.open()
-            let sato = try await logins.make(.counselor, office: "川越", owner: owner)
-            let suzuki = try await logins.make(.counselor, office: "川越", owner: owner)
-            let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
-            let kiosk = try await logins.make(.kiosk, office: nil, owner: owner)
+            let staff = Staff(sato: try await logins.make(.counselor, office: "川越", owner: owner),
+                              suzuki: try await logins.make(.counselor, office: "川越", owner: owner),
+                              supervisor: try await logins.make(.supervisor, office: nil, owner: owner),
+                              kiosk: try await logins.make(.kiosk, office: nil, owner: owner))
             await owner.close()
+            try await body(db, staff)
+        } catch {
+            await logins.dropAll()
+            throw error
+        }
+        await logins.dropAll()
+    }
+
+    @Test func aPrivateRecordIsReadOnlyByHerCounselorAndASupervisor() async throws {
+        try await Self.withStaff { db, staff in
+            let (sato, suzuki, supervisor, kiosk) = (staff.sato, staff.suzuki, staff.supervisor, staff.kiosk)
             _ = try await db.sql([
                 "INSERT INTO client (office, id, created_at) VALUES ('川越', '5150', 0), ('川越', '6000', 0)",
                 """
@@ -78,24 +94,14 @@ struct PostgresPrivateTests {
             #expect(await R.run(suzuki.url, "SELECT count(*) FROM session WHERE id = 'suzuki-followup'") == R.ok("1"))
             #expect(await R.run(sato.url, "SELECT count(*) FROM session WHERE id = 'suzuki-followup'") == R.ok("0"))
             #expect(await R.run(supervisor.url, "SELECT counselor FROM private_session WHERE session_id = 'suzuki-followup'") == R.ok(suzuki.name))
-        } catch {
-            await logins.dropAll()
-            throw error
         }
-        await logins.dropAll()
     }
 
     /// Through the store as a counselor's terminal uses it: the client answers no at Sato's
     /// terminal; Suzuki's store does not find the session, Sato's does, a supervisor's does.
     @Test func theRunnerMarksTheSessionBeforeHerAnswerIsWritten() async throws {
-        let db = try await PostgresTestDatabase.database()
-        let logins = TestLogins(db)
-        do {
-            let owner = try await db.open()
-            let sato = try await logins.make(.counselor, office: "川越", owner: owner)
-            let suzuki = try await logins.make(.counselor, office: "川越", owner: owner)
-            let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
-            await owner.close()
+        try await Self.withStaff { _, staff in
+            let (sato, suzuki, supervisor) = (staff.sato, staff.suzuki, staff.supervisor)
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             let project = Project.load(paths: [root.appendingPathComponent("Dialogs").path], localesDirectory: root.appendingPathComponent("Locales").path)
             let intake = try #require(project.dialogs["intake"])
@@ -121,10 +127,7 @@ struct PostgresPrivateTests {
 
             // At a kiosk (the service as its own login): private to no counselor; Suzuki, given the
             // client's resume number at her desk, claims it by resuming it, and then only she reads it.
-            let owner2 = try await db.open()
-            let kioskLogin = try await logins.make(.kiosk, office: nil, owner: owner2)
-            await owner2.close()
-            let kioskStore = try await PostgresStore.open(url: kioskLogin.url)
+            let kioskStore = try await PostgresStore.open(url: staff.kiosk.url)
             let kiosk = SessionRunner(engine: Engine(dialog: intake, catalog: project.catalog), store: kioskStore)
             let token = ResumeToken.random()
             var (k, _) = try await kiosk.start(id: "k-1", token: token, locale: "ja", mode: .kiosk, actor: .client, office: "川越", at: at(4))
@@ -140,10 +143,6 @@ struct PostgresPrivateTests {
             #expect(try await satoStore.session(resuming: token) == nil, "the token is no key for anyone else once claimed")
             #expect(try await suzukiStore.session("k-1")?.id == "k-1")
             for store in [satoStore, suzukiStore, supervisorStore, kioskStore] { await store.close() }
-        } catch {
-            await logins.dropAll()
-            throw error
         }
-        await logins.dropAll()
     }
 }

@@ -79,7 +79,7 @@ struct Interview {
         var who = name.isEmpty ? catalog.text("terminal.resume.no_name", locale)
             : catalog.text("terminal.resume.name", locale, ["name": ClientListing.shown(name)])
         if let number = session.running?.clientID {
-            who += catalog.text("terminal.resume.number", locale, ["number": number])
+            who += catalog.text("terminal.resume.number", locale, ["number": ControlCharacters.visible(number)])
         }
         let prompt = effects.lazy.compactMap { e -> Prompt? in if case .ask(let p) = e { return p }; return nil }.first
         let answered = prompt?.answered ?? engine.review(state).lines.count

@@ -196,31 +196,34 @@ final class LineClient: Sendable {
 
     /// The same client over a WebSocket (`/ws` on the HTTP port): each line sent is one masked text
     /// frame, each text frame received one line. Throws `notUpgraded` when the server refuses.
+    /// The handshake and the frames are read by one decoder, so what the server sends right behind
+    /// its 101 (a refusal's `bye`, then its close) is read in order, whatever the reads' sizes.
     static func connectWebSocket(port: Int, origin: String, path: String = "/ws") async throws -> LineClient {
         let (stream, continuation) = AsyncStream<String?>.makeStream()
-        enum Upgrade: Sendable { case upgraded(any Channel), refused }
-        let negotiated: EventLoopFuture<Upgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: 1 << 22, upgradePipelineHandler: { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandlers(WebSocketTestFraming(continuation))
-                            return .upgraded(channel)
-                        }
-                    })
-                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path,
-                                               headers: HTTPHeaders([("Host", "127.0.0.1:\(port)"), ("Origin", origin)]))
-                    let configuration = NIOTypedHTTPClientUpgradeConfiguration<Upgrade>(
-                        upgradeRequestHead: head, upgraders: [upgrader],
-                        notUpgradingCompletionHandler: { channel in
-                            channel.close(promise: nil)
-                            return channel.eventLoop.makeSucceededFuture(.refused)
-                        })
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: .init(upgradeConfiguration: configuration))
+        let group = MultiThreadedEventLoopGroup.singleton
+        let handshake = group.any().makePromise(of: Bool.self)
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOrigin: \(origin)\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: \(Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())\r\n"
+            + "Sec-WebSocket-Version: 13\r\n\r\n"
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(WebSocketTestDecoder()),
+                            WebSocketTestFraming(continuation, handshake: handshake, request: request))
+                    }
                 }
-            }
-        guard case .upgraded(let channel) = try await negotiated.get() else { throw WebSocketRefused.notUpgraded }
+                .connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            handshake.fail(error)
+            throw error
+        }
+        guard try await handshake.futureResult.get() else {
+            try? await channel.close()
+            throw WebSocketRefused.notUpgraded
+        }
         return reading(stream, on: channel)
     }
 
@@ -363,38 +366,131 @@ final class LinesToStream: ChannelInboundHandler, Sendable {
     }
 }
 
-/// The test client's WebSocket framing: text frames in become lines; bytes out (lines ending in LF)
-/// become one masked text frame per line, as a browser sends them.
-final class WebSocketTestFraming: ChannelDuplexHandler, Sendable {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = WebSocketFrame
-    let continuation: AsyncStream<String?>.Continuation
+/// What the test client reads on a WebSocket connection: the handshake's status, then frames.
+enum WebSocketTestInbound {
+    case head(status: Int)
+    case frame(opcode: UInt8, payload: ByteBuffer)
+}
 
-    init(_ continuation: AsyncStream<String?>.Continuation) {
+/// The response head (up to its blank line), then RFC 6455 frames (unmasked from a server; a
+/// masked one is unmasked all the same). Not a 101: the rest is the refusal's body, dropped.
+struct WebSocketTestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = WebSocketTestInbound
+    var upgraded = false
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if !upgraded {
+            let bytes = Array(buffer.readableBytesView)
+            let blank: [UInt8] = [13, 10, 13, 10]
+            guard let end = (0..<max(0, bytes.count - 3)).first(where: { Array(bytes[$0..<($0 + 4)]) == blank }) else {
+                return .needMoreData
+            }
+            let head = String(decoding: bytes[..<end], as: UTF8.self)
+            let statusLine = head.split(separator: "\r\n").first ?? ""
+            let words = statusLine.split(separator: " ")
+            let status: Int = words.count > 1 ? Int(words[1]) ?? 0 : 0
+            buffer.moveReaderIndex(forwardBy: end + 4)
+            upgraded = status == 101
+            if !upgraded { buffer.moveReaderIndex(to: buffer.writerIndex) }
+            context.fireChannelRead(wrapInboundOut(.head(status: status)))
+            return .continue
+        }
+        let view = Array(buffer.readableBytesView.prefix(14))
+        guard view.count >= 2 else { return .needMoreData }
+        var length = Int(view[1] & 0x7f), at = 2
+        if length == 126 {
+            guard view.count >= 4 else { return .needMoreData }
+            length = Int(view[2]) << 8 | Int(view[3])
+            at = 4
+        } else if length == 127 {
+            guard view.count >= 10 else { return .needMoreData }
+            length = view[2..<10].reduce(0) { $0 << 8 | Int($1) }
+            at = 10
+        }
+        let masked = view[1] & 0x80 != 0
+        let mask: [UInt8]
+        if masked {
+            guard view.count >= at + 4 else { return .needMoreData }
+            mask = Array(view[at..<(at + 4)])
+            at += 4
+        } else {
+            mask = []
+        }
+        guard buffer.readableBytes >= at + length else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: at)
+        guard var payload = buffer.readSlice(length: length) else { return .needMoreData }
+        if masked {
+            let unmasked = payload.readableBytesView.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+            payload = ByteBuffer(bytes: unmasked)
+        }
+        context.fireChannelRead(wrapInboundOut(.frame(opcode: view[0] & 0x0f, payload: payload)))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}
+
+/// The test client's WebSocket side: sends the handshake, says how it went; text frames in become
+/// lines; bytes out (lines ending in LF) become one masked text frame per line, as a browser sends.
+final class WebSocketTestFraming: ChannelDuplexHandler, Sendable {
+    typealias InboundIn = WebSocketTestInbound
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let continuation: AsyncStream<String?>.Continuation
+    let handshake: EventLoopPromise<Bool>
+    let request: String
+
+    init(_ continuation: AsyncStream<String?>.Continuation, handshake: EventLoopPromise<Bool>, request: String) {
         self.continuation = continuation
+        self.handshake = handshake
+        self.request = request
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text: continuation.yield(String(buffer: frame.unmaskedData))
-        case .connectionClose: context.close(promise: nil)
-        default: break
+        switch unwrapInboundIn(data) {
+        case .head(let status):
+            handshake.succeed(status == 101)
+            if status != 101 { context.close(promise: nil) }
+        case .frame(0x1, let payload):
+            continuation.yield(String(buffer: payload))
+        case .frame(0x8, _):
+            context.close(promise: nil)
+        case .frame:
+            break
         }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        var buffer = unwrapOutboundIn(data)
+        var payload = unwrapOutboundIn(data)
         // A trailing LF ends the message; without one the bytes are one message as they are.
-        if buffer.readableBytesView.last == UInt8(ascii: "\n") { buffer.moveWriterIndex(to: buffer.writerIndex - 1) }
-        let mask = WebSocketMaskingKey.random()
-        // (The encoder applies the mask.)
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: mask, data: buffer)
+        if payload.readableBytesView.last == UInt8(ascii: "\n") { payload.moveWriterIndex(to: payload.writerIndex - 1) }
+        let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        var frame = ByteBuffer()
+        frame.writeInteger(UInt8(0x81))
+        let length = payload.readableBytes
+        if length < 126 {
+            frame.writeInteger(UInt8(0x80 | length))
+        } else if length <= 0xffff {
+            frame.writeInteger(UInt8(0x80 | 126))
+            frame.writeInteger(UInt16(length))
+        } else {
+            frame.writeInteger(UInt8(0x80 | 127))
+            frame.writeInteger(UInt64(length))
+        }
+        frame.writeBytes(mask)
+        frame.writeBytes(payload.readableBytesView.enumerated().map { $0.element ^ mask[$0.offset % 4] })
         context.write(wrapOutboundOut(frame), promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        handshake.fail(ChannelError.ioOnClosedChannel)
         continuation.finish()
         context.fireChannelInactive()
     }

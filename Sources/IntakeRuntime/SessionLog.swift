@@ -37,18 +37,6 @@ public enum LogEvent: Equatable, Sendable, Codable {
     case migrate(from: String, to: String, mode: SessionState.Mode? = nil)
 }
 
-/// An answer that changed with an event (nil: removed), kept in the log so that a session can
-/// move to a new version of its dialog without replaying events the new version would misread.
-public struct AnswerChange: Equatable, Sendable, Codable {
-    public var path: Path
-    public var entry: AnswerEntry?
-
-    public init(path: Path, entry: AnswerEntry?) {
-        self.path = path
-        self.entry = entry
-    }
-}
-
 public struct LogEntry: Equatable, Sendable, Codable {
     /// 0, 1, 2, … within the session.
     public var seq: Int
@@ -66,11 +54,13 @@ public struct LogEntry: Equatable, Sendable, Codable {
         self.answers = answers
     }
 
-    /// The answers that differ between two states.
-    public static func changes(from before: [Path: AnswerEntry], to after: [Path: AnswerEntry]) -> [AnswerChange]? {
-        var out: [AnswerChange] = []
-        for (p, e) in after where before[p] != e { out.append(AnswerChange(path: p, entry: e)) }
-        for p in before.keys where after[p] == nil { out.append(AnswerChange(path: p, entry: nil)) }
-        return out.isEmpty ? nil : out.sorted { $0.path < $1.path }
+    /// Every answer of a state, as a `start` or `migrate` entry carries them (replay begins there).
+    public static func all(_ answers: [Path: AnswerEntry]) -> [AnswerChange]? {
+        answers.isEmpty ? nil : answers.map { AnswerChange(path: $0.key, entry: $0.value) }.sorted { $0.path < $1.path }
+    }
+
+    /// What an engine step says it changed, as an entry carries it (nil: nothing).
+    public static func changes(_ step: Engine.Step) -> [AnswerChange]? {
+        step.changes.isEmpty ? nil : step.changes
     }
 }

@@ -91,7 +91,7 @@ public struct SessionRunner: Sendable {
         let step = engine.replaying(event, session.state, at: now)
         try await markIfPrivate(&session, state: step.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
-                             answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
+                             answers: LogEntry.changes(step))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
                                record: recordIfFinished(step.state, of: session), at: now.epochMillis)
         session.state = step.state
@@ -159,7 +159,7 @@ public struct SessionRunner: Sendable {
         let first = LogEntry(seq: 0, at: now, actor: actor,
                              event: .start(dialog: engine.dialog.id, version: engine.dialog.version, locale: locale, mode: mode,
                                            previous: carrying?.previous, previousDate: carrying?.previousDate),
-                             answers: LogEntry.changes(from: [:], to: step.state.answers))
+                             answers: LogEntry.changes(step))
         return (info, first, step)
     }
 
@@ -171,7 +171,7 @@ public struct SessionRunner: Sendable {
         let step = engine.continuing(in: mode, state, at: now)
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
-                             answers: LogEntry.changes(from: state.answers, to: step.state.answers))
+                             answers: LogEntry.changes(step))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
                                counselor: info.counselor ?? Self.counselor(actor)), step.effects, entry)
     }
@@ -196,7 +196,7 @@ public struct SessionRunner: Sendable {
         let step = engine.migrate(answers: answers(log), from: base, at: now, clientGiven: clientGiven(log))
         let seq = (log.last?.seq ?? -1) + 1
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .migrate(from: info.dialogVersion, to: engine.dialog.version, mode: mode),
-                             answers: LogEntry.changes(from: [:], to: step.state.answers))
+                             answers: LogEntry.all(step.state.answers))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
                                counselor: info.counselor ?? Self.counselor(actor)), step.effects, entry)
     }

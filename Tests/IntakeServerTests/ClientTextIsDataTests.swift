@@ -194,11 +194,12 @@ import Testing
         let log = try store.log(of: id)
         let before = try runner.replay(log)
         now.epochMillis += 1000
-        let answered = runner.engine.replaying(.answer(hostile), before, at: now).state
+        let answering = runner.engine.replaying(.answer(hostile), before, at: now)
+        let answered = answering.state
         let noted = runner.engine.replaying(.note(hostile), answered, at: now).state
         try await store.store.append([
             LogEntry(seq: (log.last?.seq ?? 0) + 1, at: now, actor: .client, event: .input(.answer(hostile)),
-                     answers: LogEntry.changes(from: before.answers, to: answered.answers)),
+                     answers: LogEntry.changes(answering)),
             LogEntry(seq: (log.last?.seq ?? 0) + 2, at: now, actor: .counselor("佐藤"), event: .input(.note(hostile))),
         ], to: id, status: .suspended, locale: "ja", record: nil, at: now.epochMillis)
         #expect(noted.answers[Path("name")]?.answer == .value(.text(hostile)))

@@ -29,6 +29,43 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(result.failure == nil, "\(result.failure ?? "")")
     }
 
+    /// What a step says it changed is exactly how the answers differ before and after it, at every
+    /// step of every conversation (going back, editing, removing a child, dropping what no longer
+    /// applies): a log entry carries it instead of comparing the whole answer maps.
+    @Test func everyStepSaysExactlyWhichAnswersItChanged() throws {
+        func diff(_ before: [Path: AnswerEntry], _ after: [Path: AnswerEntry]) -> [AnswerChange] {
+            var out: [AnswerChange] = []
+            for (p, e) in after where before[p] != e { out.append(AnswerChange(path: p, entry: e)) }
+            for p in before.keys where after[p] == nil { out.append(AnswerChange(path: p, entry: nil)) }
+            return out.sorted { $0.path < $1.path }
+        }
+        var steps = 0, changed = 0, dropped = 0
+        for c in Self.conversations {
+            let dialog = try #require(Self.project.dialog(c.dialog))
+            let engine = Engine(dialog: dialog, catalog: Self.project.catalog)
+            var now = Moment.noon(of: c.today)
+            var step = engine.start(locale: c.locale, mode: c.mode, at: now)
+            #expect(step.changes == diff([:], step.state.answers))
+            for s in c.steps {
+                let event: Event
+                switch s {
+                case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
+                default: continue
+                }
+                now.epochMillis += 60_000
+                let next = engine.handle(event, step.state, at: now)
+                let expected = diff(step.state.answers, next.state.answers)
+                #expect(next.changes == expected, "\(c.name): step \(steps)")
+                steps += 1
+                if !expected.isEmpty { changed += 1 }
+                dropped += expected.filter { $0.entry == nil }.count
+                step = next
+            }
+        }
+        // The conversations do change answers, and drop some.
+        #expect(steps > 1000 && changed > 500 && dropped > 0, "\(steps) steps, \(changed) changed, \(dropped) dropped")
+    }
+
     @Test func everyQuestionAndSuggestionIsReached() {
         #expect(Self.suite.unreached(Self.project).map(\.id) == [])
     }

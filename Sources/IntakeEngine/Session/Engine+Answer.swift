@@ -167,7 +167,7 @@ extension Engine {
             state.history.append(HistoryEntry(path: path, entry: old, why: .replaced, at: now.epochMillis))
         }
         if answer.value == nil { state.warnings.removeAll { $0.path == path } }
-        state.answers[path] = AnswerEntry(answer, at: now.epochMillis)
+        state.setAnswer(AnswerEntry(answer, at: now.epochMillis), at: path)
         state.reopened.remove(path)
         state.pending = nil
         state.trail.removeAll { $0 == path }

@@ -19,7 +19,7 @@ extension Engine {
         var setAside: [AnswerLine] = []
         for (path, entry) in answers.sorted(by: { $0.key < $1.key }) {
             if let kept = carried(path, entry) {
-                new.answers[kept.path] = kept.entry
+                new.setAnswer(kept.entry, at: kept.path)
                 new.trail.append(kept.path)
             } else {
                 let words: String

@@ -132,7 +132,7 @@ extension Engine {
             state.history.append(HistoryEntry(path: source, entry: old, why: .replaced, at: now.epochMillis))
             answers[source] = AnswerEntry(.value(.int(n)), at: now.epochMillis)
         }
-        state.answers = answers
+        state.replaceAnswers(with: answers)
         state.trail = state.trail.compactMap(remap)
         state.reopened = Set(state.reopened.compactMap(remap))
         state.warnings = state.warnings.compactMap { w in remap(w.path).map { var w = w; w.path = $0; return w } }

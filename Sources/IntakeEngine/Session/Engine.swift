@@ -96,6 +96,17 @@ public struct Engine: Sendable {
     public struct Step: Sendable {
         public var state: SessionState
         public var effects: [Effect]
+        /// The answers this step set, changed or dropped (an entry of nil: dropped), in path order:
+        /// what a log entry carries, taken from the step's own record of what it touched.
+        public var changes: [AnswerChange]
+
+        /// The step that left `state` (whose ledger of touched answers it empties into `changes`).
+        public init(state: SessionState, effects: [Effect]) {
+            var state = state
+            changes = state.takeChanges()
+            self.state = state
+            self.effects = effects
+        }
     }
 
     /// A new session, and its first question.
@@ -211,7 +222,7 @@ public struct Engine: Sendable {
             walk = Walk(dialog: dialog, state: state, collectRelevant: true)
             let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
-                guard let entry = state.answers.removeValue(forKey: p) else { continue }
+                guard let entry = state.removeAnswer(at: p) else { continue }
                 if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.history.append(HistoryEntry(path: p, entry: entry, why: .noLongerApplies, at: now.epochMillis))
                 state.reopened.remove(p)

@@ -51,13 +51,13 @@ extension Engine {
                   let kept = fitting(path, answer) else { continue }
             answers[path] = AnswerEntry(kept, at: now.epochMillis)
         }
-        state.answers = answers
+        state.replaceAnswers(with: answers)
         // An answer that does not apply can make another not apply: repeat until none is left out.
         while true {
             let walk = Walk(dialog: dialog, state: state, collectRelevant: true)
             let stale = state.answers.keys.filter { !walk.relevant.contains($0) }
             if stale.isEmpty { break }
-            for p in stale { state.answers.removeValue(forKey: p) }
+            for p in stale { state.removeAnswer(at: p) }
         }
         let held = Set(state.answers.keys.compactMap(topSection))
         state.revisit = Revisit(previous: carried.previous, previousDate: carried.previousDate,

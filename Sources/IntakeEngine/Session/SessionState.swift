@@ -43,6 +43,16 @@ public struct SessionState: Codable, Equatable, Sendable {
     public var notes: [Note]
     /// A later visit: the record it started from and the answers as they were.
     public var revisit: Revisit?
+    /// The answers the engine step under way touched, as they were before it (`Step.changes`).
+    /// Not part of the session: never encoded, never compared.
+    var ledger = AnswerLedger()
+
+    /// Every stored property but `ledger`, under the names Swift gives them (the encoded form is
+    /// the one it always was).
+    enum CodingKeys: String, CodingKey {
+        case dialogID, dialogVersion, earlierVersions, locale, mode, started, updated, finished, phase, answers, trail
+        case reopened, current, answersAfterCurrent, pending, warnings, history, notes, revisit
+    }
 
     public init(dialog: Dialog, locale: String, mode: Mode, at now: Moment) {
         dialogID = dialog.id
@@ -102,4 +112,72 @@ public struct Note: Codable, Equatable, Sendable {
     public var path: Path?
     public var text: String
     public var at: Int64
+}
+
+/// The answers one engine step touched, each with its entry from before the step (nil: none), so
+/// the step can say what it set, changed or dropped without comparing the whole answer maps.
+/// Always equal to another (it is not part of what a session is).
+struct AnswerLedger: Equatable, Sendable {
+    private(set) var touched: [(path: Path, was: AnswerEntry?)] = []
+
+    /// Before `path`'s answer changes: remembers what it was, the first time in the step.
+    mutating func touch(_ path: Path, was: AnswerEntry?) {
+        if touched.count < 16 {
+            if touched.contains(where: { $0.path == path }) { return }
+        } else if touched.lazy.map(\.path).contains(path) {
+            return
+        }
+        touched.append((path, was))
+    }
+
+    var isEmpty: Bool { touched.isEmpty }
+
+    static func == (_: AnswerLedger, _: AnswerLedger) -> Bool { true }
+}
+
+/// An answer that changed with an event (nil: removed), kept in the log so that a session can
+/// move to a new version of its dialog without replaying events the new version would misread.
+public struct AnswerChange: Equatable, Sendable, Codable {
+    public var path: Path
+    public var entry: AnswerEntry?
+
+    public init(path: Path, entry: AnswerEntry?) {
+        self.path = path
+        self.entry = entry
+    }
+}
+
+extension SessionState {
+    /// Sets (or with nil removes) an answer, noting it in the step's ledger.
+    mutating func setAnswer(_ entry: AnswerEntry?, at path: Path) {
+        ledger.touch(path, was: answers[path])
+        answers[path] = entry
+    }
+
+    /// Removes an answer, noting it in the step's ledger; returns what it was.
+    @discardableResult
+    mutating func removeAnswer(at path: Path) -> AnswerEntry? {
+        guard let old = answers.removeValue(forKey: path) else { return nil }
+        ledger.touch(path, was: old)
+        return old
+    }
+
+    /// Replaces every answer at once (an instance removed, a visit carried in), noting each that differs.
+    mutating func replaceAnswers(with new: [Path: AnswerEntry]) {
+        for (p, e) in answers where new[p] != e { ledger.touch(p, was: e) }
+        for p in new.keys where answers[p] == nil { ledger.touch(p, was: nil) }
+        answers = new
+    }
+
+    /// The answers the step set, changed or dropped, in path order; the ledger is emptied.
+    mutating func takeChanges() -> [AnswerChange] {
+        guard !ledger.isEmpty else { return [] }
+        var out: [AnswerChange] = []
+        for (p, was) in ledger.touched {
+            let now = answers[p]
+            if now != was { out.append(AnswerChange(path: p, entry: now)) }
+        }
+        ledger = AnswerLedger()
+        return out.sorted { $0.path < $1.path }
+    }
 }

@@ -39,7 +39,10 @@ guard project.diagnostics.errorCount == 0 else {
 // 2. Replay every test conversation in-process (no save/restore), timing each engine step.
 struct Script {
     var name: String
+    var dialog: String
     var engine: Engine
+    /// The same engine walking everything at every step (no memo of the sections' sums).
+    var plain: Engine
     var locale: String
     var mode: SessionState.Mode
     var today: CivilDate
@@ -57,27 +60,38 @@ for file in project.conversationFiles {
             default: break
             }
         }
-        scripts.append(Script(name: c.name, engine: Engine(dialog: dialog, catalog: project.catalog), locale: c.locale,
+        scripts.append(Script(name: c.name, dialog: dialog.id, engine: Engine(dialog: dialog, catalog: project.catalog),
+                              plain: Engine(dialog: dialog, catalog: project.catalog, memoizesWalks: false), locale: c.locale,
                               mode: c.mode, today: c.today, events: events))
     }
 }
 
-var stepTimes: [UInt64] = []
-var conversationTimes: [String: [UInt64]] = [:]
+// Each run replays every conversation twice, interleaved: with the walk's memo (as intake runs)
+// and without it (every step walks the whole dialog), so the two are compared in one sitting.
+var stepTimes: [Bool: [UInt64]] = [:]
+var stepTimesByDialog: [String: [UInt64]] = [:]
+var conversationTimes: [Bool: [String: [UInt64]]] = [:]
 var stepsPerRun = 0
 for run in 0..<replayRuns {
-    for s in scripts {
-        let start = nanos()
-        var now = Moment.noon(of: s.today)
-        var step = s.engine.start(locale: s.locale, mode: s.mode, at: now)
-        for e in s.events {
-            now.epochMillis += 60_000
-            let t = nanos()
-            step = s.engine.handle(e, step.state, at: now)
-            if run > 0 { stepTimes.append(nanos() - t) }
+    for memo in [true, false] {
+        for s in scripts {
+            let engine = memo ? s.engine : s.plain
+            let start = nanos()
+            var now = Moment.noon(of: s.today)
+            var step = engine.start(locale: s.locale, mode: s.mode, at: now)
+            for e in s.events {
+                now.epochMillis += 60_000
+                let t = nanos()
+                step = engine.handle(e, step.state, at: now)
+                let dt = nanos() - t
+                if run > 0 {
+                    stepTimes[memo, default: []].append(dt)
+                    if memo { stepTimesByDialog[s.dialog, default: []].append(dt) }
+                }
+            }
+            if run > 0 { conversationTimes[memo, default: [:]][s.name, default: []].append(nanos() - start) }
+            if run == 0, memo { stepsPerRun += s.events.count }
         }
-        if run > 0 { conversationTimes[s.name, default: []].append(nanos() - start) }
-        if run == 0 { stepsPerRun += s.events.count }
     }
 }
 
@@ -87,8 +101,21 @@ print("")
 print("| measure | runs | median | p99 |")
 print("|---|---:|---:|---:|")
 print("| load + lint all of \(dialogsPath) | \(loadRuns) | \(format(percentile(loadTimes, 0.5))) | \(format(percentile(loadTimes, 0.99))) |")
-print("| one engine step (handle) | \(stepTimes.count) | \(format(percentile(stepTimes, 0.5))) | \(format(percentile(stepTimes, 0.99))) |")
+for memo in [true, false] {
+    let t = stepTimes[memo] ?? []
+    print("| one engine step (handle)\(memo ? "" : ", walking everything") | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
+}
+for (id, t) in stepTimesByDialog.sorted(by: { $0.key < $1.key }) {
+    let n = project.dialogs[id]?.index.questionOrder.count ?? 0
+    print("| one engine step, \(id) dialog (\(n) questions) | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
+}
+for memo in [true, false] {
+    // The whole intake conversations (personas and the rest, 80 steps or more).
+    let long = scripts.filter { $0.dialog == "intake" && $0.events.count >= 80 }
+    let medians = long.map { percentile(conversationTimes[memo]?[$0.name] ?? [], 0.5) }
+    print("| whole intake conversation (\(long.count) of 80–140 steps), median of their medians\(memo ? "" : ", walking everything") | \(long.count) | \(format(percentile(medians, 0.5))) | \(format(medians.max() ?? 0)) (slowest) |")
+}
 for s in scripts {
-    let times = conversationTimes[s.name] ?? []
+    let times = conversationTimes[true]?[s.name] ?? []
     print("| whole conversation: \(s.name) (\(s.events.count) steps) | \(times.count) | \(format(percentile(times, 0.5))) | \(format(percentile(times, 0.99))) |")
 }

@@ -66,6 +66,35 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(steps > 1000 && changed > 500 && dropped > 0, "\(steps) steps, \(changed) changed, \(dropped) dropped")
     }
 
+    /// A walk that reuses the last walk's sums of unchanged sections shows exactly what a walk of
+    /// everything shows (the question, how many are answered and how many remain), at every step
+    /// of every conversation, and ends in the same state.
+    @Test func reusingSectionSumsShowsWhatWalkingEverythingShows() throws {
+        var steps = 0
+        for c in Self.conversations {
+            let dialog = try #require(Self.project.dialog(c.dialog))
+            let memo = Engine(dialog: dialog, catalog: Self.project.catalog)
+            let plain = Engine(dialog: dialog, catalog: Self.project.catalog, memoizesWalks: false)
+            var now = Moment.noon(of: c.today)
+            var a = memo.start(locale: c.locale, mode: c.mode, at: now)
+            var b = plain.start(locale: c.locale, mode: c.mode, at: now)
+            for s in c.steps {
+                let event: Event
+                switch s {
+                case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
+                default: continue
+                }
+                now.epochMillis += 60_000
+                a = memo.handle(event, a.state, at: now)
+                b = plain.handle(event, b.state, at: now)
+                #expect(a.effects == b.effects, "\(c.name): step \(steps)")
+                steps += 1
+            }
+            #expect(a.state == b.state, "\(c.name)")
+        }
+        #expect(steps > 1000)
+    }
+
     @Test func everyQuestionAndSuggestionIsReached() {
         #expect(Self.suite.unreached(Self.project).map(\.id) == [])
     }

@@ -32,6 +32,10 @@ struct Evaluator {
     /// remaining-questions estimate counts what depends on it as possibly asked).
     var unsizedGroup = false
 
+    /// When non-nil, the id of every answer looked at (given or not) is appended: what a walk's
+    /// memo of a section depends on.
+    var consulted: [String]?
+
     init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
         self.dialog = dialog
         self.answers = answers
@@ -88,7 +92,12 @@ struct Evaluator {
             return Swift.min(countInstances(other, outer: outer), g.max)
         case .addAnother:
             var n = g.min
-            while n < g.max, answers[Path.morePrompt(g.id, outer: outer, instance: n)]?.answer == .value(.bool(true)) { n += 1 }
+            while n < g.max {
+                let prompt = Path.morePrompt(g.id, outer: outer, instance: n)
+                consulted?.append(prompt.id)
+                guard answers[prompt]?.answer == .value(.bool(true)) else { break }
+                n += 1
+            }
             return n
         }
     }
@@ -127,6 +136,7 @@ struct Evaluator {
             guard case .question(let depth) = ref, depth <= scope.indices.count else { throw Failure() }
             let path = Path(n, depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth)))
             reads?.append(path)
+            consulted?.append(n)
             if let a = answers[path] { return a.answer.value }
             // Not answered: what follows from earlier answers, when the question says how.
             if let q = dialog.index.question(n), let d = q.derive {
@@ -240,6 +250,7 @@ struct Evaluator {
         case "answered", "declined":
             let path = try answerPath(args[0], in: scope)
             reads?.append(path)
+            consulted?.append(path.id)
             let a = answers[path]?.answer
             return .bool(name == "answered" ? a?.value != nil : a == .declined)
         case "contains":

@@ -40,6 +40,15 @@ struct Walk {
     /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
     private var resume: Path?
     private var resumeEntry: DialogIndex.Entry?
+    /// The last walk's sums of the sections after its next question, when they can be used here
+    /// (same mode, nothing reopened).
+    private let memo: WalkMemo?
+    /// The sums of this walk's sections after the next question, for the walk after it.
+    private(set) var sums: [Path: WalkMemo.Sum] = [:]
+    /// Sections being summed (nested), each with the walk's counts when it began.
+    private var frames: [(key: Path, consulted: Int, relations: Int, remaining: Int, applying: Int, afterNext: Int)] = []
+    /// Where the answers read by `mayApply` lie relative to the next question, while summing.
+    private var relations: [WalkMemo.Relation] = []
 
     /// Walks the dialog. The set of applying paths is built only when asked for: a step that adds
     /// an answer at the frontier leaves every earlier answer applying, which `allAnswersApply`
@@ -53,6 +62,7 @@ struct Walk {
         self.state = state
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
+        memo = !collectRelevant && state.memo.mode == state.mode && state.reopened.isEmpty ? state.memo : nil
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
         if let p = resumingAfter, let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
             resume = p
@@ -120,24 +130,27 @@ struct Walk {
         // A group whose number of instances is still to come (`any(children, …)` before the count).
         if v == .bool(true) || evaluator.unsizedGroup { return true }
         return reads.contains { r in
+            evaluator.consulted?.append(r.id)
             guard state.answers[r] == nil, let entry = dialog.index.entries[r.id] else { return false }
             // Not asked, but it follows from earlier answers (a child's stage from her age): known.
             if let q = dialog.index.question(r.id), let d = q.derive,
                ((try? evaluator.evaluate(d, in: Scope(indices: r.indices))) ?? nil) != nil { return false }
-            return comesAfterNext(r, entry)
+            let after = comesAfterNext(r.indices, entry.groups, entry.order)
+            if !frames.isEmpty { relations.append(WalkMemo.Relation(indices: r.indices, groups: entry.groups, order: entry.order, after: after)) }
+            return after
         }
     }
 
     /// Whether an answer's place is at or after the next question in walk order: instances of the
     /// groups they share first, then the dialog order of their items.
-    private func comesAfterNext(_ r: Path, _ entry: DialogIndex.Entry) -> Bool {
+    private func comesAfterNext(_ indices: [Int], _ groups: [String], _ order: Int) -> Bool {
         var k = 0
-        while k < entry.groups.count, k < nextGroups.count, entry.groups[k] == nextGroups[k],
-              k < r.indices.count, k < nextIndices.count {
-            if r.indices[k] != nextIndices[k] { return r.indices[k] > nextIndices[k] }
+        while k < groups.count, k < nextGroups.count, groups[k] == nextGroups[k],
+              k < indices.count, k < nextIndices.count {
+            if indices[k] != nextIndices[k] { return indices[k] > nextIndices[k] }
             k += 1
         }
-        return entry.order >= nextOrder
+        return order >= nextOrder
     }
 
     /// While resuming: whether `item` contains the resume point (or is it).
@@ -153,6 +166,7 @@ struct Walk {
     private mutating func applies(_ p: Path) {
         if speculative > 0 { return }
         if collectRelevant { relevant.insert(p) }
+        evaluator.consulted?.append(p.id)
         if state.answers[p] != nil {
             applyingAnswers += 1
             if found { answersAfterNext += 1 }
@@ -160,6 +174,7 @@ struct Walk {
     }
 
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
+        evaluator.consulted?.append(p.id)
         if speculative > 0 {
             if state.answers[p] == nil { remaining += 1 }
             return false
@@ -193,57 +208,110 @@ struct Walk {
                 resumeInto(item, scope, &context)
                 continue
             }
-            switch item {
-            case .section(let s):
-                guard evaluator.holds(s.when, in: scope) else {
-                    if mayApply(s.when, scope) {
-                        speculative += 1
-                        walk(s.items, scope, &context)
-                        speculative -= 1
+            // A section wholly after the next question: what it adds up to follows from the
+            // answers it looks at, so the last walk's sum serves while none of them changed.
+            if case .section(let s) = item, found, speculative == 0, !collectRelevant {
+                let key = Path(s.id, scope.indices)
+                if let sum = memo?.sums[key], reusable(sum) {
+                    remaining += sum.remaining
+                    applyingAnswers += sum.applying
+                    answersAfterNext += sum.afterNext
+                    if sum.stops { stopped = true }
+                    if !frames.isEmpty {
+                        evaluator.consulted?.append(contentsOf: sum.consulted)
+                        relations.append(contentsOf: sum.relations)
                     }
+                    sums[key] = sum
                     continue
                 }
-                context.append((s.title, nil))
-                // A later visit: "is this still right?" before a module the last record holds.
-                if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
-                    _ = pending(.sectionCheck(s.id), context)
+                if evaluator.consulted == nil { evaluator.consulted = [] }
+                frames.append((key, evaluator.consulted?.count ?? 0, relations.count, remaining, applyingAnswers, answersAfterNext))
+                walkItem(item, scope, &context)
+                let f = frames.removeLast()
+                let consulted = Set(evaluator.consulted?[f.consulted...] ?? [])
+                sums[key] = WalkMemo.Sum(remaining: remaining - f.remaining, applying: applyingAnswers - f.applying,
+                                         afterNext: answersAfterNext - f.afterNext, stops: stopped,
+                                         consulted: consulted, relations: Array(relations[f.relations...]))
+                if frames.isEmpty {
+                    evaluator.consulted = nil
+                    relations.removeAll(keepingCapacity: true)
                 }
-                walk(s.items, scope, &context)
-                context.removeLast()
-            case .question(let q):
-                let p = Path(q.id, scope.indices)
-                guard evaluator.holds(q.when, in: scope) else {
-                    if mayApply(q.when, scope), state.answers[p] == nil { remaining += 1 }
-                    continue
+                continue
+            }
+            walkItem(item, scope, &context)
+        }
+    }
+
+    /// Whether the last walk's sum of a section holds now: none of the answers it looked at
+    /// changed since, and the answers it counted as still to come are still after the next question.
+    private func reusable(_ sum: WalkMemo.Sum) -> Bool {
+        guard let memo else { return false }
+        if memo.dirty.count <= sum.consulted.count {
+            for id in memo.dirty where sum.consulted.contains(id) { return false }
+        } else {
+            for id in sum.consulted where memo.dirty.contains(id) { return false }
+        }
+        return sum.relations.allSatisfy { comesAfterNext($0.indices, $0.groups, $0.order) == $0.after }
+    }
+
+    /// The memo this walk leaves for the next one (for a state in `mode`).
+    func leftMemo(mode: SessionState.Mode) -> WalkMemo {
+        // A reopened answer counts as still to come wherever it lies: no sum is taken while any is.
+        state.reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
+    }
+
+    private mutating func walkItem(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
+        switch item {
+        case .section(let s):
+            guard evaluator.holds(s.when, in: scope) else {
+                if mayApply(s.when, scope) {
+                    speculative += 1
+                    walk(s.items, scope, &context)
+                    speculative -= 1
                 }
-                // Earlier answers decide it (a child's stage from her age): not asked.
-                if let d = q.derive, ((try? evaluator.evaluate(d, in: scope)) ?? nil) != nil { continue }
-                if !state.mode.mayShow(q) {
-                    applies(p)  // keep what a counselor entered; never ask it here
-                    continue
-                }
-                _ = pending(p, context)
-            case .group(let g):
-                guard evaluator.holds(g.when, in: scope) else {
-                    if mayApply(g.when, scope) {
-                        speculative += 1
-                        walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
-                        speculative -= 1
-                    }
-                    continue
-                }
-                walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
-                if stopped { return }
-            case .end(let e):
-                if speculative > 0 { continue }
-                guard evaluator.holds(e.when, in: scope) else { continue }
-                if !found {
-                    found = true
-                    next = .end(e.id)
-                }
-                stopped = true
                 return
             }
+            context.append((s.title, nil))
+            // A later visit: "is this still right?" before a module the last record holds.
+            if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
+                _ = pending(.sectionCheck(s.id), context)
+            }
+            walk(s.items, scope, &context)
+            context.removeLast()
+        case .question(let q):
+            let p = Path(q.id, scope.indices)
+            evaluator.consulted?.append(p.id)
+            guard evaluator.holds(q.when, in: scope) else {
+                if mayApply(q.when, scope), state.answers[p] == nil { remaining += 1 }
+                return
+            }
+            // Earlier answers decide it (a child's stage from her age): not asked.
+            if let d = q.derive, ((try? evaluator.evaluate(d, in: scope)) ?? nil) != nil { return }
+            if !state.mode.mayShow(q) {
+                applies(p)  // keep what a counselor entered; never ask it here
+                return
+            }
+            _ = pending(p, context)
+        case .group(let g):
+            guard evaluator.holds(g.when, in: scope) else {
+                if mayApply(g.when, scope) {
+                    speculative += 1
+                    walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
+                    speculative -= 1
+                }
+                return
+            }
+            walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
+            if stopped { return }
+        case .end(let e):
+            if speculative > 0 { return }
+            guard evaluator.holds(e.when, in: scope) else { return }
+            if !found {
+                found = true
+                next = .end(e.id)
+            }
+            stopped = true
+            return
         }
     }
 
@@ -271,4 +339,42 @@ struct Walk {
             return
         }
     }
+}
+
+/// What the last walk found each section after its next question to add up to (questions still
+/// to come, answers that apply), with the answers each sum depends on. The engine notes every
+/// answer it changes (`dirty`); the next walk reuses a sum none of whose answers changed, and
+/// walks the others. Derived from the state, kept beside it but never encoded or compared: a
+/// restored session starts with none, and its first walk builds it again.
+struct WalkMemo: Equatable, Sendable {
+    struct Relation: Sendable {
+        var indices: [Int]
+        var groups: [String]
+        var order: Int
+        var after: Bool
+    }
+
+    struct Sum: Sendable {
+        var remaining: Int
+        var applying: Int
+        var afterNext: Int
+        /// An end item in it stops the walk.
+        var stops: Bool
+        /// The ids of every answer looked at while walking it (given or not).
+        var consulted: Set<String>
+        /// Answers not given yet that counted as still to come (after the next question) or not.
+        var relations: [Relation]
+    }
+
+    /// The mode the sums were taken in (what a kiosk may be asked differs); nil: no sums.
+    var mode: SessionState.Mode?
+    var sums: [Path: Sum] = [:]
+    /// Ids of the answers changed since the sums were taken.
+    var dirty: Set<String> = []
+
+    mutating func changed(_ path: Path) {
+        if !sums.isEmpty { dirty.insert(path.id) }
+    }
+
+    static func == (_: WalkMemo, _: WalkMemo) -> Bool { true }
 }

@@ -14,11 +14,15 @@ public struct Engine: Sendable {
     /// Start the walk after a forward answer at that answer (the same effects, less work); tests
     /// turn it off to prove it gives what a whole walk gives.
     let resumesWalks: Bool
+    /// Reuse, in each walk, the last walk's sums of the sections none of whose answers changed
+    /// (`WalkMemo`); off, every walk walks everything (benchmarks compare the two).
+    let memoizesWalks: Bool
 
-    public init(dialog: Dialog, catalog: Catalog, resumesWalks: Bool = true) {
+    public init(dialog: Dialog, catalog: Catalog, resumesWalks: Bool = true, memoizesWalks: Bool = true) {
         self.dialog = dialog
         self.catalog = catalog
         self.resumesWalks = resumesWalks
+        self.memoizesWalks = memoizesWalks
         func words(_ key: String) -> [String: Set<String>] {
             var words: [String: Set<String>] = [:]
             for locale in catalog.locales {
@@ -231,6 +235,7 @@ public struct Engine: Sendable {
             walk = Walk(dialog: dialog, state: state)
         }
         if !dropped.isEmpty { effects.append(.dropped(dropped)) }
+        state.memo = memoizesWalks ? walk.leftMemo(mode: state.mode) : WalkMemo()
         state.answersAfterCurrent = walk.answersAfterNext
         switch walk.next {
         case .ask(let p):

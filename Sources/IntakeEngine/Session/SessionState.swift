@@ -25,7 +25,8 @@ public struct SessionState: Codable, Equatable, Sendable {
     public var updated: Moment
     public var finished: Moment?
     public var phase: Phase
-    public var answers: [Path: AnswerEntry]
+    /// Changed only by the engine (each change noted for `Step.changes` and the walk's memo).
+    public internal(set) var answers: [Path: AnswerEntry]
     /// Questions in the order they were answered (for `back`).
     public var trail: [Path]
     /// Answered questions the person went back to or chose to edit: asked again, old answer kept until replaced.
@@ -46,6 +47,9 @@ public struct SessionState: Codable, Equatable, Sendable {
     /// The answers the engine step under way touched, as they were before it (`Step.changes`).
     /// Not part of the session: never encoded, never compared.
     var ledger = AnswerLedger()
+    /// What walking each later section added up to, for the next walk (see `WalkMemo`). Derived,
+    /// like the ledger: never encoded, never compared, empty after a restore.
+    var memo = WalkMemo()
 
     /// Every stored property but `ledger`, under the names Swift gives them (the encoded form is
     /// the one it always was).
@@ -151,6 +155,7 @@ extension SessionState {
     /// Sets (or with nil removes) an answer, noting it in the step's ledger.
     mutating func setAnswer(_ entry: AnswerEntry?, at path: Path) {
         ledger.touch(path, was: answers[path])
+        memo.changed(path)
         answers[path] = entry
     }
 
@@ -159,6 +164,7 @@ extension SessionState {
     mutating func removeAnswer(at path: Path) -> AnswerEntry? {
         guard let old = answers.removeValue(forKey: path) else { return nil }
         ledger.touch(path, was: old)
+        memo.changed(path)
         return old
     }
 
@@ -167,6 +173,7 @@ extension SessionState {
         for (p, e) in answers where new[p] != e { ledger.touch(p, was: e) }
         for p in new.keys where answers[p] == nil { ledger.touch(p, was: nil) }
         answers = new
+        memo = WalkMemo()
     }
 
     /// The answers the step set, changed or dropped, in path order; the ledger is emptied.

@@ -1,8 +1,8 @@
 import IntakeEngine
 
-/// The stored text of log entries, written by hand: the same JSON that Swift's synthesized
-/// `Codable` gives through Foundation's `JSONEncoder` (the format every stored log already has, and
-/// what `JSONDecoder` reads back on replay), without `JSONEncoder`'s cost — it was a tenth of a kiosk
+/// The stored text of log entries, written by hand: the same JSON that `LogEvent`'s explicit
+/// `Codable` (format 2, SessionLog+Format.swift) gives through Foundation's `JSONEncoder`, and what
+/// `JSONDecoder` reads back on replay, without `JSONEncoder`'s cost — it was a tenth of a kiosk
 /// turn's CPU, more than the engine step (BENCHMARKS.md). A test checks both against each other for
 /// every case; the switches are exhaustive, so a new case does not compile until it is written here.
 extension LogEvent {
@@ -10,49 +10,35 @@ extension LogEvent {
     public func storedJSON() throws -> String {
         var out = ""
         out.reserveCapacity(96)
+        func field(_ name: String, _ value: String?) {
+            guard let value else { return }
+            out += ",\"" + name + "\":"
+            JSON.quote(value, into: &out)
+        }
+        out += #"{"v":2,"type":"#
         switch self {
         case .start(let dialog, let version, let locale, let mode, let previous, let previousDate):
-            out += #"{"start":{"dialog":"#
-            JSON.quote(dialog, into: &out)
-            out += #","version":"#
-            JSON.quote(version, into: &out)
-            out += #","locale":"#
-            JSON.quote(locale, into: &out)
-            out += #","mode":"#
-            JSON.quote(mode.rawValue, into: &out)
-            if let previous {
-                out += #","previous":"#
-                JSON.quote(previous, into: &out)
-            }
-            if let previousDate {
-                out += #","previousDate":"#
-                JSON.quote(previousDate, into: &out)
-            }
-            out += "}}"
+            out += #""start""#
+            field("dialog", dialog)
+            field("version", version)
+            field("locale", locale)
+            field("mode", mode.rawValue)
+            field("previous", previous)
+            field("previousDate", previousDate)
         case .input(let event):
-            out += #"{"input":{"_0":"#
+            out += #""input","event":"#
             try event.writeStored(into: &out)
-            out += "}}"
-        case .suspend: out += #"{"suspend":{}}"#
+        case .suspend: out += #""suspend""#
         case .resume(let mode):
-            if let mode {
-                out += #"{"resume":{"mode":"#
-                JSON.quote(mode.rawValue, into: &out)
-                out += "}}"
-            } else {
-                out += #"{"resume":{}}"#
-            }
+            out += #""resume""#
+            field("mode", mode?.rawValue)
         case .migrate(let from, let to, let mode):
-            out += #"{"migrate":{"from":"#
-            JSON.quote(from, into: &out)
-            out += #","to":"#
-            JSON.quote(to, into: &out)
-            if let mode {
-                out += #","mode":"#
-                JSON.quote(mode.rawValue, into: &out)
-            }
-            out += "}}"
+            out += #""migrate""#
+            field("from", from)
+            field("to", to)
+            field("mode", mode?.rawValue)
         }
+        out += "}"
         return out
     }
 }
@@ -76,11 +62,11 @@ extension AnswerChange {
                 out += #","entry":{"answer":"#
                 switch entry.answer {
                 case .value(let v):
-                    out += #"{"value":{"_0":"#
+                    out += #"{"value":"#
                     try v.writeStored(into: &out)
-                    out += "}}"
-                case .declined: out += #"{"declined":{}}"#
-                case .skipped: out += #"{"skipped":{}}"#
+                    out += "}"
+                case .declined: out += #""declined""#
+                case .skipped: out += #""skipped""#
                 }
                 out += #","at":"#
                 out += String(entry.at)
@@ -99,38 +85,20 @@ public struct StoredJSONError: Error, CustomStringConvertible {
 }
 
 extension Event {
+    /// Format 2 (`LogEvent.StoredInput`): `{"type":…}` and the event's named field.
     func writeStored(into out: inout String) throws {
-        func tagged(_ tag: String, _ text: String) {
-            out += "{\"" + tag + "\":{\"_0\":"
-            JSON.quote(text, into: &out)
-            out += "}}"
-        }
-        switch self {
-        case .answer(let s): tagged("answer", s)
-        case .value(let v):
-            out += #"{"value":{"_0":"#
+        let (type, field, text) = LogEvent.StoredInput.tag(self)
+        out += #"{"type":"#
+        JSON.quote(type, into: &out)
+        if case .value(let v) = self {
+            out += #","value":"#
             try v.writeStored(into: &out)
-            out += "}}"
-        case .decline: out += #"{"decline":{}}"#
-        case .skip: out += #"{"skip":{}}"#
-        case .back: out += #"{"back":{}}"#
-        case .edit(let s): tagged("edit", s)
-        case .add(let s): tagged("add", s)
-        case .remove(let s): tagged("remove", s)
-        case .review: out += #"{"review":{}}"#
-        case .locale(let s): tagged("locale", s)
-        case .confirm(let reason):
-            if let reason {
-                out += #"{"confirm":{"reason":"#
-                JSON.quote(reason, into: &out)
-                out += "}}"
-            } else {
-                out += #"{"confirm":{}}"#
-            }
-        case .finish: out += #"{"finish":{}}"#
-        case .note(let s): tagged("note", s)
-        case .repeatQuestion: out += #"{"repeatQuestion":{}}"#
         }
+        if let field, let text {
+            out += ",\"" + field + "\":"
+            JSON.quote(text, into: &out)
+        }
+        out += "}"
     }
 }
 

@@ -20,7 +20,7 @@ public enum Actor: Hashable, Sendable, Codable {
 
 /// What happened in a session, in order: the append-only log that is both the audit trail and the
 /// paradata (time per question). The session's state is the log replayed through the engine.
-public enum LogEvent: Equatable, Sendable, Codable {
+public enum LogEvent: Equatable, Sendable {
     /// A later visit names the record it started from (`previous`, a session id, and its date);
     /// the entry carries the answers brought forward from it.
     case start(dialog: String, version: String, locale: String, mode: SessionState.Mode, previous: String? = nil, previousDate: String? = nil)

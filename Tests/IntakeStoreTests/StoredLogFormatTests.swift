@@ -3,8 +3,9 @@ import IntakeEngine
 import IntakeRuntime
 import Testing
 
-/// Log entries are written by hand (`storedJSON`) in the form `JSONEncoder` gave them, which is what
-/// every stored log holds and what replay reads with `JSONDecoder`: both checked for every case.
+/// Log entries are written by hand (`storedJSON`) in format 2, the form `LogEvent`'s explicit
+/// `Codable` gives through `JSONEncoder`, which replay reads with `JSONDecoder`: both checked for
+/// every case; and format 1 (Swift's synthesized shape, in every older log) still reads.
 @Suite struct StoredLogFormatTests {
     /// Strings that need escaping, or that JSONEncoder writes differently (`/` as `\/`).
     static let strings = ["", "はい", "a\"b", "back\\slash", "a/b", "改行\nと\tタブ\r", "\u{01}\u{1F}\u{7F}", "😀 e\u{301}", "{\"op\":1}"]
@@ -64,7 +65,57 @@ import Testing
         #expect(try JSONDecoder().decode(LogEvent.self, from: Data(#"{"resume":{}}"#.utf8)) == .resume(mode: nil))
         #expect(try JSONDecoder().decode(LogEvent.self, from: Data(#"{"migrate":{"from":"1","to":"2"}}"#.utf8))
             == .migrate(from: "1", to: "2", mode: nil))
-        #expect(try LogEvent.resume(mode: .kiosk).storedJSON() == #"{"resume":{"mode":"kiosk"}}"#)
+        #expect(try LogEvent.resume(mode: .kiosk).storedJSON() == #"{"v":2,"type":"resume","mode":"kiosk"}"#)
+    }
+
+    /// Every log written before format 2 holds Swift's synthesized shape: each case of it, as it
+    /// was stored, reads as the same event and answer (and is written in format 2 from then on).
+    @Test func formatOneEntriesReadAsTheSameEvents() throws {
+        let formatOne: [(String, LogEvent)] = [
+            (#"{"start":{"dialog":"intake","version":"1.0.0","locale":"ja","mode":"kiosk"}}"#,
+             .start(dialog: "intake", version: "1.0.0", locale: "ja", mode: .kiosk)),
+            (#"{"start":{"dialog":"followup","version":"1","locale":"en","mode":"counselor","previous":"s-1","previousDate":"2026-10-01"}}"#,
+             .start(dialog: "followup", version: "1", locale: "en", mode: .counselor, previous: "s-1", previousDate: "2026-10-01")),
+            (#"{"suspend":{}}"#, .suspend),
+            (#"{"resume":{"mode":"counselor"}}"#, .resume(mode: .counselor)),
+            (#"{"migrate":{"from":"1","to":"2","mode":"kiosk"}}"#, .migrate(from: "1", to: "2", mode: .kiosk)),
+            (#"{"input":{"_0":{"answer":{"_0":"はい"}}}}"#, .input(.answer("はい"))),
+            (#"{"input":{"_0":{"value":{"_0":{"choices":["a","b"]}}}}}"#, .input(.value(.choices(["a", "b"])))),
+            (#"{"input":{"_0":{"value":{"_0":{"date":"2026-11-01"}}}}}"#, .input(.value(.date(CivilDate(year: 2026, month: 11, day: 1)!)))),
+            (#"{"input":{"_0":{"decline":{}}}}"#, .input(.decline)),
+            (#"{"input":{"_0":{"skip":{}}}}"#, .input(.skip)),
+            (#"{"input":{"_0":{"back":{}}}}"#, .input(.back)),
+            (#"{"input":{"_0":{"edit":{"_0":"children[2].age"}}}}"#, .input(.edit("children[2].age"))),
+            (#"{"input":{"_0":{"add":{"_0":"children"}}}}"#, .input(.add("children"))),
+            (#"{"input":{"_0":{"remove":{"_0":"children[2]"}}}}"#, .input(.remove("children[2]"))),
+            (#"{"input":{"_0":{"review":{}}}}"#, .input(.review)),
+            (#"{"input":{"_0":{"locale":{"_0":"en"}}}}"#, .input(.locale("en"))),
+            (#"{"input":{"_0":{"confirm":{}}}}"#, .input(.confirm(reason: nil))),
+            (#"{"input":{"_0":{"confirm":{"reason":"本人確認済み"}}}}"#, .input(.confirm(reason: "本人確認済み"))),
+            (#"{"input":{"_0":{"finish":{}}}}"#, .input(.finish)),
+            (#"{"input":{"_0":{"note":{"_0":"メモ"}}}}"#, .input(.note("メモ"))),
+            (#"{"input":{"_0":{"repeatQuestion":{}}}}"#, .input(.repeatQuestion)),
+        ]
+        for (text, event) in formatOne {
+            #expect(try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8)) == event, "\(text)")
+            #expect(try event.storedJSON().hasPrefix(#"{"v":2,"type":"#))
+        }
+        let changes = #"[{"path":{"id":"age","indices":[0]},"entry":{"answer":{"value":{"_0":{"int":4}}},"at":5}},"#
+            + #"{"path":{"id":"income","indices":[]},"entry":{"answer":{"declined":{}},"at":6}},"#
+            + #"{"path":{"id":"memo","indices":[]},"entry":{"answer":{"skipped":{}},"at":7}},{"path":{"id":"gone","indices":[]}}]"#
+        #expect(try JSONDecoder().decode([AnswerChange].self, from: Data(changes.utf8)) == [
+            AnswerChange(path: Path("age", [0]), entry: AnswerEntry(.value(.int(4)), at: 5)),
+            AnswerChange(path: Path("income"), entry: AnswerEntry(.declined, at: 6)),
+            AnswerChange(path: Path("memo"), entry: AnswerEntry(.skipped, at: 7)),
+            AnswerChange(path: Path("gone"), entry: nil),
+        ])
+    }
+
+    /// A log written by a newer intake (a format this build does not know) is refused, not guessed at.
+    @Test func aNewerFormatIsRefused() {
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":3,"type":"input","event":{"type":"answer","text":"x"}}"#.utf8)) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":2,"type":"teleport"}"#.utf8)) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":2,"type":"input","event":{"type":"shout"}}"#.utf8)) }
     }
 
     @Test func aNumberJSONCannotHoldIsRefusedAsJSONEncoderRefusesIt() {

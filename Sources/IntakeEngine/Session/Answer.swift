@@ -1,6 +1,6 @@
 /// What happened to a question: answered with a value, declined ("prefer not to answer"), or
 /// skipped (an optional question left empty). Declined and skipped stay distinct in the record.
-public enum Answer: Hashable, Sendable, Codable {
+public enum Answer: Hashable, Sendable {
     case value(Value)
     case declined
     case skipped
@@ -8,6 +8,53 @@ public enum Answer: Hashable, Sendable, Codable {
     public var value: Value? {
         if case .value(let v) = self { return v }
         return nil
+    }
+}
+
+/// Stored (in logs, snapshots and saved sessions) in an explicit shape: `{"value": V}` (V: the
+/// value's own tagged form), `"declined"` or `"skipped"`. The shape Swift once synthesized,
+/// `{"value":{"_0":V}}`, `{"declined":{}}`, `{"skipped":{}}`, is still read.
+extension Answer: Codable {
+    private enum Keys: String, CodingKey { case value, declined, skipped, _0 }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let word = try? single.decode(String.self) {
+            switch word {
+            case "declined": self = .declined
+            case "skipped": self = .skipped
+            default: throw DecodingError.dataCorruptedError(in: single, debugDescription: "unknown answer '\(word)'")
+            }
+            return
+        }
+        let c = try decoder.container(keyedBy: Keys.self)
+        if c.contains(.value) {
+            // Format 1 wrapped the value: {"value":{"_0":V}}.
+            if let old = try? c.nestedContainer(keyedBy: Keys.self, forKey: .value), old.contains(._0) {
+                self = .value(try old.decode(Value.self, forKey: ._0))
+            } else {
+                self = .value(try c.decode(Value.self, forKey: .value))
+            }
+        } else if c.contains(.declined) {
+            self = .declined
+        } else if c.contains(.skipped) {
+            self = .skipped
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an answer"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .value(let v):
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(v, forKey: .value)
+        case .declined:
+            var c = encoder.singleValueContainer()
+            try c.encode("declined")
+        case .skipped:
+            var c = encoder.singleValueContainer()
+            try c.encode("skipped")
+        }
     }
 }
 

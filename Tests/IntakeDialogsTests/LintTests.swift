@@ -757,6 +757,46 @@ func lintExpression(_ c: LintCase) throws {
     #expect(fixture.lines() == c.expected.map(fixture.expand))
 }
 
+/// `matches(text, 'PATTERN')`: what cannot be matched in bounded time, or is not a pattern, is refused
+/// at the character of the pattern where it goes wrong (the expression starts at column 17).
+private func matchesCheck(_ expect: String, kind: String = "text") -> String {
+    exprDialog("""
+      - id: q
+        kind: \(kind)
+        checks:
+          - expect: \(expect)
+            message: t.q.check
+    """)
+}
+
+private let regexCases: [LintCase] = [
+    LintCase("regex-backreference", matchesCheck("matches(value, '(a)\\1')"), [
+        "DIR/Dialogs/main.yaml:24:36: error: the back-reference '\\1' cannot be matched in bounded time; write the part out again instead",
+    ]),
+    LintCase("regex-lookaround", matchesCheck("matches(value, 'a(?=b)')"), [
+        "DIR/Dialogs/main.yaml:24:34: error: the look-around '(?=' is not supported; write a second check instead",
+    ]),
+    LintCase("regex-unclosed-class", matchesCheck("matches(value, '[0-9')"), [
+        "DIR/Dialogs/main.yaml:24:33: error: this '[' has no closing ']'",
+    ]),
+    LintCase("regex-too-large", matchesCheck("matches(value, '((a{100}){100})')"), [
+        "DIR/Dialogs/main.yaml:24:33: error: the pattern grows past 1000 steps once its repeats are written out; shorten it or repeat less",
+    ]),
+    LintCase("expr-regex-literal", matchesCheck("matches(value, name)"), [
+        "DIR/Dialogs/main.yaml:24:32: error: matches() takes its pattern as a quoted string, e.g. matches(value, '[0-9]{3}-[0-9]{4}'), so that it is checked and compiled when the dialog is loaded",
+    ]),
+    LintCase("matches() on an integer", matchesCheck("matches(value, '[0-9]+')", kind: "integer"), [
+        "DIR/Dialogs/main.yaml:24:25: error: expected text but this is integer",
+    ]),
+    LintCase("matches() clean", matchesCheck("matches(value, '[\\p{Hiragana}\\p{Katakana}ー・\\s]+')"), []),
+]
+
+@Test(arguments: regexCases)
+func lintMatches(_ c: LintCase) throws {
+    let fixture = try Fixture(["Dialogs/main.yaml": c.file], keys: exprKeys)
+    #expect(fixture.lines() == c.expected.map(fixture.expand))
+}
+
 @Test func aWellFormedExpressionDialogIsClean() throws {
     let fixture = try Fixture(["Dialogs/main.yaml": exprDialog("""
           - id: q

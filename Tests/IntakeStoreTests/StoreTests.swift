@@ -398,7 +398,7 @@ enum LineInputEvent {
         try FileManager.default.copyItem(at: root.appendingPathComponent("Locales"), to: dir.appendingPathComponent("Locales"))
         let intake = dir.appendingPathComponent("Dialogs/intake.yaml")
         var text = try String(contentsOf: intake, encoding: .utf8)
-        text = text.replacingOccurrences(of: "version: \"1.1.0\"", with: "version: \"1.2.0\"\nrenamed:\n  kana: name_kana")
+        text = text.replacingOccurrences(of: "version: \"1.1.1\"", with: "version: \"1.2.0\"\nrenamed:\n  kana: name_kana")
         try text.write(to: intake, atomically: true, encoding: .utf8)
         let family = dir.appendingPathComponent("Dialogs/modules/family.yaml")
         var f = try String(contentsOf: family, encoding: .utf8)
@@ -442,7 +442,7 @@ enum LineInputEvent {
         #expect(moved.state.answers[Path("name_kana")]?.answer == .value(.text("やまだ はなこ")), "the renamed question keeps its answer")
         #expect(moved.state.answers[Path("name")]?.answer == .value(.text("山田 花子")))
         #expect(moved.state.answers[Path("city")] == nil)
-        #expect(moved.state.earlierVersions == ["1.1.0"])
+        #expect(moved.state.earlierVersions == ["1.1.1"])
         #expect(moved.state.dialogVersion == "1.2.0")
         if case .ask(let p)? = effects.last { #expect(p.display == "address") } else { Issue.record("no question after the move") }
         #expect(try db.session("m1")?.dialogVersion == "1.2.0")
@@ -450,7 +450,7 @@ enum LineInputEvent {
         #expect(try v2.replay(try db.log(of: "m1")).answers == moved.state.answers)
         let record = v2.engine.record(moved.state).json
         #expect(record["dialog"] == .object([("id", .string("intake")), ("version", .string("1.2.0")),
-                                             ("earlier_versions", .array([.string("1.1.0")]))]))
+                                             ("earlier_versions", .array([.string("1.1.1")]))]))
     }
 }
 

@@ -48,6 +48,17 @@ extension Evaluator {
         }
     }
 
+    /// `matches(text, 'PATTERN')`: whether the whole text matches, with the program compiled when
+    /// the expression was parsed (never here); null when the text is.
+    mutating func matches(_ args: [Expr], _ regex: BoundedRegex?, in scope: Scope) throws -> Value? {
+        guard args.count == 2, let regex else { throw Failure() }
+        switch try eval(args[0], in: scope) {
+        case nil: return nil
+        case .text(let s)?, .choice(let s)?: return .bool(regex.matches(s))
+        default: throw Failure()
+        }
+    }
+
     func equal(_ l: Value, _ r: Value) throws -> Bool {
         if let x = l.number, let y = r.number { return x == y }
         if let x = l.string, let y = r.string { return x == y }

@@ -125,6 +125,7 @@ struct Evaluator {
             default: throw Failure()
             }
         case .binary(let op, let a, let b): return try binary(op, a, b, in: scope)
+        case .call("matches", let args): return try matches(args, e.regex, in: scope)
         case .call(let name, let args): return try call(name, args, in: scope)
         }
     }
@@ -179,7 +180,7 @@ struct Evaluator {
     static let arity: [String: ClosedRange<Int>] = [
         "count": 1...2, "any": 2...2, "all": 2...2, "sum": 2...2, "min": 2...2, "max": 2...2, "age": 1...1, "year": 1...1,
         "month": 1...1, "answered": 1...1, "declined": 1...1, "contains": 2...2, "len": 1...1, "if": 3...3, "date": 1...1,
-        "instance": 0...0,
+        "instance": 0...0, "matches": 2...2,
     ]
 
     private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {

@@ -22,6 +22,9 @@ public struct Expr: Sendable {
     public var node: Node
     /// Characters from the start of the expression's text to this node.
     public var offset: Int
+    /// On `matches(text, 'PATTERN')`: the pattern, compiled once when the expression is parsed, so
+    /// that no step compiles it again. nil everywhere else (and when the pattern is not a literal).
+    public internal(set) var regex: BoundedRegex?
 
     public init(_ node: Node, at offset: Int) {
         self.node = node

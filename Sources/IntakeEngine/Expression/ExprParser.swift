@@ -265,11 +265,26 @@ public struct ExprParser {
                     }
                 }
                 try expect(.rparen)
-                return Expr(.call(name, args), at: at)
+                var call = Expr(.call(name, args), at: at)
+                if name == "matches" { call.regex = try Self.compilePattern(args) }
+                return call
             }
             return Expr(.name(name), at: at)
         default:
             throw ExprIssue("expr-unexpected", ["token": describe(current)], at: at)
+        }
+    }
+
+    /// The pattern of `matches(text, 'PATTERN')`, compiled; a pattern that cannot be is refused
+    /// here, at the character where it goes wrong. A pattern that is not a literal (or a call
+    /// with the wrong number of arguments) is left to the type checker to report.
+    private static func compilePattern(_ args: [Expr]) throws -> BoundedRegex? {
+        guard args.count == 2, case .literal(.text(let pattern)) = args[1].node else { return nil }
+        switch BoundedRegex.compile(pattern) {
+        case .success(let regex): return regex
+        case .failure(let refusal):
+            // +1: the opening quote.
+            throw ExprIssue(refusal.code, refusal.args, at: args[1].offset + 1 + refusal.position)
         }
     }
 }

@@ -144,8 +144,19 @@ extension TypeChecker {
                 return .date
             }
             return .date
+        case "matches":
+            guard arity(2...2) else { return .bool }
+            let t = check(args[0])
+            if !(t.isTextLike || t.isOpen) { issues.append(ExprIssue("expr-type", ["expected": "text", "found": t.description], at: args[0].offset)) }
+            // The parser compiled (or refused) a literal pattern; anything else cannot be bounded at load.
+            guard case .literal(.text) = args[1].node else {
+                _ = check(args[1])
+                issues.append(ExprIssue("expr-regex-literal", at: args[1].offset))
+                return .bool
+            }
+            return .bool
         default:
-            let known = ["count", "any", "all", "sum", "min", "max", "age", "year", "month", "answered", "declined", "contains", "len", "if", "date", "instance"]
+            let known = ["count", "any", "all", "sum", "min", "max", "age", "year", "month", "answered", "declined", "contains", "len", "if", "date", "instance", "matches"]
             var a = ["function": name]
             if let s = Spelling.closest(to: name, in: known) { a["suggestion"] = s }
             issues.append(ExprIssue("expr-unknown-function", a, at: offset))

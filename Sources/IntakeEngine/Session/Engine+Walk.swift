@@ -208,10 +208,10 @@ struct Walk {
                 resumeInto(item, scope, &context)
                 continue
             }
-            // A section wholly after the next question: what it adds up to follows from the
+            // A section or repeat group wholly after the next question: what it adds up to follows from the
             // answers it looks at, so the last walk's sum serves while none of them changed.
-            if case .section(let s) = item, found, speculative == 0, !collectRelevant {
-                let key = Path(s.id, scope.indices)
+            if found, speculative == 0, !collectRelevant, let id = Self.summable(item) {
+                let key = Path(id, scope.indices)
                 if let sum = memo?.sums[key], reusable(sum) {
                     remaining += sum.remaining
                     applyingAnswers += sum.applying
@@ -239,6 +239,15 @@ struct Walk {
                 continue
             }
             walkItem(item, scope, &context)
+        }
+    }
+
+    /// A section or a repeat group (all its instances) is summed; a question is cheaper to walk.
+    private static func summable(_ item: Item) -> String? {
+        switch item {
+        case .section(let s): return s.id
+        case .group(let g): return g.id
+        case .question, .end: return nil
         }
     }
 

@@ -15,7 +15,8 @@ private func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get()
                 .question(Question(id: "age", kind: .integer(min: 0, max: 20), text: "q.age")),
                 .question(Question(id: "daycare", kind: .yesNo, text: "q.daycare", when: try e("small"))),
                 .question(Question(id: "evening", kind: .single([Choice(value: "yes", label: "c.yes"), Choice(value: "none", label: "c.none")]),
-                                   text: "q.evening", when: try e("stage != 'older'"))),
+                                   text: "q.evening", when: try e("stage != 'older'"),
+                                   checks: [Check(expect: try e("value == 'yes' or small"), soft: false, message: "q.evening.check")])),
             ], computed: [
                 ComputedValue(id: "stage", expr: try e("if(age <= 5, 'small', if(age <= 8, 'school', 'older'))")),
                 ComputedValue(id: "small", expr: try e("stage == 'small'")),
@@ -46,6 +47,7 @@ private func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get()
                        "q.daycare": "{n}人目（{computed.stage}、入学まで{computed.years_to_school}年）は保育園に通っていますか",
                        "q.daycare.help": "小さいお子さん：{computed.small_children}人",
                        "q.evening": "{n}人目の夜の預け先", "c.yes": "ある", "c.none": "ない",
+                       "q.evening.check": "小学生の夜の預け先は「ある」だけです",
                        "q.where": "{n}人目（{computed.stage}）の預け先", "q.plan": "計画（{computed.stage}）", "s.daycare": "保育の案内",
                        "engine.yes": "はい", "engine.no": "いいえ"] {
             c.set(k, v, in: "ja")
@@ -92,6 +94,20 @@ private func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get()
         #expect(run.state.answers[Path("daycare", [1])] == nil)
         #expect(run.state.answers[Path("evening", [1])] == nil)
         #expect(run.state.answers[Path("where", [1])] == nil)
+    }
+
+    @Test func aCheckReadsTheValueOfTheInstanceBeingAnswered() throws {
+        var run = Run(try Self.dialog())
+        run.send("2", "4", "はい", "ない")
+        #expect(run.asked == "children[2].age", "the 4-year-old is small: no evening care is accepted")
+        run.send("7")
+        #expect(run.asked == "children[2].evening")
+        run.send("ない")
+        #expect(run.effects.first == .invalid(Message(key: "q.evening.check", text: "小学生の夜の預け先は「ある」だけです")),
+                "the 7-year-old is not small: the check holds her to it")
+        #expect(run.asked == "children[2].evening")
+        run.send("ある")
+        #expect(run.asked == "care[1].where")
     }
 
     @Test func aggregatesAtTheRootReadTheValueInEachInstance() throws {
@@ -154,6 +170,41 @@ private func e(_ text: String) throws -> Expr { try ExprParser.parse(text).get()
         #expect(try issues("stage > 3", scope: ["children"]) == ["expr-mismatch"])
         #expect(try issues("sum(children, stage) > 3") == ["expr-type"])
         #expect(try issues("stage", scope: ["children"]) == ["expr-type"], "text where yes/no is needed")
+    }
+
+    @Test func nestedGroupsReadTheOuterInstancesValueAndAggregateTheInnerOnes() throws {
+        let d = Dialog(id: "nest", version: "1", title: "t", items: [
+            .question(Question(id: "n", kind: .integer(min: 1, max: 5), text: "q.n")),
+            .group(RepeatGroup(id: "jobs", title: "g.jobs", count: .from(try e("n")), items: [
+                .question(Question(id: "years", kind: .integer(min: 0, max: nil), text: "q.years")),
+                .question(Question(id: "m", kind: .integer(min: 0, max: 5), text: "q.m")),
+                .group(RepeatGroup(id: "tasks", title: "g.tasks", count: .from(try e("m")), items: [
+                    .question(Question(id: "hours", kind: .integer(min: 0, max: nil), text: "q.hours")),
+                ], computed: [ComputedValue(id: "long", expr: try e("hours > 4 and senior"))])),
+            ], computed: [ComputedValue(id: "senior", expr: try e("years >= 5"))])),
+        ])
+        let given: [Path: Answer] = [
+            Path("n"): .value(.int(2)),
+            Path("years", [0]): .value(.int(6)), Path("m", [0]): .value(.int(2)),
+            Path("hours", [0, 0]): .value(.int(8)), Path("hours", [0, 1]): .value(.int(2)),
+            Path("years", [1]): .value(.int(1)), Path("m", [1]): .value(.int(1)), Path("hours", [1, 0]): .value(.int(9)),
+        ]
+        var ev = Evaluator(dialog: d, answers: given.mapValues { AnswerEntry($0, at: 0) }, today: CivilDate(daysSinceEpoch: 0))
+        #expect(try ev.evaluate(try e("long"), in: Scope(indices: [0, 0])) == .bool(true))
+        #expect(try ev.evaluate(try e("long"), in: Scope(indices: [1, 0])) == .bool(false), "nine hours, but in the second (junior) job")
+        #expect(try ev.evaluate(try e("count(tasks, long)"), in: Scope(indices: [0])) == .int(1))
+        #expect(try ev.evaluate(try e("sum(jobs, count(tasks, long))"), in: .root) == .int(1))
+        #expect(try ev.evaluate(try e("all(jobs, senior)"), in: .root) == .bool(false))
+
+        func issues(_ text: String, scope: [String]) throws -> [String] {
+            var checker = TypeChecker(index: d.index, settings: [:], scope: scope)
+            _ = checker.check(try e(text), expecting: .bool)
+            return checker.issues.map(\.code)
+        }
+        #expect(try issues("senior and long", scope: ["jobs", "tasks"]) == [])
+        #expect(try issues("long", scope: ["jobs"]) == ["expr-computed-out-of-scope"])
+        #expect(try issues("any(tasks, long) and senior", scope: ["jobs"]) == [])
+        #expect(try issues("any(jobs, any(tasks, long))", scope: []) == [])
     }
 
     @Test func perInstanceValuesThatReadEachOtherAreACycle() throws {

@@ -7,6 +7,7 @@ public struct Dialog: Sendable {
     /// Locale key of the dialog's title.
     public var title: String
     public var items: [Item]
+    /// Dialog-wide computed values (those of the record); a group's per-instance ones are on the group.
     public var computed: [ComputedValue]
     public var suggestions: [SuggestionRule]
     /// Values an office can change without editing flows (age limits, local resources).

@@ -87,15 +87,7 @@ extension DialogBuilder {
     }
 
     private mutating func readModuleExtras(_ m: [String: Node], _ r: inout YAMLReader) {
-        for node in r.sequence(m["computed"], "computed") {
-            guard let c = r.members(node, allowed: ["id", "expr"], what: "computed value"), let id = r.string(c["id"], "id") else { continue }
-            define(id, at: c["id"] ?? node, &r)
-            guard let e = expr(c["expr"], "expr", &r, scope: [], role: .computed, owner: nil, expected: nil) else {
-                if c["expr"] == nil { r.error("missing-key", ["key": "expr"], at: node) }
-                continue
-            }
-            computed.append(ComputedValue(id: id, expr: e, source: r.ref(node)))
-        }
+        computed += readComputed(r.sequence(m["computed"], "computed"), scope: [], &r)
         for node in r.sequence(m["suggestions"], "suggestions") {
             guard let s = r.members(node, allowed: ["id", "when", "message"], what: "suggestion"), let id = r.string(s["id"], "id") else { continue }
             if let first = suggestions.first(where: { $0.id == id }) {
@@ -112,7 +104,8 @@ extension DialogBuilder {
     }
 
     private mutating func readGroup(_ node: Node, section: String, groups: [String], reader r: inout YAMLReader) -> Item? {
-        guard let m = r.members(node, allowed: ["group", "title", "when", "count", "add_another", "each", "min", "max", "items"], what: "group"),
+        guard let m = r.members(node, allowed: ["group", "title", "when", "count", "add_another", "each", "min", "max", "computed", "items"],
+                                what: "group"),
               let id = r.string(m["group"], "group") else { return nil }
         define(id, at: m["group"] ?? node, &r)
         let title = r.string(m["title"], "title") ?? "\(section).\(id)"
@@ -141,10 +134,11 @@ extension DialogBuilder {
             eachSources.append((group: id, source: source, groups: groups, at: r.ref(eachNode)))
             count = .each(source)
         }
+        let computed = readComputed(r.sequence(m["computed"], "computed"), scope: groups + [id], &r)
         let items = readItems(r.sequence(m["items"], "items"), section: section, groups: groups + [id], reader: &r)
         if items.isEmpty { r.error("empty-group", ["group": id], at: node) }
         return .group(RepeatGroup(id: id, title: title, when: when, count: count, min: minimum, max: maximum, items: items,
-                                  source: r.ref(m["group"] ?? node)))
+                                  computed: computed, source: r.ref(m["group"] ?? node)))
     }
 
     private mutating func readEnd(_ node: Node, section: String, groups: [String], reader r: inout YAMLReader) -> Item? {

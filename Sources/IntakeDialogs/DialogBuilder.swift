@@ -66,7 +66,7 @@ struct DialogBuilder {
         need(title, at: r.ref(m["title"] ?? node))
         if let s = m["settings"] { readSettings(s, &r) }
         let items = readItems(r.sequence(m["items"], "items"), section: id, groups: [], reader: &r)
-        readComputed(r.sequence(m["computed"], "computed"), &r)
+        computed += readComputed(r.sequence(m["computed"], "computed"), scope: [], &r)
         readSuggestions(r.sequence(m["suggestions"], "suggestions"), &r)
         var dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
                             suggestions: suggestions, settings: settings, source: r.ref(node))
@@ -176,15 +176,19 @@ struct DialogBuilder {
         }
     }
 
-    private mutating func readComputed(_ nodes: [Node], _ r: inout YAMLReader) {
+    /// `computed:` of a dialog or module (`scope` empty), or of a repeat group (`scope`: the groups
+    /// its values are computed in, that group last).
+    mutating func readComputed(_ nodes: [Node], scope: [String], _ r: inout YAMLReader) -> [ComputedValue] {
+        var out: [ComputedValue] = []
         for node in nodes {
             guard let m = r.members(node, allowed: ["id", "expr"], what: "computed value"),
                   let id = r.string(m["id"], "id") else { continue }
             define(id, at: m["id"] ?? node, &r)
             if m["expr"] == nil { r.error("missing-key", ["key": "expr"], at: node) }
-            guard let e = expr(m["expr"], "expr", &r, scope: [], role: .computed, owner: nil, expected: nil) else { continue }
-            computed.append(ComputedValue(id: id, expr: e, source: r.ref(node)))
+            guard let e = expr(m["expr"], "expr", &r, scope: scope, role: .computed, owner: nil, expected: nil) else { continue }
+            out.append(ComputedValue(id: id, expr: e, source: r.ref(node)))
         }
+        return out
     }
 
     private mutating func readSuggestions(_ nodes: [Node], _ r: inout YAMLReader) {

@@ -16,13 +16,12 @@ import Testing
             .write(to: family, atomically: true, encoding: .utf8)
         let childcare = dir.appendingPathComponent("Dialogs/modules/childcare.yaml")
         let care = try String(contentsOf: childcare, encoding: .utf8)
-        try care.replacingOccurrences(of: "        when: age <= settings.young_child_age or stage in ['infant', 'preschool']\n        choices: [licensed",
-                                      with: "        when: agee <= settings.young_child_age or stage in ['infant', 'preschool']\n        choices: [licensed")
+        try care.replacingOccurrences(of: "      - id: small_child\n        expr: age <=", with: "      - id: small_child\n        expr: agee <=")
             .write(to: childcare, atomically: true, encoding: .utf8)
         let out = try CLI.run(["lint", "Dialogs", "--lang", "en"], in: dir)
         #expect(out.status == 1)
         #expect(out.lines.contains("Dialogs/modules/family.yaml:9:5: error: unknown key 'max_lenght' in question (did you mean 'max_length'?)"))
-        #expect(out.lines.contains("Dialogs/modules/childcare.yaml:12:15: error: unknown question 'agee' (did you mean 'age'?)"))
+        #expect(out.lines.contains("Dialogs/modules/childcare.yaml:14:15: error: unknown question 'agee' (did you mean 'age'?)"))
         #expect(out.lines.last == "2 errors, 0 warnings")
     }
 

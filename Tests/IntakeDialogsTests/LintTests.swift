@@ -12,7 +12,7 @@ private let packageRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// A small project on disk, removed again when the fixture goes away.
-private final class Fixture {
+final class Fixture {
     let dir: String
 
     /// `files`: paths relative to the fixture (`Dialogs/main.yaml`) and their text. `keys`: locale keys the
@@ -58,7 +58,7 @@ private final class Fixture {
 }
 
 /// A root dialog `t` whose items start on line 5; `tail` (top-level keys such as `computed:`) follows them.
-private func dialog(_ items: String, tail: String = "") -> String {
+func dialog(_ items: String, tail: String = "") -> String {
     "format: 1\ndialog: t\nversion: \"1\"\nitems:\n" + items + "\n" + (tail.isEmpty ? "" : tail + "\n")
 }
 

@@ -24,7 +24,7 @@ extension Evaluator {
             return try because(a, in: scope, is: outcome) + because(b, in: scope, is: outcome)
         case .name(let n) where dialog.index.refs[n] == nil:
             guard let c = dialog.index.computed[n] else { return try reading(e, in: scope) }
-            return try because(c.expr, in: .root, is: outcome)
+            return try because(c.expr, in: c.scope(within: scope), is: outcome)
         case .call(let name, let args) where (name == "any" || name == "all") && args.count == 2:
             var out: [Path] = []
             var matching: [Scope] = []

@@ -146,7 +146,7 @@ struct Evaluator {
             return nil
         }
         if let c = dialog.index.computed[n] {
-            return try eval(c.expr, in: .root)
+            return try eval(c.expr, in: c.scope(within: scope))
         }
         throw Failure()
     }
@@ -274,6 +274,17 @@ struct Evaluator {
         default:
             throw Failure()
         }
+    }
+}
+
+extension ComputedValue {
+    /// Where it is evaluated when read in `scope`: the root for a dialog-wide value; for a value
+    /// computed per instance, the instance of its group that `scope` is in (a failure outside it).
+    func scope(within scope: Scope) throws -> Scope {
+        let depth = groups.count
+        if depth == 0 { return .root }
+        guard depth <= scope.indices.count else { throw Evaluator.Failure() }
+        return depth == scope.indices.count ? scope : Scope(indices: Array(scope.indices.prefix(depth)))
     }
 }
 

@@ -1,7 +1,8 @@
 /// Finds type errors, unknown names and unknown choice values in an expression before any session
 /// runs it. Rules:
-/// - a question inside a repeat group is visible to conditions within that group (its current
-///   instance); from outside, only through `count/any/all/min/max/sum(group, …)`;
+/// - a question inside a repeat group, or a value computed per instance of one, is visible to
+///   conditions within that group (its current instance); from outside, only through
+///   `count/any/all/min/max/sum(group, …)`;
 /// - `value` is the answer being checked (only in `expect`), `today` the session's date;
 /// - comparing a choice with a string checks the string is one of its values.
 public struct TypeChecker {
@@ -99,7 +100,12 @@ public struct TypeChecker {
                 issues.append(ExprIssue("expr-computed-cycle", ["name": n], at: offset))
                 return .unknown
             }
-            var inner = TypeChecker(index: index, settings: settings)
+            // A value computed per instance is read inside its group, or through an aggregate.
+            guard isVisible(c.groups) else {
+                issues.append(ExprIssue("expr-computed-out-of-scope", ["name": n, "group": c.groups.last ?? ""], at: offset))
+                return .unknown
+            }
+            var inner = TypeChecker(index: index, settings: settings, scope: c.groups)
             inner.computedInProgress = computedInProgress.union([n])
             let t = inner.type(of: c.expr)
             // Errors inside the computed value are reported where it is declared.
@@ -113,7 +119,7 @@ public struct TypeChecker {
     }
 
     private func isVisible(_ groups: [String]) -> Bool {
-        groups.count <= scope.count && zip(scope, groups).allSatisfy { index.sameInstances($0, $1) }
+        index.isVisible(groups, from: scope)
     }
 
     private func allNames() -> [String] {

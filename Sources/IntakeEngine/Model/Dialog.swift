@@ -7,6 +7,7 @@ public struct Dialog: Sendable {
     /// Locale key of the dialog's title.
     public var title: String
     public var items: [Item]
+    /// Dialog-wide computed values (those of the record); a group's per-instance ones are on the group.
     public var computed: [ComputedValue]
     public var suggestions: [SuggestionRule]
     /// Values an office can change without editing flows (age limits, local resources).
@@ -299,10 +300,13 @@ public final class RepeatGroup: Sendable {
     public let min: Int
     public let max: Int
     public let items: [Item]
+    /// Values computed in each instance (a child's stage from her age): visible by name inside the
+    /// group's instances, and across them only through `count/any/all/min/max/sum(group, …)`.
+    public let computed: [ComputedValue]
     public let source: SourceRef
 
     public init(id: String, title: String, when: Expr? = nil, count: RepeatCount, min: Int = 0, max: Int = 20,
-                items: [Item], source: SourceRef = .unknown) {
+                items: [Item], computed: [ComputedValue] = [], source: SourceRef = .unknown) {
         self.id = id
         self.title = title
         self.when = when
@@ -310,6 +314,7 @@ public final class RepeatGroup: Sendable {
         self.min = min
         self.max = max
         self.items = items
+        self.computed = computed
         self.source = source
     }
 }
@@ -332,10 +337,15 @@ public final class EndItem: Sendable {
     }
 }
 
+/// A named expression: dialog-wide (`computed:` of a dialog or module), or per repeat instance
+/// (`computed:` of a group, evaluated with that instance's answers).
 public struct ComputedValue: Sendable {
     public var id: String
     public var expr: Expr
     public var source: SourceRef
+    /// The repeat groups it is computed in, outermost first, ending with the group that declares
+    /// it; empty for a dialog-wide value. The dialog's index sets it.
+    public internal(set) var groups: [String] = []
 
     public init(id: String, expr: Expr, source: SourceRef = .unknown) {
         self.id = id

@@ -26,6 +26,7 @@ public struct DialogIndex: Sendable {
     public private(set) var follows: [String: String] = [:]
     /// A group → the `each:` groups that follow it.
     public private(set) var followers: [String: [String]] = [:]
+    /// Computed values by id: the dialog's, and those of every repeat group (their `groups` set).
     public private(set) var computed: [String: ComputedValue] = [:]
     /// Question ids in dialog order.
     public private(set) var questionOrder: [String] = []
@@ -54,6 +55,10 @@ public struct DialogIndex: Sendable {
                     follows[g.id] = source
                     followers[source, default: []].append(g.id)
                 }
+                for var c in g.computed where computed[c.id] == nil {
+                    c.groups = groups + [g.id]
+                    computed[c.id] = c
+                }
                 add(g.items, groups: groups + [g.id], sections: sections, order: &order)
             case .question(let q): questionOrder.append(q.id)
             case .end: break
@@ -69,6 +74,12 @@ public struct DialogIndex: Sendable {
     /// Whether two groups walk the same instances (the same group, or one follows the other).
     public func sameInstances(_ a: String, _ b: String) -> Bool {
         a == b || follows[a] == b || follows[b] == a || (follows[a] != nil && follows[a] == follows[b])
+    }
+
+    /// Whether a name inside `groups` (a question's, a per-instance value's) can be read in one
+    /// instance from `scope`: each of its groups walks the same instances as the scope's there.
+    public func isVisible(_ groups: [String], from scope: [String]) -> Bool {
+        groups.count <= scope.count && zip(scope, groups).allSatisfy { sameInstances($0, $1) }
     }
 
     public func group(_ id: String) -> RepeatGroup? {

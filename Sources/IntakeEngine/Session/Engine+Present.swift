@@ -34,11 +34,36 @@ extension Engine {
         case .month, .time: break
         }
         let helpKey = q.help ?? q.text + ".help"
-        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey(q, p, state), state, args),
-                      help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, args), choices: choices,
+        let textKey = textKey(q, p, state)
+        var textArgs = args
+        if !p.indices.isEmpty { fillInstanceComputed([textKey, helpKey], p, state, &textArgs) }
+        return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey, state, textArgs),
+                      help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, textArgs), choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
                       answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue,
                       declineHint: q.declinable && !state.answers.keys.contains { dialog.index.question($0.id)?.declinable == true })
+    }
+
+    /// `{computed.NAME}` in the texts of the question at `p` (inside a repeat group) for a value
+    /// computed per instance: its value in that instance (`render` fills the dialog-wide ones).
+    private func fillInstanceComputed(_ keys: [String], _ p: Path, _ state: SessionState, _ args: inout [String: String]) {
+        guard let groups = dialog.index.entries[p.id]?.groups else { return }
+        var ev: Evaluator?
+        for key in keys {
+            guard let template = catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] else { continue }
+            var rest = Substring(template)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                let placeholder = rest[rest.index(after: open)..<close]
+                rest = rest[rest.index(after: close)...]
+                guard placeholder.hasPrefix("computed.") else { continue }
+                let name = String(placeholder.dropFirst("computed.".count))
+                guard args["computed." + name] == nil, let c = dialog.index.computed[name], !c.groups.isEmpty,
+                      dialog.index.isVisible(c.groups, from: groups) else { continue }
+                if ev == nil { ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today) }
+                let v = (try? ev?.evaluate(c.expr, in: c.scope(within: Scope(indices: p.indices)))) ?? nil
+                args["computed." + name] = v.map { words(.value($0), for: Path(""), state) } ?? "—"
+            }
+        }
     }
 
     /// The locale key of the question's words at `p`: the first variant whose condition holds there.

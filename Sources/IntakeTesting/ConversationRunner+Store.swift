@@ -33,8 +33,10 @@ extension ConversationRunner {
         }
     }
 
-    static func storedPass(_ c: Conversation, _ engine: Engine, carrying: Carried?, _ fed: [Fed]) async throws -> String? {
-        let store = try IntakeDatabase.inMemory().store
+    /// `store`: where the session is kept (nil: a new in-memory SQLite database).
+    static func storedPass(_ c: Conversation, _ engine: Engine, carrying: Carried?, _ fed: [Fed],
+                           store given: (any Store)? = nil) async throws -> String? {
+        let store = try given ?? IntakeDatabase.inMemory().store
         var runner = SessionRunner(engine: engine, store: store)
         runner.snapshotInterval = storedSnapshotInterval
         // As long as a conversation is: the limit is the runner's, not the test's.

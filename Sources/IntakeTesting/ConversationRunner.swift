@@ -90,7 +90,7 @@ public struct ConversationRunner: Sendable {
         return result
     }
 
-    private func pass(_ c: Conversation, _ engine: Engine, carrying: Carried?, restoring: Bool) -> Pass {
+    func pass(_ c: Conversation, _ engine: Engine, carrying: Carried?, restoring: Bool) -> Pass {
         var p = Pass()
         var now = Moment.noon(of: c.today)
         let first = engine.start(locale: c.locale, mode: c.mode, carrying: carrying, at: now)

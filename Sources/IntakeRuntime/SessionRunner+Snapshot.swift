@@ -16,17 +16,17 @@ extension SessionRunner {
         public var ignored: SnapshotProblem?
     }
 
-    /// The snapshot to write with `entry` (which leads to `state`): every `snapshotInterval`
+    /// The snapshot to write with the entry `seq` (which leads to `state`): every `snapshotInterval`
     /// entries after the last one this session knows of; never for a finished session (it is not
     /// resumed), nor for a state a replay would not give (`RunningSession.stateIsReplayed`). nil
     /// when none is due.
-    func snapshot(after entry: LogEntry, _ state: SessionState, of session: RunningSession) -> SessionSnapshot? {
-        guard snapshotInterval > 0, session.stateIsReplayed, entry.seq - (session.snapshotSeq ?? 0) >= snapshotInterval,
+    func snapshot(at seq: Int, _ state: SessionState, of session: RunningSession) -> SessionSnapshot? {
+        guard snapshotInterval > 0, session.stateIsReplayed, seq - (session.snapshotSeq ?? 0) >= snapshotInterval,
               !isFinished(state) else { return nil }
         // A state that does not encode (a number JSON cannot hold, refused before it is logged)
         // has no snapshot: the resume replays.
         guard let data = try? JSONEncoder().encode(state) else { return nil }
-        return SessionSnapshot(seq: entry.seq, state: data)
+        return SessionSnapshot(seq: seq, state: data)
     }
 
     /// The state the stored log of `info` leads to, without writing anything: from its newest

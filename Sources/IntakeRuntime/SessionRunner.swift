@@ -105,10 +105,10 @@ public struct SessionRunner: Sendable {
         // Refused text (control characters) changes nothing and is not logged.
         if let refused = engine.refusal(event, session.state) { return refused.effects }
         let step = engine.replaying(event, session.state, at: now)
+        let saved = snapshot(at: session.seq, step.state, of: session)
         try await markIfPrivate(&session, state: step.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(from: session.state.answers, to: step.state.answers))
-        let saved = snapshot(after: entry, step.state, of: session)
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
                                record: recordIfFinished(step.state, of: session), at: now.epochMillis, snapshot: saved)
         session.state = step.state

@@ -1,7 +1,9 @@
 import Foundation
+import GRDB
 import IntakeDialogs
 import IntakeEngine
 import IntakeRuntime
+import IntakeStore
 import Testing
 
 /// Resume without replaying everything (issue 18): the runner saves the session's state with its
@@ -169,6 +171,39 @@ import Testing
             #expect(later.state == a.state)
             #expect(later.state == (try await plain2.restore(try #require(try await store.session("plain")))).state)
         }
+    }
+
+    /// A snapshot whose hash checks (recomputed with the unsealed chain's public key, as a forger
+    /// could) but whose state does not decode, or was taken under another dialog version, is
+    /// passed over too: the whole log is replayed.
+    @Test func aSnapshotThatDoesNotDecodeOrIsOfAnotherVersionIsPassedOver() async throws {
+        let db = try IntakeDatabase.inMemory()
+        var runner = SessionRunner(engine: try Self.engine(), store: db.store)
+        runner.snapshotInterval = 8
+        let session = try await Self.taken(runner, "f", token: 6, Self.events(30))
+        let info = try #require(try await db.store.session("f"))
+        func forge(_ state: String) async throws {
+            try await db.writer.write { conn in
+                guard let row = try Row.fetchOne(conn, sql: "SELECT seq, entryHash FROM snapshot WHERE sessionId = 'f' ORDER BY seq DESC LIMIT 1"),
+                      let seq = row["seq"] as Int64?, let entryHash = row["entryHash"] as Data? else { return }
+                let hash = Chain.unkeyed.hash(Chain.Snapshot(session: "f", seq: seq, entryHash: entryHash, state: state))
+                try conn.execute(sql: "UPDATE snapshot SET state = ?, hash = ? WHERE sessionId = 'f' AND seq = ?", arguments: [state, hash, seq])
+            }
+        }
+        try await forge("{}")
+        #expect(try await db.store.resumeLog(of: "f").snapshot?.seq == 24, "its hash checks")
+        let undecodable = try await runner.restore(info)
+        #expect(undecodable.ignored == .undecodable)
+        #expect(undecodable.snapshotSeq == nil)
+        #expect(undecodable.state == session.state)
+
+        var other = session.state
+        other.dialogVersion = "0.9"
+        try await forge(String(decoding: try JSONEncoder().encode(other), as: UTF8.self))
+        let otherVersion = try await runner.restore(info)
+        #expect(otherVersion.ignored == .otherVersion)
+        #expect(otherVersion.snapshotSeq == nil)
+        #expect(otherVersion.state == session.state)
     }
 
     /// A snapshot goes with its session.

@@ -35,7 +35,7 @@ let package = Package(
         ]),
         // Scripted test conversations: parser, runner, coverage, --update. Used by `intake test` and `swift test`.
         .target(name: "IntakeTesting", dependencies: [
-            "IntakeEngine", "IntakeDialogs",
+            "IntakeEngine", "IntakeDialogs", "IntakeRuntime", "IntakeStore",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Sessions over a store: every event logged (durably) before its effects are shown; replay;
@@ -43,6 +43,7 @@ let package = Package(
         .target(name: "IntakeRuntime", dependencies: [
             "IntakeEngine",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // What is made from records, outside any database's module: CSV and FHIR exports, the monthly
         // report. Reads a store only through the runtime's `Store` protocol.
@@ -115,7 +116,8 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .executableTarget(name: "IntakeBench", dependencies: [
-            "IntakeEngine", "IntakeDialogs", "IntakeTesting",
+            "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeRuntime", "IntakeStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "IntakeStoreBench", dependencies: [
             "IntakeEngine", "IntakeRuntime", "IntakeStore",

@@ -119,3 +119,6 @@ for s in scripts {
     let times = conversationTimes[true]?[s.name] ?? []
     print("| whole conversation: \(s.name) (\(s.events.count) steps) | \(times.count) | \(format(percentile(times, 0.5))) | \(format(percentile(times, 0.99))) |")
 }
+
+// 3. Resume of a long session from the store (ResumeBench.swift).
+for line in ResumeBench.rows(project) { print(line) }

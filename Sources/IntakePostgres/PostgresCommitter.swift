@@ -28,6 +28,8 @@ enum PendingWrite: Sendable {
         var holder: String
         var takesOver: Bool
         var chain: Chain
+        /// A snapshot of the session's state after the last of `entries`, written with them.
+        var snapshot: SealedSnapshot? = nil
     }
 
     var session: String {
@@ -302,6 +304,7 @@ actor PostgresCommitter {
             for (i, outcome) in zip(locking, lockedOutcomes) { outcomes[i] = outcome }
             after.merge(lockedAfter) { _, new in new }
         }
+        try await insertSnapshots(writes, outcomes, after, on: c, logger: logger)
         return (outcomes, after)
     }
 

@@ -315,6 +315,44 @@ extension PostgresRoles {
     ]
 }
 
+extension PostgresRoles {
+    /// pg9, frozen once shipped: every so many entries the runner saves the session's state
+    /// (sealed like its answers) with the entry it follows, in the same transaction; a resume
+    /// starts from the newest one that checks and replays only the entries after it
+    /// (`SessionSnapshot`). `entry_hash` is that entry's chain hash; `hash` covers the session,
+    /// seq, entry_hash and state (`Chain.Snapshot`). A snapshot holds what its log holds, so it
+    /// has its log's access rules, written the same way as `event`'s: read and appended with its
+    /// session (the subquery is under the reader's own policies on `session` — a counselor's
+    /// office, a private session hidden from every counselor but hers, the kiosk's held and
+    /// unfinished sessions only), read by a supervisor and the deleter, deleted only by the
+    /// deleter; nobody updates one. Goes with its session.
+    static let snapshots: [String] = [
+        """
+        CREATE TABLE snapshot (
+            session_id text NOT NULL REFERENCES session (id) ON DELETE CASCADE,
+            seq bigint NOT NULL,
+            entry_hash bytea NOT NULL,
+            state text NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (session_id, seq))
+        """,
+        "GRANT SELECT, INSERT ON snapshot TO intake_counselor, intake_kiosk",
+        "GRANT SELECT ON snapshot TO intake_supervisor",
+        "GRANT SELECT, DELETE ON snapshot TO intake_deleter",
+        "ALTER TABLE snapshot ENABLE ROW LEVEL SECURITY",
+        """
+        CREATE POLICY snapshot_with_session ON snapshot FOR SELECT TO intake_counselor, intake_kiosk
+          USING (EXISTS (SELECT 1 FROM session s WHERE s.id = snapshot.session_id))
+        """,
+        """
+        CREATE POLICY snapshot_append ON snapshot FOR INSERT TO intake_counselor, intake_kiosk
+          WITH CHECK (EXISTS (SELECT 1 FROM session s WHERE s.id = snapshot.session_id))
+        """,
+        "CREATE POLICY snapshot_read_all ON snapshot FOR SELECT TO intake_supervisor, intake_deleter USING (true)",
+        "CREATE POLICY snapshot_delete ON snapshot FOR DELETE TO intake_deleter USING (true)",
+    ]
+}
+
 /// The roles' SQL: the migration above, and what the owner runs to add people.
 public enum PostgresRoles {
     /// The four group roles, each created unless it exists. Part of pg6 (frozen with it), and also

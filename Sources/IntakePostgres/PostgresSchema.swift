@@ -128,6 +128,7 @@ enum PostgresSchema {
         ("pg6: roles and row-level security", PostgresRoles.migration),
         ("pg7: records private to their counselor", PostgresRoles.privateSessions),
         ("pg8: the kiosk sees only the sessions it holds", PostgresRoles.kioskHoldsWhatItSees),
+        ("pg9: snapshots of a session's state", PostgresRoles.snapshots),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

@@ -88,6 +88,7 @@ extension PostgresStore {
         return try await write { c in
             let events = try await c.query("SELECT count(*) FROM event WHERE session_id = \(id)", logger: logger).collect().first?.decode(Int64.self) ?? 0
             try await c.query("DELETE FROM event WHERE session_id = \(id)", logger: logger)
+            try await c.query("DELETE FROM snapshot WHERE session_id = \(id)", logger: logger)
             let deleted = try await c.query("DELETE FROM session WHERE id = \(id) RETURNING id", logger: logger).collect()
             guard !deleted.isEmpty else { return false }
             try await c.query("DELETE FROM unchained_session WHERE id = \(id)", logger: logger)
@@ -138,6 +139,7 @@ extension PostgresStore {
                 """, logger: logger).decode(String.self) { ids.append(id) }
             let events = try await c.query("SELECT count(*) FROM event WHERE session_id = ANY(\(ids))", logger: logger).collect().first?.decode(Int64.self) ?? 0
             try await c.query("DELETE FROM event WHERE session_id = ANY(\(ids))", logger: logger)
+            try await c.query("DELETE FROM snapshot WHERE session_id = ANY(\(ids))", logger: logger)
             try await c.query("DELETE FROM session WHERE id = ANY(\(ids))", logger: logger)
             try await c.query("DELETE FROM unchained_session WHERE id = ANY(\(ids))", logger: logger)
             let detail = "\(ids.count) sessions abandoned before any answer and untouched for more than \(days) days, and their \(events) events"

@@ -102,6 +102,30 @@ package struct Chain: Sendable {
         return mac(enc.bytes)
     }
 
+    /// One stored snapshot of a session's state as it is hashed: the session, the entry it
+    /// follows, that entry's chain hash (which ties it to the log) and the state exactly as stored
+    /// (sealed text when the database is sealed). A snapshot whose hash does not match, or whose
+    /// entry's hash is not the one named, is ignored (the resume replays the whole log).
+    package struct Snapshot: Sendable {
+        package var session: String
+        package var seq: Int64
+        package var entryHash: Data
+        package var state: String
+
+        package init(session: String, seq: Int64, entryHash: Data, state: String) {
+            (self.session, self.seq, self.entryHash, self.state) = (session, seq, entryHash, state)
+        }
+    }
+
+    package func hash(_ s: Snapshot) -> Data {
+        var enc = Encoding(label: "intake snapshot v1")
+        enc.text(s.session)
+        enc.int(s.seq)
+        enc.blob(s.entryHash)
+        enc.text(s.state)
+        return mac(enc.bytes)
+    }
+
     private func mac(_ bytes: [UInt8]) -> Data {
         Data(HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key)))
     }

@@ -1,4 +1,5 @@
 import IntakeEngine
+import Logging
 
 /// A session being run: its engine state and where its log stands.
 public struct RunningSession: Sendable {
@@ -15,6 +16,14 @@ public struct RunningSession: Sendable {
     /// The counselor (her identity) who started the session, from its row; the record names her
     /// (the 就労相談記録票's 相談員).
     public internal(set) var counselor: String? = nil
+    /// The entry the newest snapshot of this session's state follows, as far as this runner knows
+    /// (nil: none known); the next is written `SessionRunner.snapshotInterval` entries after it.
+    public internal(set) var snapshotSeq: Int? = nil
+    /// The state is the one a replay of the stored log gives, so it may be saved as a snapshot.
+    /// Not after a move to a new dialog version in this run: the replay of a log after a move
+    /// rebuilds the state from the answers the move carried, not from the ones it moved, and can
+    /// differ (the answers it set aside, the order of the trail) from the state the move made.
+    public internal(set) var stateIsReplayed = true
 }
 
 public enum RuntimeError: Error, Equatable, Sendable {
@@ -49,6 +58,13 @@ public struct SessionRunner: Sendable {
     /// about 200 questions, with going back and editing, stays far below the default.
     public var maxEvents = SessionRunner.defaultMaxEvents
     public static let defaultMaxEvents = 2_000
+    /// How many entries apart the runner saves a snapshot of the session's state with its log, so
+    /// that a resume replays at most about this many (`SessionSnapshot`); 0: never.
+    public var snapshotInterval = SessionRunner.defaultSnapshotInterval
+    public static let defaultSnapshotInterval = 256
+    /// Where a snapshot passed over at a resume is reported (the session id and why, nothing of
+    /// its content).
+    public var logger = Logger(label: "intake.runtime")
 
     public init(engine: Engine, store: any Store) {
         self.engine = engine
@@ -89,13 +105,15 @@ public struct SessionRunner: Sendable {
         // Refused text (control characters) changes nothing and is not logged.
         if let refused = engine.refusal(event, session.state) { return refused.effects }
         let step = engine.replaying(event, session.state, at: now)
+        let saved = snapshot(at: session.seq, step.state, of: session)
         try await markIfPrivate(&session, state: step.state, at: now)
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(step))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
-                               record: recordIfFinished(step.state, of: session), at: now.epochMillis)
+                               record: recordIfFinished(step.state, of: session), at: now.epochMillis, snapshot: saved)
         session.state = step.state
         session.seq += 1
+        if let saved { session.snapshotSeq = saved.seq }
         return step.effects
     }
 
@@ -131,17 +149,21 @@ public struct SessionRunner: Sendable {
         guard info.dialogID == engine.dialog.id else {
             throw RuntimeError.dialogChanged(from: info.dialogID, to: engine.dialog.id)
         }
-        let log = try await store.log(of: info.id)
-        guard log.count < maxEvents else { throw RuntimeError.tooLong }
         if info.dialogVersion != engine.dialog.version {
+            // A move to a new version reads the whole log, as it always did (its answers, who gave them).
+            let log = try await store.log(of: info.id)
+            guard log.count < maxEvents else { throw RuntimeError.tooLong }
             var (session, effects, entry) = try migration(info, log, mode: mode, actor: actor, at: now)
+            session.stateIsReplayed = false
             try await markIfPrivate(&session, at: now)
             try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                    record: recordIfFinished(session.state, of: session), at: now.epochMillis)
             try await store.setDialogVersion(engine.dialog.version, of: info.id)
             return (session, effects)
         }
-        var (session, effects, entry) = try resumption(info, log, mode: mode, actor: actor, at: now)
+        // The newest snapshot that checks, and the entries after it (else the whole log).
+        let restored = try await restore(info)
+        var (session, effects, entry) = resumption(info, restored, mode: mode, actor: actor, at: now)
         try await markIfPrivate(&session, at: now)
         try await store.append([entry], to: info.id, status: status(session.state), locale: session.state.locale,
                                record: recordIfFinished(session.state, of: session), at: now.epochMillis)
@@ -165,15 +187,15 @@ public struct SessionRunner: Sendable {
 
     /// What a resumption computes, before it is written: the replayed state going on in the
     /// channel's mode, and the log entry that says so.
-    func resumption(_ info: SessionInfo, _ log: [LogEntry], mode: SessionState.Mode, actor: Actor,
-                    at now: Moment) throws -> (RunningSession, [Effect], LogEntry) {
-        let state = try replay(log)
+    func resumption(_ info: SessionInfo, _ restored: Restored, mode: SessionState.Mode, actor: Actor,
+                    at now: Moment) -> (RunningSession, [Effect], LogEntry) {
+        let state = restored.state
         let step = engine.continuing(in: mode, state, at: now)
-        let seq = (log.last?.seq ?? -1) + 1
+        let seq = restored.nextSeq
         let entry = LogEntry(seq: seq, at: now, actor: actor, event: .resume(mode: mode),
                              answers: LogEntry.changes(step))
         return (RunningSession(id: info.id, state: step.state, seq: seq + 1, office: info.office, clientID: info.clientID,
-                               counselor: info.counselor ?? Self.counselor(actor)), step.effects, entry)
+                               counselor: info.counselor ?? Self.counselor(actor), snapshotSeq: restored.snapshotSeq), step.effects, entry)
     }
 
     /// The counselor an actor is (a session started at a kiosk and taken over at a counselor's
@@ -261,7 +283,14 @@ public struct SessionRunner: Sendable {
                                    clientGiven: clientGiven(Array(log[..<m]))).state
             from = m + 1
         }
-        for entry in log[from...] {
+        return replay(log[from...], from: state)
+    }
+
+    /// `state` with `entries` (which follow it in the log, none of them a move to a new version)
+    /// replayed through the engine at their own moments.
+    public func replay<S: Sequence<LogEntry>>(_ entries: S, from state: SessionState) -> SessionState {
+        var state = state
+        for entry in entries {
             switch entry.event {
             case .input(let event): state = engine.replaying(event, state, at: entry.at).state
             case .resume(let mode?): state = engine.continuing(in: mode, state, at: entry.at).state

@@ -161,6 +161,15 @@ public protocol Store: Sendable {
     /// and writes nothing. Entries must come after the session's newest (`StoreError.outOfOrder`).
     func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
                 record: JSON?, at: Int64) async throws
+    /// `append`, with a snapshot of the session's state after the entry `snapshot.seq` (one of
+    /// `entries`) written in the same transaction (see `SessionSnapshot`). A store that keeps none
+    /// ignores it (the default).
+    func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                record: JSON?, at: Int64, snapshot: SessionSnapshot?) async throws
+    /// What a resume reads: the newest snapshot that checks against the log and the entries after
+    /// it, chain checked from it to the head; else the whole log (`log(of:)`). The default: the
+    /// whole log.
+    func resumeLog(of session: String) async throws -> ResumeLog
     /// The session moved to another version of its dialog.
     func setDialogVersion(_ version: String, of session: String) async throws
     /// The session's log, oldest first, its chain checked.

@@ -14,7 +14,9 @@ package struct StoredEventCopy: Sendable {
 /// A session exactly as a store holds it — its row, its client, its log's rows with their hashes,
 /// sealed text as it is — so that `intake db copy` moves it to another store without opening,
 /// re-sealing or re-chaining anything: the copy's chain is the original's, and `verify` on the
-/// target finds the same heads.
+/// target finds the same heads. Snapshots of a session's state (`SessionSnapshot`) are not copied:
+/// the copy has none, so its first resume replays the whole log (as before snapshots existed),
+/// and the next answer after it saves one.
 package struct StoredSessionCopy: Sendable {
     package var row: Chain.Session
     package var hash: Data?

@@ -128,7 +128,8 @@ extension IntakeDatabase {
     /// process since this one took it refuses the append (`RuntimeError.takenOver`, nothing written);
     /// a resumption (`takesOver`) takes it.
     static func appendEntries(_ db: Database, _ entries: [SealedEntry], to session: String, status: SessionInfo.Status, locale: String,
-                              record: String?, at: Int64, chain: Chain, holder: String, takesOver: Bool) throws {
+                              record: String?, at: Int64, chain: Chain, holder: String, takesOver: Bool,
+                              snapshot: SealedSnapshot? = nil) throws {
         // One indexed lookup: the row, and its newest entry's seq and hash.
         let sql = StoredSession.select.replacingOccurrences(of: " FROM session", with: """
             , (SELECT seq FROM event e WHERE e.sessionId = session.id ORDER BY seq DESC LIMIT 1) AS lastSeq,
@@ -147,6 +148,7 @@ extension IntakeDatabase {
         let unchained = stored.unchained
         if !unchained { _ = try stored.checked(chain) }
         var previous: Data?
+        var snapshotHash: Data?
         var lastSeq = Int64.min
         do {
             if try row.decode(DatabaseValue.self, forColumn: "lastSeq").isNull == false {
@@ -169,6 +171,7 @@ extension IntakeDatabase {
                                                                actor: e.actor, event: e.event, answers: e.answers), after: previous)
             try insert.execute(arguments: [session, e.seq, e.at, e.utcOffset, e.actor, e.event, e.answers, hash])
             previous = hash
+            if let snapshot, snapshot.seq == e.seq, let hash { snapshotHash = hash }
         }
         stored.row.status = status.rawValue
         stored.row.locale = locale
@@ -186,6 +189,8 @@ extension IntakeDatabase {
                                      hash, session, holder])
         }
         guard db.changesCount > 0 else { throw RuntimeError.takenOver }
+        // With its entry, in its transaction (a session recorded before chains has none).
+        if let snapshot, let snapshotHash { try insertSnapshot(db, snapshot, of: session, entryHash: snapshotHash, chain: chain) }
     }
 
     /// Moves a session to another dialog version (its row re-hashed).

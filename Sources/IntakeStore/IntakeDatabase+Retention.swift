@@ -44,11 +44,13 @@ extension IntakeDatabase {
             var events = 0
             let countEvents = try db.makeStatement(sql: "SELECT COUNT(*) FROM event WHERE sessionId = ?")
             let deleteEvents = try db.makeStatement(sql: "DELETE FROM event WHERE sessionId = ?")
+            let deleteSnapshots = try db.makeStatement(sql: "DELETE FROM snapshot WHERE sessionId = ?")
             let deleteSession = try db.makeStatement(sql: "DELETE FROM session WHERE id = ?")
             let deleteUnchained = try db.makeStatement(sql: "DELETE FROM unchained_session WHERE id = ?")
             for id in ids {
                 events += try Int.fetchOne(countEvents, arguments: [id]) ?? 0
                 try deleteEvents.execute(arguments: [id])
+                try deleteSnapshots.execute(arguments: [id])
                 try deleteSession.execute(arguments: [id])
                 try deleteUnchained.execute(arguments: [id])
             }

@@ -112,6 +112,7 @@ extension IntakeDatabase {
         let deleted = try writer.write { db -> Bool in
             let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE sessionId = ?", arguments: [id]) ?? 0
             try db.execute(sql: "DELETE FROM event WHERE sessionId = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM snapshot WHERE sessionId = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM session WHERE id = ?", arguments: [id])
             guard db.changesCount > 0 else { return false }
             try db.execute(sql: "DELETE FROM unchained_session WHERE id = ?", arguments: [id])

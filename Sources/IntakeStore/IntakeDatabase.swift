@@ -239,6 +239,22 @@ public struct IntakeDatabase: Sendable {
                 END
                 """)
         }
+        migrator.registerMigration("v9: snapshots of a session's state") { db in
+            // Every so many entries the runner saves the session's state (sealed like its answers)
+            // with the entry it follows, in the same transaction: a resume starts from the newest
+            // one that checks and replays only the entries after it. `entryHash` is that entry's
+            // chain hash; `hash` covers the session, seq, entryHash and state (see `Chain.Snapshot`).
+            // Goes with its session.
+            try db.execute(sql: """
+                CREATE TABLE snapshot (
+                  sessionId TEXT NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+                  seq INTEGER NOT NULL,
+                  entryHash BLOB NOT NULL,
+                  state TEXT NOT NULL,
+                  hash BLOB NOT NULL,
+                  PRIMARY KEY (sessionId, seq))
+                """)
+        }
         return migrator
     }
 

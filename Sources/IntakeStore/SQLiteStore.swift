@@ -30,6 +30,15 @@ public struct SQLiteStore: Store {
         try await database.appendDurably(entries, to: session, status: status, locale: locale, record: record, at: at)
     }
 
+    public func append(_ entries: [LogEntry], to session: String, status: SessionInfo.Status, locale: String,
+                       record: JSON?, at: Int64, snapshot: SessionSnapshot?) async throws {
+        try await database.appendDurably(entries, to: session, status: status, locale: locale, record: record, at: at, snapshot: snapshot)
+    }
+
+    public func resumeLog(of session: String) async throws -> ResumeLog {
+        try await database.resumeLogAsync(of: session)
+    }
+
     public func markPrivate(_ session: String, at: Int64) async throws {
         try await database.markPrivateDurably(session, at: at)
     }

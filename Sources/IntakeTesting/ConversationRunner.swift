@@ -22,8 +22,10 @@ public struct ConversationResult: Sendable {
     public var passed: Bool { failure == nil }
 }
 
-/// Runs test conversations against the engine, twice: straight through, and again with the
-/// session encoded to JSON and restored before every step. Both runs must agree.
+/// Runs test conversations against the engine, three times: straight through; again with the
+/// session encoded to JSON and restored before every step; and through the session runner over a
+/// store, the session restored from the store (snapshot and the entries after it) after every
+/// step (`ConversationRunner+Store.swift`). All must agree.
 public struct ConversationRunner: Sendable {
     public let project: Project
 
@@ -38,6 +40,8 @@ public struct ConversationRunner: Sendable {
         var transcript: [String] = []
         var asked: Set<String> = []
         var passedOver: [String] = []
+        /// What was given to the engine, in order (the third replay gives the same to a runner).
+        var fed: [Fed] = []
     }
 
     /// `carrying`: a later visit, from the record of the conversation `c.previous` names.
@@ -72,6 +76,10 @@ public struct ConversationRunner: Sendable {
             result.failure = "the session ended in a different state after save-and-restore"
             return result
         }
+        if let f = throughStore(c, engine, carrying: carrying, straight.fed) {
+            result.failure = "through the store: " + f
+            return result
+        }
         let record = engine.record(state)
         result.record = record
         result.suggestions = record.suggestions
@@ -82,7 +90,7 @@ public struct ConversationRunner: Sendable {
         return result
     }
 
-    private func pass(_ c: Conversation, _ engine: Engine, carrying: Carried?, restoring: Bool) -> Pass {
+    func pass(_ c: Conversation, _ engine: Engine, carrying: Carried?, restoring: Bool) -> Pass {
         var p = Pass()
         var now = Moment.noon(of: c.today)
         let first = engine.start(locale: c.locale, mode: c.mode, carrying: carrying, at: now)
@@ -95,7 +103,7 @@ public struct ConversationRunner: Sendable {
         })
         /// An optional question the conversation does not know (no step names it), showing now:
         /// passed over with Enter, as a person who has nothing to say to it would.
-        func passOver() {
+        func passOver(_ source: SourceRef) {
             var guardCount = 0
             while guardCount < 100, case .ask(let prompt)? = last.last, !prompt.required, prompt.current == nil,
                   !prompt.path.isPrompt, !named.contains(prompt.display) {
@@ -104,6 +112,7 @@ public struct ConversationRunner: Sendable {
                 p.transcript.append("  > (Enter: '\(prompt.display)' is optional and no step names it)")
                 now.epochMillis += 1_000
                 let next = engine.handle(.answer(""), state, at: now)
+                p.fed.append(.event(.answer(""), now, "\(source) (Enter over '\(prompt.display)')", next.state))
                 state = next.state
                 last = next.effects
                 p.effects.append(last)
@@ -124,7 +133,7 @@ public struct ConversationRunner: Sendable {
             var input: LineInput?
             switch step {
             case .answer(let question, let i, let source):
-                if case .ask(let prompt)? = last.last, prompt.display != question { passOver() }
+                if case .ask(let prompt)? = last.last, prompt.display != question { passOver(source) }
                 guard case .ask(let prompt)? = last.last else {
                     p.failure = "\(source): expected question '\(question)', but the dialog is \(position(last))"
                     return p
@@ -141,7 +150,7 @@ public struct ConversationRunner: Sendable {
                     guard n + 1 < c.steps.count, case .expect(let kind, _, _) = c.steps[n + 1] else { return false }
                     return kind == "invalid"
                 }()
-                if case .event(.finish) = i, !checksRefusal { passOver() }
+                if case .event(.finish) = i, !checksRefusal { passOver(step.source) }
                 input = i
             case .expect(let kind, let values, let source):
                 if let problem = check(kind, values, last) {
@@ -154,11 +163,13 @@ public struct ConversationRunner: Sendable {
             switch input {
             case .event(let e):
                 let next = engine.handle(e, state, at: now)
+                p.fed.append(.event(e, now, "\(step.source)", next.state))
                 state = next.state
                 last = next.effects
             case .help:
                 last = engine.current(state)
             case .quit:
+                p.fed.append(.quit(now))
                 p.state = state
                 return p
             case .unknownCommand(let w), .missingArgument(let w):

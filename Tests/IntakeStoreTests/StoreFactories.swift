@@ -19,6 +19,9 @@ struct StoreUnderTest: Sendable {
     let cutNewestEvent: @Sendable (_ session: String) async throws -> Void
     /// Changes a session row's locale without its hash (an edit of the row behind the store's back).
     let editRow: @Sendable (_ session: String) async throws -> Void
+    /// Changes one character in the middle of the stored state of a session's newest snapshot
+    /// (an edit of its bytes behind the store's back).
+    let damageSnapshot: @Sendable (_ session: String) async throws -> Void
     let cleanup: @Sendable () async -> Void
 }
 
@@ -79,6 +82,12 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
             editRow: { session in
                 _ = try await db.sql(["UPDATE session SET locale = 'en' WHERE id = '\(session)'"])
             },
+            damageSnapshot: { session in
+                _ = try await db.sql(["""
+                    UPDATE snapshot SET state = \(StoreKind.flipMiddle)
+                    WHERE session_id = '\(session)' AND seq = (SELECT max(seq) FROM snapshot WHERE session_id = '\(session)')
+                    """])
+            },
             cleanup: {
                 await store.close()
                 for o in await others.all { await o.close() }
@@ -87,6 +96,12 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
     }
 
     struct PostgresMissing: Error {}
+
+    /// SQL (SQLite and PostgreSQL alike) for `state` with its middle character changed.
+    static let flipMiddle = """
+        substr(state, 1, length(state) / 2) || CASE substr(state, length(state) / 2 + 1, 1) WHEN 'a' THEN 'b' ELSE 'a' END
+          || substr(state, length(state) / 2 + 2)
+        """
 
     /// The second openings a test made, closed with the store.
     actor Others {
@@ -126,6 +141,15 @@ struct StoreKind: Sendable, CustomTestStringConvertible, CustomStringConvertible
                 let other = try IntakeDatabase.open(path: path, cipher: cipher)
                 try await other.writer.write { db in
                     try db.execute(sql: "UPDATE session SET locale = 'en' WHERE id = ?", arguments: [session])
+                }
+            },
+            damageSnapshot: { session in
+                let other = try IntakeDatabase.open(path: path, cipher: cipher)
+                try await other.writer.write { db in
+                    try db.execute(sql: """
+                        UPDATE snapshot SET state = \(StoreKind.flipMiddle)
+                        WHERE sessionId = ? AND seq = (SELECT max(seq) FROM snapshot WHERE sessionId = ?)
+                        """, arguments: [session, session])
                 }
             },
             cleanup: {

@@ -45,11 +45,11 @@ private func at(_ minutes: Int64) -> Moment { Moment(epochMillis: t0.epochMillis
         let applied = try first.writer.read { try IntakeDatabase.migrator.appliedIdentifiers($0) }
         #expect(applied == ["v1: sessions, events, clients, audit", "v2: answer changes in the log", "v3: the process a session is live in", "v4: sealed databases, hash-chained log",
                            "v5: limits shared by every instance", "v6: clients belong to an office", "v7: who read which record",
-                           "v8: records private to their counselor"])
+                           "v8: records private to their counselor", "v9: snapshots of a session's state"])
         // Opening again migrates nothing and keeps the data.
         let second = try IntakeDatabase.open(path: path)
         let tables = try second.writer.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
-        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "private_session", "rate_limit", "session", "unchained_session"])
+        #expect(tables.filter { !$0.hasPrefix("grdb_") && !$0.hasPrefix("sqlite_") } == ["audit", "client", "event", "meta", "private_session", "rate_limit", "session", "snapshot", "unchained_session"])
     }
 }
 

@@ -292,12 +292,12 @@ public struct SessionRunner: Sendable {
         var state = state
         for entry in entries {
             switch entry.event {
-            case .input(let event): state = engine.replaying(event, state, at: entry.at).state
+            case .input(let event): _ = engine.apply(event, to: &state, at: entry.at)
             case .resume(let mode?): state = engine.continuing(in: mode, state, at: entry.at).state
             case .start, .suspend, .resume, .migrate: continue
             }
         }
-        return state
+        return state.settled
     }
 
     func status(_ state: SessionState) -> SessionInfo.Status {

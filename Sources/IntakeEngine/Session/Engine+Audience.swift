@@ -26,6 +26,7 @@ extension Engine {
     /// The same step at the same moment on replay gives the same state.
     public func continuing(in mode: SessionState.Mode, _ state: SessionState, at now: Moment) -> Step {
         var state = state
+        state.ledger = AnswerLedger()
         var effects: [Effect] = []
         guard mode != state.mode else {
             showCurrent(state, into: &effects)

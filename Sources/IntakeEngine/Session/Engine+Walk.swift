@@ -43,6 +43,7 @@ struct Walk {
     /// The last walk's sums of the sections after its next question, when they can be used here
     /// (same mode, nothing reopened).
     private let memo: WalkMemo?
+    private let summing: Bool
     /// The sums of this walk's sections after the next question, for the walk after it.
     private(set) var sums: [Path: WalkMemo.Sum] = [:]
     /// Sections being summed (nested), each with the walk's counts when it began.
@@ -57,12 +58,15 @@ struct Walk {
     /// `resumingAfter`: the person just answered this question, which was the next one, and no
     /// answer lies after it. Nothing before it can change (a condition reads only earlier answers:
     /// lint enforces it), so the walk starts there and every answer counts as applying.
-    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil) {
+    /// `summing`: take the sums of the sections after the next question, for the state this walk
+    /// leaves (`leftMemo`); the memo already on the state is used either way.
+    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil, summing: Bool = false) {
         self.dialog = dialog
         self.state = state
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         memo = !collectRelevant && state.memo.mode == state.mode && state.reopened.isEmpty ? state.memo : nil
+        self.summing = summing && !collectRelevant
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
         if let p = resumingAfter, let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
             resume = p
@@ -221,7 +225,11 @@ struct Walk {
                         evaluator.consulted?.append(contentsOf: sum.consulted)
                         relations.append(contentsOf: sum.relations)
                     }
-                    sums[key] = sum
+                    if summing { sums[key] = sum }
+                    continue
+                }
+                guard summing else {
+                    walkItem(item, scope, &context)
                     continue
                 }
                 if evaluator.consulted == nil { evaluator.consulted = [] }

@@ -159,6 +159,15 @@ public struct Engine: Sendable {
     /// they are logged, and a log written before the check existed must replay as it was taken.
     public func replaying(_ event: Event, _ state: SessionState, at now: Moment) -> Step {
         var state = state
+        let effects = apply(event, to: &state, at: now)
+        return Step(state: state, effects: effects)
+    }
+
+    /// `replaying`, changing `state` where it is: a replay of a long log does not copy the
+    /// session's history and answers at every event (as a step that keeps the state it started
+    /// from must). The answers it changed are left in the state's ledger for `Step`.
+    public func apply(_ event: Event, to state: inout SessionState, at now: Moment) -> [Effect] {
+        state.ledger = AnswerLedger()
         var effects: [Effect] = []
         state.updated = now
         if case .done = state.phase {
@@ -168,7 +177,7 @@ public struct Engine: Sendable {
             default: effects.append(.invalid(message("engine.finished", state)))
             }
             if let record = lastRecord(state) { effects.append(.done(record)) }
-            return Step(state: state, effects: effects)
+            return effects
         }
         switch event {
         case .answer(let raw): answer(raw, &state, at: now, into: &effects)
@@ -206,7 +215,7 @@ public struct Engine: Sendable {
         case .repeatQuestion:
             showCurrent(state, into: &effects)
         }
-        return Step(state: state, effects: effects)
+        return effects
     }
 
     /// The effects that show where `state` stands (for a restored or reconnected session).
@@ -219,7 +228,7 @@ public struct Engine: Sendable {
     /// Re-walks the dialog after a change: drops answers that no longer apply (naming them), then
     /// asks the next question, reviews, or ends.
     func advance(_ state: inout SessionState, at now: Moment, into effects: inout [Effect], resumingAfter: Path? = nil) {
-        var walk = Walk(dialog: dialog, state: state, resumingAfter: resumingAfter)
+        var walk = Walk(dialog: dialog, state: state, resumingAfter: resumingAfter, summing: memoizesWalks)
         var dropped: [AnswerLine] = []
         // Dropping an answer can make a later condition false in turn; repeat until nothing changes.
         while !walk.allAnswersApply {
@@ -232,7 +241,7 @@ public struct Engine: Sendable {
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
             }
-            walk = Walk(dialog: dialog, state: state)
+            walk = Walk(dialog: dialog, state: state, summing: memoizesWalks)
         }
         if !dropped.isEmpty { effects.append(.dropped(dropped)) }
         state.memo = memoizesWalks ? walk.leftMemo(mode: state.mode) : WalkMemo()

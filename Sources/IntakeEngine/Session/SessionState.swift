@@ -176,6 +176,13 @@ extension SessionState {
         memo = WalkMemo()
     }
 
+    /// The state with no step under way (what `apply` left in the ledger dropped).
+    public var settled: SessionState {
+        var s = self
+        s.ledger = AnswerLedger()
+        return s
+    }
+
     /// The answers the step set, changed or dropped, in path order; the ledger is emptied.
     mutating func takeChanges() -> [AnswerChange] {
         guard !ledger.isEmpty else { return [] }

@@ -14,6 +14,16 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
     }
 
+    /// A conversation's events as a front end sends them, each with where it is written.
+    static func events(_ c: Conversation) -> [(Event, SourceRef)] {
+        c.steps.compactMap { step in
+            switch step {
+            case .answer(_, .event(let e), _), .command(.event(let e), _): return (e, step.source)
+            default: return nil
+            }
+        }
+    }
+
     @Test func theRepositoryDialogsLoadWithoutErrors() {
         #expect(Self.project.diagnostics.errorCount == 0)
         #expect(!Self.conversations.isEmpty)
@@ -46,12 +56,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             var now = Moment.noon(of: c.today)
             var step = engine.start(locale: c.locale, mode: c.mode, at: now)
             #expect(step.changes == diff([:], step.state.answers))
-            for s in c.steps {
-                let event: Event
-                switch s {
-                case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
-                default: continue
-                }
+            for (event, _) in Self.events(c) {
                 now.epochMillis += 60_000
                 let next = engine.handle(event, step.state, at: now)
                 let expected = diff(step.state.answers, next.state.answers)
@@ -78,12 +83,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
             var now = Moment.noon(of: c.today)
             var a = memo.start(locale: c.locale, mode: c.mode, at: now)
             var b = plain.start(locale: c.locale, mode: c.mode, at: now)
-            for s in c.steps {
-                let event: Event
-                switch s {
-                case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
-                default: continue
-                }
+            for (event, _) in Self.events(c) {
                 now.epochMillis += 60_000
                 a = memo.handle(event, a.state, at: now)
                 b = plain.handle(event, b.state, at: now)
@@ -205,17 +205,12 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         var a = fast.start(locale: c.locale, mode: c.mode, at: now)
         var b = whole.start(locale: c.locale, mode: c.mode, at: now)
         #expect(a.effects == b.effects)
-        for step in c.steps {
-            let event: Event
-            switch step {
-            case .answer(_, .event(let e), _), .command(.event(let e), _): event = e
-            default: continue
-            }
+        for (event, source) in DialogConversationTests.events(c) {
             now.epochMillis += 60_000
             a = fast.handle(event, a.state, at: now)
             b = whole.handle(event, b.state, at: now)
-            #expect(a.effects == b.effects, "\(step.source)")
-            #expect(a.state.answers == b.state.answers, "\(step.source)")
+            #expect(a.effects == b.effects, "\(source)")
+            #expect(a.state.answers == b.state.answers, "\(source)")
         }
     }
 }

@@ -279,7 +279,9 @@ public struct SessionRunner: Sendable {
             if let mode { base.mode = mode }
             let chain = versions(Array(log[...m]))
             base.earlierVersions = chain.count > 2 ? Array(chain.dropLast(2)) : nil
-            state = engine.migrate(answers: answers(Array(log[...m])), from: base, at: log[m].at,
+            // The answers as the log held them before the move, as the move itself read them
+            // (not with the move's own entry: that would move them twice).
+            state = engine.migrate(answers: answers(Array(log[..<m])), from: base, at: log[m].at,
                                    clientGiven: clientGiven(Array(log[..<m]))).state
             from = m + 1
         }

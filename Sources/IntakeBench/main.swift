@@ -68,12 +68,14 @@ for file in project.conversationFiles {
 
 // Each run replays every conversation twice, interleaved: with the walk's memo (as intake runs)
 // and without it (every step walks the whole dialog), so the two are compared in one sitting.
+// BENCH_VARIANTS=memo: only the engine as intake runs it (for a profiler).
+let variants = ProcessInfo.processInfo.environment["BENCH_VARIANTS"] == "memo" ? [true] : [true, false]
 var stepTimes: [Bool: [UInt64]] = [:]
 var stepTimesByDialog: [String: [UInt64]] = [:]
 var conversationTimes: [Bool: [String: [UInt64]]] = [:]
 var stepsPerRun = 0
 for run in 0..<replayRuns {
-    for memo in [true, false] {
+    for memo in variants {
         for s in scripts {
             let engine = memo ? s.engine : s.plain
             let start = nanos()

@@ -126,11 +126,8 @@ struct AnswerLedger: Equatable, Sendable {
 
     /// Before `path`'s answer changes: remembers what it was, the first time in the step.
     mutating func touch(_ path: Path, was: AnswerEntry?) {
-        if touched.count < 16 {
-            if touched.contains(where: { $0.path == path }) { return }
-        } else if touched.lazy.map(\.path).contains(path) {
-            return
-        }
+        // A step touches a few answers (many only when an instance is removed): a list will do.
+        if touched.contains(where: { $0.path == path }) { return }
         touched.append((path, was))
     }
 

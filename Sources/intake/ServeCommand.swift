@@ -56,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds without a line before the session is suspended and the connection closed.")
     var idleTimeout = 600
 
+    @Option(help: "Seconds a client may leave the server's replies unread (its socket full) before the connection is closed and its session suspended.")
+    var writeTimeout = 30
+
     @Option(help: "Connections at once; past it a client is told politely and disconnected.")
     var maxConnections = 1024
 
@@ -79,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard writeTimeout > 0 else { throw ValidationError("--write-timeout must be at least 1 second") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
         guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
         guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be at least 1") }
@@ -130,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.dialog = dialog
         config.office = office
         config.idleTimeout = .seconds(Int64(idleTimeout))
+        config.writeTimeout = .seconds(Int64(writeTimeout))
         config.maxConnections = maxConnections
         config.maxLineBytes = maxLineBytes
         config.maxConnectionsPerAddress = maxConnectionsPerAddress

@@ -17,11 +17,12 @@ extension SessionRunner {
     }
 
     /// The snapshot to write with the entry `seq` (which leads to `state`): every `snapshotInterval`
-    /// entries after the last one this session knows of; never for a finished session (it is not
+    /// (or `interval`) entries after the last one this session knows of; never for a finished session (it is not
     /// resumed), nor for a state a replay would not give (`RunningSession.stateIsReplayed`). nil
     /// when none is due.
-    func snapshot(at seq: Int, _ state: SessionState, of session: RunningSession) -> SessionSnapshot? {
-        guard snapshotInterval > 0, session.stateIsReplayed, seq - (session.snapshotSeq ?? 0) >= snapshotInterval,
+    func snapshot(at seq: Int, _ state: SessionState, of session: RunningSession, every interval: Int? = nil) -> SessionSnapshot? {
+        let interval = interval ?? snapshotInterval
+        guard snapshotInterval > 0, interval > 0, session.stateIsReplayed, seq - (session.snapshotSeq ?? 0) >= interval,
               !isFinished(state) else { return nil }
         // A state that does not encode (a number JSON cannot hold, refused before it is logged)
         // has no snapshot: the resume replays.

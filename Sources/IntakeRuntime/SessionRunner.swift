@@ -62,6 +62,11 @@ public struct SessionRunner: Sendable {
     /// that a resume replays at most about this many (`SessionSnapshot`); 0: never.
     public var snapshotInterval = SessionRunner.defaultSnapshotInterval
     public static let defaultSnapshotInterval = 256
+    /// A suspension also saves a snapshot, with its own entry, when at least this many entries
+    /// came after the last one: the resume that follows (the usual way back) then replays nothing.
+    /// Only after a killed process does a resume replay up to `snapshotInterval` entries. 0: never.
+    public var suspendSnapshotGap = SessionRunner.defaultSuspendSnapshotGap
+    public static let defaultSuspendSnapshotGap = 8
     /// Where a snapshot passed over at a resume is reported (the session id and why, nothing of
     /// its content).
     public var logger = Logger(label: "intake.runtime")
@@ -121,9 +126,12 @@ public struct SessionRunner: Sendable {
     public func suspend(_ session: inout RunningSession, actor: Actor, at now: Moment) async throws {
         guard !isFinished(session.state) else { return }
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .suspend)
+        // A suspension changes nothing of the state: the snapshot with its entry is the state now.
+        let saved = snapshot(at: session.seq, session.state, of: session, every: min(snapshotInterval, suspendSnapshotGap))
         try await store.append([entry], to: session.id, status: .suspended, locale: session.state.locale,
-                               record: nil, at: now.epochMillis)
+                               record: nil, at: now.epochMillis, snapshot: saved)
         session.seq += 1
+        if let saved { session.snapshotSeq = saved.seq }
     }
 
     /// Comes back to a suspended session by its token: replays the log, logs the resumption, and

@@ -56,8 +56,10 @@ import Testing
     @Test(arguments: StoreKind.all) func aLongSessionResumesFromItsSnapshotToWhatAWholeReplayGives(_ kind: StoreKind) async throws {
         try await StoreConformanceTests.with(kind) { s in
             let store = s.store
-            let runner = SessionRunner(engine: try Self.engine(), store: store)
+            var runner = SessionRunner(engine: try Self.engine(), store: store)
             #expect(runner.snapshotInterval == 256)
+            // The periodic snapshots alone (what a killed process leaves): no snapshot at the suspension.
+            runner.suspendSnapshotGap = 0
             let session = try await Self.taken(runner, "long", token: 1, Self.events(1_100))
             guard case .asking = session.state.phase else { Issue.record("the session finished"); return }
             // 1,100 inputs (entries 1…1100) and the suspension (1101): snapshots after 256, 512, 768 and 1024.
@@ -79,6 +81,40 @@ import Testing
             #expect(effects == runner.engine.continuing(in: .kiosk, whole, at: Self.at(2_000)).effects)
             #expect(resumed.seq == 1_103)
             #expect(resumed.snapshotSeq == 1_024)
+        }
+    }
+
+    /// The usual way back: a session suspended (the client walked away, the kiosk timed out) saved
+    /// its state with the suspension, so its resume replays no entry, and is still exactly what a
+    /// replay of the whole log gives. A suspension soon after a snapshot saves none.
+    @Test(arguments: StoreKind.all) func aSuspendedSessionResumesFromTheSnapshotItsSuspensionSaved(_ kind: StoreKind) async throws {
+        try await StoreConformanceTests.with(kind) { s in
+            let store = s.store
+            let runner = SessionRunner(engine: try Self.engine(), store: store)
+            #expect(runner.suspendSnapshotGap == 8)
+            var session = try await Self.taken(runner, "s", token: 7, Self.events(300))
+            // Inputs 1…300 (a periodic snapshot after 256), the suspension 301 with its own.
+            #expect(session.snapshotSeq == 301)
+            let stored = try await store.resumeLog(of: "s")
+            #expect(stored.snapshot?.seq == 301)
+            #expect(stored.entries.isEmpty, "nothing to replay")
+            let info = try #require(try await store.session("s"))
+            let restored = try await runner.restore(info)
+            #expect(restored.snapshotSeq == 301)
+            #expect(restored.nextSeq == 302)
+            #expect(restored.state == (try runner.replay(try await store.log(of: "s"))))
+            #expect(restored.state == session.state)
+            // Resumed, three more inputs, suspended again: too few for another snapshot; the
+            // resume replays the resumption, the inputs and the suspension after 301.
+            (session, _) = try await runner.resume(info, mode: .kiosk, actor: .client, at: Self.at(400))
+            try await Self.go(runner, &session, Array(Self.events(3)), from: 401)
+            #expect(session.snapshotSeq == 301)
+            let again = try await store.resumeLog(of: "s")
+            #expect(again.snapshot?.seq == 301)
+            #expect(again.entries.map(\.seq) == Array(302...306))
+            let restoredAgain = try await runner.restore(try #require(try await store.session("s")))
+            #expect(restoredAgain.state == session.state)
+            #expect(restoredAgain.state == (try runner.replay(try await store.log(of: "s"))))
         }
     }
 

@@ -1,6 +1,7 @@
 // Resume of a long session (issue 18): a session of N events built through the session runner
-// into a temporary SQLite file, then resumed again and again. Rows: restoring it (the newest
-// snapshot and the entries after it, read and replayed: what a resume computes), the whole resume
+// into a temporary SQLite file and suspended, then resumed again and again. Rows: restoring it (the
+// newest snapshot — the suspension's — and the entries after it, read and replayed: what a resume
+// computes), the same for a session never suspended (a killed process), the whole resume
 // (that, and the resume entry committed: WAL, synchronous = FULL, as production writes it), and
 // for comparison the replay of its whole log (what every resume cost before snapshots).
 // BENCH_RESUME_EVENTS=1000,40000 (default) sets the sizes; BENCH_RESUME_RUNS the runs (default 30).
@@ -64,6 +65,10 @@ enum ResumeBench {
                                                       mode: .kiosk, actor: .client, at: at(0))
             for (i, e) in events(n).enumerated() { _ = try await runner.handle(e, in: &session, actor: .client, at: at(i + 1)) }
             try await runner.suspend(&session, actor: .client, at: at(n + 1))
+            // The same inputs, never suspended: what a killed process leaves (periodic snapshots only).
+            var (killed, _) = try await runner.start(id: "killed", token: ResumeToken(bytes: Array(repeating: 2, count: 16)), locale: "ja",
+                                                     mode: .kiosk, actor: .client, at: at(0))
+            for (i, e) in events(n).enumerated() { _ = try await runner.handle(e, in: &killed, actor: .client, at: at(i + 1)) }
         }
         let store = try IntakeDatabase.open(path: path).store
         var runner = SessionRunner(engine: engine, store: store)
@@ -80,6 +85,26 @@ enum ResumeBench {
             _ = try await runner.resume(info, mode: .kiosk, actor: .client, at: at(n + 10 + i))
             resuming.append(nanos() - t)
         }
+        // The part of a restore that decodes the snapshot's state.
+        var decoding: [UInt64] = []
+        var stateBytes = 0
+        if let snapshot = try await store.resumeLog(of: "long").snapshot {
+            stateBytes = snapshot.state.count
+            for _ in 0..<runs {
+                let t = nanos()
+                _ = try JSONDecoder().decode(SessionState.self, from: snapshot.state)
+                decoding.append(nanos() - t)
+            }
+        }
+        guard let killedInfo = try await store.session("killed") else { return ["| resume of \(n) events: no session | | | |"] }
+        var afterKill: [UInt64] = []
+        var killedFrom = 0
+        for _ in 0..<runs {
+            let t = nanos()
+            let restored = try await runner.restore(killedInfo)
+            afterKill.append(nanos() - t)
+            killedFrom = restored.nextSeq - 1 - (restored.snapshotSeq ?? -1)
+        }
         for _ in 0..<min(runs, n > 10_000 ? 5 : runs) {
             let t = nanos()
             _ = try runner.replay(try await store.log(of: "long"))
@@ -89,6 +114,8 @@ enum ResumeBench {
         return [
             "| \(name): restore (snapshot + \(from) entries) | \(restoring.count) | \(format(percentile(restoring, 0.5))) | \(format(percentile(restoring, 0.99))) |",
             "| \(name): resume (restore + its entry committed) | \(resuming.count) | \(format(percentile(resuming, 0.5))) | \(format(percentile(resuming, 0.99))) |",
+            "| \(name): the snapshot's state (\(grouped(stateBytes)) bytes) decoded alone | \(decoding.count) | \(format(percentile(decoding, 0.5))) | \(format(percentile(decoding, 0.99))) |",
+            "| \(name), never suspended (a killed process): restore (snapshot + \(killedFrom) entries) | \(afterKill.count) | \(format(percentile(afterKill, 0.5))) | \(format(percentile(afterKill, 0.99))) |",
             "| \(name): whole log read and replayed (no snapshot) | \(replaying.count) | \(format(percentile(replaying, 0.5))) | \(format(percentile(replaying, 0.99))) |",
         ]
     }

@@ -303,7 +303,9 @@ public struct SessionRunner: Sendable {
         for entry in entries {
             switch entry.event {
             case .input(let event): _ = engine.apply(event, to: &state, at: entry.at)
-            case .resume(let mode?): state = engine.continuing(in: mode, state, at: entry.at).state
+            // A resumption in the channel the session is in changes nothing a replay keeps (the
+            // step would only show the question again); in another channel it moves the session.
+            case .resume(let mode?) where mode != state.mode: state = engine.continuing(in: mode, state, at: entry.at).state
             case .start, .suspend, .resume, .migrate: continue
             }
         }

@@ -18,7 +18,10 @@ extension Answer: Codable {
     private enum Keys: String, CodingKey { case value, declined, skipped, _0 }
 
     public init(from decoder: any Decoder) throws {
-        if let single = try? decoder.singleValueContainer(), let word = try? single.decode(String.self) {
+        // Most answers are values (an object): tried first, so that they cost no thrown error.
+        guard let c = try? decoder.container(keyedBy: Keys.self) else {
+            let single = try decoder.singleValueContainer()
+            let word = try single.decode(String.self)
             switch word {
             case "declined": self = .declined
             case "skipped": self = .skipped
@@ -26,7 +29,6 @@ extension Answer: Codable {
             }
             return
         }
-        let c = try decoder.container(keyedBy: Keys.self)
         if c.contains(.value) {
             // Format 1 wrapped the value: {"value":{"_0":V}}.
             if let old = try? c.nestedContainer(keyedBy: Keys.self, forKey: .value), old.contains(._0) {

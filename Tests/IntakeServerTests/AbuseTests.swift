@@ -242,16 +242,15 @@ import Testing
     /// shares its two cooperative threads with every other test, and when they are busy it cannot
     /// write fast enough to fill its buffers within the client's deadline (CI saw that once).
     @Test func aClientThatNeverReadsIsDisconnectedAfterTheWriteTimeout() async throws {
-        let server = try AbuseTests.Served(["--write-timeout", "2"])
+        // The idle timeout far away, so that only the write timeout can close the connection.
+        let server = try AbuseTests.Served(["--write-timeout", "2", "--idle-timeout", "3600"])
         let port = server.port
-        let started = ContinuousClock.now
         // The client blocks on its socket: on a thread of its own, so that it never holds one of
         // the cooperative threads other tests' servers need.
         let dropped: Bool = await withCheckedContinuation { done in
             Thread { done.resume(returning: Self.neverReads(port: port)) }.start()
         }
         #expect(dropped, "the server closed a connection that never read")
-        #expect(ContinuousClock.now - started < .seconds(60), "dropped at the write timeout, not the idle timeout (600 s)")
         #expect(server.stillServes())
         _ = server.stop()
     }
@@ -268,7 +267,8 @@ import Testing
             c.send(line)
         }
         let request = Array(String(repeating: "{\"op\":\"review\"}\n", count: 500).utf8)
-        let deadline = Date().addingTimeInterval(40)
+        // Generous: on a loaded machine the server may take long to fill its buffers.
+        let deadline = Date().addingTimeInterval(180)
         var flags = fcntl(c.fd, F_GETFL)
         flags |= O_NONBLOCK
         _ = fcntl(c.fd, F_SETFL, flags)

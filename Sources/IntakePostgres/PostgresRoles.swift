@@ -353,6 +353,79 @@ extension PostgresRoles {
     ]
 }
 
+extension PostgresRoles {
+    /// pg10, frozen once shipped: two gaps an audit of pg6–pg9 found.
+    ///
+    /// - **The deleter read what it deletes, whole**: every record, every entry's event and
+    ///   answers, every snapshot's state — a private record among them, which only her counselor
+    ///   and a supervisor may read. It now reads only what finds the rows to delete: a session's
+    ///   id, status and times, an entry's or a snapshot's session and number, a client's office and
+    ///   number; nothing of `private_session`. What the purge and the opening need to know of the
+    ///   rest it asks, as a yes or no, of SECURITY DEFINER functions granted to it alone:
+    ///   `intake_answered(id)` (the purge's rule: an entry after the start changed an answer) and
+    ///   `intake_newest_sealed()` (the opening's check that the newest entry is not sealed in a
+    ///   database that says it is not).
+    /// - **Names were not checked**: a counselor's login could append an entry, write an audit row
+    ///   or start a session in another counselor's name, or rename a session's counselor. Now (as
+    ///   restrictive policies, on top of pg6–pg9's): an entry written by a counselor or the kiosk
+    ///   names the client (`client`: the client at the kiosk, or at the counselor's terminal) or
+    ///   the writing login itself if it is a counselor (`counselor:LOGIN`); a session started by
+    ///   them names no counselor or that counselor; an audit row written by any intake role names
+    ///   that login (`LOGIN`, as a read is written, or `counselor:LOGIN`, as a deletion is). A
+    ///   counselor updates only the columns an answer, a resume or a dialog version's move
+    ///   changes (as the kiosk already did): never a session's counselor, office, client, mode,
+    ///   start or token digest. The owner (`db copy`, `db grant`) is not restricted.
+    static let ownNames: [String] = [
+        // The deleter: the columns that find what to delete, no more.
+        "REVOKE SELECT ON session, event, client, snapshot, private_session FROM intake_deleter",
+        "GRANT SELECT (id, status, started_at, updated_at) ON session TO intake_deleter",
+        "GRANT SELECT (session_id, seq) ON event TO intake_deleter",
+        "GRANT SELECT (session_id, seq) ON snapshot TO intake_deleter",
+        "GRANT SELECT (office, id) ON client TO intake_deleter",
+        "ALTER POLICY private_read_all ON private_session TO intake_supervisor",
+        """
+        DO $$
+        BEGIN
+          EXECUTE format($f$
+            CREATE FUNCTION intake_answered(session_id text) RETURNS boolean
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'SELECT EXISTS (SELECT 1 FROM event e WHERE e.session_id = $1 AND e.seq > 0 AND e.answers IS NOT NULL)'
+            $f$, current_schema());
+          EXECUTE format($f$
+            CREATE FUNCTION intake_newest_sealed() RETURNS boolean
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'SELECT starts_with(e.event, ''enc1:'') FROM event e
+                WHERE e.session_id = (SELECT s.id FROM session s ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
+                ORDER BY e.seq DESC LIMIT 1'
+            $f$, current_schema());
+        END
+        $$
+        """,
+        "REVOKE ALL ON FUNCTION intake_answered(text) FROM PUBLIC",
+        "REVOKE ALL ON FUNCTION intake_newest_sealed() FROM PUBLIC",
+        "GRANT EXECUTE ON FUNCTION intake_answered(text) TO intake_deleter",
+        "GRANT EXECUTE ON FUNCTION intake_newest_sealed() TO intake_deleter",
+
+        // Own names. A counselor's updates: the kiosk's columns (pg6), no others.
+        "REVOKE UPDATE ON session FROM intake_counselor",
+        "GRANT UPDATE (status, locale, updated_at, record, head, hash, holder, dialog_version) ON session TO intake_counselor",
+        """
+        CREATE POLICY session_own_name ON session AS RESTRICTIVE FOR INSERT TO intake_counselor, intake_kiosk
+          WITH CHECK (counselor IS NULL
+                      OR (counselor = current_user::text AND pg_has_role(current_user, 'intake_counselor', 'MEMBER')))
+        """,
+        """
+        CREATE POLICY event_own_name ON event AS RESTRICTIVE FOR INSERT TO intake_counselor, intake_kiosk
+          WITH CHECK (actor = 'client'
+                      OR (actor = 'counselor:' || current_user::text AND pg_has_role(current_user, 'intake_counselor', 'MEMBER')))
+        """,
+        """
+        CREATE POLICY audit_own_name ON audit AS RESTRICTIVE FOR INSERT TO intake_counselor, intake_supervisor, intake_kiosk, intake_deleter
+          WITH CHECK (actor = current_user::text OR actor = 'counselor:' || current_user::text)
+        """,
+    ]
+}
+
 /// The roles' SQL: the migration above, and what the owner runs to add people.
 public enum PostgresRoles {
     /// The four group roles, each created unless it exists. Part of pg6 (frozen with it), and also

@@ -129,6 +129,7 @@ enum PostgresSchema {
         ("pg7: records private to their counselor", PostgresRoles.privateSessions),
         ("pg8: the kiosk sees only the sessions it holds", PostgresRoles.kioskHoldsWhatItSees),
         ("pg9: snapshots of a session's state", PostgresRoles.snapshots),
+        ("pg10: the deleter reads no record; every write under its own name", PostgresRoles.ownNames),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

@@ -106,6 +106,12 @@ extension PostgresStore {
             SELECT 1 FROM event e WHERE e.session_id = s.id AND e.seq > 0 AND e.answers IS NOT NULL)
         """
 
+    /// The same rule as the purge reads it: the deleter may not read `answers` (pg10), so whether
+    /// an entry after the start changed one is asked of `intake_answered`, which says only that.
+    static let purgeableCondition = """
+        s.status IN ('in_progress', 'suspended') AND NOT intake_answered(s.id)
+        """
+
     public func abandonedSessions(updatedBefore: Int64) async throws -> [String] {
         let logger = self.logger
         return try await client.withConnection { c in
@@ -135,7 +141,7 @@ extension PostgresStore {
         return try await write { c in
             var ids: [String] = []
             for try await id in try await c.query("""
-                SELECT s.id FROM session s WHERE s.updated_at < \(cutoff) AND \(unescaped: Self.abandonedCondition) ORDER BY s.id FOR UPDATE OF s
+                SELECT s.id FROM session s WHERE s.updated_at < \(cutoff) AND \(unescaped: Self.purgeableCondition) ORDER BY s.id FOR UPDATE OF s
                 """, logger: logger).decode(String.self) { ids.append(id) }
             let events = try await c.query("SELECT count(*) FROM event WHERE session_id = ANY(\(ids))", logger: logger).collect().first?.decode(Int64.self) ?? 0
             try await c.query("DELETE FROM event WHERE session_id = ANY(\(ids))", logger: logger)

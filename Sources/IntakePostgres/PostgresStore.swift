@@ -242,7 +242,10 @@ public final class PostgresStore: Store, Sendable {
         var meta: [String: String] = [:]
         // Locked by a role that may seal (the owner). The intake roles may only read `meta` (a
         // lock needs UPDATE): they never seal, and their attempt to is refused by the database.
-        let mayLock = try await c.query("SELECT has_table_privilege('meta', 'UPDATE')", logger: logger).collect().first?.decode(Bool.self) ?? false
+        // The deleter may not read an entry's event (pg10): it asks `intake_newest_sealed` instead.
+        let privileges = try await c.query("SELECT has_table_privilege('meta', 'UPDATE'), has_column_privilege('event', 'event', 'SELECT')",
+                                           logger: logger).collect().first
+        let (mayLock, readsEntries) = try privileges?.decode((Bool, Bool).self) ?? (false, false)
         let lock: PostgresQuery = mayLock ? "SELECT key, value FROM meta ORDER BY key FOR UPDATE" : "SELECT key, value FROM meta ORDER BY key"
         for row in try await c.query(lock, logger: logger).collect() {
             guard let (key, value) = try? row.decode((String, String).self) else { throw StoreError.damagedDatabase }
@@ -280,7 +283,10 @@ public final class PostgresStore: Store, Sendable {
         case "no":
             // The newest entry sealed in a database that says it is not: its bookkeeping was changed.
             // (The newest session by its start: started_at is indexed, updated_at is not since pg3.)
-            if let row = try await c.query("""
+            if !readsEntries {
+                let row = try await c.query("SELECT intake_newest_sealed()", logger: logger).collect().first
+                if try row?.decode(Bool?.self) == true { throw StoreError.damagedDatabase }
+            } else if let row = try await c.query("""
                 SELECT e.event FROM event e
                 WHERE e.session_id = (SELECT s.id FROM session s ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
                 ORDER BY e.seq DESC LIMIT 1

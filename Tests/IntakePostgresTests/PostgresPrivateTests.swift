@@ -63,7 +63,7 @@ struct PostgresPrivateTests {
             #expect(await R.run(suzuki.url, "SELECT count(*) FROM event WHERE session_id = 'sato-private'") == R.ok("0"))
             #expect(await R.run(suzuki.url, "SELECT count(*) FROM audit WHERE session = 'sato-private'") == R.ok("0"))
             #expect(await R.run(suzuki.url, "UPDATE session SET record = 'x' WHERE id = 'sato-private' RETURNING id") == R.ok())
-            #expect(await R.run(suzuki.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('sato-private', 1, 0, 0, 'c', 'x')")
+            #expect(await R.run(suzuki.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('sato-private', 1, 0, 0, 'counselor:' || current_user, 'x')")
                     == R.refused)
             // Nobody lifts the mark, nor moves it to herself; marking is only ever for the session's own counselor.
             #expect(await R.run(sato.url, "DELETE FROM private_session") == R.refused)

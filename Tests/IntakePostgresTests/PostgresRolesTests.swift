@@ -135,9 +135,9 @@ struct PostgresRolesTests {
                 INSERT INTO session (id, dialog_id, dialog_version, mode, locale, status, started_at, updated_at, office, token_digest)
                 VALUES ('mine', 'intake', '1', 'counselor', 'ja', 'in_progress', 0, 0, '所沢', '\\x09')
                 """) == Self.refused)
-            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('tokorozawa-done', 1, 0, 0, 'c', 'x')")
+            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('tokorozawa-done', 1, 0, 0, 'counselor:' || current_user, 'x')")
                     == Self.refused)
-            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kawagoe-done', 1, 0, 0, 'c', 'x')")
+            #expect(await Self.run(kawagoe.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kawagoe-done', 1, 0, 0, 'counselor:' || current_user, 'x')")
                     == Self.ok())
             // Her office's audit trail only.
             #expect(await Self.run(kawagoe.url, "SELECT session FROM audit") == Self.ok("kawagoe-done"))
@@ -173,11 +173,11 @@ struct PostgresRolesTests {
             // It cannot reopen a finished one, nor append to it.
             #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'in_progress' WHERE id = 'kiosk-done' RETURNING id", holder: "kiosk-a") == Self.ok())
             #expect(await Self.run(kiosk.url, "UPDATE session SET status = 'in_progress' WHERE id = 'kiosk-stopped' RETURNING id", holder: "kiosk-a") == Self.ok())
-            #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-done', 1, 0, 0, 'c', 'x')",
+            #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-done', 1, 0, 0, 'client', 'x')",
                                    holder: "kiosk-a") == Self.refused)
             // …nor write to one another instance holds.
             #expect(await Self.run(kiosk.url, "UPDATE session SET locale = 'en' WHERE id = 'kiosk-open' RETURNING id", holder: "kiosk-b") == Self.ok())
-            #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-open', 1, 0, 0, 'c', 'x')",
+            #expect(await Self.run(kiosk.url, "INSERT INTO event (session_id, seq, at, utc_offset, actor, event) VALUES ('kiosk-open', 1, 0, 0, 'client', 'x')",
                                    holder: "kiosk-b") == Self.refused)
             // It changes nothing an answer does not change: not a session's office.
             #expect(await Self.run(kiosk.url, "UPDATE session SET office = '所沢' WHERE id = 'kiosk-open'", holder: "kiosk-a") == Self.refused)
@@ -287,16 +287,17 @@ struct PostgresRolesTests {
         let db = try await PostgresTestDatabase.database()
         let logins = TestLogins(db)
         let t0: Int64 = 1_795_000_000_000
-        func info(_ id: String, office: String?, client: String? = nil) -> SessionInfo {
+        // The counselor a session names and its entries' actor: the login that writes them (pg10).
+        func info(_ id: String, office: String?, client: String? = nil, by counselor: String) -> SessionInfo {
             SessionInfo(id: id, clientID: client, dialogID: "intake", dialogVersion: "1", mode: .counselor, locale: "ja", status: .inProgress,
-                        startedAt: t0, updatedAt: t0, counselor: "川田", office: office)
+                        startedAt: t0, updatedAt: t0, counselor: counselor, office: office)
         }
-        func entry(_ seq: Int, _ text: String?) -> LogEntry {
+        func entry(_ seq: Int, _ text: String?, by counselor: String) -> LogEntry {
             let moment = Moment(epochMillis: t0 + Int64(seq) * 60_000, utcOffsetMinutes: 540)
             guard let text else {
-                return LogEntry(seq: 0, at: moment, actor: .counselor("川田"), event: .start(dialog: "intake", version: "1", locale: "ja", mode: .counselor))
+                return LogEntry(seq: 0, at: moment, actor: .counselor(counselor), event: .start(dialog: "intake", version: "1", locale: "ja", mode: .counselor))
             }
-            return LogEntry(seq: seq, at: moment, actor: .counselor("川田"), event: .input(.answer(text)),
+            return LogEntry(seq: seq, at: moment, actor: .counselor(counselor), event: .input(.answer(text)),
                             answers: [AnswerChange(path: Path("name"), entry: AnswerEntry(.value(.text(text)), at: moment.epochMillis))])
         }
         do {
@@ -306,27 +307,27 @@ struct PostgresRolesTests {
             let supervisor = try await logins.make(.supervisor, office: nil, owner: owner)
             let deleter = try await logins.make(.deleter, office: nil, owner: owner)
             // An abandoned session of 所沢 for the purge.
-            try await owner.create(info("abandoned", office: "所沢"), first: entry(0, nil), token: ResumeToken.random())
+            try await owner.create(info("abandoned", office: "所沢", by: "川田"), first: entry(0, nil, by: "川田"), token: ResumeToken.random())
             await owner.close()
 
             // A counselor of 川越 starts, answers and finishes a session of her office, with a client.
             let c = try await PostgresStore.open(url: kawagoe.url)
             let token = ResumeToken.random()
-            try await c.create(info("k-1", office: "川越", client: "1024"), first: entry(0, nil), token: token)
-            try await c.append([entry(1, "花子")], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 60_000)
+            try await c.create(info("k-1", office: "川越", client: "1024", by: c.identity), first: entry(0, nil, by: c.identity), token: token)
+            try await c.append([entry(1, "花子", by: c.identity)], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 60_000)
             #expect(try await c.session(resuming: token)?.id == "k-1")
-            try await c.append([entry(2, "はなこ")], to: "k-1", status: .complete, locale: "ja",
+            try await c.append([entry(2, "はなこ", by: c.identity)], to: "k-1", status: .complete, locale: "ja",
                                record: .object([("name", .string("はなこ"))]), at: t0 + 120_000)
             #expect(try await c.record(of: "k-1") == .object([("name", .string("はなこ"))]))
             #expect(try await c.log(of: "k-1").count == 3)
             // …not one of another office (the database refuses the row), and she sees none of theirs.
             await #expect(throws: (any Error).self) {
-                try await c.create(info("k-2", office: "所沢"), first: entry(0, nil), token: ResumeToken.random())
+                try await c.create(info("k-2", office: "所沢", by: c.identity), first: entry(0, nil, by: c.identity), token: ResumeToken.random())
             }
             #expect(try await c.session("abandoned") == nil)
             #expect(try await c.listSessions(SessionFilter()).sessions.map(\.id) == ["k-1"])
             // She may not delete.
-            await #expect(throws: (any Error).self) { _ = try await c.deleteSession("k-1", by: .counselor("川田"), at: t0) }
+            await #expect(throws: (any Error).self) { _ = try await c.deleteSession("k-1", by: .counselor(c.identity), at: t0) }
             await c.close()
 
             // The counselor of 所沢 does not see 川越's session, nor resume it by its token.
@@ -342,15 +343,16 @@ struct PostgresRolesTests {
             #expect(try await s.record(of: "k-1") != nil)
             try await s.recordReads(["k-1"], kind: "show", by: s.identity, at: t0)
             #expect(try await s.accessHistory(of: "k-1").map(\.actor) == [supervisor.name])
-            await #expect(throws: (any Error).self) { _ = try await s.deleteSession("k-1", by: .counselor("x"), at: t0) }
+            await #expect(throws: (any Error).self) { _ = try await s.deleteSession("k-1", by: .counselor(s.identity), at: t0) }
             await s.close()
 
             // The deleter deletes and purges.
             let d = try await PostgresStore.open(url: deleter.url)
             #expect(try await d.purgeAbandoned(olderThanDays: 1, by: .counselor(deleter.name), at: t0 + 3 * 86_400_000) == 1)
             #expect(try await d.deleteSession("k-1", by: .counselor(deleter.name), at: t0))
-            #expect(try await d.listSessions(SessionFilter()).sessions.isEmpty)
             await d.close()
+            // (It lists nothing itself: it may not read a record, which a listing checks. The owner sees none left.)
+            #expect(try await db.sql("SELECT count(*) FROM session").first?.decode(Int64.self) == 0)
         } catch {
             await logins.dropAll()
             throw error
@@ -415,7 +417,7 @@ struct PostgresRolesTests {
             try await group.waitForAll()
         }
         for db in all {
-            #expect(try await db.sql("SELECT count(*) FROM pg_policies WHERE tablename = 'session'").first?.decode(Int64.self) == 7)
+            #expect(try await db.sql("SELECT count(*) FROM pg_policies WHERE tablename = 'session'").first?.decode(Int64.self) == 8)
         }
     }
 }

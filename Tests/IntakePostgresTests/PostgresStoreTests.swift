@@ -48,7 +48,8 @@ struct PostgresStoreTests {
         async let b = db.open()
         let (first, second) = try await (a, b)
         #expect(first.instance != second.instance)
-        let names = try await db.sql("SELECT name FROM schema_migration ORDER BY name").map { try $0.decode(String.self) }
+        // In the order they were applied (by name, "pg10" would sort before "pg2").
+        let names = try await db.sql("SELECT name FROM schema_migration ORDER BY applied_at").map { try $0.decode(String.self) }
         #expect(names == PostgresSchema.migrations.map(\.name))
         await first.close()
         await second.close()

@@ -394,12 +394,15 @@ struct Interview {
         // Each session listed (its client's number and name show) is a read in the audit trail first.
         guard recordRead(sessions.map(\.id), kind: "list") else { return }
         var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
+        let unnamed = catalog.text("terminal.records.unnamed_office", locale)
         for s in sessions {
             let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
             let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
             let who = ClientListing.shown(found.names.names[s.id])
+            // Her office beside her number: two offices' client 1024 are two people.
+            let office = ClientListing.office(of: s, unnamed: unnamed)
             lines.append(ControlCharacters.visible(
-                "  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(who)  \(s.counselor ?? "—")"))
+                "  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(office)  \(s.clientID ?? "—")  \(who)  \(s.counselor ?? "—")"))
         }
         out.show(lines)
     }

@@ -193,6 +193,37 @@ import Testing
         #expect(out.lines.last?.hasPrefix("中断しました。続きは再開番号 ") == true)
     }
 
+    /// `report` (SECURITY.md): its follow-up list shows clients' answers, so it is printed only once
+    /// a read of each listed visit is written; its counts alone show no one's answers and need none.
+    @Test func aReportsFollowUpListIsNotPrintedWhenItCannotBeAuditedButItsCountsAre() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        // October: one consultation, stopped at the consent question (counted, in no follow-up list).
+        let october = try CLI.run(["run", "--db", db, "--today", "2026-10-05"], stdin: Data("いいえ\n".utf8), in: dir)
+        #expect(october.status == 2, "\(october.stderr)")
+        // November: a follow-up, in that month's follow-up list.
+        let answers = ["はい", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"]
+        let followup = try CLI.run(["run", "--db", db, "--dialog", "followup", "--counselor", "佐藤", "--client", "A", "--office", "川越",
+                                    "--today", "2026-11-23"], stdin: Data((answers.joined(separator: "\n") + "\n").utf8), in: dir)
+        #expect(followup.status == 0, "\(followup.stderr)")
+        let id = try #require(try CLI.run(["records", "list", "--db", db, "--client", "A"]).lines.first?.split(separator: "\t").first.map(String.init))
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let counts = try CLI.run(["report", "--month", "2026-10", "--db", db], in: dir)
+        #expect(counts.status == 0, "\(counts.stderr)")
+        #expect(counts.stdout.contains("| - | 1 | 1 | 0 |"), "\(counts.stdout)")
+        let refused = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
+        #expect(refused.status == 74)
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("Nothing is shown: this reading could not be written to the audit trail"))
+        #expect(!refused.stderr.contains("moved house"))
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
+        let report = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("moved house"))
+        #expect(try accesses(id, db: db).map { Array($0[1...2]) } == [[Self.account, "list"], [Self.account, "report"]])
+    }
+
     /// Edits the database with SQLite outside intake (the binary has no such command), through a
     /// tiny Python as `IntegrityCommandTests` does.
     func sqlite(_ db: String, _ statement: String) throws {

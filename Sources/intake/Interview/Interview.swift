@@ -450,7 +450,13 @@ struct Interview {
         }
         let now = clock.now()
         do {
-            let (running, effects) = try runner.resumeWaiting(token: token, mode: .counselor, actor: actor, at: now)
+            // The session the token opens, found first: its read is audited (as `resume`) before
+            // anything of it is shown, and when that cannot be written it is not opened.
+            guard let info = try waitFor({ try await runner.session(resuming: token) }) else {
+                return out.say(catalog.text("repl.resume_unknown", locale))
+            }
+            if SessionOpening.opens(info, engine: engine), !recordRead([info.id], kind: "resume") { return }
+            let (running, effects) = try runner.resumeWaiting(info, mode: .counselor, actor: actor, at: now)
             var current = session
             do {
                 _ = try current.suspend(actor: actor, at: now)
@@ -463,8 +469,6 @@ struct Interview {
             lastReview = nil
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)
-        } catch RuntimeError.unknownToken {
-            out.say(catalog.text("repl.resume_unknown", locale))
         } catch RuntimeError.finished {
             out.say(catalog.text("repl.resume_finished", locale))
         } catch RuntimeError.dialogChanged(let from, _) {

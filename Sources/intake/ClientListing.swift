@@ -103,9 +103,12 @@ enum ClientListing {
         return result
     }
 
-    /// Whether a session answers a search: `client` is her number exactly (full-width digits
-    /// fold), `name` part of her name or kana; `any` either.
-    static func matches(_ s: SessionInfo, _ name: ClientName?, client: String?, nameQuery: String?, any: String?) -> Bool {
+    /// Whether a session answers a search: `office` is its office exactly ("" the unnamed one),
+    /// so that with it a client is matched by (office, number) as `ClientKey` names her; `client`
+    /// is her number exactly (full-width digits fold), `name` part of her name or kana; `any` either.
+    static func matches(_ s: SessionInfo, _ name: ClientName?, office: String? = nil, client: String?, nameQuery: String?,
+                        any: String?) -> Bool {
+        if let office, ClientKey(office: s.office, number: "").office != office { return false }
         if let client, s.clientID.map({ TextFolding.fold($0) }) != TextFolding.fold(client) { return false }
         if let nameQuery, !(name?.matches(nameQuery) ?? false) { return false }
         if let any {
@@ -113,6 +116,13 @@ enum ClientListing {
             if !byNumber && !(name?.matches(any) ?? false) { return false }
         }
         return true
+    }
+
+    /// The session's office as a list shows it: its name, or `unnamed` (the locale's word for the
+    /// unnamed office, `""` or none). Shown, never acted on.
+    static func office(of s: SessionInfo, unnamed: String) -> String {
+        let office = ClientKey(office: s.office, number: "").office
+        return office.isEmpty ? unnamed : ControlCharacters.visible(office)
     }
 
     /// `山田 花子（やまだ はなこ）`, `山田 花子`, `（やまだ はなこ）`, or `—`; shown, never acted on.

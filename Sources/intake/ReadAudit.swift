@@ -48,7 +48,7 @@ enum ReadAudit {
 extension RecordsCommand {
     struct Access: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Lists who read a session's record, when and as what (show, sheet, export, list), oldest first; kept after the session is deleted.")
+            abstract: "Lists who read a session's record, when and as what (show, sheet, export, list, visit, resume, report), oldest first; kept after the session is deleted.")
 
         @Argument(help: "The session id.")
         var id: String

@@ -126,7 +126,7 @@ struct RecordsCommand: ParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Lists sessions, newest first, with the client's number, name and kana (no other answers); finds a client by number or name.",
-            discussion: "Columns (TAB): id, started, status, dialog, version, mode, locale, counselor, client number, name, kana. A list that shows a client's number or name is a read in the audit trail (kind \"list\"), written before it is printed.")
+            discussion: "Columns (TAB): id, started, status, dialog, version, mode, locale, counselor, office (— for the unnamed office), client number, name, kana. A client is her office and her number there: two offices' client 1024 are two lines, each naming its office. A list that shows a client's number or name is a read in the audit trail (kind \"list\"), written before it is printed.")
 
         @Argument(help: "Find a client: her number, or part of her name or kana (hiragana or katakana, either width).")
         var search: String?
@@ -139,6 +139,9 @@ struct RecordsCommand: ParsableCommand {
 
         @Option(help: "Only this client's sessions: her number in the office.")
         var client: String?
+
+        @Option(help: "The office: only its sessions, and a client's number (--client, or a number searched) is this office's (two offices' same number are two clients; '' is the unnamed office).")
+        var office: String?
 
         @Option(help: "Only clients whose name or kana holds this (hiragana or katakana, either width).")
         var name: String?
@@ -163,16 +166,18 @@ struct RecordsCommand: ParsableCommand {
             let damaged = Set(found.damaged)
             let shown = list.sessions.filter {
                 !damaged.contains($0.id)
-                    && ClientListing.matches($0, found.names[$0.id], client: client, nameQuery: name, any: query)
+                    && ClientListing.matches($0, found.names[$0.id], office: office, client: client, nameQuery: name, any: query)
             }
             // A row that names a client (her number, her name) is a read, audited before it is printed.
             let naming = shown.filter { $0.clientID != nil || found.names[$0.id] != nil }.map(\.id)
             try await ReadAudit.record(naming, kind: "list", in: store, messages: messages)
+            let unnamed = messages.text("terminal.records.unnamed_office")
             for s in shown {
                 let started = Moment(epochMillis: s.startedAt).iso
                 let who = found.names[s.id]
+                // Her office beside her number: two offices' client 1024 are two people.
                 print([s.id, started, s.status.rawValue, s.dialogID, s.dialogVersion, s.mode.rawValue, s.locale, s.counselor ?? "-",
-                       s.clientID ?? "-", who?.name ?? "-", who?.kana ?? "-"]
+                       ClientListing.office(of: s, unnamed: unnamed), s.clientID ?? "-", who?.name ?? "-", who?.kana ?? "-"]
                     .map { ControlCharacters.visible($0) }.joined(separator: "\t"))
             }
             if found.sealed { printError(messages.text("terminal.records.names_sealed")) }

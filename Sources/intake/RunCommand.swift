@@ -164,6 +164,7 @@ struct SessionOpening {
         if let id = resumeSession {
             guard counselorActs else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
             guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }
+            try recordResume(info, engine: engine, in: store, messages: messages)
             do {
                 let (running, effects) = try runner.resumeWaiting(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects,
@@ -178,12 +179,15 @@ struct SessionOpening {
         }
         if let resume {
             guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
+            // The session the token opens, found first: its read is audited before it is resumed.
+            guard let info = try waitFor({ try await runner.session(resuming: token) }) else {
+                throw ValidationError("no suspended session for that token")
+            }
+            try recordResume(info, engine: engine, in: store, messages: messages)
             do {
-                let (running, effects) = try runner.resumeWaiting(token: token, mode: mode, actor: actor, at: now)
+                let (running, effects) = try runner.resumeWaiting(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
                                    actor: actor, store: store)
-            } catch RuntimeError.unknownToken {
-                throw ValidationError("no suspended session for that token")
             } catch RuntimeError.finished {
                 throw ValidationError("that session is finished")
             } catch RuntimeError.dialogChanged(let from, _) {
@@ -212,6 +216,22 @@ struct SessionOpening {
 }
 
 extension SessionOpening {
+    /// A stored session resumed here shows what was answered in it (the question it stopped at, a
+    /// counselor's handover review): whoever runs the terminal reads it, so the read is in the
+    /// session's access history (as `resume`, under the store's identity) before anything of it is
+    /// shown; when it cannot be written, nothing is (`ReadAudit`, exit 74). A session that will
+    /// not open here (finished, another dialog) shows nothing and is no read.
+    func recordResume(_ info: SessionInfo, engine: Engine, in store: any Store, messages: Messages) throws {
+        guard SessionOpening.opens(info, engine: engine) else { return }
+        try waitFor { try await ReadAudit.record([info.id], kind: "resume", in: store, messages: messages) }
+    }
+
+    /// Whether `info` resumes under `engine` (what `SessionRunner.resume` refuses before it reads
+    /// anything: a finished session, one of another dialog).
+    static func opens(_ info: SessionInfo, engine: Engine) -> Bool {
+        info.status != .complete && info.status != .stopped && info.dialogID == engine.dialog.id
+    }
+
     /// A session at its log's maximum is not resumed: says so, exits 1 (not a usage error).
     func tooLong(_ runner: SessionRunner) -> ExitCode {
         printError(runner.engine.catalog.text("operations.run.session_too_long", locale, ["max": String(runner.maxEvents)]))

@@ -193,6 +193,95 @@ import Testing
         #expect(out.lines.last?.hasPrefix("中断しました。続きは再開番号 ") == true)
     }
 
+    /// `report` (SECURITY.md): its follow-up list shows clients' answers, so it is printed only once
+    /// a read of each listed visit is written; its counts alone show no one's answers and need none.
+    @Test func aReportsFollowUpListIsNotPrintedWhenItCannotBeAuditedButItsCountsAre() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        // October: one consultation, stopped at the consent question (counted, in no follow-up list).
+        let october = try CLI.run(["run", "--db", db, "--today", "2026-10-05"], stdin: Data("いいえ\n".utf8), in: dir)
+        #expect(october.status == 2, "\(october.stderr)")
+        // November: a follow-up, in that month's follow-up list.
+        let answers = ["はい", "令和8年11月1日", "2", "ABC Care", "moved house", "3", "", "4", "no", "", "not yet", "2", ":finish"]
+        let followup = try CLI.run(["run", "--db", db, "--dialog", "followup", "--counselor", "佐藤", "--client", "A", "--office", "川越",
+                                    "--today", "2026-11-23"], stdin: Data((answers.joined(separator: "\n") + "\n").utf8), in: dir)
+        #expect(followup.status == 0, "\(followup.stderr)")
+        let id = try #require(try CLI.run(["records", "list", "--db", db, "--client", "A"]).lines.first?.split(separator: "\t").first.map(String.init))
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        let counts = try CLI.run(["report", "--month", "2026-10", "--db", db], in: dir)
+        #expect(counts.status == 0, "\(counts.stderr)")
+        #expect(counts.stdout.contains("| - | 1 | 1 | 0 |"), "\(counts.stdout)")
+        let refused = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
+        #expect(refused.status == 74)
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("Nothing is shown: this reading could not be written to the audit trail"))
+        #expect(!refused.stderr.contains("moved house"))
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        #expect(try accesses(id, db: db).map { $0[2] } == ["list"])
+        let report = try CLI.run(["report", "--month", "2026-11", "--db", db], in: dir)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("moved house"))
+        #expect(try accesses(id, db: db).map { Array($0[1...2]) } == [[Self.account, "list"], [Self.account, "report"]])
+    }
+
+    /// A stored session opened at a terminal shows what was answered in it: resumed by its resume
+    /// number (a kiosk session a counselor takes over), by its id from the list, or with `:resume`
+    /// in the REPL, it is a read in its access history (`resume`, as the account that runs it),
+    /// written before anything of it is shown.
+    @Test func aSessionResumedAtATerminalIsInItsAccessHistory() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        // A client at a kiosk consents, then leaves: suspended, with her resume number.
+        let kiosk = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("はい\nはい\n".utf8), in: dir)
+        #expect(kiosk.status == 0, "\(kiosk.stderr)")
+        let token = try #require(kiosk.lines.last?.split(separator: " ").first { $0.contains("-") && $0.count == 32 }.map(String.init))
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        // (A list line that names no client is not a read.)
+        #expect(try accesses(id, db: db).isEmpty)
+        let byToken = try CLI.run(["run", "--db", db, "--resume", token, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data(), in: dir)
+        #expect(byToken.status == 0, "\(byToken.stderr)")
+        #expect(byToken.stdout.contains("あなたの情報を、ほかの機関にも伝えてよいですか？"))
+        #expect(try accesses(id, db: db).map { Array($0.dropFirst()) } == [[Self.account, "resume"]])
+        let byID = try CLI.run(["--db", db, "--resume-session", id, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data(":quit\n".utf8), in: dir)
+        #expect(byID.status == 0, "\(byID.stderr)")
+        #expect(try accesses(id, db: db).map { $0[2] } == ["resume", "resume"])
+        let inREPL = try CLI.run(["--db", db, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data(":resume \(token)\n:quit\n".utf8), in: dir)
+        #expect(inREPL.status == 0, "\(inREPL.stderr)")
+        #expect(inREPL.stdout.contains("別の面談を再開します。"), "\(inREPL.stdout)")
+        #expect(try accesses(id, db: db).map { $0[2] } == ["resume", "resume", "resume"])
+        // A token that opens nothing reads nothing.
+        let wrong = try CLI.run(["run", "--db", db, "--resume", "0000-0000-0000-0000-0000-0000-00", "--counselor", "佐藤"], in: dir)
+        #expect(wrong.status == 64 && wrong.stderr.contains("no suspended session for that token"))
+        #expect(try accesses(id, db: db).count == 3)
+    }
+
+    /// Fail closed: when the read cannot be written, the session is not opened and nothing of it
+    /// is shown; the REPL says so and goes on with its own session.
+    @Test func aSessionIsNotResumedWhenItsReadCannotBeAudited() throws {
+        let dir = try CLI.scratchProject()
+        let db = dir.appendingPathComponent("intake.sqlite").path
+        let kiosk = try CLI.run(["run", "--db", db, "--today", "2026-11-23"], stdin: Data("はい\nはい\n".utf8), in: dir)
+        #expect(kiosk.status == 0, "\(kiosk.stderr)")
+        let token = try #require(kiosk.lines.last?.split(separator: " ").first { $0.contains("-") && $0.count == 32 }.map(String.init))
+        let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
+        try sqlite(db, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        for resume in [["run", "--resume", token], ["run", "--resume-session", id], ["--resume", token], ["--resume-session", id]] {
+            let out = try CLI.run(resume + ["--db", db, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data(":quit\n".utf8), in: dir)
+            #expect(out.status == 74, "\(resume): \(out.stderr)")
+            #expect(!out.stdout.contains("伝えてよいですか") && !out.stdout.contains("［本人］"), "\(resume): \(out.stdout)")
+            #expect(out.stderr.contains("表示しません：この閲覧を監査記録に書き込めませんでした"), "\(resume): \(out.stderr)")
+        }
+        let inREPL = try CLI.run(["--db", db, "--counselor", "佐藤", "--today", "2026-11-23"], stdin: Data(":resume \(token)\n:quit\n".utf8), in: dir)
+        #expect(inREPL.status == 0, "\(inREPL.stderr)")
+        #expect(inREPL.stdout.contains("表示しません：この閲覧を監査記録に書き込めませんでした"), "\(inREPL.stdout)")
+        #expect(!inREPL.stdout.contains("別の面談を再開します。") && !inREPL.stdout.contains("伝えてよいですか"))
+        // Resumed nowhere: still suspended as the kiosk left it, and read by no one.
+        try sqlite(db, "DROP TRIGGER refuse_audit")
+        #expect(try accesses(id, db: db).isEmpty)
+        let listed = try CLI.run(["records", "list", "--db", db])
+        #expect(listed.lines.contains { $0.hasPrefix(id + "\t") && $0.contains("\tsuspended\t") })
+    }
+
     /// Edits the database with SQLite outside intake (the binary has no such command), through a
     /// tiny Python as `IntegrityCommandTests` does.
     func sqlite(_ db: String, _ statement: String) throws {

@@ -93,6 +93,70 @@ import Testing
         #expect(out.stdout.contains("当てはまる面談はありません。"))
     }
 
+    /// Issue 16: a client is her office and her number there. Client 1024 of 川越, of 所沢 and of
+    /// the database's unnamed office, each interviewed up to her name and suspended.
+    static func threeOfficesClient1024() throws -> URL {
+        let dir = try CLI.scratchProject()
+        for (office, name, kana) in [("川越", "山田 花子", "やまだ はなこ"), ("所沢", "鈴木 一美", "すずき かずみ"), (nil, "田中 愛子", "たなか あいこ")] {
+            let run = try CLI.run(["--client", "1024"] + (office.map { ["--office", $0] } ?? []) + ["--counselor", "佐藤", "--today", "2026-11-23"],
+                                  stdin: Data(((upToName(name, kana) + [":suspend"]).joined(separator: "\n") + "\n").utf8), in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        return dir
+    }
+
+    @Test func theListNamesEachClientsOfficeAndOfficeKeepsOneOfficesClients() throws {
+        let dir = try Self.threeOfficesClient1024()
+        let all = try CLI.run(["records", "list", "--client", "1024"], in: dir)
+        #expect(all.status == 0, "\(all.stderr)")
+        // Three clients 1024, told apart by their office (the unnamed office: —), the column before her number.
+        #expect(Self.rows(all).allSatisfy { $0.count == 12 }, "\(all.stdout)")
+        #expect(Set(Self.rows(all).map { Array($0.suffix(4)) })
+                == [["川越", "1024", "山田 花子", "やまだ はなこ"], ["所沢", "1024", "鈴木 一美", "すずき かずみ"], ["—", "1024", "田中 愛子", "たなか あいこ"]])
+        let ids = Dictionary(uniqueKeysWithValues: Self.rows(all).map { ($0[8], $0[0]) })
+        let kawagoe = try #require(ids["川越"]), tokorozawa = try #require(ids["所沢"]), unnamed = try #require(ids["—"])
+        // With --office, client 1024 is that office's client alone: by number, by name, or the office's whole list.
+        for search in [["--office", "所沢", "--client", "1024"], ["--office", "所沢", "１０２４"], ["--office", "所沢", "--name", "すずき"], ["--office", "所沢"]] {
+            let found = try CLI.run(["records", "list"] + search, in: dir)
+            #expect(found.status == 0, "\(search): \(found.stderr)")
+            #expect(Self.rows(found).map { [$0[0], $0[8]] } == [[tokorozawa, "所沢"]], "\(search): \(found.stdout)")
+        }
+        // '' is the unnamed office.
+        #expect(Self.rows(try CLI.run(["records", "list", "--office", "", "--client", "1024"], in: dir)).map(\.first) == [unnamed])
+        // Another office's client of that name is nobody here.
+        let none = try CLI.run(["records", "list", "--office", "川越", "--name", "すずき"], in: dir)
+        #expect(none.status == 0 && none.stdout.isEmpty)
+        #expect(none.stderr.contains("No interview matches."))
+        // A client of an office the filter leaves out is not listed, so not read: only the first list read 川越's.
+        #expect(try CLI.run(["records", "access", kawagoe], in: dir).lines.count == 1)
+        #expect(try CLI.run(["records", "access", tokorozawa], in: dir).lines.count == 5)
+    }
+
+    /// An office's name is shown inert, as every stored text is; the filter takes it as it was given.
+    @Test func anOfficesNameIsShownNotActedOn() throws {
+        let dir = try CLI.scratchProject()
+        let office = "所沢\u{1B}[2J\u{202E}"
+        let run = try CLI.run(["run", "--db", "intake.sqlite", "--client", "7", "--office", office, "--today", "2026-11-23"],
+                              stdin: Data("いいえ\n".utf8), in: dir)
+        #expect(run.status == 2, "\(run.stderr)")
+        let list = try CLI.run(["records", "list", "--office", office], in: dir)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(Self.rows(list).map { Array($0.suffix(4)) } == [["所沢␛[2J⟨U+202E⟩", "7", "-", "-"]], "\(list.stdout)")
+        #expect(!list.stdout.contains("\u{1B}") && !list.stdout.contains("\u{202E}"))
+    }
+
+    @Test func theREPLsListNamesEachClientsOffice() throws {
+        let dir = try Self.threeOfficesClient1024()
+        let out = try CLI.run(["--counselor", "佐藤", "--office", "川越", "--today", "2026-11-23"],
+                              stdin: Data(":records 1024\n:quit\n".utf8), in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        let listed = out.lines.filter { $0.hasPrefix("  s-") }
+        #expect(listed.count == 3, "\(out.stdout)")
+        for line in ["  川越  1024  山田 花子（やまだ はなこ）  ", "  所沢  1024  鈴木 一美（すずき かずみ）  ", "  —  1024  田中 愛子（たなか あいこ）  "] {
+            #expect(listed.filter { $0.contains(line) }.count == 1, "\(line): \(listed)")
+        }
+    }
+
     /// A sealed database lists its sessions without the key, but not the names in its sealed
     /// answers: with the key they show; without it the list says why, and a name is not searched.
     @Test func aSealedDatabaseShowsAndSearchesNamesOnlyWithItsKey() throws {

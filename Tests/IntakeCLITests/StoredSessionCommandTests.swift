@@ -13,8 +13,8 @@ import Testing
         let listed = try CLI.run(["records", "list", "--db", db])
         #expect(listed.lines.count == 1)
         let fields = listed.lines.first?.split(separator: "\t").map(String.init) ?? []
-        // id, started, status, dialog, version, mode, locale, counselor, client number, name, kana.
-        #expect(fields.count == 11)
+        // id, started, status, dialog, version, mode, locale, counselor, office, client number, name, kana.
+        #expect(fields.count == 12)
         #expect(fields[2] == "suspended")
 
         // The counselor takes over where the client stopped: the next question is share_outside.

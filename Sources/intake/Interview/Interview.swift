@@ -394,12 +394,15 @@ struct Interview {
         // Each session listed (its client's number and name show) is a read in the audit trail first.
         guard recordRead(sessions.map(\.id), kind: "list") else { return }
         var lines = out.screen.wrap(catalog.text("repl.records_header", locale))
+        let unnamed = catalog.text("terminal.records.unnamed_office", locale)
         for s in sessions {
             let started = Moment(epochMillis: s.startedAt, utcOffsetMinutes: clock.now().utcOffsetMinutes).iso
             let status = catalog.optionalText("run.status." + s.status.rawValue, locale) ?? s.status.rawValue
             let who = ClientListing.shown(found.names.names[s.id])
+            // Her office beside her number: two offices' client 1024 are two people.
+            let office = ClientListing.office(of: s, unnamed: unnamed)
             lines.append(ControlCharacters.visible(
-                "  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(s.clientID ?? "—")  \(who)  \(s.counselor ?? "—")"))
+                "  \(s.id)  \(started.prefix(16))  \(status)  \(s.dialogID)  \(office)  \(s.clientID ?? "—")  \(who)  \(s.counselor ?? "—")"))
         }
         out.show(lines)
     }
@@ -447,7 +450,13 @@ struct Interview {
         }
         let now = clock.now()
         do {
-            let (running, effects) = try runner.resumeWaiting(token: token, mode: .counselor, actor: actor, at: now)
+            // The session the token opens, found first: its read is audited (as `resume`) before
+            // anything of it is shown, and when that cannot be written it is not opened.
+            guard let info = try waitFor({ try await runner.session(resuming: token) }) else {
+                return out.say(catalog.text("repl.resume_unknown", locale))
+            }
+            if SessionOpening.opens(info, engine: engine), !recordRead([info.id], kind: "resume") { return }
+            let (running, effects) = try runner.resumeWaiting(info, mode: .counselor, actor: actor, at: now)
             var current = session
             do {
                 _ = try current.suspend(actor: actor, at: now)
@@ -460,8 +469,6 @@ struct Interview {
             lastReview = nil
             out.say(catalog.text("repl.resumed", locale))
             try opened(effects, resumed: true)
-        } catch RuntimeError.unknownToken {
-            out.say(catalog.text("repl.resume_unknown", locale))
         } catch RuntimeError.finished {
             out.say(catalog.text("repl.resume_finished", locale))
         } catch RuntimeError.dialogChanged(let from, _) {

@@ -25,9 +25,9 @@ private enum Dialogs {
     ]
 
     /// One question of `kind` (id `q`), then a text question `after`.
-    static func one(_ kind: QuestionKind, required: Bool = true, declinable: Bool = false) -> Dialog {
+    static func one(_ kind: QuestionKind, required: Bool = true, declinable: Bool = false, openEnded: Bool = false) -> Dialog {
         Dialog(id: "one", version: "1", title: "t.title", items: [
-            .question(Question(id: "q", kind: kind, text: "q.text", required: required, declinable: declinable)),
+            .question(Question(id: "q", kind: kind, text: "q.text", required: required, declinable: declinable, openEnded: openEnded)),
             .question(Question(id: "after", kind: .text(maxLength: nil), text: "q.after")),
         ])
     }
@@ -155,6 +155,7 @@ private enum TestCatalog {
         "work.tasks": "仕事内容{n}", "work.tasks.more": "仕事内容を追加しますか？（{n}つ目）", "work.task": "どんなことを？",
         "suggest.childcare": "保育の相談", "suggest.hellowork": "ハローワークの紹介", "suggest.bereavement": "遺族年金の案内",
         "engine.yes": "はい", "engine.no": "いいえ", "engine.decline.words": "答えない|こたえない|decline",
+        "engine.ongoing.words": "現在|げんざい|いま|今|いまも|now", "engine.invalid.month": "年と月を入力してください（例：2019-04）",
         "engine.declined": "答えない", "engine.skipped": "（空欄）", "engine.list_separator": "、", "engine.date": "{wareki}",
         "engine.invalid.range": "{min}から{max}までで答えてください", "engine.invalid.min": "{min}以降で答えてください",
         "engine.invalid.choice": "1から{count}の番号で答えてください", "engine.locale.switched": "日本語にします",
@@ -456,6 +457,31 @@ private extension JSON {
         #expect(skipped.record.json["declined"] == .array([]))
         #expect(skipped.record.json["answers"]?["q"] == nil)
         #expect(skipped.effects.review?.lines.first?.answer == "（空欄）")
+    }
+
+    @Test func nowLeavesAnOpenEndedMonthOpen() {
+        // The end of a job she still has: 現在, いま (as typed, in full width or with spaces) leave it
+        // open — skipped, as Enter leaves it — and the session goes on; no month is stored.
+        for text in ["現在", "いま", "　いま　", "今", "いまも", "ＮＯＷ"] {
+            var run = Run(Dialogs.one(.month, required: false, openEnded: true))
+            let effects = run.answer(text)
+            #expect(effects.invalid.isEmpty, "\(text)")
+            #expect(effects.asked == "after", "\(text)")
+            #expect(run.answer(at: "q") == .skipped, "\(text)")
+            run.answer("次")
+            #expect(run.effects.review?.lines.first?.answer == "（空欄）", "\(text)")
+            #expect(run.record.json["answers"]?["q"] == nil, "\(text)")
+            #expect(run.record.json["skipped"] == .array([.string("q")]), "\(text)")
+        }
+        // A month is still a month there.
+        var dated = Run(Dialogs.one(.month, required: false, openEnded: true))
+        #expect(dated.answer("平成31年4月").asked == "after")
+        #expect(dated.answer(at: "q") == .value(.text("2019-04")))
+        // Only an open-ended question reads them so: elsewhere 現在 is no month, refused with the example.
+        var closed = Run(Dialogs.one(.month, required: false))
+        #expect(closed.answer("現在").invalidMessages.map(\.text) == ["年と月を入力してください（例：2019-04）"])
+        #expect(closed.effects.asked == "q")
+        #expect(closed.state.answers.isEmpty)
     }
 
     @Test func declineOnlyWhereAllowed() {

@@ -2,6 +2,7 @@ import Foundation
 import IntakeDialogs
 import IntakeEngine
 import IntakeSheets
+import IntakeTesting
 import Testing
 
 /// The rows issue 17 asked of the sheets a counselor hands over, from real records changed where
@@ -93,6 +94,58 @@ import Testing
         #expect(outcome.sheets.isEmpty)
         #expect(outcome.withheld.contains("社会福祉協議会へのつなぎ：ご本人が情報の共有に同意していないため、相談つなぎシートは印刷しません。"))
         #expect(outcome.withheld.contains { $0.hasPrefix("生活保護の担当へのつなぎ") })
+    }
+
+    /// A persona's record had she typed `changes` (question path → answer) instead of what she
+    /// did: her conversation run again through the engine with those answers in place of hers.
+    static func record(_ name: String, answering changes: [String: String]) throws -> JSON {
+        let prefix = try #require(SheetGoldenTests.personas[name])
+        var conversation = try #require(project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
+            .first { $0.name.hasPrefix(prefix) })
+        var replaced: Set<String> = []
+        conversation.steps = conversation.steps.map { step in
+            guard case .answer(let question, _, let source) = step, let text = changes[question] else { return step }
+            replaced.insert(question)
+            return .answer(question: question, input: .event(.answer(text)), source: source)
+        }
+        #expect(replaced == Set(changes.keys), "each changed answer is one she gave")
+        conversation.expect = nil
+        let result = ConversationRunner(project: project).run(conversation)
+        #expect(result.failure == nil, "\(result.failure ?? "")")
+        return try #require(result.record?.json)
+    }
+
+    @Test func housingNeedsGoToTheFirstBodySheConsentedTo() throws {
+        // 美咲, had she been a tenant behind with her rent and her money this month otherwise fine; she
+        // consented to Hello Work, the center and the 社協 (not 生活保護).
+        let arrears = try Self.record("misaki", answering: ["housing": "賃貸だが、家賃を滞納している・退去を求められている",
+                                                           "money_now": "いまは特に困っていない"])
+        guard case .array(let fired)? = arrears["suggestions"] else {
+            Issue.record("no suggestions in the record")
+            return
+        }
+        #expect(fired.contains { $0["id"] == .string("housing_support") })
+        #expect(!fired.contains { $0["id"] == .string("money_now_support") }, "the 社協 sheet is there for her housing alone")
+        var outcome = try render("referral", arrears)
+        let council = try #require(outcome.sheets.first { $0.title == "相談つなぎシート（社会福祉協議会）" })
+        #expect(council.markdown.contains("| つなぎ先 | 社会福祉協議会 |"))
+        #expect(council.markdown.contains("- 住居確保給付金や公営住宅をご案内します。  \n  理由： いまのお住まいにあてはまるものを選んでください → 賃貸だが、家賃を滞納している・退去を求められている\n"))
+        #expect(!council.markdown.contains("日払い・週払い"))
+        #expect(!outcome.withheld.contains { $0.contains("生活保護") }, "the need reached a body she consented to")
+        // With the 自立相談支援機関 among her consents it goes there (住居確保給付金), and only there.
+        outcome = try render("referral", arrears.setting("consent", "share_outside", .array([.string("council"), .string("self_reliance")])))
+        #expect(outcome.sheets.map(\.title) == ["相談つなぎシート（自立相談支援機関（くらしの困りごとの相談窓口））"])
+        #expect(outcome.sheets.first?.markdown.contains("- 住居確保給付金や公営住宅をご案内します。") == true)
+        // With the 生活保護 window alone, there.
+        outcome = try render("referral", arrears.setting("consent", "share_outside", .array([.string("welfare")])))
+        #expect(outcome.sheets.map(\.title) == ["相談つなぎシート（生活保護の担当）"])
+        #expect(outcome.sheets.first?.markdown.contains("- 住居確保給付金や公営住宅をご案内します。") == true)
+        // With none of them, each body that handles it is named as withheld.
+        outcome = try render("referral", arrears.setting("consent", "share_outside", .array([.string("none")])))
+        #expect(outcome.sheets.isEmpty)
+        for body in ["自立相談支援機関（くらしの困りごとの相談窓口）", "社会福祉協議会", "生活保護の担当"] {
+            #expect(outcome.withheld.contains("\(body)へのつなぎ：ご本人が情報の共有に同意していないため、相談つなぎシートは印刷しません。"), "\(body)")
+        }
     }
 
     @Test func theHTMLPageIsSelfContainedA4AndEscapesWhatTheClientTyped() throws {

@@ -42,7 +42,7 @@ extension SessionRunner {
         if let snapshot = stored.snapshot {
             if stored.entries.contains(where: { if case .migrate = $0.event { true } else { false } }) {
                 problem = .migratedSince
-            } else if let state = try? JSONDecoder().decode(SessionState.self, from: snapshot.state) {
+            } else if let state = try? SessionState.decoding(stored: snapshot.state) {
                 if state.dialogID == info.dialogID, state.dialogVersion == info.dialogVersion {
                     let next = (stored.entries.last?.seq ?? snapshot.seq) + 1
                     guard next < maxEvents else { throw RuntimeError.tooLong }

@@ -124,7 +124,15 @@ public struct ConversationRunner: Sendable {
             if restoring {
                 do {
                     let data = try JSONEncoder().encode(state)
-                    state = try JSONDecoder().decode(SessionState.self, from: data)
+                    let decoded = try JSONDecoder().decode(SessionState.self, from: data)
+                    // A resume reads a snapshot directly (`SessionState.decoding(stored:)`): it
+                    // must recognise every state a session can reach, and read it exactly as
+                    // JSONDecoder does.
+                    guard SessionState.decodedDirectly(data) == decoded else {
+                        p.failure = "\(step.source): the saved session reads differently directly than through JSONDecoder"
+                        return p
+                    }
+                    state = decoded
                 } catch {
                     p.failure = "\(step.source): the session could not be saved and restored: \(error)"
                     return p

@@ -261,6 +261,8 @@ private struct Run {
             let data = try JSONEncoder().encode(step.state)
             let decoded = try JSONDecoder().decode(SessionState.self, from: data)
             #expect(decoded == step.state, sourceLocation: sourceLocation)
+            // A resume reads a snapshot directly: the same state.
+            #expect(SessionState.decodedDirectly(data) == step.state, sourceLocation: sourceLocation)
         } catch {
             Issue.record(error, sourceLocation: sourceLocation)
         }

@@ -108,7 +108,7 @@ enum ClientListing {
     /// is her number exactly (full-width digits fold), `name` part of her name or kana; `any` either.
     static func matches(_ s: SessionInfo, _ name: ClientName?, office: String? = nil, client: String?, nameQuery: String?,
                         any: String?) -> Bool {
-        if let office, ClientKey(office: s.office, number: "").office != office { return false }
+        if let office, (s.office ?? "") != office { return false }
         if let client, s.clientID.map({ TextFolding.fold($0) }) != TextFolding.fold(client) { return false }
         if let nameQuery, !(name?.matches(nameQuery) ?? false) { return false }
         if let any {
@@ -121,7 +121,7 @@ enum ClientListing {
     /// The session's office as a list shows it: its name, or `unnamed` (the locale's word for the
     /// unnamed office, `""` or none). Shown, never acted on.
     static func office(of s: SessionInfo, unnamed: String) -> String {
-        let office = ClientKey(office: s.office, number: "").office
+        let office = s.office ?? ""
         return office.isEmpty ? unnamed : ControlCharacters.visible(office)
     }
 

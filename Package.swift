@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "IntakeFuzzingTests", dependencies: ["IntakeFuzzing"]),
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
-        .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "CPseudoTerminal"]),
+        .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "IntakeRuntime", "CPseudoTerminal"]),
         .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeRecordsTests", dependencies: ["IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [

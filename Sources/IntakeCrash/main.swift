@@ -424,7 +424,7 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
         func questions() -> Int { out.split(separator: "\n").filter { $0.hasPrefix("[") }.count }
         func waitForQuestions(_ n: Int) -> Bool {
             while questions() < n {
-                let chunk = screen.availableData
+                let chunk = screen.readAvailable()
                 if chunk.isEmpty { return false }
                 out += String(decoding: chunk, as: UTF8.self)
             }
@@ -443,8 +443,8 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
         }
         if open { input.fileHandleForWriting.write(Data(":finish\n".utf8)) }
         try? input.fileHandleForWriting.close()
-        out += String(decoding: screen.readDataToEndOfFile(), as: UTF8.self)
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        out += String(decoding: screen.readToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errors.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         shared.with { $0.counselorWaits += waits }
         // Shown as saved: every answer when the run finished; else those followed by a next question.
@@ -481,7 +481,7 @@ func startServer(_ o: Options, db: String, environment: [String: String] = [:]) 
     do { try p.run() } catch { return nil }
     var text = ""
     while !text.contains("\n") {
-        let d = out.fileHandleForReading.availableData
+        let d = out.fileHandleForReading.readAvailable()
         if d.isEmpty { return nil }
         text += String(decoding: d, as: UTF8.self)
     }

@@ -1,6 +1,7 @@
 // The kiosk pg phases: `intake serve` processes on a scratch PostgreSQL database, and what the
 // machine spends on a turn there (each process's CPU from /proc, the database's own counters).
 import Foundation
+import IntakeRuntime
 import IntakePostgres
 import Logging
 import NIOCore
@@ -110,7 +111,7 @@ func launchServe(binary: String, url: String, dialog: String, dialogs: String, l
     try process.run()
     var seen = ""
     while !seen.contains("\n") {
-        let data = out.fileHandleForReading.availableData
+        let data = out.fileHandleForReading.readAvailable()
         if data.isEmpty { throw ServeFailed(description: "intake serve exited before listening (its log: \(log))") }
         seen += String(decoding: data, as: UTF8.self)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Testing
 
 /// Runs the built `intake` binary as a user would, in the package root.
@@ -53,9 +54,9 @@ struct CLI {
         }
         writer.start()
         let errData = LockedData()
-        let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        let errReader = Thread { errData.set(err.fileHandleForReading.readToEndOfFile()) }
         errReader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readToEndOfFile()
         p.waitUntilExit()
         while !errData.done { usleep(1000) }
         return Output(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),

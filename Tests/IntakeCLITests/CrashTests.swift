@@ -33,7 +33,7 @@ import Testing
             /// Reads until the screen shows `asks` questions (each starts with a "[section]" line).
             func waitForAsks(_ asks: Int) -> Bool {
                 while String(decoding: seen, as: UTF8.self).components(separatedBy: "\n[").count - 1 < asks {
-                    let chunk = out.availableData
+                    let chunk = out.readAvailable()
                     if chunk.isEmpty { return false }
                     seen += chunk
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Testing
 
 /// `intake export` and `intake report` as an office uses them at the end of a month.
@@ -17,7 +18,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = out.fileHandleForReading.readToEndOfFile()
         p.waitUntilExit()
         return try JSONDecoder().decode([[String]].self, from: data)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import GRDB
 import Testing
 
@@ -33,7 +34,7 @@ import Testing
         }
         var data = Data()
         while !data.contains(10) {
-            let chunk = out.fileHandleForReading.availableData
+            let chunk = out.fileHandleForReading.readAvailable()
             if chunk.isEmpty { break }
             data += chunk
         }

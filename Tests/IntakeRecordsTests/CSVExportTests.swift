@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import IntakeDialogs
 import IntakeEngine
 import IntakeRecords
@@ -27,7 +28,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = out.fileHandleForReading.readToEndOfFile()
         p.waitUntilExit()
         return try JSONDecoder().decode([[String]].self, from: data)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import IntakeDialogs
 import IntakeEngine
 import IntakeRecords
@@ -255,7 +256,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

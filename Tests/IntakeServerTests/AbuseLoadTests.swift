@@ -20,7 +20,7 @@ import Testing
         let db = tempDatabase()
         let (server, port, _, err) = try await ServeCommandTests.serve(db: db, ["--max-connections", "50"])
         let logs = LockedText()
-        Thread { logs.set(err.fileHandleForReading.readDataToEndOfFile()) }.start()
+        Thread { logs.set(err.fileHandleForReading.readToEndOfFile()) }.start()
         defer { kill(server.processIdentifier, SIGKILL) }
 
         // 1. Starts: 5,000 attempted from one address, 8 connections at a time, each abandoned.

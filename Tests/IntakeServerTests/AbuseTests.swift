@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Glibc
 import IntakeEngine
 import IntakeServer
@@ -25,7 +26,7 @@ import Testing
             try process.run()
             var data = Data()
             while !data.contains(10) {
-                let chunk = out.fileHandleForReading.availableData
+                let chunk = out.fileHandleForReading.readAvailable()
                 if chunk.isEmpty { break }
                 data += chunk
             }
@@ -45,7 +46,7 @@ import Testing
         func stop() -> String {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
-            return String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return String(decoding: errors.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         }
 
         /// Starts a session and answers its first question: the server still serves.

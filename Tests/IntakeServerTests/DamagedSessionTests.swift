@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import GRDB
 import IntakeEngine
 import IntakeStore
@@ -44,7 +45,7 @@ import Testing
         }
         kill(server.processIdentifier, SIGTERM)
         #expect(await ServeCommandTests.exitStatus(server) == 0, "the server was still running, and stops cleanly")
-        let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = String(decoding: err.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         #expect(log.contains(damaged.id), "the log names the damaged session")
         #expect(!log.contains("はい") && !log.contains("found_work"), "no answer in the log")
     }

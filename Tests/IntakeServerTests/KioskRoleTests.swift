@@ -39,7 +39,7 @@ import Testing
 
             let (server, port, err) = try await Self.serve(db: kioskURL, environment: ["PGPASSWORD": password])
             servers.append(server)
-            Thread { _ = err.fileHandleForReading.readDataToEndOfFile() }.start()
+            Thread { _ = err.fileHandleForReading.readToEndOfFile() }.start()
 
             // A whole intake at the kiosk, suspended half way and resumed on another connection by its token.
             let first = try await LineClient.connect(port: port)
@@ -97,7 +97,7 @@ import Testing
             // there at all (an unknown token, counted as a wrong guess, where the owner would say "finished").
             let (again, port2, err2) = try await Self.serve(db: kioskURL, environment: ["PGPASSWORD": password])
             servers.append(again)
-            Thread { _ = err2.fileHandleForReading.readDataToEndOfFile() }.start()
+            Thread { _ = err2.fileHandleForReading.readToEndOfFile() }.start()
             let third = try await LineClient.connect(port: port2)
             try await third.send(json: [("op", .string("resume")), ("token", .string(token))])
             let refused = await third.nextJSON()

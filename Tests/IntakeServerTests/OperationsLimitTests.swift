@@ -158,7 +158,7 @@ import Testing
         }
         let (server, port, _, err) = try await ServeCommandTests.serve(db: dir + "/intake.sqlite")
         let logs = LockedText()
-        Thread { logs.set(err.fileHandleForReading.readDataToEndOfFile()) }.start()
+        Thread { logs.set(err.fileHandleForReading.readToEndOfFile()) }.start()
         let c = try await LineClient.connect(port: port)
         _ = try await startJSON(c, locale: "en")
         // The disk fills up (another program's file) while the session runs.

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Testing
 
 /// The built `intake serve` as a child process: it says where it listens, and on SIGTERM it
@@ -33,7 +34,7 @@ import Testing
             Thread {
                 var data = Data()
                 while !data.contains(10) {
-                    let chunk = out.fileHandleForReading.availableData
+                    let chunk = out.fileHandleForReading.readAvailable()
                     if chunk.isEmpty { break }
                     data += chunk
                 }
@@ -75,9 +76,9 @@ import Testing
         #expect(await plain.waitClosed())
         #expect(await Self.exitStatus(p) == 0)
         // Standard output held only the one line; the logs (on standard error) hold no token.
-        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        let rest = out.fileHandleForReading.readToEndOfFile()
         #expect(String(decoding: rest, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
-        let logs = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let logs = String(decoding: err.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         #expect(logs.contains("session suspended"))
         #expect(!logs.contains(token))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import Glibc
 import GRDB
 import IntakeEngine
@@ -22,7 +23,7 @@ import Testing
         // database under load, not the limit, which OperationsLimitTests checks).
         let (server, port, _, err) = try await ServeCommandTests.serve(db: db, ["--max-starts-per-address", "1000000"])
         // The server's log, drained so that it never blocks on a full pipe.
-        Thread { _ = err.fileHandleForReading.readDataToEndOfFile() }.start()
+        Thread { _ = err.fileHandleForReading.readToEndOfFile() }.start()
         let outcome: LoadOutcome = await withCheckedContinuation { c in
             Thread { c.resume(returning: Self.load(db: db, port: port)) }.start()
         }
@@ -343,7 +344,7 @@ final class Child: @unchecked Sendable {
         lock.withLock { readers += 1 }
         Thread { [self] in
             while true {
-                let chunk = handle.availableData
+                let chunk = handle.readAvailable()
                 if chunk.isEmpty { break }
                 lock.withLock { if standardError { err += chunk } else { out += chunk } }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import IntakeRuntime
 import IntakeEngine
 @testable import IntakeServer
 import IntakeStore
@@ -237,7 +238,7 @@ import Testing
             Thread {
                 var data = Data()
                 while data.filter({ $0 == 10 }).count < 2 {
-                    let chunk = out.fileHandleForReading.availableData
+                    let chunk = out.fileHandleForReading.readAvailable()
                     if chunk.isEmpty { break }
                     data += chunk
                 }

@@ -92,10 +92,10 @@ enum ResumeBench {
             stateBytes = snapshot.state.count
             for _ in 0..<runs {
                 var t = nanos()
-                _ = try SessionState.decoding(stored: snapshot.state)
+                _ = try SessionState.decoding(stored: snapshot.parts.state)
                 decoding.append(nanos() - t)
                 t = nanos()
-                _ = try JSONDecoder().decode(SessionState.self, from: snapshot.state)
+                _ = try JSONDecoder().decode(SessionState.self, from: snapshot.parts.state)
                 throughDecoder.append(nanos() - t)
             }
         }

@@ -76,10 +76,14 @@ public struct Project: Sendable {
             guard let node = parsed[file] else { continue }
             var builder = DialogBuilder(root: file, parsed: parsed, texts: project.texts, catalog: project.catalog)
             builder.unreadable = unreadable
-            let dialog = builder.buildDialog(node)
+            let built = builder.buildDialog(node)
             project.diagnostics += builder.diagnostics
             included.formUnion(builder.includedFiles)
-            guard let dialog else { continue }
+            guard var dialog = built else { continue }
+            var source = Fingerprint()
+            // The texts, not the paths: the same files read from another folder are the same dialog.
+            for read in [file] + builder.includedFiles.sorted() { source.add(project.texts[read] ?? "") }
+            dialog.sourceFingerprint = source.hex
             if let earlier = project.dialogFiles[dialog.id] {
                 project.diagnostics.append(Diagnostic(.error, "duplicate-dialog", ["id": dialog.id, "first": earlier], at: dialog.source))
                 continue

@@ -26,13 +26,13 @@ extension SessionRunner {
               !isFinished(state) else { return nil }
         // A state that does not encode (a number JSON cannot hold, refused before it is logged)
         // has no snapshot: the resume replays.
-        guard let data = try? JSONEncoder().encode(state) else { return nil }
-        return SessionSnapshot(seq: seq, state: data)
+        return try? SessionSnapshot(seq: seq, state: state, engine: engineFingerprint)
     }
 
     /// The state the stored log of `info` leads to, without writing anything: from its newest
-    /// snapshot that checks (the store checks it against the chain; here, that it decodes, was
-    /// taken under the session's dialog version and no move to another version follows it) plus
+    /// snapshot that checks (the store checks it against the chain; here, that it was taken under
+    /// this engine (`engineFingerprint`), decodes, holds the session's dialog version and no move
+    /// to another version follows it) plus
     /// the entries after it; else the whole log replayed. Either way the state is the one a
     /// replay of the whole log gives. A snapshot passed over is reported (`logger`: the session
     /// id and why). Throws `RuntimeError.tooLong` for a log at `maxEvents`.
@@ -40,9 +40,12 @@ extension SessionRunner {
         let stored = try await store.resumeLog(of: info.id)
         var problem = stored.ignored
         if let snapshot = stored.snapshot {
+            let parts = snapshot.parts
             if stored.entries.contains(where: { if case .migrate = $0.event { true } else { false } }) {
                 problem = .migratedSince
-            } else if let state = try? SessionState.decoding(stored: snapshot.state) {
+            } else if parts.engine != engineFingerprint {
+                problem = .otherEngine
+            } else if let state = try? SessionState.decoding(stored: parts.state) {
                 if state.dialogID == info.dialogID, state.dialogVersion == info.dialogVersion {
                     let next = (stored.entries.last?.seq ?? snapshot.seq) + 1
                     guard next < maxEvents else { throw RuntimeError.tooLong }

@@ -71,9 +71,13 @@ public struct SessionRunner: Sendable {
     /// its content).
     public var logger = Logger(label: "intake.runtime")
 
+    /// `engine.fingerprint`, kept: a snapshot is written with it and used only under the same one.
+    public let engineFingerprint: String
+
     public init(engine: Engine, store: any Store) {
         self.engine = engine
         self.store = store
+        engineFingerprint = engine.fingerprint
     }
 
     /// Starts a session. `id` and `token` come from the caller (random in production, fixed in tests).

@@ -12,15 +12,39 @@ import IntakeEngine
 /// another dialog version or is followed by a move to a new version is ignored, and the resume
 /// replays the whole log as it did before snapshots existed. So a damaged snapshot never changes
 /// what is restored.
+///
+/// A snapshot names the engine it was taken under (`Engine.fingerprint`: the dialog's files, its
+/// settings, the locales' strings): one taken before a dialog was edited without a new version, an
+/// office's setting changed or a label reworded is passed over too, since a replay under the new
+/// engine may not lead to the state it holds.
 public struct SessionSnapshot: Sendable, Equatable {
     /// The entry the state follows: the state is the log up to and including it, replayed.
     public var seq: Int
-    /// The session's `SessionState`, encoded as JSON (sealed at rest like every answer).
+    /// What is stored (sealed at rest like every answer): a first line
+    /// `intake-snapshot 1 <engine fingerprint>`, then the session's `SessionState` as JSON.
     public var state: Data
 
     public init(seq: Int, state: Data) {
         self.seq = seq
         self.state = state
+    }
+
+    static let header = "intake-snapshot 1 "
+
+    /// A snapshot of `state`, taken under the engine of `fingerprint`.
+    public init(seq: Int, state: SessionState, engine fingerprint: String) throws {
+        var data = Data((SessionSnapshot.header + fingerprint + "\n").utf8)
+        data.append(try JSONEncoder().encode(state))
+        self.init(seq: seq, state: data)
+    }
+
+    /// The fingerprint of the engine it was taken under (nil: no header, a snapshot written before
+    /// snapshots named their engine) and the state's JSON.
+    public var parts: (engine: String?, state: Data) {
+        let prefix = Data(SessionSnapshot.header.utf8)
+        guard state.starts(with: prefix), let newline = state.firstIndex(of: UInt8(ascii: "\n")) else { return (nil, state) }
+        let name = String(decoding: state[state.startIndex + prefix.count..<newline], as: UTF8.self)
+        return (name, Data(state[(newline + 1)...]))
     }
 }
 
@@ -35,6 +59,9 @@ public enum SnapshotProblem: String, Sendable, Equatable {
     case undecodable
     /// It was taken under another version (or another dialog) than the session's now.
     case otherVersion = "other dialog version"
+    /// It was taken under another engine: the dialog's files, its settings or the locales' strings
+    /// changed since (or it names none: written before snapshots did).
+    case otherEngine = "dialog, settings or strings changed since"
     /// The session moved to another dialog version after it.
     case migratedSince = "migrated since"
 }

@@ -226,7 +226,8 @@ import Testing
                 try conn.execute(sql: "UPDATE snapshot SET state = ?, hash = ? WHERE sessionId = 'f' AND seq = ?", arguments: [state, hash, seq])
             }
         }
-        try await forge("{}")
+        let header = "intake-snapshot 1 \(runner.engineFingerprint)\n"
+        try await forge(header + "{}")
         #expect(try await db.store.resumeLog(of: "f").snapshot?.seq == 24, "its hash checks")
         let undecodable = try await runner.restore(info)
         #expect(undecodable.ignored == .undecodable)
@@ -235,11 +236,66 @@ import Testing
 
         var other = session.state
         other.dialogVersion = "0.9"
-        try await forge(String(decoding: try JSONEncoder().encode(other), as: UTF8.self))
+        try await forge(header + String(decoding: try JSONEncoder().encode(other), as: UTF8.self))
         let otherVersion = try await runner.restore(info)
         #expect(otherVersion.ignored == .otherVersion)
         #expect(otherVersion.snapshotSeq == nil)
         #expect(otherVersion.state == session.state)
+
+        // A state that would be used, but named under another engine, or under none (written
+        // before snapshots named theirs): passed over.
+        var shifted = session.state
+        shifted.started.epochMillis += 1
+        let json = String(decoding: try JSONEncoder().encode(shifted), as: UTF8.self)
+        for stored in ["intake-snapshot 1 0123456789abcdef\n" + json, json] {
+            try await forge(stored)
+            let otherEngine = try await runner.restore(info)
+            #expect(otherEngine.ignored == .otherEngine)
+            #expect(otherEngine.snapshotSeq == nil)
+            #expect(otherEngine.state == session.state)
+        }
+        // …while the same under this engine's name is used as it is (so the cases above were
+        // passed over for their names alone).
+        try await forge(header + json)
+        let used = try await runner.restore(info)
+        #expect(used.ignored == nil)
+        #expect(used.snapshotSeq == 24)
+        #expect(used.state.started == shifted.started)
+    }
+
+    /// A dialog edited without a new version (here an office's setting changed, or one string of
+    /// the locales reworded): a snapshot
+    /// taken before is not trusted; the resume replays the log under the new dialog, as a session
+    /// without snapshots would.
+    @Test func aSnapshotTakenBeforeAnEditThatKeptTheVersionIsPassedOver() async throws {
+        let db = try IntakeDatabase.inMemory()
+        var before = SessionRunner(engine: try Self.engine(), store: db.store)
+        before.snapshotInterval = 8
+        _ = try await Self.taken(before, "e", token: 7, Self.events(30))
+        let info = try #require(try await db.store.session("e"))
+        #expect(try await before.restore(info).snapshotSeq == 24)
+
+        var dialog = try #require(StoreTestProject.project.dialogs["intake"])
+        #expect(dialog.settings["long_gap_years"] == .int(5))
+        dialog.settings["long_gap_years"] = .int(3)
+        var edited = SessionRunner(engine: Engine(dialog: dialog, catalog: StoreTestProject.project.catalog), store: db.store)
+        edited.snapshotInterval = 8
+        #expect(edited.engineFingerprint != before.engineFingerprint)
+        let restored = try await edited.restore(info)
+        #expect(restored.ignored == .otherEngine)
+        #expect(restored.snapshotSeq == nil)
+        #expect(restored.state == (try edited.replay(try await db.store.log(of: "e"))))
+
+        var catalog = StoreTestProject.project.catalog
+        let (locale, strings) = try #require(catalog.strings.first { !$0.value.isEmpty })
+        let someKey = try #require(strings.keys.sorted().first)
+        var changed = catalog.strings
+        changed[locale]?[someKey] = (strings[someKey] ?? "") + "（改）"
+        catalog = Catalog(changed, fallback: catalog.fallback)
+        let reworded = SessionRunner(engine: Engine(dialog: try #require(StoreTestProject.project.dialogs["intake"]), catalog: catalog),
+                                     store: db.store)
+        #expect(reworded.engineFingerprint != before.engineFingerprint)
+        #expect(try await reworded.restore(info).ignored == .otherEngine)
     }
 
     /// A snapshot goes with its session.

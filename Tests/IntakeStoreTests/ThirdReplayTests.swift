@@ -20,9 +20,10 @@ import Testing
         func resumeLog(of session: String) async throws -> ResumeLog {
             var log = try await inner.resumeLog(of: session)
             if let snapshot = log.snapshot {
-                var state = try JSONDecoder().decode(SessionState.self, from: snapshot.state)
+                let parts = snapshot.parts
+                var state = try JSONDecoder().decode(SessionState.self, from: parts.state)
                 state.updated.epochMillis += 1_000
-                log.snapshot = SessionSnapshot(seq: snapshot.seq, state: try JSONEncoder().encode(state))
+                log.snapshot = try SessionSnapshot(seq: snapshot.seq, state: state, engine: parts.engine ?? "")
             }
             return log
         }

@@ -19,6 +19,11 @@ public struct Dialog: Sendable {
     /// it (and a supervisor): the client said no to sharing among counselors (`private_when:`).
     /// The store is told before the answer that makes it hold is written (`SessionRunner`).
     public var privateWhen: Expr? = nil
+    /// A fingerprint of the files the dialog was read from (its root and every module it
+    /// includes), set by the loader; nil for a dialog built in code. Part of
+    /// `Engine.fingerprint`, so that a saved state is not trusted across an edit that kept the
+    /// version.
+    public var sourceFingerprint: String? = nil
     public var source: SourceRef
     /// Every question, group and computed value by id, built once.
     public private(set) var index: DialogIndex

@@ -424,6 +424,37 @@ extension PostgresRoles {
           WITH CHECK (actor = current_user::text OR actor = 'counselor:' || current_user::text)
         """,
     ]
+
+    /// pg11, frozen once shipped: a resume reads only a session's newest snapshot (one that does
+    /// not check means the whole log, never an older snapshot), so the writer of a snapshot
+    /// deletes the ones before it in the same transaction, and a long session keeps one state, not
+    /// one per 256 entries and per suspension. The login that may append a session's snapshots (a
+    /// counselor of its office, the kiosk holding it) may delete one of them only when a newer one
+    /// of the same session is there: derived data that nothing reads any more; the log and the
+    /// newest snapshot stay hers to keep. Any other deletion is still the deleter's alone.
+    /// (A policy on `snapshot` may not read `snapshot` itself, PostgreSQL refuses the recursion:
+    /// whether a newer one exists is asked of `intake_snapshot_superseded`, a yes-or-no function.)
+    static let supersededSnapshots: [String] = [
+        """
+        DO $$
+        BEGIN
+          EXECUTE format($f$
+            CREATE FUNCTION intake_snapshot_superseded(session_id text, seq bigint) RETURNS boolean
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = %I, pg_temp
+            AS 'SELECT EXISTS (SELECT 1 FROM snapshot n WHERE n.session_id = $1 AND n.seq > $2)'
+            $f$, current_schema());
+        END
+        $$
+        """,
+        "REVOKE ALL ON FUNCTION intake_snapshot_superseded(text, bigint) FROM PUBLIC",
+        "GRANT EXECUTE ON FUNCTION intake_snapshot_superseded(text, bigint) TO intake_counselor, intake_kiosk",
+        "GRANT DELETE ON snapshot TO intake_counselor, intake_kiosk",
+        """
+        CREATE POLICY snapshot_superseded ON snapshot FOR DELETE TO intake_counselor, intake_kiosk
+          USING (EXISTS (SELECT 1 FROM session s WHERE s.id = snapshot.session_id)
+                 AND intake_snapshot_superseded(snapshot.session_id, snapshot.seq))
+        """,
+    ]
 }
 
 /// The roles' SQL: the migration above, and what the owner runs to add people.

@@ -130,6 +130,7 @@ enum PostgresSchema {
         ("pg8: the kiosk sees only the sessions it holds", PostgresRoles.kioskHoldsWhatItSees),
         ("pg9: snapshots of a session's state", PostgresRoles.snapshots),
         ("pg10: the deleter reads no record; every write under its own name", PostgresRoles.ownNames),
+        ("pg11: a snapshot's writer deletes the ones it supersedes", PostgresRoles.supersededSnapshots),
     ]
 
     /// The first migration: a database whose history lacks it is not intake's.

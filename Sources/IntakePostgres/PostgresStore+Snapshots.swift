@@ -143,6 +143,11 @@ extension PostgresCommitter {
                                      \(rows.map(\.state))::text[], \(rows.map { ByteBuffer.of($0.hash) })::bytea[])
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
+            // A resume reads only the newest: the ones before it go (pg11).
+            try await c.query("""
+                DELETE FROM snapshot s USING unnest(\(rows.map(\.session))::text[], \(rows.map(\.seq))::bigint[]) AS n (session_id, seq)
+                WHERE s.session_id = n.session_id AND s.seq < n.seq
+                """, logger: logger)
             try await c.query("RELEASE SAVEPOINT intake_snapshot", logger: logger)
         } catch {
             try await c.query("ROLLBACK TO SAVEPOINT intake_snapshot", logger: logger)

@@ -40,6 +40,9 @@ extension IntakeDatabase {
         let hash = chain.hash(Chain.Snapshot(session: session, seq: Int64(snapshot.seq), entryHash: entryHash, state: snapshot.state))
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO snapshot (sessionId, seq, entryHash, state, hash) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [session, snapshot.seq, entryHash, snapshot.state, hash])
+        // A resume reads only the newest snapshot (one that does not check means the whole log):
+        // the ones before it are superseded, and a long session keeps one state, not dozens.
+        try db.cachedStatement(sql: "DELETE FROM snapshot WHERE sessionId = ? AND seq < ?").execute(arguments: [session, snapshot.seq])
     }
 
     /// What a resume reads (`Store.resumeLog`): the newest snapshot, if it checks, and the entries

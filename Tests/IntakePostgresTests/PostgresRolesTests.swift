@@ -314,12 +314,19 @@ struct PostgresRolesTests {
             let c = try await PostgresStore.open(url: kawagoe.url)
             let token = ResumeToken.random()
             try await c.create(info("k-1", office: "川越", client: "1024", by: c.identity), first: entry(0, nil, by: c.identity), token: token)
-            try await c.append([entry(1, "花子", by: c.identity)], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 60_000)
+            // Each answer with a snapshot of the session's state: the second supersedes the first,
+            // which her login deletes as it writes it (pg11).
+            try await c.append([entry(1, "花子", by: c.identity)], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 60_000,
+                               snapshot: SessionSnapshot(seq: 1, state: Data("state 1".utf8)))
+            try await c.append([entry(2, "はな", by: c.identity)], to: "k-1", status: .inProgress, locale: "ja", record: nil, at: t0 + 90_000,
+                               snapshot: SessionSnapshot(seq: 2, state: Data("state 2".utf8)))
+            #expect(try await db.sql("SELECT seq FROM snapshot WHERE session_id = 'k-1'").map { try $0.decode(Int64.self) } == [2])
+            #expect(try await c.resumeLog(of: "k-1").snapshot == SessionSnapshot(seq: 2, state: Data("state 2".utf8)))
             #expect(try await c.session(resuming: token)?.id == "k-1")
-            try await c.append([entry(2, "はなこ", by: c.identity)], to: "k-1", status: .complete, locale: "ja",
+            try await c.append([entry(3, "はなこ", by: c.identity)], to: "k-1", status: .complete, locale: "ja",
                                record: .object([("name", .string("はなこ"))]), at: t0 + 120_000)
             #expect(try await c.record(of: "k-1") == .object([("name", .string("はなこ"))]))
-            #expect(try await c.log(of: "k-1").count == 3)
+            #expect(try await c.log(of: "k-1").count == 4)
             // …not one of another office (the database refuses the row), and she sees none of theirs.
             await #expect(throws: (any Error).self) {
                 try await c.create(info("k-2", office: "所沢", by: c.identity), first: entry(0, nil, by: c.identity), token: ResumeToken.random())

@@ -298,6 +298,20 @@ import Testing
         #expect(try await reworded.restore(info).ignored == .otherEngine)
     }
 
+    /// A resume reads only the newest snapshot (one that does not check means the whole log), so
+    /// the ones before it are deleted as it is written: a long session keeps one state.
+    @Test func aSessionKeepsOnlyItsNewestSnapshot() async throws {
+        let db = try IntakeDatabase.inMemory()
+        var runner = SessionRunner(engine: try Self.engine(), store: db.store)
+        runner.snapshotInterval = 4
+        let session = try await Self.taken(runner, "p", token: 8, Self.events(30))
+        let seqs = try await db.writer.read { try Int.fetchAll($0, sql: "SELECT seq FROM snapshot WHERE sessionId = 'p'") }
+        #expect(seqs == [28])
+        let restored = try await runner.restore(try #require(try await db.store.session("p")))
+        #expect(restored.snapshotSeq == 28)
+        #expect(restored.state == session.state)
+    }
+
     /// A snapshot goes with its session.
     @Test(arguments: [StoreKind.sqlite]) func deletingASessionDeletesItsSnapshots(_ kind: StoreKind) async throws {
         try await StoreConformanceTests.with(kind) { s in

@@ -230,6 +230,8 @@ func client(_ shared: Shared) {
     /// The question last shown with its answer acknowledged before it; and an answer sent but not acknowledged.
     var shown: String?
     var inFlight: (question: String, text: String)?
+    /// The connection the answer in flight was sent on.
+    var inFlightEpoch = 0
     /// Questions of this session whose answers were acknowledged: a resumption must never stand at one.
     var answered: Set<String> = []
     var attempt = 0
@@ -251,10 +253,16 @@ func client(_ shared: Shared) {
                 if takeovers { usleep(20_000) }  // the database may be down a while
                 continue
             }
-            let previous = epoch
             epoch += 1
             current = line.standing()
             let at = current?["question"] as? String
+            // Only where it stands tells whether the answer in flight was stored: a question (past
+            // it or not), the final review, a warning waiting for its confirmation. No reply (a
+            // receive timeout on a loaded machine), an error or a goodbye tells nothing: the answer
+            // stays in flight for the next resumption to tell (counting it as stored found it, if
+            // ever answered, later in the log, on a later connection: a false "log order" report).
+            let type = current?["type"] as? String
+            let tells = type == "question" || type == "review" || type == "warning"
             shared.with { sh in
                 sh.resumes += 1
                 // Where it must stand: at the question last shown, or — when an answer was in flight
@@ -262,14 +270,14 @@ func client(_ shared: Shared) {
                 if let at, answered.contains(at) {
                     // Back at a question answered and acknowledged: that answer was lost.
                     sh.wrongResumes.append("\(session ?? "?"): at \(at), whose answer was acknowledged")
-                } else if let inFlight, at != inFlight.question {
+                } else if let inFlight, tells, at != inFlight.question {
                     sh.answers[session ?? "", default: []].append(inFlight)  // committed without its reply
-                    sh.acks[session ?? "", default: []].append((previous, inFlight.question))
+                    sh.acks[session ?? "", default: []].append((inFlightEpoch, inFlight.question))
                 } else if at != shown, inFlight == nil, current?["type"] as? String == "question" {
                     sh.wrongResumes.append("\(session ?? "?"): at \(at ?? "-"), expected \(shown ?? "-")")
                 }
             }
-            inFlight = nil
+            if tells { inFlight = nil }
         } else {
             guard line.send("{\"op\":\"start\",\"locale\":\"ja\"}"), let s = line.next(), s["type"] as? String == "session" else {
                 if takeovers { usleep(20_000) }
@@ -315,6 +323,7 @@ func client(_ shared: Shared) {
                 shown = q
                 let text = answerText(m, attempt: attempt)
                 inFlight = (q, text)
+                inFlightEpoch = epoch
                 shared.with { $0.kioskAttempted += 1 }
                 guard line.send("{\"op\":\"answer\",\"question\":\"\(q)\",\"text\":\"\(text)\"}") else { current = nil; break }
                 if takeovers, Int.random(in: 0..<16) == 0, let t = token, let other = Line(port: randomPort()) {

@@ -498,9 +498,23 @@ final class WebSocketTestFraming: ChannelDuplexHandler, Sendable {
 
 /// One HTTP/1.1 request to the page's port, over a plain socket: (status line, headers, body).
 func httpGet(port: Int, _ path: String, method: String = "GET", headers: [String] = []) async throws -> (status: String, headers: [String: String], body: String) {
-    let c = try await LineClient.connect(port: port)
     let request = ([ "\(method) \(path) HTTP/1.1", "Host: 127.0.0.1:\(port)"] + headers + ["", ""]).joined(separator: "\r\n")
-    try await c.send(bytes: Array(request.utf8))
+    // The server closes a connection that sends no whole request within its request timeout
+    // (10 s), as it should; a test process whose threads are all busy can take that long between
+    // connecting and sending. Such a connection is opened again (twice at most): a server that
+    // closes every connection at once still fails the test.
+    var attempt = 0
+    var opened: LineClient?
+    while opened == nil {
+        let c = try await LineClient.connect(port: port)
+        do {
+            try await c.send(bytes: Array(request.utf8))
+            opened = c
+        } catch ChannelError.ioOnClosedChannel where attempt < 2 {
+            attempt += 1
+        }
+    }
+    guard let c = opened else { throw ChannelError.ioOnClosedChannel }
     var lines: [String] = []
     while case .line(let l) = await c.next(timeout: .seconds(30)) { lines.append(l) }
     let status = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""

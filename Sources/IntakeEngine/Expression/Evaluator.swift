@@ -11,7 +11,10 @@
 struct Evaluator {
     struct Failure: Error {}
 
-    let dialog: Dialog
+    /// The dialog's index and settings, not the whole dialog: an evaluator is made at every
+    /// step, and copying these retains two references.
+    let index: DialogIndex
+    let settings: [String: Value]
     let answers: [Path: AnswerEntry]
     let today: CivilDate
     var value: Value?
@@ -37,7 +40,8 @@ struct Evaluator {
     var consulted: [String]?
 
     init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
-        self.dialog = dialog
+        index = dialog.index
+        settings = dialog.settings
         self.answers = answers
         self.today = today
         self.value = value
@@ -86,7 +90,7 @@ struct Evaluator {
             return Swift.min(Swift.max(n, 0), g.max)
         case .each(let source):
             // Groups following each other in a circle have no instances (lint refuses them).
-            guard let other = dialog.index.group(source), depth < Evaluator.maxDepth else { return 0 }
+            guard let other = index.group(source), depth < Evaluator.maxDepth else { return 0 }
             depth += 1
             defer { depth -= 1 }
             return Swift.min(countInstances(other, outer: outer), g.max)
@@ -111,7 +115,7 @@ struct Evaluator {
         case .literal(let v): return v
         case .null: return nil
         case .list: throw Failure()  // only meaningful on the right of `in`
-        case .setting(let key): return dialog.settings[key]
+        case .setting(let key): return settings[key]
         case .name(let n): return try lookup(n, in: scope)
         case .unary(.not, let inner):
             guard let v = try eval(inner, in: scope) else { return nil }
@@ -133,32 +137,33 @@ struct Evaluator {
     private mutating func lookup(_ n: String, in scope: Scope) throws -> Value? {
         if n == "value" { return value }
         if n == "today" { return .date(today) }
-        if let ref = dialog.index.refs[n] {
-            guard case .question(let depth) = ref, depth <= scope.indices.count else { throw Failure() }
+        switch index.refs[n] {
+        case .question(let q, let depth)?:
+            guard depth <= scope.indices.count else { throw Failure() }
             let path = Path(n, depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth)))
             reads?.append(path)
             consulted?.append(n)
             if let a = answers[path] { return a.answer.value }
             // Not answered: what follows from earlier answers, when the question says how.
-            if let q = dialog.index.question(n), let d = q.derive {
+            if let d = q.derive {
                 return try eval(d, in: Scope(indices: path.indices)).map(q.coerceDerived)
             }
             return nil
-        }
-        if let c = dialog.index.computed[n] {
+        case .computed(let c)?:
             return try eval(c.expr, in: c.scope(within: scope))
+        case .group?, .other?, nil:
+            throw Failure()
         }
-        throw Failure()
     }
 
     private func answerPath(_ e: Expr, in scope: Scope) throws -> Path {
-        guard case .name(let n) = e.node, let entry = dialog.index.entries[n], entry.groups.count <= scope.indices.count else { throw Failure() }
+        guard case .name(let n) = e.node, let entry = index.entries[n], entry.groups.count <= scope.indices.count else { throw Failure() }
         return Path(n, Array(scope.indices.prefix(entry.groups.count)))
     }
 
     /// The group named by `e`: the instances enclosing it and how many instances it has there.
     private mutating func instances(_ e: Expr, in scope: Scope) throws -> (outer: [Int], count: Int) {
-        guard case .name(let n) = e.node, case .group(let g, let depth)? = dialog.index.refs[n],
+        guard case .name(let n) = e.node, case .group(let g, let depth)? = index.refs[n],
               depth <= scope.indices.count else { throw Failure() }
         let outer = depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth))
         return (outer, countInstances(g, outer: outer))
@@ -176,15 +181,21 @@ struct Evaluator {
     }
 
     /// How many arguments each function takes (the type checker says so to the author; this keeps
-    /// an expression that was never checked from reading past its arguments).
-    static let arity: [String: ClosedRange<Int>] = [
-        "count": 1...2, "any": 2...2, "all": 2...2, "sum": 2...2, "min": 2...2, "max": 2...2, "age": 1...1, "year": 1...1,
-        "month": 1...1, "answered": 1...1, "declined": 1...1, "contains": 2...2, "len": 1...1, "if": 3...3, "date": 1...1,
-        "instance": 0...0, "matches": 2...2,
-    ]
+    /// an expression that was never checked from reading past its arguments). A switch, not a
+    /// dictionary: it is asked at every call evaluated, and hashing the name cost more than the call.
+    static func arity(_ name: String) -> ClosedRange<Int>? {
+        switch name {
+        case "count": return 1...2
+        case "any", "all", "sum", "min", "max", "contains", "matches": return 2...2
+        case "age", "year", "month", "answered", "declined", "len", "date": return 1...1
+        case "if": return 3...3
+        case "instance": return 0...0
+        default: return nil
+        }
+    }
 
     private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
-        guard let allowed = Self.arity[name], allowed.contains(args.count) else { throw Failure() }
+        guard let allowed = Self.arity(name), allowed.contains(args.count) else { throw Failure() }
         switch name {
         case "count":
             guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }
@@ -229,7 +240,7 @@ struct Evaluator {
             }
             return total
         case "min", "max":
-            if case .name(let n) = args[0].node, case .group? = dialog.index.refs[n] {
+            if case .name(let n) = args[0].node, case .group? = index.refs[n] {
                 var best: Value?
                 try forEachInstance(args[0], in: scope) { ev, s in
                     guard let v = try ev.eval(args[1], in: s) else { return true }

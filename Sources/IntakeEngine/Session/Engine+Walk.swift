@@ -34,8 +34,13 @@ struct Walk {
     private var speculative = 0
     private var stopped = false
     private var evaluator: Evaluator
-    private let state: SessionState
-    private let dialog: Dialog
+    /// What the walk reads of the state and the dialog (not their copies: a walk is made at every
+    /// step, and each field copied is a reference retained and released).
+    private let answers: [Path: AnswerEntry]
+    private let reopened: Set<Path>
+    private let revisit: Revisit?
+    private let mode: SessionState.Mode
+    private let index: DialogIndex
     private let collectRelevant: Bool
     /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
     private var resume: Path?
@@ -61,14 +66,17 @@ struct Walk {
     /// `summing`: take the sums of the sections after the next question, for the state this walk
     /// leaves (`leftMemo`); the memo already on the state is used either way.
     init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil, summing: Bool = false) {
-        self.dialog = dialog
-        self.state = state
+        index = dialog.index
+        answers = state.answers
+        reopened = state.reopened
+        revisit = state.revisit
+        mode = state.mode
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         memo = !collectRelevant && state.memo.mode == state.mode && state.reopened.isEmpty ? state.memo : nil
         self.summing = summing && !collectRelevant
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
-        if let p = resumingAfter, let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
+        if let p = resumingAfter, let entry = index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
             resume = p
             resumeEntry = entry
         }
@@ -76,7 +84,7 @@ struct Walk {
         walk(dialog.items, Scope.root, &context)
         if resumeEntry != nil {
             // Every answer before the resume point applies and was not visited.
-            applyingAnswers = state.answers.count
+            applyingAnswers = answers.count
         }
     }
 
@@ -116,7 +124,7 @@ struct Walk {
         case .from: return max(g.min, 1)
         case .addAnother: return g.min
         case .each(let source):
-            guard let other = dialog.index.group(source), other.id != g.id else { return g.min }
+            guard let other = index.group(source), other.id != g.id else { return g.min }
             if case .each = other.count { return g.min }
             return min(leastInstances(other), g.max)
         }
@@ -135,9 +143,9 @@ struct Walk {
         if v == .bool(true) || evaluator.unsizedGroup { return true }
         return reads.contains { r in
             evaluator.consulted?.append(r.id)
-            guard state.answers[r] == nil, let entry = dialog.index.entries[r.id] else { return false }
+            guard answers[r] == nil, let entry = index.entries[r.id] else { return false }
             // Not asked, but it follows from earlier answers (a child's stage from her age): known.
-            if let q = dialog.index.question(r.id), let d = q.derive,
+            if let q = index.question(r.id), let d = q.derive,
                ((try? evaluator.evaluate(d, in: Scope(indices: r.indices))) ?? nil) != nil { return false }
             let after = comesAfterNext(r.indices, entry.groups, entry.order)
             if !frames.isEmpty { relations.append(WalkMemo.Relation(indices: r.indices, groups: entry.groups, order: entry.order, after: after)) }
@@ -165,13 +173,13 @@ struct Walk {
     }
 
     /// Every answer given is at a path that applies (so none has to be dropped).
-    var allAnswersApply: Bool { applyingAnswers == state.answers.count }
+    var allAnswersApply: Bool { applyingAnswers == answers.count }
 
     private mutating func applies(_ p: Path) {
         if speculative > 0 { return }
         if collectRelevant { relevant.insert(p) }
         evaluator.consulted?.append(p.id)
-        if state.answers[p] != nil {
+        if answers[p] != nil {
             applyingAnswers += 1
             if found { answersAfterNext += 1 }
         }
@@ -180,23 +188,23 @@ struct Walk {
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
         evaluator.consulted?.append(p.id)
         if speculative > 0 {
-            if state.answers[p] == nil { remaining += 1 }
+            if answers[p] == nil { remaining += 1 }
             return false
         }
         if collectRelevant { relevant.insert(p) }
-        let given = state.answers[p] != nil
+        let given = answers[p] != nil
         if given {
             applyingAnswers += 1
             if found { answersAfterNext += 1 }
         }
-        if !given || (!state.reopened.isEmpty && state.reopened.contains(p)) {
+        if !given || (!reopened.isEmpty && reopened.contains(p)) {
             remaining += 1
             if !found {
                 found = true
                 next = .ask(p)
-                nextOrder = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.order ?? Int.max
+                nextOrder = index.entries[p.groupOfMorePrompt ?? p.id]?.order ?? Int.max
                 nextIndices = p.indices
-                nextGroups = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.groups ?? []
+                nextGroups = index.entries[p.groupOfMorePrompt ?? p.id]?.groups ?? []
                 nextContext = context.map { (key: $0.0, n: $0.1) }
             }
             return true
@@ -274,7 +282,7 @@ struct Walk {
     /// The memo this walk leaves for the next one (for a state in `mode`).
     func leftMemo(mode: SessionState.Mode) -> WalkMemo {
         // A reopened answer counts as still to come wherever it lies: no sum is taken while any is.
-        state.reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
+        reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
     }
 
     private mutating func walkItem(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
@@ -290,7 +298,7 @@ struct Walk {
             }
             context.append((s.title, nil))
             // A later visit: "is this still right?" before a module the last record holds.
-            if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
+            if context.count == 1, let revisit = revisit, revisit.sections.contains(s.id) {
                 _ = pending(.sectionCheck(s.id), context)
             }
             walk(s.items, scope, &context)
@@ -299,12 +307,12 @@ struct Walk {
             let p = Path(q.id, scope.indices)
             evaluator.consulted?.append(p.id)
             guard evaluator.holds(q.when, in: scope) else {
-                if mayApply(q.when, scope), state.answers[p] == nil { remaining += 1 }
+                if mayApply(q.when, scope), answers[p] == nil { remaining += 1 }
                 return
             }
             // Earlier answers decide it (a child's stage from her age): not asked.
             if let d = q.derive, ((try? evaluator.evaluate(d, in: scope)) ?? nil) != nil { return }
-            if !state.mode.mayShow(q) {
+            if !mode.mayShow(q) {
                 applies(p)  // keep what a counselor entered; never ask it here
                 return
             }

@@ -57,6 +57,7 @@ public struct Engine: Sendable {
                     for label in Set(forms.prefix(2).map(Engine.shortLabel)) { short[label, default: []].append(c.value) }
                 }
                 table.byLocale[locale] = own
+                table.compactByLocale[locale] = own.map { (compact: $0.key.filter { $0 != " " }, value: $0.value) }
                 table.shortByLocale[locale] = short.compactMapValues { $0.count == 1 ? $0[0] : nil }
             }
             for locale in [catalog.fallback] + catalog.locales {
@@ -74,6 +75,9 @@ public struct Engine: Sendable {
         var anyLocale: [String: String] = [:]
         var shortByLocale: [String: [String: String]] = [:]
         var values: [String: String] = [:]
+        /// `byLocale`'s labels without their word spaces (made once: `abbreviated` compares
+        /// against every label).
+        var compactByLocale: [String: [(compact: String, value: String)]] = [:]
 
         /// A label of the session's language typed as people shorten it: without the word spaces
         /// of やさしい日本語 ("しごとを さがす" as "しごとをさがす"), or its beginning ("パート" for
@@ -81,10 +85,9 @@ public struct Engine: Sendable {
         /// two characters long and begins the labels of one choice only.
         func abbreviated(_ wanted: String, locale: String) -> String? {
             let typed = wanted.filter { $0 != " " }
-            guard typed.count >= 2, let labels = byLocale[locale] else { return nil }
+            guard typed.count >= 2, let labels = compactByLocale[locale] else { return nil }
             var exact: Set<String> = [], begun: Set<String> = []
-            for (label, value) in labels {
-                let compact = label.filter { $0 != " " }
+            for (compact, value) in labels {
                 if compact == typed { exact.insert(value) } else if compact.hasPrefix(typed) { begun.insert(value) }
             }
             if exact.count == 1 { return exact.first }

@@ -26,6 +26,11 @@ public struct Catalog: Sendable {
         return Catalog.fill(Furigana.render(template, furigana), args)
     }
 
+    /// Whether `optionalText(key, locale)` is non-nil, without rendering it.
+    func hasText(_ key: String, _ locale: String) -> Bool {
+        strings[locale]?[key] != nil || strings[fallback]?[key] != nil
+    }
+
     public func optionalText(_ key: String?, _ locale: String, _ args: [String: String] = [:]) -> String? {
         guard let key, let template = strings[locale]?[key] ?? strings[fallback]?[key] else { return nil }
         return Catalog.fill(Furigana.render(template, furigana), args)

@@ -116,7 +116,10 @@ struct Evaluator {
         case .null: return nil
         case .list: throw Failure()  // only meaningful on the right of `in`
         case .setting(let key): return settings[key]
-        case .name(let n): return try lookup(n, in: scope)
+        case .name(let n):
+            if e.builtin == .value { return value }
+            if e.builtin == .today { return .date(today) }
+            return try lookup(n, in: scope)
         case .unary(.not, let inner):
             guard let v = try eval(inner, in: scope) else { return nil }
             guard case .bool(let b) = v else { throw Failure() }
@@ -129,14 +132,15 @@ struct Evaluator {
             default: throw Failure()
             }
         case .binary(let op, let a, let b): return try binary(op, a, b, in: scope)
-        case .call("matches", let args): return try matches(args, e.regex, in: scope)
-        case .call(let name, let args): return try call(name, args, in: scope)
+        case .call(_, let args):
+            guard let function = e.builtin else { throw Failure() }
+            if function == .matches { return try matches(args, e.regex, in: scope) }
+            return try call(function, args, in: scope)
         }
     }
 
+    /// A question's answer or a computed value (`value` and `today` are read by `eval`).
     private mutating func lookup(_ n: String, in scope: Scope) throws -> Value? {
-        if n == "value" { return value }
-        if n == "today" { return .date(today) }
         switch index.refs[n] {
         case .question(let q, let depth)?:
             guard depth <= scope.indices.count else { throw Failure() }
@@ -183,21 +187,21 @@ struct Evaluator {
     /// How many arguments each function takes (the type checker says so to the author; this keeps
     /// an expression that was never checked from reading past its arguments). A switch, not a
     /// dictionary: it is asked at every call evaluated, and hashing the name cost more than the call.
-    static func arity(_ name: String) -> ClosedRange<Int>? {
-        switch name {
-        case "count": return 1...2
-        case "any", "all", "sum", "min", "max", "contains", "matches": return 2...2
-        case "age", "year", "month", "answered", "declined", "len", "date": return 1...1
-        case "if": return 3...3
-        case "instance": return 0...0
-        default: return nil
+    static func arity(_ function: Expr.Builtin) -> ClosedRange<Int>? {
+        switch function {
+        case .count: return 1...2
+        case .any, .all, .sum, .min, .max, .contains, .matches: return 2...2
+        case .age, .year, .month, .answered, .declined, .len, .date: return 1...1
+        case .if: return 3...3
+        case .instance: return 0...0
+        case .value, .today: return nil
         }
     }
 
-    private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
-        guard let allowed = Self.arity(name), allowed.contains(args.count) else { throw Failure() }
-        switch name {
-        case "count":
+    private mutating func call(_ function: Expr.Builtin, _ args: [Expr], in scope: Scope) throws -> Value? {
+        guard let allowed = Self.arity(function), allowed.contains(args.count) else { throw Failure() }
+        switch function {
+        case .count:
             guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }
             var n = 0
             let matchingOnly = countsMatchingOnly && reads != nil
@@ -215,22 +219,22 @@ struct Evaluator {
             }
             if matchingOnly { reads?.append(contentsOf: held.isEmpty ? all : held) }
             return .int(n)
-        case "any", "all":
+        case .any, .all:
             // any: some instance where the condition holds; all: no instance where it fails.
             // An instance where it cannot be decided (a question not asked for that child) counts
             // for neither, so `not any(care, evening_care == 'none')` holds for older children.
             var decided: Bool?
             try forEachInstance(args[0], in: scope) { ev, s in
                 switch try ev.eval(args[1], in: s) {
-                case .bool(true)?: if name == "any" { decided = true; return false }
-                case .bool(false)?: if name == "all" { decided = false; return false }
+                case .bool(true)?: if function == .any { decided = true; return false }
+                case .bool(false)?: if function == .all { decided = false; return false }
                 case nil: break
                 default: throw Failure()
                 }
                 return true
             }
-            return .bool(decided ?? (name == "all"))
-        case "sum":
+            return .bool(decided ?? (function == .all))
+        case .sum:
             var total: Value? = .int(0)
             try forEachInstance(args[0], in: scope) { ev, s in
                 guard let v = try ev.eval(args[1], in: s), let t = total else { return true }
@@ -239,47 +243,47 @@ struct Evaluator {
                 return total != nil
             }
             return total
-        case "min", "max":
+        case .min, .max:
             if case .name(let n) = args[0].node, case .group? = index.refs[n] {
                 var best: Value?
                 try forEachInstance(args[0], in: scope) { ev, s in
                     guard let v = try ev.eval(args[1], in: s) else { return true }
-                    if let b = best { best = (try ev.order(v, b) < 0) == (name == "min") ? v : b } else { best = v }
+                    if let b = best { best = (try ev.order(v, b) < 0) == (function == .min) ? v : b } else { best = v }
                     return true
                 }
                 return best
             }
             guard let a = try eval(args[0], in: scope), let b = try eval(args[1], in: scope) else { return nil }
-            return (try order(a, b) < 0) == (name == "min") ? a : b
-        case "age", "year", "month":
+            return (try order(a, b) < 0) == (function == .min) ? a : b
+        case .age, .year, .month:
             guard let v = try eval(args[0], in: scope) else { return nil }
             guard case .date(let d) = v else { throw Failure() }
-            switch name {
-            case "age": return .int(d.years(until: today))
-            case "year": return .int(d.year)
+            switch function {
+            case .age: return .int(d.years(until: today))
+            case .year: return .int(d.year)
             default: return .int(d.month)
             }
-        case "answered", "declined":
+        case .answered, .declined:
             let path = try answerPath(args[0], in: scope)
             reads?.append(path)
             consulted?.append(path.id)
             let a = answers[path]?.answer
-            return .bool(name == "answered" ? a?.value != nil : a == .declined)
-        case "contains":
+            return .bool(function == .answered ? a?.value != nil : a == .declined)
+        case .contains:
             return try binary(.in, args[1], args[0], in: scope)
-        case "len":
+        case .len:
             switch try eval(args[0], in: scope) {
             case nil: return nil
             case .text(let s)?: return .int(s.count)
             case .choices(let c)?: return .int(c.count)
             default: throw Failure()
             }
-        case "if":
+        case .if:
             return try eval(args[0], in: scope) == .bool(true) ? eval(args[1], in: scope) : eval(args[2], in: scope)
-        case "instance":
+        case .instance:
             // The number (1-based) of the group instance being evaluated in; null outside any.
             return scope.indices.last.map { .int($0 + 1) }
-        case "date":
+        case .date:
             guard case .literal(.text(let s)) = args[0].node, let d = CivilDate(iso: s) else { throw Failure() }
             return .date(d)
         default:

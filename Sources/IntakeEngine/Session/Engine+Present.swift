@@ -53,7 +53,8 @@ extension Engine {
         guard let groups = dialog.index.entries[p.id]?.groups else { return }
         var ev: Evaluator?
         for key in keys {
-            guard let template = catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] else { continue }
+            guard let template = catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key],
+                  template.containsByte(UInt8(ascii: "{")) else { continue }
             var rest = Substring(template)
             while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
                 let placeholder = rest[rest.index(after: open)..<close]

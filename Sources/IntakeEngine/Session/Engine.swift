@@ -318,7 +318,7 @@ public struct Engine: Sendable {
     func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:], furigana: FuriganaStyle? = nil) -> String {
         let template = furigana.map { Furigana.render(catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] ?? key, $0) }
             ?? catalog.text(key, state.locale)
-        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
+        guard template.containsByte(UInt8(ascii: "{")) else { return template }
         // A placeholder may hold what a person typed (an edit target, a pick): shown, never acted on.
         var all = args.mapValues { ControlCharacters.visible($0) }
         var evaluator: Evaluator?
@@ -340,6 +340,13 @@ public struct Engine: Sendable {
 }
 
 extension String {
+    /// Whether the text holds the byte `b` (an ASCII character), scanning its UTF-8 storage
+    /// directly: templates are checked for `{` and `|` at every prompt, and the UTF-8 view's
+    /// iterator walked them a byte at a time through the string's general path.
+    @usableFromInline func containsByte(_ b: UInt8) -> Bool {
+        utf8.withContiguousStorageIfAvailable { $0.contains(b) } ?? utf8.contains(b)
+    }
+
     var trimmingWhitespace: String {
         // Most answers have no surrounding space: check the ends' bytes before walking characters.
         if let f = utf8.first, let l = utf8.last, f > 0x20, f < 0x80, l > 0x20, l < 0x80 { return self }

@@ -51,7 +51,7 @@ public struct Catalog: Sendable {
     /// (Scans UTF-8 bytes: `{` and `}` never occur inside a multi-byte character.)
     public static func fill(_ template: String, _ args: [String: String]) -> String {
         let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
-        guard !args.isEmpty, template.utf8.contains(open) else { return template }
+        guard !args.isEmpty, template.containsByte(open) else { return template }
         let bytes = Array(template.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)

@@ -24,8 +24,8 @@ extension Evaluator {
             return try because(a, in: scope, is: outcome) + because(b, in: scope, is: outcome)
         case .name(let n):
             // A computed value: the answers behind it (a question or group is read as it is).
-            guard case .computed(let c)? = index.refs[n] else { return try reading(e, in: scope) }
-            return try because(c.expr, in: c.scope(within: scope), is: outcome)
+            guard case .computed(let box)? = index.refs[n] else { return try reading(e, in: scope) }
+            return try because(box.value.expr, in: box.value.scope(within: scope), is: outcome)
         case .call(let name, let args) where (name == "any" || name == "all") && args.count == 2:
             var out: [Path] = []
             var matching: [Scope] = []

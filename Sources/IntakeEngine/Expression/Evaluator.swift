@@ -153,8 +153,8 @@ struct Evaluator {
                 return try eval(d, in: Scope(indices: path.indices)).map(q.coerceDerived)
             }
             return nil
-        case .computed(let c)?:
-            return try eval(c.expr, in: c.scope(within: scope))
+        case .computed(let box)?:
+            return try eval(box.value.expr, in: box.value.scope(within: scope))
         case .group?, .other?, nil:
             throw Failure()
         }

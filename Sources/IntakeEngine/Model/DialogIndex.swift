@@ -18,9 +18,15 @@ public struct DialogIndex: Sendable {
         case question(Question, depth: Int)
         /// A repeat group inside `depth` other repeat groups.
         case group(RepeatGroup, depth: Int)
-        /// A computed value (a name no item of the dialog has).
-        case computed(ComputedValue)
+        /// A computed value (a name no item of the dialog has), boxed: every name looked up copies
+        /// its reference, and a reference is one retain where the value's fields were several.
+        case computed(Computed)
         case other
+    }
+
+    final class Computed: Sendable {
+        let value: ComputedValue
+        init(_ value: ComputedValue) { self.value = value }
     }
 
     /// The tables, built once and shared by every copy of the index: a walk and each evaluator
@@ -40,7 +46,7 @@ public struct DialogIndex: Sendable {
             computed = b.computed
             questionOrder = b.questionOrder
             var refs = b.refs
-            for (id, c) in b.computed where refs[id] == nil { refs[id] = .computed(c) }
+            for (id, c) in b.computed where refs[id] == nil { refs[id] = .computed(Computed(c)) }
             self.refs = refs
         }
     }

@@ -26,7 +26,9 @@ public enum TextFolding {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for u in scalars {
-            if u.properties.isWhitespace {
+            // ASCII's White_Space characters are tab to carriage return and space: only other
+            // scalars need the Unicode property (a table lookup).
+            if u.value < 0x80 ? (u.value == 0x20 || (0x09...0x0D).contains(u.value)) : u.properties.isWhitespace {
                 pendingSpace = !out.isEmpty
                 continue
             }

@@ -44,7 +44,8 @@ struct Walk {
     private let collectRelevant: Bool
     /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
     private var resume: Path?
-    private var resumeEntry: DialogIndex.Entry?
+    /// The resume point's item id, then the sections and groups that hold it (set with `resume`).
+    private var resumeChain: [String] = []
     /// The last walk's sums of the sections after its next question, when they can be used here
     /// (same mode, nothing reopened).
     private let memo: WalkMemo?
@@ -78,11 +79,11 @@ struct Walk {
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
         if let p = resumingAfter, let entry = index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
             resume = p
-            resumeEntry = entry
+            resumeChain = [p.groupOfMorePrompt ?? p.id] + entry.sections + entry.groups
         }
         var context: [(String, Int?)] = []
         walk(dialog.items, Scope.root, &context)
-        if resumeEntry != nil {
+        if !resumeChain.isEmpty {
             // Every answer before the resume point applies and was not visited.
             applyingAnswers = answers.count
         }
@@ -130,18 +131,21 @@ struct Walk {
         }
     }
 
-    /// After the next question: whether an item whose condition does not hold now may still apply,
-    /// because the condition reads an answer still to come.
-    private mutating func mayApply(_ e: Expr?, _ scope: Scope) -> Bool {
-        guard found, let e else { return false }
+    /// Whether an item's condition holds; after the next question, when it does not, also whether
+    /// the item may still apply, because the condition reads an answer still to come. One
+    /// evaluation tells both (the condition was evaluated a second time to collect what it reads).
+    private mutating func decide(_ e: Expr?, _ scope: Scope) -> (holds: Bool, mayApply: Bool) {
+        guard let e else { return (true, false) }
+        guard found else { return (evaluator.holds(e, in: scope), false) }
         evaluator.reads = []
         evaluator.unsizedGroup = false
         let v = try? evaluator.evaluate(e, in: scope)
         let reads = evaluator.reads ?? []
         evaluator.reads = nil
+        if v == .bool(true) { return (true, false) }
         // A group whose number of instances is still to come (`any(children, …)` before the count).
-        if v == .bool(true) || evaluator.unsizedGroup { return true }
-        return reads.contains { r in
+        if evaluator.unsizedGroup { return (false, true) }
+        return (false, reads.contains { r in
             evaluator.consulted?.append(r.id)
             guard answers[r] == nil, let entry = index.entries[r.id] else { return false }
             // Not asked, but it follows from earlier answers (a child's stage from her age): known.
@@ -150,7 +154,7 @@ struct Walk {
             let after = comesAfterNext(r.indices, entry.groups, entry.order)
             if !frames.isEmpty { relations.append(WalkMemo.Relation(indices: r.indices, groups: entry.groups, order: entry.order, after: after)) }
             return after
-        }
+        })
     }
 
     /// Whether an answer's place is at or after the next question in walk order: instances of the
@@ -167,9 +171,7 @@ struct Walk {
 
     /// While resuming: whether `item` contains the resume point (or is it).
     private func leadsToResume(_ item: Item) -> Bool {
-        guard let entry = resumeEntry, let p = resume else { return false }
-        let id = item.id
-        return id == (p.groupOfMorePrompt ?? p.id) || entry.sections.contains(id) || entry.groups.contains(id)
+        resume != nil && resumeChain.contains(item.id)
     }
 
     /// Every answer given is at a path that applies (so none has to be dropped).
@@ -288,8 +290,9 @@ struct Walk {
     private mutating func walkItem(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
         switch item {
         case .section(let s):
-            guard evaluator.holds(s.when, in: scope) else {
-                if mayApply(s.when, scope) {
+            let condition = decide(s.when, scope)
+            guard condition.holds else {
+                if condition.mayApply {
                     speculative += 1
                     walk(s.items, scope, &context)
                     speculative -= 1
@@ -306,8 +309,9 @@ struct Walk {
         case .question(let q):
             let p = Path(q.id, scope.indices)
             evaluator.consulted?.append(p.id)
-            guard evaluator.holds(q.when, in: scope) else {
-                if mayApply(q.when, scope), answers[p] == nil { remaining += 1 }
+            let condition = decide(q.when, scope)
+            guard condition.holds else {
+                if condition.mayApply, answers[p] == nil { remaining += 1 }
                 return
             }
             // Earlier answers decide it (a child's stage from her age): not asked.
@@ -318,8 +322,9 @@ struct Walk {
             }
             _ = pending(p, context)
         case .group(let g):
-            guard evaluator.holds(g.when, in: scope) else {
-                if mayApply(g.when, scope) {
+            let condition = decide(g.when, scope)
+            guard condition.holds else {
+                if condition.mayApply {
                     speculative += 1
                     walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
                     speculative -= 1

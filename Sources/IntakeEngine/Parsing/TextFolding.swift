@@ -11,6 +11,10 @@ public enum TextFolding {
     ///
     /// Case is not changed.
     public static func fold(_ s: String) -> String {
+        // Printable ASCII without spaces (most answers: a number, a choice's number, a word):
+        // nothing to map, trim or collapse, so the text itself (every answer is folded at least
+        // twice, to look for a decline word and to parse it).
+        if s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return s }
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(s.unicodeScalars.count)
         for u in s.unicodeScalars {

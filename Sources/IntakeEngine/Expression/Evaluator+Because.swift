@@ -22,9 +22,10 @@ extension Evaluator {
                 return try because(b, in: scope, is: outcome)
             }
             return try because(a, in: scope, is: outcome) + because(b, in: scope, is: outcome)
-        case .name(let n) where dialog.index.refs[n] == nil:
-            guard let c = dialog.index.computed[n] else { return try reading(e, in: scope) }
-            return try because(c.expr, in: c.scope(within: scope), is: outcome)
+        case .name(let n):
+            // A computed value: the answers behind it (a question or group is read as it is).
+            guard case .computed(let box)? = index.refs[n] else { return try reading(e, in: scope) }
+            return try because(box.value.expr, in: box.value.scope(within: scope), is: outcome)
         case .call(let name, let args) where (name == "any" || name == "all") && args.count == 2:
             var out: [Path] = []
             var matching: [Scope] = []
@@ -59,7 +60,7 @@ extension Evaluator {
 
     /// Calls `body` in each instance of the group named by `group` (a fresh scope each time).
     private mutating func eachInstance(_ group: Expr, in scope: Scope, _ body: (inout Evaluator, Scope) throws -> Void) throws {
-        guard case .name(let n) = group.node, case .group(let g, let depth)? = dialog.index.refs[n],
+        guard case .name(let n) = group.node, case .group(let g, let depth)? = index.refs[n],
               depth <= scope.indices.count else { throw Failure() }
         let outer = depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth))
         let saved = reads

@@ -11,7 +11,10 @@
 struct Evaluator {
     struct Failure: Error {}
 
-    let dialog: Dialog
+    /// The dialog's index and settings, not the whole dialog: an evaluator is made at every
+    /// step, and copying these retains two references.
+    let index: DialogIndex
+    let settings: [String: Value]
     let answers: [Path: AnswerEntry]
     let today: CivilDate
     var value: Value?
@@ -37,7 +40,8 @@ struct Evaluator {
     var consulted: [String]?
 
     init(dialog: Dialog, answers: [Path: AnswerEntry], today: CivilDate, value: Value? = nil) {
-        self.dialog = dialog
+        index = dialog.index
+        settings = dialog.settings
         self.answers = answers
         self.today = today
         self.value = value
@@ -86,7 +90,7 @@ struct Evaluator {
             return Swift.min(Swift.max(n, 0), g.max)
         case .each(let source):
             // Groups following each other in a circle have no instances (lint refuses them).
-            guard let other = dialog.index.group(source), depth < Evaluator.maxDepth else { return 0 }
+            guard let other = index.group(source), depth < Evaluator.maxDepth else { return 0 }
             depth += 1
             defer { depth -= 1 }
             return Swift.min(countInstances(other, outer: outer), g.max)
@@ -111,8 +115,11 @@ struct Evaluator {
         case .literal(let v): return v
         case .null: return nil
         case .list: throw Failure()  // only meaningful on the right of `in`
-        case .setting(let key): return dialog.settings[key]
-        case .name(let n): return try lookup(n, in: scope)
+        case .setting(let key): return settings[key]
+        case .name(let n):
+            if e.builtin == .value { return value }
+            if e.builtin == .today { return .date(today) }
+            return try lookup(n, in: scope)
         case .unary(.not, let inner):
             guard let v = try eval(inner, in: scope) else { return nil }
             guard case .bool(let b) = v else { throw Failure() }
@@ -125,40 +132,42 @@ struct Evaluator {
             default: throw Failure()
             }
         case .binary(let op, let a, let b): return try binary(op, a, b, in: scope)
-        case .call("matches", let args): return try matches(args, e.regex, in: scope)
-        case .call(let name, let args): return try call(name, args, in: scope)
+        case .call(_, let args):
+            guard let function = e.builtin else { throw Failure() }
+            if function == .matches { return try matches(args, e.regex, in: scope) }
+            return try call(function, args, in: scope)
         }
     }
 
+    /// A question's answer or a computed value (`value` and `today` are read by `eval`).
     private mutating func lookup(_ n: String, in scope: Scope) throws -> Value? {
-        if n == "value" { return value }
-        if n == "today" { return .date(today) }
-        if let ref = dialog.index.refs[n] {
-            guard case .question(let depth) = ref, depth <= scope.indices.count else { throw Failure() }
+        switch index.refs[n] {
+        case .question(let q, let depth)?:
+            guard depth <= scope.indices.count else { throw Failure() }
             let path = Path(n, depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth)))
             reads?.append(path)
             consulted?.append(n)
             if let a = answers[path] { return a.answer.value }
             // Not answered: what follows from earlier answers, when the question says how.
-            if let q = dialog.index.question(n), let d = q.derive {
+            if let d = q.derive {
                 return try eval(d, in: Scope(indices: path.indices)).map(q.coerceDerived)
             }
             return nil
+        case .computed(let box)?:
+            return try eval(box.value.expr, in: box.value.scope(within: scope))
+        case .group?, .other?, nil:
+            throw Failure()
         }
-        if let c = dialog.index.computed[n] {
-            return try eval(c.expr, in: c.scope(within: scope))
-        }
-        throw Failure()
     }
 
     private func answerPath(_ e: Expr, in scope: Scope) throws -> Path {
-        guard case .name(let n) = e.node, let entry = dialog.index.entries[n], entry.groups.count <= scope.indices.count else { throw Failure() }
+        guard case .name(let n) = e.node, let entry = index.entries[n], entry.groups.count <= scope.indices.count else { throw Failure() }
         return Path(n, Array(scope.indices.prefix(entry.groups.count)))
     }
 
     /// The group named by `e`: the instances enclosing it and how many instances it has there.
     private mutating func instances(_ e: Expr, in scope: Scope) throws -> (outer: [Int], count: Int) {
-        guard case .name(let n) = e.node, case .group(let g, let depth)? = dialog.index.refs[n],
+        guard case .name(let n) = e.node, case .group(let g, let depth)? = index.refs[n],
               depth <= scope.indices.count else { throw Failure() }
         let outer = depth == scope.indices.count ? scope.indices : Array(scope.indices.prefix(depth))
         return (outer, countInstances(g, outer: outer))
@@ -176,17 +185,23 @@ struct Evaluator {
     }
 
     /// How many arguments each function takes (the type checker says so to the author; this keeps
-    /// an expression that was never checked from reading past its arguments).
-    static let arity: [String: ClosedRange<Int>] = [
-        "count": 1...2, "any": 2...2, "all": 2...2, "sum": 2...2, "min": 2...2, "max": 2...2, "age": 1...1, "year": 1...1,
-        "month": 1...1, "answered": 1...1, "declined": 1...1, "contains": 2...2, "len": 1...1, "if": 3...3, "date": 1...1,
-        "instance": 0...0, "matches": 2...2,
-    ]
+    /// an expression that was never checked from reading past its arguments). A switch, not a
+    /// dictionary: it is asked at every call evaluated, and hashing the name cost more than the call.
+    static func arity(_ function: Expr.Builtin) -> ClosedRange<Int>? {
+        switch function {
+        case .count: return 1...2
+        case .any, .all, .sum, .min, .max, .contains, .matches: return 2...2
+        case .age, .year, .month, .answered, .declined, .len, .date: return 1...1
+        case .if: return 3...3
+        case .instance: return 0...0
+        case .value, .today: return nil
+        }
+    }
 
-    private mutating func call(_ name: String, _ args: [Expr], in scope: Scope) throws -> Value? {
-        guard let allowed = Self.arity[name], allowed.contains(args.count) else { throw Failure() }
-        switch name {
-        case "count":
+    private mutating func call(_ function: Expr.Builtin, _ args: [Expr], in scope: Scope) throws -> Value? {
+        guard let allowed = Self.arity(function), allowed.contains(args.count) else { throw Failure() }
+        switch function {
+        case .count:
             guard args.count == 2 else { return .int(try instances(args[0], in: scope).count) }
             var n = 0
             let matchingOnly = countsMatchingOnly && reads != nil
@@ -204,22 +219,22 @@ struct Evaluator {
             }
             if matchingOnly { reads?.append(contentsOf: held.isEmpty ? all : held) }
             return .int(n)
-        case "any", "all":
+        case .any, .all:
             // any: some instance where the condition holds; all: no instance where it fails.
             // An instance where it cannot be decided (a question not asked for that child) counts
             // for neither, so `not any(care, evening_care == 'none')` holds for older children.
             var decided: Bool?
             try forEachInstance(args[0], in: scope) { ev, s in
                 switch try ev.eval(args[1], in: s) {
-                case .bool(true)?: if name == "any" { decided = true; return false }
-                case .bool(false)?: if name == "all" { decided = false; return false }
+                case .bool(true)?: if function == .any { decided = true; return false }
+                case .bool(false)?: if function == .all { decided = false; return false }
                 case nil: break
                 default: throw Failure()
                 }
                 return true
             }
-            return .bool(decided ?? (name == "all"))
-        case "sum":
+            return .bool(decided ?? (function == .all))
+        case .sum:
             var total: Value? = .int(0)
             try forEachInstance(args[0], in: scope) { ev, s in
                 guard let v = try ev.eval(args[1], in: s), let t = total else { return true }
@@ -228,47 +243,47 @@ struct Evaluator {
                 return total != nil
             }
             return total
-        case "min", "max":
-            if case .name(let n) = args[0].node, case .group? = dialog.index.refs[n] {
+        case .min, .max:
+            if case .name(let n) = args[0].node, case .group? = index.refs[n] {
                 var best: Value?
                 try forEachInstance(args[0], in: scope) { ev, s in
                     guard let v = try ev.eval(args[1], in: s) else { return true }
-                    if let b = best { best = (try ev.order(v, b) < 0) == (name == "min") ? v : b } else { best = v }
+                    if let b = best { best = (try ev.order(v, b) < 0) == (function == .min) ? v : b } else { best = v }
                     return true
                 }
                 return best
             }
             guard let a = try eval(args[0], in: scope), let b = try eval(args[1], in: scope) else { return nil }
-            return (try order(a, b) < 0) == (name == "min") ? a : b
-        case "age", "year", "month":
+            return (try order(a, b) < 0) == (function == .min) ? a : b
+        case .age, .year, .month:
             guard let v = try eval(args[0], in: scope) else { return nil }
             guard case .date(let d) = v else { throw Failure() }
-            switch name {
-            case "age": return .int(d.years(until: today))
-            case "year": return .int(d.year)
+            switch function {
+            case .age: return .int(d.years(until: today))
+            case .year: return .int(d.year)
             default: return .int(d.month)
             }
-        case "answered", "declined":
+        case .answered, .declined:
             let path = try answerPath(args[0], in: scope)
             reads?.append(path)
             consulted?.append(path.id)
             let a = answers[path]?.answer
-            return .bool(name == "answered" ? a?.value != nil : a == .declined)
-        case "contains":
+            return .bool(function == .answered ? a?.value != nil : a == .declined)
+        case .contains:
             return try binary(.in, args[1], args[0], in: scope)
-        case "len":
+        case .len:
             switch try eval(args[0], in: scope) {
             case nil: return nil
             case .text(let s)?: return .int(s.count)
             case .choices(let c)?: return .int(c.count)
             default: throw Failure()
             }
-        case "if":
+        case .if:
             return try eval(args[0], in: scope) == .bool(true) ? eval(args[1], in: scope) : eval(args[2], in: scope)
-        case "instance":
+        case .instance:
             // The number (1-based) of the group instance being evaluated in; null outside any.
             return scope.indices.last.map { .int($0 + 1) }
-        case "date":
+        case .date:
             guard case .literal(.text(let s)) = args[0].node, let d = CivilDate(iso: s) else { throw Failure() }
             return .date(d)
         default:

@@ -19,16 +19,57 @@ public struct Expr: Sendable {
         case call(String, [Expr])
     }
 
-    public var node: Node
+    public var node: Node {
+        didSet { builtin = Builtin(node) }
+    }
     /// Characters from the start of the expression's text to this node.
     public var offset: Int
     /// On `matches(text, 'PATTERN')`: the pattern, compiled once when the expression is parsed, so
     /// that no step compiles it again. nil everywhere else (and when the pattern is not a literal).
     public internal(set) var regex: BoundedRegex?
+    /// The function a call names, or `value` / `today` for those names: read once when the node is
+    /// set, so that evaluating compares no strings. nil for any other node or name.
+    private(set) var builtin: Builtin?
 
     public init(_ node: Node, at offset: Int) {
         self.node = node
         self.offset = offset
+        builtin = Builtin(node)
+    }
+
+    /// The functions of the language, and the two names with a fixed meaning.
+    enum Builtin: UInt8, Sendable {
+        case count, any, all, sum, min, max, age, year, month, answered, declined, contains, len, `if`, date, instance, matches
+        case value, today
+
+        init?(_ node: Node) {
+            switch node {
+            case .call(let name, _):
+                switch name {
+                case "count": self = .count
+                case "any": self = .any
+                case "all": self = .all
+                case "sum": self = .sum
+                case "min": self = .min
+                case "max": self = .max
+                case "age": self = .age
+                case "year": self = .year
+                case "month": self = .month
+                case "answered": self = .answered
+                case "declined": self = .declined
+                case "contains": self = .contains
+                case "len": self = .len
+                case "if": self = .if
+                case "date": self = .date
+                case "instance": self = .instance
+                case "matches": self = .matches
+                default: return nil
+                }
+            case .name("value"): self = .value
+            case .name("today"): self = .today
+            default: return nil
+            }
+        }
     }
 
     /// Names the expression mentions (questions, computed values, groups), for dependency checks.

@@ -11,6 +11,10 @@ public enum TextFolding {
     ///
     /// Case is not changed.
     public static func fold(_ s: String) -> String {
+        // Printable ASCII without spaces (most answers: a number, a choice's number, a word):
+        // nothing to map, trim or collapse, so the text itself (every answer is folded at least
+        // twice, to look for a decline word and to parse it).
+        if s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) { return s }
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(s.unicodeScalars.count)
         for u in s.unicodeScalars {
@@ -26,7 +30,9 @@ public enum TextFolding {
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for u in scalars {
-            if u.properties.isWhitespace {
+            // ASCII's White_Space characters are tab to carriage return and space: only other
+            // scalars need the Unicode property (a table lookup).
+            if u.value < 0x80 ? (u.value == 0x20 || (0x09...0x0D).contains(u.value)) : u.properties.isWhitespace {
                 pendingSpace = !out.isEmpty
                 continue
             }

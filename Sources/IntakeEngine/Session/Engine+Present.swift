@@ -6,11 +6,14 @@ extension Engine {
         let args = ["n": n]
         let context = walk.nextContext.map { c in
             // A `.one` title (the only instance of a group) falls back to the numbered one.
-            let key = c.key.hasSuffix(".one") && catalog.optionalText(c.key, loc) == nil ? String(c.key.dropLast(4)) : c.key
+            let key = c.key.hasSuffix(".one") && !catalog.hasText(c.key, loc) ? String(c.key.dropLast(4)) : c.key
             return catalog.text(key, loc, c.n.map { ["n": String($0)] } ?? [:])
         }
-        let yesNo = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.yes", loc)),
-                     ChoiceOption(number: 2, value: "no", label: catalog.text("engine.no", loc))]
+        // Only a yes/no question or prompt shows them (not rendered for the others).
+        var yesNo: [ChoiceOption] {
+            [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.yes", loc)),
+             ChoiceOption(number: 2, value: "no", label: catalog.text("engine.no", loc))]
+        }
         if let g = p.groupOfMorePrompt.flatMap({ dialog.index.group($0) }), case .addAnother(let key) = g.count {
             return Prompt(path: p, display: dialog.display(p), kind: "yesno", text: render(key, state, args),
                           help: catalog.optionalText(key + ".help", loc, args), choices: yesNo, required: true,
@@ -38,7 +41,7 @@ extension Engine {
         var textArgs = args
         if !p.indices.isEmpty { fillInstanceComputed([textKey, helpKey], p, state, &textArgs) }
         return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey, state, textArgs),
-                      help: catalog.optionalText(helpKey, loc) == nil ? nil : render(helpKey, state, textArgs), choices: choices,
+                      help: catalog.hasText(helpKey, loc) ? render(helpKey, state, textArgs) : nil, choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
                       answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue,
                       declineHint: q.declinable && !state.answers.keys.contains { dialog.index.question($0.id)?.declinable == true })
@@ -50,7 +53,8 @@ extension Engine {
         guard let groups = dialog.index.entries[p.id]?.groups else { return }
         var ev: Evaluator?
         for key in keys {
-            guard let template = catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] else { continue }
+            guard let template = catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key],
+                  template.containsByte(UInt8(ascii: "{")) else { continue }
             var rest = Substring(template)
             while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
                 let placeholder = rest[rest.index(after: open)..<close]
@@ -100,7 +104,7 @@ extension Engine {
                 // The only instance of a counted group reads as it did when asked ("お子さん").
                 var key = group.title
                 if case .addAnother = group.count {} else if ev.instanceCount(group, outer: Array(p.indices.prefix(i))) == 1,
-                                                            catalog.optionalText(group.title + ".one", loc) != nil {
+                                                            catalog.hasText(group.title + ".one", loc) {
                     key = group.title + ".one"
                 }
                 context.append(catalog.text(key, loc, ["n": String(p.indices[i] + 1)]))

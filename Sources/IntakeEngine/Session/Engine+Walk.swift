@@ -34,12 +34,18 @@ struct Walk {
     private var speculative = 0
     private var stopped = false
     private var evaluator: Evaluator
-    private let state: SessionState
-    private let dialog: Dialog
+    /// What the walk reads of the state and the dialog (not their copies: a walk is made at every
+    /// step, and each field copied is a reference retained and released).
+    private let answers: [Path: AnswerEntry]
+    private let reopened: Set<Path>
+    private let revisit: Revisit?
+    private let mode: SessionState.Mode
+    private let index: DialogIndex
     private let collectRelevant: Bool
     /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
     private var resume: Path?
-    private var resumeEntry: DialogIndex.Entry?
+    /// The resume point's item id, then the sections and groups that hold it (set with `resume`).
+    private var resumeChain: [String] = []
     /// The last walk's sums of the sections after its next question, when they can be used here
     /// (same mode, nothing reopened).
     private let memo: WalkMemo?
@@ -61,22 +67,25 @@ struct Walk {
     /// `summing`: take the sums of the sections after the next question, for the state this walk
     /// leaves (`leftMemo`); the memo already on the state is used either way.
     init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil, summing: Bool = false) {
-        self.dialog = dialog
-        self.state = state
+        index = dialog.index
+        answers = state.answers
+        reopened = state.reopened
+        revisit = state.revisit
+        mode = state.mode
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         memo = !collectRelevant && state.memo.mode == state.mode && state.reopened.isEmpty ? state.memo : nil
         self.summing = summing && !collectRelevant
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
-        if let p = resumingAfter, let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
+        if let p = resumingAfter, let entry = index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
             resume = p
-            resumeEntry = entry
+            resumeChain = [p.groupOfMorePrompt ?? p.id] + entry.sections + entry.groups
         }
         var context: [(String, Int?)] = []
         walk(dialog.items, Scope.root, &context)
-        if resumeEntry != nil {
+        if !resumeChain.isEmpty {
             // Every answer before the resume point applies and was not visited.
-            applyingAnswers = state.answers.count
+            applyingAnswers = answers.count
         }
     }
 
@@ -116,33 +125,36 @@ struct Walk {
         case .from: return max(g.min, 1)
         case .addAnother: return g.min
         case .each(let source):
-            guard let other = dialog.index.group(source), other.id != g.id else { return g.min }
+            guard let other = index.group(source), other.id != g.id else { return g.min }
             if case .each = other.count { return g.min }
             return min(leastInstances(other), g.max)
         }
     }
 
-    /// After the next question: whether an item whose condition does not hold now may still apply,
-    /// because the condition reads an answer still to come.
-    private mutating func mayApply(_ e: Expr?, _ scope: Scope) -> Bool {
-        guard found, let e else { return false }
+    /// Whether an item's condition holds; after the next question, when it does not, also whether
+    /// the item may still apply, because the condition reads an answer still to come. One
+    /// evaluation tells both (the condition was evaluated a second time to collect what it reads).
+    private mutating func decide(_ e: Expr?, _ scope: Scope) -> (holds: Bool, mayApply: Bool) {
+        guard let e else { return (true, false) }
+        guard found else { return (evaluator.holds(e, in: scope), false) }
         evaluator.reads = []
         evaluator.unsizedGroup = false
         let v = try? evaluator.evaluate(e, in: scope)
         let reads = evaluator.reads ?? []
         evaluator.reads = nil
+        if v == .bool(true) { return (true, false) }
         // A group whose number of instances is still to come (`any(children, …)` before the count).
-        if v == .bool(true) || evaluator.unsizedGroup { return true }
-        return reads.contains { r in
+        if evaluator.unsizedGroup { return (false, true) }
+        return (false, reads.contains { r in
             evaluator.consulted?.append(r.id)
-            guard state.answers[r] == nil, let entry = dialog.index.entries[r.id] else { return false }
+            guard answers[r] == nil, let entry = index.entries[r.id] else { return false }
             // Not asked, but it follows from earlier answers (a child's stage from her age): known.
-            if let q = dialog.index.question(r.id), let d = q.derive,
+            if let q = index.question(r.id), let d = q.derive,
                ((try? evaluator.evaluate(d, in: Scope(indices: r.indices))) ?? nil) != nil { return false }
             let after = comesAfterNext(r.indices, entry.groups, entry.order)
             if !frames.isEmpty { relations.append(WalkMemo.Relation(indices: r.indices, groups: entry.groups, order: entry.order, after: after)) }
             return after
-        }
+        })
     }
 
     /// Whether an answer's place is at or after the next question in walk order: instances of the
@@ -159,19 +171,17 @@ struct Walk {
 
     /// While resuming: whether `item` contains the resume point (or is it).
     private func leadsToResume(_ item: Item) -> Bool {
-        guard let entry = resumeEntry, let p = resume else { return false }
-        let id = item.id
-        return id == (p.groupOfMorePrompt ?? p.id) || entry.sections.contains(id) || entry.groups.contains(id)
+        resume != nil && resumeChain.contains(item.id)
     }
 
     /// Every answer given is at a path that applies (so none has to be dropped).
-    var allAnswersApply: Bool { applyingAnswers == state.answers.count }
+    var allAnswersApply: Bool { applyingAnswers == answers.count }
 
     private mutating func applies(_ p: Path) {
         if speculative > 0 { return }
         if collectRelevant { relevant.insert(p) }
         evaluator.consulted?.append(p.id)
-        if state.answers[p] != nil {
+        if answers[p] != nil {
             applyingAnswers += 1
             if found { answersAfterNext += 1 }
         }
@@ -180,23 +190,23 @@ struct Walk {
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
         evaluator.consulted?.append(p.id)
         if speculative > 0 {
-            if state.answers[p] == nil { remaining += 1 }
+            if answers[p] == nil { remaining += 1 }
             return false
         }
         if collectRelevant { relevant.insert(p) }
-        let given = state.answers[p] != nil
+        let given = answers[p] != nil
         if given {
             applyingAnswers += 1
             if found { answersAfterNext += 1 }
         }
-        if !given || (!state.reopened.isEmpty && state.reopened.contains(p)) {
+        if !given || (!reopened.isEmpty && reopened.contains(p)) {
             remaining += 1
             if !found {
                 found = true
                 next = .ask(p)
-                nextOrder = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.order ?? Int.max
+                nextOrder = index.entries[p.groupOfMorePrompt ?? p.id]?.order ?? Int.max
                 nextIndices = p.indices
-                nextGroups = dialog.index.entries[p.groupOfMorePrompt ?? p.id]?.groups ?? []
+                nextGroups = index.entries[p.groupOfMorePrompt ?? p.id]?.groups ?? []
                 nextContext = context.map { (key: $0.0, n: $0.1) }
             }
             return true
@@ -274,14 +284,15 @@ struct Walk {
     /// The memo this walk leaves for the next one (for a state in `mode`).
     func leftMemo(mode: SessionState.Mode) -> WalkMemo {
         // A reopened answer counts as still to come wherever it lies: no sum is taken while any is.
-        state.reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
+        reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
     }
 
     private mutating func walkItem(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
         switch item {
         case .section(let s):
-            guard evaluator.holds(s.when, in: scope) else {
-                if mayApply(s.when, scope) {
+            let condition = decide(s.when, scope)
+            guard condition.holds else {
+                if condition.mayApply {
                     speculative += 1
                     walk(s.items, scope, &context)
                     speculative -= 1
@@ -290,7 +301,7 @@ struct Walk {
             }
             context.append((s.title, nil))
             // A later visit: "is this still right?" before a module the last record holds.
-            if context.count == 1, let revisit = state.revisit, revisit.sections.contains(s.id) {
+            if context.count == 1, let revisit = revisit, revisit.sections.contains(s.id) {
                 _ = pending(.sectionCheck(s.id), context)
             }
             walk(s.items, scope, &context)
@@ -298,20 +309,22 @@ struct Walk {
         case .question(let q):
             let p = Path(q.id, scope.indices)
             evaluator.consulted?.append(p.id)
-            guard evaluator.holds(q.when, in: scope) else {
-                if mayApply(q.when, scope), state.answers[p] == nil { remaining += 1 }
+            let condition = decide(q.when, scope)
+            guard condition.holds else {
+                if condition.mayApply, answers[p] == nil { remaining += 1 }
                 return
             }
             // Earlier answers decide it (a child's stage from her age): not asked.
             if let d = q.derive, ((try? evaluator.evaluate(d, in: scope)) ?? nil) != nil { return }
-            if !state.mode.mayShow(q) {
+            if !mode.mayShow(q) {
                 applies(p)  // keep what a counselor entered; never ask it here
                 return
             }
             _ = pending(p, context)
         case .group(let g):
-            guard evaluator.holds(g.when, in: scope) else {
-                if mayApply(g.when, scope) {
+            let condition = decide(g.when, scope)
+            guard condition.holds else {
+                if condition.mayApply {
                     speculative += 1
                     walkInstances(g, scope, from: 0, count: evaluator.instanceCount(g, outer: scope.indices), &context)
                     speculative -= 1

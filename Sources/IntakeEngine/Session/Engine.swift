@@ -57,6 +57,7 @@ public struct Engine: Sendable {
                     for label in Set(forms.prefix(2).map(Engine.shortLabel)) { short[label, default: []].append(c.value) }
                 }
                 table.byLocale[locale] = own
+                table.compactByLocale[locale] = own.map { (compact: $0.key.filter { $0 != " " }, value: $0.value) }
                 table.shortByLocale[locale] = short.compactMapValues { $0.count == 1 ? $0[0] : nil }
             }
             for locale in [catalog.fallback] + catalog.locales {
@@ -74,6 +75,9 @@ public struct Engine: Sendable {
         var anyLocale: [String: String] = [:]
         var shortByLocale: [String: [String: String]] = [:]
         var values: [String: String] = [:]
+        /// `byLocale`'s labels without their word spaces (made once: `abbreviated` compares
+        /// against every label).
+        var compactByLocale: [String: [(compact: String, value: String)]] = [:]
 
         /// A label of the session's language typed as people shorten it: without the word spaces
         /// of やさしい日本語 ("しごとを さがす" as "しごとをさがす"), or its beginning ("パート" for
@@ -81,10 +85,9 @@ public struct Engine: Sendable {
         /// two characters long and begins the labels of one choice only.
         func abbreviated(_ wanted: String, locale: String) -> String? {
             let typed = wanted.filter { $0 != " " }
-            guard typed.count >= 2, let labels = byLocale[locale] else { return nil }
+            guard typed.count >= 2, let labels = compactByLocale[locale] else { return nil }
             var exact: Set<String> = [], begun: Set<String> = []
-            for (label, value) in labels {
-                let compact = label.filter { $0 != " " }
+            for (compact, value) in labels {
                 if compact == typed { exact.insert(value) } else if compact.hasPrefix(typed) { begun.insert(value) }
             }
             if exact.count == 1 { return exact.first }
@@ -315,7 +318,7 @@ public struct Engine: Sendable {
     func render(_ key: String, _ state: SessionState, _ args: [String: String] = [:], furigana: FuriganaStyle? = nil) -> String {
         let template = furigana.map { Furigana.render(catalog.strings[state.locale]?[key] ?? catalog.strings[catalog.fallback]?[key] ?? key, $0) }
             ?? catalog.text(key, state.locale)
-        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
+        guard template.containsByte(UInt8(ascii: "{")) else { return template }
         // A placeholder may hold what a person typed (an edit target, a pick): shown, never acted on.
         var all = args.mapValues { ControlCharacters.visible($0) }
         var evaluator: Evaluator?
@@ -337,6 +340,13 @@ public struct Engine: Sendable {
 }
 
 extension String {
+    /// Whether the text holds the byte `b` (an ASCII character), scanning its UTF-8 storage
+    /// directly: templates are checked for `{` and `|` at every prompt, and the UTF-8 view's
+    /// iterator walked them a byte at a time through the string's general path.
+    @usableFromInline func containsByte(_ b: UInt8) -> Bool {
+        utf8.withContiguousStorageIfAvailable { $0.contains(b) } ?? utf8.contains(b)
+    }
+
     var trimmingWhitespace: String {
         // Most answers have no surrounding space: check the ends' bytes before walking characters.
         if let f = utf8.first, let l = utf8.last, f > 0x20, f < 0x80, l > 0x20, l < 0x80 { return self }

@@ -41,7 +41,8 @@ public struct Path: Hashable, Comparable, Sendable, Codable {
 
     static let morePromptSuffix = "+"
 
-    public var isMorePrompt: Bool { id.hasSuffix(Path.morePromptSuffix) }
+    /// (Its last byte first: most ids do not end in the suffix, and `hasSuffix` compares characters.)
+    public var isMorePrompt: Bool { id.utf8.last == UInt8(ascii: "+") && id.hasSuffix(Path.morePromptSuffix) }
     public var groupOfMorePrompt: String? { isMorePrompt ? String(id.dropLast()) : nil }
 
     /// At a later visit, the question "is what you said last time in `section` still right?".
@@ -51,7 +52,7 @@ public struct Path: Hashable, Comparable, Sendable, Codable {
 
     static let sectionCheckSuffix = "?"
 
-    public var isSectionCheck: Bool { id.hasSuffix(Path.sectionCheckSuffix) }
+    public var isSectionCheck: Bool { id.utf8.last == UInt8(ascii: "?") && id.hasSuffix(Path.sectionCheckSuffix) }
     public var sectionOfCheck: String? { isSectionCheck ? String(id.dropLast()) : nil }
     /// A prompt the engine asks of its own (add another?, still right?), not a question of the dialog.
     public var isPrompt: Bool { isMorePrompt || isSectionCheck }

@@ -26,6 +26,11 @@ public struct Catalog: Sendable {
         return Catalog.fill(Furigana.render(template, furigana), args)
     }
 
+    /// Whether `optionalText(key, locale)` is non-nil, without rendering it.
+    func hasText(_ key: String, _ locale: String) -> Bool {
+        strings[locale]?[key] != nil || strings[fallback]?[key] != nil
+    }
+
     public func optionalText(_ key: String?, _ locale: String, _ args: [String: String] = [:]) -> String? {
         guard let key, let template = strings[locale]?[key] ?? strings[fallback]?[key] else { return nil }
         return Catalog.fill(Furigana.render(template, furigana), args)
@@ -46,7 +51,7 @@ public struct Catalog: Sendable {
     /// (Scans UTF-8 bytes: `{` and `}` never occur inside a multi-byte character.)
     public static func fill(_ template: String, _ args: [String: String]) -> String {
         let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
-        guard !args.isEmpty, template.utf8.contains(open) else { return template }
+        guard !args.isEmpty, template.containsByte(open) else { return template }
         let bytes = Array(template.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)

@@ -22,7 +22,7 @@ public enum Furigana {
     /// thousands of strings a second, nearly all without ruby).
     @inlinable
     public static func render(_ template: String, _ style: FuriganaStyle) -> String {
-        guard template.utf8.contains(UInt8(ascii: "|")) else { return template }
+        guard template.containsByte(UInt8(ascii: "|")) else { return template }
         return rendered(template, Form(style))
     }
 
@@ -30,7 +30,7 @@ public enum Furigana {
     /// reading alone, the kanji alone, and the kanji with its reading in brackets. One element,
     /// the template itself, when it holds no group.
     public static func forms(_ template: String) -> [String] {
-        guard template.utf8.contains(UInt8(ascii: "|")) else { return [template] }
+        guard template.containsByte(UInt8(ascii: "|")) else { return [template] }
         var out: [String] = []
         for form in [Form.reading, .base, .brackets] {
             let s = rendered(template, form)
@@ -41,7 +41,7 @@ public enum Furigana {
 
     /// Whether `template` holds at least one ruby group.
     public static func hasGroups(_ template: String) -> Bool {
-        guard template.utf8.contains(UInt8(ascii: "|")) else { return false }
+        guard template.containsByte(UInt8(ascii: "|")) else { return false }
         return scan(Array(template.utf8)).contains { if case .group = $0 { return true } else { return false } }
     }
 

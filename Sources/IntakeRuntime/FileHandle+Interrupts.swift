@@ -5,7 +5,7 @@ import Glibc
 
 /// Reads from a child process's pipe that survive a signal.
 ///
-/// Foundation's `FileHandle.readAvailable()` and `readDataToEndOfFile()` trap when `read` returns
+/// Foundation's `FileHandle.availableData` and `readDataToEndOfFile()` trap when `read` returns
 /// `EINTR`, and a process that starts and reaps children gets interrupted reads (a child's exit is a
 /// `SIGCHLD`, handled by the dispatch source `Process` installs). The crash check, which kills and
 /// restarts servers all through its run, was stopped that way once. These retry the interrupted read.

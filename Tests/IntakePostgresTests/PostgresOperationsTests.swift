@@ -23,7 +23,7 @@ private func answer(_ seq: Int, _ text: String, minute: Int64) -> LogEntry {
              answers: [AnswerChange(path: Path("name"), entry: AnswerEntry(.value(.text(text)), at: at(minute).epochMillis))])
 }
 
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresOperationsTests {
     @Test func finishedRecordsComeBackPerClientNewestFirst() async throws {
         let (store, cleanup) = try await PostgresTestDatabase.make()

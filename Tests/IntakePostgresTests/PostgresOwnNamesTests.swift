@@ -7,7 +7,7 @@ import Testing
 /// pg10, plain SQL as each role: the deleter finds what to delete without reading a record, an
 /// entry or a snapshot; a counselor (and the kiosk, and every role's audit rows) writes only under
 /// its own name.
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresOwnNamesTests {
     typealias R = PostgresRolesTests
 

@@ -8,7 +8,7 @@ import Testing
 
 /// A client who said no to sharing among counselors is read only by the counselor who took her
 /// interview and by a supervisor (issue 16), enforced by PostgreSQL: plain SQL as each login.
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresPrivateTests {
     typealias R = PostgresRolesTests
 

@@ -7,7 +7,7 @@ import Testing
 
 /// Reading is audited (issue 16), what is PostgreSQL's own: who is the database login, and the rows
 /// of one read are one transaction.
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresReadAuditTests {
     @Test func theIdentityIsTheDatabaseLogin() async throws {
         let db = try await PostgresTestDatabase.database()

@@ -55,7 +55,7 @@ actor TestLogins {
 }
 
 /// Access follows role, enforced by PostgreSQL (issue 16): plain SQL as each role, not intake's code.
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresRolesTests {
     /// Rows written as the owner: a finished record in 川越 and one in 所沢 (a counselor's), and in
     /// 川越 three kiosk sessions: finished, unfinished, and stopped (consent refused) with a record.

@@ -4,7 +4,7 @@ import Testing
 
 /// A snapshot of a session's state holds what its log holds, so PostgreSQL gives it its log's
 /// access rules (pg9): plain SQL as each role, as `PostgresRolesTests` does for the log.
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresSnapshotRolesTests {
     typealias R = PostgresRolesTests
 

@@ -36,7 +36,7 @@ private func keyFile() throws -> String {
     return path
 }
 
-@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: PostgresTestDatabase.enabled, PostgresTestDatabase.disabledReason), .timeLimit(.minutes(10)))
 struct PostgresStoreTests {
     // MARK: Opening and migrations
 

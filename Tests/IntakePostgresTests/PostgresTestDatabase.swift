@@ -11,6 +11,11 @@ import Testing
 /// Without the variable, the PostgreSQL tests are disabled with a visible reason — unless
 /// INTAKE_REQUIRE_POSTGRES=1 (CI), where they run and fail saying PostgreSQL is missing: never a
 /// silent pass.
+///
+/// The suites' time limit (10 minutes) is there to end a hang, not to time the work (each test
+/// takes seconds): in the whole suite these async tests can wait minutes for the test process's
+/// two cooperative threads while blocking CLI tests hold them — at 2 minutes, three role tests
+/// were cut off that way in one CI run, each finishing with the rest of the suite at its end.
 enum PostgresTestDatabase {
     static let environment = ProcessInfo.processInfo.environment
     static let url = environment["INTAKE_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import IntakeRuntime
+import Synchronization
 import Testing
 
 /// The crash check once stopped with "Interrupted system call" inside Foundation's
@@ -48,16 +49,8 @@ import Testing
     }
 }
 
-private final class Reader: @unchecked Sendable {
-    let started = Protected<pthread_t?>(nil)
-    let result = Protected<Data>(Data())
+private final class Reader: Sendable {
+    let started = Mutex<pthread_t?>(nil)
+    let result = Mutex<Data>(Data())
     let done = DispatchSemaphore(value: 0)
-}
-
-/// A value behind a lock.
-private final class Protected<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }

@@ -503,18 +503,15 @@ func httpGet(port: Int, _ path: String, method: String = "GET", headers: [String
     // (10 s), as it should; a test process whose threads are all busy can take that long between
     // connecting and sending. Such a connection is opened again (twice at most): a server that
     // closes every connection at once still fails the test.
-    var attempt = 0
-    var opened: LineClient?
-    while opened == nil {
-        let c = try await LineClient.connect(port: port)
+    var c = try await LineClient.connect(port: port)
+    for attempt in 0...2 {
         do {
             try await c.send(bytes: Array(request.utf8))
-            opened = c
+            break
         } catch ChannelError.ioOnClosedChannel where attempt < 2 {
-            attempt += 1
+            c = try await LineClient.connect(port: port)
         }
     }
-    guard let c = opened else { throw ChannelError.ioOnClosedChannel }
     var lines: [String] = []
     while case .line(let l) = await c.next(timeout: .seconds(30)) { lines.append(l) }
     let status = lines.first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""

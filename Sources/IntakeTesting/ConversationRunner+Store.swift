@@ -111,7 +111,6 @@ extension ConversationRunner {
         check("answersAfterCurrent", a.answersAfterCurrent, b.answersAfterCurrent)
         check("pending", a.pending, b.pending)
         check("warnings", a.warnings, b.warnings)
-        check("history", a.history, b.history)
         check("notes", a.notes, b.notes)
         check("revisit", a.revisit, b.revisit)
         return out.isEmpty ? ["(a field not named here)"] : out

@@ -9,7 +9,7 @@ import Testing
     static let t0 = Moment(epochMillis: 1_790_000_000_000, utcOffsetMinutes: 540)
 
     /// A state with every part filled: each kind of value and answer, repeat paths, a pending
-    /// answer, a confirmed warning with and without a reason, history, notes with and without a
+    /// answer, a confirmed warning with and without a reason, notes with and without a
     /// question, a later visit, a finished session that moved versions.
     static func everything() -> SessionState {
         var s = SessionState(dialog: Dialog(id: "d", version: "2", title: "t", items: []), locale: "ja", mode: .counselor, at: t0)
@@ -36,10 +36,6 @@ import Testing
         s.pending = PendingAnswer(path: Path("wage"), value: .decimal(99999.25), messages: ["engine.warn.high", "x"])
         s.warnings = [ConfirmedWarning(path: Path("age", [0]), message: "m", value: .int(-7), at: 5, reason: "本人確認済み"),
                       ConfirmedWarning(path: Path("wage"), message: "m2", value: .decimal(2), at: 6, reason: nil)]
-        s.history = [HistoryEntry(path: Path("name"), entry: AnswerEntry(.value(.text("前")), at: 1), why: .replaced, at: 2),
-                     HistoryEntry(path: Path("age", [2]), entry: AnswerEntry(.declined, at: 3), why: .instanceRemoved, at: 4),
-                     HistoryEntry(path: Path("gone"), entry: AnswerEntry(.skipped, at: 5), why: .noLongerApplies, at: 6),
-                     HistoryEntry(path: Path("old"), entry: AnswerEntry(.value(.int(1)), at: 7), why: .dialogChanged, at: 8)]
         s.notes = [Note(path: Path("name"), text: "メモ", at: 9), Note(path: nil, text: "全体", at: 10)]
         s.revisit = Revisit(previous: "s-1", previousDate: "2026-11-01",
                             prior: [Path("status"): .value(.choice("none")), Path("income"): .declined, Path("age", [0]): .skipped],
@@ -73,6 +69,19 @@ import Testing
             #expect(direct == (try JSONDecoder().decode(SessionState.self, from: data)))
             #expect(try SessionState.decoding(stored: data) == state)
         }
+    }
+
+    /// A state stored while it still kept every replaced or dropped answer (its `history`, which
+    /// the session's log holds as well): both readings pass that member over and read the rest.
+    @Test func aStateStoredWithItsHistoryReadsAsTheSameStateWithout() throws {
+        let state = Self.everything()
+        let text = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let history = #""history":[{"path":{"id":"name","indices":[]},"entry":{"answer":{"value":{"text":"前"}},"at":1},"why":"replaced","at":2}],"#
+        let older = text.replacingOccurrences(of: #""notes":["#, with: history + #""notes":["#)
+        #expect(older.contains(#""why":"replaced""#))
+        #expect(SessionState.decodedDirectly(Data(older.utf8)) == state)
+        #expect(try JSONDecoder().decode(SessionState.self, from: Data(older.utf8)) == state)
+        #expect(!text.contains("history"), "a state no longer stores one")
     }
 
     /// An older shape (Swift's synthesized answer, `{"value":{"_0":V}}`), unknown tags, wrong

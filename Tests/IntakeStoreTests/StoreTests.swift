@@ -451,10 +451,8 @@ enum LineInputEvent {
         #expect(try db.session("m1")?.dialogVersion == "1.2.0")
         // The log replays to the same state under the new version, and the record names both versions.
         #expect(try v2.replay(try db.log(of: "m1")).answers == moved.state.answers)
-        // Replaying the log after the move gives the session the move made: the answers set aside
-        // (and the renamed one's old name) once in the history, the trail in the same order.
+        // Replaying the log after the move gives the session the move made: the trail in the same order.
         let replayed = try v2.replay(try db.log(of: "m1"))
-        #expect(replayed.history == moved.state.history)
         #expect(replayed.trail == moved.state.trail)
         let record = v2.engine.record(moved.state).json
         #expect(record["dialog"] == .object([("id", .string("intake")), ("version", .string("1.2.0")),

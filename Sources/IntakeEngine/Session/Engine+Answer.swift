@@ -159,13 +159,10 @@ extension Engine {
         showCurrent(state, into: &effects)
     }
 
-    /// Stores an answer, keeps what it replaced in the history, and moves on.
+    /// Stores an answer (the step's changes carry it; what it replaced is in the session's log) and moves on.
     func commit(_ answer: Answer, at path: Path, _ state: inout SessionState, now: Moment, into effects: inout [Effect]) {
         // Moving forward: a first answer to the question shown, nothing reopened, nothing answered after it.
         let forward = resumesWalks && state.current == path && state.answers[path] == nil && state.reopened.isEmpty && state.answersAfterCurrent == 0
-        if let old = state.answers[path], old.answer != answer {
-            state.history.append(HistoryEntry(path: path, entry: old, why: .replaced, at: now.epochMillis))
-        }
         if answer.value == nil { state.warnings.removeAll { $0.path == path } }
         state.setAnswer(AnswerEntry(answer, at: now.epochMillis), at: path)
         state.reopened.remove(path)

@@ -2,7 +2,7 @@
 extension Engine {
     /// A session taken under an earlier version, rebuilt under this dialog from its answers: an
     /// answer is kept when its question still exists (or was renamed, see `Dialog.renames`) and
-    /// the answer still fits the question's kind; the others are set aside (in the history) and
+    /// the answer still fits the question's kind; the others are set aside (the log keeps them) and
     /// named to the person, as are answers that no longer apply. Then the dialog goes on.
     ///
     /// At a kiosk an answer set aside is named only when the kiosk may see it: its question is in
@@ -13,7 +13,6 @@ extension Engine {
         var new = SessionState(dialog: dialog, locale: state.locale, mode: state.mode, at: state.started)
         new.updated = now
         new.earlierVersions = (state.earlierVersions ?? []) + [state.dialogVersion]
-        new.history = state.history
         new.notes = state.notes
         new.revisit = state.revisit
         var setAside: [AnswerLine] = []
@@ -34,7 +33,6 @@ extension Engine {
                     setAside.append(AnswerLine(number: setAside.count + 1, path: path.groupOfMorePrompt ?? path.id, context: [],
                                                question: path.id, answer: words))
                 }
-                new.history.append(HistoryEntry(path: path, entry: entry, why: .dialogChanged, at: now.epochMillis))
             }
         }
         var effects: [Effect] = [.notice(message("engine.dialog_changed", new))]

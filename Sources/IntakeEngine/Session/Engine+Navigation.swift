@@ -118,7 +118,6 @@ extension Engine {
                 answers[to] = entry
             } else {
                 if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
-                state.history.append(HistoryEntry(path: p, entry: entry, why: .instanceRemoved, at: now.epochMillis))
             }
         }
         if case .addAnother = g.count {
@@ -128,8 +127,7 @@ extension Engine {
             answers.removeValue(forKey: last)
             if let closing { answers[last] = closing }
         }
-        if let (source, n) = newCount, let old = answers[source] {
-            state.history.append(HistoryEntry(path: source, entry: old, why: .replaced, at: now.epochMillis))
+        if let (source, n) = newCount, answers[source] != nil {
             answers[source] = AnswerEntry(.value(.int(n)), at: now.epochMillis)
         }
         state.replaceAnswers(with: answers)

@@ -167,7 +167,7 @@ public struct Engine: Sendable {
     }
 
     /// `replaying`, changing `state` where it is: a replay of a long log does not copy the
-    /// session's history and answers at every event (as a step that keeps the state it started
+    /// session's answers at every event (as a step that keeps the state it started
     /// from must). The answers it changed are left in the state's ledger for `Step`.
     public func apply(_ event: Event, to state: inout SessionState, at now: Moment) -> [Effect] {
         state.ledger = AnswerLedger()
@@ -240,7 +240,6 @@ public struct Engine: Sendable {
             for p in stale {
                 guard let entry = state.removeAnswer(at: p) else { continue }
                 if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
-                state.history.append(HistoryEntry(path: p, entry: entry, why: .noLongerApplies, at: now.epochMillis))
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
             }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Reading a stored session state (a snapshot) back. The state is written with `JSONEncoder`, in
 /// the shape its `Codable` conformance gives; reading it back with `JSONDecoder` was most of a
-/// resume (a keyed container per answer, per history entry, per path: about 6 MB/s, IntakeBench).
+/// resume (a keyed container per answer, per path: about 6 MB/s, IntakeBench).
 /// This reads the same shape from the project's own JSON parser into the values directly. Whatever
 /// it does not expect (a shape from another version, a hand-edited state) it refuses, and
 /// `decoding(stored:)` then reads it with `JSONDecoder` as before, so it never accepts less or
@@ -51,10 +51,6 @@ extension SessionState {
         warnings = try R.array(j["warnings"]).map { w in
             ConfirmedWarning(path: try R.path(w["path"]), message: try R.string(w["message"]), value: try R.value(w["value"]),
                              at: try R.int64(w["at"]), reason: try R.optional(w["reason"]).map { try R.string($0) })
-        }
-        history = try R.array(j["history"]).map { h in
-            guard let why = HistoryEntry.Why(rawValue: try R.string(h["why"])) else { throw R.Unrecognised() }
-            return HistoryEntry(path: try R.path(h["path"]), entry: try R.answerEntry(h["entry"]), why: why, at: try R.int64(h["at"]))
         }
         notes = try R.array(j["notes"]).map { n in
             Note(path: try R.optional(n["path"]).map(R.path), text: try R.string(n["text"]), at: try R.int64(n["at"]))

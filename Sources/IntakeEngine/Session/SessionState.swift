@@ -39,8 +39,6 @@ public struct SessionState: Codable, Equatable, Sendable {
     /// An answer that failed a soft check, waiting for the person to confirm it or answer again.
     public var pending: PendingAnswer?
     public var warnings: [ConfirmedWarning]
-    /// Answers set aside: dropped because they no longer apply, or replaced.
-    public var history: [HistoryEntry]
     public var notes: [Note]
     /// A later visit: the record it started from and the answers as they were.
     public var revisit: Revisit?
@@ -51,11 +49,12 @@ public struct SessionState: Codable, Equatable, Sendable {
     /// like the ledger: never encoded, never compared, empty after a restore.
     var memo = WalkMemo()
 
-    /// Every stored property but `ledger`, under the names Swift gives them (the encoded form is
-    /// the one it always was).
+    /// Every stored property but `ledger` and `memo`, under the names Swift gives them. A state
+    /// stored before answers set aside left it (its `history`: every replaced or dropped answer,
+    /// which the session's log holds as well) reads as before, that member passed over.
     enum CodingKeys: String, CodingKey {
         case dialogID, dialogVersion, earlierVersions, locale, mode, started, updated, finished, phase, answers, trail
-        case reopened, current, answersAfterCurrent, pending, warnings, history, notes, revisit
+        case reopened, current, answersAfterCurrent, pending, warnings, notes, revisit
     }
 
     public init(dialog: Dialog, locale: String, mode: Mode, at now: Moment) {
@@ -70,7 +69,6 @@ public struct SessionState: Codable, Equatable, Sendable {
         trail = []
         reopened = []
         warnings = []
-        history = []
         notes = []
     }
 
@@ -92,24 +90,6 @@ public struct ConfirmedWarning: Codable, Equatable, Sendable {
     public var at: Int64
     /// Why the answer stands despite the warning (a counselor's override), if given.
     public var reason: String?
-}
-
-public struct HistoryEntry: Codable, Equatable, Sendable {
-    public enum Why: String, Codable, Sendable {
-        /// An earlier answer changed and this question no longer applies.
-        case noLongerApplies
-        /// The person gave a different answer.
-        case replaced
-        /// The repeat instance it belonged to was removed.
-        case instanceRemoved
-        /// The dialog changed while the session was suspended and the question is gone.
-        case dialogChanged
-    }
-
-    public var path: Path
-    public var entry: AnswerEntry
-    public var why: Why
-    public var at: Int64
 }
 
 public struct Note: Codable, Equatable, Sendable {

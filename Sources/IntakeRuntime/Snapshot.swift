@@ -34,7 +34,7 @@ public struct SessionSnapshot: Sendable, Equatable {
     /// A snapshot of `state`, taken under the engine of `fingerprint`.
     public init(seq: Int, state: SessionState, engine fingerprint: String) throws {
         var data = Data((SessionSnapshot.header + fingerprint + "\n").utf8)
-        data.append(try JSONEncoder().encode(state))
+        data.append(try state.storedData())
         self.init(seq: seq, state: data)
     }
 

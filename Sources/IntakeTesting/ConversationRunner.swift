@@ -132,6 +132,13 @@ public struct ConversationRunner: Sendable {
                         p.failure = "\(step.source): the saved session reads differently directly than through JSONDecoder"
                         return p
                     }
+                    // A snapshot is written directly (`storedData`): both readings give the state back.
+                    let stored = try state.storedData()
+                    guard SessionState.decodedDirectly(stored) == decoded,
+                          try JSONDecoder().decode(SessionState.self, from: stored) == decoded else {
+                        p.failure = "\(step.source): the session as a snapshot writes it does not read back as it was"
+                        return p
+                    }
                     state = decoded
                 } catch {
                     p.failure = "\(step.source): the session could not be saved and restored: \(error)"

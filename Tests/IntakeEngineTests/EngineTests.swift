@@ -266,6 +266,10 @@ private struct Run {
             #expect(decoded == step.state, sourceLocation: sourceLocation)
             // A resume reads a snapshot directly: the same state.
             #expect(SessionState.decodedDirectly(data) == step.state, sourceLocation: sourceLocation)
+            // A snapshot is written directly: read either way, the same state.
+            let stored = try step.state.storedData()
+            #expect(SessionState.decodedDirectly(stored) == step.state, sourceLocation: sourceLocation)
+            #expect(try JSONDecoder().decode(SessionState.self, from: stored) == step.state, sourceLocation: sourceLocation)
         } catch {
             Issue.record(error, sourceLocation: sourceLocation)
         }

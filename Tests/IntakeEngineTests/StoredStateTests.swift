@@ -71,6 +71,43 @@ import Testing
         }
     }
 
+    /// A snapshot is written directly (`storedData`), not through JSONEncoder: every shape a state
+    /// can take reads back the same, directly and through JSONDecoder; numbers keep their value to
+    /// the last bit; a number JSON cannot hold is refused, as JSONEncoder refuses it.
+    @Test func aStateWrittenDirectlyReadsBackBothWays() throws {
+        var states = [Self.everything()]
+        var asking = Self.everything()
+        asking.phase = .asking
+        asking.finished = nil
+        asking.revisit?.previousDate = nil
+        asking.earlierVersions = nil
+        asking.pending = nil
+        asking.current = nil
+        asking.answersAfterCurrent = nil
+        asking.notes = []
+        states.append(asking)
+        var reviewing = asking
+        reviewing.phase = .reviewing
+        reviewing.revisit = nil
+        states.append(reviewing)
+        var numbers = SessionState(dialog: Dialog(id: "n", version: "1", title: "t", items: []), locale: "ja", mode: .kiosk, at: Self.t0)
+        for (i, d) in [1e-7, 5e20, 1e15, 123456789.123456789, -0.5, 2.0 / 3.0, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude].enumerated() {
+            numbers.setAnswer(AnswerEntry(.value(.decimal(d)), at: Int64(i)), at: Path("d\(i)"))
+        }
+        numbers.setAnswer(AnswerEntry(.value(.int(Int.min)), at: 9), at: Path("min"))
+        numbers.setAnswer(AnswerEntry(.value(.text("\u{0}\u{1b}[2J\u{7f}\u{2028}\"\\")), at: 10), at: Path("controls"))
+        states.append(numbers)
+        for state in states {
+            let data = try state.storedData()
+            #expect(SessionState.decodedDirectly(data) == state)
+            #expect(try JSONDecoder().decode(SessionState.self, from: data) == state)
+        }
+        var infinite = numbers
+        infinite.setAnswer(AnswerEntry(.value(.decimal(.infinity)), at: 11), at: Path("inf"))
+        #expect(throws: SessionState.NotStorable.self) { try infinite.storedData() }
+        #expect(throws: (any Error).self) { try JSONEncoder().encode(infinite) }
+    }
+
     /// A state stored while it still kept every replaced or dropped answer (its `history`, which
     /// the session's log holds as well): both readings pass that member over and read the rest.
     @Test func aStateStoredWithItsHistoryReadsAsTheSameStateWithout() throws {

@@ -62,6 +62,116 @@ extension SessionState {
     }
 }
 
+/// Writing a state for a snapshot: the shape its `Codable` conformance gives (so that both
+/// `decoding(stored:)` and `JSONDecoder` read it), built as the project's JSON and rendered, not
+/// through `JSONEncoder`, which took a suspension about as long as a dozen engine steps (a keyed
+/// container per answer, per path). Members that are nil are left out, as `JSONEncoder` leaves them.
+extension SessionState {
+    /// A number that JSON cannot hold (a decimal that is not finite), as `JSONEncoder` refuses one.
+    public struct NotStorable: Error {}
+
+    /// The state as a snapshot stores it. Throws `NotStorable` where `JSONEncoder` would throw.
+    public func storedData() throws -> Data {
+        Data(try storedJSON().rendered().utf8)
+    }
+
+    func storedJSON() throws -> JSON {
+        typealias W = StoredWriter
+        var o: [(String, JSON)] = [("dialogID", .string(dialogID)), ("dialogVersion", .string(dialogVersion))]
+        o.reserveCapacity(18)
+        if let earlierVersions { o.append(("earlierVersions", .array(earlierVersions.map(JSON.string)))) }
+        o.append(("locale", .string(locale)))
+        o.append(("mode", .string(mode.rawValue)))
+        o.append(("started", W.moment(started)))
+        o.append(("updated", W.moment(updated)))
+        if let finished { o.append(("finished", W.moment(finished))) }
+        o.append(("phase", W.phase(phase)))
+        o.append(("answers", try W.pathMap(answers, W.answerEntry)))
+        o.append(("trail", .array(trail.map(W.path))))
+        o.append(("reopened", .array(reopened.map(W.path))))
+        if let current { o.append(("current", W.path(current))) }
+        if let answersAfterCurrent { o.append(("answersAfterCurrent", .int(answersAfterCurrent))) }
+        if let pending {
+            o.append(("pending", .object([("path", W.path(pending.path)), ("value", try W.value(pending.value)),
+                                          ("messages", .array(pending.messages.map(JSON.string)))])))
+        }
+        o.append(("warnings", .array(try warnings.map { w in
+            var m: [(String, JSON)] = [("path", W.path(w.path)), ("message", .string(w.message)), ("value", try W.value(w.value)),
+                                       ("at", .int(Int(w.at)))]
+            if let r = w.reason { m.append(("reason", .string(r))) }
+            return .object(m)
+        })))
+        o.append(("notes", .array(notes.map { n in
+            var m: [(String, JSON)] = []
+            if let p = n.path { m.append(("path", W.path(p))) }
+            m += [("text", .string(n.text)), ("at", .int(Int(n.at)))]
+            return .object(m)
+        })))
+        if let revisit {
+            var m: [(String, JSON)] = [("previous", .string(revisit.previous))]
+            if let d = revisit.previousDate { m.append(("previousDate", .string(d))) }
+            m += [("prior", try W.pathMap(revisit.prior, W.answer)), ("sections", .array(revisit.sections.map(JSON.string)))]
+            o.append(("revisit", .object(m)))
+        }
+        return .object(o)
+    }
+}
+
+/// The pieces of a stored state, written in the shapes `StoredReader` reads.
+private enum StoredWriter {
+    static func moment(_ m: Moment) -> JSON {
+        .object([("epochMillis", .int(Int(m.epochMillis))), ("utcOffsetMinutes", .int(m.utcOffsetMinutes))])
+    }
+
+    static func path(_ p: Path) -> JSON {
+        .object([("id", .string(p.id)), ("indices", .array(p.indices.map(JSON.int)))])
+    }
+
+    static func pathMap<V>(_ map: [Path: V], _ write: (V) throws -> JSON) throws -> JSON {
+        var items: [JSON] = []
+        items.reserveCapacity(map.count * 2)
+        for (k, v) in map {
+            items.append(path(k))
+            items.append(try write(v))
+        }
+        return .array(items)
+    }
+
+    static func phase(_ p: SessionState.Phase) -> JSON {
+        switch p {
+        case .asking: return .object([("asking", .object([]))])
+        case .reviewing: return .object([("reviewing", .object([]))])
+        case .done(let status): return .object([("done", .object([("status", .string(status))]))])
+        }
+    }
+
+    static func answerEntry(_ e: AnswerEntry) throws -> JSON {
+        .object([("answer", try answer(e.answer)), ("at", .int(Int(e.at)))])
+    }
+
+    static func answer(_ a: Answer) throws -> JSON {
+        switch a {
+        case .value(let v): return .object([("value", try value(v))])
+        case .declined: return .string("declined")
+        case .skipped: return .string("skipped")
+        }
+    }
+
+    static func value(_ v: Value) throws -> JSON {
+        switch v {
+        case .bool(let b): return .object([("bool", .bool(b))])
+        case .int(let i): return .object([("int", .int(i))])
+        case .decimal(let d):
+            guard d.isFinite else { throw SessionState.NotStorable() }
+            return .object([("decimal", .number(d))])
+        case .text(let s): return .object([("text", .string(s))])
+        case .choice(let s): return .object([("choice", .string(s))])
+        case .choices(let a): return .object([("choices", .array(a.map(JSON.string)))])
+        case .date(let d): return .object([("date", .string(d.iso))])
+        }
+    }
+}
+
 /// The pieces of a stored state, each read strictly: anything else is `Unrecognised`.
 private enum StoredReader {
     struct Unrecognised: Error {}

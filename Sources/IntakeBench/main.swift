@@ -122,5 +122,34 @@ for s in scripts {
     print("| whole conversation: \(s.name) (\(s.events.count) steps) | \(times.count) | \(format(percentile(times, 0.5))) | \(format(percentile(times, 0.99))) |")
 }
 
+// Writing a snapshot: each whole intake conversation's state before its last step (a session
+// suspended just before finishing: the most answers a snapshot holds), written directly (as a
+// snapshot is) and through JSONEncoder (as it was).
+do {
+    var direct: [UInt64] = [], throughEncoder: [UInt64] = [], sizes: [UInt64] = []
+    for s in scripts where s.dialog == "intake" && s.events.count >= 80 {
+        var now = Moment.noon(of: s.today)
+        var step = s.engine.start(locale: s.locale, mode: s.mode, at: now)
+        for e in s.events.dropLast() {
+            now.epochMillis += 60_000
+            step = s.engine.handle(e, step.state, at: now)
+        }
+        for _ in 0..<max(replayRuns, 5) {
+            var t = nanos()
+            let bytes = try step.state.storedData()
+            direct.append(nanos() - t)
+            t = nanos()
+            _ = try JSONEncoder().encode(step.state)
+            throughEncoder.append(nanos() - t)
+            sizes.append(UInt64(bytes.count))
+        }
+    }
+    let size = percentile(sizes, 0.5)
+    print("| a snapshot written: a whole intake conversation's state (median \(size) bytes), directly | \(direct.count) | \(format(percentile(direct, 0.5))) | \(format(percentile(direct, 0.99))) |")
+    print("| the same state through JSONEncoder (before) | \(throughEncoder.count) | \(format(percentile(throughEncoder, 0.5))) | \(format(percentile(throughEncoder, 0.99))) |")
+} catch {
+    print("| a snapshot written: failed (\(error)) | | | |")
+}
+
 // 3. Resume of a long session from the store (ResumeBench.swift).
 for line in ResumeBench.rows(project) { print(line) }

@@ -109,7 +109,7 @@ public enum FHIRExport {
     /// A collection Bundle of the dialog's Questionnaire and the responses.
     public static func bundle(_ dialog: Dialog, catalog: Catalog, locale: String, records: [ExportedRecord], time: OfficeTime = .tokyo) -> JSON {
         let entries = [questionnaire(dialog, catalog: catalog, locale: locale)] + records.map { r in
-            var response = response(r.record, session: r.session, dialog: dialog, time: time)
+            var response = response(r.record.json, session: r.session, dialog: dialog, time: time)
             // Whose answers these are: her number, in the system of her office's numbers.
             if case .object(var members) = response, let client = r.client {
                 let identifier: JSON = .object([("system", .string(subjectSystem(office: r.office))), ("value", .string(client))])

@@ -1275,6 +1275,14 @@ private extension JSON {
         #expect(read == typed)
         #expect(read.json.rendered() == stored)
         #expect(read.json.rendered(pretty: true) == run.record.json.rendered(pretty: true))
+        // As the runtime stores it: whose record it is and who took it, after the mode.
+        var named = typed
+        named.office = "川越"
+        named.client = "1024"
+        named.counselor = "sato"
+        let namedText = named.json.rendered()
+        #expect(namedText.contains(#""mode":"kiosk","office":"川越","client":"1024","counselor":"sato","started":"#))
+        #expect(try IntakeRecord(json: try JSON(parsing: namedText, keepingOrder: true)) == named)
         // Everything a record holds is there to round-trip.
         #expect(!typed.answers.isEmpty && !typed.computed.isEmpty && !typed.declined.isEmpty && !typed.skipped.isEmpty)
         #expect(!typed.suggestions.isEmpty && !typed.notes.isEmpty && typed.finished != nil)

@@ -9,8 +9,11 @@ extension IntakeRecord {
             ("status", .string(status)),
             ("locale", .string(locale)),
             ("mode", .string(mode)),
-            ("started", .string(started)),
         ]
+        if let office { top.append(("office", .string(office))) }
+        if let client { top.append(("client", .string(client))) }
+        if let counselor { top.append(("counselor", .string(counselor))) }
+        top.append(("started", .string(started)))
         if let f = finished { top.append(("finished", .string(f))) }
         top += [
             ("answers", answers.json),
@@ -52,6 +55,9 @@ extension IntakeRecord {
         status = try r.string(try r.member(top, "status", ""), "status")
         locale = try r.string(try r.member(top, "locale", ""), "locale")
         mode = try r.string(try r.member(top, "mode", ""), "mode")
+        office = try r.optional(top, "office", "") { v, at throws(ParseError) in try r.string(v, at) }
+        client = try r.optional(top, "client", "") { v, at throws(ParseError) in try r.string(v, at) }
+        counselor = try r.optional(top, "counselor", "") { v, at throws(ParseError) in try r.string(v, at) }
         started = try r.string(try r.member(top, "started", ""), "started")
         finished = try r.optional(top, "finished", "") { v, at throws(ParseError) in try r.string(v, at) }
         answers = try r.answers(try r.member(top, "answers", ""), "answers")
@@ -86,7 +92,7 @@ extension IntakeRecord {
         }
         visit = try r.optional(top, "visit", "") { v, at throws(ParseError) in try r.visit(v, at) }
         // A key the record does not have: a foreign document, or one a newer engine wrote.
-        let known: Set<String> = ["dialog", "status", "locale", "mode", "started", "finished", "answers", "computed",
+        let known: Set<String> = ["dialog", "status", "locale", "mode", "office", "client", "counselor", "started", "finished", "answers", "computed",
                                   "declined", "skipped", "warnings", "suggestions", "notes", "visit"]
         if let other = top.first(where: { !known.contains($0.0) }) {
             throw ParseError(at: other.0, expected: "no such member")
@@ -115,14 +121,19 @@ extension IntakeRecord.Note {
     }
 }
 
+extension IntakeRecord.Visit.Answer {
+    /// As the record writes it: the value (null: none), or `{"declined": true}`.
+    public var json: JSON {
+        switch self {
+        case .value(let v): return v.json
+        case .declined: return .object([("declined", .bool(true))])
+        }
+    }
+}
+
 extension IntakeRecord.Visit {
     var json: JSON {
-        func answer(_ a: Answer) -> JSON {
-            switch a {
-            case .value(let v): return v.json
-            case .declined: return .object([("declined", .bool(true))])
-            }
-        }
+        func answer(_ a: Answer) -> JSON { a.json }
         var out: [(String, JSON)] = [("previous", .string(previous))]
         if let previousDate { out.append(("previous_date", .string(previousDate))) }
         out += [("sections", .object(sections.map { ($0.id, .string($0.status)) })),

@@ -124,6 +124,12 @@ public struct IntakeRecord: Hashable, Sendable {
     public var locale: String
     /// How the session was taken (`SessionMode`'s raw value: `self`, `counselor`, …).
     public var mode: String
+    /// Whose record it is (her office, her number there) and the counselor who took the session:
+    /// named by the runtime that stores the record (`SessionRunner.record`); nil when the session
+    /// names none (a test conversation, a kiosk session nobody took over).
+    public var office: String?
+    public var client: String?
+    public var counselor: String?
     /// When the session started and finished, ISO 8601 with the session's offset.
     public var started: String
     public var finished: String?
@@ -138,7 +144,8 @@ public struct IntakeRecord: Hashable, Sendable {
     public var notes: [Note]
     public var visit: Visit?
 
-    public init(dialog: DialogRef, status: String, locale: String, mode: String, started: String, finished: String? = nil,
+    public init(dialog: DialogRef, status: String, locale: String, mode: String, office: String? = nil, client: String? = nil,
+                counselor: String? = nil, started: String, finished: String? = nil,
                 answers: RecordAnswers = RecordAnswers(), computed: [RecordField] = [], declined: [String] = [],
                 skipped: [String] = [], warnings: [Warning] = [], suggestions: [Suggestion] = [], notes: [Note] = [],
                 visit: Visit? = nil) {
@@ -146,6 +153,9 @@ public struct IntakeRecord: Hashable, Sendable {
         self.status = status
         self.locale = locale
         self.mode = mode
+        self.office = office
+        self.client = client
+        self.counselor = counselor
         self.started = started
         self.finished = finished
         self.answers = answers

@@ -160,26 +160,22 @@ public enum CSVExport {
     static func cells(_ exported: ExportedRecord, dialog: Dialog, questions: [Column], options: Options) -> [String] {
         let record = exported.record
         let labels = options.labels
-        let answers = record["answers"] ?? .object([])
-        var declined: Set<String> = []
-        if case .array(let items)? = record["declined"] {
-            for case .string(let d) in items { declined.insert(d) }
-        }
-        func time(_ json: JSON?) -> String {
-            guard case .string(let t)? = json else { return "" }
+        let declined = Set(record.declined)
+        func time(_ t: String?) -> String {
+            guard let t else { return "" }
             guard let ms = OfficeTime.epochMillis(t) else { return t }
             let iso = options.time.iso(ms)
             // Labels: "2026-11-23 10:41:07", which Excel reads as a date and time (office time).
             return labels == nil ? iso : String(iso.prefix(19)).replacingOccurrences(of: "T", with: " ")
         }
-        let status = text(record["status"])
+        let status = record.status
         var row = [exported.session, exported.office ?? "", exported.client ?? "", exported.counselor ?? "",
-                   text(record["dialog"]?["id"]), text(record["dialog"]?["version"]),
+                   record.dialog.id, record.dialog.version,
                    labels.map { $0.catalog.optionalText("export.status." + status, $0.locale) ?? status } ?? status,
-                   time(record["started"]), time(record["finished"])].map(inert)
+                   time(record.started), time(record.finished)].map(inert)
         for c in questions {
-            if let v = dialog.recordValue(answers, c.question.id, indices: c.indices) {
-                row.append(labels.map { words(v, c.question, $0) } ?? cell(v))
+            if let v = dialog.recordValue(record.answers, c.question.id, indices: c.indices) {
+                row.append(labels.map { words(v.json, c.question, $0) } ?? cell(v.json))
             } else if declined.contains(dialog.display(Path(c.question.id, c.indices))) {
                 row.append(inert(labels.map { $0.catalog.text("engine.declined", $0.locale) } ?? "(declined)"))
             } else {
@@ -188,28 +184,21 @@ public enum CSVExport {
         }
         // Suggestions: ids (codes) or their sentences in the office's language (labels).
         var fired: [String] = []
-        if case .array(let list)? = record["suggestions"] {
-            for s in list {
-                guard case .string(let id)? = s["id"] else { continue }
-                guard let labels else { fired.append(id); continue }
-                let key: String? = { if case .string(let m)? = s["message"] { return m } else { return nil } }()
-                let settings = Dictionary(dialog.settings.map { ("settings." + $0.key, settingText($0.value)) }, uniquingKeysWith: { a, _ in a })
-                fired.append(key.flatMap { labels.catalog.optionalText($0, labels.locale, settings) } ?? text(s["text"]))
-            }
+        for s in record.suggestions {
+            guard let labels else { fired.append(s.id); continue }
+            let settings = Dictionary(dialog.settings.map { ("settings." + $0.key, settingText($0.value)) }, uniquingKeysWith: { a, _ in a })
+            fired.append(labels.catalog.optionalText(s.message, labels.locale, settings) ?? s.text)
         }
         row.append(inert(fired.joined(separator: labels == nil ? ";" : "\n")))
         // The counselor's notes, one a line, each after the question it was made at.
         var notes: [String] = []
-        if case .array(let list)? = record["notes"] {
-            for n in list {
-                let said = text(n["text"])
-                guard case .string(let at)? = n["question"] else { notes.append(said); continue }
-                var name = at
-                if let labels, let path = dialog.parsePath(at), let q = dialog.index.question(path.id) {
-                    name = labels.catalog.text(q.text, labels.locale, ["n": String((path.indices.last ?? 0) + 1)])
-                }
-                notes.append(name + ": " + said)
+        for n in record.notes {
+            guard let at = n.question else { notes.append(n.text); continue }
+            var name = at
+            if let labels, let path = dialog.parsePath(at), let q = dialog.index.question(path.id) {
+                name = labels.catalog.text(q.text, labels.locale, ["n": String((path.indices.last ?? 0) + 1)])
             }
+            notes.append(name + ": " + n.text)
         }
         row.append(inert(notes.joined(separator: "\n")))
         return row
@@ -295,9 +284,9 @@ public struct ExportedRecord: Sendable, Equatable {
     public var client: String?
     /// The counselor's identity (login or account) that took the session; nil: a kiosk session.
     public var counselor: String?
-    public var record: JSON
+    public var record: IntakeRecord
 
-    public init(session: String, office: String? = nil, client: String? = nil, counselor: String? = nil, record: JSON) {
+    public init(session: String, office: String? = nil, client: String? = nil, counselor: String? = nil, record: IntakeRecord) {
         self.session = session
         self.office = office
         self.client = client

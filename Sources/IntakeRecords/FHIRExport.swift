@@ -56,26 +56,23 @@ public enum FHIRExport {
         ])
     }
 
-    public static func response(_ record: JSON, session: String, dialog: Dialog, time: OfficeTime = .tokyo) -> JSON {
-        let answers = record["answers"] ?? .object([])
-        var declined: Set<String> = []
-        if case .array(let list)? = record["declined"] {
-            for case .string(let d) in list { declined.insert(d) }
-        }
-        func items(_ list: [Item], _ node: JSON, _ indices: [Int]) -> [JSON] {
+    public static func response(_ record: IntakeRecord, session: String, dialog: Dialog, time: OfficeTime = .tokyo) -> JSON {
+        let declined = Set(record.declined)
+        func items(_ list: [Item], _ node: RecordAnswers, _ indices: [Int]) -> [JSON] {
             list.flatMap { item -> [JSON] in
                 switch item {
                 case .section(let s):
                     // A section whose every question was declined has no answers, but is not empty.
-                    let children = items(s.items, node[s.id] ?? .object([]), indices)
+                    let inner: RecordAnswers = { if case .section(let a)? = node[s.id] { return a } else { return RecordAnswers() } }()
+                    let children = items(s.items, inner, indices)
                     return children.isEmpty ? [] : [.object([("linkId", .string(s.id)), ("item", .array(children))])]
                 case .group(let g):
-                    guard case .array(let instances)? = node[g.id] else { return [] }
+                    guard case .group(let instances)? = node[g.id] else { return [] }
                     return instances.enumerated().map { i, instance in
                         .object([("linkId", .string(g.id)), ("item", .array(items(g.items, instance, indices + [i])))])
                     }
                 case .question(let q):
-                    guard let v = node[q.id] else {
+                    guard case .value(let v)? = node[q.id] else {
                         // Asked and declined (答えない): said so, rather than left out.
                         guard declined.contains(dialog.display(Path(q.id, indices))) else { return [] }
                         return [.object([("linkId", .string(q.id)), ("extension", .array([declinedExtension]))])]
@@ -88,9 +85,9 @@ public enum FHIRExport {
             }
         }
         let status: String = {
-            switch record["status"] {
-            case .string("complete")?: return "completed"
-            case .string("in_progress")?: return "in-progress"
+            switch record.status {
+            case "complete": return "completed"
+            case "in_progress": return "in-progress"
             default: return "stopped"
             }
         }()
@@ -101,8 +98,9 @@ public enum FHIRExport {
             ("status", .string(status)),
         ]
         // One convention for every time: the office's zone, with its offset (`OfficeTime`).
-        if case .string(let t)? = record["finished"] ?? record["started"] { o.append(("authored", .string(time.iso(rewriting: t) ?? t))) }
-        o.append(("item", .array(items(dialog.items, answers, []))))
+        let t = record.finished ?? record.started
+        if !t.isEmpty { o.append(("authored", .string(time.iso(rewriting: t) ?? t))) }
+        o.append(("item", .array(items(dialog.items, record.answers, []))))
         return .object(o)
     }
 
@@ -138,9 +136,9 @@ public enum FHIRExport {
 
     static func system(_ dialog: Dialog, _ question: String) -> String { "urn:intake:\(dialog.id):\(question)" }
 
-    static func version(_ record: JSON, _ dialog: Dialog) -> String {
-        if case .string(let v)? = record["dialog"]?["version"] { return v }
-        return dialog.version
+    /// The version the record was taken under (a record that names none: the dialog's).
+    static func version(_ record: IntakeRecord, _ dialog: Dialog) -> String {
+        record.dialog.version.isEmpty ? dialog.version : record.dialog.version
     }
 
     static func type(_ kind: QuestionKind) -> String {
@@ -163,7 +161,7 @@ public enum FHIRExport {
         return two(t.hour) + ":" + two(t.minute) + ":00"
     }
 
-    static func answerValues(_ v: JSON, _ q: Question, _ dialog: Dialog) -> [JSON] {
+    static func answerValues(_ v: RecordValue, _ q: Question, _ dialog: Dialog) -> [JSON] {
         func coding(_ code: String) -> JSON {
             .object([("valueCoding", .object([("system", .string(system(dialog, q.id))), ("code", .string(code))]))])
         }
@@ -176,8 +174,7 @@ public enum FHIRExport {
         case (.time, .int(let i)): return fhirTime(Double(i)).map { [.object([("valueTime", .string($0))])] } ?? []
         case (.time, .number(let d)): return fhirTime(d).map { [.object([("valueTime", .string($0))])] } ?? []
         case (.single, .string(let s)): return [coding(s)]
-        case (.multi, .array(let items)):
-            return items.compactMap { if case .string(let s) = $0 { return coding(s) } else { return nil } }
+        case (.multi, .strings(let items)): return items.map(coding)
         case (_, .string(let s)): return [.object([("valueString", .string(s))])]
         default: return []
         }

@@ -160,9 +160,12 @@ extension MonthlyReport {
         // Every consultation's record is read (a damaged one refuses the report, the oldest named
         // first), in the order the report counts them.
         let counted = sessions.filter { !abandoned.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }.map(\.id)
-        var records: [String: JSON] = [:]
+        var records: [String: IntakeRecord] = [:]
         for (id, result) in zip(counted, await store.records(of: counted)) {
-            if let record = try result.get() { records[id] = record }
+            guard let record = try result.get() else { continue }
+            // A stored document that does not read as a record is damaged too.
+            guard let typed = try? IntakeRecord(json: record) else { throw RuntimeError.damaged(session: id) }
+            records[id] = typed
         }
         return MonthlyReport(year: year, month: month, time: time, sessions: sessions, abandoned: abandoned,
                              records: records, perCounselor: perCounselor)
@@ -170,7 +173,7 @@ extension MonthlyReport {
 
     /// As `init(year:month:time:…)`, in a zone of a fixed offset from UTC (`utcOffsetMinutes`).
     public init(year: Int, month: Int, utcOffsetMinutes: Int = 540, sessions: [SessionInfo], abandoned: Set<String>,
-                records: [String: JSON], perCounselor: Bool = false) {
+                records: [String: IntakeRecord], perCounselor: Bool = false) {
         self.init(year: year, month: month, time: OfficeTime(fixedOffsetMinutes: utcOffsetMinutes), sessions: sessions,
                   abandoned: abandoned, records: records, perCounselor: perCounselor)
     }
@@ -180,7 +183,7 @@ extension MonthlyReport {
     /// the finished sessions' `records` by session id. A pure function: the same data, the same report.
     /// `perCounselor`: a row per office and counselor (who took the consultation), not per office.
     public init(year: Int, month: Int, time: OfficeTime, sessions: [SessionInfo], abandoned: Set<String>,
-                records: [String: JSON], perCounselor: Bool = false) {
+                records: [String: IntakeRecord], perCounselor: Bool = false) {
         guard let (from, to) = Self.bounds(year: year, month: month, time: time) else {
             self.init(counts: [], changes: [])
             return
@@ -200,18 +203,14 @@ extension MonthlyReport {
             let client = s.clientID ?? "session:" + s.id
             byOffice[row, default: (0, [], [])].consultations += 1
             byOffice[row, default: (0, [], [])].clients.insert(client)
-            guard let record = records[s.id], s.dialogID == "followup" || record["visit"] != nil else { continue }
-            var changed: [MonthlyReport.Changed] = []
-            if case .array(let list)? = record["visit"]?["changes"] {
-                for c in list {
-                    guard case .string(let q)? = c["question"] else { continue }
-                    changed.append(MonthlyReport.Changed(question: q, before: c["before"] ?? .null, after: c["after"] ?? .null))
-                }
+            guard let record = records[s.id], s.dialogID == "followup" || record.visit != nil else { continue }
+            let changed = (record.visit?.changes ?? []).map {
+                MonthlyReport.Changed(question: $0.question, before: $0.before.json, after: $0.after.json)
             }
-            let answers = record["answers"]?["followup"]
-            let found: Bool? = { if case .bool(let b)? = answers?["found_work"] { return b } else { return nil } }()
+            let answers: RecordAnswers? = { if case .section(let a)? = record.answers["followup"] { return a } else { return nil } }()
+            let found: Bool? = { if case .value(.bool(let b))? = answers?["found_work"] { return b } else { return nil } }()
             if found == true { byOffice[row, default: (0, [], [])].found.insert(client) }
-            let said: String? = { if case .string(let t)? = answers?["changes"] { return t } else { return nil } }()
+            let said: String? = { if case .value(.string(let t))? = answers?["changes"] { return t } else { return nil } }()
             changes.append(MonthlyReport.Change(session: s.id, office: office, client: s.clientID,
                                                 date: time.moment(s.startedAt).localDate.iso,
                                                 dialogID: s.dialogID, foundWork: found, changes: said, changed: changed))

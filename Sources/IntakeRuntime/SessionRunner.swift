@@ -339,14 +339,15 @@ public struct SessionRunner: Sendable {
     /// The record of `state` as it stands (finished or not: a sheet printed mid-interview), naming
     /// whose it is and who took it, as the stored record will.
     public func record(_ state: SessionState, of session: RunningSession) -> JSON {
-        let json = engine.record(state).json
-        guard case .object(var members) = json, session.office != nil || session.clientID != nil || session.counselor != nil else { return json }
-        let at = (members.firstIndex { $0.0 == "mode" } ?? members.count - 1) + 1
-        var subject: [(String, JSON)] = []
-        if let office = session.office { subject.append(("office", .string(office))) }
-        if let client = session.clientID { subject.append(("client", .string(client))) }
-        if let counselor = session.counselor, !counselor.isEmpty { subject.append(("counselor", .string(counselor))) }
-        members.insert(contentsOf: subject, at: min(at, members.count))
-        return .object(members)
+        typedRecord(state, of: session).json
+    }
+
+    /// The record of `state` as a typed value, naming whose it is and who took it.
+    public func typedRecord(_ state: SessionState, of session: RunningSession) -> IntakeRecord {
+        var record = engine.intakeRecord(state)
+        record.office = session.office
+        record.client = session.clientID
+        record.counselor = session.counselor.flatMap { $0.isEmpty ? nil : $0 }
+        return record
     }
 }

@@ -263,17 +263,22 @@ extension Store {
     /// A later visit of `client` under `dialog`: the answers her finished records carry (each
     /// section from the newest record that holds it), from the newest record; nil when she has none.
     public func carried(forClient client: ClientKey, into dialog: Dialog, utcOffsetMinutes: Int = 540) async throws -> Carried? {
-        Carried.from(try await records(ofClient: client), into: dialog, utcOffsetMinutes: utcOffsetMinutes)
+        try Carried.from(try await records(ofClient: client), into: dialog, utcOffsetMinutes: utcOffsetMinutes)
     }
 }
 
 extension Carried {
     /// A later visit under `dialog` from a client's finished `records` (newest first): the answers
     /// they carry (each section from the newest record that holds it); nil when there are none.
-    public static func from(_ records: [FinishedRecord], into dialog: Dialog, utcOffsetMinutes: Int = 540) -> Carried? {
+    /// A stored document that does not read as a record is `RuntimeError.damaged`, naming its session.
+    public static func from(_ records: [FinishedRecord], into dialog: Dialog, utcOffsetMinutes: Int = 540) throws -> Carried? {
         guard let newest = records.first else { return nil }
         let date = Moment(epochMillis: newest.session.startedAt, utcOffsetMinutes: utcOffsetMinutes).localDate.iso
-        return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: records.map(\.record)))
+        let typed = try records.map { r in
+            guard let record = try? IntakeRecord(json: r.record) else { throw RuntimeError.damaged(session: r.session.id) }
+            return record
+        }
+        return Carried(previous: newest.session.id, previousDate: date, answers: dialog.carriedAnswers(records: typed))
     }
 }
 

@@ -33,24 +33,22 @@ public struct SheetRenderer: Sendable {
         engine = Engine(dialog: dialog, catalog: catalog)
     }
 
-    public func render(_ sheet: SheetDefinition, record: JSON, locale: String) -> SheetOutcome {
-        let answers = record["answers"] ?? .object([])
+    public func render(_ sheet: SheetDefinition, record: IntakeRecord, locale: String) -> SheetOutcome {
+        let answers = record.answers
         if let gate = sheet.onlyIf, dialog.recordValue(answers, gate) != .bool(true) {
             return SheetOutcome(sheets: [], withheld: [catalog.text("sheet.withheld.not_agreed", locale, ["sheet": catalog.text(sheet.title, locale)])])
         }
         guard let referral = sheet.referral else {
             return SheetOutcome(sheets: [page(sheet, record, locale, body: nil, reasons: [])], withheld: [])
         }
-        let fired = firedSuggestions(record)
+        let fired = record.suggestions
         let consented: Set<String> = {
-            if case .array(let items)? = dialog.recordValue(answers, referral.consent) {
-                return Set(items.compactMap { if case .string(let s) = $0 { return s } else { return nil } })
-            }
+            if case .strings(let items)? = dialog.recordValue(answers, referral.consent) { return Set(items) }
             return []
         }()
         // Each suggestion that fired goes to the first body that handles it and that the client
         // consented to; when she consented to none of them, each is named as withheld.
-        var routes: [(body: String, suggestion: Fired)] = []
+        var routes: [(body: String, suggestion: IntakeRecord.Suggestion)] = []
         var refused: [String] = []
         for (suggestion, bodies) in referral.bodies {
             guard let f = fired.first(where: { $0.id == suggestion }) else { continue }
@@ -72,25 +70,12 @@ public struct SheetRenderer: Sendable {
         return SheetOutcome(sheets: sheets, withheld: withheld)
     }
 
-    struct Fired {
-        var id: String
-        var json: JSON
-    }
-
-    func firedSuggestions(_ record: JSON) -> [Fired] {
-        guard case .array(let items)? = record["suggestions"] else { return [] }
-        return items.compactMap { item in
-            guard case .string(let id)? = item["id"] else { return nil }
-            return Fired(id: id, json: item)
-        }
-    }
-
     func choiceLabel(_ question: String, _ value: String, _ locale: String) -> String {
         guard let c = dialog.index.question(question)?.kind.choices.first(where: { $0.value == value }) else { return value }
         return catalog.text(c.label, locale)
     }
 
-    private func page(_ sheet: SheetDefinition, _ record: JSON, _ locale: String, body: String?, reasons: [Fired]) -> RenderedSheet {
+    private func page(_ sheet: SheetDefinition, _ record: IntakeRecord, _ locale: String, body: String?, reasons: [IntakeRecord.Suggestion]) -> RenderedSheet {
         let title = catalog.text(sheet.title, locale) + (body.map { "（\($0)）" } ?? "")
         let none = catalog.text("sheet.none", locale)
         var sections: [SheetDocument.Section] = []
@@ -104,13 +89,13 @@ public struct SheetRenderer: Sendable {
                 sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .pairs(header: header, rows: shown)))
             case .table(let heading, let group, let columns):
                 let shown = columns.filter { !(sheet.anonymous && isPersonal($0)) }
-                let n = dialog.recordInstances(record["answers"] ?? .object([]), group: group)
+                let n = dialog.recordInstances(record.answers, group: group)
                 let content: SheetDocument.Content = n == 0 ? .empty(none) : .table(
                     header: ["#"] + shown.map { catalog.text($0.label, locale) },
                     rows: (0..<n).map { i in [String(i + 1)] + shown.map { value($0, record, locale, body: body, indices: [i]) ?? none } })
                 sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: content))
             case .suggestions(let heading):
-                let items = (body == nil ? firedSuggestions(record) : reasons).map { suggestionItem($0, record, locale) }
+                let items = (body == nil ? record.suggestions : reasons).map { suggestionItem($0, record, locale) }
                 sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .items(items, empty: none)))
             case .notes(let heading):
                 sections.append(.init(heading: heading.map { catalog.text($0, locale) }, content: .items(notes(record, locale), empty: none)))
@@ -127,46 +112,47 @@ public struct SheetRenderer: Sendable {
 
     /// A row's value in words: the first of its fields with an answer, or 答えない when it was
     /// declined; a dash when none was — or nothing, for an optional row.
-    func value(_ row: SheetDefinition.Row, _ record: JSON, _ locale: String, body: String?, indices: [Int]) -> String? {
+    func value(_ row: SheetDefinition.Row, _ record: IntakeRecord, _ locale: String, body: String?, indices: [Int]) -> String? {
         if let (question, choice) = row.ifPicked {
-            switch dialog.recordValue(record["answers"] ?? .object([]), question) {
-            case .array(let picked)? where picked.contains(.string(choice)): break
+            switch dialog.recordValue(record.answers, question) {
+            case .strings(let picked)? where picked.contains(choice): break
             case .string(choice)?: break
             default: return row.optional ? nil : "—"
             }
         }
         switch row.field {
         case "$date":
-            guard case .string(let started)? = record["started"], let d = CivilDate(iso: String(started.prefix(10))) else { return "—" }
+            guard let d = CivilDate(iso: String(record.started.prefix(10))) else { return "—" }
             return date(d, locale)
         case "$body":
             return body ?? "—"
         case "$counselor":
             // The identity that took the interview, as the stored record names it (never a typed name).
-            guard case .string(let who)? = record["counselor"], !who.isEmpty else { return row.optional ? nil : "—" }
+            guard let who = record.counselor, !who.isEmpty else { return row.optional ? nil : "—" }
             return who
         default:
             break
         }
-        let answers = record["answers"] ?? .object([])
+        let answers = record.answers
+        let declined = Set(record.declined)
         for field in row.fields {
             let depth = dialog.index.entries[field]?.groups.count ?? 0
             let at = Array(indices.prefix(depth))
-            if let json = dialog.recordValue(answers, field, indices: at), let v = dialog.answerValue(json, question: field) {
+            if let stored = dialog.recordValue(answers, field, indices: at), let v = dialog.answerValue(stored, question: field) {
                 return words(v, row, field: field, record, locale, indices: at)
             }
             let display = dialog.display(Path(field, at))
-            if case .array(let declined)? = record["declined"], declined.contains(.string(display)) {
+            if declined.contains(display) {
                 return catalog.text("engine.declined", locale)
             }
         }
         return row.optional ? nil : "—"
     }
 
-    private func words(_ v: Value, _ row: SheetDefinition.Row, field: String, _ record: JSON, _ locale: String, indices: [Int]) -> String {
+    private func words(_ v: Value, _ row: SheetDefinition.Row, field: String, _ record: IntakeRecord, _ locale: String, indices: [Int]) -> String {
         switch (row.show, v) {
         case (.age, .date(let born)):
-            if case .string(let started)? = record["started"], let on = CivilDate(iso: String(started.prefix(10))) {
+            if let on = CivilDate(iso: String(record.started.prefix(10))) {
                 return catalog.text("sheet.date_age", locale, ["date": date(born, locale), "age": String(born.years(until: on))])
             }
         case (.amount, .int(let n)):
@@ -183,11 +169,11 @@ public struct SheetRenderer: Sendable {
     /// An amount of yen with its digits grouped, and its unit as answered beside it: 時給 1,150円.
     /// The unit's words are `sheet.amount.<choice>`; a unit without them is shown by its label,
     /// no unit (not asked, declined) as the amount alone.
-    func amount(_ n: Int, unit: String?, _ record: JSON, _ locale: String, indices: [Int]) -> String {
+    func amount(_ n: Int, unit: String?, _ record: IntakeRecord, _ locale: String, indices: [Int]) -> String {
         let figure = Self.grouped(n)
         if let unit, let q = dialog.index.question(unit) {
             let at = Array(indices.prefix(dialog.index.entries[unit]?.groups.count ?? 0))
-            if case .string(let choice)? = dialog.recordValue(record["answers"] ?? .object([]), unit, indices: at) {
+            if case .string(let choice)? = dialog.recordValue(record.answers, unit, indices: at) {
                 let key = "sheet.amount.\(choice)"
                 if catalog.has(key, in: locale) { return catalog.text(key, locale, ["amount": figure]) }
                 if let c = q.kind.choices.first(where: { $0.value == choice }) {
@@ -219,15 +205,16 @@ public struct SheetRenderer: Sendable {
         return catalog.text(q.text, locale, ["n": p.indices.last.map { String($0 + 1) } ?? "1"])
     }
 
-    private func suggestionItem(_ s: Fired, _ record: JSON, _ locale: String) -> SheetDocument.Item {
-        var text = s.json["text"].flatMap { if case .string(let t) = $0 { return t } else { return nil } } ?? s.id
-        if record["locale"] != .string(locale), case .string(let key)? = s.json["message"] {
-            text = filled(catalog.text(key, locale), record)
+    private func suggestionItem(_ s: IntakeRecord.Suggestion, _ record: IntakeRecord, _ locale: String) -> SheetDocument.Item {
+        var text = s.text
+        if record.locale != locale {
+            text = filled(catalog.text(s.message, locale), record)
         }
-        guard case .object(let because)? = s.json["because"], !because.isEmpty else { return .init(text: text) }
-        let reasons = because.compactMap { (path, json) -> String? in
+        guard !s.because.isEmpty else { return .init(text: text) }
+        let reasons = s.because.compactMap { reason -> String? in
+            let path = reason.name
             guard let p = dialog.parsePath(path), let label = questionLabel(path, locale) else { return nil }
-            let shown = dialog.answerValue(json, question: p.id).map { engine.words(.value($0), question: p.id, locale: locale) }
+            let shown = dialog.answerValue(reason.value, question: p.id).map { engine.words(.value($0), question: p.id, locale: locale) }
                 ?? catalog.text("sheet.none", locale)
             return "\(label) → \(shown)"
         }
@@ -236,7 +223,7 @@ public struct SheetRenderer: Sendable {
 
     /// A suggestion's text in another locale than the record's: its `{settings.NAME}` (a local
     /// resource) and `{computed.NAME}` placeholders filled from the dialog and the record.
-    private func filled(_ template: String, _ record: JSON) -> String {
+    private func filled(_ template: String, _ record: IntakeRecord) -> String {
         guard template.contains("{") else { return template }
         var args: [String: String] = [:]
         for (name, v) in dialog.settings {
@@ -246,29 +233,24 @@ public struct SheetRenderer: Sendable {
             default: break
             }
         }
-        if case .object(let computed)? = record["computed"] {
-            for (name, v) in computed {
-                switch v {
-                case .string(let s): args["computed." + name] = s
-                case .int(let i): args["computed." + name] = String(i)
-                default: break
-                }
+        for c in record.computed {
+            switch c.value {
+            case .string(let s): args["computed." + c.name] = s
+            case .int(let i): args["computed." + c.name] = String(i)
+            default: break
             }
         }
         return Catalog.fill(template, args)
     }
 
     /// The counselor's remarks (`:note`), in the order made, each with when and on which question.
-    private func notes(_ record: JSON, _ locale: String) -> [SheetDocument.Item] {
-        guard case .array(let notes)? = record["notes"] else { return [] }
-        return notes.compactMap { note in
-            guard case .string(let text)? = note["text"] else { return nil }
-            var time = ""
-            if case .string(let at)? = note["at"] { time = String(at.prefix(16)).replacingAll("T", with: " ") }
-            if case .string(let display)? = note["question"], let label = questionLabel(display, locale) {
-                return .init(text: text, detail: catalog.text("sheet.note.on", locale, ["time": time, "question": label]))
+    private func notes(_ record: IntakeRecord, _ locale: String) -> [SheetDocument.Item] {
+        record.notes.map { note in
+            let time = String(note.at.prefix(16)).replacingAll("T", with: " ")
+            if let display = note.question, let label = questionLabel(display, locale) {
+                return .init(text: note.text, detail: catalog.text("sheet.note.on", locale, ["time": time, "question": label]))
             }
-            return .init(text: text, detail: catalog.text("sheet.note.general", locale, ["time": time]))
+            return .init(text: note.text, detail: catalog.text("sheet.note.general", locale, ["time": time]))
         }
     }
 }

@@ -20,10 +20,8 @@ extension ConversationRunner {
             case .skipped: skipped.append(dialog.display(p))
             }
         }
-        var changed: [String]?
-        if case .array(let list)? = record.json["visit"]?["changes"] {
-            changed = list.compactMap { if case .string(let q)? = $0["question"] { return q } else { return nil } }
-        }
+        // A later visit: the questions whose answers changed since the last record, as the record lists them.
+        let changed = engine.intakeRecord(state).visit.map { $0.changes.map(\.question) }
         return Conversation.Expectation(status: record.status, answers: answers, declined: declined, skipped: skipped,
                                         suggestions: record.suggestions, warnings: state.warnings.map(\.message), changed: changed)
     }

@@ -45,7 +45,14 @@ public struct TestSuite: Sendable {
                     failed.failure = "previous: '\(name)' did not pass, so this visit has no record to start from"
                     return failed
                 }
-                carrying = Carried(previous: name, previousDate: before.today.iso, answers: dialog.carriedAnswers(records: [record.json]))
+                guard let typed = try? IntakeRecord(json: record.json) else {
+                    var failed = ConversationResult(conversation: c, failure: nil, asked: [], suggestions: [],
+                                                    actual: .init(status: nil, answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil),
+                                                    record: nil)
+                    failed.failure = "previous: '\(name)' gave a record that does not read back as one"
+                    return failed
+                }
+                carrying = Carried(previous: name, previousDate: before.today.iso, answers: dialog.carriedAnswers(records: [typed]))
             }
             let r = runner.run(c, carrying: carrying)
             done[key(c)] = r

@@ -86,7 +86,7 @@ extension RecordsCommand {
                     }
                 }
             }
-            let (exported, output) = try exportRecords(records, project: loaded, time: time)
+            let (exported, output) = try exportRecords(records, project: loaded, time: time, damaged: &damaged)
             // Every record in the output is a read, in the audit trail (one transaction) before any is printed.
             try await ReadAudit.record(exported, kind: "export:" + format.rawValue, in: store, messages: messages)
             print(output, terminator: "")
@@ -94,7 +94,8 @@ extension RecordsCommand {
         }
 
         /// The sessions whose records the export holds, and the export's text.
-        private func exportRecords(_ records: [FinishedRecord], project loaded: Project?, time: OfficeTime) throws -> (sessions: [String], text: String) {
+        private func exportRecords(_ records: [FinishedRecord], project loaded: Project?, time: OfficeTime,
+                                   damaged: inout [String]) throws -> (sessions: [String], text: String) {
             switch format {
             case .ndjson:
                 return (records.map(\.session.id), records.map { ControlCharacters.escapingInJSON($0.record.rendered()) + "\n" }.joined())
@@ -103,10 +104,14 @@ extension RecordsCommand {
                         "[" + records.map { ControlCharacters.escapingInJSON($0.record.rendered()) }.joined(separator: ",\n") + "]\n")
             case .csv, .fhir:
                 guard let loaded, let d = loaded.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
-                let records = records.filter { $0.session.dialogID == dialog }.map {
-                    ExportedRecord(session: $0.session.id, office: $0.session.office, client: $0.session.clientID,
-                                   counselor: $0.session.counselor, record: $0.record)
+                // A stored document that does not read as a record is damaged: reported, not exported.
+                var exportable: [ExportedRecord] = []
+                for r in records where r.session.dialogID == dialog {
+                    guard let typed = try? IntakeRecord(json: r.record) else { damaged.append(r.session.id); continue }
+                    exportable.append(ExportedRecord(session: r.session.id, office: r.session.office, client: r.session.clientID,
+                                                     counselor: r.session.counselor, record: typed))
                 }
+                let records = exportable
                 // The office's language unless --lang says otherwise (not the shell's LANG).
                 let lang = project.language ?? loaded.officeLanguage
                 if format == .csv {

@@ -206,7 +206,7 @@ struct SessionOpening {
             let records = try waitFor { try await store.records(ofClient: ClientKey(office: office, number: client)) }
             guard !records.isEmpty else { return nil }
             try waitFor { try await ReadAudit.record(records.map(\.session.id), kind: "visit", in: store, messages: messages) }
-            return Carried.from(records, into: dialog)
+            return try Carried.from(records, into: dialog)
         }
         let (running, effects) = try runner.startWaiting(id: id, token: token, locale: locale, mode: mode, actor: actor,
                                                   clientID: client, office: office, carrying: carrying, at: now)

@@ -77,7 +77,13 @@ struct SheetCommand: ParsableCommand {
         guard loaded.catalog.strings[locale] != nil else {
             throw ValidationError("no locale '\(locale)'; use one of \(loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", "))")
         }
-        return SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: json, locale: locale)
+        let record: IntakeRecord
+        do {
+            record = try IntakeRecord(json: json)
+        } catch {
+            throw ValidationError("\(name): \(error)")
+        }
+        return SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: record, locale: locale)
     }
 
     /// Prints rendered sheets; what was withheld is named on standard error (exit 3 when nothing was

@@ -1257,3 +1257,97 @@ private extension JSON {
         #expect(Spelling.closest(to: "xyz", in: ["children", "age"]) == nil)
     }
 }
+
+// MARK: - The record as a typed value
+
+@Suite struct IntakeRecordTests {
+    /// The small intake answered through, a note made, finished.
+    fileprivate static func finished() throws -> Run {
+        var run = Run(try Dialogs.intake())
+        run.send(Dialogs.happyPath())
+        run.send(.note("耳が遠い"))
+        run.send(.finish)
+        return run
+    }
+
+    @Test func aConversationsRecordRoundTripsThroughItsJSON() throws {
+        let run = try Self.finished()
+        let typed = run.engine.intakeRecord(run.state)
+        let stored = run.record.json.rendered()
+        // The typed value renders to the record as it has always been stored.
+        #expect(typed.json == run.record.json)
+        #expect(typed.json.rendered() == stored)
+        // Read back from the stored text, it is the same value, and renders to the same bytes.
+        let read = try IntakeRecord(json: try JSON(parsing: stored, keepingOrder: true))
+        #expect(read == typed)
+        #expect(read.json.rendered() == stored)
+        #expect(read.json.rendered(pretty: true) == run.record.json.rendered(pretty: true))
+        // As the runtime stores it: whose record it is and who took it, after the mode.
+        var named = typed
+        named.office = "川越"
+        named.client = "1024"
+        named.counselor = "sato"
+        let namedText = named.json.rendered()
+        #expect(namedText.contains(#""mode":"kiosk","office":"川越","client":"1024","counselor":"sato","started":"#))
+        #expect(try IntakeRecord(json: try JSON(parsing: namedText, keepingOrder: true)) == named)
+        // Everything a record holds is there to round-trip.
+        #expect(!typed.answers.isEmpty && !typed.computed.isEmpty && !typed.declined.isEmpty && !typed.skipped.isEmpty)
+        #expect(!typed.suggestions.isEmpty && !typed.notes.isEmpty && typed.finished != nil)
+    }
+
+    @Test func typedFieldsHoldWhatThePersonSaid() throws {
+        let run = try Self.finished()
+        let typed = run.engine.intakeRecord(run.state)
+        #expect(typed.status == "complete")
+        #expect(typed.dialog == IntakeRecord.DialogRef(id: "intake-test", version: "3"))
+        guard case .section(let family)? = typed.answers["family"], case .group(let children)? = family["children"] else {
+            Issue.record("no family.children in \(typed.answers)")
+            return
+        }
+        #expect(children.map { $0["child_age"] } == [.value(.int(3)), .value(.int(8))])
+        #expect(children[0]["care"] == .value(.string("none")))
+        #expect(family["support"] == .value(.strings(["hellowork", "welfare"])))
+        guard case .section(let work)? = typed.answers["work"] else {
+            Issue.record("no work section")
+            return
+        }
+        // 5.5 hours as typed (５．５), and a whole decimal equals the whole number it is stored as.
+        #expect(work["hours"] == .value(.number(5.5)))
+        #expect(RecordValue.number(5) == .int(5) && RecordValue.number(5.5) != .int(5))
+        #expect(typed.declined == ["income"])
+        #expect(typed.skipped == ["kana"])
+        #expect(typed.suggestions.map(\.id) == run.record.suggestions)
+        #expect(typed.suggestions.first?.because.map(\.name) == ["children[1].child_age", "children[1].care"])
+        #expect(typed.notes.map(\.text) == ["耳が遠い"])
+    }
+
+    /// A stored document that is not a record is refused with where and what, never a crash.
+    @Test func aDamagedRecordIsAClearError() throws {
+        let run = try Self.finished()
+        guard case .object(let top) = run.record.json else {
+            Issue.record("a record is an object")
+            return
+        }
+        func refused(_ json: JSON) -> IntakeRecord.ParseError? {
+            do {
+                _ = try IntakeRecord(json: json)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let noAnswers = refused(.object(top.filter { $0.0 != "answers" }))
+        #expect(noAnswers == IntakeRecord.ParseError(at: "answers", expected: "a member"))
+        #expect(noAnswers?.description == "not an intake record: at answers, expected a member")
+        #expect(refused(.object(top.map { $0.0 == "status" ? ($0.0, .int(1)) : $0 })) == IntakeRecord.ParseError(at: "status", expected: "a string"))
+        #expect(refused(.object(top.map { $0.0 == "answers" ? ($0.0, .array([])) : $0 })) == IntakeRecord.ParseError(at: "answers", expected: "an object"))
+        let badInstance: JSON = .object([("family", .object([("children", .array([.object([]), .int(3)]))]))])
+        #expect(refused(.object(top.map { $0.0 == "answers" ? ($0.0, badInstance) : $0 }))
+                == IntakeRecord.ParseError(at: "answers.family.children[1]", expected: "an object"))
+        #expect(refused(.object(top.map { $0.0 == "notes" ? ($0.0, .array([.object([("text", .string("x"))])])) : $0 }))
+                == IntakeRecord.ParseError(at: "notes[0].question", expected: "a member"))
+        #expect(refused(.object(top + [("extra", .null)])) == IntakeRecord.ParseError(at: "extra", expected: "no such member"))
+        #expect(refused(.array([.int(1)])) == IntakeRecord.ParseError(at: "", expected: "an object"))
+        #expect(refused(.string("山田花子"))?.description.contains("山田花子") == false)
+    }
+}

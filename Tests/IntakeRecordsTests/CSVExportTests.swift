@@ -13,9 +13,35 @@ import Testing
     /// The records of every intake conversation in Dialogs/tests.
     static func records() throws -> [ExportedRecord] {
         let runner = ConversationRunner(project: project)
-        return project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
+        return try project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
             .filter { ($0.dialog ?? "intake") == "intake" }
-            .compactMap { c in runner.run(c).record.map { ExportedRecord(session: "\(c.source.line)", record: $0.json) } }
+            .compactMap { c in try runner.run(c).record.map { ExportedRecord(session: "\(c.source.line)", record: try IntakeRecord(json: $0.json)) } }
+    }
+
+    /// A record as a test writes it, only the members it is about, completed with empty ones
+    /// (an empty status, no answers, a note made at no question) and read as a record.
+    static func completed(_ partial: JSON) throws -> IntakeRecord {
+        func filled(_ json: JSON?, _ defaults: [(String, JSON)]) -> JSON {
+            guard case .object(let given)? = json else { return .object(defaults) }
+            return .object(defaults.map { d in given.first { $0.0 == d.0 } ?? d } + given.filter { g in !defaults.contains { $0.0 == g.0 } })
+        }
+        var top = filled(partial, [
+            ("dialog", .object([("id", .string("")), ("version", .string(""))])), ("status", .string("")), ("locale", .string("ja")),
+            ("mode", .string("kiosk")), ("started", .string("")), ("answers", .object([])), ("computed", .object([])),
+            ("declined", .array([])), ("skipped", .array([])), ("warnings", .array([])), ("suggestions", .array([])), ("notes", .array([])),
+        ])
+        if case .object(var members) = top {
+            for (i, (k, v)) in members.enumerated() {
+                guard case .array(let items) = v else { continue }
+                if k == "suggestions" {
+                    members[i].1 = .array(items.map { filled($0, [("id", .string("")), ("message", .string("")), ("text", .string("")), ("because", .object([]))]) })
+                } else if k == "notes" {
+                    members[i].1 = .array(items.map { filled($0, [("question", .null), ("text", .string("")), ("at", .string(""))]) })
+                }
+            }
+            top = .object(members)
+        }
+        return try IntakeRecord(json: top)
     }
 
     /// Parses CSV with Python's csv module (as pandas and LibreOffice read it) into rows of cells.
@@ -46,7 +72,8 @@ import Testing
         #expect(Array(header.suffix(2)) == ["suggestions", "notes"])
         // Every cell reads back as the record holds it.
         for (row, exported) in zip(rows.dropFirst(), records) {
-            let answers = exported.record["answers"] ?? .object([])
+            // Read by the record's JSON, the way the export read it before the record was typed.
+            let answers = exported.record.json["answers"] ?? .object([])
             for (i, column) in header.enumerated().dropFirst(9).dropLast(2) {
                 guard let path = dialog.parsePath(column) else { Issue.record("column \(column)"); continue }
                 let value = dialog.recordValue(answers, path.id, indices: path.indices)
@@ -97,7 +124,7 @@ import Testing
             ("declined", .array([.string("income_sources")])),
         ])
         let options = CSVExport.Options(bom: true, labels: labels)
-        let csv = CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", office: "川越", client: "1024", counselor: "sato", record: record)],
+        let csv = CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", office: "川越", client: "1024", counselor: "sato", record: try Self.completed(record))],
                                   options: options)
         #expect(csv.hasPrefix("\u{FEFF}"))
         let rows = try Self.parseWithPython(csv)
@@ -127,7 +154,7 @@ import Testing
         #expect(cell("children[1].age") == "4")
         #expect(cell("children[2].age") == "")
         // Codes: the same cells as stored, times ISO 8601 in the office's zone.
-        let coded = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: record)]))
+        let coded = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: try Self.completed(record))]))
         #expect(coded[1][codes.firstIndex(of: "started") ?? 0] == "2026-11-23T10:41:07+09:00")
         #expect(coded[1][codes.firstIndex(of: "housing") ?? 0] == "rent")
         #expect(coded[1][codes.firstIndex(of: "income_sources") ?? 0] == "(declined)")
@@ -141,11 +168,11 @@ import Testing
         let record: JSON = .object([("status", .string("complete")), ("started", .string("2026-07-01T09:00:00+09:00")),
                                     ("finished", .string("2026-12-01T00:30:00.250Z")), ("answers", .object([]))])
         let newYork = OfficeTime(try #require(TimeZone(identifier: "America/New_York")))
-        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)],
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: try Self.completed(record))],
                                                              options: CSVExport.Options(time: newYork)))
         #expect(rows[1][7] == "2026-06-30T20:00:00-04:00")
         #expect(rows[1][8] == "2026-11-30T19:30:00-05:00")
-        let tokyo = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)]))
+        let tokyo = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: try Self.completed(record))]))
         #expect(tokyo[1][8] == "2026-12-01T09:30:00+09:00")
         #expect(OfficeTime.epochMillis("2026-11-23T10:41:07+09:00") == OfficeTime.epochMillis("2026-11-23T01:41:07Z"))
         for bad in ["2026-11-23", "2026-11-23T10:41:07", "2026-11-23T25:00:00Z", "2026-11-23T10:41:07+0900", "x"] {
@@ -168,7 +195,7 @@ import Testing
             ("notes", .array([.object([("question", .string("housing")), ("text", .string("=家賃の滞納あり")), ("at", .string("2026-11-23T10:00:00+09:00"))]),
                               .object([("question", .null), ("text", .string("次回は来月"))])])),
         ])
-        let one = [ExportedRecord(session: "s", counselor: "sato", record: record)]
+        let one = [ExportedRecord(session: "s", counselor: "sato", record: try Self.completed(record))]
         let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: one))
         #expect(rows[1][3] == "sato")
         #expect(rows[1].suffix(2) == ["hellowork;legal_consultation", "housing: =家賃の滞納あり\n次回は来月"])
@@ -178,7 +205,7 @@ import Testing
         #expect(worded[1].suffix(2).first == ["hellowork", "legal_consultation"].map { Self.project.catalog.text("suggest.\($0)", "ja") }.joined(separator: "\n"))
         #expect(worded[1].last == Self.project.catalog.text("family.housing", "ja") + ": =家賃の滞納あり\n次回は来月")
         // A note that would start a formula gets its leading quote.
-        let first = [ExportedRecord(session: "s", record: .object([("notes", .array([.object([("text", .string("=1+1"))])]))]))]
+        let first = [ExportedRecord(session: "s", record: try Self.completed(.object([("notes", .array([.object([("text", .string("=1+1"))])]))])))]
         #expect(try Self.parseWithPython(CSVExport.table(dialog: dialog, records: first))[1].last == "'=1+1")
     }
 
@@ -191,7 +218,7 @@ import Testing
         catalog.set("family.housing.rent", "+賃貸", in: "ja")
         catalog.set("sheet.label.name", "@氏名", in: "ja")
         let record: JSON = .object([("status", .string("complete")), ("answers", .object([("family", .object([("housing", .string("rent"))]))]))])
-        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: record)],
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s", record: try Self.completed(record))],
                                                              options: CSVExport.Options(labels: CSVExport.Labels(catalog: catalog, locale: "ja", short: ["name": "sheet.label.name"]))))
         #expect(rows[0][0] == "'=HYPERLINK(\"http://x.invalid\")")
         #expect(rows[0].contains("'@氏名"))
@@ -214,7 +241,7 @@ import Testing
                                     ("status", .string("complete")),
                                     ("answers", .object([("family", .object([("name", .string("=HYPERLINK(\"http://x.invalid\")")),
                                                                              ("children_count", .int(-1))]))]))])
-        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: record)]))
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: try Self.completed(record))]))
         let name = try #require(rows[0].firstIndex(of: "name"))
         let count = try #require(rows[0].firstIndex(of: "children_count"))
         #expect(rows[1][name] == "'=HYPERLINK(\"http://x.invalid\")")
@@ -227,15 +254,15 @@ import Testing
         let dialog = try #require(Self.project.dialogs["intake"])
         let record: JSON = .object([("status", .string("complete")), ("answers", .object([]))])
         let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [
-            ExportedRecord(session: "k", office: "川越", client: "1024", record: record),
-            ExportedRecord(session: "s", office: "さいたま", client: "1024", record: record),
-            ExportedRecord(session: "n", record: record),
-            ExportedRecord(session: "x", office: "=cmd", client: "+1", record: record),
+            ExportedRecord(session: "k", office: "川越", client: "1024", record: try Self.completed(record)),
+            ExportedRecord(session: "s", office: "さいたま", client: "1024", record: try Self.completed(record)),
+            ExportedRecord(session: "n", record: try Self.completed(record)),
+            ExportedRecord(session: "x", office: "=cmd", client: "+1", record: try Self.completed(record)),
         ]))
         #expect(Array(rows[0].prefix(4)) == ["session", "office", "client", "counselor"])
         #expect(rows.dropFirst().map { Array($0.prefix(3)) } == [["k", "川越", "1024"], ["s", "さいたま", "1024"], ["n", "", ""], ["x", "'=cmd", "'+1"]])
         let bundle = FHIRExport.bundle(dialog, catalog: Self.project.catalog, locale: "ja", records: [
-            ExportedRecord(session: "k", office: "川越", client: "1024", record: record), ExportedRecord(session: "n", record: record)])
+            ExportedRecord(session: "k", office: "川越", client: "1024", record: try Self.completed(record)), ExportedRecord(session: "n", record: try Self.completed(record))])
         guard case .array(let entries)? = bundle["entry"] else { Issue.record("no entries"); return }
         #expect(entries[1]["resource"]?["subject"]?["identifier"]?["value"] == .string("1024"))
         #expect(entries[1]["resource"]?["subject"]?["identifier"]?["system"] == .string("urn:intake:office:%E5%B7%9D%E8%B6%8A:client"))

@@ -74,7 +74,7 @@ import Testing
                                                      ("children", .array([.object([("age", .int(4))]), .object([])]))]))])),
             ("declined", .array([.string("income_sources"), .string("children[2].age")])),
         ])
-        let response = FHIRExport.response(record, session: "s", dialog: dialog)
+        let response = FHIRExport.response(try CSVExportTests.completed(record), session: "s", dialog: dialog)
         #expect(response["authored"] == .string("2026-11-23T10:41:07+09:00"), "office time, with its offset")
         var found: [String: JSON] = [:]
         func walk(_ j: JSON?, _ trail: String) {

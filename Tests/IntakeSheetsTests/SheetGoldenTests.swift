@@ -40,7 +40,7 @@ import Testing
         let record = try Self.record(c.record)
         let dialog = try #require(Self.project.dialogs["intake"])
         let sheet = try #require(Self.project.sheet(c.kind, dialog: "intake"))
-        let outcome = SheetRenderer(dialog: dialog, catalog: Self.project.catalog).render(sheet, record: record, locale: c.locale)
+        let outcome = SheetRenderer(dialog: dialog, catalog: Self.project.catalog).render(sheet, record: try IntakeRecord(json: record), locale: c.locale)
         let rendered = outcome.sheets.map(\.markdown).joined(separator: "\n---\n\n")
             + (outcome.withheld.isEmpty ? "" : "\n<!-- withheld -->\n" + outcome.withheld.joined(separator: "\n") + "\n")
         let golden = Self.here.appendingPathComponent("Golden/\(name).md")

@@ -11,7 +11,7 @@ import Testing
     func render(_ kind: String, _ record: JSON, _ locale: String = "ja") throws -> SheetOutcome {
         let dialog = try #require(Self.project.dialogs["intake"])
         let sheet = try #require(Self.project.sheet(kind, dialog: "intake"))
-        return SheetRenderer(dialog: dialog, catalog: Self.project.catalog).render(sheet, record: record, locale: locale)
+        return SheetRenderer(dialog: dialog, catalog: Self.project.catalog).render(sheet, record: try IntakeRecord(json: record), locale: locale)
     }
 
     /// Every personal answer of the record, as text.

@@ -72,10 +72,16 @@ import Testing
             let store = s.store
             // November 2026 (JST) from t0 (2026-11-18): A twice (one a follow-up that found work), B once,
             // one session started and left before any answer; one in December.
-            let followup: JSON = .object([("status", .string("complete")),
-                                          ("answers", .object([("followup", .object([("found_work", .bool(true)), ("changes", .string("moved"))]))]))])
+            // Whole records (the report reads them as records: a document that is not one is damaged).
+            func complete(_ dialog: String, _ answers: [RecordMember] = []) -> JSON {
+                IntakeRecord(dialog: IntakeRecord.DialogRef(id: dialog, version: "1"), status: "complete", locale: "ja", mode: "counselor",
+                             started: "2026-11-18T10:00:00+09:00", answers: RecordAnswers(answers)).json
+            }
+            let followup = complete("followup", [RecordMember("followup", .section(RecordAnswers([
+                RecordMember("found_work", .value(.bool(true))), RecordMember("changes", .value(.string("moved"))),
+            ])))])
             let plan: [(id: String, client: String, dialog: String, minutes: Int64, record: JSON?)] = [
-                ("a1", "A", "intake", 0, .object([("status", .string("complete"))])),
+                ("a1", "A", "intake", 0, complete("intake")),
                 ("b1", "B", "intake", 60, nil),
                 ("f1", "A", "followup", 120, followup),
                 ("d1", "D", "intake", 60 * 24 * 14, nil),
@@ -93,6 +99,18 @@ import Testing
                                                             foundWork: true, changes: "moved")])
             let december = try await MonthlyReport.make(from: store, year: 2026, month: 12)
             #expect(december.counts == [MonthlyReport.Counts(office: "川越", consultations: 1, clients: 1, foundWork: 0)])
+        }
+    }
+
+    /// A stored document that does not read as a record (a fragment, another program's JSON) is a
+    /// damaged record to the report, named, not a follow-up counted from whatever keys it has.
+    @Test(arguments: StoreKind.all) func aStoredDocumentThatIsNotARecordRefusesTheReport(_ kind: StoreKind) async throws {
+        try await C.with(kind) { s in
+            try await s.store.create(C.info("a1", client: "A", dialog: "followup", minutes: 0), first: C.start(minutes: 0), token: C.token(60))
+            let fragment: JSON = .object([("status", .string("complete")), ("answers", .object([("followup", .object([("found_work", .bool(true))]))]))])
+            try await s.store.append([C.answer(1, "q", .int(1), minutes: 0)], to: "a1", status: .complete, locale: "ja", record: fragment,
+                                     at: C.at(0).epochMillis)
+            await #expect(throws: RuntimeError.damaged(session: "a1")) { try await MonthlyReport.make(from: s.store, year: 2026, month: 11) }
         }
     }
 }

@@ -94,6 +94,14 @@ import Testing
         }
     }
 
+    /// A whole record holding `answers` (a later visit reads it as a record: a fragment is damaged).
+    static func whole(_ answers: [(String, JSON)]) -> JSON {
+        .object([("dialog", .object([("id", .string("intake")), ("version", .string("1"))])), ("status", .string("complete")),
+                 ("locale", .string("ja")), ("mode", .string("counselor")), ("started", .string("2026-11-18T10:00:00+09:00")),
+                 ("answers", .object(answers)), ("computed", .object([])), ("declined", .array([])), ("skipped", .array([])),
+                 ("warnings", .array([])), ("suggestions", .array([])), ("notes", .array([]))])
+    }
+
     @Test(arguments: StoreKind.all) func twoOfficesClientsOfTheSameNumberAreTwoPeople(_ kind: StoreKind) async throws {
         try await Self.with(kind) { s in
             let store = s.store
@@ -105,8 +113,7 @@ import Testing
             for (i, p) in people.enumerated() {
                 try await store.create(Self.info("\(p.id)-intake", client: "1024", office: p.office, minutes: Int64(i)),
                                        first: Self.start(minutes: Int64(i)), token: Self.token(UInt8(60 + i)))
-                let record: JSON = .object([("status", .string("complete")), ("answers", .object([
-                    ("wishes", .object([("days_per_week", .int(p.days)), ("area", .string(p.area))]))]))])
+                let record = Self.whole([("wishes", .object([("days_per_week", .int(p.days)), ("area", .string(p.area))]))])
                 try await store.append([Self.answer(1, "area", .text(p.area), minutes: Int64(i) + 1)], to: "\(p.id)-intake", status: .complete,
                                        locale: "ja", record: record, at: Self.at(Int64(i) + 1).epochMillis)
             }
@@ -123,7 +130,7 @@ import Testing
             // A second visit in one office does not make the other's client her.
             try await store.create(Self.info("k-followup", client: "1024", office: "川越", minutes: 30), first: Self.start(minutes: 30), token: Self.token(70))
             try await store.append([Self.answer(1, "area", .text("川越市"), minutes: 31)], to: "k-followup", status: .complete, locale: "ja",
-                                   record: .object([("answers", .object([("wishes", .object([("area", .string("川越市"))]))]))]),
+                                   record: Self.whole([("wishes", .object([("area", .string("川越市"))]))]),
                                    at: Self.at(31).epochMillis)
             #expect(try await store.records(ofClient: ClientKey(office: "川越", number: "1024")).map(\.session.id) == ["k-followup", "k-intake"])
             #expect(try await store.records(ofClient: ClientKey(office: "さいたま", number: "1024")).map(\.session.id) == ["s-intake"])

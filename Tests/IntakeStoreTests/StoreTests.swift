@@ -511,8 +511,24 @@ enum LineInputEvent {
         try await db.store.append([], to: id, status: .complete, locale: "ja", record: record, at: at(minutes).epochMillis)
     }
 
+    /// A whole record holding `answers` (a later visit reads it as a record: a fragment is damaged).
     func record(_ answers: [(String, JSON)], declined: [String] = []) -> JSON {
-        .object([("status", .string("complete")), ("answers", .object(answers)), ("declined", .array(declined.map(JSON.string)))])
+        .object([("dialog", .object([("id", .string("intake")), ("version", .string("1.0.0"))])), ("status", .string("complete")),
+                 ("locale", .string("ja")), ("mode", .string("counselor")), ("started", .string("2026-11-18T10:00:00+09:00")),
+                 ("answers", .object(answers)), ("computed", .object([])), ("declined", .array(declined.map(JSON.string))),
+                 ("skipped", .array([])), ("warnings", .array([])), ("suggestions", .array([])), ("notes", .array([]))])
+    }
+
+    /// A stored document that does not read as a record carries nothing silently: the visit is
+    /// refused, naming the damaged session.
+    @Test func aLaterVisitFromADocumentThatIsNotARecordIsRefused() async throws {
+        let db = try IntakeDatabase.inMemory()
+        let followup = try #require(project.dialogs["followup"])
+        try await finished(db, "old", client: "A", dialog: "intake", minutes: 0,
+                           record: .object([("answers", .object([("wishes", .object([("area", .string("川越市"))]))]))]))
+        await #expect(throws: RuntimeError.damaged(session: "old")) {
+            _ = try await db.store.carried(forClient: ClientKey(office: nil, number: "A"), into: followup)
+        }
     }
 
     @Test func eachModuleComesFromTheNewestRecordThatHoldsIt() async throws {

@@ -47,7 +47,7 @@ import Testing
         let record = try Self.aikoRecord()
         let engine = try Self.engine("intake")
         let carried = Carried(previous: "s-aiko", previousDate: "2026-10-01",
-                              answers: engine.dialog.carriedAnswers(records: [record]))
+                              answers: engine.dialog.carriedAnswers(records: [try IntakeRecord(json: record)]))
         let start = engine.start(locale: "ja", mode: .kiosk, carrying: carried, at: Self.visitDay)
         guard case .notice(let notice)? = start.effects.first else { Issue.record("no notice"); return }
         #expect(notice.key == "engine.revisit.started")
@@ -74,7 +74,7 @@ import Testing
     @Test func changingAModuleOffersEachOldAnswerAndRecordsOnlyWhatDiffers() throws {
         let record = try Self.aikoRecord()
         let engine = try Self.engine("intake")
-        let carried = Carried(previous: "s-aiko", previousDate: "2026-10-01", answers: engine.dialog.carriedAnswers(records: [record]))
+        let carried = Carried(previous: "s-aiko", previousDate: "2026-10-01", answers: engine.dialog.carriedAnswers(records: [try IntakeRecord(json: record)]))
         let start = engine.start(locale: "ja", mode: .counselor, carrying: carried, at: Self.visitDay)
         var offered: [String: String] = [:]
         let (state, _) = Self.walk(engine, start, check: { $0 == "wishes" ? "2" : "1" }, other: { p in
@@ -101,7 +101,7 @@ import Testing
     @Test func aFollowUpCarriesOnlyTheModulesItSharesAndAsksItsOwnAfresh() throws {
         let record = try Self.aikoRecord()
         let engine = try Self.engine("followup")
-        let carried = Carried(previous: "s-aiko", previousDate: nil, answers: engine.dialog.carriedAnswers(records: [record]))
+        let carried = Carried(previous: "s-aiko", previousDate: nil, answers: engine.dialog.carriedAnswers(records: [try IntakeRecord(json: record)]))
         let start = engine.start(locale: "ja", mode: .counselor, carrying: carried, at: Self.visitDay)
         #expect(start.state.revisit?.sections == ["plan", "wishes"])
         guard case .ask(let first)? = start.effects.last else { Issue.record("no question"); return }
@@ -112,7 +112,7 @@ import Testing
     @Test func answersThatNoLongerFitAreLeftOutQuietly() throws {
         let record = try Self.aikoRecord()
         let engine = try Self.engine("intake")
-        var answers = engine.dialog.carriedAnswers(records: [record])
+        var answers = engine.dialog.carriedAnswers(records: [try IntakeRecord(json: record)])
         answers[Path("no_such_question")] = .value(.text("x"))
         answers[Path("days_per_week")] = .value(.text("five"))  // not a number any more
         answers[Path("plan?")] = .value(.bool(true))             // a check is never carried
@@ -129,7 +129,7 @@ import Testing
     @Test func aRecordsRepeatGroupsComeBackWithTheirAddAnotherAnswers() throws {
         let record = try Self.aikoRecord()
         let dialog = try #require(Self.project.dialogs["intake"])
-        let answers = dialog.carriedAnswers(records: [record])
+        let answers = dialog.carriedAnswers(records: [try IntakeRecord(json: record)])
         // Children come back by count; her one earlier job by "add another?" yes, then no.
         #expect(answers[Path("age", [1])] != nil)
         let jobsPrompts = answers.keys.filter { $0.groupOfMorePrompt == "jobs" }.sorted()
@@ -162,5 +162,21 @@ import Testing
         let suite = TestSuite.run(project)
         #expect(suite.results.first?.failure == "previous: no conversation is named 'nobody'")
         #expect(suite.failed == 1)
+    }
+
+    /// The typed record carries exactly what its JSON carried: every conversation's record, into
+    /// every dialog (a follow-up takes an intake's plan and wishes).
+    @Test func theTypedRecordCarriesWhatItsJSONCarried() throws {
+        var compared = 0
+        for c in DialogConversationTests.conversations {
+            guard let json = ConversationRunner(project: Self.project).run(c).record?.json else { continue }
+            let typed = try IntakeRecord(json: json)
+            for (_, dialog) in Self.project.dialogs {
+                let carried = dialog.carriedAnswers(records: [typed])
+                #expect(carried == dialog.carriedAnswers(records: [json]), "\(c.name) into \(dialog.id)")
+                if !carried.isEmpty { compared += 1 }
+            }
+        }
+        #expect(compared > 10)
     }
 }

@@ -13,8 +13,19 @@ extension Engine {
 
     /// The record of a session: answers nested by section (repeat groups as arrays), computed
     /// values, what was declined or skipped, confirmed warnings, notes, and the suggestions that
-    /// fired with the answers that triggered each.
+    /// fired with the answers that triggered each. Its `json` is the typed record's rendering
+    /// (`intakeRecord`).
     public func record(_ state: SessionState) -> Record {
+        let (typed, fired) = intakeRecordAndSuggestions(state)
+        return Record(status: typed.status, json: typed.json, suggestions: fired.map(\.suggestion.id), shown: fired.map(\.shown))
+    }
+
+    /// The record of a session as a typed value (what `record(_:)` stores as JSON).
+    public func intakeRecord(_ state: SessionState) -> IntakeRecord {
+        intakeRecordAndSuggestions(state).0
+    }
+
+    private func intakeRecordAndSuggestions(_ state: SessionState) -> (IntakeRecord, [Fired]) {
         var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         let status: String
         switch state.phase {
@@ -22,79 +33,62 @@ extension Engine {
         case .asking, .reviewing: status = "in_progress"
         }
         let answers = members(dialog.items, .root, state, &evaluator)
-        var computed: [(String, JSON)] = []
+        var computed: [RecordField] = []
         for c in dialog.computed {
-            computed.append((c.id, ((try? evaluator.evaluate(c.expr, in: .root)) ?? nil)?.json ?? .null))
+            computed.append(RecordField(c.id, RecordValue((try? evaluator.evaluate(c.expr, in: .root)) ?? nil)))
         }
         let paths = sortedByOrder(state.answers.keys)
-        let declined = paths.filter { state.answers[$0]?.answer == .declined }.map { JSON.string(dialog.display($0)) }
-        let skipped = paths.filter { state.answers[$0]?.answer == .skipped }.map { JSON.string(dialog.display($0)) }
-        let warnings: [JSON] = state.warnings.map { w in
-            var o: [(String, JSON)] = [("question", .string(dialog.display(w.path))), ("message", .string(w.message)),
-                                       ("text", .string(Engine.recordCatalog(catalog).text(w.message, state.locale))), ("value", w.value.json)]
-            if let r = w.reason { o.append(("reason", .string(r))) }
-            return .object(o)
+        let declined = paths.filter { state.answers[$0]?.answer == .declined }.map { dialog.display($0) }
+        let skipped = paths.filter { state.answers[$0]?.answer == .skipped }.map { dialog.display($0) }
+        let warnings = state.warnings.map { w in
+            IntakeRecord.Warning(question: dialog.display(w.path), message: w.message,
+                                 text: Engine.recordCatalog(catalog).text(w.message, state.locale), value: RecordValue(w.value), reason: w.reason)
         }
         let fired = suggestions(state)
-        let notes: [JSON] = state.notes.map { n in
-            .object([("question", n.path.map { .string(dialog.display($0)) } ?? .null), ("text", .string(n.text)),
-                     ("at", .string(Moment(epochMillis: n.at, utcOffsetMinutes: state.started.utcOffsetMinutes).iso))])
+        let notes = state.notes.map { n in
+            IntakeRecord.Note(question: n.path.map { dialog.display($0) }, text: n.text,
+                              at: Moment(epochMillis: n.at, utcOffsetMinutes: state.started.utcOffsetMinutes).iso)
         }
-        var top: [(String, JSON)] = [
-            ("dialog", .object([("id", .string(dialog.id)), ("version", .string(state.dialogVersion))]
-                + (state.earlierVersions.map { [("earlier_versions", .array($0.map { .string($0) }))] } ?? []))),
-            ("status", .string(status)),
-            ("locale", .string(state.locale)),
-            ("mode", .string(state.mode.rawValue)),
-            ("started", .string(state.started.iso)),
-        ]
-        if let f = state.finished { top.append(("finished", .string(f.iso))) }
-        top += [
-            ("answers", .object(answers)),
-            ("computed", .object(computed)),
-            ("declined", .array(declined)),
-            ("skipped", .array(skipped)),
-            ("warnings", .array(warnings)),
-            ("suggestions", .array(fired.map(\.json))),
-            ("notes", .array(notes)),
-        ]
-        if let revisit = state.revisit { top.append(("visit", visitJSON(revisit, state))) }
-        return Record(status: status, json: .object(top), suggestions: fired.map(\.id), shown: fired.map(\.shown))
+        let record = IntakeRecord(
+            dialog: IntakeRecord.DialogRef(id: dialog.id, version: state.dialogVersion, earlierVersions: state.earlierVersions),
+            status: status, locale: state.locale, mode: state.mode.rawValue, started: state.started.iso, finished: state.finished?.iso,
+            answers: answers, computed: computed, declined: declined, skipped: skipped, warnings: warnings,
+            suggestions: fired.map(\.suggestion), notes: notes, visit: state.revisit.map { visit($0, state) })
+        return (record, fired)
     }
 
-    private func members(_ items: [Item], _ scope: Scope, _ state: SessionState, _ ev: inout Evaluator) -> [(String, JSON)] {
-        var out: [(String, JSON)] = []
+    private func members(_ items: [Item], _ scope: Scope, _ state: SessionState, _ ev: inout Evaluator) -> RecordAnswers {
+        var out: [RecordMember] = []
         for item in items {
             switch item {
             case .section(let s):
                 guard ev.holds(s.when, in: scope) else { continue }
                 let inner = members(s.items, scope, state, &ev)
-                if !inner.isEmpty { out.append((s.id, .object(inner))) }
+                if !inner.isEmpty { out.append(RecordMember(s.id, .section(inner))) }
             case .question(let q):
                 if let a = state.answers[Path(q.id, scope.indices)] {
-                    if let v = a.answer.value { out.append((q.id, v.json)) }
+                    if let v = a.answer.value { out.append(RecordMember(q.id, .value(RecordValue(v)))) }
                 } else if let d = q.derive, ev.holds(q.when, in: scope), let v = (try? ev.evaluate(d, in: scope)) ?? nil {
                     // Not asked because earlier answers decide it (a child's stage from her age).
-                    out.append((q.id, q.coerceDerived(v).json))
+                    out.append(RecordMember(q.id, .value(RecordValue(q.coerceDerived(v)))))
                 }
             case .group(let g):
                 // A group that does not apply has no instances (an add-another group would otherwise show `min` empty ones).
                 guard ev.holds(g.when, in: scope) else { continue }
                 let count = ev.instanceCount(g, outer: scope.indices)
                 if count > 0 {
-                    out.append((g.id, .array((0..<count).map { .object(members(g.items, scope.entering(g.id, $0), state, &ev)) })))
+                    out.append(RecordMember(g.id, .group((0..<count).map { members(g.items, scope.entering(g.id, $0), state, &ev) })))
                 }
             case .end(let e):
                 // Where the dialog stopped, nothing after it applies.
-                if ev.holds(e.when, in: scope) { return out }
+                if ev.holds(e.when, in: scope) { return RecordAnswers(out) }
             }
         }
-        return out
+        return RecordAnswers(out)
     }
 
     struct Fired {
-        var id: String
-        var json: JSON
+        var suggestion: IntakeRecord.Suggestion
         /// The text as this engine's screens show it (the catalog's furigana style).
         var shown: String
     }
@@ -112,20 +106,18 @@ extension Engine {
             ev.budget = Evaluator.maxCost
             let reasons = (try? ev.because(rule.when, in: .root, is: true)) ?? read
             var seen: Set<Path> = []
-            var because: [(String, JSON)] = []
+            var because: [RecordField] = []
             for p in reasons where seen.insert(p).inserted {
                 // A derived answer (a child's stage from her age) shows as the value it stands for.
                 var v = state.answers[p]?.answer.value
                 if state.answers[p] == nil, let q = dialog.index.question(p.id), let d = q.derive {
                     v = ((try? ev.evaluate(d, in: Scope(indices: p.indices))) ?? nil).map(q.coerceDerived)
                 }
-                because.append((dialog.display(p), v?.json ?? .null))
+                because.append(RecordField(dialog.display(p), RecordValue(v)))
             }
             let text = render(rule.message, state, furigana: Engine.recordFurigana)
-            out.append(Fired(id: rule.id, json: .object([
-                ("id", .string(rule.id)), ("message", .string(rule.message)),
-                ("text", .string(text)), ("because", .object(because)),
-            ]), shown: catalog.furigana == Engine.recordFurigana ? text : render(rule.message, state)))
+            out.append(Fired(suggestion: IntakeRecord.Suggestion(id: rule.id, message: rule.message, text: text, because: because),
+                             shown: catalog.furigana == Engine.recordFurigana ? text : render(rule.message, state)))
         }
         return out
     }
@@ -139,5 +131,43 @@ extension Engine {
         guard let condition = dialog.privateWhen else { return false }
         var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         return ev.holds(condition, in: .root)
+    }
+}
+
+extension Engine {
+    /// What a later visit found, as its record keeps it: each carried section and what became of
+    /// it, and every carried answer that differs from the last record.
+    func visit(_ revisit: Revisit, _ state: SessionState) -> IntakeRecord.Visit {
+        func answer(_ a: Answer?) -> IntakeRecord.Visit.Answer {
+            switch a {
+            case .value(let v)?: return .value(RecordValue(v))
+            case .declined?: return .declined
+            case .skipped?, nil: return .value(.null)
+            }
+        }
+        let carried = Set(revisit.sections)
+        let all = Set(revisit.prior.keys).union(state.answers.keys).filter {
+            !$0.isPrompt && topSection($0).map(carried.contains) == true
+        }
+        let changed = sortedByOrder(all.filter { revisit.prior[$0] != state.answers[$0]?.answer })
+        let changedSections = Set(changed.compactMap(topSection))
+        let sections = revisit.sections.map { s in
+            let check = state.answers[.sectionCheck(s)]?.answer
+            let status: String
+            if changedSections.contains(s) {
+                status = "changed"
+            } else if check == .value(.bool(true)) {
+                status = "confirmed"
+            } else if check == .value(.bool(false)) {
+                status = "reviewed"  // gone through again, nothing different
+            } else {
+                status = "not_reached"
+            }
+            return IntakeRecord.Visit.Section(id: s, status: status)
+        }
+        let changes = changed.map { p in
+            IntakeRecord.Visit.Change(question: dialog.display(p), before: answer(revisit.prior[p]), after: answer(state.answers[p]?.answer))
+        }
+        return IntakeRecord.Visit(previous: revisit.previous, previousDate: revisit.previousDate, sections: sections, changes: changes)
     }
 }

@@ -69,10 +69,10 @@ struct JSONRenderer {
     /// The suggestions that fired, in the client's words as her screen shows them (readings in the
     /// connection's furigana style): `{id, text}`.
     static func suggestions(_ r: Record) -> [JSON] {
-        guard case .array(let items)? = r.json["suggestions"] else { return [] }
+        let items = r.typed.suggestions
         let shown = r.shown.count == items.count ? r.shown : nil
         return items.enumerated().map { i, item in
-            .object([("id", item["id"] ?? .null), ("text", shown.map { .string($0[i]) } ?? item["text"] ?? .null)])
+            .object([("id", .string(item.id)), ("text", .string(shown?[i] ?? item.text))])
         }
     }
 }

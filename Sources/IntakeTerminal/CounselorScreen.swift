@@ -34,9 +34,9 @@ public struct CounselorScreen: Sendable {
             case .done(let r):
                 let status = catalog.optionalText("run.status." + r.status, locale) ?? r.status
                 out += wrap(catalog.text("run.done", locale, ["status": status]))
-                if case .array(let items)? = r.json["suggestions"], !items.isEmpty {
+                if !r.typed.suggestions.isEmpty {
                     out += wrap(catalog.text("run.suggestions", locale))
-                    for item in items { if case .string(let t)? = item["text"] { out += wrap("  - " + t, hanging: "    ") } }
+                    for item in r.typed.suggestions { out += wrap("  - " + item.text, hanging: "    ") }
                 }
             }
         }

@@ -55,10 +55,9 @@ struct LineRenderer {
             case .done(let r):
                 let status = catalog.optionalText("run.status." + r.status, locale) ?? r.status
                 say(catalog.text("run.done", locale, ["status": status]))
-                let fired = r.json["suggestions"]
-                if case .array(let items)? = fired, !items.isEmpty {
+                if !r.typed.suggestions.isEmpty {
                     say(catalog.text("run.suggestions", locale))
-                    for item in items { if case .string(let t)? = item["text"] { say("  - " + t) } }
+                    for item in r.typed.suggestions { say("  - " + item.text) }
                 }
             }
         }

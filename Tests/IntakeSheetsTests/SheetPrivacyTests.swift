@@ -17,7 +17,7 @@ import Testing
     /// Every personal answer of the record, as text.
     func personalValues(_ record: JSON) throws -> [String] {
         let dialog = try #require(Self.project.dialogs["intake"])
-        let answers = record["answers"] ?? .object([])
+        let answers = try IntakeRecord(json: record).answers
         return dialog.index.questionOrder.filter { dialog.index.question($0)?.personal == true }.compactMap { id in
             guard case .string(let s)? = dialog.recordValue(answers, id) else { return nil }
             return s

@@ -21,75 +21,6 @@ extension Dialog {
         }
         return search(items, [])
     }
-
-    /// The value of question `id` in a record's `answers`, in the instance `indices` of its groups.
-    public func recordValue(_ answers: JSON, _ id: String, indices: [Int] = []) -> JSON? {
-        guard let steps = recordSteps(to: id) else { return nil }
-        var node = answers
-        var next = indices.makeIterator()
-        for step in steps {
-            switch step {
-            case .key(let k):
-                guard let v = node[k] else { return nil }
-                node = v
-            case .group(let g):
-                guard case .array(let instances)? = node[g], let i = next.next(), i >= 0, i < instances.count else { return nil }
-                node = instances[i]
-            }
-        }
-        return node
-    }
-
-    /// How many instances a group has in a record's `answers` (inside `outer` instances).
-    public func recordInstances(_ answers: JSON, group: String, outer: [Int] = []) -> Int {
-        func firstQuestion(_ items: [Item]) -> String? {
-            for item in items {
-                switch item {
-                case .question(let q): return q.id
-                case .section(let s): if let f = firstQuestion(s.items) { return f }
-                case .group(let g): if let f = firstQuestion(g.items) { return f }
-                case .end: continue
-                }
-            }
-            return nil
-        }
-        guard let g = index.group(group), let first = firstQuestion(g.items), let steps = recordSteps(to: first) else { return 0 }
-        var node = answers
-        var next = outer.makeIterator()
-        for step in steps {
-            switch step {
-            case .key(let k):
-                guard let v = node[k] else { return 0 }
-                node = v
-            case .group(let name):
-                guard case .array(let instances)? = node[name] else { return 0 }
-                if name == group { return instances.count }
-                guard let i = next.next(), i >= 0, i < instances.count else { return 0 }
-                node = instances[i]
-            }
-        }
-        return 0
-    }
-
-    /// A record's JSON value as the answer it was, by the question's kind.
-    public func answerValue(_ json: JSON, question id: String) -> Value? {
-        guard let q = index.question(id) else { return nil }
-        switch (q.kind, json) {
-        case (.yesNo, .bool(let b)): return .bool(b)
-        case (.integer, .int(let i)): return .int(i)
-        case (.decimal, .int(let i)): return .decimal(Double(i))
-        case (.decimal, .number(let d)): return .decimal(d)
-        case (.integer, .number(let d)) where d == d.rounded() && abs(d) < 1e15: return .int(Int(d))
-        case (.time, .int(let i)): return TimeParser.time(hours: Double(i))?.value
-        case (.time, .number(let d)): return TimeParser.time(hours: d)?.value
-        case (.text, .string(let s)), (.month, .string(let s)): return .text(s)
-        case (.single, .string(let s)): return .choice(s)
-        case (.date, .string(let s)): return CivilDate(iso: s).map(Value.date)
-        case (.multi, .array(let items)):
-            return .choices(items.compactMap { if case .string(let s) = $0 { return s } else { return nil } })
-        default: return nil
-        }
-    }
 }
 
 extension Dialog {
@@ -153,5 +84,25 @@ extension Dialog {
     /// A typed record's value as the answer it was, by the question's kind.
     public func answerValue(_ value: RecordValue, question id: String) -> Value? {
         answerValue(value.json, question: id)
+    }
+
+    /// A record's JSON value as the answer it was, by the question's kind.
+    public func answerValue(_ json: JSON, question id: String) -> Value? {
+        guard let q = index.question(id) else { return nil }
+        switch (q.kind, json) {
+        case (.yesNo, .bool(let b)): return .bool(b)
+        case (.integer, .int(let i)): return .int(i)
+        case (.decimal, .int(let i)): return .decimal(Double(i))
+        case (.decimal, .number(let d)): return .decimal(d)
+        case (.integer, .number(let d)) where d == d.rounded() && abs(d) < 1e15: return .int(Int(d))
+        case (.time, .int(let i)): return TimeParser.time(hours: Double(i))?.value
+        case (.time, .number(let d)): return TimeParser.time(hours: d)?.value
+        case (.text, .string(let s)), (.month, .string(let s)): return .text(s)
+        case (.single, .string(let s)): return .choice(s)
+        case (.date, .string(let s)): return CivilDate(iso: s).map(Value.date)
+        case (.multi, .array(let items)):
+            return .choices(items.compactMap { if case .string(let s) = $0 { return s } else { return nil } })
+        default: return nil
+        }
     }
 }

@@ -76,6 +76,8 @@ public struct Review: Equatable, Sendable {
 public struct Record: Equatable, Sendable {
     /// complete, or the status of the end that stopped it (e.g. stopped).
     public var status: String
+    /// The record as a typed value; `json` is its rendering (what the store keeps).
+    public var typed: IntakeRecord
     public var json: JSON
     /// Ids of the suggestions that fired, in dialog order.
     public var suggestions: [String]
@@ -84,9 +86,10 @@ public struct Record: Equatable, Sendable {
     /// compared.
     public var shown: [String]
 
-    public init(status: String, json: JSON, suggestions: [String], shown: [String] = []) {
-        self.status = status
-        self.json = json
+    public init(_ typed: IntakeRecord, suggestions: [String], shown: [String] = []) {
+        status = typed.status
+        self.typed = typed
+        json = typed.json
         self.suggestions = suggestions
         self.shown = shown
     }

@@ -1349,5 +1349,6 @@ private extension JSON {
         #expect(refused(.object(top + [("extra", .null)])) == IntakeRecord.ParseError(at: "extra", expected: "no such member"))
         #expect(refused(.array([.int(1)])) == IntakeRecord.ParseError(at: "", expected: "an object"))
         #expect(refused(.string("山田花子"))?.description.contains("山田花子") == false)
+        #expect(refused(.object(top + [("\u{1b}[2J", .null)]))?.description == "not an intake record: at ␛[2J, expected no such member")
     }
 }

@@ -39,7 +39,10 @@ extension IntakeRecord {
             self.expected = expected
         }
 
-        public var description: String { "not an intake record: at \(at.isEmpty ? "the top" : at), expected \(expected)" }
+        /// The place named inertly: a key of a foreign document may hold control codes.
+        public var description: String {
+            "not an intake record: at \(at.isEmpty ? "the top" : ControlCharacters.visible(at)), expected \(expected)"
+        }
     }
 
     /// Reads a record from its JSON (a stored record: read with `JSON(parsing:keepingOrder: true)`,
@@ -133,11 +136,10 @@ extension IntakeRecord.Visit.Answer {
 
 extension IntakeRecord.Visit {
     var json: JSON {
-        func answer(_ a: Answer) -> JSON { a.json }
         var out: [(String, JSON)] = [("previous", .string(previous))]
         if let previousDate { out.append(("previous_date", .string(previousDate))) }
         out += [("sections", .object(sections.map { ($0.id, .string($0.status)) })),
-                ("changes", .array(changes.map { .object([("question", .string($0.question)), ("before", answer($0.before)), ("after", answer($0.after))]) }))]
+                ("changes", .array(changes.map { .object([("question", .string($0.question)), ("before", $0.before.json), ("after", $0.after.json)]) }))]
         return .object(out)
     }
 }

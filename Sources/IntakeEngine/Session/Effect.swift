@@ -74,11 +74,11 @@ public struct Review: Equatable, Sendable {
 
 /// A finished (or stopped) session's record.
 public struct Record: Equatable, Sendable {
-    /// complete, or the status of the end that stopped it (e.g. stopped).
-    public var status: String
     /// The record as a typed value; `json` is its rendering (what the store keeps).
     public var typed: IntakeRecord
-    public var json: JSON
+    /// complete, or the status of the end that stopped it (e.g. stopped).
+    public var status: String { typed.status }
+    public var json: JSON { typed.json }
     /// Ids of the suggestions that fired, in dialog order.
     public var suggestions: [String]
     /// Their texts as the session's screen shows them (with readings in the screen's furigana
@@ -87,9 +87,7 @@ public struct Record: Equatable, Sendable {
     public var shown: [String]
 
     public init(_ typed: IntakeRecord, suggestions: [String], shown: [String] = []) {
-        status = typed.status
         self.typed = typed
-        json = typed.json
         self.suggestions = suggestions
         self.shown = shown
     }

@@ -159,10 +159,10 @@ final class Line {
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if rc != 0 {
-            close(fd)
-            return nil
-        }
+        // Not closed here: a class's failable init that returns nil once every property is set
+        // still runs `deinit`, which closes it. Closing it here too closed whatever the number had
+        // been given to in between: a counselor's pipe, whose `intake run` then died of SIGPIPE.
+        if rc != 0 { return nil }
     }
 
     deinit { close(fd) }
@@ -463,7 +463,9 @@ func counselor(_ number: Int, _ o: Options, db: String, _ shared: Shared) {
             if p.terminationStatus == 0 {
                 sh.counselorFinished += 1
             } else {
-                sh.counselorFailed.append("\(client): exit \(p.terminationStatus) \(err.split(separator: "\n").first ?? "")")
+                // A signal is told apart from an exit status (SIGPIPE's 13 is also a plausible status).
+                let how = p.terminationReason == .uncaughtSignal ? "signal" : "exit"
+                sh.counselorFailed.append("\(client): \(how) \(p.terminationStatus) \(err.split(separator: "\n").first ?? "")")
             }
         }
     }

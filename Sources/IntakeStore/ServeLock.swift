@@ -32,9 +32,9 @@ public final class ServeLock: Sendable {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotOpen }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let pid = Self.readPID(fd)
-            close(fd)
-            throw .held(pid: pid)
+            // Not closed here: `deinit` runs for a class whose init throws once every property
+            // is set, and a second close would close whatever the number was given to in between.
+            throw .held(pid: Self.readPID(fd))
         }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

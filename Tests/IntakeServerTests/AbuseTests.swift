@@ -77,10 +77,8 @@ import Testing
             let rc = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            if rc != 0 {
-                close(fd)
-                return nil
-            }
+            // Closed by `deinit`, which runs for a nil returned once every property is set.
+            if rc != 0 { return nil }
         }
 
         deinit { close(fd) }

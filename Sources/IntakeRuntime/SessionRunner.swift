@@ -279,6 +279,8 @@ public struct SessionRunner: Sendable {
             Carried(previous: previous, previousDate: date,
                     answers: (first.answers ?? []).reduce(into: [:]) { $0[$1.path] = $1.entry?.answer })
         }
+        var engine = engine
+        engine.renders = false
         var state = engine.start(locale: locale, mode: mode, carrying: carried, at: first.at).state
         var from = 1
         // After a move to a new version, the old events mean nothing to this dialog: start from
@@ -304,6 +306,9 @@ public struct SessionRunner: Sendable {
     /// replayed through the engine at their own moments.
     public func replay<S: Sequence<LogEntry>>(_ entries: S, from state: SessionState) -> SessionState {
         var state = state
+        // Nobody sees a replay's effects: the state alone, nothing rendered.
+        var engine = engine
+        engine.renders = false
         for entry in entries {
             switch entry.event {
             case .input(let event): _ = engine.apply(event, to: &state, at: entry.at)

@@ -892,6 +892,38 @@ private extension JSON {
         #expect(run.answer("").isFinalReview)
     }
 
+    /// A replay renders nothing (`Engine.renders` off) and leaves, after every event, the state the
+    /// rendering engine leaves: going back, editing, dropping answers, a locale, a note, the review,
+    /// finishing.
+    @Test func aReplayRendersNothingAndLeavesTheSameState() throws {
+        let dialog = try Dialogs.intake()
+        let engine = Engine(dialog: dialog, catalog: TestCatalog.make(for: dialog))
+        var quiet = engine
+        quiet.renders = false
+        let events: [Event] = Dialogs.happyPath() + [
+            .back, .back, .answer("はい"), .edit("5"), .answer("死別"), .answer("品出し"), .answer("いいえ"), .answer("いいえ"),
+            .locale("en"), .note("電話は午後"),
+            .repeatQuestion, .review, .edit("children_count"), .answer("1"), .locale("ja"), .finish, .review,
+        ]
+        var now = Run.start
+        var state = engine.start(locale: "ja", at: now).state
+        var replayed = quiet.start(locale: "ja", at: now).state
+        #expect(replayed == state)
+        var shown = 0
+        for (i, e) in events.enumerated() {
+            now.epochMillis += 60_000
+            let step = engine.handle(e, state, at: now)
+            state = step.state
+            shown += step.effects.filter { if case .ask = $0 { true } else if case .review = $0 { true } else { false } }.count
+            let effects = quiet.apply(e, to: &replayed, at: now)
+            #expect(replayed.settled == state.settled, "after event \(i + 1), \(e)")
+            #expect(!effects.contains { if case .ask = $0 { true } else if case .review = $0 { true } else if case .done = $0 { true } else { false } },
+                    "nothing rendered after event \(i + 1)")
+        }
+        #expect(shown > events.count / 2, "the rendering engine did show where the session stood")
+        #expect(state.phase == .done(status: "complete"))
+    }
+
     @Test func changingAnAnswerAsksNewlyRelevantQuestionsOnly() throws {
         var run = Run(try Dialogs.intake())
         run.send(Dialogs.happyPath())

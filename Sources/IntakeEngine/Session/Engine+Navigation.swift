@@ -117,7 +117,7 @@ extension Engine {
             if let to = remap(p) {
                 answers[to] = entry
             } else {
-                if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if renders, !p.isPrompt, shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
             }
         }
         if case .addAnother = g.count {
@@ -147,7 +147,7 @@ extension Engine {
         }
         state.phase = .done(status: "complete")
         state.finished = now
-        effects.append(.done(record(state)))
+        if renders { effects.append(.done(record(state))) }
     }
 
     /// Answered questions in dialog order (the numbering of the review), those the session's mode shows.

@@ -17,6 +17,11 @@ public struct Engine: Sendable {
     /// Reuse, in each walk, the last walk's sums of the sections none of whose answers changed
     /// (`WalkMemo`); off, every walk walks everything (benchmarks compare the two).
     let memoizesWalks: Bool
+    /// Whether a step renders what it shows: the question, the review, the record, the answers
+    /// dropped. Off for a replay, whose effects nobody sees: the state changes exactly as with it
+    /// on (the test runner's third replay compares the two after every step), at a fraction of the
+    /// cost (no question is rendered, no extra walk made to show where the session stands).
+    public var renders = true
 
     public init(dialog: Dialog, catalog: Catalog, resumesWalks: Bool = true, memoizesWalks: Bool = true) {
         self.dialog = dialog
@@ -175,11 +180,11 @@ public struct Engine: Sendable {
         state.updated = now
         if case .done = state.phase {
             switch event {
-            case .review: effects.append(.review(review(state, final: false)))
+            case .review: if renders { effects.append(.review(review(state, final: false))) }
             case .locale(let l) where catalog.strings[l] != nil: state.locale = l
             default: effects.append(.invalid(message("engine.finished", state)))
             }
-            if let record = lastRecord(state) { effects.append(.done(record)) }
+            if renders, let record = lastRecord(state) { effects.append(.done(record)) }
             return effects
         }
         switch event {
@@ -195,7 +200,7 @@ public struct Engine: Sendable {
         case .finish: finish(&state, at: now, into: &effects)
         case .review:
             // At the end the current position is the review itself: show it once.
-            if state.phase != .reviewing { effects.append(.review(review(state, final: false))) }
+            if renders, state.phase != .reviewing { effects.append(.review(review(state, final: false))) }
             showCurrent(state, into: &effects)
         case .locale(let l):
             if catalog.strings[l] != nil {
@@ -239,7 +244,7 @@ public struct Engine: Sendable {
             let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
                 guard let entry = state.removeAnswer(at: p) else { continue }
-                if !p.isPrompt && shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if renders, !p.isPrompt, shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
             }
@@ -252,11 +257,11 @@ public struct Engine: Sendable {
         case .ask(let p):
             state.phase = .asking
             state.current = p
-            effects.append(.ask(prompt(p, state, walk: walk)))
+            if renders { effects.append(.ask(prompt(p, state, walk: walk))) }
         case .review:
             state.phase = .reviewing
             state.current = nil
-            effects.append(.review(review(state, final: true)))
+            if renders { effects.append(.review(review(state, final: true))) }
         case .end(let id):
             state.current = nil
             var status = "stopped"
@@ -266,12 +271,13 @@ public struct Engine: Sendable {
             }
             state.phase = .done(status: status)
             state.finished = now
-            effects.append(.done(record(state)))
+            if renders { effects.append(.done(record(state))) }
         }
     }
 
     /// Shows the current question, the final review, or the finished record again.
     func showCurrent(_ state: SessionState, into effects: inout [Effect]) {
+        guard renders else { return }
         switch state.phase {
         case .asking:
             let walk = Walk(dialog: dialog, state: state)

@@ -53,13 +53,15 @@ public struct MonthlyReport: Sendable, Equatable {
         }
     }
 
-    /// One answer that differs from the last record (values as in the records: `null` when there was none).
+    /// One answer that differs from the last record: its value before and after (`.value(.null)`
+    /// when there was none), or declined.
     public struct Changed: Sendable, Equatable {
+        public typealias Answer = IntakeRecord.Visit.Answer
         public var question: String
-        public var before: JSON
-        public var after: JSON
+        public var before: Answer
+        public var after: Answer
 
-        public init(question: String, before: JSON, after: JSON) {
+        public init(question: String, before: Answer, after: Answer) {
             self.question = question
             self.before = before
             self.after = after
@@ -205,7 +207,7 @@ extension MonthlyReport {
             byOffice[row, default: (0, [], [])].clients.insert(client)
             guard let record = records[s.id], s.dialogID == "followup" || record.visit != nil else { continue }
             let changed = (record.visit?.changes ?? []).map {
-                MonthlyReport.Changed(question: $0.question, before: $0.before.json, after: $0.after.json)
+                MonthlyReport.Changed(question: $0.question, before: $0.before, after: $0.after)
             }
             let answers: RecordAnswers? = { if case .section(let a)? = record.answers["followup"] { return a } else { return nil } }()
             let found: Bool? = { if case .value(.bool(let b))? = answers?["found_work"] { return b } else { return nil } }()

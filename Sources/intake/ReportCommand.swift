@@ -88,11 +88,14 @@ struct ReportCommand: AsyncParsableCommand {
                 for change in c.changed {
                     let path = dialog?.parsePath(change.question)
                     let text = path.flatMap { p in dialog?.index.question(p.id).map { catalog.text($0.text, lang, ["n": String((p.indices.last ?? 0) + 1)]) } } ?? change.question
-                    func words(_ json: JSON) -> String {
-                        guard json != .null else { return "—" }
-                        if case .object = json { return catalog.text("engine.declined", lang) }
-                        guard let p = path, let engine, let v = dialog?.answerValue(json, question: p.id) else { return json.rendered() }
-                        return engine.words(.value(v), question: p.id, locale: lang)
+                    func words(_ answer: MonthlyReport.Changed.Answer) -> String {
+                        switch answer {
+                        case .declined: return catalog.text("engine.declined", lang)
+                        case .value(.null): return "—"
+                        case .value(let value):
+                            guard let p = path, let engine, let v = dialog?.answerValue(value, question: p.id) else { return value.json.rendered() }
+                            return engine.words(.value(v), question: p.id, locale: lang)
+                        }
                     }
                     print("    - " + catalog.text("report.changed", lang, ["question": text, "before": words(change.before), "after": words(change.after)]))
                 }

@@ -75,8 +75,8 @@ import Testing
             Self.session("v1", client: "A", office: "川越", at: Self.jst(2026, 11, 10)),
         ]
         let report = MonthlyReport(year: 2026, month: 11, sessions: sessions, abandoned: [], records: ["v1": visit, "v2": visit])
-        let changed = [MonthlyReport.Changed(question: "family.children", before: .int(1), after: .int(2)),
-                       MonthlyReport.Changed(question: "work.hours", before: .null, after: .string("20"))]
+        let changed = [MonthlyReport.Changed(question: "family.children", before: .value(.int(1)), after: .value(.int(2))),
+                       MonthlyReport.Changed(question: "work.hours", before: .value(.null), after: .value(.string("20")))]
         #expect(report.changes == [
             MonthlyReport.Change(session: "v1", office: "川越", client: "A", date: "2026-11-10", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),
             MonthlyReport.Change(session: "v2", office: "川越", client: "A", date: "2026-11-20", dialogID: "intake", foundWork: nil, changes: nil, changed: changed),

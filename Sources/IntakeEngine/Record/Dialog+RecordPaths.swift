@@ -81,15 +81,10 @@ extension Dialog {
         return search(items, [])
     }
 
-    /// A typed record's value as the answer it was, by the question's kind.
+    /// A record's value as the answer it was, by the question's kind (nil: none, or not of that kind).
     public func answerValue(_ value: RecordValue, question id: String) -> Value? {
-        answerValue(value.json, question: id)
-    }
-
-    /// A record's JSON value as the answer it was, by the question's kind.
-    public func answerValue(_ json: JSON, question id: String) -> Value? {
         guard let q = index.question(id) else { return nil }
-        switch (q.kind, json) {
+        switch (q.kind, value) {
         case (.yesNo, .bool(let b)): return .bool(b)
         case (.integer, .int(let i)): return .int(i)
         case (.decimal, .int(let i)): return .decimal(Double(i))
@@ -100,8 +95,7 @@ extension Dialog {
         case (.text, .string(let s)), (.month, .string(let s)): return .text(s)
         case (.single, .string(let s)): return .choice(s)
         case (.date, .string(let s)): return CivilDate(iso: s).map(Value.date)
-        case (.multi, .array(let items)):
-            return .choices(items.compactMap { if case .string(let s) = $0 { return s } else { return nil } })
+        case (.multi, .strings(let items)): return .choices(items)
         default: return nil
         }
     }

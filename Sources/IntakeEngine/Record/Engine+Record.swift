@@ -17,7 +17,7 @@ extension Engine {
     /// (`intakeRecord`).
     public func record(_ state: SessionState) -> Record {
         let (typed, fired) = intakeRecordAndSuggestions(state)
-        return Record(typed, suggestions: fired.map(\.suggestion.id), shown: fired.map(\.shown))
+        return Record(typed, shown: fired.map(\.shown))
     }
 
     /// The record of a session as a typed value (what `record(_:)` stores as JSON).

@@ -80,15 +80,14 @@ public struct Record: Equatable, Sendable {
     public var status: String { typed.status }
     public var json: JSON { typed.json }
     /// Ids of the suggestions that fired, in dialog order.
-    public var suggestions: [String]
+    public var suggestions: [String] { typed.suggestions.map(\.id) }
     /// Their texts as the session's screen shows them (with readings in the screen's furigana
     /// style; the record's own texts always use brackets). Not part of the record: not stored, not
     /// compared.
     public var shown: [String]
 
-    public init(_ typed: IntakeRecord, suggestions: [String], shown: [String] = []) {
+    public init(_ typed: IntakeRecord, shown: [String] = []) {
         self.typed = typed
-        self.suggestions = suggestions
         self.shown = shown
     }
 

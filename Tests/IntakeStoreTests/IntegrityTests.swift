@@ -254,3 +254,21 @@ func allowNulls(_ writer: any DatabaseWriter) throws {
         try db.execute(sql: "PRAGMA writable_schema = OFF")
     }
 }
+
+/// The chain's encoding is frozen: every stored chain was hashed with it. Known answers, computed
+/// outside Swift (Python's `hmac` over the encoding as `Chain` documents it: tagged, length-prefixed
+/// fields), for two linked events of an unsealed database.
+@Suite struct ChainEncodingTests {
+    @Test func anEventHashesAsItAlwaysHas() {
+        let chain = Chain.unkeyed
+        let first = chain.hash(Chain.Event(session: "s-1", seq: 3, at: 1_790_000_000_000, utcOffset: 540, actor: "client",
+                                           event: #"{"answer":"はい"}"#, answers: nil), after: nil)
+        #expect(first.map { String(format: "%02x", $0) }.joined() == "23ce42bc56767958c280ca6032d9eb1eaf142faa736cf30927113ece0ebc81b0")
+        let second = chain.hash(Chain.Event(session: "s-1", seq: 4, at: -5, utcOffset: 0, actor: "counselor:山田",
+                                            event: String(repeating: "x", count: 200), answers: #"[{"path":"a"}]"#), after: first)
+        #expect(second.map { String(format: "%02x", $0) }.joined() == "442202e0f3725a9f567010d05d4027e6e0cee08cfa05c9b319cbd4a6daab1350")
+        // The keyed HMAC is copied, never changed: the same event hashes the same the second time.
+        #expect(chain.hash(Chain.Event(session: "s-1", seq: 3, at: 1_790_000_000_000, utcOffset: 540, actor: "client",
+                                       event: #"{"answer":"はい"}"#, answers: nil), after: nil) == first)
+    }
+}

@@ -108,6 +108,23 @@ enum ResumeBench {
             afterKill.append(nanos() - t)
             killedFrom = restored.nextSeq - 1 - (restored.snapshotSeq ?? -1)
         }
+        // That restore's replay alone, as it is (the state only) and as it was (each step rendering
+        // its question, and a whole walk more to show where a locale switch or a repeat left it).
+        var tailQuiet: [UInt64] = [], tailRendering: [UInt64] = []
+        let killedLog = try await store.resumeLog(of: "killed")
+        if let snapshot = killedLog.snapshot, let base = try? SessionState.decoding(stored: snapshot.parts.state) {
+            for _ in 0..<runs {
+                var t = nanos()
+                _ = runner.replay(killedLog.entries, from: base)
+                tailQuiet.append(nanos() - t)
+                t = nanos()
+                var state = base
+                for entry in killedLog.entries {
+                    if case .input(let event) = entry.event { _ = engine.apply(event, to: &state, at: entry.at) }
+                }
+                tailRendering.append(nanos() - t)
+            }
+        }
         for _ in 0..<min(runs, n > 10_000 ? 5 : runs) {
             let t = nanos()
             _ = try runner.replay(try await store.log(of: "long"))
@@ -120,6 +137,8 @@ enum ResumeBench {
             "| \(name): the snapshot's state (\(grouped(stateBytes)) bytes) read alone | \(decoding.count) | \(format(percentile(decoding, 0.5))) | \(format(percentile(decoding, 0.99))) |",
             "| \(name): the same state read through JSONDecoder (before) | \(throughDecoder.count) | \(format(percentile(throughDecoder, 0.5))) | \(format(percentile(throughDecoder, 0.99))) |",
             "| \(name), never suspended (a killed process): restore (snapshot + \(killedFrom) entries) | \(afterKill.count) | \(format(percentile(afterKill, 0.5))) | \(format(percentile(afterKill, 0.99))) |",
+            "| \(name), never suspended: its \(killedLog.entries.count) entries replayed from the snapshot, the state only | \(tailQuiet.count) | \(format(percentile(tailQuiet, 0.5))) | \(format(percentile(tailQuiet, 0.99))) |",
+            "| \(name), never suspended: the same entries, each step rendering what it shows (before) | \(tailRendering.count) | \(format(percentile(tailRendering, 0.5))) | \(format(percentile(tailRendering, 0.99))) |",
             "| \(name): whole log read and replayed (no snapshot) | \(replaying.count) | \(format(percentile(replaying, 0.5))) | \(format(percentile(replaying, 0.99))) |",
         ]
     }

@@ -119,7 +119,7 @@ public struct SessionRunner: Sendable {
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(step))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
-                               record: recordIfFinished(step.state, of: session), at: now.epochMillis, snapshot: saved)
+                               record: recordIfFinished(step.state, of: session, shown: step.effects), at: now.epochMillis, snapshot: saved)
         session.state = step.state
         session.seq += 1
         if let saved { session.snapshotSeq = saved.seq }
@@ -336,8 +336,11 @@ public struct SessionRunner: Sendable {
     /// The record of a finished `state` of `session`, naming whose it is: her office and her
     /// number there, and the counselor who took it (after `mode`; none of them when the session
     /// names none, as in a test conversation).
-    func recordIfFinished(_ state: SessionState, of session: RunningSession) -> JSON? {
+    /// `shown`: the effects of the step that finished it, whose `done` carries the record already
+    /// built (the step that finishes is the slowest of a session: its record is not built twice).
+    func recordIfFinished(_ state: SessionState, of session: RunningSession, shown: [Effect] = []) -> JSON? {
         guard isFinished(state) else { return nil }
+        for case .done(let r) in shown { return named(r.typed, of: session).json }
         return record(state, of: session)
     }
 
@@ -349,7 +352,12 @@ public struct SessionRunner: Sendable {
 
     /// The record of `state` as a typed value, naming whose it is and who took it.
     public func typedRecord(_ state: SessionState, of session: RunningSession) -> IntakeRecord {
-        var record = engine.intakeRecord(state)
+        named(engine.intakeRecord(state), of: session)
+    }
+
+    /// `record` naming whose it is and who took it.
+    func named(_ record: IntakeRecord, of session: RunningSession) -> IntakeRecord {
+        var record = record
         record.office = session.office
         record.client = session.clientID
         record.counselor = session.counselor.flatMap { $0.isEmpty ? nil : $0 }

@@ -19,28 +19,16 @@ import IntakeEngine
 /// The encoding is frozen (its version is in the labels): changing it would break every stored chain.
 package struct Chain: Sendable {
     package let key: [UInt8]
-    /// An HMAC with the key already taken in (its inner and outer pads hashed), copied for each
-    /// hash: three are made at every append, and keying each afresh was about a third of their work.
-    private let keyed: Keyed
-
-    /// `HMAC<SHA256>` is not marked Sendable, but a copy of it is a value: its hashers share their
-    /// digest state copy-on-write (swift-crypto's BoringSSL digest copies the state before the
-    /// first update of a copy not uniquely referenced). This one is never updated itself, only
-    /// copied, so threads sharing it only ever read it.
-    private struct Keyed: @unchecked Sendable {
-        let hmac: HMAC<SHA256>
-    }
 
     /// The chain of an unsealed database (a public key: damage evidence, not forgery evidence).
     package static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
 
     package init(key: [UInt8]) {
         self.key = key
-        keyed = Keyed(hmac: HMAC<SHA256>(key: SymmetricKey(data: key)))
     }
 
     package init(cipher: Cipher) {
-        self.init(key: cipher.chainKey)
+        key = cipher.chainKey
     }
 
     /// One stored event as it is hashed.
@@ -139,9 +127,7 @@ package struct Chain: Sendable {
     }
 
     private func mac(_ bytes: [UInt8]) -> Data {
-        var h = keyed.hmac
-        h.update(data: bytes)
-        return Data(h.finalize())
+        Data(HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key)))
     }
 
     /// Length-prefixed fields, each tagged (absent, integer, text, bytes), so that no two rows

@@ -119,7 +119,7 @@ public struct SessionRunner: Sendable {
         let entry = LogEntry(seq: session.seq, at: now, actor: actor, event: .input(event),
                              answers: LogEntry.changes(step))
         try await store.append([entry], to: session.id, status: status(step.state), locale: step.state.locale,
-                               record: recordIfFinished(step.state, of: session, shown: step.effects), at: now.epochMillis, snapshot: saved)
+                               record: recordIfFinished(step.state, of: session, effects: step.effects), at: now.epochMillis, snapshot: saved)
         session.state = step.state
         session.seq += 1
         if let saved { session.snapshotSeq = saved.seq }
@@ -336,11 +336,11 @@ public struct SessionRunner: Sendable {
     /// The record of a finished `state` of `session`, naming whose it is: her office and her
     /// number there, and the counselor who took it (after `mode`; none of them when the session
     /// names none, as in a test conversation).
-    /// `shown`: the effects of the step that finished it, whose `done` carries the record already
+    /// `effects`: those of the step that finished it, whose `done` carries the record already
     /// built (the step that finishes is the slowest of a session: its record is not built twice).
-    func recordIfFinished(_ state: SessionState, of session: RunningSession, shown: [Effect] = []) -> JSON? {
+    func recordIfFinished(_ state: SessionState, of session: RunningSession, effects: [Effect] = []) -> JSON? {
         guard isFinished(state) else { return nil }
-        for case .done(let r) in shown { return named(r.typed, of: session).json }
+        for case .done(let r) in effects { return named(r.typed, of: session).json }
         return record(state, of: session)
     }
 

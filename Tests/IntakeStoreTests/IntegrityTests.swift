@@ -267,7 +267,7 @@ func allowNulls(_ writer: any DatabaseWriter) throws {
         let second = chain.hash(Chain.Event(session: "s-1", seq: 4, at: -5, utcOffset: 0, actor: "counselor:山田",
                                             event: String(repeating: "x", count: 200), answers: #"[{"path":"a"}]"#), after: first)
         #expect(second.map { String(format: "%02x", $0) }.joined() == "442202e0f3725a9f567010d05d4027e6e0cee08cfa05c9b319cbd4a6daab1350")
-        // The keyed HMAC is copied, never changed: the same event hashes the same the second time.
+        // Hashing is a function of the event alone: the same event hashes the same a second time.
         #expect(chain.hash(Chain.Event(session: "s-1", seq: 3, at: 1_790_000_000_000, utcOffset: 540, actor: "client",
                                        event: #"{"answer":"はい"}"#, answers: nil), after: nil) == first)
     }

@@ -97,6 +97,32 @@ for run in 0..<replayRuns {
     }
 }
 
+// The same conversations with detours woven in (`Conversation.detoured`: going back, editing,
+// Enter to keep). Timed: the steps that reopen answers and those taken while any stands reopened,
+// with the memo and walking everything (as every such step did before the memo held reopened answers).
+var reopenedTimes: [Bool: [UInt64]] = [:]
+for run in 0..<replayRuns {
+    for memo in variants {
+        for s in scripts {
+            let engine = memo ? s.engine : s.plain
+            var now = Moment.noon(of: s.today)
+            var step = engine.start(locale: s.locale, mode: s.mode, at: now)
+            for e in Conversation.detoured(s.events) {
+                now.epochMillis += 60_000
+                let reopens: Bool
+                switch e {
+                case .back, .edit: reopens = true
+                default: reopens = !step.state.reopened.isEmpty
+                }
+                let t = nanos()
+                step = engine.handle(e, step.state, at: now)
+                let dt = nanos() - t
+                if run > 0, reopens { reopenedTimes[memo, default: []].append(dt) }
+            }
+        }
+    }
+}
+
 let questionCount = project.dialogs.values.reduce(0) { $0 + $1.index.questionOrder.count }
 print("intake benchmark — \(project.dialogs.count) dialog(s), \(questionCount) questions, \(scripts.count) conversations, \(stepsPerRun) steps per replay")
 print("")
@@ -106,6 +132,10 @@ print("| load + lint all of \(dialogsPath) | \(loadRuns) | \(format(percentile(l
 for memo in [true, false] {
     let t = stepTimes[memo] ?? []
     print("| one engine step (handle)\(memo ? "" : ", walking everything") | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
+}
+for memo in variants {
+    let t = reopenedTimes[memo] ?? []
+    print("| one engine step going back or editing, or while answers stand reopened\(memo ? "" : ", walking everything") | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
 }
 for (id, t) in stepTimesByDialog.sorted(by: { $0.key < $1.key }) {
     let n = project.dialogs[id]?.index.questionOrder.count ?? 0

@@ -95,6 +95,30 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(steps > 1000)
     }
 
+    /// The same, where the person keeps going back and editing (`Conversation.detoured`): while
+    /// answers stand reopened, the sums of the sections after the question asked are still reused.
+    @Test func reusingSectionSumsWhileAnswersAreReopenedShowsWhatWalkingEverythingShows() throws {
+        var steps = 0, reopenedSteps = 0
+        for c in Self.conversations {
+            let dialog = try #require(Self.project.dialog(c.dialog))
+            let memo = Engine(dialog: dialog, catalog: Self.project.catalog)
+            let plain = Engine(dialog: dialog, catalog: Self.project.catalog, memoizesWalks: false)
+            var now = Moment.noon(of: c.today)
+            var a = memo.start(locale: c.locale, mode: c.mode, at: now)
+            var b = plain.start(locale: c.locale, mode: c.mode, at: now)
+            for e in Conversation.detoured(Self.events(c).map(\.0)) {
+                now.epochMillis += 60_000
+                a = memo.handle(e, a.state, at: now)
+                b = plain.handle(e, b.state, at: now)
+                #expect(a.effects == b.effects, "\(c.name): step \(steps)")
+                #expect(a.state == b.state, "\(c.name): step \(steps)")
+                if !a.state.reopened.isEmpty { reopenedSteps += 1 }
+                steps += 1
+            }
+        }
+        #expect(steps > 2000 && reopenedSteps > 500, "\(steps) steps, \(reopenedSteps) with answers reopened")
+    }
+
     @Test func everyQuestionAndSuggestionIsReached() {
         #expect(Self.suite.unreached(Self.project).map(\.id) == [])
     }

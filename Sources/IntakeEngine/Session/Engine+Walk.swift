@@ -47,7 +47,7 @@ struct Walk {
     /// The resume point's item id, then the sections and groups that hold it (set with `resume`).
     private var resumeChain: [String] = []
     /// The last walk's sums of the sections after its next question, when they can be used here
-    /// (same mode, nothing reopened).
+    /// (same mode).
     private let memo: WalkMemo?
     private let summing: Bool
     /// The sums of this walk's sections after the next question, for the walk after it.
@@ -74,7 +74,7 @@ struct Walk {
         mode = state.mode
         self.collectRelevant = collectRelevant
         evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
-        memo = !collectRelevant && state.memo.mode == state.mode && state.reopened.isEmpty ? state.memo : nil
+        memo = !collectRelevant && state.memo.mode == state.mode ? state.memo : nil
         self.summing = summing && !collectRelevant
         if collectRelevant { relevant.reserveCapacity(state.answers.count + 8) }
         if let p = resumingAfter, let entry = index.entries[p.groupOfMorePrompt ?? p.id], !collectRelevant {
@@ -283,8 +283,9 @@ struct Walk {
 
     /// The memo this walk leaves for the next one (for a state in `mode`).
     func leftMemo(mode: SessionState.Mode) -> WalkMemo {
-        // A reopened answer counts as still to come wherever it lies: no sum is taken while any is.
-        reopened.isEmpty ? WalkMemo(mode: mode, sums: sums) : WalkMemo()
+        // A reopened answer counts as still to come wherever it lies: a sum that looked at it holds
+        // while it stays reopened, and reopening or settling it marks it changed (`reopened`).
+        WalkMemo(mode: mode, sums: sums)
     }
 
     private mutating func walkItem(_ item: Item, _ scope: Scope, _ context: inout [(String, Int?)]) {
@@ -399,7 +400,7 @@ struct WalkMemo: Equatable, Sendable {
     /// The mode the sums were taken in (what a kiosk may be asked differs); nil: no sums.
     var mode: SessionState.Mode?
     var sums: [Path: Sum] = [:]
-    /// Ids of the answers changed since the sums were taken.
+    /// Ids of the answers changed, reopened or settled since the sums were taken.
     var dirty: Set<String> = []
 
     mutating func changed(_ path: Path) {

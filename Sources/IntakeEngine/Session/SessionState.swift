@@ -30,7 +30,13 @@ public struct SessionState: Codable, Equatable, Sendable {
     /// Questions in the order they were answered (for `back`).
     public var trail: [Path]
     /// Answered questions the person went back to or chose to edit: asked again, old answer kept until replaced.
-    public var reopened: Set<Path>
+    /// A reopened answer counts as still to come, so each one reopened or settled is noted for the walk's memo.
+    public var reopened: Set<Path> {
+        didSet {
+            guard !memo.sums.isEmpty, reopened != oldValue else { return }
+            for p in reopened.symmetricDifference(oldValue) { memo.changed(p) }
+        }
+    }
     /// The question or prompt last shown, which an answer applies to.
     public var current: Path?
     /// How many answers lie after `current` in the dialog (after going back or editing). When

@@ -125,6 +125,24 @@ enum ResumeBench {
                 tailRendering.append(nanos() - t)
             }
         }
+        // Reading those entries' stored texts back (the event and the answers it changed): directly,
+        // as a restore reads them, and through JSONDecoder, as every restore did before.
+        var readDirect: [UInt64] = [], readDecoder: [UInt64] = []
+        let texts = killedLog.entries.map { e in ((try? e.event.storedJSON()) ?? "", e.answers.map { (try? AnswerChange.storedJSON($0)) ?? "" }) }
+        for _ in 0..<runs {
+            var t = nanos()
+            for (event, answers) in texts {
+                _ = try LogEvent.decoding(stored: event)
+                if let answers { _ = try AnswerChange.decoding(stored: answers) }
+            }
+            readDirect.append(nanos() - t)
+            t = nanos()
+            for (event, answers) in texts {
+                _ = try JSONDecoder().decode(LogEvent.self, from: Data(event.utf8))
+                if let answers { _ = try JSONDecoder().decode([AnswerChange].self, from: Data(answers.utf8)) }
+            }
+            readDecoder.append(nanos() - t)
+        }
         for _ in 0..<min(runs, n > 10_000 ? 5 : runs) {
             let t = nanos()
             _ = try runner.replay(try await store.log(of: "long"))
@@ -139,6 +157,8 @@ enum ResumeBench {
             "| \(name), never suspended (a killed process): restore (snapshot + \(killedFrom) entries) | \(afterKill.count) | \(format(percentile(afterKill, 0.5))) | \(format(percentile(afterKill, 0.99))) |",
             "| \(name), never suspended: its \(killedLog.entries.count) entries replayed from the snapshot, the state only | \(tailQuiet.count) | \(format(percentile(tailQuiet, 0.5))) | \(format(percentile(tailQuiet, 0.99))) |",
             "| \(name), never suspended: the same entries, each step rendering what it shows (before) | \(tailRendering.count) | \(format(percentile(tailRendering, 0.5))) | \(format(percentile(tailRendering, 0.99))) |",
+            "| \(name), never suspended: the same entries' stored texts read | \(readDirect.count) | \(format(percentile(readDirect, 0.5))) | \(format(percentile(readDirect, 0.99))) |",
+            "| \(name), never suspended: the same texts read through JSONDecoder (before) | \(readDecoder.count) | \(format(percentile(readDecoder, 0.5))) | \(format(percentile(readDecoder, 0.99))) |",
             "| \(name): whole log read and replayed (no snapshot) | \(replaying.count) | \(format(percentile(replaying, 0.5))) | \(format(percentile(replaying, 0.99))) |",
         ]
     }

@@ -276,8 +276,8 @@ extension PostgresStore {
             }
             do {
                 return LogEntry(seq: seq, at: Moment(epochMillis: e.at, utcOffsetMinutes: offset), actor: IntakeRuntime.Actor(stored: e.actor),
-                                event: try JSONDecoder().decode(LogEvent.self, from: Data(eventText.utf8)),
-                                answers: try answersText.map { try JSONDecoder().decode([AnswerChange].self, from: Data($0.utf8)) })
+                                event: try LogEvent.decoding(stored: eventText),
+                                answers: try answersText.map { try AnswerChange.decoding(stored: $0) })
             } catch {
                 // A DecodingError's description can hold the value: only the session id goes on.
                 throw RuntimeError.damaged(session: session)

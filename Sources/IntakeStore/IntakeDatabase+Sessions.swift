@@ -171,7 +171,7 @@ extension IntakeDatabase {
     }
 
     static func decode(_ text: String) throws -> LogEvent {
-        try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8))
+        try LogEvent.decoding(stored: text)
     }
 
     static func encodeAnswers(_ changes: [AnswerChange]) throws -> String {
@@ -179,6 +179,6 @@ extension IntakeDatabase {
     }
 
     static func decodeAnswers(_ text: String) throws -> [AnswerChange] {
-        try JSONDecoder().decode([AnswerChange].self, from: Data(text.utf8))
+        try AnswerChange.decoding(stored: text)
     }
 }

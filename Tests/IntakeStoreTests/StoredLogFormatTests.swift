@@ -4,8 +4,9 @@ import IntakeRuntime
 import Testing
 
 /// Log entries are written by hand (`storedJSON`) in format 2, the form `LogEvent`'s explicit
-/// `Codable` gives through `JSONEncoder`, which replay reads with `JSONDecoder`: both checked for
-/// every case; and format 1 (Swift's synthesized shape, in every older log) still reads.
+/// `Codable` gives through `JSONEncoder`, which replay reads directly (`LogEvent.decoding(stored:)`)
+/// and `JSONDecoder` reads the same: all checked for every case; and format 1 (Swift's synthesized
+/// shape, in every older log) still reads.
 @Suite struct StoredLogFormatTests {
     /// Strings that need escaping, or that JSONEncoder writes differently (`/` as `\/`).
     static let strings = ["", "はい", "a\"b", "back\\slash", "a/b", "改行\nと\tタブ\r", "\u{01}\u{1F}\u{7F}", "😀 e\u{301}", "{\"op\":1}"]
@@ -48,6 +49,9 @@ import Testing
             let theirs = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
             #expect(try Self.same(JSON(parsing: mine), JSON(parsing: theirs)), "\(mine) vs \(theirs)")
             #expect(try JSONDecoder().decode(LogEvent.self, from: Data(mine.utf8)) == event, "\(mine)")
+            // Read back directly, as replay reads it, to the same event.
+            #expect(LogEvent.decodedDirectly(mine) == event, "\(mine)")
+            #expect(LogEvent.decodedDirectly(theirs) == event, "\(theirs)")
         }
     }
 
@@ -57,6 +61,8 @@ import Testing
             let theirs = String(decoding: try JSONEncoder().encode(list), as: UTF8.self)
             #expect(try Self.same(JSON(parsing: mine), JSON(parsing: theirs)), "\(mine) vs \(theirs)")
             #expect(try JSONDecoder().decode([AnswerChange].self, from: Data(mine.utf8)) == list, "\(mine)")
+            #expect(AnswerChange.decodedDirectly(mine) == list, "\(mine)")
+            #expect(AnswerChange.decodedDirectly(theirs) == list, "\(theirs)")
         }
     }
 
@@ -98,24 +104,40 @@ import Testing
         ]
         for (text, event) in formatOne {
             #expect(try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8)) == event, "\(text)")
+            // Not format 2: the direct reading passes it to JSONDecoder, which reads it as ever.
+            #expect(LogEvent.decodedDirectly(text) == nil, "\(text)")
+            #expect(try LogEvent.decoding(stored: text) == event, "\(text)")
             #expect(try event.storedJSON().hasPrefix(#"{"v":2,"type":"#))
         }
         let changes = #"[{"path":{"id":"age","indices":[0]},"entry":{"answer":{"value":{"_0":{"int":4}}},"at":5}},"#
             + #"{"path":{"id":"income","indices":[]},"entry":{"answer":{"declined":{}},"at":6}},"#
             + #"{"path":{"id":"memo","indices":[]},"entry":{"answer":{"skipped":{}},"at":7}},{"path":{"id":"gone","indices":[]}}]"#
-        #expect(try JSONDecoder().decode([AnswerChange].self, from: Data(changes.utf8)) == [
+        let formatOneChanges = [
             AnswerChange(path: Path("age", [0]), entry: AnswerEntry(.value(.int(4)), at: 5)),
             AnswerChange(path: Path("income"), entry: AnswerEntry(.declined, at: 6)),
             AnswerChange(path: Path("memo"), entry: AnswerEntry(.skipped, at: 7)),
             AnswerChange(path: Path("gone"), entry: nil),
-        ])
+        ]
+        #expect(try JSONDecoder().decode([AnswerChange].self, from: Data(changes.utf8)) == formatOneChanges)
+        #expect(AnswerChange.decodedDirectly(changes) == nil)
+        #expect(try AnswerChange.decoding(stored: changes) == formatOneChanges)
     }
 
-    /// A log written by a newer intake (a format this build does not know) is refused, not guessed at.
+    /// A log written by a newer intake (a format this build does not know) is refused, not guessed
+    /// at; so is an entry of the right format with a member of the wrong kind, or not JSON at all.
     @Test func aNewerFormatIsRefused() {
-        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":3,"type":"input","event":{"type":"answer","text":"x"}}"#.utf8)) }
-        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":2,"type":"teleport"}"#.utf8)) }
-        #expect(throws: (any Error).self) { try JSONDecoder().decode(LogEvent.self, from: Data(#"{"v":2,"type":"input","event":{"type":"shout"}}"#.utf8)) }
+        let refused = [
+            #"{"v":3,"type":"input","event":{"type":"answer","text":"x"}}"#, #"{"v":2,"type":"teleport"}"#,
+            #"{"v":2,"type":"input","event":{"type":"shout"}}"#, #"{"v":2,"type":"input","event":{"type":"answer","text":4}}"#,
+            #"{"v":2,"type":"start","dialog":"intake","version":"1","locale":"ja","mode":"robot"}"#,
+            #"{"v":2,"type":"input","event":{"type":"value","value":{"date":"2026-02-30"}}}"#, #"{"v":2,"type":"suspend""#, "",
+        ]
+        for text in refused {
+            #expect(throws: (any Error).self, "\(text)") { try JSONDecoder().decode(LogEvent.self, from: Data(text.utf8)) }
+            #expect(throws: (any Error).self, "\(text)") { try LogEvent.decoding(stored: text) }
+        }
+        #expect(throws: (any Error).self) { try AnswerChange.decoding(stored: #"[{"path":{"id":"q","indices":["x"]}}]"#) }
+        #expect(throws: (any Error).self) { try AnswerChange.decoding(stored: #"{"path":{"id":"q","indices":[]}}"#) }
     }
 
     @Test func aNumberJSONCannotHoldIsRefusedAsJSONEncoderRefusesIt() {

@@ -172,51 +172,54 @@ private enum StoredWriter {
     }
 }
 
-/// The pieces of a stored state, each read strictly: anything else is `Unrecognised`.
-private enum StoredReader {
-    struct Unrecognised: Error {}
+/// The pieces of a stored state (and of a stored log entry), each read strictly: anything else is
+/// `Unrecognised`, and the caller reads the whole text with `JSONDecoder` instead.
+public enum StoredReader {
+    public struct Unrecognised: Error {
+        public init() {}
+    }
 
     /// nil for a missing member or null (as `decodeIfPresent` reads an optional).
-    static func optional(_ j: JSON?) -> JSON? {
+    public static func optional(_ j: JSON?) -> JSON? {
         if case .null? = j { return nil }
         return j
     }
 
-    static func string(_ j: JSON?) throws -> String {
+    public static func string(_ j: JSON?) throws -> String {
         guard case .string(let s)? = j else { throw Unrecognised() }
         return s
     }
 
-    static func int(_ j: JSON?) throws -> Int {
+    public static func int(_ j: JSON?) throws -> Int {
         guard case .int(let i)? = j else { throw Unrecognised() }
         return i
     }
 
-    static func int64(_ j: JSON?) throws -> Int64 { Int64(try int(j)) }
+    public static func int64(_ j: JSON?) throws -> Int64 { Int64(try int(j)) }
 
-    static func array(_ j: JSON?) throws -> [JSON] {
+    public static func array(_ j: JSON?) throws -> [JSON] {
         guard case .array(let a)? = j else { throw Unrecognised() }
         return a
     }
 
     /// An object's only member (an enum case as Swift codes it, a tagged value).
-    static func only(_ j: JSON?) throws -> (String, JSON) {
+    public static func only(_ j: JSON?) throws -> (String, JSON) {
         guard case .object(let members)? = j, members.count == 1 else { throw Unrecognised() }
         return members[0]
     }
 
-    static func moment(_ j: JSON?) throws -> Moment {
+    public static func moment(_ j: JSON?) throws -> Moment {
         Moment(epochMillis: try int64(j?["epochMillis"]), utcOffsetMinutes: try int(j?["utcOffsetMinutes"]))
     }
 
-    static func path(_ j: JSON?) throws -> Path {
+    public static func path(_ j: JSON?) throws -> Path {
         guard case .object? = j else { throw Unrecognised() }
         return Path(try string(j?["id"]), try array(j?["indices"]).map { try int($0) })
     }
 
     /// A dictionary keyed by paths, as `JSONEncoder` writes one whose keys are not strings: an
     /// array of key, value, key, value.
-    static func pathMap<V>(_ j: JSON?, _ read: (JSON?) throws -> V) throws -> [Path: V] {
+    public static func pathMap<V>(_ j: JSON?, _ read: (JSON?) throws -> V) throws -> [Path: V] {
         let items = try array(j)
         guard items.count % 2 == 0 else { throw Unrecognised() }
         var out: [Path: V] = [:]
@@ -230,7 +233,7 @@ private enum StoredReader {
         return out
     }
 
-    static func phase(_ j: JSON?) throws -> SessionState.Phase {
+    public static func phase(_ j: JSON?) throws -> SessionState.Phase {
         let (tag, body) = try only(j)
         guard case .object(let members) = body else { throw Unrecognised() }
         switch tag {
@@ -241,13 +244,13 @@ private enum StoredReader {
         }
     }
 
-    static func answerEntry(_ j: JSON?) throws -> AnswerEntry {
+    public static func answerEntry(_ j: JSON?) throws -> AnswerEntry {
         AnswerEntry(try answer(j?["answer"]), at: try int64(j?["at"]))
     }
 
     /// `{"value": V}`, `"declined"`, `"skipped"` (what `Answer` writes); the older synthesized
     /// shapes go to `JSONDecoder`.
-    static func answer(_ j: JSON?) throws -> Answer {
+    public static func answer(_ j: JSON?) throws -> Answer {
         switch j {
         case .string("declined")?: return .declined
         case .string("skipped")?: return .skipped
@@ -258,7 +261,7 @@ private enum StoredReader {
     }
 
     /// A value's tagged form: `{"text": "…"}`, `{"int": 3}`, `{"date": "2024-04-01"}`, ….
-    static func value(_ j: JSON?) throws -> Value {
+    public static func value(_ j: JSON?) throws -> Value {
         let (tag, v) = try only(j)
         switch (tag, v) {
         case ("bool", .bool(let b)): return .bool(b)

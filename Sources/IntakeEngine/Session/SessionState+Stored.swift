@@ -174,52 +174,52 @@ private enum StoredWriter {
 
 /// The pieces of a stored state (and of a stored log entry), each read strictly: anything else is
 /// `Unrecognised`, and the caller reads the whole text with `JSONDecoder` instead.
-public enum StoredReader {
-    public struct Unrecognised: Error {
-        public init() {}
+package enum StoredReader {
+    package struct Unrecognised: Error {
+        package init() {}
     }
 
     /// nil for a missing member or null (as `decodeIfPresent` reads an optional).
-    public static func optional(_ j: JSON?) -> JSON? {
+    package static func optional(_ j: JSON?) -> JSON? {
         if case .null? = j { return nil }
         return j
     }
 
-    public static func string(_ j: JSON?) throws -> String {
+    package static func string(_ j: JSON?) throws -> String {
         guard case .string(let s)? = j else { throw Unrecognised() }
         return s
     }
 
-    public static func int(_ j: JSON?) throws -> Int {
+    package static func int(_ j: JSON?) throws -> Int {
         guard case .int(let i)? = j else { throw Unrecognised() }
         return i
     }
 
-    public static func int64(_ j: JSON?) throws -> Int64 { Int64(try int(j)) }
+    package static func int64(_ j: JSON?) throws -> Int64 { Int64(try int(j)) }
 
-    public static func array(_ j: JSON?) throws -> [JSON] {
+    package static func array(_ j: JSON?) throws -> [JSON] {
         guard case .array(let a)? = j else { throw Unrecognised() }
         return a
     }
 
     /// An object's only member (an enum case as Swift codes it, a tagged value).
-    public static func only(_ j: JSON?) throws -> (String, JSON) {
+    package static func only(_ j: JSON?) throws -> (String, JSON) {
         guard case .object(let members)? = j, members.count == 1 else { throw Unrecognised() }
         return members[0]
     }
 
-    public static func moment(_ j: JSON?) throws -> Moment {
+    package static func moment(_ j: JSON?) throws -> Moment {
         Moment(epochMillis: try int64(j?["epochMillis"]), utcOffsetMinutes: try int(j?["utcOffsetMinutes"]))
     }
 
-    public static func path(_ j: JSON?) throws -> Path {
+    package static func path(_ j: JSON?) throws -> Path {
         guard case .object? = j else { throw Unrecognised() }
         return Path(try string(j?["id"]), try array(j?["indices"]).map { try int($0) })
     }
 
     /// A dictionary keyed by paths, as `JSONEncoder` writes one whose keys are not strings: an
     /// array of key, value, key, value.
-    public static func pathMap<V>(_ j: JSON?, _ read: (JSON?) throws -> V) throws -> [Path: V] {
+    package static func pathMap<V>(_ j: JSON?, _ read: (JSON?) throws -> V) throws -> [Path: V] {
         let items = try array(j)
         guard items.count % 2 == 0 else { throw Unrecognised() }
         var out: [Path: V] = [:]
@@ -233,7 +233,7 @@ public enum StoredReader {
         return out
     }
 
-    public static func phase(_ j: JSON?) throws -> SessionState.Phase {
+    package static func phase(_ j: JSON?) throws -> SessionState.Phase {
         let (tag, body) = try only(j)
         guard case .object(let members) = body else { throw Unrecognised() }
         switch tag {
@@ -244,13 +244,13 @@ public enum StoredReader {
         }
     }
 
-    public static func answerEntry(_ j: JSON?) throws -> AnswerEntry {
+    package static func answerEntry(_ j: JSON?) throws -> AnswerEntry {
         AnswerEntry(try answer(j?["answer"]), at: try int64(j?["at"]))
     }
 
     /// `{"value": V}`, `"declined"`, `"skipped"` (what `Answer` writes); the older synthesized
     /// shapes go to `JSONDecoder`.
-    public static func answer(_ j: JSON?) throws -> Answer {
+    package static func answer(_ j: JSON?) throws -> Answer {
         switch j {
         case .string("declined")?: return .declined
         case .string("skipped")?: return .skipped
@@ -261,7 +261,7 @@ public enum StoredReader {
     }
 
     /// A value's tagged form: `{"text": "…"}`, `{"int": 3}`, `{"date": "2024-04-01"}`, ….
-    public static func value(_ j: JSON?) throws -> Value {
+    package static func value(_ j: JSON?) throws -> Value {
         let (tag, v) = try only(j)
         switch (tag, v) {
         case ("bool", .bool(let b)): return .bool(b)

@@ -48,13 +48,14 @@ extension RecordsCommand {
         @OptionGroup var project: ProjectOptions
 
         func validate() throws {
+            let messages = project.messages(dialogs)
             for (name, day) in [("from", from), ("to", to)] {
-                if let day, CivilDate(iso: day) == nil { throw ValidationError("--\(name) '\(day)' is not a day written YYYY-MM-DD") }
+                if let day, CivilDate(iso: day) == nil { throw messages.error("operations.cli.not_a_day", ["option": name, "value": day]) }
             }
             if let f = from.flatMap(CivilDate.init(iso:)), let t = to.flatMap(CivilDate.init(iso:)), t < f {
-                throw ValidationError("--to '\(to ?? "")' is before --from '\(from ?? "")'")
+                throw messages.error("operations.cli.to_before_from", ["to": to ?? "", "from": from ?? ""])
             }
-            if labels && format != .csv { throw ValidationError("--labels is for --format csv") }
+            if labels && format != .csv { throw messages.error("operations.cli.labels_need_csv") }
         }
 
         /// Exports every record that reads; a damaged one is never exported: the others are, then each
@@ -77,7 +78,7 @@ extension RecordsCommand {
             var records: [FinishedRecord] = []
             let sessions = Array(list.sessions.reversed())
             let read = await store.records(of: sessions.map(\.id))
-            try withRecords {
+            try withRecords(messages) {
                 for (s, result) in zip(sessions, read) {
                     do {
                         if let r = try result.get() { records.append(FinishedRecord(session: s, record: r)) }
@@ -86,7 +87,7 @@ extension RecordsCommand {
                     }
                 }
             }
-            let (exported, output) = try exportRecords(records, project: loaded, time: time, damaged: &damaged)
+            let (exported, output) = try exportRecords(records, project: loaded, time: time, damaged: &damaged, messages: messages)
             // Every record in the output is a read, in the audit trail (one transaction) before any is printed.
             try await ReadAudit.record(exported, kind: "export:" + format.rawValue, in: store, messages: messages)
             print(output, terminator: "")
@@ -95,7 +96,7 @@ extension RecordsCommand {
 
         /// The sessions whose records the export holds, and the export's text.
         private func exportRecords(_ records: [FinishedRecord], project loaded: Project?, time: OfficeTime,
-                                   damaged: inout [String]) throws -> (sessions: [String], text: String) {
+                                   damaged: inout [String], messages: Messages) throws -> (sessions: [String], text: String) {
             switch format {
             case .ndjson:
                 return (records.map(\.session.id), records.map { ControlCharacters.escapingInJSON($0.record.rendered()) + "\n" }.joined())
@@ -103,7 +104,9 @@ extension RecordsCommand {
                 return (records.map(\.session.id),
                         "[" + records.map { ControlCharacters.escapingInJSON($0.record.rendered()) }.joined(separator: ",\n") + "]\n")
             case .csv, .fhir:
-                guard let loaded, let d = loaded.dialogs[dialog] else { throw ValidationError("unknown dialog '\(dialog)'") }
+                guard let loaded, let d = loaded.dialogs[dialog] else {
+                    throw messages.error("operations.cli.unknown_dialog_alone", ["dialog": dialog])
+                }
                 // A stored document that does not read as a record is damaged: reported, not exported.
                 var exportable: [ExportedRecord] = []
                 for r in records where r.session.dialogID == dialog {

@@ -12,11 +12,13 @@ struct NewKeyCommand: ParsableCommand {
     var file: String
 
     func run() throws {
+        // No --lang here: the language is LANG's (ja when it says Japanese, else en).
+        let messages = Messages()
         do {
             try Cipher.newKeyFile(at: file)
         } catch {
-            throw ValidationError("cannot write a key to '\(file)' (does it exist already?)")
+            throw messages.error("integrity.key_not_written", ["key": file])
         }
-        print("wrote \(file)")
+        print(messages.text("integrity.key_written", ["key": file]))
     }
 }

@@ -36,7 +36,7 @@ struct DatabaseOptions: ParsableArguments {
                 printError(message)
                 throw ExitCode(StorageExit.keyRefused)
             }
-            throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
+            throw messages.error("integrity.key_unreadable", ["key": key ?? ""])
         }
         let database: IntakeDatabase
         do {
@@ -107,6 +107,11 @@ struct Messages: Sendable {
         // Without the Locales folder: the message's key and its values, rather than nothing.
         catalog().optionalText(key, locale, args) ?? ([key] + args.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
     }
+
+    /// A usage error in these words (ArgumentParser shows it after "Error:", with the usage, exit 64).
+    func error(_ key: String, _ args: [String: String] = [:]) -> ValidationError {
+        ValidationError(text(key, args))
+    }
 }
 
 extension ProjectOptions {
@@ -161,7 +166,7 @@ struct RecordsCommand: ParsableCommand {
             let query = search.map { TextFolding.fold($0) }.flatMap { $0.isEmpty ? nil : $0 }
             if found.sealed && (name != nil || query.map { !$0.allSatisfy(\.isNumber) } == true) {
                 // A name cannot be searched in answers that do not open.
-                throw keyRefusal(Cipher.Failure.needsKey)
+                throw keyRefusal(Cipher.Failure.needsKey, messages)
             }
             let damaged = Set(found.damaged)
             let shown = list.sessions.filter {
@@ -201,10 +206,10 @@ struct RecordsCommand: ParsableCommand {
             let messages = Messages()
             let store = try await database.openStore(messages)
             guard let record = try await reportingDamage({
-                guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-                return try await withRecords { try await store.record(of: id) }
+                guard try await store.session(id) != nil else { throw messages.error("operations.cli.no_session", ["id": id]) }
+                return try await withRecords(messages) { try await store.record(of: id) }
             }) else {
-                throw ValidationError("session '\(id)' has no record yet (not finished)")
+                throw messages.error("operations.cli.no_record_yet", ["id": id])
             }
             // Who reads it is in the audit trail before anything of it is shown.
             try await ReadAudit.record([id], kind: "show", in: store, messages: messages)
@@ -238,12 +243,13 @@ struct RecordsCommand: ParsableCommand {
             let store = try await database.openStore(messages)
             // A record that does not read as JSON is damage (`RuntimeError.damaged`), named as such.
             guard let json = try await reportingDamage({
-                guard try await store.session(id) != nil else { throw ValidationError("no session '\(id)'") }
-                return try await withRecords { try await store.record(of: id) }
+                guard try await store.session(id) != nil else { throw messages.error("operations.cli.no_session", ["id": id]) }
+                return try await withRecords(messages) { try await store.record(of: id) }
             }) else {
-                throw ValidationError("session '\(id)' has no record yet (not finished)")
+                throw messages.error("operations.cli.no_record_yet", ["id": id])
             }
-            let outcome = try SheetCommand.render(kind, of: json, named: "session '\(id)'", locale: locale, loaded)
+            let outcome = try SheetCommand.render(kind, of: json, named: messages.text("operations.cli.record.session", ["id": id]),
+                                                  locale: locale, loaded, messages: messages)
             // A sheet that is printed is a read of the record, audited first; one withheld shows nothing of it.
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if !outcome.sheets.isEmpty {
@@ -264,17 +270,20 @@ struct RecordsCommand: ParsableCommand {
         @OptionGroup var project: ProjectOptions
 
         func run() async throws {
-            let store = try await database.openStore(access: .write)
+            let messages = project.messages()
+            let store = try await database.openStore(messages, access: .write)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             do {
-                guard try await store.deleteSession(id, by: .counselor(store.identity), at: now) else { throw ValidationError("no session '\(id)'") }
+                guard try await store.deleteSession(id, by: .counselor(store.identity), at: now) else {
+                    throw messages.error("operations.cli.no_session", ["id": id])
+                }
             } catch StoreError.checkpointBlocked {
                 // Deleted, but the WAL could not be emptied while other processes kept using the file.
                 let catalog = project.load(["Dialogs"]).catalog
                 printError(catalog.text("shared_db.delete_checkpoint_blocked", project.messageLocale, ["id": id]))
                 throw ExitCode(3)
             }
-            print("deleted \(id)")
+            print(messages.text("operations.cli.deleted", ["id": id]))
         }
     }
 
@@ -326,7 +335,9 @@ extension RecordsCommand {
         @OptionGroup var project: ProjectOptions
 
         func validate() throws {
-            if let olderThan, !(1...3650).contains(olderThan) { throw ValidationError("--older-than must be 1…3650 days") }
+            if let olderThan, !(1...3650).contains(olderThan) {
+                throw project.messages(dialogs).error("operations.cli.range_days", ["option": "--older-than", "min": "1", "max": "3650"])
+            }
         }
 
         func run() async throws {
@@ -348,21 +359,22 @@ extension RecordsCommand {
 
 extension SessionInfo.Status: ExpressibleByArgument {}
 
-/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error.
-func withRecords<T>(_ body: () throws -> T) throws -> T {
+/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error
+/// in `messages`' words.
+func withRecords<T>(_ messages: Messages = Messages(), _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch {
-        throw keyRefusal(error)
+        throw keyRefusal(error, messages)
     }
 }
 
 /// A sealed record that does not open, as a usage error; any other error as it is (the one rule of
 /// both forms of `withRecords`).
-func keyRefusal(_ error: any Error) -> any Error {
+func keyRefusal(_ error: any Error, _ messages: Messages = Messages()) -> any Error {
     switch error {
-    case Cipher.Failure.needsKey: return ValidationError("the records in this database are sealed: give the key file with --key FILE")
-    case Cipher.Failure.cannotOpen: return ValidationError("the records do not open with this key file")
+    case Cipher.Failure.needsKey: return messages.error("integrity.records_need_key")
+    case Cipher.Failure.cannotOpen: return messages.error("integrity.records_wrong_key")
     default: return error
     }
 }

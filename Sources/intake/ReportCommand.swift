@@ -41,13 +41,13 @@ struct ReportCommand: AsyncParsableCommand {
         let month = self.month ?? String(time.moment(Int64(Date().timeIntervalSince1970 * 1000)).localDate.iso.prefix(7))
         let parts = month.split(separator: "-")
         guard parts.count == 2, let y = Int(parts[0]), let m = Int(parts[1]), (1...12).contains(m), parts[0].count == 4 else {
-            throw ValidationError("'\(month)' is not a month written YYYY-MM")
+            throw project.messages(dialogs).error("operations.cli.not_a_month", ["value": month])
         }
         let store = try await database.openStore(project.messages(dialogs))
         // A damaged session would make the counts wrong: the report is refused, naming it.
         let report = try await reportingDamage(database: database.db) {
             try await store.checkStorage()
-            return try await withRecords { try await MonthlyReport.make(from: store, year: y, month: m, office: office, perCounselor: perCounselor,
+            return try await withRecords(project.messages(dialogs)) { try await MonthlyReport.make(from: store, year: y, month: m, office: office, perCounselor: perCounselor,
                                                                   time: time, dialogs: loaded.dialogs) }
         }
         // The follow-up list shows what clients answered: who read it is audited first (as

@@ -57,21 +57,23 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try project.loadRunnable([dialogs])
+        let usage = Messages(catalog: loaded.catalog, locale: project.messageLocale)
         guard let d = loaded.dialog(dialog) else {
-            throw ValidationError("unknown dialog '\(dialog ?? "intake")'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
+            throw usage.error("operations.cli.unknown_dialog", ["dialog": dialog ?? "intake", "known": loaded.dialogs.keys.sorted().joined(separator: ", ")])
         }
         guard let sessionMode = SessionState.Mode(rawValue: mode) else {
-            throw ValidationError("unknown mode '\(mode)'; use kiosk or counselor")
+            throw usage.error("operations.cli.unknown_mode", ["mode": mode])
         }
         var clock = Clock()
         if let today {
-            guard let date = CivilDate(iso: today) else { throw ValidationError("'\(today)' is not a date written YYYY-MM-DD") }
+            guard let date = CivilDate(iso: today) else { throw usage.error("operations.cli.not_a_date", ["value": today]) }
             clock.fixed = Moment.noon(of: date)
         }
         let engine = Engine(dialog: d, catalog: loaded.catalog)
         let renderer = LineRenderer(catalog: loaded.catalog, toStandardError: printRecord)
         let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: counselor,
-                                     client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode)
+                                     client: client, office: office, fresh: fresh, locale: locale, mode: sessionMode,
+                                     messageLocale: project.messageLocale)
         var session = try opening.open(engine, counselorActs: counselor != nil, now: clock.now())
         let actor = session.actor
         renderer.show(session.effects, locale: session.state.locale)
@@ -141,6 +143,8 @@ struct SessionOpening {
     var fresh = false
     var locale: String
     var mode: SessionState.Mode
+    /// The language of what is said to the person at the command line about it (`--lang`, else LANG).
+    var messageLocale: String
 
     /// A damaged session (or a damaged last record of the client) is named, exit 1. `counselorActs`:
     /// a counselor is at the keyboard, and what she does is recorded under the store's identity
@@ -150,8 +154,10 @@ struct SessionOpening {
     }
 
     private func openChecked(_ engine: Engine, counselorActs: Bool, now: Moment) throws -> LineSession {
+        // Why the command line cannot be acted on: in the language of `--lang`, else LANG.
+        let usage = Messages(catalog: engine.catalog, locale: messageLocale)
         guard let db else {
-            if resume != nil { throw ValidationError("--resume needs --db") }
+            if resume != nil { throw usage.error("operations.cli.resume_needs_db") }
             let step = engine.start(locale: locale, mode: mode, at: now)
             // Nothing is stored: the actor is never written.
             let actor: Actor = counselorActs ? .counselor(counselor ?? "") : .client
@@ -162,26 +168,26 @@ struct SessionOpening {
         let runner = SessionRunner(engine: engine, store: store)
         let actor: Actor = counselorActs ? .counselor(store.identity) : .client
         if let id = resumeSession {
-            guard counselorActs else { throw ValidationError("--resume-session is for a counselor: give --counselor NAME (a client resumes with her token)") }
-            guard let info = try waitFor({ try await store.session(id) }) else { throw ValidationError("no session '\(id)'") }
+            guard counselorActs else { throw usage.error("operations.cli.resume_session_for_counselor") }
+            guard let info = try waitFor({ try await store.session(id) }) else { throw usage.error("operations.cli.no_session", ["id": id]) }
             try recordResume(info, engine: engine, in: store, messages: messages)
             do {
                 let (running, effects) = try runner.resumeWaiting(info, mode: mode, actor: actor, at: now)
                 return LineSession(engine: engine, runner: runner, running: running, token: nil, state: running.state, effects: effects,
                                    actor: actor, store: store)
             } catch RuntimeError.finished {
-                throw ValidationError("that session is finished")
+                throw usage.error("operations.cli.session_finished")
             } catch RuntimeError.dialogChanged(let from, _) {
-                throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
+                throw usage.error("operations.cli.session_other_dialog", ["dialog": from])
             } catch RuntimeError.tooLong {
                 throw tooLong(runner)
             }
         }
         if let resume {
-            guard let token = ResumeToken(text: resume) else { throw ValidationError("'\(resume)' is not a resume token") }
+            guard let token = ResumeToken(text: resume) else { throw usage.error("operations.cli.not_a_resume_token", ["token": resume]) }
             // The session the token opens, found first: its read is audited before it is resumed.
             guard let info = try waitFor({ try await runner.session(resuming: token) }) else {
-                throw ValidationError("no suspended session for that token")
+                throw usage.error("operations.cli.no_suspended_session")
             }
             try recordResume(info, engine: engine, in: store, messages: messages)
             do {
@@ -189,9 +195,9 @@ struct SessionOpening {
                 return LineSession(engine: engine, runner: runner, running: running, token: token, state: running.state, effects: effects,
                                    actor: actor, store: store)
             } catch RuntimeError.finished {
-                throw ValidationError("that session is finished")
+                throw usage.error("operations.cli.session_finished")
             } catch RuntimeError.dialogChanged(let from, _) {
-                throw ValidationError("that session runs the dialog '\(from)': give --dialog \(from)")
+                throw usage.error("operations.cli.session_other_dialog", ["dialog": from])
             } catch RuntimeError.tooLong {
                 throw tooLong(runner)
             }

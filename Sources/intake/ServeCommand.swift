@@ -80,18 +80,28 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be at least 1 second") }
-        guard writeTimeout > 0 else { throw ValidationError("--write-timeout must be at least 1 second") }
-        guard maxConnections > 0 else { throw ValidationError("--max-connections must be at least 1") }
-        guard maxLineBytes >= 64 else { throw ValidationError("--max-line-bytes must be at least 64") }
-        guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be at least 1") }
-        guard maxStartsPerAddress > 0 else { throw ValidationError("--max-starts-per-address must be at least 1") }
-        guard maxEventsPerSession >= 100 else { throw ValidationError("--max-events-per-session must be at least 100") }
-        if let http { guard (0...65535).contains(http) else { throw ValidationError("--http must be 0…65535") } }
-        guard kioskInactivity >= 1 else { throw ValidationError("--kiosk-inactivity must be at least 1 second") }
-        guard kioskWarning >= 1 else { throw ValidationError("--kiosk-warning must be at least 1 second") }
-        guard greetAfter >= 0, greetAfter <= 3600 else { throw ValidationError("--greet-after must be 0 (never) … 3600 seconds") }
+        let messages = project.messages(dialogs)
+        func range(_ option: String, _ min: Int, _ max: Int) -> ValidationError {
+            messages.error("operations.cli.range", ["option": option, "min": String(min), "max": String(max)])
+        }
+        func atLeast(_ option: String, _ min: Int) -> ValidationError {
+            messages.error("operations.cli.at_least", ["option": option, "min": String(min)])
+        }
+        func aSecond(_ option: String) -> ValidationError { messages.error("operations.cli.at_least_one_second", ["option": option]) }
+        guard (0...65535).contains(port) else { throw range("--port", 0, 65535) }
+        guard idleTimeout > 0 else { throw aSecond("--idle-timeout") }
+        guard writeTimeout > 0 else { throw aSecond("--write-timeout") }
+        guard maxConnections > 0 else { throw atLeast("--max-connections", 1) }
+        guard maxLineBytes >= 64 else { throw atLeast("--max-line-bytes", 64) }
+        guard maxConnectionsPerAddress > 0 else { throw atLeast("--max-connections-per-address", 1) }
+        guard maxStartsPerAddress > 0 else { throw atLeast("--max-starts-per-address", 1) }
+        guard maxEventsPerSession >= 100 else { throw atLeast("--max-events-per-session", 100) }
+        if let http { guard (0...65535).contains(http) else { throw range("--http", 0, 65535) } }
+        guard kioskInactivity >= 1 else { throw aSecond("--kiosk-inactivity") }
+        guard kioskWarning >= 1 else { throw aSecond("--kiosk-warning") }
+        guard greetAfter >= 0, greetAfter <= 3600 else {
+            throw messages.error("operations.cli.range_seconds_or_never", ["option": "--greet-after", "max": "3600"])
+        }
     }
 
     func run() async throws {
@@ -99,10 +109,10 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "intake.serve")
         let loaded = try project.loadRunnable([dialogs])
-        guard loaded.dialogs[dialog] != nil else {
-            throw ValidationError("unknown dialog '\(dialog)'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
-        }
         let messages = Messages(catalog: loaded.catalog, locale: project.messageLocale)
+        guard loaded.dialogs[dialog] != nil else {
+            throw messages.error("operations.cli.unknown_dialog", ["dialog": dialog, "known": loaded.dialogs.keys.sorted().joined(separator: ", ")])
+        }
         let store: any Store
         var lock: ServeLock?
         var postgres: PostgresStore?

@@ -37,21 +37,24 @@ struct SheetCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try project.loadRunnable([dialogs])
+        let messages = Messages(catalog: loaded.catalog, locale: project.messageLocale)
         guard let data = FileManager.default.contents(atPath: record) else {
-            throw ValidationError("cannot read the record '\(record)'")
+            throw messages.error("operations.cli.record.unreadable", ["file": record])
         }
         // Read in the order written: a suggestion's reasons stay in the order the record gives them.
         guard let text = String(data: data, encoding: .utf8), let json = try? JSON(parsing: text, keepingOrder: true) else {
-            throw ValidationError("'\(record)' is not a JSON record")
+            throw messages.error("operations.cli.record.not_json", ["file": record])
         }
-        try Self.print(kind, of: json, named: "'\(record)'", locale: locale, format: format, loaded)
+        try Self.print(kind, of: json, named: messages.text("operations.cli.record.file", ["file": record]), locale: locale, format: format,
+                       loaded, messages: messages)
     }
 
     /// Prints the sheets of `kind` for a record; a referral the client did not consent to is named on
     /// standard error, not printed (exit 3 when nothing was printed).
     static func print(_ kind: String, of json: JSON, named name: String, locale: String, format: Format = .markdown,
-                      _ loaded: Project) throws {
-        try emit(render(kind, of: json, named: name, locale: locale, loaded), format: format, locale: locale, catalog: loaded.catalog)
+                      _ loaded: Project, messages: Messages) throws {
+        try emit(render(kind, of: json, named: name, locale: locale, loaded, messages: messages), format: format, locale: locale,
+                 catalog: loaded.catalog)
     }
 
     /// The sheets of `kind` for a record, rendered and not yet printed (a stored record's read is
@@ -64,24 +67,30 @@ struct SheetCommand: ParsableCommand {
                                                            "session": ControlCharacters.visible(session)])
     }
 
-    static func render(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project) throws -> SheetOutcome {
+    /// `name`: the record as the messages name it (`operations.cli.record.*`); `messages`: the
+    /// language the person at the command line reads (`--lang`, else LANG), not the sheet's.
+    static func render(_ kind: String, of json: JSON, named name: String, locale: String, _ loaded: Project,
+                       messages: Messages) throws -> SheetOutcome {
         guard case .string(let dialogID)? = json["dialog"]?["id"], let dialog = loaded.dialogs[dialogID] else {
-            throw ValidationError("\(name) is not a record of a known dialog (known: \(loaded.dialogs.keys.sorted().joined(separator: ", ")))")
+            throw messages.error("operations.cli.record.unknown_dialog", ["record": name, "known": loaded.dialogs.keys.sorted().joined(separator: ", ")])
         }
         guard let sheet = loaded.sheet(kind, dialog: dialogID) else {
             let kinds = loaded.sheets.filter { $0.dialog == dialogID }.map(\.kind).sorted()
-            var message = "no sheet '\(kind)' for dialog '\(dialogID)'"
-            if let s = Spelling.closest(to: kind, in: kinds) { message += " (did you mean '\(s)'?)" }
-            throw ValidationError(message + "; sheets: \(kinds.joined(separator: ", "))")
+            var args = ["kind": kind, "dialog": dialogID, "kinds": kinds.joined(separator: ", ")]
+            guard let s = Spelling.closest(to: kind, in: kinds) else { throw messages.error("operations.cli.record.no_sheet", args) }
+            args["suggestion"] = s
+            throw messages.error("operations.cli.record.no_sheet_did_you_mean", args)
         }
         guard loaded.catalog.strings[locale] != nil else {
-            throw ValidationError("no locale '\(locale)'; use one of \(loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", "))")
+            throw messages.error("operations.cli.record.no_locale", ["locale": locale,
+                                                                     "locales": loaded.catalog.locales.filter { !$0.isEmpty }.joined(separator: ", ")])
         }
         let record: IntakeRecord
         do {
             record = try IntakeRecord(json: json)
         } catch {
-            throw ValidationError("\(name): \(error)")
+            // Where the document stops being a record (a path of keys) and what was expected there: no value of it.
+            throw messages.error("operations.cli.record.not_a_record", ["record": name, "detail": error.description])
         }
         return SheetRenderer(dialog: dialog, catalog: loaded.catalog).render(sheet, record: record, locale: locale)
     }

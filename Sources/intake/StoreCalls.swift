@@ -18,12 +18,12 @@ func reportingDamage<T>(database path: String = "", _ body: () async throws -> T
 }
 
 /// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error
-/// (as the synchronous `withRecords`).
-func withRecords<T>(_ body: () async throws -> T) async throws -> T {
+/// in `messages`' words (as the synchronous `withRecords`).
+func withRecords<T>(_ messages: Messages = Messages(), _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch {
-        throw keyRefusal(error)
+        throw keyRefusal(error, messages)
     }
 }
 

@@ -30,7 +30,7 @@ enum StoreLocation: Equatable {
 
 extension DatabaseOptions {
     /// The key file as a cipher; a key that cannot be used is said plainly and ends the command.
-    static func cipher(key: String?, database: String) throws -> Cipher? {
+    static func cipher(key: String?, database: String, messages: Messages = Messages()) throws -> Cipher? {
         do {
             return try key.map { try Cipher(keyFile: $0) }
         } catch {
@@ -38,7 +38,7 @@ extension DatabaseOptions {
                 printError(message)
                 throw ExitCode(StorageExit.keyRefused)
             }
-            throw ValidationError("cannot read the key file '\(key ?? "")' (it must hold 32 bytes in base64; make one with `intake new-key FILE`)")
+            throw messages.error("integrity.key_unreadable", ["key": key ?? ""])
         }
     }
 
@@ -56,7 +56,7 @@ extension DatabaseOptions {
     /// PostgreSQL: the password from PGPASSWORD or the password file, never needed in `--db`.
     static func openPostgres(_ url: String?, key: String?, access: DatabaseAccess, messages: Messages) async throws -> PostgresStore {
         let shown = (try? PostgresTarget.resolve(url: url).description) ?? "postgres"
-        let cipher = try cipher(key: key, database: shown)
+        let cipher = try cipher(key: key, database: shown, messages: messages)
         if let url, (try? PostgresTarget.resolve(url: url))?.passwordSource == "url" {
             // A password in a command line is in the shell's history and visible to other users (ps).
             printError(messages.text("postgres.password_in_url"))

@@ -418,7 +418,9 @@ struct Interview {
             return out.say(catalog.text("repl.sheet_unknown", locale, ["kind": kind, "kinds": kinds.joined(separator: ", ")]))
         }
         do {
-            let outcome = try SheetCommand.render(kind, of: record, named: "this session", locale: "ja", project)
+            let messages = Messages(catalog: catalog, locale: locale)
+            let outcome = try SheetCommand.render(kind, of: record, named: messages.text("operations.cli.record.this_session"), locale: "ja",
+                                                  project, messages: messages)
             // The session's record printed is a read in the audit trail first (a withheld sheet shows nothing of it).
             var footer: String?
             if !outcome.sheets.isEmpty, let id = session.running?.id, let store = session.store {

@@ -56,12 +56,13 @@ struct InterviewCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try project.loadRunnable([dialogs])
+        let usage = Messages(catalog: loaded.catalog, locale: project.messageLocale)
         guard let d = loaded.dialog(dialog) else {
-            throw ValidationError("unknown dialog '\(dialog ?? "intake")'; known: \(loaded.dialogs.keys.sorted().joined(separator: ", "))")
+            throw usage.error("operations.cli.unknown_dialog", ["dialog": dialog ?? "intake", "known": loaded.dialogs.keys.sorted().joined(separator: ", ")])
         }
         var clock = Clock()
         if let today {
-            guard let date = CivilDate(iso: today) else { throw ValidationError("'\(today)' is not a date written YYYY-MM-DD") }
+            guard let date = CivilDate(iso: today) else { throw usage.error("operations.cli.not_a_date", ["value": today]) }
             clock.fixed = Moment.noon(of: date)
         }
         let terminal = isatty(0) == 1 && isatty(1) == 1
@@ -71,7 +72,8 @@ struct InterviewCommand: ParsableCommand {
         let display = counselor?.trimmingCharacters(in: .whitespaces).prefix(80)
         let engine = Engine(dialog: d, catalog: loaded.catalog)
         let opening = SessionOpening(db: db, key: key, resume: resume, resumeSession: resumeSession, counselor: display.map(String.init),
-                                     client: client, office: office, fresh: fresh, locale: locale, mode: .counselor)
+                                     client: client, office: office, fresh: fresh, locale: locale, mode: .counselor,
+                                     messageLocale: project.messageLocale)
         let session = try opening.open(engine, counselorActs: true, now: clock.now())
         var interview = Interview(engine: engine, project: loaded, session: session, clock: clock, out: out, terminal: terminal)
         // A long review a page at a time at a terminal; line by line for scripts.

@@ -53,18 +53,21 @@ struct TestCommand: ParsableCommand {
                 try Data((record.json.rendered(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: records).appendingPathComponent(name))
             }
         }
-        for f in suite.updatedFiles { print("updated \(f) (its re-recorded conversations count as failed; run again without --update)") }
+        func say(_ key: String, _ args: [String: String] = [:]) -> String { BuiltInMessages.text(loaded.catalog, key, locale, args) }
+        for f in suite.updatedFiles { print(say("lint.test-updated", ["file": f])) }
         if coverage {
             let missing = suite.unreached(loaded)
             if missing.isEmpty {
-                print("coverage: every question and suggestion rule was reached")
+                print(say("lint.test-coverage-complete"))
             } else {
-                print("coverage: not reached by any conversation:")
-                for m in missing { print("  \(m.source): \(m.kind) '\(m.id)' (\(m.dialog))") }
+                print(say("lint.test-coverage-missing"))
+                for m in missing {
+                    print("  " + say("lint.test-coverage-" + m.kind, ["source": m.source.description, "id": m.id, "dialog": m.dialog]))
+                }
             }
         }
         let failed = suite.failed
-        print("\(suite.passed) passed, \(failed) failed")
+        print(say("lint.test-summary", ["passed": String(suite.passed), "failed": String(failed)]))
         if failed > 0 { throw ExitCode(1) }
     }
 

@@ -72,4 +72,30 @@ import Testing
         #expect(again.status == 64)
         #expect(again.stderr.contains("鍵ファイルを '\(key)' に書き込めません（同じ名前のファイルがすでにありませんか）。"), "\(again.stderr)")
     }
+
+    /// `intake test`'s own lines (coverage, the summary) in the author's language; PASS/FAIL stay as they are.
+    @Test func theConversationTestsSummaryAndCoverageReadInJapanese() throws {
+        let dir = try CLI.scratchProject()
+        // A question no conversation can reach: its condition never holds.
+        let consent = dir.appendingPathComponent("Dialogs/modules/consent.yaml")
+        let text = try String(contentsOf: consent, encoding: .utf8)
+        let anchor = "  - id: share_outside\n"
+        #expect(text.contains(anchor))
+        let added = "  - id: preferred_name\n    kind: text\n    required: false\n    when: consent_record and not consent_record\n"
+        try text.replacingOccurrences(of: anchor, with: added + anchor).write(to: consent, atomically: true, encoding: .utf8)
+        for locale in ["ja", "en", "ja-easy"] {
+            let file = dir.appendingPathComponent("Locales/\(locale).yaml")
+            try (try String(contentsOf: file, encoding: .utf8) + "\n\"consent.preferred_name\": \"name?\"\n").write(to: file, atomically: true, encoding: .utf8)
+        }
+        let ja = try CLI.run(["test", "Dialogs", "--coverage", "--lang", "ja"], in: dir)
+        #expect(ja.status == 0, "\(ja.stdout.suffix(2000))")
+        let passes = ja.lines.filter { $0.hasPrefix("PASS ") }.count
+        #expect(passes >= 10)
+        #expect(ja.lines.last == "成功 \(passes) 件、失敗 0 件")
+        #expect(ja.lines.contains("網羅：どの会話も到達していないもの："))
+        #expect(ja.lines.contains { $0.hasPrefix("  Dialogs/modules/consent.yaml:") && $0.hasSuffix("：質問 'preferred_name'（intake）") }, "\(ja.lines.suffix(4))")
+        let en = try CLI.run(["test", "Dialogs", "--coverage"], in: dir)
+        #expect(en.lines.last == "\(passes) passed, 0 failed")
+        #expect(en.lines.contains { $0.hasPrefix("  Dialogs/modules/consent.yaml:") && $0.hasSuffix(": question 'preferred_name' (intake)") })
+    }
 }

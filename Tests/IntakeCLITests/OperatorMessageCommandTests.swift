@@ -94,8 +94,7 @@ import Testing
         #expect(ja.lines.last == "成功 \(passes) 件、失敗 0 件")
         #expect(ja.lines.contains("網羅：どの会話も到達していないもの："))
         #expect(ja.lines.contains { $0.hasPrefix("  Dialogs/modules/consent.yaml:") && $0.hasSuffix("：質問 'preferred_name'（intake）") }, "\(ja.lines.suffix(4))")
-        let en = try CLI.run(["test", "Dialogs", "--coverage"], in: dir)
-        #expect(en.lines.last == "\(passes) passed, 0 failed")
-        #expect(en.lines.contains { $0.hasPrefix("  Dialogs/modules/consent.yaml:") && $0.hasSuffix(": question 'preferred_name' (intake)") })
+        // The English summary is TestCommandTests' (a second run of every conversation here would
+        // cost half a minute of the suite for lines whose words did not change).
     }
 }

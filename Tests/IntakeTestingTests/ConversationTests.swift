@@ -75,38 +75,30 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     /// everything shows (the question, how many are answered and how many remain), at every step
     /// of every conversation, and ends in the same state.
     @Test func reusingSectionSumsShowsWhatWalkingEverythingShows() throws {
-        var steps = 0
-        for c in Self.conversations {
-            let dialog = try #require(Self.project.dialog(c.dialog))
-            let memo = Engine(dialog: dialog, catalog: Self.project.catalog)
-            let plain = Engine(dialog: dialog, catalog: Self.project.catalog, memoizesWalks: false)
-            var now = Moment.noon(of: c.today)
-            var a = memo.start(locale: c.locale, mode: c.mode, at: now)
-            var b = plain.start(locale: c.locale, mode: c.mode, at: now)
-            for (event, _) in Self.events(c) {
-                now.epochMillis += 60_000
-                a = memo.handle(event, a.state, at: now)
-                b = plain.handle(event, b.state, at: now)
-                #expect(a.effects == b.effects, "\(c.name): step \(steps)")
-                steps += 1
-            }
-            #expect(a.state == b.state, "\(c.name)")
-        }
+        let (steps, _) = try Self.compareMemoWithWalkingEverything { $0 }
         #expect(steps > 1000)
     }
 
     /// The same, where the person keeps going back and editing (`Conversation.detoured`): while
     /// answers stand reopened, the sums of the sections after the question asked are still reused.
     @Test func reusingSectionSumsWhileAnswersAreReopenedShowsWhatWalkingEverythingShows() throws {
+        let (steps, reopenedSteps) = try Self.compareMemoWithWalkingEverything(Conversation.detoured)
+        #expect(steps > 2000 && reopenedSteps > 500, "\(steps) steps, \(reopenedSteps) with answers reopened")
+    }
+
+    /// Every conversation's events (as `events` makes them) through an engine with the walk's
+    /// memo and one walking everything, comparing what each step shows and the state it leaves.
+    /// Returns the steps taken, and how many left an answer reopened.
+    static func compareMemoWithWalkingEverything(_ events: ([Event]) -> [Event]) throws -> (steps: Int, reopened: Int) {
         var steps = 0, reopenedSteps = 0
-        for c in Self.conversations {
-            let dialog = try #require(Self.project.dialog(c.dialog))
-            let memo = Engine(dialog: dialog, catalog: Self.project.catalog)
-            let plain = Engine(dialog: dialog, catalog: Self.project.catalog, memoizesWalks: false)
+        for c in conversations {
+            let dialog = try #require(project.dialog(c.dialog))
+            let memo = Engine(dialog: dialog, catalog: project.catalog)
+            let plain = Engine(dialog: dialog, catalog: project.catalog, memoizesWalks: false)
             var now = Moment.noon(of: c.today)
             var a = memo.start(locale: c.locale, mode: c.mode, at: now)
             var b = plain.start(locale: c.locale, mode: c.mode, at: now)
-            for e in Conversation.detoured(Self.events(c).map(\.0)) {
+            for e in events(Self.events(c).map(\.0)) {
                 now.epochMillis += 60_000
                 a = memo.handle(e, a.state, at: now)
                 b = plain.handle(e, b.state, at: now)
@@ -116,7 +108,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
                 steps += 1
             }
         }
-        #expect(steps > 2000 && reopenedSteps > 500, "\(steps) steps, \(reopenedSteps) with answers reopened")
+        return (steps, reopenedSteps)
     }
 
     @Test func everyQuestionAndSuggestionIsReached() {

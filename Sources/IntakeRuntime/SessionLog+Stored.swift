@@ -50,38 +50,17 @@ extension AnswerChange {
         out.reserveCapacity(64 * changes.count + 2)
         for (i, c) in changes.enumerated() {
             if i > 0 { out += "," }
-            out += #"{"path":{"id":"#
-            JSON.quote(c.path.id, into: &out)
-            out += #","indices":["#
-            for (j, n) in c.path.indices.enumerated() {
-                if j > 0 { out += "," }
-                out += String(n)
-            }
-            out += "]}"
+            out += #"{"path":"#
+            c.path.writeStored(into: &out)
             if let entry = c.entry {
-                out += #","entry":{"answer":"#
-                switch entry.answer {
-                case .value(let v):
-                    out += #"{"value":"#
-                    try v.writeStored(into: &out)
-                    out += "}"
-                case .declined: out += #""declined""#
-                case .skipped: out += #""skipped""#
-                }
-                out += #","at":"#
-                out += String(entry.at)
-                out += "}"
+                out += #","entry":"#
+                try entry.writeStored(into: &out)
             }
             out += "}"
         }
         out += "]"
         return out
     }
-}
-
-/// A number JSON cannot hold (infinite or NaN), as `JSONEncoder` refuses it.
-public struct StoredJSONError: Error, CustomStringConvertible {
-    public var description: String { "a number that JSON cannot hold" }
 }
 
 extension Event {
@@ -99,33 +78,5 @@ extension Event {
             JSON.quote(text, into: &out)
         }
         out += "}"
-    }
-}
-
-extension Value {
-    func writeStored(into out: inout String) throws {
-        switch self {
-        case .bool(let b): out += b ? #"{"bool":true}"# : #"{"bool":false}"#
-        case .int(let i): out += #"{"int":"# + String(i) + "}"
-        case .decimal(let d):
-            guard d.isFinite else { throw StoredJSONError() }
-            out += #"{"decimal":"# + "\(d)" + "}"
-        case .text(let s):
-            out += #"{"text":"#
-            JSON.quote(s, into: &out)
-            out += "}"
-        case .date(let d): out += #"{"date":""# + d.iso + #""}"#
-        case .choice(let s):
-            out += #"{"choice":"#
-            JSON.quote(s, into: &out)
-            out += "}"
-        case .choices(let list):
-            out += #"{"choices":["#
-            for (i, s) in list.enumerated() {
-                if i > 0 { out += "," }
-                JSON.quote(s, into: &out)
-            }
-            out += "]}"
-        }
     }
 }

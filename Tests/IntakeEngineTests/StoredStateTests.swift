@@ -91,7 +91,7 @@ import Testing
         reviewing.revisit = nil
         states.append(reviewing)
         var numbers = SessionState(dialog: Dialog(id: "n", version: "1", title: "t", items: []), locale: "ja", mode: .kiosk, at: Self.t0)
-        for (i, d) in [1e-7, 5e20, 1e15, 123456789.123456789, -0.5, 2.0 / 3.0, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude].enumerated() {
+        for (i, d) in [1e-7, 5e20, 1e15, 123456789.123456789, -0.5, 2.0 / 3.0, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 3.0, -0.0, 1e20, 9007199254740993.0].enumerated() {
             numbers.setAnswer(AnswerEntry(.value(.decimal(d)), at: Int64(i)), at: Path("d\(i)"))
         }
         numbers.setAnswer(AnswerEntry(.value(.int(Int.min)), at: 9), at: Path("min"))

@@ -63,111 +63,231 @@ extension SessionState {
 }
 
 /// Writing a state for a snapshot: the shape its `Codable` conformance gives (so that both
-/// `decoding(stored:)` and `JSONDecoder` read it), built as the project's JSON and rendered, not
-/// through `JSONEncoder`, which took a suspension about as long as a dozen engine steps (a keyed
-/// container per answer, per path). Members that are nil are left out, as `JSONEncoder` leaves them.
+/// `decoding(stored:)` and `JSONDecoder` read it), written straight into its text: not through
+/// `JSONEncoder`, which took a suspension about as long as a dozen engine steps (a keyed container
+/// per answer, per path), nor through a tree of the project's `JSON` (an allocation per member; 0.4 ms
+/// for an intake's state, BENCHMARKS.md). Members that are nil are left out, as `JSONEncoder` leaves
+/// them. Values, paths and answers are written by the same code as the log's entries.
 extension SessionState {
     /// A number that JSON cannot hold (a decimal that is not finite), as `JSONEncoder` refuses one.
-    public struct NotStorable: Error {}
+    public typealias NotStorable = StoredJSONError
 
     /// The state as a snapshot stores it. Throws `NotStorable` where `JSONEncoder` would throw.
     public func storedData() throws -> Data {
-        Data(try storedJSON().rendered().utf8)
+        var out = ""
+        out.reserveCapacity(256 + 96 * answers.count + 32 * trail.count)
+        try writeStored(into: &out)
+        return Data(out.utf8)
     }
 
-    func storedJSON() throws -> JSON {
-        typealias W = StoredWriter
-        var o: [(String, JSON)] = [("dialogID", .string(dialogID)), ("dialogVersion", .string(dialogVersion))]
-        o.reserveCapacity(18)
-        if let earlierVersions { o.append(("earlierVersions", .array(earlierVersions.map(JSON.string)))) }
-        o.append(("locale", .string(locale)))
-        o.append(("mode", .string(mode.rawValue)))
-        o.append(("started", W.moment(started)))
-        o.append(("updated", W.moment(updated)))
-        if let finished { o.append(("finished", W.moment(finished))) }
-        o.append(("phase", W.phase(phase)))
-        o.append(("answers", try W.pathMap(answers, W.answerEntry)))
-        o.append(("trail", .array(trail.map(W.path))))
-        o.append(("reopened", .array(reopened.map(W.path))))
-        if let current { o.append(("current", W.path(current))) }
-        if let answersAfterCurrent { o.append(("answersAfterCurrent", .int(answersAfterCurrent))) }
+    private func writeStored(into out: inout String) throws {
+        func key(_ name: String) { out += ",\"" + name + "\":" }
+        func string(_ name: String, _ s: String) {
+            key(name)
+            JSON.quote(s, into: &out)
+        }
+        func strings(_ list: [String]) {
+            out += "["
+            for (i, s) in list.enumerated() {
+                if i > 0 { out += "," }
+                JSON.quote(s, into: &out)
+            }
+            out += "]"
+        }
+        func paths<S: Sequence<Path>>(_ name: String, _ list: S) {
+            key(name)
+            out += "["
+            for (i, p) in list.enumerated() {
+                if i > 0 { out += "," }
+                p.writeStored(into: &out)
+            }
+            out += "]"
+        }
+        out += #"{"dialogID":"#
+        JSON.quote(dialogID, into: &out)
+        string("dialogVersion", dialogVersion)
+        if let earlierVersions {
+            key("earlierVersions")
+            strings(earlierVersions)
+        }
+        string("locale", locale)
+        string("mode", mode.rawValue)
+        key("started")
+        started.writeStored(into: &out)
+        key("updated")
+        updated.writeStored(into: &out)
+        if let finished {
+            key("finished")
+            finished.writeStored(into: &out)
+        }
+        key("phase")
+        switch phase {
+        case .asking: out += #"{"asking":{}}"#
+        case .reviewing: out += #"{"reviewing":{}}"#
+        case .done(let status):
+            out += #"{"done":{"status":"#
+            JSON.quote(status, into: &out)
+            out += "}}"
+        }
+        key("answers")
+        try Self.writePathMap(answers, into: &out) { try $0.writeStored(into: &$1) }
+        paths("trail", trail)
+        paths("reopened", reopened)
+        if let current {
+            key("current")
+            current.writeStored(into: &out)
+        }
+        if let answersAfterCurrent {
+            key("answersAfterCurrent")
+            out += String(answersAfterCurrent)
+        }
         if let pending {
-            o.append(("pending", .object([("path", W.path(pending.path)), ("value", try W.value(pending.value)),
-                                          ("messages", .array(pending.messages.map(JSON.string)))])))
+            key("pending")
+            out += #"{"path":"#
+            pending.path.writeStored(into: &out)
+            out += #","value":"#
+            try pending.value.writeStored(into: &out)
+            out += #","messages":"#
+            strings(pending.messages)
+            out += "}"
         }
-        o.append(("warnings", .array(try warnings.map { w in
-            var m: [(String, JSON)] = [("path", W.path(w.path)), ("message", .string(w.message)), ("value", try W.value(w.value)),
-                                       ("at", .int(Int(w.at)))]
-            if let r = w.reason { m.append(("reason", .string(r))) }
-            return .object(m)
-        })))
-        o.append(("notes", .array(notes.map { n in
-            var m: [(String, JSON)] = []
-            if let p = n.path { m.append(("path", W.path(p))) }
-            m += [("text", .string(n.text)), ("at", .int(Int(n.at)))]
-            return .object(m)
-        })))
+        key("warnings")
+        out += "["
+        for (i, w) in warnings.enumerated() {
+            if i > 0 { out += "," }
+            out += #"{"path":"#
+            w.path.writeStored(into: &out)
+            string("message", w.message)
+            out += #","value":"#
+            try w.value.writeStored(into: &out)
+            out += #","at":"# + String(w.at)
+            if let r = w.reason { string("reason", r) }
+            out += "}"
+        }
+        out += "]"
+        key("notes")
+        out += "["
+        for (i, n) in notes.enumerated() {
+            if i > 0 { out += "," }
+            out += "{"
+            if let p = n.path {
+                out += #""path":"#
+                p.writeStored(into: &out)
+                out += ","
+            }
+            out += #""text":"#
+            JSON.quote(n.text, into: &out)
+            out += #","at":"# + String(n.at) + "}"
+        }
+        out += "]"
         if let revisit {
-            var m: [(String, JSON)] = [("previous", .string(revisit.previous))]
-            if let d = revisit.previousDate { m.append(("previousDate", .string(d))) }
-            m += [("prior", try W.pathMap(revisit.prior, W.answer)), ("sections", .array(revisit.sections.map(JSON.string)))]
-            o.append(("revisit", .object(m)))
+            key("revisit")
+            out += #"{"previous":"#
+            JSON.quote(revisit.previous, into: &out)
+            if let d = revisit.previousDate { string("previousDate", d) }
+            key("prior")
+            try Self.writePathMap(revisit.prior, into: &out) { try $0.writeStored(into: &$1) }
+            key("sections")
+            strings(revisit.sections)
+            out += "}"
         }
-        return .object(o)
+        out += "}"
+    }
+
+    /// A dictionary keyed by paths, as `JSONEncoder` writes one whose keys are not strings: an
+    /// array of key, value, key, value.
+    private static func writePathMap<V>(_ map: [Path: V], into out: inout String,
+                                        _ write: (V, inout String) throws -> Void) throws {
+        out += "["
+        var first = true
+        for (k, v) in map {
+            if !first { out += "," }
+            first = false
+            k.writeStored(into: &out)
+            out += ","
+            try write(v, &out)
+        }
+        out += "]"
     }
 }
 
-/// The pieces of a stored state, written in the shapes `StoredReader` reads.
-private enum StoredWriter {
-    static func moment(_ m: Moment) -> JSON {
-        .object([("epochMillis", .int(Int(m.epochMillis))), ("utcOffsetMinutes", .int(m.utcOffsetMinutes))])
-    }
+/// A number JSON cannot hold (infinite or NaN), as `JSONEncoder` refuses it.
+public struct StoredJSONError: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "a number that JSON cannot hold" }
+}
 
-    static func path(_ p: Path) -> JSON {
-        .object([("id", .string(p.id)), ("indices", .array(p.indices.map(JSON.int)))])
+/// The pieces of a stored state and of a stored log entry, written in the shapes `StoredReader`
+/// reads (and `JSONDecoder` reads through their `Codable` conformances).
+extension Moment {
+    package func writeStored(into out: inout String) {
+        out += #"{"epochMillis":"# + String(epochMillis) + #","utcOffsetMinutes":"# + String(utcOffsetMinutes) + "}"
     }
+}
 
-    static func pathMap<V>(_ map: [Path: V], _ write: (V) throws -> JSON) throws -> JSON {
-        var items: [JSON] = []
-        items.reserveCapacity(map.count * 2)
-        for (k, v) in map {
-            items.append(path(k))
-            items.append(try write(v))
+extension Path {
+    /// `{"id":…,"indices":[…]}`.
+    package func writeStored(into out: inout String) {
+        out += #"{"id":"#
+        JSON.quote(id, into: &out)
+        out += #","indices":["#
+        for (j, n) in indices.enumerated() {
+            if j > 0 { out += "," }
+            out += String(n)
         }
-        return .array(items)
+        out += "]}"
     }
+}
 
-    static func phase(_ p: SessionState.Phase) -> JSON {
-        switch p {
-        case .asking: return .object([("asking", .object([]))])
-        case .reviewing: return .object([("reviewing", .object([]))])
-        case .done(let status): return .object([("done", .object([("status", .string(status))]))])
+extension AnswerEntry {
+    /// `{"answer":…,"at":…}`; throws for a number JSON cannot hold.
+    package func writeStored(into out: inout String) throws {
+        out += #"{"answer":"#
+        try answer.writeStored(into: &out)
+        out += #","at":"# + String(at) + "}"
+    }
+}
+
+extension Answer {
+    /// `{"value":…}`, `"declined"` or `"skipped"`; throws for a number JSON cannot hold.
+    package func writeStored(into out: inout String) throws {
+        switch self {
+        case .value(let v):
+            out += #"{"value":"#
+            try v.writeStored(into: &out)
+            out += "}"
+        case .declined: out += #""declined""#
+        case .skipped: out += #""skipped""#
         }
     }
+}
 
-    static func answerEntry(_ e: AnswerEntry) throws -> JSON {
-        .object([("answer", try answer(e.answer)), ("at", .int(Int(e.at)))])
-    }
-
-    static func answer(_ a: Answer) throws -> JSON {
-        switch a {
-        case .value(let v): return .object([("value", try value(v))])
-        case .declined: return .string("declined")
-        case .skipped: return .string("skipped")
-        }
-    }
-
-    static func value(_ v: Value) throws -> JSON {
-        switch v {
-        case .bool(let b): return .object([("bool", .bool(b))])
-        case .int(let i): return .object([("int", .int(i))])
+extension Value {
+    /// A value's tagged form: `{"text":"…"}`, `{"int":3}`, `{"date":"2024-04-01"}`, …; throws
+    /// `StoredJSONError` for a decimal that is not finite.
+    package func writeStored(into out: inout String) throws {
+        switch self {
+        case .bool(let b): out += b ? #"{"bool":true}"# : #"{"bool":false}"#
+        case .int(let i): out += #"{"int":"# + String(i) + "}"
         case .decimal(let d):
-            guard d.isFinite else { throw SessionState.NotStorable() }
-            return .object([("decimal", .number(d))])
-        case .text(let s): return .object([("text", .string(s))])
-        case .choice(let s): return .object([("choice", .string(s))])
-        case .choices(let a): return .object([("choices", .array(a.map(JSON.string)))])
-        case .date(let d): return .object([("date", .string(d.iso))])
+            guard d.isFinite else { throw StoredJSONError() }
+            out += #"{"decimal":"# + "\(d)" + "}"
+        case .text(let s):
+            out += #"{"text":"#
+            JSON.quote(s, into: &out)
+            out += "}"
+        case .date(let d): out += #"{"date":""# + d.iso + #""}"#
+        case .choice(let s):
+            out += #"{"choice":"#
+            JSON.quote(s, into: &out)
+            out += "}"
+        case .choices(let list):
+            out += #"{"choices":["#
+            for (i, s) in list.enumerated() {
+                if i > 0 { out += "," }
+                JSON.quote(s, into: &out)
+            }
+            out += "]}"
         }
     }
 }

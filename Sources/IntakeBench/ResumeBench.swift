@@ -1,7 +1,7 @@
 // Resume of a long session (issue 18): a session of N events built through the session runner
 // into a temporary SQLite file and suspended, then resumed again and again. Rows: restoring it (the
 // newest snapshot — the suspension's — and the entries after it, read and replayed: what a resume
-// computes), the same for a session never suspended (a killed process), the whole resume
+// computes), the same for a session never suspended (a killed process, at the worst moment), the whole resume
 // (that, and the resume entry committed: WAL, synchronous = FULL, as production writes it), and
 // for comparison the replay of its whole log (what every resume cost before snapshots).
 // BENCH_RESUME_EVENTS=1000,40000 (default) sets the sizes; BENCH_RESUME_RUNS the runs (default 30).
@@ -65,10 +65,18 @@ enum ResumeBench {
                                                       mode: .kiosk, actor: .client, at: at(0))
             for (i, e) in events(n).enumerated() { _ = try await runner.handle(e, in: &session, actor: .client, at: at(i + 1)) }
             try await runner.suspend(&session, actor: .client, at: at(n + 1))
-            // The same inputs, never suspended: what a killed process leaves (periodic snapshots only).
-            var (killed, _) = try await runner.start(id: "killed", token: ResumeToken(bytes: Array(repeating: 2, count: 16)), locale: "ja",
-                                                     mode: .kiosk, actor: .client, at: at(0))
-            for (i, e) in events(n).enumerated() { _ = try await runner.handle(e, in: &killed, actor: .client, at: at(i + 1)) }
+            // The same inputs, never suspended: what a killed process leaves (periodic snapshots
+            // only), killed at the worst moment: just before its next snapshot was due (the most
+            // entries after the last one), at the runner's interval and, for comparison, at 256 (before).
+            for (id, interval) in [("killed", runner.snapshotInterval), ("killed-256", 256)] {
+                var killer = runner
+                killer.snapshotInterval = interval
+                var (killed, _) = try await killer.start(id: id, token: ResumeToken(bytes: Array(repeating: id == "killed" ? 2 : 3, count: 16)),
+                                                         locale: "ja", mode: .kiosk, actor: .client, at: at(0))
+                for (i, e) in events(worstCount(n, interval)).enumerated() {
+                    _ = try await killer.handle(e, in: &killed, actor: .client, at: at(i + 1))
+                }
+            }
         }
         let store = try IntakeDatabase.open(path: path).store
         var runner = SessionRunner(engine: engine, store: store)
@@ -99,14 +107,31 @@ enum ResumeBench {
                 throughDecoder.append(nanos() - t)
             }
         }
-        guard let killedInfo = try await store.session("killed") else { return ["| resume of \(n) events: no session | | | |"] }
-        var afterKill: [UInt64] = []
-        var killedFrom = 0
+        var afterKill: [UInt64] = [], afterKill256: [UInt64] = []
+        var killedFrom = 0, killedFrom256 = 0
+        for _ in 0..<runs {
+            for (id, interval) in [("killed", runner.snapshotInterval), ("killed-256", 256)] {
+                guard let killedInfo = try await store.session(id) else { return ["| resume of \(n) events: no session | | | |"] }
+                var restorer = runner
+                restorer.snapshotInterval = interval
+                let t = nanos()
+                let restored = try await restorer.restore(killedInfo)
+                let from = restored.nextSeq - 1 - (restored.snapshotSeq ?? -1)
+                if id == "killed" {
+                    afterKill.append(nanos() - t)
+                    killedFrom = from
+                } else {
+                    afterKill256.append(nanos() - t)
+                    killedFrom256 = from
+                }
+            }
+        }
+        // That restore's reading alone: the store's rows read, opened and checked against the chain.
+        var storeReading: [UInt64] = []
         for _ in 0..<runs {
             let t = nanos()
-            let restored = try await runner.restore(killedInfo)
-            afterKill.append(nanos() - t)
-            killedFrom = restored.nextSeq - 1 - (restored.snapshotSeq ?? -1)
+            _ = try await store.resumeLog(of: "killed")
+            storeReading.append(nanos() - t)
         }
         // That restore's replay alone, as it is (the state only) and as it was (each step rendering
         // its question, and a whole walk more to show where a locale switch or a repeat left it).
@@ -154,13 +179,21 @@ enum ResumeBench {
             "| \(name): resume (restore + its entry committed) | \(resuming.count) | \(format(percentile(resuming, 0.5))) | \(format(percentile(resuming, 0.99))) |",
             "| \(name): the snapshot's state (\(grouped(stateBytes)) bytes) read alone | \(decoding.count) | \(format(percentile(decoding, 0.5))) | \(format(percentile(decoding, 0.99))) |",
             "| \(name): the same state read through JSONDecoder (before) | \(throughDecoder.count) | \(format(percentile(throughDecoder, 0.5))) | \(format(percentile(throughDecoder, 0.99))) |",
-            "| \(name), never suspended (a killed process): restore (snapshot + \(killedFrom) entries) | \(afterKill.count) | \(format(percentile(afterKill, 0.5))) | \(format(percentile(afterKill, 0.99))) |",
+            "| \(name), never suspended, killed just before its next snapshot (\(grouped(worstCount(n, runner.snapshotInterval))) events, a snapshot every \(runner.snapshotInterval)): restore (snapshot + \(killedFrom) entries) | \(afterKill.count) | \(format(percentile(afterKill, 0.5))) | \(format(percentile(afterKill, 0.99))) |",
+            "| the same with a snapshot every 256 entries (before; \(grouped(worstCount(n, 256))) events): restore (snapshot + \(killedFrom256) entries) | \(afterKill256.count) | \(format(percentile(afterKill256, 0.5))) | \(format(percentile(afterKill256, 0.99))) |",
+            "| \(name), never suspended: the store's reading (the snapshot and its \(killedLog.entries.count) entries read, opened, checked against the chain) | \(storeReading.count) | \(format(percentile(storeReading, 0.5))) | \(format(percentile(storeReading, 0.99))) |",
             "| \(name), never suspended: its \(killedLog.entries.count) entries replayed from the snapshot, the state only | \(tailQuiet.count) | \(format(percentile(tailQuiet, 0.5))) | \(format(percentile(tailQuiet, 0.99))) |",
             "| \(name), never suspended: the same entries, each step rendering what it shows (before) | \(tailRendering.count) | \(format(percentile(tailRendering, 0.5))) | \(format(percentile(tailRendering, 0.99))) |",
             "| \(name), never suspended: the same entries' stored texts read | \(readDirect.count) | \(format(percentile(readDirect, 0.5))) | \(format(percentile(readDirect, 0.99))) |",
             "| \(name), never suspended: the same texts read through JSONDecoder (before) | \(readDecoder.count) | \(format(percentile(readDecoder, 0.5))) | \(format(percentile(readDecoder, 0.99))) |",
             "| \(name): whole log read and replayed (no snapshot) | \(replaying.count) | \(format(percentile(replaying, 0.5))) | \(format(percentile(replaying, 0.99))) |",
         ]
+    }
+
+    /// The most inputs, at most `n`, after which a session's next periodic snapshot is one entry
+    /// away (its start is entry 0, its inputs 1…; a snapshot follows every `interval`th entry).
+    static func worstCount(_ n: Int, _ interval: Int) -> Int {
+        interval > 0 ? n - (n + 1) % interval : n
     }
 
     /// 40000 as 40,000.

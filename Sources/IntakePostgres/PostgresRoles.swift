@@ -428,7 +428,7 @@ extension PostgresRoles {
     /// pg11, frozen once shipped: a resume reads only a session's newest snapshot (one that does
     /// not check means the whole log, never an older snapshot), so the writer of a snapshot
     /// deletes the ones before it in the same transaction, and a long session keeps one state, not
-    /// one per 256 entries and per suspension. The login that may append a session's snapshots (a
+    /// one per 64 entries and per suspension. The login that may append a session's snapshots (a
     /// counselor of its office, the kiosk holding it) may delete one of them only when a newer one
     /// of the same session is there: derived data that nothing reads any more; the log and the
     /// newest snapshot stay hers to keep. Any other deletion is still the deleter's alone.

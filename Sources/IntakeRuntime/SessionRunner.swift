@@ -61,7 +61,7 @@ public struct SessionRunner: Sendable {
     /// How many entries apart the runner saves a snapshot of the session's state with its log, so
     /// that a resume replays at most about this many (`SessionSnapshot`); 0: never.
     public var snapshotInterval = SessionRunner.defaultSnapshotInterval
-    public static let defaultSnapshotInterval = 256
+    public static let defaultSnapshotInterval = 64
     /// A suspension also saves a snapshot, with its own entry, when at least this many entries
     /// came after the last one: the resume that follows (the usual way back) then replays nothing.
     /// Only after a killed process does a resume replay up to `snapshotInterval` entries. 0: never.

@@ -57,19 +57,19 @@ import Testing
         try await StoreConformanceTests.with(kind) { s in
             let store = s.store
             var runner = SessionRunner(engine: try Self.engine(), store: store)
-            #expect(runner.snapshotInterval == 256)
+            #expect(runner.snapshotInterval == 64)
             // The periodic snapshots alone (what a killed process leaves): no snapshot at the suspension.
             runner.suspendSnapshotGap = 0
             let session = try await Self.taken(runner, "long", token: 1, Self.events(1_100))
             guard case .asking = session.state.phase else { Issue.record("the session finished"); return }
-            // 1,100 inputs (entries 1…1100) and the suspension (1101): snapshots after 256, 512, 768 and 1024.
+            // 1,100 inputs (entries 1…1100) and the suspension (1101): snapshots after 64, 128, … 1088.
             let stored = try await store.resumeLog(of: "long")
-            #expect(stored.snapshot?.seq == 1_024)
-            #expect(stored.entries.map(\.seq) == Array(1_025...1_101), "only the entries after the snapshot are read")
+            #expect(stored.snapshot?.seq == 1_088)
+            #expect(stored.entries.map(\.seq) == Array(1_089...1_101), "only the entries after the snapshot are read")
             #expect(stored.ignored == nil)
             let info = try #require(try await store.session("long"))
             let restored = try await runner.restore(info)
-            #expect(restored.snapshotSeq == 1_024)
+            #expect(restored.snapshotSeq == 1_088)
             #expect(restored.nextSeq == 1_102)
             #expect(restored.ignored == nil)
             let whole = try runner.replay(try await store.log(of: "long"))
@@ -80,7 +80,7 @@ import Testing
             #expect(resumed.state == runner.engine.continuing(in: .kiosk, whole, at: Self.at(2_000)).state)
             #expect(effects == runner.engine.continuing(in: .kiosk, whole, at: Self.at(2_000)).effects)
             #expect(resumed.seq == 1_103)
-            #expect(resumed.snapshotSeq == 1_024)
+            #expect(resumed.snapshotSeq == 1_088)
         }
     }
 
@@ -93,7 +93,7 @@ import Testing
             let runner = SessionRunner(engine: try Self.engine(), store: store)
             #expect(runner.suspendSnapshotGap == 8)
             var session = try await Self.taken(runner, "s", token: 7, Self.events(300))
-            // Inputs 1…300 (a periodic snapshot after 256), the suspension 301 with its own.
+            // Inputs 1…300 (periodic snapshots, the last after 256), the suspension 301 with its own.
             #expect(session.snapshotSeq == 301)
             let stored = try await store.resumeLog(of: "s")
             #expect(stored.snapshot?.seq == 301)

@@ -129,7 +129,8 @@ let package = Package(
         .testTarget(name: "IntakeDialogsTests", dependencies: ["IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeTestingTests", dependencies: ["IntakeTesting", "IntakeDialogs", "IntakeEngine"]),
         .testTarget(name: "IntakeCLITests", dependencies: ["intake", "IntakeTerminal", "IntakeRuntime", "CPseudoTerminal"]),
-        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
+        .testTarget(name: "IntakeStoreTests", dependencies: ["IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting",
+                                                         .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "IntakeRecordsTests", dependencies: ["IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting"]),
         .testTarget(name: "IntakeServerTests", dependencies: [
             "IntakeServer", "IntakeStore", "IntakePostgres", "IntakeRecords", "IntakeRuntime", "IntakeEngine", "IntakeDialogs", "IntakeTesting", "IntakeTerminal", "intake",

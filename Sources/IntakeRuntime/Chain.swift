@@ -19,16 +19,48 @@ import IntakeEngine
 /// The encoding is frozen (its version is in the labels): changing it would break every stored chain.
 package struct Chain: Sendable {
     package let key: [UInt8]
+    /// The key taken into the HMAC's two hash states once: making a swift-crypto `HMAC` per hash
+    /// (the key padded, copied and hashed into two blocks, then fed through its generic `update`)
+    /// was most of checking a resume's entries (IntakeBench). Each hash works on copies.
+    private let keyed: KeyedMAC
 
     /// The chain of an unsealed database (a public key: damage evidence, not forgery evidence).
     package static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
 
     package init(key: [UInt8]) {
         self.key = key
+        keyed = KeyedMAC(key: key)
     }
 
     package init(cipher: Cipher) {
-        key = cipher.chainKey
+        self.init(key: cipher.chainKey)
+    }
+
+    /// HMAC-SHA256 (RFC 2104) on swift-crypto's `SHA256`: the inner and outer states after the
+    /// key's padded blocks, kept; a hash copies them, takes in the message, then the inner digest.
+    /// Checked against swift-crypto's `HMAC` for keys and messages of every length that matters
+    /// (ChainEncodingTests). `@unchecked Sendable`: `SHA256` is a value whose digest context is
+    /// copied before any change (copy-on-write; finishing works on a copy), so the states made at
+    /// `init` are only ever read, from any thread.
+    private struct KeyedMAC: @unchecked Sendable {
+        let inner: SHA256
+        let outer: SHA256
+
+        init(key: [UInt8]) {
+            var block = key.count > SHA256.blockByteCount ? Array(SHA256.hash(data: key)) : key
+            block += Array(repeating: 0, count: SHA256.blockByteCount - block.count)
+            var inner = SHA256(), outer = SHA256()
+            block.map { $0 ^ 0x36 }.withUnsafeBytes { inner.update(bufferPointer: $0) }
+            block.map { $0 ^ 0x5c }.withUnsafeBytes { outer.update(bufferPointer: $0) }
+            (self.inner, self.outer) = (inner, outer)
+        }
+
+        func code(_ message: UnsafeRawBufferPointer) -> Data {
+            var inner = self.inner, outer = self.outer
+            inner.update(bufferPointer: message)
+            inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+            return outer.finalize().withUnsafeBytes { Data($0) }
+        }
     }
 
     /// One stored event as it is hashed.
@@ -126,8 +158,9 @@ package struct Chain: Sendable {
         return mac(enc.bytes)
     }
 
-    private func mac(_ bytes: [UInt8]) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key)))
+    /// HMAC-SHA256 of `bytes` under the chain's key.
+    package func mac(_ bytes: [UInt8]) -> Data {
+        bytes.withUnsafeBytes { keyed.code($0) }
     }
 
     /// Length-prefixed fields, each tagged (absent, integer, text, bytes), so that no two rows
@@ -136,6 +169,7 @@ package struct Chain: Sendable {
         var bytes: [UInt8] = []
 
         init(label: String) {
+            bytes.reserveCapacity(512)
             text(label)
         }
 

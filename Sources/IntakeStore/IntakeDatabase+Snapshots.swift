@@ -92,13 +92,14 @@ extension IntakeDatabase {
             return try whole(.chainMismatch)
         }
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT seq, at, utcOffset, actor, event, answers, hash FROM event WHERE sessionId = ? AND seq >= ? ORDER BY seq
+            SELECT \(eventColumns) FROM event WHERE sessionId = ? AND seq >= ? ORDER BY seq
             """), arguments: [session, seq])
         // The snapshot's entry: its stored hash is the one the snapshot names, or the snapshot is
         // not of this log (the whole log then finds whether the log itself is damaged).
         guard let first = try rows.next() else { return try whole(.chainMismatch) }
         do {
-            guard try first.strictInt("seq") == seq, try first.strictOptionalBlob("hash") == entryHash else { return try whole(.chainMismatch) }
+            let (event, stored) = try first.storedEvent(of: session)
+            guard event.seq == seq, stored == entryHash else { return try whole(.chainMismatch) }
         } catch {
             return try whole(.chainMismatch)
         }
@@ -107,9 +108,7 @@ extension IntakeDatabase {
         while let row = try rows.next() {
             let e: Chain.Event, stored: Data?
             do {
-                e = Chain.Event(session: session, seq: try row.strictInt("seq"), at: try row.strictInt("at"), utcOffset: try row.strictInt("utcOffset"),
-                                actor: try row.strictText("actor"), event: try row.strictText("event"), answers: try row.strictOptionalText("answers"))
-                stored = try row.strictOptionalBlob("hash")
+                (e, stored) = try row.storedEvent(of: session)
             } catch {
                 throw RuntimeError.damaged(session: session)
             }

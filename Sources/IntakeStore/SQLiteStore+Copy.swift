@@ -19,14 +19,12 @@ extension SQLiteStore: StoreCopying {
                 do { clientSince = try c.strictInt("createdAt") } catch { throw RuntimeError.damaged(session: session) }
             }
             var events: [StoredEventCopy] = []
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, at, utcOffset, actor, event, answers, hash FROM event WHERE sessionId = ? ORDER BY seq",
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(IntakeDatabase.eventColumns) FROM event WHERE sessionId = ? ORDER BY seq",
                                            arguments: [session])
             while let r = try rows.next() {
                 do {
-                    events.append(StoredEventCopy(
-                        event: Chain.Event(session: session, seq: try r.strictInt("seq"), at: try r.strictInt("at"), utcOffset: try r.strictInt("utcOffset"),
-                                           actor: try r.strictText("actor"), event: try r.strictText("event"), answers: try r.strictOptionalText("answers")),
-                        hash: try r.strictOptionalBlob("hash")))
+                    let (event, hash) = try r.storedEvent(of: session)
+                    events.append(StoredEventCopy(event: event, hash: hash))
                 } catch {
                     throw RuntimeError.damaged(session: session)
                 }

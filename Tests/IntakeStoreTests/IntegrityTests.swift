@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import IntakeDialogs
@@ -270,5 +271,48 @@ func allowNulls(_ writer: any DatabaseWriter) throws {
         // Hashing is a function of the event alone: the same event hashes the same a second time.
         #expect(chain.hash(Chain.Event(session: "s-1", seq: 3, at: 1_790_000_000_000, utcOffset: 540, actor: "client",
                                        event: #"{"answer":"はい"}"#, answers: nil), after: nil) == first)
+    }
+
+    /// A sealed database's chain (a 32-byte key, as the cipher derives one): the same known answers
+    /// computed outside Swift, and the same from many threads hashing with one chain at once (the
+    /// keyed HMAC is made once and shared).
+    @Test func aKeyedChainHashesAsItAlwaysHasFromAnyThread() async {
+        let chain = Chain(key: Array(1...32))
+        let firstEvent = Chain.Event(session: "s-1", seq: 3, at: 1_790_000_000_000, utcOffset: 540, actor: "client",
+                                     event: #"{"answer":"はい"}"#, answers: nil)
+        let secondEvent = Chain.Event(session: "s-1", seq: 4, at: -5, utcOffset: 0, actor: "counselor:山田",
+                                      event: String(repeating: "x", count: 200), answers: #"[{"path":"a"}]"#)
+        let hex = { (d: Data) in d.map { String(format: "%02x", $0) }.joined() }
+        let first = chain.hash(firstEvent, after: nil)
+        #expect(hex(first) == "2da4a13d72ebbb766bcdb711dd2aee1f486690b0735553e0371be6a11fa4c913")
+        let second = chain.hash(secondEvent, after: first)
+        #expect(hex(second) == "c80a9ad4191c236c588a0ea9fa0dcf3a88d4b45bfa1bb7806123dd9fc97e4de9")
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    (0..<500).allSatisfy { _ in
+                        let a = chain.hash(firstEvent, after: nil)
+                        return a == first && chain.hash(secondEvent, after: a) == second
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results == Array(repeating: true, count: 8))
+    }
+
+    /// The chain's HMAC is built on swift-crypto's SHA256 with the key's blocks hashed once: it
+    /// gives what swift-crypto's own `HMAC` gives, for keys shorter than, as long as and longer than
+    /// a block, and messages around the block boundaries.
+    @Test func theChainsHMACIsSwiftCryptosHMAC() {
+        for keyLength in [0, 1, 31, 32, 63, 64, 65, 200] {
+            let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+            let chain = Chain(key: key)
+            for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1_000, 70_000] {
+                let message = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ keyLength) }
+                #expect(chain.mac(message) == Data(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))),
+                        "key \(keyLength) bytes, message \(length) bytes")
+            }
+        }
     }
 }

@@ -3,6 +3,8 @@
 import Foundation
 import IntakeDialogs
 import IntakeEngine
+import IntakeRuntime
+import IntakeStore
 import IntakeTesting
 
 let dialogsPath = CommandLine.arguments.dropFirst().first ?? "Dialogs"
@@ -10,6 +12,13 @@ let loadRuns = Int(ProcessInfo.processInfo.environment["BENCH_LOAD_RUNS"] ?? "")
 let replayRuns = Int(ProcessInfo.processInfo.environment["BENCH_REPLAY_RUNS"] ?? "") ?? 200
 
 func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// The CPU time of this process, every thread (the store's commit thread too), in nanoseconds.
+func processCPU() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
 
 func percentile(_ xs: [UInt64], _ p: Double) -> UInt64 {
     let s = xs.sorted()
@@ -179,6 +188,53 @@ do {
     print("| the same state through JSONEncoder (before) | \(throughEncoder.count) | \(format(percentile(throughEncoder, 0.5))) | \(format(percentile(throughEncoder, 0.99))) |")
 } catch {
     print("| a snapshot written: failed (\(error)) | | | |")
+}
+
+// What periodic snapshots cost a session: each whole intake conversation run through the session
+// runner into a SQLite file (as a kiosk runs it; `synchronous = OFF`, so that the disk's flushes,
+// the same for every interval, do not drown the difference), the process's CPU time per turn, with
+// a snapshot every 256 entries (none in a conversation of 80–140), 64 and 32, alternated.
+do {
+    let long = scripts.filter { $0.dialog == "intake" && $0.events.count >= 80 }
+    let intervals = [256, 64, 32]
+    var perTurn: [Int: [UInt64]] = [:]
+    var snapshots: [Int: Int] = [:]
+    let rounds = max(3, replayRuns / 4)
+    let rows = try ResumeBench.wait { () async throws -> ([Int: [UInt64]], [Int: Int]) in
+        var perTurn: [Int: [UInt64]] = [:], snapshots: [Int: Int] = [:]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-snapcost-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let database = try IntakeDatabase.open(path: path)
+        try await database.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+        var n = 0
+        for round in 0..<rounds {
+            for s in long {
+                for interval in round % 2 == 0 ? intervals : intervals.reversed() {
+                    var runner = SessionRunner(engine: s.engine, store: database.store)
+                    runner.snapshotInterval = interval
+                    n += 1
+                    var now = Moment.noon(of: s.today)
+                    let t = processCPU()
+                    var (session, _) = try await runner.start(id: "c\(n)", token: ResumeToken(bytes: (0..<16).map { UInt8(truncatingIfNeeded: n >> (($0 % 4) * 8)) &+ UInt8($0) }),
+                                                              locale: s.locale, mode: s.mode, actor: .client, at: now)
+                    for e in s.events {
+                        now.epochMillis += 60_000
+                        _ = try await runner.handle(e, in: &session, actor: .client, at: now)
+                    }
+                    perTurn[interval, default: []].append((processCPU() - t) / UInt64(s.events.count + 1))
+                    if round == 0 { snapshots[interval, default: 0] += (session.snapshotSeq ?? 0) / interval }
+                }
+            }
+        }
+        return (perTurn, snapshots)
+    }
+    (perTurn, snapshots) = rows
+    for interval in intervals {
+        let xs = perTurn[interval] ?? []
+        print("| a whole intake conversation through the runner into SQLite, CPU per turn, a snapshot every \(interval) entries (\(snapshots[interval] ?? 0) periodic snapshots in \(long.count) conversations) | \(xs.count) | \(format(percentile(xs, 0.5))) | \(format(percentile(xs, 0.99))) |")
+    }
+} catch {
+    print("| periodic snapshots' cost: failed (\(error)) | | | |")
 }
 
 // 3. Resume of a long session from the store (ResumeBench.swift).

@@ -1,8 +1,9 @@
 import Foundation
 
-/// Reading a stored session state (a snapshot) back. The state is written with `JSONEncoder`, in
-/// the shape its `Codable` conformance gives; reading it back with `JSONDecoder` was most of a
-/// resume (a keyed container per answer, per path: about 6 MB/s, IntakeBench).
+/// Reading a stored session state (a snapshot) back. The state is stored in the shape its
+/// `Codable` conformance gives (written directly, `storedData()` below; older snapshots by
+/// `JSONEncoder`); reading it back with `JSONDecoder` was most of a resume (a keyed container per
+/// answer, per path: about 6 MB/s, IntakeBench).
 /// This reads the same shape from the project's own JSON parser into the values directly. Whatever
 /// it does not expect (a shape from another version, a hand-edited state) it refuses, and
 /// `decoding(stored:)` then reads it with `JSONDecoder` as before, so it never accepts less or

@@ -197,10 +197,8 @@ do {
 do {
     let long = scripts.filter { $0.dialog == "intake" && $0.events.count >= 80 }
     let intervals = [256, 64, 32]
-    var perTurn: [Int: [UInt64]] = [:]
-    var snapshots: [Int: Int] = [:]
     let rounds = max(3, replayRuns / 4)
-    let rows = try ResumeBench.wait { () async throws -> ([Int: [UInt64]], [Int: Int]) in
+    let (perTurn, snapshots) = try ResumeBench.wait { () async throws -> ([Int: [UInt64]], [Int: Int]) in
         var perTurn: [Int: [UInt64]] = [:], snapshots: [Int: Int] = [:]
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("intake-snapcost-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -228,7 +226,6 @@ do {
         }
         return (perTurn, snapshots)
     }
-    (perTurn, snapshots) = rows
     for interval in intervals {
         let xs = perTurn[interval] ?? []
         print("| a whole intake conversation through the runner into SQLite, CPU per turn, a snapshot every \(interval) entries (\(snapshots[interval] ?? 0) periodic snapshots in \(long.count) conversations) | \(xs.count) | \(format(percentile(xs, 0.5))) | \(format(percentile(xs, 0.99))) |")

@@ -18,7 +18,6 @@ import IntakeEngine
 ///
 /// The encoding is frozen (its version is in the labels): changing it would break every stored chain.
 package struct Chain: Sendable {
-    package let key: [UInt8]
     /// The key taken into the HMAC's two hash states once: making a swift-crypto `HMAC` per hash
     /// (the key padded, copied and hashed into two blocks, then fed through its generic `update`)
     /// was most of checking a resume's entries (IntakeBench). Each hash works on copies.
@@ -28,7 +27,6 @@ package struct Chain: Sendable {
     package static let unkeyed = Chain(key: Array("intake event chain v1 (unkeyed)".utf8))
 
     package init(key: [UInt8]) {
-        self.key = key
         keyed = KeyedMAC(key: key)
     }
 

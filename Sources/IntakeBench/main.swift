@@ -109,8 +109,10 @@ for run in 0..<replayRuns {
 // The same conversations with detours woven in (`Conversation.detoured`: going back, editing,
 // Enter to keep). Timed: the steps that reopen answers and those taken while any stands reopened,
 // with the memo and walking everything (as every such step did before the memo held reopened answers).
+// BENCH_DETOURS=off leaves them out (to profile the conversations as written).
 var reopenedTimes: [Bool: [UInt64]] = [:]
-for run in 0..<replayRuns {
+let detourRuns = ProcessInfo.processInfo.environment["BENCH_DETOURS"] == "off" ? 0 : replayRuns
+for run in 0..<detourRuns {
     for memo in variants {
         for s in scripts {
             let engine = memo ? s.engine : s.plain

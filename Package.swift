@@ -59,6 +59,7 @@ let package = Package(
         .target(name: "IntakePostgres", dependencies: [
             "IntakeEngine", "IntakeRuntime",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // GNU readline (libreadline-dev, GPL-3.0) for the counselor's terminal, and a small C line

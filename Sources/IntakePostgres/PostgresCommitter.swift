@@ -152,8 +152,12 @@ actor PostgresCommitter {
             if case .append(let a) = write, !a.takesOver, let w = written[write.session] { known[a.session] = w }
         }
         do {
-            let (outcomes, after) = try await PostgresStore.transaction(c, logger: logger) { c in
-                try await Self.apply(writes, known: known, on: c, logger: logger)
+            // On a connection that closed (the database server went away) no batch waits: it fails,
+            // and its writes are retried on new connections.
+            let (outcomes, after) = try await c.whileOpen { [known] c in
+                try await PostgresStore.transaction(c, logger: logger) { c in
+                    try await Self.apply(writes, known: known, on: c, logger: logger)
+                }
             }
             record(writes, outcomes, after)
             for (job, outcome) in zip(batch, outcomes) { job.done.resume(with: outcome) }
@@ -168,7 +172,7 @@ actor PostgresCommitter {
         // A statement failed: each write alone, so that it fails only its own caller.
         for job in batch {
             do {
-                let (outcome, after) = try await client.withConnection { c in
+                let (outcome, after) = try await client.leasing { [job] c in
                     try await PostgresStore.transaction(c, logger: logger) { c in try await Self.apply([job.write], known: [:], on: c, logger: logger) }
                 }
                 record([job.write], outcome, after)

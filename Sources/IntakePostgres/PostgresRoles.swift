@@ -554,7 +554,7 @@ extension PostgresStore {
     public func staff() async throws -> [StaffMember] {
         let logger = self.logger
         let groups = PostgresRole.allCases.map(\.groupRole)
-        let rows = try await client.withConnection { c in
+        let rows = try await client.leasing { c in
             try await c.query("""
                 SELECT l.rolname::text, st.office,
                        coalesce(array_agg(g.rolname::text ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL), '{}')

@@ -17,7 +17,7 @@ extension PostgresStore {
     public func records(ofClient client: ClientKey) async throws -> [FinishedRecord] {
         let logger = self.logger, chain = self.chain
         let (office, number) = (client.office, client.number)
-        let rows = try await self.client.withConnection { c in
+        let rows = try await self.client.leasing { c in
             try await c.query("""
                 \(unescaped: StoredSession.select) WHERE s.client_id = \(number) AND coalesce(s.office, '') = \(office)
                   AND s.status = 'complete' AND s.record IS NOT NULL
@@ -34,7 +34,7 @@ extension PostgresStore {
 
     func sessionRow(_ id: String) async throws -> PostgresRow? {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await c.query("\(unescaped: StoredSession.select) WHERE s.id = \(id)", logger: logger).collect().first
         }
     }
@@ -43,7 +43,7 @@ extension PostgresStore {
 
     public func audit() async throws -> [AuditEntry] {
         let logger = self.logger
-        let rows = try await client.withConnection { c in
+        let rows = try await client.leasing { c in
             try await c.query("SELECT id, at, actor, action, detail, session FROM audit ORDER BY id", logger: logger).collect()
         }
         return try rows.map(Self.auditEntry)
@@ -64,7 +64,7 @@ extension PostgresStore {
 
     public func accessHistory(of session: String) async throws -> [AuditEntry] {
         let logger = self.logger
-        let rows = try await client.withConnection { c in
+        let rows = try await client.leasing { c in
             try await c.query("SELECT id, at, actor, action, detail, session FROM audit WHERE session = \(session) ORDER BY id", logger: logger).collect()
         }
         return try rows.map(Self.auditEntry)
@@ -114,7 +114,7 @@ extension PostgresStore {
 
     public func abandonedSessions(updatedBefore: Int64) async throws -> [String] {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             var ids: [String] = []
             for try await id in try await c.query("""
                 SELECT s.id FROM session s WHERE s.updated_at < \(updatedBefore) AND \(unescaped: Self.abandonedCondition) ORDER BY s.updated_at, s.id
@@ -125,7 +125,7 @@ extension PostgresStore {
 
     public func abandonedSessions(startedFrom from: Int64, to: Int64) async throws -> Set<String> {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             var ids: Set<String> = []
             for try await id in try await c.query("""
                 SELECT s.id FROM session s WHERE s.started_at >= \(from) AND s.started_at < \(to) AND \(unescaped: Self.abandonedCondition)

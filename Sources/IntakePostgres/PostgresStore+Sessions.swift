@@ -140,7 +140,7 @@ extension PostgresStore {
 
     public func session(_ id: String) async throws -> SessionInfo? {
         let chain = self.chain, logger = self.logger
-        let row = try await client.withConnection { c in
+        let row = try await client.leasing { c in
             try await c.query("\(unescaped: StoredSession.select) WHERE s.id = \(id)", logger: logger).collect().first
         }
         return try row.map { try StoredSession($0).checked(chain) }
@@ -149,7 +149,7 @@ extension PostgresStore {
     public func session(resuming token: ResumeToken) async throws -> SessionInfo? {
         let chain = self.chain, logger = self.logger
         let digest = ByteBuffer(bytes: token.digest)
-        let row = try await client.withConnection { c in
+        let row = try await client.leasing { c in
             // A counselor who is given a private kiosk session's token claims it (it becomes
             // private to her); for anyone else, and for any other session, this does nothing.
             // A kiosk login sees only the sessions its instance holds: the token takes the lease
@@ -174,7 +174,7 @@ extension PostgresStore {
 
     func allSessionRows() async throws -> [PostgresRow] {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await c.query("\(unescaped: StoredSession.select) ORDER BY s.started_at, s.id", logger: logger).collect()
         }
     }
@@ -183,7 +183,7 @@ extension PostgresStore {
 
     public func holder(of session: String) async throws -> String? {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await c.query("SELECT holder FROM session WHERE id = \(session)", logger: logger).collect().first?.decode(String?.self)
         } ?? nil
     }
@@ -191,7 +191,7 @@ extension PostgresStore {
     public func sessionsHeldElsewhere(_ sessions: [String]) async throws -> [String] {
         guard !sessions.isEmpty else { return [] }
         let logger = self.logger, instance = self.instance
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             var found: [String] = []
             for start in stride(from: 0, to: sessions.count, by: 1_000) {
                 let ids = Array(sessions[start..<min(start + 1_000, sessions.count)])

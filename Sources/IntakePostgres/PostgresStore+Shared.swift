@@ -14,7 +14,7 @@ extension PostgresStore {
     public func limit(_ rule: RateLimit, address: String, counting: RateLimit.Counting, at: Int64) async throws -> Bool {
         let logger = self.logger
         if counting == .check {
-            let row = try await client.withConnection { c in
+            let row = try await client.leasing { c in
                 try await c.query("SELECT window_start, count FROM rate_limit WHERE kind = \(rule.kind) AND address = \(address)",
                                   logger: logger).collect().first
             }
@@ -94,7 +94,7 @@ actor PostgresLimiter {
     private static func apply(_ attempts: [(rule: RateLimit, counting: RateLimit.Counting, at: Int64)], key: Key,
                               client: PostgresClient, logger: Logger) async throws -> [Bool] {
         guard let first = attempts.first else { return [] }
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await PostgresStore.transaction(c, logger: logger) { c in
                 // Windows that have ended are deleted as others are counted, skipping rows another
                 // transaction holds (two instances pruning each other's rows could otherwise
@@ -142,7 +142,7 @@ extension PostgresStore: StoreCopying {
 
     package func sessionIDs() async throws -> [String] {
         let logger = self.logger
-        let rows = try await client.withConnection { c in
+        let rows = try await client.leasing { c in
             try await c.query("SELECT id FROM session ORDER BY started_at, id", logger: logger).collect()
         }
         return try rows.map { try $0.decode(String.self) }
@@ -155,14 +155,14 @@ extension PostgresStore: StoreCopying {
         var clientSince: Int64?
         if let id = stored.row.clientId {
             let office = stored.row.office ?? ""
-            let c = try await self.client.withConnection { c in
+            let c = try await self.client.leasing { c in
                 try await c.query("SELECT created_at FROM client WHERE office = \(office) AND id = \(id)", logger: logger).collect().first
             }
             if let c {
                 do { clientSince = try c.decode(Int64.self) } catch { throw RuntimeError.damaged(session: session) }
             }
         }
-        let rows = try await self.client.withConnection { c in
+        let rows = try await self.client.leasing { c in
             try await c.query("SELECT seq, at, utc_offset, actor, event, answers, hash FROM event WHERE session_id = \(session) ORDER BY seq",
                               logger: logger).collect()
         }
@@ -175,7 +175,7 @@ extension PostgresStore: StoreCopying {
                 throw RuntimeError.damaged(session: session)
             }
         }
-        let marked = try await self.client.withConnection { c in
+        let marked = try await self.client.leasing { c in
             try await c.query("SELECT counselor, marked_at FROM private_session WHERE session_id = \(session)", logger: logger).collect().first
         }
         var privacy: Privacy?, privateSince: Int64?

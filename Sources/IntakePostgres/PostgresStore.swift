@@ -320,23 +320,37 @@ public final class PostgresStore: Store, Sendable {
             try await c.query("COMMIT", logger: logger)
             return value
         } catch {
-            _ = try? await c.query("ROLLBACK", logger: logger)
+            // A connection that went away took its transaction with it; a query written to it now
+            // would never be answered (see `whileOpen`).
+            if !c.isClosed, !Self.isConnectionLost(error) { _ = try? await c.query("ROLLBACK", logger: logger) }
             throw error
         }
     }
 
+    /// Whether `error` says the connection itself is gone (not that a statement failed on it).
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is ConnectionLost { return true }
+        guard let e = error as? PSQLError else { return false }
+        switch e.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown: return true
+        // The server ends the connection: shut down, crashed, or the backend terminated (57P01–03).
+        case .server: return e.serverInfo?[.sqlState]?.hasPrefix("57P") == true
+        default: return false
+        }
+    }
+
     /// A read that sees one snapshot (several statements agree with each other: a log and its head).
-    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await Self.transaction(c, logger: logger, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
         }
     }
 
     /// A write on its own (not group committed: deletions, purges, dialog versions are rare).
-    func write<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await client.withConnection { c in
+        return try await client.leasing { c in
             try await Self.transaction(c, logger: logger, body)
         }
     }

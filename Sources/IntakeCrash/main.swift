@@ -108,6 +108,11 @@ final class Shared: @unchecked Sendable {
     /// Per session: every acknowledged input, in the order acknowledged, with the connection
     /// ("epoch", numbered per client) it was acknowledged on.
     var acks: [String: [(epoch: Int, question: String)]] = [:]
+    /// Per session: each `storage_failed` an answer got, with its connection and how many inputs of
+    /// the session were acknowledged before it. Such an answer may have been stored all the same;
+    /// the connection's next answer then finds the session further on and reads it again from the
+    /// store, on the same connection (its one `resume` entry, not another connection's).
+    var inDoubt: [String: [(epoch: Int, acknowledgedBefore: Int)]] = [:]
     var takeoverAttempts = 0
     /// `bye resumed_elsewhere` seen on the old connection of a takeover.
     var takenOver = 0
@@ -297,7 +302,10 @@ func client(_ shared: Shared) {
             let type = r["type"] as? String
             if type == "warning" || type == "bye" { return }
             if type == "error", r["code"] as? String == "storage_failed" {
-                shared.with { $0.kioskFailed += 1 }
+                shared.with { sh in
+                    sh.kioskFailed += 1
+                    sh.inDoubt[session ?? "", default: []].append((connection, sh.acks[session ?? ""]?.count ?? 0))
+                }
                 // PostgreSQL: a connection lost while its COMMIT was under way leaves the outcome
                 // unknown (the server restarting): the answer stays in flight, and the resumption
                 // says whether it was stored (never counted as acknowledged unless it was).
@@ -546,12 +554,15 @@ func runCommand(_ arguments: [String], asOwner: Bool) -> Bool {
 /// it was acknowledged on) found in log order: each is the next input entry that changed its
 /// question's answer. Between two acknowledged on the same connection there may be no `resume`
 /// entry (someone else took the session and the old holder still wrote); between two on different
-/// connections there must be one. What breaks either, or is not found, is reported.
-func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], dialog: Dialog, session: String) -> [String] {
+/// connections there must be one. What breaks either, or is not found, is reported. (Except that
+/// after each answer told `storage_failed` (`inDoubt`) its connection may have read the session
+/// again from the store, one `resume` entry of its own: see `Shared.inDoubt`.)
+func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], inDoubt: [(epoch: Int, acknowledgedBefore: Int)],
+                   dialog: Dialog, session: String) -> [String] {
     var problems: [String] = []
     var position = -1
     var previousEpoch: Int?
-    for (epoch, question) in acks {
+    for (k, (epoch, question)) in acks.enumerated() {
         guard let path = dialog.parsePath(question) else {
             problems.append("\(session) \(question): not a question of the dialog")
             continue
@@ -570,7 +581,9 @@ func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], di
             if case .resume = entry.event { return true }
             return false
         }
-        if let previousEpoch, previousEpoch == epoch, resumes > 0 {
+        // Answers told storage_failed on this connection since the one acknowledged before.
+        let rereads = inDoubt.count { $0.epoch == epoch && $0.acknowledgedBefore == k }
+        if let previousEpoch, previousEpoch == epoch, resumes > rereads {
             problems.append("\(session) \(question): acknowledged on a connection after the session was resumed on another (\(resumes) resume entries before it)")
         } else if let previousEpoch, previousEpoch != epoch, resumes == 0 {
             problems.append("\(session) \(question): acknowledged on a new connection, with no resume entry since the old one's last input")
@@ -727,7 +740,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     // The checks, read through the PostgreSQL store.
     let project = Project.load(paths: [o.dialogs])
     guard let dialog = project.dialogs[o.dialog] else { fail("unknown dialog \(o.dialog)") }
-    let (answers, acks) = shared.with { ($0.answers, $0.acks) }
+    let (answers, acks, inDoubt) = shared.with { ($0.answers, $0.acks, $0.inDoubt) }
     struct Findings: Sendable {
         var checked = 0
         var lost: [String] = []
@@ -760,7 +773,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
                         continue
                     }
                 }
-                f.interleaved += interleavings(log, acks: acks[session] ?? [], dialog: dialog, session: session)
+                f.interleaved += interleavings(log, acks: acks[session] ?? [], inDoubt: inDoubt[session] ?? [], dialog: dialog, session: session)
             }
             await store.close()
             return f

@@ -56,6 +56,7 @@ extension KioskServer {
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandlers(
+                                    WebSocketFrameCheck(),
                                     NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256,
                                                                 maxAccumulatedFrameSize: http.maxFrameBytes),
                                     WebSocketLineCodec(maximumLength: config.maxLineBytes),

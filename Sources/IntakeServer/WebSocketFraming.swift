@@ -9,7 +9,8 @@ import NIOWebSocket
 ///
 /// Control frames are answered here: a ping gets its pong; a close gets the close echoed, then the
 /// connection closes (its session is suspended, as when a line client disconnects). Fragmented
-/// messages are joined by `NIOWebSocketFrameAggregator` before this handler.
+/// messages are joined by `NIOWebSocketFrameAggregator` before this handler, after
+/// `WebSocketFrameCheck` has checked each frame as it came.
 final class WebSocketLineCodec: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = KioskFrame
@@ -27,12 +28,8 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard !closing else { return }
-        // RFC 6455: a client masks every frame (§5.1) and sets no reserved bit unless an extension
-        // was agreed (none is, §5.2): otherwise the connection is failed.
-        guard frame.maskKey != nil, frame.reservedBits.isEmpty else {
-            close(context, code: .protocolError)
-            return
-        }
+        // (Masks and reserved bits were checked frame by frame before the aggregator, which hands
+        // on a joined message as one new frame with no mask: WebSocketFrameCheck.)
         switch frame.opcode {
         case .text:
             let payload = frame.unmaskedData
@@ -64,6 +61,8 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
     /// 1009 (message too big) or 1002 (protocol error), then close.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         switch error {
+        case is WebSocketFrameCheck.Violation:
+            close(context, code: .protocolError)
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge, NIOWebSocketFrameAggregator.Error.tooManyFragments:
             close(context, code: .messageTooLarge)
         case is NIOWebSocketFrameAggregator.Error:
@@ -156,3 +155,27 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension WebSocketLineCodec: Sendable {}
+
+/// RFC 6455's checks on every frame as it arrives, before `NIOWebSocketFrameAggregator` joins a
+/// fragmented message into one new frame (unmasked, so the checks cannot be made after it): a
+/// client masks every frame (§5.1) and sets no reserved bit unless an extension was agreed (none
+/// is, §5.2). A frame that fails them goes no further; its `Violation` reaches
+/// `WebSocketLineCodec`, which fails the connection (1002).
+final class WebSocketFrameCheck: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+
+    struct Violation: Error {}
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard frame.maskKey != nil, frame.reservedBits.isEmpty else {
+            context.fireErrorCaught(Violation())
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketFrameCheck: Sendable {}

@@ -51,6 +51,27 @@ import Testing
         return nil
     }
 
+    /// The server's frames after the first `skip` bytes, once `done` holds for them (or the time
+    /// is up): opcode and payload of each whole frame (server frames are unmasked).
+    static func serverFrames(_ c: RawClient, after skip: Int, until done: ([(opcode: UInt8, payload: [UInt8])]) -> Bool) async -> [(opcode: UInt8, payload: [UInt8])] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var frames: [(opcode: UInt8, payload: [UInt8])] = []
+        while ContinuousClock.now < deadline {
+            var b = Array(c.bytes.dropFirst(skip))
+            frames = []
+            while b.count >= 2 {
+                var length = Int(b[1] & 0x7f), at = 2
+                if length == 126, b.count >= 4 { length = Int(b[2]) << 8 | Int(b[3]); at = 4 }
+                guard b.count >= at + length else { break }
+                frames.append((b[0] & 0x0f, Array(b[at..<(at + length)])))
+                b.removeFirst(at + length)
+            }
+            if done(frames) { return frames }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return frames
+    }
+
     /// Half a request, or none, from one address: at most `--max-connections-per-address` such
     /// connections at once (past it, closed at once), and each closed when the time for a whole
     /// request head has passed — so one address cannot hold every descriptor of the server.
@@ -162,6 +183,37 @@ import Testing
             #expect(await Self.closeCode(c, after: skip) == code, "\(name)")
             #expect(await c.waitClosed(timeout: .seconds(30)), "\(name)")
         }
+        try await server.stop()
+    }
+
+    /// A message may come in fragments, a ping between them (RFC 6455 §5.4; PROTOCOL.md: "they are
+    /// joined"): it is answered as one message, the ping gets its pong, and the socket goes on. The
+    /// mask was once checked after the aggregator, which hands on a joined message unmasked, so
+    /// every fragmented message closed the socket with 1002.
+    @Test func aMessageInFragmentsIsJoinedAndAnswered() async throws {
+        let server = try await TestServer.startWithPage()
+        let port = try #require(server.httpPort)
+        let message = Array(#"{"op":"repeat","id":"joined"}"#.utf8)
+        let (c, status) = try await Self.upgraded(port)
+        #expect(status.hasPrefix("HTTP/1.1 101"))
+        let skip = c.bytes.count
+        try await c.send(bytes: Self.frame(0x1, Array(message[..<5]), fin: false)
+            + Self.frame(0x9, Array("ping".utf8))
+            + Self.frame(0x0, Array(message[5..<12]), fin: false)
+            + Self.frame(0x0, Array(message[12...])))
+        let texts = { (frames: [(opcode: UInt8, payload: [UInt8])]) in
+            frames.filter { $0.opcode == 0x1 }.map { String(decoding: $0.payload, as: UTF8.self) }
+        }
+        var frames = await Self.serverFrames(c, after: skip) { frames in frames.contains { $0.opcode == 0x1 || $0.opcode == 0x8 } }
+        #expect(frames.contains { $0.opcode == 0xA && $0.payload == Array("ping".utf8) }, "the ping's pong")
+        #expect(!frames.contains { $0.opcode == 0x8 }, "no close frame")
+        let joined = try #require(texts(frames).first)
+        #expect(joined.contains(#""id":"joined""#) && joined.contains(#""code":"no_session""#), "\(joined)")
+        // The socket goes on: the next message, whole, is answered too.
+        try await c.send(bytes: Self.frame(0x1, Array(#"{"op":"repeat","id":"after"}"#.utf8)))
+        frames = await Self.serverFrames(c, after: skip) { frames in texts(frames).count >= 2 || frames.contains { $0.opcode == 0x8 } }
+        #expect(texts(frames).count == 2 && texts(frames).last?.contains(#""id":"after""#) == true, "\(texts(frames))")
+        #expect(!c.isClosed)
         try await server.stop()
     }
 }

@@ -26,8 +26,8 @@ import IntakeEngine
 ///
 /// A client's text is data, never a formula or a terminal command: control and bidi characters
 /// are made visible (`ControlCharacters`, line feeds kept), and a text cell that begins with `=`,
-/// `+`, `-`, `@` (or their full-width forms), TAB or CR gets a leading `'` (OWASP, "CSV
-/// Injection") — every text cell, headers and labels included. Numbers are written as numbers: a
+/// `+`, `-`, `@` (or their full-width forms), TAB or CR, after any spaces, gets a leading `'`
+/// (OWASP, "CSV Injection") — every text cell, headers and labels included. Numbers are written as numbers: a
 /// negative number stays `-2` (a cell the export writes from a JSON number holds only digits, a
 /// sign and a point, so it cannot be a formula).
 public enum CSVExport {
@@ -251,7 +251,10 @@ public enum CSVExport {
     /// characters made visible, and a leading `'` before what would start a formula.
     public static func inert(_ s: String) -> String {
         let shown = ControlCharacters.visible(s, keepingLineFeeds: true)
-        guard let first = s.unicodeScalars.first, formulaStarts.contains(first) else { return shown }
+        // Spaces before a formula do not make it text: a spreadsheet that trims a cell's spaces
+        // on import (LibreOffice's "Trim spaces") reads ` =HYPERLINK(…)` as one.
+        guard let first = s.unicodeScalars.first(where: { formulaStarts.contains($0) || !$0.properties.isWhitespace }),
+              formulaStarts.contains(first) else { return shown }
         return "'" + shown
     }
 

@@ -7,7 +7,7 @@ import NIOWebSocket
 /// after it in the pipeline — idle timeout, write timeout, signals, the connection's task and its
 /// protocol — is the line port's, unchanged.
 ///
-/// Control frames are answered here: a ping gets its pong; a close gets the close echoed, then the
+/// Control frames are answered here: a ping gets its pong (unless the client is not reading); a close gets the close echoed, then the
 /// connection closes (its session is suspended, as when a line client disconnects). Fragmented
 /// messages are joined by `NIOWebSocketFrameAggregator` before this handler, after
 /// `WebSocketFrameCheck` has checked each frame as it came.
@@ -38,6 +38,12 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
             // One JSON message per text frame: binary data is not understood (1003).
             close(context, code: .unacceptableData)
         case .ping:
+            // Answered here, not by the connection's task, so the task's backpressure does not
+            // hold it back: a client that sends pings and reads nothing would have its pongs
+            // queue in memory until the write timeout (hundreds of MB from one socket). While
+            // the socket is full a ping goes unanswered (RFC 6455 §5.5.3 lets an endpoint
+            // answer only the latest).
+            guard context.channel.isWritable else { return }
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .pong:

@@ -48,7 +48,8 @@ public struct SheetDocument: Sendable, Equatable {
 
 extension SheetDocument {
     /// The sheet as Markdown that prints well on A4 (headings, two-column tables). Control
-    /// characters in a client's text are shown, never acted on (`ControlCharacters`).
+    /// characters in a client's text are shown, never acted on (`ControlCharacters`), and
+    /// Markdown's own marks in it are escaped (`text`).
     public var markdown: String {
         var out = "# \(title)\n"
         for section in sections {
@@ -63,7 +64,9 @@ extension SheetDocument {
             case .items(let items, let dash):
                 if items.isEmpty { out += "\n" + dash + "\n" }
                 out += "\n"
-                for item in items { out += "- " + item.text + (item.detail.map { "  \n  " + $0 } ?? "") + "\n" }
+                for item in items {
+                    out += "- " + Self.text(item.text, lineStart: true) + (item.detail.map { "  \n  " + Self.text($0, lineStart: true) } ?? "") + "\n"
+                }
             case .text(let text):
                 out += "\n" + text + "\n"
             }
@@ -73,8 +76,26 @@ extension SheetDocument {
 
     /// Table cells hold one line and no column separator.
     static func cell(_ s: String) -> String {
-        s.replacingAll("|", with: "｜").replacingAll("\n", with: " / ")
+        text(s).replacingAll("|", with: "｜").replacingAll("\n", with: " / ")
     }
+
+    /// A record's words as Markdown text: every character Markdown gives a meaning inside a line
+    /// (links and images, raw HTML, emphasis, code, strikethrough) escaped with a backslash, and
+    /// at the start of a line (`lineStart`: a list item's text) a heading's `#` too, so that a
+    /// preview or a converter (pandoc) shows what the client typed rather than a link, a picture
+    /// fetched from another site, or markup.
+    static func text(_ s: String, lineStart: Bool = false) -> String {
+        let heading = lineStart && s.first == "#"
+        guard heading || s.contains(where: { markup.contains($0) }) else { return s }
+        var out = heading ? "\\" : ""
+        for c in s {
+            if markup.contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    static let markup: Set<Character> = ["\\", "`", "*", "_", "[", "]", "<", ">", "!", "~"]
 }
 
 extension String {

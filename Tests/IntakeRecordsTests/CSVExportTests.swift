@@ -248,6 +248,24 @@ import Testing
         #expect(rows[1][count] == "-1")
     }
 
+    /// Spaces before the formula do not make it text: a spreadsheet that trims a cell's spaces on
+    /// import (LibreOffice's "Trim spaces", some importers always) reads ` =HYPERLINK(…)` as a
+    /// formula. A kiosk answer sent as a `value` keeps its leading spaces, so such a cell gets its
+    /// `'` too; spaces before anything else stay as they are.
+    @Test func spacesBeforeAFormulaDoNotHideIt() throws {
+        for (text, cell) in [(" =1+1", "' =1+1"), ("  @SUM(A1)", "'  @SUM(A1)"), ("\u{3000}＝1", "'\u{3000}＝1"),
+                             ("\u{A0}+81 90", "'\u{A0}+81 90"), (" -2+3", "' -2+3"), (" 山田", " 山田"), ("  ", "  ")] {
+            #expect(CSVExport.cell(.string(text)) == cell, "\(text)")
+        }
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([("dialog", .object([("id", .string("intake")), ("version", .string("1"))])),
+                                    ("status", .string("complete")),
+                                    ("answers", .object([("family", .object([("address", .string(" =HYPERLINK(\"http://x.invalid\")"))]))]))])
+        let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: [ExportedRecord(session: "s-1", record: try Self.completed(record))]))
+        let address = try #require(rows[0].firstIndex(of: "address"))
+        #expect(rows[1][address] == "' =HYPERLINK(\"http://x.invalid\")")
+    }
+
     /// Each row says whose record it is: two offices' client "1024" are told apart by the office
     /// column; a client number or office is data like any answer (never a formula).
     @Test func eachRowNamesItsOfficeAndClient() throws {

@@ -14,6 +14,8 @@ import Testing
     final class Served {
         let process = Process()
         let port: Int
+        /// The kiosk page's port, when started with `--http`.
+        var httpPort: Int?
         let errors = Pipe()
 
         init(_ extra: [String] = []) throws {
@@ -24,15 +26,23 @@ import Testing
             process.standardOutput = out
             process.standardError = errors
             try process.run()
+            // `listening on HOST:PORT`, and with `--http` a second line, `http://HOST:PORT/`.
+            let lines = extra.contains("--http") ? 2 : 1
             var data = Data()
-            while !data.contains(10) {
+            while data.count(where: { $0 == 10 }) < lines {
                 let chunk = out.fileHandleForReading.readAvailable()
                 if chunk.isEmpty { break }
                 data += chunk
             }
-            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first ?? ""
-            guard let p = Int(line.split(separator: ":").last ?? "") else { throw POSIXError(.ECONNREFUSED) }
+            let printed = String(decoding: data, as: UTF8.self).split(separator: "\n")
+            guard let p = Int(printed.first?.split(separator: ":").last ?? "") else { throw POSIXError(.ECONNREFUSED) }
             port = p
+            if lines == 2 {
+                guard printed.count > 1, let h = Int(printed[1].split(separator: ":").last?.filter(\.isNumber) ?? "") else {
+                    throw POSIXError(.ECONNREFUSED)
+                }
+                httpPort = h
+            }
         }
 
         /// Resident memory in KiB (VmRSS).
@@ -193,6 +203,47 @@ import Testing
         usleep(500_000)
         let after = server.residentKiB
         #expect(after - before < Self.memoryAllowanceKiB, "before \(before) KiB, after \(after) KiB, \(sentBatches) batches sent")
+        #expect(server.stillServes())
+        _ = server.stop()
+    }
+
+    /// A socket that sends pings and never reads the pongs: the pongs must not pile up in the
+    /// server's memory until the write timeout. (They did: a ping is answered in the pipeline, not
+    /// by the connection's task, so the backpressure that stops a line client did not stop it, and
+    /// one socket grew the server by ~3 bytes for every byte of pings, 285 MB in 30 s.)
+    @Test func aSocketFloodingPingsWithoutReadingIsNotBufferedWithoutBound() throws {
+        let server = try Served(["--http", "0"])
+        let port = try #require(server.httpPort)
+        let before = server.residentKiB
+        let c = try #require(Socket(port: port, receiveBuffer: 4096))
+        c.send("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:\(port)\r\n", newline: false)
+        c.send("\r\n", newline: false)
+        #expect(c.line()?.hasPrefix("HTTP/1.1 101") == true)
+        // Pings of 125 bytes (the most a control frame holds), sent as fast as the server takes
+        // them for up to 20 s (under the 30 s write timeout), never reading a pong.
+        let batch = Array(Array(repeating: FrontDoorAttackTests.frame(0x9, Array(repeating: 0x70, count: 125)), count: 400).joined())
+        var flags = fcntl(c.fd, F_GETFL)
+        flags |= O_NONBLOCK
+        _ = fcntl(c.fd, F_SETFL, flags)
+        var sent = 0
+        let deadline = Date().addingTimeInterval(20)
+        // A partial send leaves a frame cut: the rest of the batch goes first, so frames stay whole.
+        var offset = 0
+        while sent < 48_000_000, Date() < deadline {
+            let n = batch[offset...].withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 {
+                sent += n
+                offset = (offset + n) % batch.count
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                usleep(1_000)
+            } else {
+                break
+            }
+        }
+        #expect(sent > 8_000_000, "the server took the pings (\(sent) bytes) until the time was up")
+        let after = server.residentKiB
+        #expect(after - before < Self.memoryAllowanceKiB, "before \(before) KiB, after \(after) KiB, \(sent / 1_000_000) MB of pings sent")
         #expect(server.stillServes())
         _ = server.stop()
     }

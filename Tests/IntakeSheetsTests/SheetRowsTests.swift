@@ -52,6 +52,27 @@ import Testing
         #expect(none.contains("## 面談中のメモ\n\n—\n"))
     }
 
+    /// A client's words are text on the Markdown sheet too: a name or an address typed as a link,
+    /// an image or HTML prints as she typed it, and does not become a link to click, a picture
+    /// fetched from another site or markup when the sheet is previewed or converted (an editor's
+    /// preview, pandoc). The same for a counselor's note, which may quote her.
+    @Test func markdownInAClientsAnswersIsWrittenAsText() throws {
+        let note: JSON = .object([("question", .null), ("text", .string("# <script>x</script> **太字**")),
+                                  ("at", .string("2026-11-23T10:40:00.000+09:00"))])
+        let record = try SheetGoldenTests.record("aiko")
+            .setting("family", "name", .string("[山田](http://evil.example)"))
+            .setting("family", "address", .string("![x](http://evil.example/b.png)<img src=x> _a_ `c` ~~d~~ \\"))
+            .setting(top: "notes", .array([note]))
+        let sheet = try #require(try render("record", record).sheets.first).markdown
+        #expect(sheet.contains("| 氏名 | \\[山田\\](http://evil.example) |"))
+        #expect(sheet.contains(#"| 住所 | \!\[x\](http://evil.example/b.png)\<img src=x\> \_a\_ \`c\` \~\~d\~\~ \\ |"#))
+        #expect(sheet.contains(##"- \# \<script\>x\</script\> \*\*太字\*\*  "##))
+        // Nothing of hers opens a link, an image or a tag: each such mark has its backslash.
+        for mark in ["](", "<img", "<script", "**"] {
+            #expect(!sheet.replacingOccurrences(of: "\\" + String(mark.first!), with: "").contains(mark), "\(mark)")
+        }
+    }
+
     @Test func anEmailOnlyClientsReferralCarriesHerAddressNotAnEmptyPhoneRow() throws {
         let record = try SheetGoldenTests.record("aiko")
             .setting("consent", "contact_methods", .array([.string("email")]))

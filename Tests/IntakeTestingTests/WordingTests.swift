@@ -140,6 +140,23 @@ import Testing
         #expect(help.hasSuffix("小学校に入学する年（目安）：\(year)"), "\(day), \(age): \(help)")
     }
 
+    // MARK: night work
+
+    /// DOMAIN.md M6: night work is "no" by default when a child who needs evening care has none:
+    /// not asked, and the record says no (the suggestion marks it as not possible). With evening
+    /// care by relatives it is asked.
+    @Test func nightWorkIsRecordedAsNoWithoutEveningCareAndAskedWithIt() throws {
+        let children = ["children_count": "1", "children[1].age": "4", "care[1].current_care": "1"]
+        let none = try Self.walk(Self.with(children.merging(["care[1].evening_care": "3"]) { $1 }))
+        #expect(!none.asked.contains("night_work"))
+        #expect(none.record?.json["answers"]?["wishes"]?["night_work"] == .bool(false))
+        #expect(none.record?.suggestions.contains("night_work_impossible") == true)
+        let relatives = try Self.walk(Self.with(children.merging(["care[1].evening_care": "2", "night_work": "はい"]) { $1 }))
+        #expect(relatives.asked.contains("night_work"))
+        #expect(relatives.record?.json["answers"]?["wishes"]?["night_work"] == .bool(true))
+        #expect(relatives.record?.suggestions.contains("night_work_impossible") == false)
+    }
+
     // MARK: the current job
 
     @Test func theCurrentJobIsAskedOnceAndInThePresentTense() throws {

@@ -25,7 +25,7 @@ import Testing
 
     /// Walks the intake to its end: `answers` by display path (`children[1].age`, `jobs+2`), and
     /// for any other question the first choice, いいえ, 3, or Enter.
-    static func walk(_ answers: [String: String], locale: String = "ja") throws -> Run {
+    static func walk(_ answers: [String: String], locale: String = "ja", today: CivilDate = today) throws -> Run {
         let project = DialogConversationTests.project
         let dialog = try #require(project.dialog("intake"))
         let engine = Engine(dialog: dialog, catalog: project.catalog)
@@ -117,6 +117,44 @@ import Testing
         }
         #expect(kids[0]["stage"] == .string("preschool"))
         #expect(kids[1]["stage"] == .string("elem_low"))
+    }
+
+    // MARK: the year the youngest child starts school (the milestones hint)
+
+    /// A child starts elementary school the April after she turns six. From her age alone it is
+    /// one of two years: the hint names the one for most children of that age on that day (a
+    /// 5-year-old in April or June is mostly in 年長: next April), and where the age leaves the
+    /// class open (3, 6) the stage she gave decides it.
+    @Test(arguments: [
+        ("2026-04-20", "5", nil, "2027"), ("2026-06-10", "5", nil, "2027"), ("2026-09-30", "5", nil, "2027"),
+        ("2026-10-01", "5", nil, "2028"), ("2026-11-23", "5", nil, "2028"), ("2027-02-15", "4", nil, "2029"),
+        ("2026-11-23", "0", nil, "2033"), ("2026-11-23", "3", "1", "2030"), ("2026-11-23", "3", "2", "2029"),
+        ("2027-03-20", "6", "2", "2027"), ("2026-06-10", "6", "2", "2027"), ("2026-11-23", "6", "3", "2026"),
+    ] as [(String, String, String?, String)])
+    func theMilestonesHintNamesTheYearTheYoungestStartsSchool(day: String, age: String, stage: String?, year: String) throws {
+        let today = try #require(CivilDate(iso: day))
+        var answers = Self.with(["children_count": "2", "children[1].age": "12", "children[1].stage": "5", "children[2].age": age])
+        if let stage { answers["children[2].stage"] = stage }
+        let run = try Self.walk(answers, today: today)
+        let help = try #require(run.prompt("milestones")?.help)
+        #expect(help.hasSuffix("小学校に入学する年（目安）：\(year)"), "\(day), \(age): \(help)")
+    }
+
+    // MARK: night work
+
+    /// DOMAIN.md M6: night work is "no" by default when a child who needs evening care has none:
+    /// not asked, and the record says no (the suggestion marks it as not possible). With evening
+    /// care by relatives it is asked.
+    @Test func nightWorkIsRecordedAsNoWithoutEveningCareAndAskedWithIt() throws {
+        let children = ["children_count": "1", "children[1].age": "4", "care[1].current_care": "1"]
+        let none = try Self.walk(Self.with(children.merging(["care[1].evening_care": "3"]) { $1 }))
+        #expect(!none.asked.contains("night_work"))
+        #expect(none.record?.json["answers"]?["wishes"]?["night_work"] == .bool(false))
+        #expect(none.record?.suggestions.contains("night_work_impossible") == true)
+        let relatives = try Self.walk(Self.with(children.merging(["care[1].evening_care": "2", "night_work": "はい"]) { $1 }))
+        #expect(relatives.asked.contains("night_work"))
+        #expect(relatives.record?.json["answers"]?["wishes"]?["night_work"] == .bool(true))
+        #expect(relatives.record?.suggestions.contains("night_work_impossible") == false)
     }
 
     // MARK: the current job

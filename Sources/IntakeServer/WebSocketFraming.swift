@@ -7,9 +7,9 @@ import NIOWebSocket
 /// after it in the pipeline — idle timeout, write timeout, signals, the connection's task and its
 /// protocol — is the line port's, unchanged.
 ///
-/// Control frames are answered here: a ping gets its pong (unless the client is not reading); a close gets the close echoed, then the
-/// connection closes (its session is suspended, as when a line client disconnects). Fragmented
-/// messages are joined by `NIOWebSocketFrameAggregator` before this handler, after
+/// Control frames are answered here: a ping gets its pong (unless the client is not reading); a
+/// close gets the close echoed, then the connection closes (its session is suspended, as when a
+/// line client disconnects). Fragmented messages are joined by `NIOWebSocketFrameAggregator` before this handler, after
 /// `WebSocketFrameCheck` has checked each frame as it came.
 final class WebSocketLineCodec: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame

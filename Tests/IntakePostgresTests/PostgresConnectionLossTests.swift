@@ -25,20 +25,30 @@ struct PostgresConnectionLossTests {
         }
     }
 
+    /// How `work` ended within 30 s: "done", the name of the error it threw, or nil while it
+    /// still waits.
+    static func outcome(_ work: @escaping @Sendable () async throws -> Void) async -> String? {
+        await within(30) {
+            do {
+                try await work()
+                return "done"
+            } catch {
+                return String(describing: type(of: error))
+            }
+        }
+    }
+
+    static let terminateOwnBackend: PostgresQuery = "SELECT pg_terminate_backend(pg_backend_pid())"
+
+    struct Refused: Error {}
+
     @Test func aWriteWhoseConnectionTheServerEndsFailsAtOnceAndTheStoreGoesOn() async throws {
         let (store, cleanup) = try await PostgresTestDatabase.make()
         let logger = PostgresTestDatabase.logger
-        let outcome = await Self.within(30) {
-            do {
-                _ = try await store.write { c in
-                    try await c.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger).collect().count
-                }
-                return "stored"
-            } catch {
-                return "failed"
-            }
+        let outcome = await Self.outcome {
+            _ = try await store.write { c in try await c.query(Self.terminateOwnBackend, logger: logger).collect().count }
         }
-        #expect(outcome == "failed", "the write should fail at once, not wait on a closed connection (nil: still waiting after 30 s)")
+        #expect(outcome != nil && outcome != "done", "the write should fail at once, not wait on a closed connection (nil: still waiting after 30 s)")
         // The next write and read get new connections.
         let id = "s-after-loss"
         let info = SessionInfo(id: id, clientID: nil, dialogID: "intake", dialogVersion: "1", mode: .kiosk, locale: "ja", status: .inProgress,
@@ -57,26 +67,17 @@ struct PostgresConnectionLossTests {
         await cleanup()
     }
 
-    struct Refused: Error {}
-
     /// A transaction that fails after its connection closed (the case of a database server that
     /// went away mid-COMMIT): no `ROLLBACK` is written to the closed connection, and the caller is told.
     @Test func aTransactionThatFailsOnAClosedConnectionIsToldAtOnce() async throws {
         let (store, cleanup) = try await PostgresTestDatabase.make()
-        let outcome = await Self.within(30) {
-            do {
-                _ = try await store.write { c in
-                    try await c.close()
-                    throw Refused()
-                }
-                return "stored"
-            } catch is Refused {
-                return "refused"
-            } catch {
-                return "error: \(type(of: error))"
+        let outcome = await Self.outcome {
+            _ = try await store.write { c in
+                try await c.close()
+                throw Refused()
             }
         }
-        #expect(outcome == "refused", "nil: still waiting after 30 s")
+        #expect(outcome == "Refused", "nil: still waiting after 30 s")
         await cleanup()
     }
 
@@ -85,37 +86,23 @@ struct PostgresConnectionLossTests {
     @Test func aQueryOnAClosedConnectionIsToldAtOnce() async throws {
         let (store, cleanup) = try await PostgresTestDatabase.make()
         let logger = PostgresTestDatabase.logger
-        let outcome = await Self.within(30) {
-            do {
-                _ = try await store.read { c in
-                    try await c.close()
-                    return try await c.query("SELECT 1", logger: logger).collect().count
-                }
-                return "read"
-            } catch is ConnectionLost {
-                return "lost"
-            } catch {
-                return "error: \(type(of: error))"
+        let outcome = await Self.outcome {
+            _ = try await store.read { c in
+                try await c.close()
+                return try await c.query("SELECT 1", logger: logger).collect().count
             }
         }
-        #expect(outcome == "lost", "nil: still waiting after 30 s")
+        #expect(outcome == "ConnectionLost", "nil: still waiting after 30 s")
         await cleanup()
     }
 
     @Test func aReadWhoseConnectionTheServerEndsFailsAtOnce() async throws {
         let (store, cleanup) = try await PostgresTestDatabase.make()
         let logger = PostgresTestDatabase.logger
-        let outcome = await Self.within(30) {
-            do {
-                _ = try await store.read { c in
-                    try await c.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger).collect().count
-                }
-                return "read"
-            } catch {
-                return "failed"
-            }
+        let outcome = await Self.outcome {
+            _ = try await store.read { c in try await c.query(Self.terminateOwnBackend, logger: logger).collect().count }
         }
-        #expect(outcome == "failed", "nil: still waiting after 30 s")
+        #expect(outcome != nil && outcome != "done", "nil: still waiting after 30 s")
         await cleanup()
     }
 }

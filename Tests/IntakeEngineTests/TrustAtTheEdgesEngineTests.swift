@@ -59,6 +59,12 @@ import Testing
         let resumed = engine.continuing(in: .kiosk, state, at: now)
         state = resumed.state
         #expect(state.mode == .kiosk)
+        // Her count of answers leaves the counselor's out: two were given, one of them is hers to
+        // see, and the count must not tell that another is hidden.
+        guard case .ask(let atCity)? = resumed.effects.last else { Issue.record("no question"); return }
+        #expect(atCity.path == Path("city"))
+        #expect(atCity.answered == 1)
+        #expect(atCity.answered == engine.review(state).lines.count)
         var shown = Self.texts(resumed.effects)
         for event in [Event.review, .back, .edit("employer_id"), .edit("2"), .repeatQuestion] {
             let s = step(event, state)
@@ -79,6 +85,22 @@ import Testing
         // The same state in counselor mode shows it all.
         let counselor = engine.continuing(in: .counselor, state, at: now).state
         #expect(engine.review(counselor).lines.contains { $0.answer == Self.secret })
+    }
+
+    @Test func atAKioskTheCountOfAnswersLeavesTheCounselorsOut() throws {
+        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
+        var now = Self.t0
+        var state = engine.start(locale: "ja", mode: .counselor, at: now).state
+        for a in ["はい", Self.secret] {
+            now.epochMillis += 1000
+            state = engine.handle(.answer(a), state, at: now).state
+        }
+        func answered(_ mode: SessionState.Mode) -> Int? {
+            guard case .ask(let p)? = engine.continuing(in: mode, state, at: now).effects.last else { return nil }
+            return p.answered
+        }
+        #expect(answered(.counselor) == 2)
+        #expect(answered(.kiosk) == 1)
     }
 
     @Test func aLaterVisitAtAKioskDoesNotShowTheCounselorsAnswersOfTheLastRecord() throws {

@@ -20,6 +20,17 @@ extension Engine {
         return state.mode.mayShow(q)
     }
 
+    /// How many answers the person is told she has given (`Prompt.answered`). At a kiosk the
+    /// counselor's answers are left out: their number would tell that they exist. After a step
+    /// every answer applies (`advance` drops the others), so the walk's count less the hidden
+    /// answers is exact.
+    func answeredShown(_ walk: Walk, _ state: SessionState) -> Int {
+        guard state.mode == .kiosk, hasCounselorOnly else { return walk.answered }
+        var hidden = 0
+        for p in state.answers.keys where !shows(p, in: state) { hidden += 1 }
+        return max(0, walk.answered - hidden)
+    }
+
     /// The session goes on over a channel of `mode` (it was resumed at a kiosk, or at a counselor's
     /// terminal). When the mode changes, the dialog is walked again under it: at a kiosk, a
     /// counselor-only question that was showing gives way to the next question the kiosk may ask.

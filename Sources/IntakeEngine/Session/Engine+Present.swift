@@ -18,11 +18,11 @@ extension Engine {
             return Prompt(path: p, display: dialog.display(p), kind: "yesno", text: render(key, state, args),
                           help: catalog.optionalText(key + ".help", loc, args), choices: yesNo, required: true,
                           declinable: false, current: current(p, state), context: context,
-                          answered: walk.answered, remaining: walk.remaining, min: nil, max: nil)
+                          answered: answeredShown(walk, state), remaining: walk.remaining, min: nil, max: nil)
         }
         guard let q = dialog.index.question(p.id) else {
             return Prompt(path: p, display: dialog.display(p), kind: "text", text: p.id, help: nil, choices: [], required: false,
-                          declinable: false, current: nil, context: context, answered: walk.answered, remaining: walk.remaining, min: nil, max: nil)
+                          declinable: false, current: nil, context: context, answered: answeredShown(walk, state), remaining: walk.remaining, min: nil, max: nil)
         }
         var choices: [ChoiceOption] = []
         var lo: String?, hi: String?
@@ -43,7 +43,7 @@ extension Engine {
         return Prompt(path: p, display: dialog.display(p), kind: q.kind.name, text: render(textKey, state, textArgs),
                       help: catalog.hasText(helpKey, loc) ? render(helpKey, state, textArgs) : nil, choices: choices,
                       required: q.required, declinable: q.declinable, current: current(p, state), context: context,
-                      answered: walk.answered, remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue,
+                      answered: answeredShown(walk, state), remaining: walk.remaining, min: lo, max: hi, format: q.format?.rawValue,
                       declineHint: q.declinable && !state.answers.keys.contains { dialog.index.question($0.id)?.declinable == true })
     }
 

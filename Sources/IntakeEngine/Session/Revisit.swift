@@ -111,7 +111,7 @@ extension Engine {
         return Prompt(path: p, display: p.id, kind: "yesno",
                       text: render("engine.revisit.question", state, ["section": title, "date": date]),
                       help: render("engine.revisit.help", state), choices: choices, required: true, declinable: false,
-                      current: nil, context: context, answered: walk.answered, remaining: walk.remaining,
+                      current: nil, context: context, answered: answeredShown(walk, state), remaining: walk.remaining,
                       min: nil, max: nil, previous: lines)
     }
 

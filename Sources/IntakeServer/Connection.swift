@@ -55,8 +55,9 @@ final class Connection {
     /// How ja-easy's readings reach this client (`furigana` of `start`/`resume`; plain text: brackets).
     var furigana = FuriganaStyle.brackets
     var catalog: Catalog { context.catalogs[furigana] ?? context.catalog }
-    /// The client's IP address (not its port), for counting wrong tokens across connections.
-    var address: String { channel.remoteAddress?.ipAddress ?? "unknown" }
+    /// The client's address as the limits count it (`AddressKey`: an IPv6 /64, not the port), for
+    /// counting starts and wrong tokens across connections.
+    var address: String { AddressKey.of(channel.remoteAddress) }
     var json: JSONRenderer { JSONRenderer(catalog: catalog) }
     var text: KioskTextRenderer { KioskTextRenderer(catalog: catalog) }
     var currentLocale: String { live?.locale ?? locale }

@@ -30,9 +30,9 @@ extension KioskServer {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: http.host, port: http.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let ticket = gate.enter(channel.remoteAddress?.ipAddress ?? "unknown") else {
+                    guard let ticket = gate.enter(AddressKey.of(channel.remoteAddress)) else {
                         logger.notice("HTTP connection refused", metadata: ["reason": "too_many_unfinished_requests",
-                                                                             "address": "\(channel.remoteAddress?.ipAddress ?? "unknown")"])
+                                                                             "address": "\(AddressKey.of(channel.remoteAddress))"])
                         // (A failed initializer is not closed for us: close it, then say so.)
                         channel.close(promise: nil)
                         throw ChannelError.inappropriateOperationForState

@@ -254,7 +254,7 @@ public final class KioskServer: Sendable {
     static func refuse(_ connection: NIOAsyncChannel<KioskFrame, ByteBuffer>, context: ServerContext,
                        reason: String = "max_connections", message: String = "serve.busy", json: Bool = false) async {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]
-        if reason == "max_connections_per_address" { metadata["address"] = "\(connection.channel.remoteAddress?.ipAddress ?? "unknown")" }
+        if reason == "max_connections_per_address" { metadata["address"] = "\(AddressKey.of(connection.channel.remoteAddress))" }
         context.logger.notice("connection refused", metadata: metadata)
         let text = context.catalog.text(message, "ja") + " / " + context.catalog.text(message, "en")
         // On the WebSocket, the same in the protocol's own shape: a `bye` message.

@@ -27,7 +27,7 @@ final class Registry: Sendable {
 
     /// Admits a connection unless the limit is reached, or its address holds its share already.
     func admit(_ channel: any Channel) -> Admission {
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let address = AddressKey.of(channel.remoteAddress)
         return state.withLockedValue { s in
             guard s.connections.count < maxConnections else { return .full }
             guard s.perAddress[address, default: 0] < maxPerAddress else { return .addressFull }

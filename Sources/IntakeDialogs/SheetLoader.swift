@@ -170,8 +170,11 @@ struct SheetLoader {
         return SheetDefinition.Row(fields: fields, label: label, show: show, unit: unit, optional: optional, ifPicked: ifPicked, source: r.ref(node))
     }
 
-    /// Whether `id` is a question of the dialog (reported otherwise), and allowed on this sheet.
+    /// Whether `id` is a question of the dialog or one of its dialog-wide computed values (reported
+    /// otherwise), and allowed on this sheet. A computed value is what the record derives (contact
+    /// to be kept discreet when a safety concern was raised): never personal, outside every group.
     private mutating func field(_ id: String, in dialog: Dialog, at node: Node, anonymous: Bool) -> Bool {
+        if dialog.index.question(id) == nil, dialog.computed.contains(where: { $0.id == id }) { return true }
         guard let q = dialog.index.question(id) else {
             var args = ["field": id]
             if let s = Spelling.closest(to: id, in: dialog.index.questionOrder) { args["suggestion"] = s }

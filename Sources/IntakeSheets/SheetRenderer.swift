@@ -136,6 +136,17 @@ public struct SheetRenderer: Sendable {
         let answers = record.answers
         let declined = Set(record.declined)
         for field in row.fields {
+            if dialog.index.question(field) == nil, let c = record.computed.first(where: { $0.name == field }) {
+                // A computed value of the record: shown as an answer of its kind would be; none yet, the next field.
+                switch c.value {
+                case .null: continue
+                case .bool(let b): return engine.words(.value(.bool(b)), question: field, locale: locale)
+                case .int(let n): return String(n)
+                case .number(let d): return engine.words(.value(.decimal(d)), question: field, locale: locale)
+                case .string(let s): return s
+                case .strings(let ss): return ss.joined(separator: catalog.text("engine.list_separator", locale))
+                }
+            }
             let depth = dialog.index.entries[field]?.groups.count ?? 0
             let at = Array(indices.prefix(depth))
             if let stored = dialog.recordValue(answers, field, indices: at), let v = dialog.answerValue(stored, question: field) {

@@ -51,11 +51,15 @@ public struct Conversation: Sendable {
         public var warnings: [String]?
         /// At a later visit: the answers that differ from the last record (display paths).
         public var changed: [String]? = nil
+        /// The record's computed values the author listed: name → value as written (`true`,
+        /// `2031`, `null` for one that could not be decided).
+        public var computed: [(String, String)] = []
 
         public static func == (a: Expectation, b: Expectation) -> Bool {
             a.status == b.status && a.answers.map(\.0) == b.answers.map(\.0) && a.answers.map(\.1) == b.answers.map(\.1)
                 && a.declined == b.declined && a.skipped == b.skipped && a.suggestions == b.suggestions && a.warnings == b.warnings
                 && a.changed == b.changed
+                && a.computed.map(\.0) == b.computed.map(\.0) && a.computed.map(\.1) == b.computed.map(\.1)
         }
     }
 
@@ -147,22 +151,25 @@ public enum ConversationParser {
     }
 
     private static func parseExpect(_ node: Node, _ r: inout YAMLReader) -> Conversation.Expectation? {
-        guard let m = r.members(node, allowed: ["status", "answers", "declined", "skipped", "suggestions", "warnings", "changed"], what: "expect") else { return nil }
-        var answers: [(String, String)] = []
-        if let a = m["answers"] {
-            if case .mapping(let pairs) = a {
-                for (k, v) in pairs { if let key = k.scalar?.string { answers.append((key, canonical(v))) } }
-            } else {
-                r.error("expected-mapping", ["what": "answers"], at: a)
+        guard let m = r.members(node, allowed: ["status", "answers", "computed", "declined", "skipped", "suggestions", "warnings", "changed"],
+                                what: "expect") else { return nil }
+        func pairs(_ key: String) -> [(String, String)] {
+            guard let a = m[key] else { return [] }
+            guard case .mapping(let pairs) = a else {
+                r.error("expected-mapping", ["what": key], at: a)
+                return []
             }
+            return pairs.compactMap { k, v in k.scalar.map { ($0.string, canonical(v)) } }
         }
+        let answers = pairs("answers")
+        let computed = pairs("computed")
         func list(_ key: String) -> [String]? {
             guard let n = m[key] else { return nil }
             return r.sequence(n, key).compactMap { $0.scalar?.string }
         }
         return Conversation.Expectation(status: r.string(m["status"], "status"), answers: answers, declined: list("declined"),
                                         skipped: list("skipped"), suggestions: list("suggestions"), warnings: list("warnings"),
-                                        changed: list("changed"))
+                                        changed: list("changed"), computed: computed)
     }
 
     /// A YAML value as the comparable text used for answers: scalars as written, lists as `[a, b]`.

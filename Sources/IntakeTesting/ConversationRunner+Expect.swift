@@ -21,9 +21,22 @@ extension ConversationRunner {
             }
         }
         // A later visit: the questions whose answers changed since the last record, as the record lists them.
-        let changed = engine.intakeRecord(state).visit.map { $0.changes.map(\.question) }
+        let intake = engine.intakeRecord(state)
+        let changed = intake.visit.map { $0.changes.map(\.question) }
         return Conversation.Expectation(status: record.status, answers: answers, declined: declined, skipped: skipped,
-                                        suggestions: record.suggestions, warnings: state.warnings.map(\.message), changed: changed)
+                                        suggestions: record.suggestions, warnings: state.warnings.map(\.message), changed: changed,
+                                        computed: intake.computed.map { ($0.name, Self.canonical($0.value)) })
+    }
+
+    static func canonical(_ v: RecordValue) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .number(let d): return canonical(.decimal(d))
+        case .string(let s): return s
+        case .strings(let ss): return "[" + ss.joined(separator: ", ") + "]"
+        }
     }
 
     static func canonical(_ v: Value) -> String {
@@ -50,10 +63,14 @@ extension ConversationRunner {
         // Answers: only the ones the author listed are checked, so show only those (and any missing).
         let actualAnswers = Dictionary(actual.answers, uniquingKeysWith: { a, _ in a })
         shown.answers = expected.answers.map { ($0.0, actualAnswers[$0.0] ?? "(no answer)") }
+        // Computed values likewise: only the ones listed.
+        let actualComputed = Dictionary(actual.computed, uniquingKeysWith: { a, _ in a })
+        shown.computed = expected.computed.map { ($0.0, actualComputed[$0.0] ?? "(no such computed value)") }
         if expected.status == nil { shown.status = nil }
         func sameSet(_ e: [String]?, _ a: [String]?) -> Bool { e == nil || Set(e ?? []) == Set(a ?? []) }
         let ok = (expected.status == nil || expected.status == actual.status)
             && shown.answers.map(\.1) == expected.answers.map(\.1)
+            && shown.computed.map(\.1) == expected.computed.map(\.1)
             && sameSet(expected.declined, actual.declined) && sameSet(expected.skipped, actual.skipped)
             && sameSet(expected.suggestions, actual.suggestions) && sameSet(expected.warnings, actual.warnings)
             && sameSet(expected.changed, actual.changed)

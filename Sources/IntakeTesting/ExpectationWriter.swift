@@ -10,6 +10,10 @@ public enum ExpectationWriter {
             out.append(pad + "answers:")
             for (k, v) in e.answers { out.append(pad + "  " + quote(k) + ": " + value(v)) }
         }
+        if !e.computed.isEmpty {
+            out.append(pad + "computed:")
+            for (k, v) in e.computed { out.append(pad + "  " + quote(k) + ": " + (v == "null" ? "null" : value(v))) }
+        }
         for (name, list) in [("declined", e.declined), ("skipped", e.skipped), ("suggestions", e.suggestions), ("warnings", e.warnings),
                            ("changed", e.changed)] {
             guard let list else { continue }

@@ -141,8 +141,13 @@ extension RecordsCommand {
                     case .table(_, _, let columns): rows = columns
                     case .suggestions, .notes, .text: rows = []
                     }
-                    // A row that shows the first answered of several questions labels only the first.
-                    for row in rows where out[row.field] == nil && row.show == .value { out[row.field] = row.label }
+                    // A row that shows the first answered of several questions labels only the first
+                    // question (a computed value before it has no column of its own).
+                    let questions = project.dialog(dialog)?.index
+                    for row in rows where row.show == .value {
+                        guard let field = row.fields.first(where: { questions?.question($0) != nil }), out[field] == nil else { continue }
+                        out[field] = row.label
+                    }
                 }
             }
             return out

@@ -73,6 +73,26 @@ import Testing
         }
     }
 
+    /// DOMAIN.md: a safety concern marks contact as discreet. She may have said no to discretion
+    /// at the contact questions and raised the concern later: both sheets a counselor contacts
+    /// her from say that contact needs care (the record's computed `contact_discreet`), though her
+    /// own answer stays as given; where she declined and raised no concern, they say she declined.
+    @Test func aSafetyConcernMarksContactAsDiscreetOnTheSheets() throws {
+        let aiko = try SheetGoldenTests.record("aiko")
+        for kind in ["record", "referral"] {
+            #expect(try render(kind, aiko).sheets[0].markdown.contains("| 連絡に配慮が必要 | いいえ |"))
+            let concern = aiko.setting("family", "safety_concern", .bool(true))
+                .setting(top: "computed", .object([("contact_discreet", .bool(true))]))
+            let marked = try render(kind, concern).sheets[0].markdown
+            #expect(marked.contains("| 連絡に配慮が必要 | はい |"), "\(kind)")
+            #expect(!marked.contains("| 連絡に配慮が必要 | いいえ |"), "\(kind)")
+            let declined = aiko.setting("consent", "discreet", nil)
+                .setting(top: "declined", .array([.string("discreet")]))
+                .setting(top: "computed", .object([("contact_discreet", .null)]))
+            #expect(try render(kind, declined).sheets[0].markdown.contains("| 連絡に配慮が必要 | 答えない |"), "\(kind)")
+        }
+    }
+
     @Test func anEmailOnlyClientsReferralCarriesHerAddressNotAnEmptyPhoneRow() throws {
         let record = try SheetGoldenTests.record("aiko")
             .setting("consent", "contact_methods", .array([.string("email")]))

@@ -168,6 +168,66 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     }
 }
 
+/// `computed:` in `expect:` checks the record's computed values the author lists (a derived mark
+/// such as discreet contact), and only those; `--update` keeps the list as the author wrote it.
+@Suite struct ComputedExpectationTests {
+    static let conversation = """
+    conversations:
+      - name: one
+        steps: []
+        expect:
+          status: complete
+          computed:
+            contact_discreet: true
+            youngest_age: 4
+    """
+
+    static func parsed() throws -> Conversation {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("computed-\(UUID().uuidString).yaml")
+        try conversation.write(to: file, atomically: true, encoding: .utf8)
+        let (conversations, diagnostics) = ConversationParser.parse(file: file.path)
+        #expect(diagnostics.isEmpty)
+        return try #require(conversations.first)
+    }
+
+    static func actual(_ computed: [(String, String)]) -> Conversation.Expectation {
+        var e = Conversation.Expectation(status: "complete", answers: [], declined: nil, skipped: nil, suggestions: nil, warnings: nil)
+        e.computed = computed
+        return e
+    }
+
+    @Test func onlyTheListedValuesAreCheckedAndADifferenceIsShown() throws {
+        let c = try Self.parsed()
+        let expected = try #require(c.expect)
+        #expect(expected.computed.map(\.0) == ["contact_discreet", "youngest_age"])
+        let runner = ConversationRunner(project: DialogConversationTests.project)
+        // Values the author did not list (wants_work) do not matter.
+        #expect(runner.compare(expected, Self.actual([("youngest_age", "4"), ("wants_work", "true"), ("contact_discreet", "true")])) == nil)
+        let differs = try #require(runner.compare(expected, Self.actual([("youngest_age", "4"), ("contact_discreet", "false")])))
+        #expect(differs.contains("  - " + "  contact_discreet: true"))
+        #expect(differs.contains("  + " + "  contact_discreet: false"))
+        // A name the record does not have (misspelled, or removed from the dialog) fails, by name.
+        let missing = try #require(runner.compare(expected, Self.actual([("youngest_age", "4")])))
+        #expect(missing.contains("contact_discreet: \"(no such computed value)\""))
+    }
+
+    @Test func anUpdateKeepsTheListedValuesOnly() throws {
+        let c = try Self.parsed()
+        let updated = ExpectUpdater.rewrite(Self.conversation, [(c, Self.actual([("youngest_age", "1"), ("wants_work", "true"),
+                                                                                 ("contact_discreet", "null")]))])
+        #expect(updated == """
+        conversations:
+          - name: one
+            steps: []
+            expect:
+              status: complete
+              computed:
+                youngest_age: 1
+                contact_discreet: null
+        """)
+    }
+}
+
 @Suite struct DiffTests {
     @Test func showsRemovedThenAddedLines() {
         #expect(Diff.lines(expected: ["a", "b", "c"], actual: ["a", "x", "c"]) == "    a\n  - b\n  + x\n    c")

@@ -103,6 +103,32 @@ import Testing
         #expect(answered(.kiosk) == 1)
     }
 
+    /// The same inside a repeat group: each instance's counselor-only answer is left out.
+    @Test func atAKioskTheCountLeavesOutTheCounselorsAnswersInEveryInstance() throws {
+        let dialog = Dialog(id: "t", version: "1", title: "t", items: [
+            .question(Question(id: "n", kind: .integer(min: 1, max: 3), text: "q.n")),
+            .group(RepeatGroup(id: "kids", title: "g.kids", count: .from(try Self.e("n")), max: 3, items: [
+                .question(Question(id: "kid_age", kind: .integer(min: 0, max: 20), text: "q.kid_age")),
+                .question(Question(id: "kid_note", kind: .text(maxLength: nil), text: "q.kid_note", required: false, audience: .counselor)),
+            ])),
+            .question(Question(id: "city", kind: .text(maxLength: nil), text: "q.city")),
+        ])
+        let engine = Engine(dialog: dialog, catalog: Self.catalog)
+        var now = Self.t0
+        var state = engine.start(locale: "ja", mode: .counselor, at: now).state
+        for a in ["2", "4", "メモ1", "7", "メモ2"] {
+            now.epochMillis += 1000
+            state = engine.handle(.answer(a), state, at: now).state
+        }
+        #expect(state.current == Path("city"))
+        func answered(_ mode: SessionState.Mode) -> Int? {
+            guard case .ask(let p)? = engine.continuing(in: mode, state, at: now).effects.last else { return nil }
+            return p.answered
+        }
+        #expect(answered(.counselor) == 5)
+        #expect(answered(.kiosk) == 3)
+    }
+
     @Test func aLaterVisitAtAKioskDoesNotShowTheCounselorsAnswersOfTheLastRecord() throws {
         let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
         let carried = Carried(previous: "s-1", previousDate: "2026-10-01",

@@ -25,9 +25,12 @@ extension Engine {
     /// every answer applies (`advance` drops the others), so the walk's count less the hidden
     /// answers is exact.
     func answeredShown(_ walk: Walk, _ state: SessionState) -> Int {
-        guard state.mode == .kiosk, hasCounselorOnly else { return walk.answered }
+        guard state.mode == .kiosk else { return walk.answered }
         var hidden = 0
-        for p in state.answers.keys where !shows(p, in: state) { hidden += 1 }
+        for p in counselorOnly.root where state.answers[p] != nil { hidden += 1 }
+        if !counselorOnly.inGroups.isEmpty {
+            for p in state.answers.keys where counselorOnly.inGroups.contains(p.id) { hidden += 1 }
+        }
         return max(0, walk.answered - hidden)
     }
 

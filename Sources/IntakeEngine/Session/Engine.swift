@@ -22,16 +22,18 @@ public struct Engine: Sendable {
     /// on (the test runner's third replay compares the two after every step), at a fraction of the
     /// cost (no question is rendered, no extra walk made to show where the session stands).
     public var renders = true
-    /// Whether any question of the dialog is for counselors only (a kiosk's count of answers
-    /// leaves theirs out; most dialogs have none, and then nothing is counted).
-    let hasCounselorOnly: Bool
+    /// The questions for counselors only, outside repeat groups and inside them (a kiosk's count
+    /// of answers leaves theirs out: a few lookups at each question, not a pass over the answers).
+    let counselorOnly: (root: [Path], inGroups: Set<String>)
 
     public init(dialog: Dialog, catalog: Catalog, resumesWalks: Bool = true, memoizesWalks: Bool = true) {
         self.dialog = dialog
         self.catalog = catalog
         self.resumesWalks = resumesWalks
         self.memoizesWalks = memoizesWalks
-        hasCounselorOnly = dialog.index.questionOrder.contains { dialog.index.question($0)?.audience == .counselor }
+        let hidden = dialog.index.questionOrder.filter { dialog.index.question($0)?.audience == .counselor }
+        counselorOnly = (hidden.filter { dialog.index.entries[$0]?.groups.isEmpty ?? true }.map { Path($0) },
+                         Set(hidden.filter { !(dialog.index.entries[$0]?.groups.isEmpty ?? true) }))
         func words(_ key: String) -> [String: Set<String>] {
             var words: [String: Set<String>] = [:]
             for locale in catalog.locales {

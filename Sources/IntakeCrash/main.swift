@@ -488,7 +488,8 @@ func startServer(_ o: Options, db: String, environment: [String: String] = [:]) 
     if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     p.arguments = ["serve", "--port", "0", "--db", db, "--dialog", o.dialog, "--dialogs", o.dialogs, "--max-connections", "4096",
                    // Every client is 127.0.0.1: the per-address limits are not what this measures.
-                   "--max-connections-per-address", "4096", "--max-starts-per-address", "1000000"]
+                   "--max-connections-per-address", "4096", "--max-starts-per-address", "1000000",
+                   "--max-input-megabytes-per-address", "1000000"]
     let out = Pipe()
     p.standardOutput = out
     // Its log (no answers in it: the server never logs them), kept where an instance that ends on

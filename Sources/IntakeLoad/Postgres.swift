@@ -103,7 +103,7 @@ func launchServe(binary: String, url: String, dialog: String, dialogs: String, l
     if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
     process.arguments = ["serve", "--db", url, "--port", "0", "--dialog", dialog, "--dialogs", dialogs,
                          "--max-connections", "100000", "--max-connections-per-address", "100000",
-                         "--max-starts-per-address", "1000000000", "--greet-after", "0"]
+                         "--max-starts-per-address", "1000000000", "--max-input-megabytes-per-address", "1000000", "--greet-after", "0"]
     let out = Pipe()
     process.standardOutput = out
     _ = FileManager.default.createFile(atPath: log, contents: nil)

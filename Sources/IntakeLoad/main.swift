@@ -610,6 +610,7 @@ if let connect = options.connect {
     // Every simulated kiosk comes from 127.0.0.1: the per-address limits would measure themselves.
     config.maxConnectionsPerAddress = 100_000
     config.maxStartsPerAddress = Int.max
+    config.maxInputBytesPerAddress = Int.max
     config.turnsOnEventLoop = options.onLoop
     if let folder = KioskPage.defaultDirectory() {
         var http = HTTPConfiguration(page: try KioskPage(directory: folder, catalog: project.catalog, settings: .init()))

@@ -277,6 +277,11 @@ final class Connection {
     /// Runs one event: the reply is made only after the event's log entry has committed.
     func step(_ event: Event) async -> Reply {
         guard var current = live else { return error("no_session") }
+        // Every input is logged: one address may log only so much in a window (`InputBudget`).
+        guard context.inputs.take(address, Self.loggedBytes(event), at: now().epochMillis) else {
+            logger.warning("input refused: too much input from this address", metadata: ["address": "\(address)"])
+            return error("too_much_input", key: "operations.serve.error.too_much_input")
+        }
         do {
             let effects = try await current.runner.handle(event, in: &current.running, actor: .client, at: now())
             live = current
@@ -456,6 +461,19 @@ final class Connection {
     /// The wall clock, read here at the edge (the engine reads none).
     func now() -> Moment {
         Moment(epochMillis: Int64(Date().timeIntervalSince1970 * 1000), utcOffsetMinutes: TimeZone.current.secondsFromGMT() / 60)
+    }
+
+    /// What an input costs its address's budget: its text's bytes and its log entry's.
+    static func loggedBytes(_ e: Event) -> Int {
+        let text: Int
+        switch e {
+        case .answer(let s), .edit(let s), .add(let s), .remove(let s), .locale(let s), .note(let s): text = s.utf8.count
+        case .confirm(let reason): text = reason?.utf8.count ?? 0
+        case .value(.text(let s)), .value(.choice(let s)): text = s.utf8.count
+        case .value(.choices(let cs)): text = cs.reduce(0) { $0 + $1.utf8.count + 3 }
+        case .value, .decline, .skip, .back, .review, .finish, .repeatQuestion: text = 0
+        }
+        return text + InputBudget.entryBytes
     }
 
     /// An event's kind for the logs (never its content).

@@ -45,6 +45,11 @@ public struct ServerConfiguration: Sendable {
     /// Log entries a session may have (`SessionRunner.maxEvents`): past it the session takes no
     /// more input (`session_too_long`, suspended, connection closed) and is not resumed.
     public var maxEventsPerSession = SessionRunner.defaultMaxEvents
+    /// Bytes of input one address may have logged within `inputWindow` (`InputBudget`: each input
+    /// its text and 128 for its entry; a whole intake counts 15–20 KB). Past it an input gets
+    /// `too_much_input` and is not logged, so one address cannot fill the disk through the logs.
+    public var maxInputBytesPerAddress = 16 << 20
+    public var inputWindow: TimeAmount = .minutes(10)
     /// At shutdown, how long connections get to suspend and say bye before they are closed.
     public var shutdownGrace: TimeAmount = .seconds(5)
     /// How often the server asks the database whether another process (a counselor's terminal)
@@ -122,7 +127,9 @@ public final class KioskServer: Sendable {
                                 guesses: RateLimit(kind: "wrong_token", limit: configuration.maxWrongTokensPerAddress,
                                                    window: configuration.wrongTokenWindow.nanoseconds / 1_000_000),
                                 starts: RateLimit(kind: "start", limit: configuration.maxStartsPerAddress,
-                                                  window: configuration.startWindow.nanoseconds / 1_000_000))
+                                                  window: configuration.startWindow.nanoseconds / 1_000_000),
+                                inputs: InputBudget(limit: configuration.maxInputBytesPerAddress,
+                                                    window: configuration.inputWindow.nanoseconds / 1_000_000))
     }
 
     /// Connections open now, and the most at once.
@@ -291,10 +298,13 @@ struct ServerContext: Sendable {
     let guesses: RateLimit
     /// Session starts per client address, counted in the store.
     let starts: RateLimit
+    /// Bytes of input logged per client address, counted in this instance.
+    let inputs: InputBudget
     private let counter = NIOLockedValueBox(0)
 
     init(runners: [FuriganaStyle: [String: SessionRunner]], store: any Store, catalogs: [FuriganaStyle: Catalog],
-         configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: RateLimit, starts: RateLimit) {
+         configuration: ServerConfiguration, logger: Logger, registry: Registry, guesses: RateLimit, starts: RateLimit,
+         inputs: InputBudget) {
         self.styledRunners = runners
         self.store = store
         self.catalogs = catalogs
@@ -303,6 +313,7 @@ struct ServerContext: Sendable {
         self.registry = registry
         self.guesses = guesses
         self.starts = starts
+        self.inputs = inputs
     }
 
     /// The default style's catalog (brackets: 仕事（しごと）).

@@ -74,6 +74,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log entries a session may have; past it the session takes no more answers (a whole intake needs a few hundred).")
     var maxEventsPerSession = 2000
 
+    @Option(help: "Megabytes of input one address may have logged in 10 minutes, counted by each instance (a whole intake counts 15–20 KB); past it an input is refused, not logged.")
+    var maxInputMegabytesPerAddress = 16
+
     @Option(help: "Seconds a new connection may stay silent before it is shown how to begin (plain text, for nc or telnet; a JSON client that speaks first never sees it). 0: never.")
     var greetAfter = 1.5
 
@@ -96,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxConnectionsPerAddress > 0 else { throw atLeast("--max-connections-per-address", 1) }
         guard maxStartsPerAddress > 0 else { throw atLeast("--max-starts-per-address", 1) }
         guard maxEventsPerSession >= 100 else { throw atLeast("--max-events-per-session", 100) }
+        guard maxInputMegabytesPerAddress >= 1 else { throw atLeast("--max-input-megabytes-per-address", 1) }
         if let http { guard (0...65535).contains(http) else { throw range("--http", 0, 65535) } }
         guard kioskInactivity >= 1 else { throw aSecond("--kiosk-inactivity") }
         guard kioskWarning >= 1 else { throw aSecond("--kiosk-warning") }
@@ -150,6 +154,8 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConnectionsPerAddress = maxConnectionsPerAddress
         config.maxStartsPerAddress = maxStartsPerAddress
         config.maxEventsPerSession = maxEventsPerSession
+        config.maxInputBytesPerAddress = maxInputMegabytesPerAddress.multipliedReportingOverflow(by: 1 << 20).overflow
+            ? Int.max : maxInputMegabytesPerAddress << 20
         if let http {
             guard let folder = page.map({ URL(fileURLWithPath: $0) }) ?? KioskPage.defaultDirectory() else {
                 printError(loaded.catalog.text("operations.serve.page_missing", project.messageLocale, ["path": page ?? "intake_IntakeServer.resources/Kiosk"]))

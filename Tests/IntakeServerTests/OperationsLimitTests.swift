@@ -65,6 +65,61 @@ import Testing
         try await server.stop()
     }
 
+    /// Every input is logged, so one address may log only so many bytes in a window: past it an
+    /// input is refused (`too_much_input`), nothing is logged, the session and the connection go
+    /// on, and small inputs that still fit are taken. Another address has a budget of its own.
+    @Test func oneAddressCannotFillTheDiskThroughTheLogs() async throws {
+        let server = try await TestServer.start { $0.maxInputBytesPerAddress = 2000 }
+        let c = try await server.connect()
+        let (session, _, _) = try await startJSON(c, locale: "en")
+        let long = String(repeating: "x", count: 1500)
+        /// The first reply that says what became of the input (an `invalid` is followed by the
+        /// question again, read here too).
+        func send(_ members: [(String, JSON)]) async throws -> JSON? {
+            try await c.send(json: members)
+            var m = await c.nextJSON(timeout: .seconds(30))
+            while let line = m, !["error", "invalid", "review", "question"].contains(line["type"]?.string ?? "") {
+                m = await c.nextJSON(timeout: .seconds(30))
+            }
+            if m?["type"] == .string("invalid") { _ = await c.until("question") }
+            return m
+        }
+        // An edit to nothing that exists is refused by the dialog, and logged (a replay must see it).
+        #expect(try await send([("op", .string("edit")), ("target", .string(long))])?["type"] == .string("invalid"))
+        let logged = try await server.store.log(of: session).count
+        // The second does not fit the address's 2,000 bytes: refused, not logged.
+        let refused = try await send([("op", .string("edit")), ("target", .string(long))])
+        #expect(refused?["type"] == .string("error"))
+        #expect(refused?["code"] == .string("too_much_input"))
+        #expect(refused?["message"]?.string?.contains("wait a few minutes") == true)
+        #expect(try await server.store.log(of: session).count == logged)
+        // The connection is still open and a small input still fits.
+        #expect(try await send([("op", .string("review"))])?["type"] == .string("review"))
+        #expect(try await server.store.log(of: session).count == logged + 1)
+        // Another address (another office's router) is not affected.
+        let other = try await LineClient.connect(port: server.port, from: "127.0.0.2")
+        _ = try await startJSON(other, locale: "en")
+        try await other.send(json: [("op", .string("edit")), ("target", .string(long))])
+        #expect(await other.until("invalid") != nil)
+        await other.close()
+        #expect(Connection.loggedBytes(.answer("ありがとう")) == 15 + InputBudget.entryBytes)
+        try await server.stop()
+    }
+
+    /// A window ends: the address's budget is whole again; the table forgets ended windows.
+    @Test func theInputBudgetIsAWindowPerAddress() {
+        let budget = InputBudget(limit: 1000, window: 60_000)
+        let t0: Int64 = 1_795_000_000_000
+        #expect(budget.take("192.0.2.1", 900, at: t0))
+        #expect(!budget.take("192.0.2.1", 200, at: t0 + 1000))
+        #expect(budget.take("192.0.2.1", 100, at: t0 + 2000))
+        #expect(budget.take("192.0.2.2", 1000, at: t0 + 2000))
+        #expect(!budget.take("192.0.2.1", 1, at: t0 + 59_999))
+        #expect(budget.take("192.0.2.1", 1000, at: t0 + 60_000))
+        for i in 0..<5000 { _ = budget.take("10.0.\(i / 256).\(i % 256)", 1, at: t0 + 120_000 + Int64(i) * 20) }
+        #expect(budget.addresses <= 4096, "\(budget.addresses)")
+    }
+
     @Test func oneAddressCannotTakeEveryConnectionSlot() async throws {
         let server = try await TestServer.start {
             $0.maxConnections = 8

@@ -88,10 +88,17 @@ import Testing
     }
 
     @Test func atAKioskTheCountOfAnswersLeavesTheCounselorsOut() throws {
-        let engine = Engine(dialog: try Self.dialog(), catalog: Self.catalog)
-        var now = Self.t0
+        let counts = Self.answeredCounts(Engine(dialog: try Self.dialog(), catalog: Self.catalog), after: ["はい", Self.secret])
+        #expect(counts.counselor == 2)
+        #expect(counts.kiosk == 1)
+    }
+
+    /// A counselor answers `answers`; then the count of answers shown where the session stands,
+    /// went on at her terminal and at a kiosk.
+    static func answeredCounts(_ engine: Engine, after answers: [String]) -> (counselor: Int?, kiosk: Int?) {
+        var now = t0
         var state = engine.start(locale: "ja", mode: .counselor, at: now).state
-        for a in ["はい", Self.secret] {
+        for a in answers {
             now.epochMillis += 1000
             state = engine.handle(.answer(a), state, at: now).state
         }
@@ -99,8 +106,7 @@ import Testing
             guard case .ask(let p)? = engine.continuing(in: mode, state, at: now).effects.last else { return nil }
             return p.answered
         }
-        #expect(answered(.counselor) == 2)
-        #expect(answered(.kiosk) == 1)
+        return (answered(.counselor), answered(.kiosk))
     }
 
     /// The same inside a repeat group: each instance's counselor-only answer is left out.
@@ -113,20 +119,10 @@ import Testing
             ])),
             .question(Question(id: "city", kind: .text(maxLength: nil), text: "q.city")),
         ])
-        let engine = Engine(dialog: dialog, catalog: Self.catalog)
-        var now = Self.t0
-        var state = engine.start(locale: "ja", mode: .counselor, at: now).state
-        for a in ["2", "4", "メモ1", "7", "メモ2"] {
-            now.epochMillis += 1000
-            state = engine.handle(.answer(a), state, at: now).state
-        }
-        #expect(state.current == Path("city"))
-        func answered(_ mode: SessionState.Mode) -> Int? {
-            guard case .ask(let p)? = engine.continuing(in: mode, state, at: now).effects.last else { return nil }
-            return p.answered
-        }
-        #expect(answered(.counselor) == 5)
-        #expect(answered(.kiosk) == 3)
+        // Two children, each with an age and a counselor's note; standing at `city`.
+        let counts = Self.answeredCounts(Engine(dialog: dialog, catalog: Self.catalog), after: ["2", "4", "メモ1", "7", "メモ2"])
+        #expect(counts.counselor == 5)
+        #expect(counts.kiosk == 3)
     }
 
     @Test func aLaterVisitAtAKioskDoesNotShowTheCounselorsAnswersOfTheLastRecord() throws {

@@ -108,6 +108,30 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) async
         }
         #expect(throws: RuntimeError.damaged(session: "s1")) { try fixed.log(of: "s1") }
     }
+    /// A session listed as recorded before hash chains is not checked (nothing covers its row):
+    /// someone with the file but not the key listed one there and gave it a token of their own, and a
+    /// kiosk resumed it with that token and showed her sealed answers. Sealed, such a session now
+    /// opens nothing by token; unsealed (where anyone can re-chain anything) it resumes as before.
+    @Test func aSessionListedAsUnchainedOpensNothingByTokenInASealedDatabase() async throws {
+        for sealedWith in [try Cipher(keyFile: try keyFile()), nil] {
+            let path = tempFile()
+            let db = try IntakeDatabase.open(path: path, cipher: sealedWith)
+            try await sessions(db, finished: 0, suspended: 1)
+            let theirs = ResumeToken.random()
+            try await db.writer.write { conn in
+                try conn.execute(sql: "INSERT INTO unchained_session (id) VALUES ('s0')")
+                try conn.execute(sql: "UPDATE session SET tokenDigest = ? WHERE id = 's0'", arguments: [Data(theirs.digest)])
+            }
+            if sealedWith != nil {
+                #expect(throws: RuntimeError.damaged(session: "s0")) { try db.session(resuming: theirs) }
+                await #expect(throws: RuntimeError.damaged(session: "s0")) { try await db.sessionAsync(resuming: theirs) }
+                let reopened = try IntakeDatabase.open(path: path, cipher: sealedWith)
+                await #expect(throws: RuntimeError.damaged(session: "s0")) { try await reopened.store.session(resuming: theirs) }
+            } else {
+                #expect(try db.session(resuming: theirs)?.id == "s0", "unsealed, the chain finds damage, not a forger")
+            }
+        }
+    }
 }
 
 /// Item 6 of issue 13: no stored value crashes a read; the log is tamper-evident.

@@ -29,6 +29,9 @@ public struct Cipher: Sendable {
         // A key others can read protects nothing: refuse it, as ssh refuses an open private key.
         var info = stat()
         guard stat(path, &info) == 0 else { throw Failure.badKeyFile(path) }
+        // A folder (or a device, a pipe) is no key file: not "open to others", whose advice
+        // (`chmod 600 /srv/intake`) would lock the folder instead.
+        guard info.st_mode & S_IFMT == S_IFREG else { throw Failure.badKeyFile(path) }
         guard info.st_mode & 0o077 == 0 else { throw Failure.keyFileOpenToOthers(path) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {

@@ -83,6 +83,43 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) async
         #expect((try? Cipher(keyFile: key)) != nil)
     }
 
+    /// A new key was written to a temporary file 0666 & ~umask, renamed, then made 0600: another
+    /// local user watching the folder could open it meanwhile. Watched here, no file in the folder
+    /// is ever seen readable by group or others, and the key is never written through a symlink.
+    @Test func aNewKeyIsNeverReadableByOthersNotEvenForAMoment() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        final class Watch: @unchecked Sendable {
+            let lock = NSLock()
+            var done = false, seenOpen = false, finished = false
+        }
+        let watch = Watch()
+        let watcher = Thread {
+            while !watch.lock.withLock({ watch.done }) {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
+                    var info = stat()
+                    if stat(dir.appendingPathComponent(name).path, &info) == 0, info.st_mode & 0o077 != 0 { watch.lock.withLock { watch.seenOpen = true } }
+                }
+            }
+            watch.lock.withLock { watch.finished = true }
+        }
+        watcher.start()
+        let previous = umask(0o022)
+        for i in 0..<300 { try Cipher.newKeyFile(at: dir.appendingPathComponent("k\(i)").path) }
+        umask(previous)
+        watch.lock.withLock { watch.done = true }
+        while !watch.lock.withLock({ watch.finished }) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!watch.lock.withLock { watch.seenOpen }, "a key file was readable by others for a moment")
+        // A symlink left where the key is to go: refused, nothing written where it points.
+        let target = dir.appendingPathComponent("elsewhere").path
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link").path, withDestinationPath: target)
+        #expect(throws: Cipher.Failure.badKeyFile(dir.appendingPathComponent("link").path)) {
+            try Cipher.newKeyFile(at: dir.appendingPathComponent("link").path)
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(throws: Cipher.Failure.badKeyFile(dir.appendingPathComponent("k0").path)) { try Cipher.newKeyFile(at: dir.appendingPathComponent("k0").path) }
+    }
+
     @Test func anUnsealedValueInASealedDatabaseIsAnErrorNeverData() async throws {
         let path = tempFile(), key = try Cipher(keyFile: try keyFile())
         let db = try IntakeDatabase.open(path: path, cipher: key)

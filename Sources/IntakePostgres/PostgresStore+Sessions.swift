@@ -157,7 +157,12 @@ extension PostgresStore {
             try await c.query("SELECT intake_claim_private(\(digest)), intake_kiosk_take(\(digest))", logger: logger)
             return try await c.query("\(unescaped: StoredSession.select) WHERE s.token_digest = \(digest)", logger: logger).collect().first
         }
-        return try row.map { try StoredSession($0).checked(chain) }
+        guard let row else { return nil }
+        // Sealed: a session listed as recorded before hash chains opens nothing by token (nothing the
+        // key protects covers its token digest; IntakeDatabase.session(_:digest:chain:sealed:)).
+        let stored = try StoredSession(row)
+        if sealed && stored.unchained { throw RuntimeError.damaged(session: stored.row.id) }
+        return try stored.checked(chain)
     }
 
     public func listSessions(_ filter: SessionFilter) async throws -> SessionList {

@@ -1,5 +1,19 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Creates `path` for writing, 0600 from its creation; fails when anything (a symlink too) is there.
+private func createExclusively(_ path: String) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    #else
+    Darwin.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    #endif
+}
 
 /// Encryption of client data at rest: answers in the event log and finished records are sealed
 /// with AES-GCM under a 256-bit key kept in a file outside the database, so a copied database
@@ -29,6 +43,9 @@ public struct Cipher: Sendable {
         // A key others can read protects nothing: refuse it, as ssh refuses an open private key.
         var info = stat()
         guard stat(path, &info) == 0 else { throw Failure.badKeyFile(path) }
+        // A folder (or a device, a pipe) is no key file: not "open to others", whose advice
+        // (`chmod 600 /srv/intake`) would lock the folder instead.
+        guard info.st_mode & S_IFMT == S_IFREG else { throw Failure.badKeyFile(path) }
         guard info.st_mode & 0o077 == 0 else { throw Failure.keyFileOpenToOthers(path) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
               let bytes = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
@@ -39,11 +56,27 @@ public struct Cipher: Sendable {
 
     /// Writes a new random key to `path`, readable by its owner only. Never over an existing file:
     /// losing a key loses the data sealed with it.
+    /// The file is created 0600 by the call that creates it (`O_EXCL`, no symlink followed), before
+    /// the key is written: `FileManager.createFile` wrote a temporary file 0666 & ~umask, renamed it
+    /// and only then made it 0600, so another local user could open the key meanwhile and keep it.
     public static func newKeyFile(at path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw Failure.badKeyFile(path) }
         let key = SymmetricKey(size: .bits256)
-        let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        let bytes = Array((key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n").utf8)
+        let fd = createExclusively(path)
+        guard fd >= 0 else { throw Failure.badKeyFile(path) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                close(fd)
+                unlink(path)
+                throw Failure.badKeyFile(path)
+            }
+            written += n
+        }
+        guard fsync(fd) == 0, close(fd) == 0 else {
+            unlink(path)
             throw Failure.badKeyFile(path)
         }
     }

@@ -40,8 +40,8 @@ extension IntakeDatabase {
 
     public func sessionAsync(resuming token: ResumeToken) async throws -> SessionInfo? {
         let digest = Data(token.digest)
-        let chain = self.chain
-        return try await commitThread.read { db in try Self.session(db, digest: digest, chain: chain) }
+        let chain = self.chain, sealed = self.sealed
+        return try await commitThread.read { db in try Self.session(db, digest: digest, chain: chain, sealed: sealed) }
     }
 
     public func sessionAsync(_ id: String) async throws -> SessionInfo? {

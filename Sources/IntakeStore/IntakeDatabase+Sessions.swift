@@ -24,7 +24,8 @@ extension IntakeDatabase {
     }
 
     public func session(resuming token: ResumeToken) throws -> SessionInfo? {
-        try writer.read { db in try Self.session(db, digest: Data(token.digest), chain: chain) }
+        let sealed = self.sealed
+        return try writer.read { db in try Self.session(db, digest: Data(token.digest), chain: chain, sealed: sealed) }
     }
 
     /// The session row with this id, checked (shared by the blocking and the async reads).
@@ -32,9 +33,15 @@ extension IntakeDatabase {
         try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
     }
 
-    /// The session row a resume token's digest opens, checked.
-    static func session(_ db: Database, digest: Data, chain: Chain?) throws -> SessionInfo? {
-        try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [digest]).map { try StoredSession($0).checked(chain) }
+    /// The session row a resume token's digest opens, checked. In a sealed database a session
+    /// listed as recorded before hash chains (`unchained_session`) opens nothing by token: its row,
+    /// token digest included, is covered by nothing the key protects, so anyone who can write the
+    /// file could list a session there and give it a token of their own (SECURITY.md).
+    static func session(_ db: Database, digest: Data, chain: Chain?, sealed: Bool) throws -> SessionInfo? {
+        guard let row = try Row.fetchOne(db, sql: StoredSession.select + " WHERE tokenDigest = ?", arguments: [digest]) else { return nil }
+        let stored = try StoredSession(row)
+        if sealed && stored.unchained { throw RuntimeError.damaged(session: stored.row.id) }
+        return try stored.checked(chain)
     }
 
     /// Sessions, newest first, optionally only those of a status or started in [from, to); a damaged

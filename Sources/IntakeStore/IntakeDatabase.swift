@@ -262,9 +262,18 @@ public struct IntakeDatabase: Sendable {
     /// writing without its key, a wrong key (by fingerprint), a key for writing a database that
     /// holds sessions in clear. The first open with a key of a database without sessions seals it.
     static func checkSeal(_ db: Database, cipher: Cipher?, access: DatabaseAccess) throws -> Bool {
-        let meta = try Dictionary(Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { row in
-            (try row.strictText("key"), try row.strictText("value"))
-        }, uniquingKeysWith: { a, _ in a })
+        // A value that is not text, or the table dropped (its migration still recorded): the
+        // database's record of its seal does not read — damage, not a disk to check.
+        let meta: [String: String]
+        do {
+            meta = try Dictionary(Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { row in
+                (try row.strictText("key"), try row.strictText("value"))
+            }, uniquingKeysWith: { a, _ in a })
+        } catch is Malformed {
+            throw StoreError.damagedDatabase
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+            throw StoreError.damagedDatabase
+        }
         func seal(_ cipher: Cipher) throws {
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('sealed', 'yes'), ('key_fingerprint', ?)",
                            arguments: [cipher.fingerprint])

@@ -59,6 +59,10 @@ struct DBCommand: AsyncParsableCommand {
                     printError(messages.text("dbcopy.check_failed", ["to": to, "ids": ids.joined(separator: ", ")]))
                 }
                 throw ExitCode(1)
+            } catch Cipher.Failure.needsKey {
+                // A sealed source read without its key: checked before anything is copied.
+                printError(messages.text("integrity.records_need_key"))
+                throw ExitCode(StorageExit.keyRefused)
             } catch {
                 if let message = IntegrityMessages.message(for: error, database: from, key: key) {
                     printError(message)

@@ -36,4 +36,20 @@ import Testing
         #expect(missing.stderr.contains("There is no database at"))
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("nope.sqlite").path))
     }
+
+    /// A sealed source copied without `--key` said "The copy stopped: Failure. Sessions copied so far
+    /// are complete…": a type's name, and a partial copy that never began. It says that the key is needed.
+    @Test func aSealedSourceCopiedWithoutItsKeyAsksForTheKey() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("intake-dbcopy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let from = dir.appendingPathComponent("kawagoe.sqlite").path, to = dir.appendingPathComponent("shared.sqlite").path
+        let key = dir.appendingPathComponent("intake.key").path
+        #expect(try CLI.run(["new-key", key]).status == 0)
+        #expect(try CLI.run(["run", "--db", from, "--key", key, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8)).status == 2)
+        let bare = try CLI.run(["db", "copy", "--from", from, "--to", to])
+        #expect(bare.status == 77)
+        #expect(bare.stderr.contains("sealed: give the key file with --key FILE"), "\(bare.stderr)")
+        #expect(!bare.stderr.contains("Failure") && !bare.stderr.contains("copied so far"))
+        #expect(try CLI.run(["db", "copy", "--from", from, "--to", to, "--key", key]).status == 0)
+    }
 }

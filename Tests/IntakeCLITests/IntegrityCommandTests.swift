@@ -65,6 +65,28 @@ import Testing
         #expect(!verify.stderr.contains("いいえ") && !list.stderr.contains("いいえ") && !export.stderr.contains("いいえ"))
     }
 
+    /// A folder given as the key file was "open to others" with the advice `chmod 600 FOLDER`; a
+    /// seal record that does not read (a value not text, the table dropped) was "check the disk".
+    @Test func aFolderForAKeyAndABrokenSealRecordAreSaidAsWhatTheyAre() throws {
+        let (dir, key, db) = try scratch()
+        #expect(try CLI.run(["new-key", key]).status == 0)
+        #expect(try CLI.run(["run", "--db", db, "--key", key, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8)).status == 2)
+        chmod(dir.path, 0o755)
+        let folder = try CLI.run(["records", "list", "--db", db, "--key", dir.path])
+        #expect(folder.status != 0)
+        #expect(!folder.stderr.contains("chmod 600"), "no advice to lock a folder")
+        #expect(folder.stderr.contains("cannot read the key file"))
+        try damage(db, "", then: "UPDATE meta SET value = x'00' WHERE key = 'key_fingerprint'")
+        let blob = try CLI.run(["records", "list", "--db", db, "--key", key])
+        #expect(blob.status == 65)
+        #expect(blob.stderr.contains("is damaged: its own record of whether it is sealed does not read"))
+        try damage(db, "DROP TABLE meta;", then: "SELECT 1")
+        let dropped = try CLI.run(["records", "list", "--db", db, "--key", key])
+        #expect(dropped.status == 65)
+        #expect(dropped.stderr.contains("is damaged: its own record of whether it is sealed does not read"))
+        #expect(!blob.stderr.contains("Check the disk") && !dropped.stderr.contains("Check the disk"))
+    }
+
     /// Edits the database file with GRDB-free SQLite (the `intake` binary has no such command):
     /// here through a tiny Python, which every CI image of this project has.
     func damage(_ db: String, _ schema: String, then update: String) throws {

@@ -328,6 +328,22 @@ struct PostgresStoreTests {
         await again.close()
     }
 
+    /// As on SQLite (`SealedDatabaseTests.aSessionListedAsUnchainedOpensNothingByTokenInASealedDatabase`):
+    /// listed as recorded before chains, a sealed session's row is checked by nothing, so a token
+    /// digest written into it by someone without the key opens nothing.
+    @Test func aSessionListedAsUnchainedOpensNothingByTokenWhenSealed() async throws {
+        let db = try await PostgresTestDatabase.database()
+        defer { Task { await db.drop() } }
+        let store = try await db.open(cipher: try Cipher(keyFile: try keyFile()))
+        try await create(store, "s-1")
+        let theirs = ResumeToken.random()
+        let digest = theirs.digest.map { String(format: "%02x", $0) }.joined()
+        _ = try await db.sql("INSERT INTO unchained_session (id) VALUES ('s-1')",
+                             "UPDATE session SET token_digest = '\\x\(digest)' WHERE id = 's-1'")
+        await #expect(throws: RuntimeError.damaged(session: "s-1")) { _ = try await store.session(resuming: theirs) }
+        await store.close()
+    }
+
     @Test func aKeyForADatabaseWithSessionsInClearIsRefusedForWriting() async throws {
         let db = try await PostgresTestDatabase.database()
         defer { Task { await db.drop() } }

@@ -83,6 +83,43 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) async
         #expect((try? Cipher(keyFile: key)) != nil)
     }
 
+    /// A new key was written to a temporary file 0666 & ~umask, renamed, then made 0600: another
+    /// local user watching the folder could open it meanwhile. Watched here, no file in the folder
+    /// is ever seen readable by group or others, and the key is never written through a symlink.
+    @Test func aNewKeyIsNeverReadableByOthersNotEvenForAMoment() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        final class Watch: @unchecked Sendable {
+            let lock = NSLock()
+            var done = false, seenOpen = false, finished = false
+        }
+        let watch = Watch()
+        let watcher = Thread {
+            while !watch.lock.withLock({ watch.done }) {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
+                    var info = stat()
+                    if stat(dir.appendingPathComponent(name).path, &info) == 0, info.st_mode & 0o077 != 0 { watch.lock.withLock { watch.seenOpen = true } }
+                }
+            }
+            watch.lock.withLock { watch.finished = true }
+        }
+        watcher.start()
+        let previous = umask(0o022)
+        for i in 0..<300 { try Cipher.newKeyFile(at: dir.appendingPathComponent("k\(i)").path) }
+        umask(previous)
+        watch.lock.withLock { watch.done = true }
+        while !watch.lock.withLock({ watch.finished }) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!watch.lock.withLock { watch.seenOpen }, "a key file was readable by others for a moment")
+        // A symlink left where the key is to go: refused, nothing written where it points.
+        let target = dir.appendingPathComponent("elsewhere").path
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link").path, withDestinationPath: target)
+        #expect(throws: Cipher.Failure.badKeyFile(dir.appendingPathComponent("link").path)) {
+            try Cipher.newKeyFile(at: dir.appendingPathComponent("link").path)
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+        #expect(throws: Cipher.Failure.badKeyFile(dir.appendingPathComponent("k0").path)) { try Cipher.newKeyFile(at: dir.appendingPathComponent("k0").path) }
+    }
+
     @Test func anUnsealedValueInASealedDatabaseIsAnErrorNeverData() async throws {
         let path = tempFile(), key = try Cipher(keyFile: try keyFile())
         let db = try IntakeDatabase.open(path: path, cipher: key)
@@ -107,6 +144,30 @@ private func sessions(_ db: IntakeDatabase, finished: Int, suspended: Int) async
             try conn.execute(sql: "UPDATE event SET hash = ? WHERE sessionId = 's1' AND seq = 1", arguments: [h])
         }
         #expect(throws: RuntimeError.damaged(session: "s1")) { try fixed.log(of: "s1") }
+    }
+    /// A session listed as recorded before hash chains is not checked (nothing covers its row):
+    /// someone with the file but not the key listed one there and gave it a token of their own, and a
+    /// kiosk resumed it with that token and showed her sealed answers. Sealed, such a session now
+    /// opens nothing by token; unsealed (where anyone can re-chain anything) it resumes as before.
+    @Test func aSessionListedAsUnchainedOpensNothingByTokenInASealedDatabase() async throws {
+        for sealedWith in [try Cipher(keyFile: try keyFile()), nil] {
+            let path = tempFile()
+            let db = try IntakeDatabase.open(path: path, cipher: sealedWith)
+            try await sessions(db, finished: 0, suspended: 1)
+            let theirs = ResumeToken.random()
+            try await db.writer.write { conn in
+                try conn.execute(sql: "INSERT INTO unchained_session (id) VALUES ('s0')")
+                try conn.execute(sql: "UPDATE session SET tokenDigest = ? WHERE id = 's0'", arguments: [Data(theirs.digest)])
+            }
+            if sealedWith != nil {
+                #expect(throws: RuntimeError.damaged(session: "s0")) { try db.session(resuming: theirs) }
+                await #expect(throws: RuntimeError.damaged(session: "s0")) { try await db.sessionAsync(resuming: theirs) }
+                let reopened = try IntakeDatabase.open(path: path, cipher: sealedWith)
+                await #expect(throws: RuntimeError.damaged(session: "s0")) { try await reopened.store.session(resuming: theirs) }
+            } else {
+                #expect(try db.session(resuming: theirs)?.id == "s0", "unsealed, the chain finds damage, not a forger")
+            }
+        }
     }
 }
 

@@ -255,6 +255,23 @@ import Testing
         #expect(run.record?.suggestions.contains("no_pushing") == true)
     }
 
+    // MARK: 託児 is asked once
+
+    /// needs_childcare_during asks about 託児 "この窓口での面談や、セミナー・講座を受けるとき": seminars
+    /// included. Choosing a seminar does not ask her the same thing again (personas-4: Anita said
+    /// no, then was asked again; this walk answered はい, then the fallback いいえ): her one answer
+    /// is in the record, and no second one that could contradict it.
+    @Test(arguments: [("はい", true), ("いいえ", false)])
+    func seminarChildcareIsNotAskedAgainAfterTheChildcareQuestion(answer: String, needs: Bool) throws {
+        let run = try Self.walk(Self.with(["children_count": "1", "children[1].age": "7", "needs_childcare_during": answer,
+                                           "seminars": "2"]))
+        #expect(run.asked.contains("needs_childcare_during"))
+        #expect(run.asked.contains("seminars"))
+        #expect(!run.asked.contains { $0.hasPrefix("seminar_") }, "\(run.asked.suffix(4))")
+        #expect(run.record?.json["answers"]?["childcare"]?["needs_childcare_during"] == .bool(needs))
+        #expect(run.record?.json["answers"]?["needs"]?["seminar_childcare"] == nil)
+    }
+
     // MARK: missing choices and the twilight rule
 
     @Test func aTenantInArrearsGetsTheHousingSuggestionAndSpousalSupportIsAnIncome() throws {

@@ -20,8 +20,25 @@ extension ConversationRunner {
             case .skipped: skipped.append(dialog.display(p))
             }
         }
-        // A later visit: the questions whose answers changed since the last record, as the record lists them.
         let intake = engine.intakeRecord(state)
+        // Answers the dialog derives (`derive:`: night work "no" with no evening care, a child's
+        // stage from her age) are not asked but are in the record: `expect:` checks them as such.
+        var given = Set(answers.map(\.0))
+        for id in dialog.index.questionOrder {
+            guard dialog.index.question(id)?.derive != nil else { continue }
+            let groups = dialog.index.entries[id]?.groups ?? []
+            // Each instance of the question's groups that holds an answer.
+            let instances = groups.isEmpty ? [[]] : Set(paths.filter { dialog.index.entries[$0.groupOfMorePrompt ?? $0.id]?.groups == groups }
+                .map(\.indices)).sorted { $0.lexicographicallyPrecedes($1) }
+            for indices in instances {
+                let display = dialog.display(Path(id, indices))
+                guard !given.contains(display), state.answers[Path(id, indices)] == nil,
+                      let v = dialog.recordValue(intake.answers, id, indices: indices), v != .null else { continue }
+                answers.append((display, Self.canonical(v)))
+                given.insert(display)
+            }
+        }
+        // A later visit: the questions whose answers changed since the last record, as the record lists them.
         let changed = intake.visit.map { $0.changes.map(\.question) }
         return Conversation.Expectation(status: record.status, answers: answers, declined: declined, skipped: skipped,
                                         suggestions: record.suggestions, warnings: state.warnings.map(\.message), changed: changed,

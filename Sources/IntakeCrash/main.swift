@@ -113,6 +113,10 @@ final class Shared: @unchecked Sendable {
     /// the connection's next answer then finds the session further on and reads it again from the
     /// store, on the same connection (its one `resume` entry, not another connection's).
     var inDoubt: [String: [(epoch: Int, acknowledgedBefore: Int)]] = [:]
+    /// Per session: how many inputs were acknowledged before each attempt to take the session
+    /// over on another connection (whether or not it succeeded). Only such an attempt can write a
+    /// `resume` entry from another connection: the token is this client's alone.
+    var takeoverAttemptsBefore: [String: [Int]] = [:]
     var takeoverAttempts = 0
     /// `bye resumed_elsewhere` seen on the old connection of a takeover.
     var takenOver = 0
@@ -337,7 +341,10 @@ func client(_ shared: Shared) {
                 if takeovers, Int.random(in: 0..<16) == 0, let t = token, let other = Line(port: randomPort()) {
                     // The client walks away with this answer in flight and resumes at another kiosk
                     // (on either instance); the old connection must give the session up.
-                    shared.with { $0.takeoverAttempts += 1 }
+                    shared.with { sh in
+                        sh.takeoverAttempts += 1
+                        sh.takeoverAttemptsBefore[session ?? "", default: []].append(sh.acks[session ?? ""]?.count ?? 0)
+                    }
                     guard other.send("{\"op\":\"resume\",\"token\":\"\(t)\"}"), let s = other.next(), s["type"] as? String == "session" else {
                         current = line.standing()
                         acknowledge(current, on: epoch)
@@ -557,9 +564,14 @@ func runCommand(_ arguments: [String], asOwner: Bool) -> Bool {
 /// entry (someone else took the session and the old holder still wrote); between two on different
 /// connections there must be one. What breaks either, or is not found, is reported. (Except that
 /// after each answer told `storage_failed` (`inDoubt`) its connection may have read the session
-/// again from the store, one `resume` entry of its own: see `Shared.inDoubt`.)
+/// again from the store, one `resume` entry of its own: see `Shared.inDoubt`. And a `resume` entry
+/// between two inputs acknowledged on one connection, with no attempt by the client to take the
+/// session over in between, is that connection's own: only the client holds the token. It reads
+/// the session again when the store holds more than it knew — a COMMIT that landed though the
+/// database's connection broke, retried by the committer and found already written — without a
+/// `storage_failed` in between: `Connection.step`, `StoreError.outOfOrder`.)
 func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], inDoubt: [(epoch: Int, acknowledgedBefore: Int)],
-                   dialog: Dialog, session: String) -> [String] {
+                   takeoverAttemptsBefore: [Int] = [], dialog: Dialog, session: String) -> [String] {
     var problems: [String] = []
     var position = -1
     var previousEpoch: Int?
@@ -584,7 +596,8 @@ func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], in
         }
         // Answers told storage_failed on this connection since the one acknowledged before.
         let rereads = inDoubt.count { $0.epoch == epoch && $0.acknowledgedBefore == k }
-        if let previousEpoch, previousEpoch == epoch, resumes > rereads {
+        let attempts = takeoverAttemptsBefore.count { $0 == k }
+        if let previousEpoch, previousEpoch == epoch, resumes > rereads, attempts > 0 {
             problems.append("\(session) \(question): acknowledged on a connection after the session was resumed on another (\(resumes) resume entries before it)")
         } else if let previousEpoch, previousEpoch != epoch, resumes == 0 {
             problems.append("\(session) \(question): acknowledged on a new connection, with no resume entry since the old one's last input")
@@ -741,7 +754,7 @@ func runPostgres(_ o: Options, admin: String) -> Never {
     // The checks, read through the PostgreSQL store.
     let project = Project.load(paths: [o.dialogs])
     guard let dialog = project.dialogs[o.dialog] else { fail("unknown dialog \(o.dialog)") }
-    let (answers, acks, inDoubt) = shared.with { ($0.answers, $0.acks, $0.inDoubt) }
+    let (answers, acks, inDoubt, attemptsBefore) = shared.with { ($0.answers, $0.acks, $0.inDoubt, $0.takeoverAttemptsBefore) }
     struct Findings: Sendable {
         var checked = 0
         var lost: [String] = []
@@ -774,7 +787,8 @@ func runPostgres(_ o: Options, admin: String) -> Never {
                         continue
                     }
                 }
-                f.interleaved += interleavings(log, acks: acks[session] ?? [], inDoubt: inDoubt[session] ?? [], dialog: dialog, session: session)
+                f.interleaved += interleavings(log, acks: acks[session] ?? [], inDoubt: inDoubt[session] ?? [],
+                                               takeoverAttemptsBefore: attemptsBefore[session] ?? [], dialog: dialog, session: session)
             }
             await store.close()
             return f

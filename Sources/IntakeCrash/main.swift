@@ -571,7 +571,7 @@ func runCommand(_ arguments: [String], asOwner: Bool) -> Bool {
 /// database's connection broke, retried by the committer and found already written — without a
 /// `storage_failed` in between: `Connection.step`, `StoreError.outOfOrder`.)
 func interleavings(_ log: [LogEntry], acks: [(epoch: Int, question: String)], inDoubt: [(epoch: Int, acknowledgedBefore: Int)],
-                   takeoverAttemptsBefore: [Int] = [], dialog: Dialog, session: String) -> [String] {
+                   takeoverAttemptsBefore: [Int], dialog: Dialog, session: String) -> [String] {
     var problems: [String] = []
     var position = -1
     var previousEpoch: Int?

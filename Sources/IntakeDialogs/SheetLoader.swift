@@ -174,8 +174,8 @@ struct SheetLoader {
     /// otherwise), and allowed on this sheet. A computed value is what the record derives (contact
     /// to be kept discreet when a safety concern was raised): never personal, outside every group.
     private mutating func field(_ id: String, in dialog: Dialog, at node: Node, anonymous: Bool) -> Bool {
-        if dialog.index.question(id) == nil, dialog.computed.contains(where: { $0.id == id }) { return true }
         guard let q = dialog.index.question(id) else {
+            if dialog.computed.contains(where: { $0.id == id }) { return true }
             var args = ["field": id]
             if let s = Spelling.closest(to: id, in: dialog.index.questionOrder) { args["suggestion"] = s }
             r.error("sheet-unknown-field", args, at: node)

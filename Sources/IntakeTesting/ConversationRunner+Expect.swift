@@ -23,7 +23,6 @@ extension ConversationRunner {
         let intake = engine.intakeRecord(state)
         // Answers the dialog derives (`derive:`: night work "no" with no evening care, a child's
         // stage from her age) are not asked but are in the record: `expect:` checks them as such.
-        var given = Set(answers.map(\.0))
         for id in dialog.index.questionOrder {
             guard dialog.index.question(id)?.derive != nil else { continue }
             let groups = dialog.index.entries[id]?.groups ?? []
@@ -31,11 +30,9 @@ extension ConversationRunner {
             let instances = groups.isEmpty ? [[]] : Set(paths.filter { dialog.index.entries[$0.groupOfMorePrompt ?? $0.id]?.groups == groups }
                 .map(\.indices)).sorted { $0.lexicographicallyPrecedes($1) }
             for indices in instances {
-                let display = dialog.display(Path(id, indices))
-                guard !given.contains(display), state.answers[Path(id, indices)] == nil,
+                guard state.answers[Path(id, indices)] == nil,
                       let v = dialog.recordValue(intake.answers, id, indices: indices), v != .null else { continue }
-                answers.append((display, Self.canonical(v)))
-                given.insert(display)
+                answers.append((dialog.display(Path(id, indices)), Self.canonical(v)))
             }
         }
         // A later visit: the questions whose answers changed since the last record, as the record lists them.

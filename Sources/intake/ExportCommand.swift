@@ -132,6 +132,7 @@ extension RecordsCommand {
         /// question id → locale key, the record sheet's first, then the others by kind.
         static func shortLabels(_ project: Project, dialog: String) -> [String: String] {
             var out: [String: String] = [:]
+            let questions = project.dialog(dialog)?.index
             let sheets = project.sheets.filter { $0.dialog == dialog }.sorted { ($0.kind == "record" ? 0 : 1, $0.kind) < ($1.kind == "record" ? 0 : 1, $1.kind) }
             for sheet in sheets {
                 for block in sheet.blocks {
@@ -143,7 +144,6 @@ extension RecordsCommand {
                     }
                     // A row that shows the first answered of several questions labels only the first
                     // question (a computed value before it has no column of its own).
-                    let questions = project.dialog(dialog)?.index
                     for row in rows where row.show == .value {
                         guard let field = row.fields.first(where: { questions?.question($0) != nil }), out[field] == nil else { continue }
                         out[field] = row.label

@@ -169,12 +169,11 @@ int le_history_load(const char *path) {
 }
 
 int le_history_append(const char *path, int max) {
-    if (access(path, F_OK) != 0) {
-        FILE *f = fopen(path, "a");
-        if (f == NULL) return errno;
-        fclose(f);
-        chmod(path, 0600);
-    }
+    /* Created 0600 in one call, never readable by others even for a moment (fopen then chmod
+       left it 0666 & ~umask between the two). An existing file, or a link, is left as it is. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    else if (errno != EEXIST) return errno;
     int r = append_history(1, path);
     if (r == 0) history_truncate_file(path, max);
     return r;

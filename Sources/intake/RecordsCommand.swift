@@ -359,8 +359,8 @@ extension RecordsCommand {
 
 extension SessionInfo.Status: ExpressibleByArgument {}
 
-/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error
-/// in `messages`' words.
+/// Runs `body`, turning a sealed database read without (or with the wrong) key into its refusal
+/// in `messages`' words (`keyRefusal`).
 func withRecords<T>(_ messages: Messages = Messages(), _ body: () throws -> T) throws -> T {
     do {
         return try body()
@@ -369,12 +369,15 @@ func withRecords<T>(_ messages: Messages = Messages(), _ body: () throws -> T) t
     }
 }
 
-/// A sealed record that does not open, as a usage error; any other error as it is (the one rule of
-/// both forms of `withRecords`).
+/// A sealed record that does not open: its reason said on stderr, without the usage text (the
+/// command line was right), and exit 77 as every other key refusal (README: "77 no permission (or
+/// a key refused) … 64 stays a wrong command line"). Any other error as it is (the one rule of both
+/// forms of `withRecords`).
 func keyRefusal(_ error: any Error, _ messages: Messages = Messages()) -> any Error {
     switch error {
-    case Cipher.Failure.needsKey: return messages.error("integrity.records_need_key")
-    case Cipher.Failure.cannotOpen: return messages.error("integrity.records_wrong_key")
+    case Cipher.Failure.needsKey: printError(messages.text("integrity.records_need_key"))
+    case Cipher.Failure.cannotOpen: printError(messages.text("integrity.records_wrong_key"))
     default: return error
     }
+    return ExitCode(StorageExit.keyRefused)
 }

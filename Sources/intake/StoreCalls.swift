@@ -17,7 +17,7 @@ func reportingDamage<T>(database path: String = "", _ body: () async throws -> T
     }
 }
 
-/// Runs `body`, turning a sealed database read without (or with the wrong) key into a usage error
+/// Runs `body`, turning a sealed database read without (or with the wrong) key into its refusal
 /// in `messages`' words (as the synchronous `withRecords`).
 func withRecords<T>(_ messages: Messages = Messages(), _ body: () async throws -> T) async throws -> T {
     do {

@@ -161,8 +161,16 @@ import Testing
         #expect(try CLI.run(["run", "--db", db, "--key", key, "--today", "2026-11-23"], stdin: Data("いいえ\n".utf8)).status == 2)
         let id = try #require(try CLI.run(["records", "list", "--db", db]).lines.first?.split(separator: "\t").first.map(String.init))
         let withoutKey = try CLI.run(["records", "show", id, "--db", db])
-        #expect(withoutKey.status == 64)
+        // A key refused, not a wrong command line: 77 and the reason, without the usage text.
+        #expect(withoutKey.status == 77)
         #expect(withoutKey.stderr.contains("the records in this database are sealed: give the key file with --key FILE"))
+        #expect(!withoutKey.stderr.contains("USAGE"))
+        let wrongKey = dir.appendingPathComponent("other.key").path
+        #expect(try CLI.run(["new-key", wrongKey]).status == 0)
+        let withWrongKey = try CLI.run(["records", "show", id, "--db", db, "--key", wrongKey])
+        #expect(withWrongKey.status == 77)
+        #expect(!withWrongKey.stderr.contains("USAGE"))
+        #expect(!withWrongKey.stdout.contains("\"status\""))
         let withKey = try CLI.run(["records", "show", id, "--db", db, "--key", key])
         #expect(withKey.stdout.contains("\"status\":\"stopped\""))
     }

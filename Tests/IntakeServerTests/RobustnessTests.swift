@@ -140,9 +140,26 @@ import Testing
 
     @Test func halfALineThenNothingSuspendsTheSessionAtTheIdleTimeout() async throws {
         // 3 s: a start whose commit is slowed by a loaded machine must not already count as idle.
+        // The server shares the test process's two cooperative threads with every other test: once,
+        // under the whole suite's load, the connection idled out before its start was written
+        // ("I/O on closed channel" at the start). What is checked here is what follows a half
+        // line, so a connection closed before its start is tried again, at most twice more.
         let server = try await TestServer.start { $0.idleTimeout = .seconds(3) }
-        let c = try await server.connect()
-        let (_, token, _) = try await startJSON(c)
+        var attempt = 0
+        var started: (connection: LineClient, token: String)?
+        while started == nil {
+            attempt += 1
+            let c = try await server.connect()
+            do {
+                let (_, token, _) = try await startJSON(c)
+                // No session line: closed after the start was written, before its reply.
+                if token.isEmpty, attempt < 3 { continue }
+                started = (c, token)
+            } catch where attempt < 3 {
+                continue
+            }
+        }
+        guard let (c, token) = started else { return }
         try await c.send(bytes: Array("{\"op\":\"ans".utf8))
         let bye = await c.nextJSON(timeout: .seconds(30))
         #expect(bye?["reason"] == .string("idle"))

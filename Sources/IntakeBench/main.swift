@@ -83,6 +83,15 @@ var stepTimes: [Bool: [UInt64]] = [:]
 var stepTimesByDialog: [String: [UInt64]] = [:]
 var conversationTimes: [Bool: [String: [UInt64]]] = [:]
 var stepsPerRun = 0
+/// What a step led to, for the table's breakdown: the p99 is set by the few steps that build the
+/// final review or the record.
+var stepTimesByOutcome: [String: [UInt64]] = [:]
+func outcome(_ effects: [Effect]) -> String {
+    if effects.contains(where: { if case .done = $0 { return true } else { return false } }) { return "that finishes (the record built)" }
+    if effects.contains(where: { if case .review = $0 { return true } else { return false } }) { return "that shows a review" }
+    if effects.contains(where: { if case .invalid = $0 { return true } else { return false } }) { return "refused (the question asked again)" }
+    return "that asks the next question"
+}
 for run in 0..<replayRuns {
     for memo in variants {
         for s in scripts {
@@ -97,7 +106,10 @@ for run in 0..<replayRuns {
                 let dt = nanos() - t
                 if run > 0 {
                     stepTimes[memo, default: []].append(dt)
-                    if memo { stepTimesByDialog[s.dialog, default: []].append(dt) }
+                    if memo {
+                        stepTimesByDialog[s.dialog, default: []].append(dt)
+                        stepTimesByOutcome[outcome(step.effects), default: []].append(dt)
+                    }
                 }
             }
             if run > 0 { conversationTimes[memo, default: [:]][s.name, default: []].append(nanos() - start) }
@@ -148,6 +160,9 @@ for memo in variants {
     let t = reopenedTimes[memo] ?? []
     print("| one engine step going back or editing, or while answers stand reopened\(memo ? "" : ", walking everything") | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
 }
+for (what, t) in stepTimesByOutcome.sorted(by: { $0.key < $1.key }) {
+    print("| one engine step \(what) | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
+}
 for (id, t) in stepTimesByDialog.sorted(by: { $0.key < $1.key }) {
     let n = project.dialogs[id]?.index.questionOrder.count ?? 0
     print("| one engine step, \(id) dialog (\(n) questions) | \(t.count) | \(format(percentile(t, 0.5))) | \(format(percentile(t, 0.99))) |")
@@ -162,6 +177,10 @@ for s in scripts {
     let times = conversationTimes[true]?[s.name] ?? []
     print("| whole conversation: \(s.name) (\(s.events.count) steps) | \(times.count) | \(format(percentile(times, 0.5))) | \(format(percentile(times, 0.99))) |")
 }
+
+// BENCH_ONLY=steps: the steps' table alone, in seconds, so that two builds can be run in turn
+// several times (this shared machine's load moves a single run's timings by a third).
+if ProcessInfo.processInfo.environment["BENCH_ONLY"] == "steps" { exit(0) }
 
 // Writing a snapshot: each whole intake conversation's state before its last step (a session
 // suspended just before finishing: the most answers a snapshot holds), written directly (as a

@@ -41,12 +41,13 @@ extension Engine {
             skip(&state, at: now, into: &effects)
             return
         }
-        if isDeclineWord(text, state) {
+        let folded = TextFolding.fold(text)
+        if isDeclineWord(folded: folded, state) {
             // Also on a question that cannot be declined: say so, rather than store 答えない as the answer.
             decline(&state, at: now, into: &effects)
             return
         }
-        switch parse(text, as: q.kind, state, question: q.id) {
+        switch parse(text, folded: folded, as: q.kind, state, question: q.id) {
         case .success(let v): accept(v, for: q, at: path, &state, now: now, into: &effects)
         case .failure(let problem): reject(problem.key, problem.args, &state, into: &effects)
         }

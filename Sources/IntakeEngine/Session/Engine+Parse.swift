@@ -6,7 +6,9 @@ struct Problem: Error {
 
 extension Engine {
     /// Reads an answer as a person types it, for a question of `kind`.
-    func parse(_ text: String, as kind: QuestionKind, _ state: SessionState, question: String? = nil) -> Result<Value, Problem> {
+    /// `folded`: `TextFolding.fold(text)` (an answer is folded once, to look for a decline word
+    /// and to read it); a choice is read from it, a free text kept as typed.
+    func parse(_ text: String, folded: String, as kind: QuestionKind, _ state: SessionState, question: String? = nil) -> Result<Value, Problem> {
         switch kind {
         case .text:
             // A phone number or an e-mail address: stored in half-width, refused with an example.
@@ -43,18 +45,20 @@ extension Engine {
             guard let t = TimeParser.parse(text) else { return .failure(Problem(key: "engine.invalid.time")) }
             return .success(t.value)
         case .single(let choices):
-            guard let c = matchChoice(text, choices, state, question: question) else {
+            guard let c = matchFolded(folded, choices, state, question: question) else {
                 return .failure(Problem(key: "engine.invalid.choice", args: ["count": String(choices.count)]))
             }
             return .success(.choice(c))
         case .multi(let choices, _, _):
-            return parsePicks(text, choices, state, question: question).map { .choices($0) }
+            return parsePicks(folded: folded, choices, state, question: question).map { .choices($0) }
         }
     }
 
-    /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas.
-    private func parsePicks(_ text: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
-        let folded = Array(TextFolding.fold(text))
+    /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas. Each piece is a
+    /// trimmed run of the folded text, so folding it again would change nothing: it is matched
+    /// as it is (`matchFolded`).
+    private func parsePicks(folded text: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
+        let folded = Array(text)
         // Pieces between separators; a label that itself holds a separator ("パート・アルバイト")
         // is found by trying the longest run of pieces first.
         var pieces: [Range<Int>] = []
@@ -76,7 +80,7 @@ extension Engine {
             }
             var matched = false
             for j in stride(from: pieces.count - 1, through: i, by: -1) {
-                if let c = matchChoice(piece(i, j), choices, state, question: question) {
+                if let c = matchFolded(piece(i, j), choices, state, question: question) {
                     picked.insert(c)
                     i = j + 1
                     matched = true
@@ -86,10 +90,10 @@ extension Engine {
             if matched { continue }
             // Numbers may also be separated by spaces: "1 3".
             let words = piece(i, i).split(separator: " ").map(String.init)
-            guard words.count > 1, words.allSatisfy({ matchChoice($0, choices, state, question: question) != nil }) else {
+            guard words.count > 1, words.allSatisfy({ matchFolded($0, choices, state, question: question) != nil }) else {
                 return .failure(Problem(key: "engine.invalid.pick", args: ["pick": piece(i, i), "count": String(choices.count)]))
             }
-            for w in words { if let c = matchChoice(w, choices, state, question: question) { picked.insert(c) } }
+            for w in words { if let c = matchFolded(w, choices, state, question: question) { picked.insert(c) } }
             i += 1
         }
         guard !picked.isEmpty else { return .failure(Problem(key: "engine.invalid.required")) }
@@ -97,8 +101,8 @@ extension Engine {
     }
 
     /// A choice by its number as shown, its label in any locale (the session's own first), or its value.
-    func matchChoice(_ text: String, _ choices: [Choice], _ state: SessionState, question: String? = nil) -> String? {
-        let folded = TextFolding.fold(text)
+    /// (`folded`: the text as `TextFolding.fold` leaves it.)
+    func matchFolded(_ folded: String, _ choices: [Choice], _ state: SessionState, question: String? = nil) -> String? {
         var numberText = folded
         if numberText.hasSuffix(".") || numberText.hasSuffix(")") { numberText.removeLast() }
         if let n = Int(numberText) {
@@ -132,8 +136,9 @@ extension Engine {
     }
 
     /// "答えない", "decline", … as listed under `engine.decline.words` (separated by `|`).
-    func isDeclineWord(_ text: String, _ state: SessionState) -> Bool {
-        let folded = TextFolding.fold(text).lowercased()
+    /// (`text`: as `TextFolding.fold` leaves it.)
+    func isDeclineWord(folded text: String, _ state: SessionState) -> Bool {
+        let folded = text.lowercased()
         return declineWords[state.locale]?.contains(folded) == true || declineWords[catalog.fallback]?.contains(folded) == true
     }
 

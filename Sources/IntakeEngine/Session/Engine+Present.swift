@@ -84,26 +84,46 @@ extension Engine {
 
     /// Answers so far, numbered in dialog order, in the person's language.
     public func review(_ state: SessionState, final: Bool = false) -> Review {
+        // One evaluator and one rendering of each section's title for all the lines (a review of a
+        // whole intake has about a hundred, in a dozen sections).
+        var shared = LineContext(Evaluator(dialog: dialog, answers: state.answers, today: state.today))
         let lines = answeredPaths(state).enumerated().compactMap { i, p in
-            state.answers[p].map { line(p, $0.answer, state, number: i + 1) }
+            state.answers[p].map { line(p, $0.answer, state, number: i + 1, &shared) }
         }
         return Review(lines: lines, final: final)
     }
 
+    /// What the lines of one listing share: an evaluator over the state's answers, and the section
+    /// titles already rendered in its locale.
+    struct LineContext {
+        var evaluator: Evaluator
+        var sectionTitles: [String: String] = [:]
+        init(_ evaluator: Evaluator) { self.evaluator = evaluator }
+    }
+
     func line(_ p: Path, _ a: Answer, _ state: SessionState, number: Int) -> AnswerLine {
+        var shared = LineContext(Evaluator(dialog: dialog, answers: state.answers, today: state.today))
+        return line(p, a, state, number: number, &shared)
+    }
+
+    func line(_ p: Path, _ a: Answer, _ state: SessionState, number: Int, _ shared: inout LineContext) -> AnswerLine {
         let loc = state.locale
         var context: [String] = []
         if let entry = dialog.index.entries[p.groupOfMorePrompt ?? p.id] {
-            context = entry.sections.compactMap { dialog.index.entries[$0] }.compactMap {
-                if case .section(let s) = $0.item { return catalog.text(s.title, loc) }
-                return nil
+            for id in entry.sections {
+                if let title = shared.sectionTitles[id] {
+                    context.append(title)
+                } else if case .section(let s)? = dialog.index.entries[id]?.item {
+                    let title = catalog.text(s.title, loc)
+                    shared.sectionTitles[id] = title
+                    context.append(title)
+                }
             }
-            var ev = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
             for (i, g) in entry.groups.enumerated() where i < p.indices.count {
                 guard let group = dialog.index.group(g) else { continue }
                 // The only instance of a counted group reads as it did when asked ("お子さん").
                 var key = group.title
-                if case .addAnother = group.count {} else if ev.instanceCount(group, outer: Array(p.indices.prefix(i))) == 1,
+                if case .addAnother = group.count {} else if shared.evaluator.instanceCount(group, outer: Array(p.indices.prefix(i))) == 1,
                                                             catalog.hasText(group.title + ".one", loc) {
                     key = group.title + ".one"
                 }
@@ -129,12 +149,12 @@ extension Engine {
         case .declined: return catalog.text("engine.declined", loc)
         case .skipped: return catalog.text("engine.skipped", loc)
         case .value(let v):
-            let choices = dialog.index.question(question)?.kind.choices ?? []
+            let kind = dialog.index.question(question)?.kind
             func label(_ value: String) -> String {
-                choices.first { $0.value == value }.map { catalog.text($0.label, loc) } ?? value
+                kind?.choices.first { $0.value == value }.map { catalog.text($0.label, loc) } ?? value
             }
             // A time of day as a clock shows it (9:00, 8:30), not as hours.
-            if dialog.index.question(question)?.kind == .time, let shown = TimeParser.display(v) { return shown }
+            if kind == .time, let shown = TimeParser.display(v) { return shown }
             switch v {
             case .bool(let b): return catalog.text(b ? "engine.yes" : "engine.no", loc)
             case .int(let i): return String(i)

@@ -106,9 +106,21 @@ public struct Engine: Sendable {
         }
     }
 
-    /// `paths` in dialog order (each path's order key computed once).
+    /// `paths` in dialog order (each path's order key computed once). The keys lie side by side in
+    /// one buffer: a record or a review sorts every answer, and an array per key was a fifth of
+    /// building the record.
     func sortedByOrder<S: Sequence>(_ paths: S) -> [Path] where S.Element == Path {
-        paths.map { ($0, order($0)) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }.map(\.0)
+        let paths = Array(paths)
+        var keys: [Int] = []
+        keys.reserveCapacity(paths.count * 4)
+        var spans: [Range<Int>] = []
+        spans.reserveCapacity(paths.count)
+        for p in paths {
+            let start = keys.count
+            appendOrder(p, to: &keys)
+            spans.append(start..<keys.count)
+        }
+        return paths.indices.sorted { keys[spans[$0]].lexicographicallyPrecedes(keys[spans[$1]]) }.map { paths[$0] }
     }
 
     public struct Step: Sendable {
@@ -305,17 +317,25 @@ public struct Engine: Sendable {
     /// Dialog order of a path, for stable listings: each enclosing group's position and instance,
     /// then the question's position (an add-another prompt sorts before the instance it adds).
     public func order(_ p: Path) -> [Int] {
-        if let s = p.sectionOfCheck { return [dialog.index.entries[s]?.order ?? Int.max] }
-        let base = p.groupOfMorePrompt ?? p.id
-        guard let entry = dialog.index.entries[base] else { return [Int.max] + p.indices }
         var key: [Int] = []
+        appendOrder(p, to: &key)
+        return key
+    }
+
+    /// `order(p)`, appended to `key`.
+    func appendOrder(_ p: Path, to key: inout [Int]) {
+        if let s = p.sectionOfCheck { return key.append(dialog.index.entries[s]?.order ?? Int.max) }
+        let base = p.groupOfMorePrompt ?? p.id
+        guard let entry = dialog.index.entries[base] else {
+            key.append(Int.max)
+            return key.append(contentsOf: p.indices)
+        }
         for (i, g) in entry.groups.enumerated() {
             key.append(dialog.index.entries[g]?.order ?? Int.max)
             key.append(i < p.indices.count ? p.indices[i] : 0)
         }
         key.append(entry.order)
         if p.isMorePrompt { key.append(p.indices.last ?? 0); key.append(-1) }
-        return key
     }
 
     func message(_ key: String, _ state: SessionState, _ args: [String: String] = [:]) -> Message {

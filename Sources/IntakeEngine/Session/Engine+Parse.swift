@@ -57,19 +57,19 @@ extension Engine {
     /// Several picks: "1,3", "1、3", "1 3", or labels separated by commas. Each piece is a
     /// trimmed run of the folded text, so folding it again would change nothing: it is matched
     /// as it is (`matchFolded`).
-    private func parsePicks(folded text: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
-        let folded = Array(text)
+    private func parsePicks(folded: String, _ choices: [Choice], _ state: SessionState, question: String?) -> Result<[String], Problem> {
+        let characters = Array(folded)
         // Pieces between separators; a label that itself holds a separator ("パート・アルバイト")
         // is found by trying the longest run of pieces first.
         var pieces: [Range<Int>] = []
         var start = 0
-        for (i, c) in folded.enumerated() where ",、;；・/".contains(c) {
+        for (i, c) in characters.enumerated() where ",、;；・/".contains(c) {
             pieces.append(start..<i)
             start = i + 1
         }
-        pieces.append(start..<folded.count)
+        pieces.append(start..<characters.count)
         func piece(_ from: Int, _ to: Int) -> String {
-            String(folded[pieces[from].lowerBound..<pieces[to].upperBound]).trimmingWhitespace
+            String(characters[pieces[from].lowerBound..<pieces[to].upperBound]).trimmingWhitespace
         }
         var picked: Set<String> = []
         var i = 0
@@ -136,10 +136,10 @@ extension Engine {
     }
 
     /// "答えない", "decline", … as listed under `engine.decline.words` (separated by `|`).
-    /// (`text`: as `TextFolding.fold` leaves it.)
-    func isDeclineWord(folded text: String, _ state: SessionState) -> Bool {
-        let folded = text.lowercased()
-        return declineWords[state.locale]?.contains(folded) == true || declineWords[catalog.fallback]?.contains(folded) == true
+    /// (`folded`: the text as `TextFolding.fold` leaves it.)
+    func isDeclineWord(folded: String, _ state: SessionState) -> Bool {
+        let word = folded.lowercased()
+        return declineWords[state.locale]?.contains(word) == true || declineWords[catalog.fallback]?.contains(word) == true
     }
 
     /// "現在", "いま", "now", … as listed under `engine.ongoing.words` (the session's language, then the fallback's).

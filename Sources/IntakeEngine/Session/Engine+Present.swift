@@ -101,6 +101,7 @@ extension Engine {
         init(_ evaluator: Evaluator) { self.evaluator = evaluator }
     }
 
+    /// One line alone (an answer dropped while the answers change under it: its own evaluator).
     func line(_ p: Path, _ a: Answer, _ state: SessionState, number: Int) -> AnswerLine {
         var shared = LineContext(Evaluator(dialog: dialog, answers: state.answers, today: state.today))
         return line(p, a, state, number: number, &shared)

@@ -103,7 +103,8 @@ extension Engine {
         if case .section(let s)? = dialog.index.entries[section]?.item { title = catalog.text(s.title, loc) }
         let prior = state.revisit?.prior ?? [:]
         let paths = sortedByOrder(prior.keys.filter { !$0.isPrompt && topSection($0) == section && shows($0, in: state) })
-        let lines = paths.enumerated().compactMap { i, p in prior[p].map { line(p, $0, state, number: i + 1) } }
+        var shared = LineContext(Evaluator(dialog: dialog, answers: state.answers, today: state.today))
+        let lines = paths.enumerated().compactMap { i, p in prior[p].map { line(p, $0, state, number: i + 1, &shared) } }
         let date = state.revisit?.previousDate ?? "—"
         let choices = [ChoiceOption(number: 1, value: "yes", label: catalog.text("engine.revisit.keep", loc)),
                        ChoiceOption(number: 2, value: "no", label: catalog.text("engine.revisit.change", loc))]

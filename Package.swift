@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "IntakePostgres", dependencies: [
             "IntakeEngine", "IntakeRuntime",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // Its pool's errors (a lease refused by the pool's circuit breaker: `RenewingPool`).
+            .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -147,6 +149,10 @@ let package = Package(
             "IntakePostgres", "IntakeRuntime", "IntakeEngine", "IntakeDialogs",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
+            // A relay that cuts the database off (PostgresOutageTests).
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "IntakeSheetsTests", dependencies: ["IntakeSheets", "IntakeDialogs", "IntakeEngine", "IntakeTesting"],
                     exclude: ["Golden"]),

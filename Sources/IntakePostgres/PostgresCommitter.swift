@@ -78,7 +78,7 @@ actor PostgresCommitter {
     /// first append this instance makes to it).
     static let remembered = 20_000
 
-    private let client: PostgresClient
+    private let client: RenewingPool
     private let logger: Logger
     private var pending: [Job] = []
     private var draining = false
@@ -86,7 +86,7 @@ actor PostgresCommitter {
     private var committedWrites = 0
     private var written: [String: Written] = [:]
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: RenewingPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

@@ -56,12 +56,12 @@ actor PostgresLimiter {
         var done: CheckedContinuation<Bool, any Error>
     }
 
-    private let client: PostgresClient
+    private let client: RenewingPool
     private let logger: Logger
     private var waiting: [Key: [Attempt]] = [:]
     private var counting: Set<Key> = []
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: RenewingPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }
@@ -92,7 +92,7 @@ actor PostgresLimiter {
 
     /// One transaction for a group of attempts at one address, oldest first.
     private static func apply(_ attempts: [(rule: RateLimit, counting: RateLimit.Counting, at: Int64)], key: Key,
-                              client: PostgresClient, logger: Logger) async throws -> [Bool] {
+                              client: RenewingPool, logger: Logger) async throws -> [Bool] {
         guard let first = attempts.first else { return [] }
         return try await client.leasing { c in
             try await PostgresStore.transaction(c, logger: logger) { c in

@@ -30,38 +30,37 @@ public final class PostgresStore: Store, Sendable {
     public let target: PostgresTarget
     /// The hash chain; nil when it cannot be checked (a sealed database read without its key).
     let chain: Chain?
-    let client: PostgresClient
+    /// The reads' pool (the committer has its own), each put aside for a fresh one when the
+    /// database answers again after it gave up (`RenewingPool`).
+    let client: RenewingPool
+    private let writer: RenewingPool
     let logger: Logger
     let committer: PostgresCommitter
     let limiter: PostgresLimiter
-    private let running: Task<Void, Never>
 
-    private init(instance: String, target: PostgresTarget, client: PostgresClient, writer: PostgresClient, cipher: Cipher?, sealed: Bool,
-                 identity: String, logger: Logger, started: AsyncStream<Void>.Continuation) {
+    private init(instance: String, target: PostgresTarget, client: RenewingPool, writer: RenewingPool, cipher: Cipher?, sealed: Bool,
+                 identity: String, logger: Logger) {
         self.instance = instance
         self.identity = identity
         self.target = target
         self.client = client
+        self.writer = writer
         self.cipher = cipher
         self.sealed = sealed
         self.logger = logger
         chain = sealed ? cipher.map(Chain.init(cipher:)) : .unkeyed
         committer = PostgresCommitter(client: writer, logger: logger)
         limiter = PostgresLimiter(client: client, logger: logger)
-        running = Task {
-            started.finish()
-            await withDiscardingTaskGroup { group in
-                group.addTask { await client.run() }
-                group.addTask { await writer.run() }
-            }
-        }
     }
 
     /// Closes the store's connections (waits for them).
     public func close() async {
-        running.cancel()
-        await running.value
+        await client.close()
+        await writer.close()
     }
+
+    /// How many times a pool of this store was replaced after the database came back (tests).
+    package var poolRenewals: Int { client.renewals + writer.renewals }
 
     /// Transactions the committer has committed and the writes they carried.
     public var commitStats: (commits: Int, writes: Int) {
@@ -134,14 +133,11 @@ public final class PostgresStore: Store, Sendable {
         var writerConfig = config
         writerConfig.options.maximumConnections = 2
         config.options.maximumConnections = max(1, maximumConnections)
-        let client = PostgresClient(configuration: config, backgroundLogger: quiet)
-        let writer = PostgresClient(configuration: writerConfig, backgroundLogger: quiet)
-        // The pool serves leases once `run()` runs: the store is handed out after its task started.
-        let (started, continuation) = AsyncStream<Void>.makeStream()
-        let store = PostgresStore(instance: instance, target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, identity: identity,
-                                  logger: quiet, started: continuation)
-        for await _ in started {}
-        return store
+        // The pools serve leases once their `run()` runs: each is handed back after its task started.
+        let client = await RenewingPool.started(config, probe: probe, label: "reads", logger: quiet)
+        let writer = await RenewingPool.started(writerConfig, probe: probe, label: "commits", logger: quiet)
+        return PostgresStore(instance: instance, target: target, client: client, writer: writer, cipher: cipher, sealed: isSealed, identity: identity,
+                             logger: quiet)
     }
 
     /// Every connection's session settings, sent when it starts.

@@ -101,7 +101,7 @@ struct PostgresStoreTests {
         // Even when the database's default says otherwise: the store's connections set it at startup.
         _ = try await db.sql("ALTER DATABASE \"\(db.name)\" SET synchronous_commit = off")
         let store = try await db.open()
-        let value = try await store.client.withConnection { c in
+        let value = try await store.client.leasing { c in
             try await c.query("SHOW synchronous_commit", logger: PostgresTestDatabase.logger).collect().first?.decode(String.self)
         }
         #expect(value == "on")

@@ -9,7 +9,7 @@ extension ConversationRunner {
     /// The session's outcome as a full `expect:` block.
     func actualExpectation(_ state: SessionState, _ record: Record, _ engine: Engine) -> Conversation.Expectation {
         let dialog = engine.dialog
-        let paths = state.answers.keys.filter { !$0.isPrompt }.sorted { engine.order($0).lexicographicallyPrecedes(engine.order($1)) }
+        let paths = engine.sortedByOrder(state.answers.keys.filter { !$0.isPrompt })
         var answers: [(String, String)] = []
         var declined: [String] = [], skipped: [String] = []
         for p in paths {

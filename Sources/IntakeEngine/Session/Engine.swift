@@ -109,7 +109,7 @@ public struct Engine: Sendable {
     /// `paths` in dialog order (each path's order key computed once). The keys lie side by side in
     /// one buffer: a record or a review sorts every answer, and an array per key was a fifth of
     /// building the record.
-    func sortedByOrder<S: Sequence>(_ paths: S) -> [Path] where S.Element == Path {
+    public func sortedByOrder<S: Sequence>(_ paths: S) -> [Path] where S.Element == Path {
         let paths = Array(paths)
         var keys: [Int] = []
         keys.reserveCapacity(paths.count * 4)

@@ -18,8 +18,10 @@ import PostgresNIO
 final class RenewingPool: Sendable {
     /// How often the probe tries the server while the pool refuses leases.
     static let probeInterval: Duration = .milliseconds(250)
-    /// How long a replaced pool keeps running for the leases it handed out before it was replaced.
-    static let retireAfter: Duration = .seconds(30)
+    /// How long a replaced pool keeps running for the leases it handed out before it was replaced
+    /// (a long read, an export, on a connection it opened on a retry of its own): it is given no
+    /// lease after, and its idle connections close on their own.
+    static let retireAfter: Duration = .seconds(300)
 
     private struct State {
         var client: PostgresClient

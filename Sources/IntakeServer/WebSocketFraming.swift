@@ -50,10 +50,13 @@ final class WebSocketLineCodec: ChannelDuplexHandler {
             break
         case .connectionClose:
             // The client's close, echoed with its code (a code no endpoint may send: 1002), then
-            // the connection ends.
+            // the connection ends. A body starts with a two-byte code (RFC 6455 §5.5.1): a body of
+            // one byte is a protocol error too; no body at all is echoed without one.
             var data = frame.unmaskedData
             if let code = data.readInteger(as: UInt16.self) {
                 close(context, code: Self.mayBeSent(code) ? WebSocketErrorCode(codeNumber: Int(code)) : .protocolError)
+            } else if data.readableBytes > 0 {
+                close(context, code: .protocolError)
             } else {
                 close(context, data: ByteBuffer())
             }

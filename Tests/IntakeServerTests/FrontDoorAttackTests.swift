@@ -186,6 +186,28 @@ import Testing
         try await server.stop()
     }
 
+    /// RFC 6455 §5.5.1: a close frame's body, if it has one, starts with a two-byte code. A body of
+    /// one byte holds none: a protocol error (1002), as a code no endpoint may send is. The server
+    /// took it for a close without a code and echoed an empty close frame.
+    @Test func aCloseWhoseBodyIsTooShortForACodeGetsAProtocolError() async throws {
+        let server = try await TestServer.startWithPage()
+        let port = try #require(server.httpPort)
+        let (c, status) = try await Self.upgraded(port)
+        #expect(status.hasPrefix("HTTP/1.1 101"))
+        let skip = c.bytes.count
+        try await c.send(bytes: Self.frame(0x8, [0x03]))
+        #expect(await Self.closeCode(c, after: skip) == 1002)
+        #expect(await c.waitClosed(timeout: .seconds(30)))
+        // A close without a body is still echoed without one (no code: 1005 is what the client sees).
+        let (d, status2) = try await Self.upgraded(port)
+        #expect(status2.hasPrefix("HTTP/1.1 101"))
+        let skip2 = d.bytes.count
+        try await d.send(bytes: Self.frame(0x8, []))
+        #expect(await Self.closeCode(d, after: skip2) == 1005)
+        #expect(await d.waitClosed(timeout: .seconds(30)))
+        try await server.stop()
+    }
+
     /// A message may come in fragments, a ping between them (RFC 6455 §5.4; PROTOCOL.md: "they are
     /// joined"): it is answered as one message, the ping gets its pong, and the socket goes on. The
     /// mask was once checked after the aggregator, which hands on a joined message unmasked, so

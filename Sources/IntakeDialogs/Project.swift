@@ -113,6 +113,8 @@ public struct Project: Sendable {
         return dialogs["intake"] ?? (dialogs.count == 1 ? dialogs.values.first : nil)
     }
 
+    /// The YAML files of `paths` (folders searched), each once: a file named beside its folder
+    /// (`intake test Dialogs Dialogs/tests/followup.yaml`) is not read, nor its conversations run, twice.
     static func yamlFiles(in paths: [String]) -> [String] {
         var out: [String] = []
         let fm = FileManager.default
@@ -131,7 +133,8 @@ public struct Project: Sendable {
                 out.append(path)
             }
         }
-        return out
+        var seen: Set<String> = []
+        return out.filter { seen.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
     }
 
     static func defaultLocales(for paths: [String]) -> String {

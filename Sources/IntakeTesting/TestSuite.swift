@@ -17,12 +17,18 @@ public struct TestSuite: Sendable {
 
     static func key(_ c: Conversation) -> String { "\(c.file):\(c.source.line)" }
 
-    public static func run(_ project: Project, update: Bool = false) -> TestSuite {
+    /// `references`: more conversation files, not run or reported, whose conversations a `previous:`
+    /// may name (a file tested alone whose later visits start from another file's conversations).
+    public static func run(_ project: Project, update: Bool = false, references: [String] = []) -> TestSuite {
         var suite = TestSuite()
         let runner = ConversationRunner(project: project)
         let files = project.conversationFiles.map { file in (file, ConversationParser.parse(file: file)) }
         var byName: [String: Conversation] = [:]
         for (_, (conversations, _)) in files { for c in conversations where byName[c.name] == nil { byName[c.name] = c } }
+        let running = Set(project.conversationFiles.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        for file in references where !running.contains(URL(fileURLWithPath: file).standardizedFileURL.path) {
+            for c in ConversationParser.parse(file: file).0 where byName[c.name] == nil { byName[c.name] = c }
+        }
         // A later visit runs after the conversation it starts from (each is run once).
         var done: [String: ConversationResult] = [:]
         func result(_ c: Conversation, chain: [String] = []) -> ConversationResult {

@@ -24,7 +24,17 @@ struct TestCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
-        let loaded = project.load(paths)
+        var loaded = project.load(paths)
+        // Conversation files given alone (`intake test Dialogs/tests/followup.yaml`): theirs are the
+        // conversations run, over the dialogs intake finds when none is named (as `intake run`);
+        // the conversations found there may be named by their `previous:`.
+        var references: [String] = []
+        if loaded.dialogs.isEmpty, !loaded.conversationFiles.isEmpty, !loaded.diagnostics.contains(where: { $0.severity == .error }) {
+            var withDialogs = project.load([])
+            references = withDialogs.conversationFiles
+            withDialogs.conversationFiles = loaded.conversationFiles
+            loaded = withDialogs
+        }
         let locale = project.messageLocale
         let errors = loaded.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty else {
@@ -34,7 +44,7 @@ struct TestCommand: ParsableCommand {
             printError(BuiltInMessages.text(loaded.catalog, "lint.test-refused", locale, ["errors": String(errors.count)]))
             throw ExitCode(1)
         }
-        let suite = TestSuite.run(loaded, update: update)
+        let suite = TestSuite.run(loaded, update: update, references: references)
         for d in suite.diagnostics { print(d.rendered(loaded.catalog, locale: locale)) }
         for r in suite.results {
             let c = r.conversation

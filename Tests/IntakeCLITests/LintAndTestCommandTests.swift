@@ -57,6 +57,17 @@ import Testing
         #expect(out.lines.last == "\(passes) passed, 0 failed")
     }
 
+    /// A dialog author proving one file: its conversations run over the dialogs found by default
+    /// (they failed with "unknown dialog 'intake' (known: )"), and a file named twice runs once.
+    @Test func aConversationFileNamedAloneRunsItsConversationsOnceOverTheDialogsFoundByDefault() throws {
+        let out = try CLI.run(["test", "Dialogs/tests/followup.yaml", "Dialogs/tests/../tests/followup.yaml", "--lang", "en"])
+        #expect(out.status == 0)
+        let passes = out.lines.filter { $0.hasPrefix("PASS ") }
+        #expect(passes.count == 3)
+        #expect(passes.allSatisfy { $0.contains("followup.yaml:") })
+        #expect(out.lines.last == "3 passed, 0 failed")
+    }
+
     @Test func aFailingConversationShowsADiffAndUpdateRewritesIt() throws {
         let dir = try CLI.scratchProject()
         let file = dir.appendingPathComponent("Dialogs/tests/extra.test.yaml")

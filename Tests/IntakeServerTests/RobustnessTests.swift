@@ -17,15 +17,19 @@ import Testing
             return Bystander(client: c)
         }
 
-        /// Goes back and forth on the first question: each is a durable step with a reply.
-        mutating func step() async throws {
+        /// Goes back and forth on the first question: each is a durable step with a reply. False
+        /// when the other session did not go on (its failures recorded).
+        @discardableResult
+        mutating func step() async throws -> Bool {
             try await client.send(json: [("op", .string("answer")), ("value", .bool(false)), ("id", .int(answered))])
             let q = await untilStanding(client)
             #expect(q?["type"] == .string("question"), "the other session goes on")
             #expect(q?["id"] == .int(answered))
             try await client.send(json: [("op", .string("back"))])
-            #expect(await untilStanding(client)?["question"] == .string("found_work"))
+            let back = await untilStanding(client)?["question"]
+            #expect(back == .string("found_work"))
             answered += 1
+            return q?["type"] == .string("question") && back == .string("found_work")
         }
     }
 
@@ -107,11 +111,12 @@ import Testing
     }
 
     @Test func aClientThatSendsNothingIsClosedAtTheIdleTimeout() async throws {
-        // Idle after 10 s: long enough that the bystander's steps (and a reply delayed by a loaded
+        // Idle after 20 s: long enough that the bystander's steps (and a reply delayed by a loaded
         // machine: this server shares the test process's threads) never let its own connection
-        // idle out — at 3 s it once did, under another build's load.
+        // idle out — at 3 s it once did, under another build's load, and at 10 s its start once
+        // went unanswered with two builds running beside the whole suite.
         let server = try await TestServer.start {
-            $0.idleTimeout = .seconds(10)
+            $0.idleTimeout = .seconds(20)
             $0.greetAfter = .milliseconds(300)
         }
         var other = try await Bystander.start(server)
@@ -122,10 +127,11 @@ import Testing
         var closed = false
         // A generous deadline: this server shares the test process's two cooperative threads with
         // every other test, which on a busy CI machine can hold them for many seconds. The check
-        // that it was the idle timeout (10 s) and not something else is the greeting read below.
-        let deadline = ContinuousClock.now + .seconds(90)
+        // that it was the idle timeout (20 s) and not something else is the greeting read below.
+        let deadline = ContinuousClock.now + .seconds(120)
         while !closed && ContinuousClock.now < deadline {
-            try await other.step()
+            // A bystander that stopped answering has failed the test already: no more steps.
+            guard try await other.step() else { break }
             switch await silent.next(timeout: .milliseconds(250)) {
             case .line(let l): read.append(l)
             case .closed: closed = true

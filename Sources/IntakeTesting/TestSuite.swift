@@ -25,8 +25,8 @@ public struct TestSuite: Sendable {
         let files = project.conversationFiles.map { file in (file, ConversationParser.parse(file: file)) }
         var byName: [String: Conversation] = [:]
         for (_, (conversations, _)) in files { for c in conversations where byName[c.name] == nil { byName[c.name] = c } }
-        let running = Set(project.conversationFiles.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-        for file in references where !running.contains(URL(fileURLWithPath: file).standardizedFileURL.path) {
+        // (A file both run and referenced adds nothing here: its names are taken already.)
+        for file in references {
             for c in ConversationParser.parse(file: file).0 where byName[c.name] == nil { byName[c.name] = c }
         }
         // A later visit runs after the conversation it starts from (each is run once).

@@ -194,13 +194,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = self.host
         let httpHost = self.httpHost
+        // An IPv6 address in brackets ([::1]:7070), as URLs and most tools write it.
+        @Sendable func shown(_ address: SocketAddress, _ fallback: String) -> String {
+            address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? fallback
+        }
         try await server.run(onListening: { address in
-            print("listening on \(address.ipAddress ?? host):\(address.port ?? 0)")
+            print("listening on \(shown(address, host)):\(address.port ?? 0)")
             fflush(nil)
         }, onHTTPListening: { address in
             // The page's address, to open in the kiosk's browser.
-            let shown = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? httpHost
-            print("http://\(shown):\(address.port ?? 0)/")
+            print("http://\(shown(address, httpHost)):\(address.port ?? 0)/")
             fflush(nil)
         })
         for s in signals { s.cancel() }

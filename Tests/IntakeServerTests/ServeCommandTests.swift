@@ -17,7 +17,9 @@ import Testing
     /// `intake serve --port 0 --db DB` as a child (with `environment` added: a login's
     /// PGPASSWORD); returns it, its port and its pipes.
     /// INTAKE_BINARY: measure another build (e.g. .build/release/intake) with the same tests.
-    static func serve(db: String, _ extra: [String] = [], environment: [String: String] = [:]) async throws -> (Process, Int, Pipe, Pipe) {
+    /// `listening`: how the line names the address it listens on.
+    static func serve(db: String, _ extra: [String] = [], environment: [String: String] = [:],
+                      listening: String = "127.0.0.1") async throws -> (Process, Int, Pipe, Pipe) {
         let p = Process()
         p.executableURL = ProcessInfo.processInfo.environment["INTAKE_BINARY"].map { URL(fileURLWithPath: $0) } ?? Self.binary
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
@@ -42,7 +44,7 @@ import Testing
             }.start()
         }
         let line = first.split(separator: "\n").first.map(String.init) ?? ""
-        #expect(line.hasPrefix("listening on 127.0.0.1:"))
+        #expect(line.hasPrefix("listening on \(listening):"))
         let port = try #require(Int(line.split(separator: ":").last ?? ""))
         return (p, port, out, err)
     }
@@ -81,6 +83,15 @@ import Testing
         let logs = String(decoding: err.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
         #expect(logs.contains("session suspended"))
         #expect(!logs.contains(token))
+    }
+
+    /// An IPv6 address is printed in brackets, as a URL writes it, so the port is what follows
+    /// the last colon and the host what the brackets hold.
+    @Test func anIPv6AddressIsPrintedInBrackets() async throws {
+        let (p, port, _, _) = try await Self.serve(db: tempDatabase(), ["--host", "::1"], listening: "[::1]")
+        #expect(port > 0)
+        kill(p.processIdentifier, SIGTERM)
+        #expect(await Self.exitStatus(p) == 0)
     }
 
     /// A server killed outright (no suspend, no bye) loses no acknowledged answer: started again on

@@ -892,6 +892,66 @@ private extension JSON {
         #expect(run.answer("").isFinalReview)
     }
 
+    /// After a correction, answers whose condition reads a question still to come are kept (not
+    /// counted, not asked again, not in a record taken meanwhile) until that question decides
+    /// them: they apply again after "yes", and go, shown as dropped, after "no".
+    @Test func answersUnderAConditionStillToBeDecidedAreKeptUntilItIsDecided() throws {
+        let statuses = [Choice(value: "working", label: "status.working"), Choice(value: "not_working", label: "status.not_working")]
+        let d = Dialog(id: "held", version: "1", title: "t.title", items: [
+            .question(Question(id: "status", kind: .single(statuses), text: "q.status")),
+            .question(Question(id: "current_title", kind: .text(maxLength: nil), text: "q.current_title", when: try expr("status == 'working'"))),
+            .question(Question(id: "has_history", kind: .yesNo, text: "q.has_history",
+                               derive: try expr("if(status == 'working', true, null)"))),
+            .section(Section(id: "history", title: "history.title", when: try expr("has_history"), items: [
+                .question(Question(id: "employer", kind: .text(maxLength: nil), text: "q.employer")),
+                .question(Question(id: "duties", kind: .text(maxLength: nil), text: "q.duties")),
+            ])),
+            .question(Question(id: "reference", kind: .text(maxLength: nil), text: "q.reference", when: try expr("has_history"))),
+            .question(Question(id: "left_reason", kind: .text(maxLength: nil), text: "q.left_reason",
+                               when: try expr("has_history and status == 'not_working'"))),
+            .question(Question(id: "after", kind: .text(maxLength: nil), text: "q.after")),
+        ])
+        for decided in ["yes", "no"] {
+            var run = Run(d)
+            #expect(run.answer("working").asked == "current_title")
+            #expect(run.answer("Line worker").asked == "employer")
+            #expect(run.answer("Bento factory").asked == "duties")
+            #expect(run.answer("Packing").asked == "reference")
+            #expect(run.answer("Ms. Sato").asked == "after")
+            #expect(run.answer("x").isFinalReview)
+
+            run.send(.edit("status"))
+            let effects = run.answer("not_working")
+            // Only the answer whose condition is now false goes; has_history is asked.
+            #expect(effects.dropped == ["current_title"])
+            #expect(effects.asked == "has_history")
+            // Employer and duties are kept, but neither counted as answered nor still to come.
+            #expect(run.answer(at: "employer") == .value(.text("Bento factory")))
+            #expect(effects.prompt?.answered == 2, "status and after")
+            #expect(run.record.json["answers"]?["history"] == nil, "not in a record taken meanwhile")
+            #expect(run.record.json["answers"]?["reference"] == nil, "not in a record taken meanwhile")
+
+            let after = run.answer(decided)
+            if decided == "yes" {
+                #expect(after.dropped == [])
+                // Not asked again: only the question for a job that ended is new.
+                #expect(after.asked == "left_reason")
+                #expect(after.prompt?.answered == 6)
+                #expect(run.answer("Contract ended").isFinalReview)
+                #expect(run.record.json["answers"]?["history"]?["employer"] == .string("Bento factory"))
+                #expect(run.record.json["answers"]?["history"]?["duties"] == .string("Packing"))
+                #expect(run.record.json["answers"]?["reference"] == .string("Ms. Sato"))
+            } else {
+                #expect(after.dropped == ["employer", "duties", "reference"])
+                #expect(after.droppedLines.map(\.number) == [1, 2, 3])
+                #expect(after.isFinalReview)
+                #expect(run.answer(at: "employer") == nil)
+                #expect(run.record.json["answers"]?["history"] == nil)
+                #expect(run.record.json["answers"]?["reference"] == nil)
+            }
+        }
+    }
+
     /// A replay renders nothing (`Engine.renders` off) and leaves, after every event, the state the
     /// rendering engine leaves: going back, editing, dropping answers, a locale, a note, the review,
     /// finishing.

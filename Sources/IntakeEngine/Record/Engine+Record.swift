@@ -26,6 +26,16 @@ extension Engine {
     }
 
     private func intakeRecordAndSuggestions(_ state: SessionState) -> (IntakeRecord, [Fired]) {
+        // Mid-session (a sheet printed during an interview), answers kept while a question still
+        // to come decides whether they apply (`Walk.heldAnswers`) are not in the record yet.
+        var state = state
+        if case .done = state.phase {} else {
+            let held = Walk(dialog: dialog, state: state)
+            if held.heldAnswers > 0 {
+                let walk = Walk(dialog: dialog, state: state, collectRelevant: true, holding: false)
+                state.replaceAnswers(with: state.answers.filter { walk.relevant.contains($0.key) })
+            }
+        }
         var evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today)
         let status: String
         switch state.phase {

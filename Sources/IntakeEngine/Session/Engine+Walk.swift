@@ -13,8 +13,14 @@ struct Walk {
     var relevant: Set<Path> = []
     /// How many of the answers given are at paths that currently apply (the progress shown).
     var applyingAnswers = 0
-    /// Of those, how many come after the next question (none, when the person is moving forward).
+    /// Of those and the held ones, how many come after the next question (none, when the person
+    /// is moving forward).
     var answersAfterNext = 0
+    /// Answers given at questions after the next one whose condition is not decided yet: it reads
+    /// an answer still to come (after a correction, "has worked before" asked again above the
+    /// jobs she listed). They are kept, neither counted as answered nor asked again, until that
+    /// answer decides them: kept if they apply, dropped if not. Not when `holding` is off.
+    var heldAnswers = 0
     var answered: Int { applyingAnswers }
     /// An estimate of the questions still to come that does not grow when an answer opens a
     /// branch: after the next question, an item whose condition cannot be decided yet (it reads
@@ -42,6 +48,7 @@ struct Walk {
     private let mode: SessionState.Mode
     private let index: DialogIndex
     private let collectRelevant: Bool
+    private let holding: Bool
     /// Walking on from a fresh answer: skip, without evaluating, everything before this path.
     private var resume: Path?
     /// The resume point's item id, then the sections and groups that hold it (set with `resume`).
@@ -53,7 +60,7 @@ struct Walk {
     /// The sums of this walk's sections after the next question, for the walk after it.
     private(set) var sums: [Path: WalkMemo.Sum] = [:]
     /// Sections being summed (nested), each with the walk's counts when it began.
-    private var frames: [(key: Path, consulted: Int, relations: Int, remaining: Int, applying: Int, afterNext: Int)] = []
+    private var frames: [(key: Path, consulted: Int, relations: Int, remaining: Int, applying: Int, afterNext: Int, held: Int)] = []
     /// Where the answers read by `mayApply` lie relative to the next question, while summing.
     private var relations: [WalkMemo.Relation] = []
 
@@ -66,8 +73,12 @@ struct Walk {
     /// lint enforces it), so the walk starts there and every answer counts as applying.
     /// `summing`: take the sums of the sections after the next question, for the state this walk
     /// leaves (`leftMemo`); the memo already on the state is used either way.
-    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil, summing: Bool = false) {
+    /// `holding`: keep answers whose condition is not decided yet (`heldAnswers`); off, they do not
+    /// apply (a later visit's carried answers are kept only where they apply).
+    init(dialog: Dialog, state: SessionState, collectRelevant: Bool = false, resumingAfter: Path? = nil, summing: Bool = false,
+         holding: Bool = true) {
         index = dialog.index
+        self.holding = holding
         answers = state.answers
         reopened = state.reopened
         revisit = state.revisit
@@ -174,11 +185,11 @@ struct Walk {
         resume != nil && resumeChain.contains(item.id)
     }
 
-    /// Every answer given is at a path that applies (so none has to be dropped).
-    var allAnswersApply: Bool { applyingAnswers == answers.count }
+    /// Every answer given is at a path that applies or is held (so none has to be dropped).
+    var allAnswersApply: Bool { applyingAnswers + heldAnswers == answers.count }
 
     private mutating func applies(_ p: Path) {
-        if speculative > 0 { return }
+        if speculative > 0 { return hold(p) }
         if collectRelevant { relevant.insert(p) }
         evaluator.consulted?.append(p.id)
         if answers[p] != nil {
@@ -187,10 +198,19 @@ struct Walk {
         }
     }
 
+    /// An answer at `p`, inside an item that may still apply, is kept (`heldAnswers`).
+    private mutating func hold(_ p: Path) {
+        evaluator.consulted?.append(p.id)
+        guard holding, answers[p] != nil else { return }
+        heldAnswers += 1
+        answersAfterNext += 1
+        if collectRelevant { relevant.insert(p) }
+    }
+
     private mutating func pending(_ p: Path, _ context: [(String, Int?)]) -> Bool {
         evaluator.consulted?.append(p.id)
         if speculative > 0 {
-            if answers[p] == nil { remaining += 1 }
+            if answers[p] == nil { remaining += 1 } else { hold(p) }
             return false
         }
         if collectRelevant { relevant.insert(p) }
@@ -230,6 +250,7 @@ struct Walk {
                     remaining += sum.remaining
                     applyingAnswers += sum.applying
                     answersAfterNext += sum.afterNext
+                    heldAnswers += sum.held
                     if sum.stops { stopped = true }
                     if !frames.isEmpty {
                         evaluator.consulted?.append(contentsOf: sum.consulted)
@@ -243,12 +264,12 @@ struct Walk {
                     continue
                 }
                 if evaluator.consulted == nil { evaluator.consulted = [] }
-                frames.append((key, evaluator.consulted?.count ?? 0, relations.count, remaining, applyingAnswers, answersAfterNext))
+                frames.append((key, evaluator.consulted?.count ?? 0, relations.count, remaining, applyingAnswers, answersAfterNext, heldAnswers))
                 walkItem(item, scope, &context)
                 let f = frames.removeLast()
                 let consulted = Set(evaluator.consulted?[f.consulted...] ?? [])
                 sums[key] = WalkMemo.Sum(remaining: remaining - f.remaining, applying: applyingAnswers - f.applying,
-                                         afterNext: answersAfterNext - f.afterNext, stops: stopped,
+                                         afterNext: answersAfterNext - f.afterNext, held: heldAnswers - f.held, stops: stopped,
                                          consulted: consulted, relations: Array(relations[f.relations...]))
                 if frames.isEmpty {
                     evaluator.consulted = nil
@@ -312,7 +333,9 @@ struct Walk {
             evaluator.consulted?.append(p.id)
             let condition = decide(q.when, scope)
             guard condition.holds else {
-                if condition.mayApply, answers[p] == nil { remaining += 1 }
+                if condition.mayApply {
+                    if answers[p] == nil { remaining += 1 } else { hold(p) }
+                }
                 return
             }
             // Earlier answers decide it (a child's stage from her age): not asked.
@@ -389,6 +412,7 @@ struct WalkMemo: Equatable, Sendable {
         var remaining: Int
         var applying: Int
         var afterNext: Int
+        var held: Int
         /// An end item in it stops the walk.
         var stops: Bool
         /// The ids of every answer looked at while walking it (given or not).

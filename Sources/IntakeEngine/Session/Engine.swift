@@ -255,20 +255,26 @@ public struct Engine: Sendable {
     /// asks the next question, reviews, or ends.
     func advance(_ state: inout SessionState, at now: Moment, into effects: inout [Effect], resumingAfter: Path? = nil) {
         var walk = Walk(dialog: dialog, state: state, resumingAfter: resumingAfter, summing: memoizesWalks)
-        var dropped: [AnswerLine] = []
+        // Each line is rendered as its answer goes (what it said then), and listed in dialog order.
+        var dropped: [Path: AnswerLine] = [:]
         // Dropping an answer can make a later condition false in turn; repeat until nothing changes.
         while !walk.allAnswersApply {
             walk = Walk(dialog: dialog, state: state, collectRelevant: true)
             let stale = sortedByOrder(state.answers.keys.filter { !walk.relevant.contains($0) })
             for p in stale {
                 guard let entry = state.removeAnswer(at: p) else { continue }
-                if renders, !p.isPrompt, shows(p, in: state) { dropped.append(line(p, entry.answer, state, number: dropped.count + 1)) }
+                if renders, !p.isPrompt, shows(p, in: state) { dropped[p] = line(p, entry.answer, state, number: 0) }
                 state.reopened.remove(p)
                 state.trail.removeAll { $0 == p }
             }
             walk = Walk(dialog: dialog, state: state, summing: memoizesWalks)
         }
-        if !dropped.isEmpty { effects.append(.dropped(dropped)) }
+        if !dropped.isEmpty {
+            let lines = sortedByOrder(dropped.keys).enumerated().compactMap { n, p in
+                dropped[p].map { var l = $0; l.number = n + 1; return l }
+            }
+            effects.append(.dropped(lines))
+        }
         state.memo = memoizesWalks ? walk.leftMemo(mode: state.mode) : WalkMemo()
         state.answersAfterCurrent = walk.answersAfterNext
         switch walk.next {

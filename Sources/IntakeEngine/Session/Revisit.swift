@@ -54,7 +54,7 @@ extension Engine {
         state.replaceAnswers(with: answers)
         // An answer that does not apply can make another not apply: repeat until none is left out.
         while true {
-            let walk = Walk(dialog: dialog, state: state, collectRelevant: true)
+            let walk = Walk(dialog: dialog, state: state, collectRelevant: true, holding: false)
             let stale = state.answers.keys.filter { !walk.relevant.contains($0) }
             if stale.isEmpty { break }
             for p in stale { state.removeAnswer(at: p) }

@@ -41,6 +41,7 @@ struct DialogBuilder {
     var computed: [ComputedValue] = []
     var suggestions: [SuggestionRule] = []
     var settings: [String: Value] = [:]
+    var settingTexts: [String: [String: String]] = [:]
     /// `each:` groups to check once every group is known: the group they follow, where they stand.
     var eachSources: [(group: String, source: String, groups: [String], at: SourceRef)] = []
 
@@ -70,6 +71,7 @@ struct DialogBuilder {
         readSuggestions(r.sequence(m["suggestions"], "suggestions"), &r)
         var dialog = Dialog(id: id, version: version, format: Self.format, title: title, items: items, computed: computed,
                             suggestions: suggestions, settings: settings, source: r.ref(node))
+        dialog.settingTexts = settingTexts
         dialog.renames = readRenames(m["renamed"], dialog, &r)
         if let node = m["private_when"] {
             dialog.privateWhen = expr(node, "private_when", &r, scope: [], role: .suggestion, owner: nil, expected: .bool)
@@ -160,6 +162,13 @@ struct DialogBuilder {
             return
         }
         for (k, v) in m {
+            if let key = k.scalar?.string, case .mapping = v {
+                // A text written per language.
+                guard let forms = Project.settingTexts(key, v, catalog: catalog, &r) else { continue }
+                settings[key] = .text(forms.fallback)
+                settingTexts[key] = forms.byLocale
+                continue
+            }
             guard let key = k.scalar?.string, let s = v.scalar else {
                 r.error("expected-setting", at: k)
                 continue

@@ -15,6 +15,10 @@ extension Project {
         }
         let known = Set(dialogs.values.flatMap { $0.settings.keys })
         for (k, v) in m {
+            if let key = k.scalar?.string, case .mapping = v {
+                applySettingTexts(key, v, &r)
+                continue
+            }
             guard let key = k.scalar?.string, let text = v.scalar?.string else {
                 r.error("expected-setting", at: k)
                 continue
@@ -45,8 +49,65 @@ extension Project {
                     break
                 }
                 dialogs[id]?.settings[key] = value
+                // One text for every language: the office's own words replace the dialog's forms.
+                dialogs[id]?.settingTexts[key] = nil
             }
         }
+    }
+
+    /// An office's text setting written per language: it replaces the setting (and its forms) in
+    /// every dialog that has it as a text.
+    private mutating func applySettingTexts(_ key: String, _ node: Node, _ r: inout YAMLReader) {
+        let holders = dialogs.keys.sorted().filter { dialogs[$0]?.settings[key] != nil }
+        guard !holders.isEmpty else {
+            var args = ["name": key]
+            if let close = Spelling.closest(to: key, in: Array(Set(dialogs.values.flatMap { $0.settings.keys }))) { args["suggestion"] = close }
+            return r.error("expr-unknown-setting", args, at: node)
+        }
+        guard let forms = Project.settingTexts(key, node, catalog: catalog, &r) else { return }
+        for id in holders {
+            guard case .text? = dialogs[id]?.settings[key] else {
+                r.error("setting-type", ["name": key, "found": forms.fallback], at: node)
+                return
+            }
+            dialogs[id]?.settings[key] = .text(forms.fallback)
+            dialogs[id]?.settingTexts[key] = forms.byLocale
+        }
+    }
+
+    /// A text setting's forms by language (`ja: …`, `en: …`, `ja-easy: …`): each language one the
+    /// Locales have, each form a text, readings as in the locale's own strings (every kanji of
+    /// ja-easy with its reading); the fallback language's form is required, and each other language
+    /// left out is a warning (its clients read the fallback's). Nil after an error.
+    static func settingTexts(_ key: String, _ node: Node, catalog: Catalog,
+                             _ r: inout YAMLReader) -> (fallback: String, byLocale: [String: String])? {
+        guard case .mapping(let m) = node else { return nil }
+        var forms: [String: String] = [:]
+        var failed = false
+        for (k, v) in m {
+            guard let locale = k.scalar?.string, let scalar = v.scalar else {
+                r.error("expected-setting", at: k)
+                failed = true
+                continue
+            }
+            guard catalog.strings[locale] != nil else {
+                r.error("setting-text-language", ["name": key, "language": locale, "languages": catalog.locales.joined(separator: ", ")], at: k)
+                failed = true
+                continue
+            }
+            let before = r.diagnostics.count
+            checkFurigana(scalar, key: "settings." + key, locale: locale, at: v, reader: &r)
+            if r.diagnostics.count > before { failed = true }
+            forms[locale] = scalar.string
+        }
+        guard let fallback = forms[catalog.fallback] else {
+            if !failed { r.error("setting-text-missing", ["name": key, "language": catalog.fallback], at: node) }
+            return nil
+        }
+        for locale in catalog.locales where forms[locale] == nil {
+            r.warning("setting-text-fallback", ["name": key, "language": locale, "fallback": catalog.fallback], at: node)
+        }
+        return failed ? nil : (fallback, forms)
     }
 
     /// Settings that belong to the office, not to a dialog, with a value of their type.

@@ -186,7 +186,10 @@ public enum CSVExport {
         var fired: [String] = []
         for s in record.suggestions {
             guard let labels else { fired.append(s.id); continue }
-            let settings = Dictionary(dialog.settings.map { ("settings." + $0.key, settingText($0.value)) }, uniquingKeysWith: { a, _ in a })
+            let settings = Dictionary(dialog.settings.map { name, value in
+                ("settings." + name, dialog.settingText(name, locale: labels.locale, fallback: labels.catalog.fallback,
+                                                        furigana: labels.catalog.furigana) ?? settingText(value))
+            }, uniquingKeysWith: { a, _ in a })
             fired.append(labels.catalog.optionalText(s.message, labels.locale, settings) ?? s.text)
         }
         row.append(inert(fired.joined(separator: labels == nil ? ";" : "\n")))

@@ -219,7 +219,7 @@ public struct SheetRenderer: Sendable {
     private func suggestionItem(_ s: IntakeRecord.Suggestion, _ record: IntakeRecord, _ locale: String) -> SheetDocument.Item {
         var text = s.text
         if record.locale != locale {
-            text = filled(catalog.text(s.message, locale), record)
+            text = filled(catalog.text(s.message, locale), record, locale)
         }
         guard !s.because.isEmpty else { return .init(text: text) }
         let reasons = s.because.compactMap { reason -> String? in
@@ -234,10 +234,14 @@ public struct SheetRenderer: Sendable {
 
     /// A suggestion's text in another locale than the record's: its `{settings.NAME}` (a local
     /// resource) and `{computed.NAME}` placeholders filled from the dialog and the record.
-    private func filled(_ template: String, _ record: IntakeRecord) -> String {
+    private func filled(_ template: String, _ record: IntakeRecord, _ locale: String) -> String {
         guard template.contains("{") else { return template }
         var args: [String: String] = [:]
         for (name, v) in dialog.settings {
+            if let text = dialog.settingText(name, locale: locale, fallback: catalog.fallback, furigana: catalog.furigana) {
+                args["settings." + name] = text
+                continue
+            }
             switch v {
             case .text(let s): args["settings." + name] = s
             case .int(let i): args["settings." + name] = String(i)

@@ -1203,6 +1203,38 @@ private struct Garbage {
     #expect(project.dialogs["t"]?.settings["resource"] == .text("川越市トワイライトステイ"))
 }
 
+@Test func anOfficeTextSettingMayBeWrittenPerLanguage() throws {
+    let fixture = try Fixture([
+        "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  resource: 市の窓口"),
+        "Dialogs/office.yaml": "settings:\n  resource:\n    ja: 川越市の窓口\n    en: Kawagoe city desk\n",
+    ], keys: ["t.a"])
+    let project = fixture.load()
+    #expect(project.diagnostics.isEmpty)
+    #expect(project.dialogs["t"]?.settings["resource"] == .text("川越市の窓口"))
+    #expect(project.dialogs["t"]?.settingTexts["resource"] == ["ja": "川越市の窓口", "en": "Kawagoe city desk"])
+}
+
+@Test func aTextSettingPerLanguageNeedsKnownLanguagesAndTheFallbacks() throws {
+    let fixture = try Fixture([
+        "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  resource:\n    ja: 市の窓口\n  limit: 5"),
+        "Dialogs/office.yaml": "settings:\n  resource:\n    ja: 窓口\n    fr: guichet\n  other:\n    en: desk\n  limit:\n    ja: 五\n    en: five\n",
+    ], keys: ["t.a"])
+    #expect(fixture.lines() == [
+        "DIR/Dialogs/main.yaml:9:5: warning: setting 'resource' has no 'en' text; screens in that language show the 'ja' one",
+        "DIR/Dialogs/office.yaml:3:5: warning: setting 'resource' has no 'en' text; screens in that language show the 'ja' one",
+        "DIR/Dialogs/office.yaml:4:5: error: setting 'resource': language 'fr' is not in Locales (there are en, ja)",
+        "DIR/Dialogs/office.yaml:6:5: error: unknown setting 'other'",
+        "DIR/Dialogs/office.yaml:8:5: error: setting 'limit' must keep the type the dialog gives it; '五' does not fit",
+    ].map(fixture.expand))
+    // A setting without the fallback's text.
+    let missing = try Fixture([
+        "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  resource:\n    en: desk"),
+    ], keys: ["t.a"])
+    #expect(missing.lines() == [
+        "DIR/Dialogs/main.yaml:9:5: error: setting 'resource' written per language needs a 'ja' text too (shown where another language has none)",
+    ].map(missing.expand))
+}
+
 @Test func anOfficeSettingMustExistAndKeepItsType() throws {
     let fixture = try Fixture([
         "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  limit: 5"),

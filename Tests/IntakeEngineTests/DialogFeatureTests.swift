@@ -126,3 +126,45 @@ import Testing
         #expect(step.state.answers[Path("types")]?.answer == .value(.choices(picked)))
     }
 }
+
+/// A text setting written per language (a local resource's name) is shown in the session's
+/// language, its readings in the screen's furigana style; a language without one shows the
+/// fallback's, and expressions read the fallback's.
+@Suite struct SettingTextsTests {
+    static func engine(furigana: FuriganaStyle = .brackets) throws -> Engine {
+        var dialog = Dialog(id: "s", version: "1", title: "t", items: [
+            .question(Question(id: "q", kind: .text(maxLength: nil), text: "q.text",
+                               when: try DialogFeatureTests.e("settings.resource == '市の窓口'"))),
+            .question(Question(id: "after", kind: .text(maxLength: nil), text: "q.after")),
+        ], settings: ["resource": .text("市の窓口")])
+        dialog.settingTexts["resource"] = ["ja": "市の窓口", "en": "the city's desk", "ja-easy": "{市|し}の {窓口|まどぐち}"]
+        var c = Catalog()
+        for locale in ["ja", "en", "ja-easy", "fr"] {
+            for k in EngineStrings.keys { c.set(k, k, in: locale) }
+            c.set("t", "t", in: locale)
+            c.set("q.after", "after", in: locale)
+        }
+        c.set("q.text", "{settings.resource}で相談できます。", in: "ja")
+        c.set("q.text", "Ask at {settings.resource}.", in: "en")
+        c.set("q.text", "{settings.resource}で そうだん できます。", in: "ja-easy")
+        c.set("q.text", "Demandez à {settings.resource}.", in: "fr")
+        c.furigana = furigana
+        return Engine(dialog: dialog, catalog: c)
+    }
+
+    static func asked(_ engine: Engine, _ locale: String) -> String? {
+        let step = engine.start(locale: locale, at: Moment.noon(of: CivilDate(year: 2026, month: 11, day: 23) ?? CivilDate(daysSinceEpoch: 0)))
+        for case .ask(let p) in step.effects.reversed() { return p.text }
+        return nil
+    }
+
+    @Test func eachLanguageShowsItsOwnForm() throws {
+        let engine = try Self.engine()
+        // The condition read the fallback's form: the question is asked in every language.
+        #expect(Self.asked(engine, "ja") == "市の窓口で相談できます。")
+        #expect(Self.asked(engine, "en") == "Ask at the city's desk.")
+        #expect(Self.asked(engine, "ja-easy") == "市（し）の 窓口（まどぐち）で そうだん できます。")
+        #expect(Self.asked(engine, "fr") == "Demandez à 市の窓口.")
+        #expect(Self.asked(try Self.engine(furigana: .reading), "ja-easy") == "しの まどぐちで そうだん できます。")
+    }
+}

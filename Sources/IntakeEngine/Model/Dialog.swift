@@ -12,6 +12,17 @@ public struct Dialog: Sendable {
     public var suggestions: [SuggestionRule]
     /// Values an office can change without editing flows (age limits, local resources).
     public var settings: [String: Value]
+    /// A text setting written per language (a local resource's name in English and with readings
+    /// in やさしい日本語): its forms by locale. Shown in the session's language, else the
+    /// fallback's; `settings` holds the fallback's form for expressions.
+    public var settingTexts: [String: [String: String]] = [:]
+
+    /// What `{settings.NAME}` shows in `locale` when the setting is written per language: its form
+    /// in that language, else in `fallback`'s, readings in `furigana`'s style; nil for any other setting.
+    public func settingText(_ name: String, locale: String, fallback: String, furigana: FuriganaStyle) -> String? {
+        guard let forms = settingTexts[name], let text = forms[locale] ?? forms[fallback] else { return nil }
+        return Furigana.render(text, furigana)
+    }
     /// Question ids renamed since earlier versions (old → new), followed when a session taken
     /// under an earlier version resumes under this one.
     public var renames: [String: String] = [:]

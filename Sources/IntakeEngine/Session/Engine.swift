@@ -364,7 +364,12 @@ public struct Engine: Sendable {
             let name = String(rest[rest.index(after: open)..<close])
             rest = rest[rest.index(after: close)...]
             guard all[name] == nil else { continue }
-            if name.hasPrefix("settings."), let v = dialog.settings[String(name.dropFirst("settings.".count))] {
+            if name.hasPrefix("settings."),
+               let text = dialog.settingText(String(name.dropFirst("settings.".count)), locale: state.locale,
+                                             fallback: catalog.fallback, furigana: furigana ?? catalog.furigana) {
+                // A local resource named in the session's language, its readings as the screen shows them.
+                all[name] = text
+            } else if name.hasPrefix("settings."), let v = dialog.settings[String(name.dropFirst("settings.".count))] {
                 all[name] = words(.value(v), for: Path(""), state)
             } else if name.hasPrefix("computed."), let c = dialog.index.computed[String(name.dropFirst("computed.".count))] {
                 if evaluator == nil { evaluator = Evaluator(dialog: dialog, answers: state.answers, today: state.today) }

@@ -52,6 +52,10 @@ extension Engine {
         for key in dialog.settings.keys.sorted() {
             f.add(key)
             f.add(String(describing: dialog.settings[key]))
+            for (locale, text) in (dialog.settingTexts[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                f.add(locale)
+                f.add(text)
+            }
         }
         for old in dialog.renames.keys.sorted() {
             f.add(old)

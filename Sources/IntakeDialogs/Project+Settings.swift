@@ -16,7 +16,12 @@ extension Project {
         let known = Set(dialogs.values.flatMap { $0.settings.keys })
         for (k, v) in m {
             if let key = k.scalar?.string, case .mapping = v {
-                applySettingTexts(key, v, &r)
+                // Only a dialog's text setting is written per language (not the office's own).
+                if Project.officeSettingTypes[key] != nil {
+                    r.error("setting-type", ["name": key, "found": "{…}"], at: v)
+                } else {
+                    applySettingTexts(key, v, &r)
+                }
                 continue
             }
             guard let key = k.scalar?.string, let text = v.scalar?.string else {

@@ -1217,7 +1217,7 @@ private struct Garbage {
 @Test func aTextSettingPerLanguageNeedsKnownLanguagesAndTheFallbacks() throws {
     let fixture = try Fixture([
         "Dialogs/main.yaml": dialog("  - id: a\n    kind: integer", tail: "settings:\n  resource:\n    ja: 市の窓口\n  limit: 5"),
-        "Dialogs/office.yaml": "settings:\n  resource:\n    ja: 窓口\n    fr: guichet\n  other:\n    en: desk\n  limit:\n    ja: 五\n    en: five\n",
+        "Dialogs/office.yaml": "settings:\n  resource:\n    ja: 窓口\n    fr: guichet\n  other:\n    en: desk\n  limit:\n    ja: 五\n    en: five\n  time_zone:\n    ja: Asia/Tokyo\n",
     ], keys: ["t.a"])
     #expect(fixture.lines() == [
         "DIR/Dialogs/main.yaml:9:5: warning: setting 'resource' has no 'en' text; screens in that language show the 'ja' one",
@@ -1225,6 +1225,7 @@ private struct Garbage {
         "DIR/Dialogs/office.yaml:4:5: error: setting 'resource': language 'fr' is not in Locales (there are en, ja)",
         "DIR/Dialogs/office.yaml:6:5: error: unknown setting 'other'",
         "DIR/Dialogs/office.yaml:8:5: error: setting 'limit' must keep the type the dialog gives it; '五' does not fit",
+        "DIR/Dialogs/office.yaml:11:5: error: setting 'time_zone' must keep the type the dialog gives it; '{…}' does not fit",
     ].map(fixture.expand))
     // A setting without the fallback's text.
     let missing = try Fixture([

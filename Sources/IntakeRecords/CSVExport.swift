@@ -184,12 +184,9 @@ public enum CSVExport {
         }
         // Suggestions: ids (codes) or their sentences in the office's language (labels).
         var fired: [String] = []
+        let settings = labels.map { dialog.settingArguments(locale: $0.locale, fallback: $0.catalog.fallback, furigana: $0.catalog.furigana, settingText) } ?? [:]
         for s in record.suggestions {
             guard let labels else { fired.append(s.id); continue }
-            let settings = Dictionary(dialog.settings.map { name, value in
-                ("settings." + name, dialog.settingText(name, locale: labels.locale, fallback: labels.catalog.fallback,
-                                                        furigana: labels.catalog.furigana) ?? settingText(value))
-            }, uniquingKeysWith: { a, _ in a })
             fired.append(labels.catalog.optionalText(s.message, labels.locale, settings) ?? s.text)
         }
         row.append(inert(fired.joined(separator: labels == nil ? ";" : "\n")))

@@ -236,16 +236,11 @@ public struct SheetRenderer: Sendable {
     /// resource) and `{computed.NAME}` placeholders filled from the dialog and the record.
     private func filled(_ template: String, _ record: IntakeRecord, _ locale: String) -> String {
         guard template.contains("{") else { return template }
-        var args: [String: String] = [:]
-        for (name, v) in dialog.settings {
-            if let text = dialog.settingText(name, locale: locale, fallback: catalog.fallback, furigana: catalog.furigana) {
-                args["settings." + name] = text
-                continue
-            }
+        var args = dialog.settingArguments(locale: locale, fallback: catalog.fallback, furigana: catalog.furigana) { v in
             switch v {
-            case .text(let s): args["settings." + name] = s
-            case .int(let i): args["settings." + name] = String(i)
-            default: break
+            case .text(let s): return s
+            case .int(let i): return String(i)
+            default: return nil
             }
         }
         for c in record.computed {

@@ -161,6 +161,24 @@ import Testing
         #expect(coded[1][codes.firstIndex(of: "consent_record") ?? 0] == "true")
     }
 
+    /// A suggestion is written in the labels' language, the office's place named in that language
+    /// (Dialogs/office.yaml writes it per language), whatever language the session was in.
+    @Test func aSuggestionNamesTheOfficesPlaceInTheLabelsLanguage() throws {
+        let dialog = try #require(Self.project.dialogs["intake"])
+        let record: JSON = .object([("status", .string("complete")), ("suggestions", .array([
+            .object([("id", .string("mothers_hellowork")), ("message", .string("suggest.mothers_hellowork")), ("text", .string("…"))]),
+        ]))])
+        let exported = [ExportedRecord(session: "s", record: try Self.completed(record))]
+        func cell(_ locale: String) throws -> String {
+            let labels = CSVExport.Labels(catalog: Self.project.catalog, locale: locale)
+            let rows = try Self.parseWithPython(CSVExport.table(dialog: dialog, records: exported, options: CSVExport.Options(labels: labels)))
+            return rows[1][rows[0].count - 2]
+        }
+        #expect(try cell("en").hasPrefix("Mothers' Hello Work (Mothers' Corner): you can consult there"))
+        #expect(try cell("ja").hasPrefix("最寄りのマザーズハローワーク（マザーズコーナー）をご案内します。"))
+        #expect(try cell("ja-easy").hasPrefix("近（ちか）くの マザーズハローワーク（マザーズコーナー）を しょうかい します。"))
+    }
+
     /// Times are the office's, whatever zone the session was taken in: another office's zone gives
     /// its own offset (and its summer time).
     @Test func timesAreWrittenInTheOfficesTimeZone() throws {

@@ -23,6 +23,18 @@ public struct Dialog: Sendable {
         guard let forms = settingTexts[name], let text = forms[locale] ?? forms[fallback] else { return nil }
         return Furigana.render(text, furigana)
     }
+
+    /// The `{settings.NAME}` placeholders of a text in `locale` (a sheet or an export in another
+    /// language than the record's): a setting written per language in its form there
+    /// (`settingText`), any other as `value` writes it (nil: left unfilled).
+    public func settingArguments(locale: String, fallback: String, furigana: FuriganaStyle,
+                                 _ value: (Value) -> String?) -> [String: String] {
+        var args: [String: String] = [:]
+        for (name, v) in settings {
+            args["settings." + name] = settingText(name, locale: locale, fallback: fallback, furigana: furigana) ?? value(v)
+        }
+        return args
+    }
     /// Question ids renamed since earlier versions (old → new), followed when a session taken
     /// under an earlier version resumes under this one.
     public var renames: [String: String] = [:]

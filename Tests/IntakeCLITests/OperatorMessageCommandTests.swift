@@ -87,10 +87,12 @@ import Testing
             let file = dir.appendingPathComponent("Locales/\(locale).yaml")
             try (try String(contentsOf: file, encoding: .utf8) + "\n\"consent.preferred_name\": \"name?\"\n").write(to: file, atomically: true, encoding: .utf8)
         }
-        let ja = try CLI.run(["test", "Dialogs", "--coverage", "--lang", "ja"], in: dir)
+        // One file's conversations (a run of every file costs most of a minute of a debug build):
+        // what they do not reach is listed the same way.
+        let ja = try CLI.run(["test", "Dialogs/tests/personas-1.yaml", "--coverage", "--lang", "ja"], in: dir)
         #expect(ja.status == 0, "\(ja.stdout.suffix(2000))")
         let passes = ja.lines.filter { $0.hasPrefix("PASS ") }.count
-        #expect(passes >= 10)
+        #expect(passes >= 3)
         #expect(ja.lines.last == "成功 \(passes) 件、失敗 0 件")
         #expect(ja.lines.contains("網羅：どの会話も到達していないもの："))
         #expect(ja.lines.contains { $0.hasPrefix("  Dialogs/modules/consent.yaml:") && $0.hasSuffix("：質問 'preferred_name'（intake）") }, "\(ja.lines.suffix(4))")

@@ -10,8 +10,13 @@ import Testing
     static let project = Project.load(paths: [URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Dialogs").path])
 
-    /// The records of every intake conversation in Dialogs/tests.
+    /// The records of every intake conversation in Dialogs/tests, made once for all the tests that
+    /// read them (each conversation is run three ways, which a debug build does slowly).
     static func records() throws -> [ExportedRecord] {
+        try recorded.get()
+    }
+
+    private static let recorded = Result { () throws -> [ExportedRecord] in
         let runner = ConversationRunner(project: project)
         return try project.conversationFiles.flatMap { ConversationParser.parse(file: $0).0 }
             .filter { ($0.dialog ?? "intake") == "intake" }

@@ -10,9 +10,13 @@ import Testing
 /// state — is exactly what the engine alone produced. So a dialog author's conversations prove the
 /// record on SQLite and on PostgreSQL alike.
 @Suite struct ConversationsOverEveryStoreTests {
+    /// The conversations run once for every store (each runs three ways, which a debug build does
+    /// slowly); each store then replays what they gave.
+    static let suite = TestSuite.run(StoreTestProject.project)
+
     @Test(arguments: StoreKind.all) func everyConversationsRecordIsWhatTheStoreKeeps(_ kind: StoreKind) async throws {
         let project = StoreTestProject.project
-        let suite = TestSuite.run(project)
+        let suite = Self.suite
         let firstVisits = suite.results.filter { $0.passed && $0.conversation.previous == nil }
         #expect(firstVisits.count >= 20, "the conversations of Dialogs/ ran (\(firstVisits.count))")
         try await StoreConformanceTests.with(kind) { s in

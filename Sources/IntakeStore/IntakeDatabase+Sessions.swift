@@ -30,7 +30,7 @@ extension IntakeDatabase {
 
     /// The session row with this id, checked (shared by the blocking and the async reads).
     static func session(_ db: Database, id: String, chain: Chain?) throws -> SessionInfo? {
-        try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [id]).map { try StoredSession($0).checked(chain) }
+        try Row.fetchOne(db.cachedStatement(sql: StoredSession.select + " WHERE id = ?"), arguments: [id]).map { try StoredSession($0).checked(chain) }
     }
 
     /// The session row a resume token's digest opens, checked. In a sealed database a session

@@ -118,7 +118,7 @@ extension IntakeDatabase {
             events.append(e)
         }
         // The newest entry is the one the session row (checked against its hash) names.
-        guard let sessionRow = try Row.fetchOne(db, sql: StoredSession.select + " WHERE id = ?", arguments: [session]) else {
+        guard let sessionRow = try Row.fetchOne(db.cachedStatement(sql: StoredSession.select + " WHERE id = ?"), arguments: [session]) else {
             throw RuntimeError.damaged(session: session)
         }
         let storedSession = try StoredSession(sessionRow)

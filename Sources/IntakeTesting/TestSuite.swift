@@ -19,9 +19,11 @@ public struct TestSuite: Sendable {
 
     /// `references`: more conversation files, not run or reported, whose conversations a `previous:`
     /// may name (a file tested alone whose later visits start from another file's conversations).
-    public static func run(_ project: Project, update: Bool = false, references: [String] = []) -> TestSuite {
+    /// `checksStateReadings`: see `ConversationRunner` (intake's own tests).
+    public static func run(_ project: Project, update: Bool = false, references: [String] = [],
+                           checksStateReadings: Bool = false) -> TestSuite {
         var suite = TestSuite()
-        let runner = ConversationRunner(project: project)
+        let runner = ConversationRunner(project: project, checksStateReadings: checksStateReadings)
         let files = project.conversationFiles.map { file in (file, ConversationParser.parse(file: file)) }
         var byName: [String: Conversation] = [:]
         for (_, (conversations, _)) in files { for c in conversations where byName[c.name] == nil { byName[c.name] = c } }
@@ -64,6 +66,14 @@ public struct TestSuite: Sendable {
             done[key(c)] = r
             return r
         }
+        // First visits do not depend on one another: they run side by side, one per core (each later
+        // visit then runs after the conversation it starts from, in `result`).
+        var firstVisits: [Conversation] = []
+        var seen: Set<String> = []
+        for (_, (conversations, _)) in files {
+            for c in conversations where c.previous == nil && seen.insert(key(c)).inserted { firstVisits.append(c) }
+        }
+        for (c, r) in zip(firstVisits, inParallel(firstVisits) { runner.run($0) }) { done[key(c)] = r }
         for (file, (conversations, diagnostics)) in files {
             suite.diagnostics += diagnostics
             let results = conversations.map { result($0) }
@@ -86,6 +96,32 @@ public struct TestSuite: Sendable {
             }
         }
         return suite
+    }
+
+    /// `body` applied to every item, on as many threads as the machine has cores; the results in
+    /// the items' order.
+    static func inParallel<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) -> R) -> [R] {
+        guard items.count > 1 else { return items.map(body) }
+        let out = Slots<R>(items.count)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in out.set(i, body(items[i])) }
+        return out.filled
+    }
+
+    /// Results written from several threads, each into its own slot.
+    private final class Slots<R: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [R?]
+        init(_ count: Int) { items = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ r: R) {
+            lock.lock()
+            items[i] = r
+            lock.unlock()
+        }
+        var filled: [R] {
+            lock.lock()
+            defer { lock.unlock() }
+            return items.compactMap { $0 }
+        }
     }
 
     /// Questions (and add-another prompts) and suggestion rules that no conversation reached, per dialog.

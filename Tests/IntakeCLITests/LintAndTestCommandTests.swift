@@ -55,6 +55,15 @@ import Testing
         #expect(passes >= 10)
         #expect(out.lines.contains("coverage: every question and suggestion rule was reached"))
         #expect(out.lines.last == "\(passes) passed, 0 failed")
+        // Conversations run side by side, but are reported as written: file by file, in line order.
+        let places = out.lines.filter { $0.hasPrefix("PASS ") }.compactMap { line -> (String, Int)? in
+            let place = line.dropFirst("PASS  ".count).prefix { $0 != " " }
+            guard let colon = place.lastIndex(of: ":"), let n = Int(place[place.index(after: colon)...]) else { return nil }
+            return (String(place[..<colon]), n)
+        }
+        #expect(places.count == passes)
+        #expect(Set(places.map(\.0)).count > 1)
+        #expect(zip(places, places.dropFirst()).allSatisfy { a, b in a.0 < b.0 || (a.0 == b.0 && a.1 < b.1) }, "\(places)")
     }
 
     /// A dialog author proving one file: its conversations run over the dialogs found by default

@@ -29,8 +29,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(!Self.conversations.isEmpty)
     }
 
-    /// The whole suite, run once (a later visit needs the record of the conversation it follows).
-    static let suite = TestSuite.run(project)
+    /// The whole suite, run once (a later visit needs the record of the conversation it follows),
+    /// with every state of the second run read back all three ways before each step.
+    static let suite = TestSuite.run(project, checksStateReadings: true)
 
     /// Every test conversation in Dialogs/tests, straight through and through save-and-restore.
     @Test(arguments: conversations.map(\.name))

@@ -7,7 +7,8 @@ import Foundation
 /// This reads the same shape from the project's own JSON parser into the values directly. Whatever
 /// it does not expect (a shape from another version, a hand-edited state) it refuses, and
 /// `decoding(stored:)` then reads it with `JSONDecoder` as before, so it never accepts less or
-/// reads anything differently; the conversation tests decode every state both ways and compare.
+/// reads anything differently; intake's test suite decodes every state of every conversation in
+/// Dialogs/tests both ways and compares (`ConversationRunner.checksStateReadings`).
 extension SessionState {
     /// The state `data` (as `JSONEncoder` wrote it) holds: read directly, or through
     /// `JSONDecoder` when the direct reading does not recognise it. Throws what `JSONDecoder` throws.

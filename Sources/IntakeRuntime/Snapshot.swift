@@ -60,8 +60,9 @@ public enum SnapshotProblem: String, Sendable, Equatable {
     /// It was taken under another version (or another dialog) than the session's now.
     case otherVersion = "other dialog version"
     /// It was taken under another engine: the dialog's files, its settings or the locales' strings
-    /// changed since (or it names none: written before snapshots did).
-    case otherEngine = "dialog, settings or strings changed since"
+    /// changed since, or intake was upgraded to one whose steps go differently (or it names none:
+    /// written before snapshots did).
+    case otherEngine = "dialog, settings, strings or intake's steps changed since"
     /// The session moved to another dialog version after it.
     case migratedSince = "migrated since"
 }

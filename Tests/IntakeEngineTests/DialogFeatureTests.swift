@@ -168,3 +168,16 @@ import Testing
         #expect(Self.asked(try Self.engine(furigana: .reading), "ja-easy") == "しの まどぐちで そうだん できます。")
     }
 }
+
+/// A snapshot names the engine it was taken under. An upgrade after which steps go differently
+/// raises `Engine.stepsVersion`, which makes every older snapshot another engine's: a resume then
+/// replays the session's log under the new engine instead of trusting a state the old one reached.
+@Suite struct EngineFingerprintTests {
+    @Test func theVersionOfHowAStepGoesIsPartOfTheFingerprint() throws {
+        let engine = Engine(dialog: try DialogFeatureTests.dialog(), catalog: DialogFeatureTests.catalog)
+        #expect(engine.fingerprint == Engine.fingerprint(of: engine.dialog, engine.catalog, steps: Engine.stepsVersion))
+        #expect(engine.fingerprint != Engine.fingerprint(of: engine.dialog, engine.catalog, steps: Engine.stepsVersion - 1))
+        // Raised for answers held while their condition waits on an answer still to come.
+        #expect(Engine.stepsVersion >= 2)
+    }
+}

@@ -40,12 +40,20 @@ extension Engine {
     /// overrides included) and renames, and every string of the catalog (typed answers are read
     /// through its labels and words). Two engines with the same fingerprint replay a log to the same
     /// state; a saved state taken under another fingerprint may not be what a replay gives now.
-    /// Computed when asked (it reads the whole catalog): `SessionRunner` keeps it.
+    /// It also covers `stepsVersion`, so that a snapshot taken before an upgrade that changes
+    /// where a step leads is passed over too. Computed when asked (it reads the whole catalog):
+    /// `SessionRunner` keeps it.
     public var fingerprint: String { Engine.fingerprint(of: dialog, catalog) }
 
-    static func fingerprint(of dialog: Dialog, _ catalog: Catalog) -> String {
+    /// The version of how the engine takes a step. Raise it with any change to the engine after
+    /// which some step of some session ends in another state (a snapshot is a shortcut through the
+    /// log, and the log replayed by this engine is what counts). 2: answers whose condition waits
+    /// on an answer still to come are held, not dropped (2026-12-07).
+    static let stepsVersion = 2
+
+    static func fingerprint(of dialog: Dialog, _ catalog: Catalog, steps: Int = stepsVersion) -> String {
         var f = Fingerprint()
-        f.add("intake engine 1")
+        f.add("intake engine \(steps)")
         f.add(dialog.id)
         f.add(dialog.version)
         f.add(dialog.sourceFingerprint ?? "")
